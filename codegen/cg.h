@@ -1,0 +1,94 @@
+/* cg.h — the code generator: lowers a graph to C99 text and describes its memory. */
+#ifndef CG_H
+#define CG_H
+
+#include "ir.h"
+
+/* The state of one kernel being written. Emitters write statements into it with
+ * cg_line; in a kernel, the output pointer is `y` and the operands are `x0`, `x1`, ...
+ * (typed by their dtypes, row-major, contiguous). An elementwise (CG_EW) emitter
+ * writes statements that set the scalar `r` from the operand scalars `a`, `b`, `c`. */
+typedef struct cg_ctx {
+    ir_text *t;
+    int indent;
+    uint32_t libm_used;  /* bit i: entry i of cg_libm.def is called */
+    int can_fail;        /* the kernel returns nonzero on bad runtime data */
+    char lit[8][64];     /* rotating buffers for cg_lit */
+    int lit_next;
+} cg_ctx;
+
+typedef void (*cg_emit_fn)(cg_ctx *c, const ir_node *n);
+
+/* Every emitter named in the op table. */
+#define CG_LEAF
+#define CG_EW(fn) void fn(cg_ctx *c, const ir_node *n);
+#define CG_KERNEL(fn) void fn(cg_ctx *c, const ir_node *n);
+#define IR_OP(NAME, str, arity, shape, vjp, emit) emit
+#include "ir_ops.def"
+#undef IR_OP
+#undef CG_LEAF
+#undef CG_EW
+#undef CG_KERNEL
+
+/* ---- helpers for emitters (cg_emit.c) ------------------------------------------- */
+
+/* Writes one indented line (fmt without the newline). */
+void cg_line(cg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The C type of dt: "float", "double", "int", "unsigned char". */
+const char *cg_ctype(nb_dtype dt);
+/* The libm function `base` for dt ("exp" -> "expf" for f32), marked as used. */
+const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base);
+/* A literal of dt: "0.5f", "0.5", "3"; with a decimal point or exponent for floats.
+ * Points into one of eight rotating buffers of c. */
+const char *cg_lit(cg_ctx *c, nb_dtype dt, double v);
+/* Row-major strides of a shape. */
+void cg_strides(int rank, const int64_t *shape, int64_t *strides);
+/* Opens nested loops `for (long <var>d = 0; <var>d < shape[d]; <var>d++) {` over the
+ * axes whose bit is set in axes; cg_loops_close closes as many. */
+int cg_loops_open(cg_ctx *c, const char *var, int rank, const int64_t *shape, uint32_t axes);
+void cg_loops_close(cg_ctx *c, int count);
+/* Writes "i0 * 12 + i2" (terms with stride 0 dropped, "0" when none) into buf. */
+const char *cg_index(char *buf, size_t size, const char *var, int rank,
+                     const int64_t *strides);
+
+/* Writes the loop of an elementwise node around the statement from `scalar`. */
+void cg_elementwise(cg_ctx *c, const ir_node *n, cg_emit_fn scalar);
+
+/* ---- programs (cg_program.c) ---------------------------------------------------- */
+
+/* Where a program's leaf or output lives. */
+typedef struct cg_slot {
+    int node;             /* node id in the graph it came from */
+    char *name;           /* copy of the user's name, or NULL */
+    nb_dtype dtype;
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    int64_t numel;
+    size_t offset;        /* params: in state; outputs: in arena */
+    int used;             /* inputs: read by the program (so must be bound) */
+} cg_slot;
+
+/* A failing kernel: the entry returns node + 1 and the runtime reports `what`. */
+typedef struct cg_failure {
+    int node;
+    char *what;
+} cg_failure;
+
+typedef struct cg_program {
+    char *source;
+    size_t arena_size, state_size;
+    int n_inputs, n_params, n_outputs, n_failures;
+    cg_slot *inputs, *params, *outputs;
+    cg_failure *failures;
+} cg_program;
+
+/* The name of the generated entry point:
+ * int nb_entry(const void *const *in, unsigned char *arena, unsigned char *state). */
+#define CG_ENTRY "nb_entry"
+
+/* Generates the program computing outputs[0..n). Returns 0, or -1 with the error
+ * recorded on g. On success the caller owns *p (cg_program_free). */
+int cg_generate(ir_graph *g, ir_node *const *outputs, int n, cg_program *p);
+void cg_program_free(cg_program *p);
+
+#endif

@@ -1,0 +1,136 @@
+/* cg_emit.c — helpers that emitters use to write C: lines, types, literals, loops. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+
+static const char *const cg_libm_names[] = {
+#define CG_LIBM(fn, proto) #fn,
+#include "cg_libm.def"
+#undef CG_LIBM
+};
+
+void cg_line(cg_ctx *c, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof buf) {
+        /* Only emitters write here and they write short lines: this is a bug. */
+        c->t->failed = 1;
+        return;
+    }
+    ir_text_printf(c->t, "%*s%s\n", 4 * c->indent, "", buf);
+}
+
+const char *cg_ctype(nb_dtype dt)
+{
+    switch (dt) {
+    case NB_F32: return "float";
+    case NB_F64: return "double";
+    case NB_I32: return "int";
+    default: return "unsigned char";
+    }
+}
+
+const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%s%s", base, dt == NB_F32 ? "f" : "");
+    for (size_t i = 0; i < sizeof cg_libm_names / sizeof *cg_libm_names; i++) {
+        if (strcmp(cg_libm_names[i], name) == 0) {
+            c->libm_used |= 1u << i;
+            return cg_libm_names[i];
+        }
+    }
+    c->t->failed = 1; /* an emitter asked for a function missing from cg_libm.def */
+    return "missing_libm_function";
+}
+
+const char *cg_lit(cg_ctx *c, nb_dtype dt, double v)
+{
+    char *buf = c->lit[c->lit_next++ % 8];
+    size_t size = sizeof c->lit[0];
+    if (dt == NB_I32 || dt == NB_BOOL) {
+        snprintf(buf, size, "%lld", (long long)v);
+        return buf;
+    }
+    if (isnan(v)) {
+        snprintf(buf, size, dt == NB_F32 ? "(0.0f / 0.0f)" : "(0.0 / 0.0)");
+        return buf;
+    }
+    if (isinf(v)) {
+        snprintf(buf, size, "(%s1.0%s / 0.0%s)", v < 0 ? "-" : "", dt == NB_F32 ? "f" : "",
+                 dt == NB_F32 ? "f" : "");
+        return buf;
+    }
+    /* The shortest text that reads back to the same value. */
+    int digits = dt == NB_F32 ? 6 : 15;
+    for (;; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (dt == NB_F32 ? (float)strtod(buf, NULL) == (float)v : strtod(buf, NULL) == v)
+            break;
+        if (digits >= 17)
+            break;
+    }
+    if (!strpbrk(buf, ".eE"))
+        strcat(buf, ".0");
+    if (dt == NB_F32)
+        strcat(buf, "f");
+    return buf;
+}
+
+void cg_strides(int rank, const int64_t *shape, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        strides[d] = s;
+        s *= shape[d];
+    }
+}
+
+int cg_loops_open(cg_ctx *c, const char *var, int rank, const int64_t *shape, uint32_t axes)
+{
+    int count = 0;
+    for (int d = 0; d < rank; d++) {
+        if (!(axes & (1u << d)))
+            continue;
+        cg_line(c, "for (long %s%d = 0; %s%d < %lld; %s%d++) {", var, d, var, d,
+                (long long)shape[d], var, d);
+        c->indent++;
+        count++;
+    }
+    return count;
+}
+
+void cg_loops_close(cg_ctx *c, int count)
+{
+    while (count-- > 0) {
+        c->indent--;
+        cg_line(c, "}");
+    }
+}
+
+const char *cg_index(char *buf, size_t size, const char *var, int rank, const int64_t *strides)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int d = 0; d < rank && len + 1 < size; d++) {
+        if (strides[d] == 0)
+            continue;
+        const char *plus = len ? " + " : "";
+        if (strides[d] == 1)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s%d", plus, var, d);
+        else
+            len += (size_t)snprintf(buf + len, size - len, "%s%s%d * %lld", plus, var, d,
+                                    (long long)strides[d]);
+    }
+    if (!len)
+        snprintf(buf, size, "0");
+    return buf;
+}

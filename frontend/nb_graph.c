@@ -1,0 +1,186 @@
+/* nb_graph.c — the public graph API: graphs, leaves, names, node queries, autodiff. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+nb_graph *nb_graph_new(void)
+{
+    return ir_graph_new();
+}
+
+void nb_graph_free(nb_graph *g)
+{
+    ir_graph_free(g);
+}
+
+const char *nb_graph_error(const nb_graph *g)
+{
+    return g ? g->error : "graph is NULL";
+}
+
+char *nb_graph_print(const nb_graph *g)
+{
+    return g ? ir_print(g) : NULL;
+}
+
+int nb_graph_node_count(const nb_graph *g)
+{
+    return g ? g->n_nodes : 0;
+}
+
+size_t nb_dtype_size(nb_dtype dt)
+{
+    switch (dt) {
+    case NB_F32: return 4;
+    case NB_F64: return 8;
+    case NB_I32: return 4;
+    case NB_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+const char *nb_dtype_name(nb_dtype dt)
+{
+    switch (dt) {
+    case NB_F32: return "f32";
+    case NB_F64: return "f64";
+    case NB_I32: return "i32";
+    case NB_BOOL: return "bool";
+    default: return "?";
+    }
+}
+
+nb_dtype nb_node_dtype(const nb_node *x)
+{
+    return x ? x->dtype : (nb_dtype)-1;
+}
+
+int nb_node_rank(const nb_node *x)
+{
+    return x ? x->rank : 0;
+}
+
+const int64_t *nb_node_shape(const nb_node *x)
+{
+    return x ? x->shape : NULL;
+}
+
+int64_t nb_node_numel(const nb_node *x)
+{
+    return x ? x->numel : 0;
+}
+
+int nb_node_id(const nb_node *x)
+{
+    return x ? x->id : -1;
+}
+
+nb_node *nb_name(nb_graph *g, nb_node *x, const char *name)
+{
+    if (!g || g->error || !x)
+        return x;
+    if (x->graph != g) {
+        ir_error(g, "name: the node belongs to another graph");
+        return NULL;
+    }
+    if (!name) {
+        ir_error(g, "name: the name of node %d is NULL", x->id);
+        return NULL;
+    }
+    if (x->op == IR_OP_PARAM || x->op == IR_OP_INPUT) {
+        ir_error(g, "name: node %d is a leaf; its name is given when it is created", x->id);
+        return NULL;
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        ir_oom(g);
+        return NULL;
+    }
+    free(x->name);
+    x->name = copy;
+    return x;
+}
+
+/* Creates an input or parameter; names of each kind must be unique. */
+static nb_node *make_leaf(nb_graph *g, ir_op op, const char *name, nb_dtype dt, int rank,
+                          const int64_t *shape)
+{
+    const char *what = ir_op_defs[op].name;
+    if (!g || g->error)
+        return NULL;
+    if (rank < 0 || rank > NB_MAX_RANK) {
+        ir_error(g, "%s: rank %d is out of range [0, %d]", what, rank, NB_MAX_RANK);
+        return NULL;
+    }
+    if (rank > 0 && !shape) {
+        ir_error(g, "%s: shape is NULL for rank %d", what, rank);
+        return NULL;
+    }
+    if (op == IR_OP_PARAM && !name) {
+        ir_error(g, "param: a parameter needs a name");
+        return NULL;
+    }
+    for (int i = 0; name && i < g->n_nodes; i++) {
+        const ir_node *v = g->nodes[i];
+        if (v->op == op && v->name && strcmp(v->name, name) == 0) {
+            ir_error(g, "%s: the name '%.200s' is already taken by node %d", what, name, v->id);
+            return NULL;
+        }
+    }
+    ir_attr attr = {0};
+    attr.dt = dt;
+    attr.n_ints = rank;
+    if (rank)
+        memcpy(attr.ints, shape, (size_t)rank * sizeof *shape);
+    ir_node *n = ir_node_new(g, op, NULL, 0, &attr);
+    if (!n)
+        return NULL;
+    if (name && !(n->name = strdup(name))) {
+        ir_oom(g);
+        return NULL;
+    }
+    n->leaf_index = op == IR_OP_INPUT ? g->n_inputs++ : g->n_params++;
+    return n;
+}
+
+nb_node *nb_input(nb_graph *g, const char *name, nb_dtype dt, int rank, const int64_t *shape)
+{
+    return make_leaf(g, IR_OP_INPUT, name, dt, rank, shape);
+}
+
+nb_node *nb_param(nb_graph *g, const char *name, nb_dtype dt, int rank, const int64_t *shape)
+{
+    return make_leaf(g, IR_OP_PARAM, name, dt, rank, shape);
+}
+
+nb_node *nb_scalar(nb_graph *g, nb_dtype dt, double value)
+{
+    return ir_scalar(g, dt, value);
+}
+
+nb_node *nb_constant(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape,
+                     const double *data)
+{
+    if (!g || g->error)
+        return NULL;
+    if (rank < 0 || rank > NB_MAX_RANK || (rank > 0 && !shape) || !data) {
+        ir_error(g, "const: %s", !data ? "data is NULL"
+                                       : "rank out of range [0, 8] or shape is NULL");
+        return NULL;
+    }
+    return ir_constant(g, dt, rank, shape, data);
+}
+
+int nb_grad(nb_graph *g, nb_node *y, nb_node *const *xs, int n, nb_node **grads)
+{
+    return ir_vjp(g, y, NULL, xs, n, grads);
+}
+
+int nb_vjp(nb_graph *g, nb_node *y, nb_node *seed, nb_node *const *xs, int n,
+           nb_node **grads)
+{
+    if (g && !g->error && !seed)
+        return ir_error(g, "vjp: the seed is NULL");
+    return ir_vjp(g, y, seed, xs, n, grads);
+}

@@ -1,0 +1,32 @@
+/* nb_reduce.c — builders of the reductions. */
+#include "ir.h"
+
+static nb_node *reduce(nb_graph *g, ir_op op, nb_node *x, const int *axes, int n_axes,
+                       int keepdim)
+{
+    uint32_t mask;
+    if (!g || g->error)
+        return NULL;
+    if (!x) {
+        ir_error(g, "%s: operand 0 is NULL", ir_op_defs[op].name);
+        return NULL;
+    }
+    if (ir_axes_mask(g, ir_op_defs[op].name, x->rank, axes, n_axes, &mask) != 0)
+        return NULL;
+    return ir_reduce(g, op, x, mask, keepdim != 0);
+}
+
+nb_node *nb_sum(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim)
+{
+    return reduce(g, IR_OP_SUM, x, axes, n_axes, keepdim);
+}
+
+/* mean = sum / (number of reduced elements). */
+nb_node *nb_mean(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim)
+{
+    nb_node *s = reduce(g, IR_OP_SUM, x, axes, n_axes, keepdim);
+    if (!s)
+        return NULL;
+    double count = (double)x->numel / (double)s->numel;
+    return ir_mul(g, s, ir_scalar_like(g, s, 1.0 / count));
+}

@@ -1,0 +1,166 @@
+/* ir.h — the graph: nodes, the op table, errors, and the constructors every pass uses. */
+#ifndef IR_H
+#define IR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nabla.h"
+
+typedef struct nb_node ir_node;
+typedef struct nb_graph ir_graph;
+
+/* One enum value per row of ir_ops.def. */
+typedef enum ir_op {
+#define IR_OP(NAME, str, arity, shape, vjp, emit) IR_OP_##NAME,
+#include "ir_ops.def"
+#undef IR_OP
+    IR_OP_COUNT
+} ir_op;
+
+/* Attributes of a node; which fields an op reads is documented at its row. */
+typedef struct ir_attr {
+    double f[2];                    /* scalar knobs: slope, alpha, lo/hi, value */
+    int64_t ints[3 * NB_MAX_RANK];  /* perm, target shape, slice start|stop|step */
+    int n_ints;                     /* how many of ints are used */
+    uint32_t axes;                  /* reductions: bit i set = axis i reduced */
+    int axis;                       /* softmax, concat: the (normalized) axis */
+    int keepdim;                    /* reductions */
+    int k;                          /* one_hot: classes; losses: nb_reduction */
+    nb_dtype dt;                    /* cast, one_hot: target dtype */
+} ir_attr;
+
+struct nb_node {
+    int id;                  /* dense, in creation (= topological) order */
+    ir_op op;
+    nb_dtype dtype;
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    int64_t numel;
+    int n_in;
+    ir_node **in;            /* n_in operands, all with smaller ids */
+    ir_attr attr;
+    char *name;              /* user's name or NULL; never pasted into code */
+    ir_graph *graph;
+    double *data;            /* CONST: numel values, row-major */
+    int leaf_index;          /* INPUT: index among inputs; PARAM: among params */
+};
+
+struct nb_graph {
+    ir_node **nodes;
+    int n_nodes, cap;
+    int n_inputs, n_params;
+    char *error;             /* first error, or NULL */
+};
+
+/* Shape rule: given n->op, n->in and n->attr, fills n->dtype, n->rank, n->shape.
+ * On misuse records an error on g (ir_error) and returns -1. */
+typedef int (*ir_shape_fn)(ir_graph *g, ir_node *n);
+/* Gradient rule: given node n and gy (the gradient of the output, n's shape and
+ * dtype), sets gx[i] for each input i whose bit is set in need (left NULL means
+ * "no gradient flows"). Builds nodes with the ir_ constructors. Returns 0 or -1. */
+typedef int (*ir_vjp_fn)(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx);
+
+typedef struct ir_op_def {
+    const char *name;
+    int arity;               /* -1: variadic (concat) */
+    ir_shape_fn shape;
+    ir_vjp_fn vjp;           /* ir_vjp_none: no gradient flows through the op */
+} ir_op_def;
+
+extern const ir_op_def ir_op_defs[IR_OP_COUNT];
+
+/* Every shape and gradient rule named in the table. */
+#define IR_OP(NAME, str, arity, shape, vjp, emit)                                         \
+    int shape(ir_graph *g, ir_node *n);                                                   \
+    int vjp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx);
+#include "ir_ops.def"
+#undef IR_OP
+
+/* ---- graph and nodes (ir_graph.c) ----------------------------------------------- */
+
+ir_graph *ir_graph_new(void);
+void ir_graph_free(ir_graph *g);
+/* Records fmt as g's error unless an error is already recorded. Always returns -1. */
+int ir_error(ir_graph *g, const char *fmt, ...);
+/* Records "out of memory" (a sticky error too). Returns -1. */
+int ir_oom(ir_graph *g);
+/* Creates a node of op over in[0..n_in) with attributes attr (NULL: zeroed), runs the
+ * op's shape rule and appends it. Returns NULL (poison) when g already has an error,
+ * an operand is NULL or of another graph, the shape rule rejects it, or on OOM. */
+ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const ir_attr *attr);
+/* Writes "f32[2,3]" (dtype and shape) into buf. */
+const char *ir_type_str(const ir_node *n, char *buf, size_t size);
+/* Writes "node 7 (add 'name')" into buf. */
+const char *ir_node_str(const ir_node *n, char *buf, size_t size);
+int64_t ir_shape_numel(int rank, const int64_t *shape);
+int ir_is_float(nb_dtype dt);
+
+/* ---- shape helpers shared by shape rules (ir_shape.c) ----------------------------- */
+
+/* Broadcasts the shapes of in[0..n) into n's rank/shape; dtype untouched. */
+int ir_broadcast_shapes(ir_graph *g, ir_node *n);
+int ir_same_shape(const ir_node *a, const ir_node *b);
+/* Requires every operand to have one dtype and, when float_only, a float dtype. */
+int ir_check_dtypes(ir_graph *g, ir_node *n, int float_only);
+
+/* ---- constructors used by gradient rules and the frontend (ir_build.c) ------------ */
+
+ir_node *ir_make1(ir_graph *g, ir_op op, ir_node *a, const ir_attr *attr);
+ir_node *ir_make2(ir_graph *g, ir_op op, ir_node *a, ir_node *b, const ir_attr *attr);
+ir_node *ir_make3(ir_graph *g, ir_op op, ir_node *a, ir_node *b, ir_node *c, const ir_attr *attr);
+/* A constant holding numel values of data (converted to dt). */
+ir_node *ir_constant(ir_graph *g, nb_dtype dt, int rank, const int64_t *shape,
+                     const double *data);
+ir_node *ir_scalar(ir_graph *g, nb_dtype dt, double v);
+/* A scalar constant of x's dtype. */
+ir_node *ir_scalar_like(ir_graph *g, const ir_node *x, double v);
+/* Zeros of x's dtype and shape (a broadcast scalar). */
+ir_node *ir_zeros_like(ir_graph *g, const ir_node *x);
+ir_node *ir_add(ir_graph *g, ir_node *a, ir_node *b);
+ir_node *ir_sub(ir_graph *g, ir_node *a, ir_node *b);
+ir_node *ir_mul(ir_graph *g, ir_node *a, ir_node *b);
+ir_node *ir_div(ir_graph *g, ir_node *a, ir_node *b);
+ir_node *ir_neg(ir_graph *g, ir_node *a);
+/* Reduction over the axes in the bitmask (keepdim as given). */
+ir_node *ir_reduce(ir_graph *g, ir_op op, ir_node *x, uint32_t axes, int keepdim);
+ir_node *ir_reshape(ir_graph *g, ir_node *x, int rank, const int64_t *shape);
+ir_node *ir_broadcast_to(ir_graph *g, ir_node *x, int rank, const int64_t *shape);
+/* Sums gx (a gradient of a broadcast result) back to the shape of operand x. */
+ir_node *ir_sum_to(ir_graph *g, ir_node *gx, const ir_node *x);
+/* Turns a list of possibly negative axes into a bitmask; records an error (naming op)
+ * for an axis out of range or given twice. n_axes == 0 means every axis. */
+int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_axes,
+                 uint32_t *mask);
+
+/* ---- text (ir_text.c) ------------------------------------------------------------ */
+
+/* A growable string. On OOM it frees its buffer and sets failed; every later append is
+ * then a no-op, so writers check failed once at the end. */
+typedef struct ir_text {
+    char *buf;
+    size_t len, cap;
+    int failed;
+} ir_text;
+
+void ir_text_printf(ir_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- autodiff (ir_autodiff.c) ----------------------------------------------------- */
+
+/* Appends d(seed . y)/d xs[i] to g for each i. seed NULL means 1 (y must be scalar). */
+int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
+           ir_node **grads);
+
+/* ---- verifier and printer (ir_verify.c, ir_print.c) ------------------------------- */
+
+/* Copies name into buf keeping only [A-Za-z0-9_ .:+=-] and writing every other byte
+ * as \\xNN, so the result is safe inside a C comment or one line of text. */
+const char *ir_escape_name(const char *name, char *buf, size_t size);
+
+/* Checks the graph's invariants; 0, or -1 with a description in msg. */
+int ir_verify(const ir_graph *g, char *msg, size_t size);
+/* The IR as text, one line per node; malloc'ed, NULL on OOM. */
+char *ir_print(const ir_graph *g);
+
+#endif

@@ -1,0 +1,115 @@
+/* ir_autodiff.c — reverse-mode autodiff: appends gradient nodes to the same graph. */
+#include <stdlib.h>
+
+#include "ir.h"
+
+/* Marks in `dep` every node that depends on one of xs (forward sweep over ids), and
+ * in `need` the nodes that are also ancestors of y (reverse sweep): only those get
+ * gradient nodes. */
+static void mark_paths(const ir_graph *g, ir_node *y, ir_node *const *xs, int n,
+                       unsigned char *dep, unsigned char *need)
+{
+    for (int i = 0; i < n; i++)
+        dep[xs[i]->id] = 1;
+    for (int id = 0; id <= y->id; id++) {
+        const ir_node *v = g->nodes[id];
+        for (int j = 0; j < v->n_in && !dep[id]; j++)
+            dep[id] = dep[v->in[j]->id];
+    }
+    need[y->id] = dep[y->id];
+    for (int id = y->id; id >= 0; id--) {
+        const ir_node *v = g->nodes[id];
+        if (!need[id])
+            continue;
+        for (int j = 0; j < v->n_in; j++)
+            if (dep[v->in[j]->id])
+                need[v->in[j]->id] = 1;
+    }
+}
+
+static int check_args(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
+                      ir_node **grads)
+{
+    char t[160];
+    if (!y || (n > 0 && (!xs || !grads)) || n < 0)
+        return ir_error(g, "grad: %s", !y ? "the output is NULL" : "bad list of inputs");
+    if (y->graph != g)
+        return ir_error(g, "grad: the output belongs to another graph");
+    if (!ir_is_float(y->dtype))
+        return ir_error(g, "grad: the output is %s; gradients need f32 or f64",
+                        ir_type_str(y, t, sizeof t));
+    if (!seed && y->numel != 1)
+        return ir_error(g, "grad: the output is %s, not a scalar; give a seed (nb_vjp)",
+                        ir_type_str(y, t, sizeof t));
+    if (seed && (seed->graph != g || seed->dtype != y->dtype || !ir_same_shape(seed, y))) {
+        char u[160];
+        return ir_error(g, "grad: the seed is %s, the output %s; they must match",
+                        ir_type_str(seed, u, sizeof u), ir_type_str(y, t, sizeof t));
+    }
+    for (int i = 0; i < n; i++) {
+        if (!xs[i])
+            return ir_error(g, "grad: input %d is NULL", i);
+        if (xs[i]->graph != g)
+            return ir_error(g, "grad: input %d belongs to another graph", i);
+        if (!ir_is_float(xs[i]->dtype))
+            return ir_error(g, "grad: input %d is %s; gradients need f32 or f64", i,
+                            ir_type_str(xs[i], t, sizeof t));
+    }
+    return 0;
+}
+
+int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
+           ir_node **grads)
+{
+    if (!g || g->error)
+        return -1;
+    if (check_args(g, y, seed, xs, n, grads) != 0)
+        return -1;
+    int count = g->n_nodes; /* nodes appended below are not visited */
+    unsigned char *dep = calloc((size_t)count, 2);
+    ir_node **acc = calloc((size_t)count, sizeof *acc);
+    if (!dep || !acc) {
+        free(dep);
+        free(acc);
+        return ir_oom(g);
+    }
+    unsigned char *need = dep + count;
+    mark_paths(g, y, xs, n, dep, need);
+    if (need[y->id])
+        acc[y->id] = seed ? seed : ir_reshape(g, ir_scalar_like(g, y, 1.0), y->rank, y->shape);
+    for (int id = y->id; id >= 0 && !g->error; id--) {
+        ir_node *v = g->nodes[id];
+        if (!need[id] || !acc[id] || v->n_in == 0)
+            continue;
+        unsigned mask = 0;
+        for (int j = 0; j < v->n_in && j < 32; j++)
+            if (need[v->in[j]->id] && ir_is_float(v->in[j]->dtype))
+                mask |= 1u << j;
+        ir_node *gx_small[4] = {0};
+        ir_node **gx = v->n_in <= 4 ? gx_small : calloc((size_t)v->n_in, sizeof *gx);
+        if (!gx) {
+            ir_oom(g);
+            break;
+        }
+        if (ir_op_defs[v->op].vjp(g, v, acc[id], mask, gx) == 0) {
+            for (int j = 0; j < v->n_in; j++) {
+                int k = v->in[j]->id;
+                if (!gx[j] || !(mask & (1u << j)))
+                    continue;
+                acc[k] = acc[k] ? ir_add(g, acc[k], gx[j]) : gx[j];
+            }
+        }
+        if (gx != gx_small)
+            free(gx);
+    }
+    for (int i = 0; i < n && !g->error; i++)
+        grads[i] = acc[xs[i]->id] ? acc[xs[i]->id] : ir_zeros_like(g, xs[i]);
+    free(dep);
+    free(acc);
+    if (g->error) {
+        for (int i = 0; i < n; i++)
+            grads[i] = NULL;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,175 @@
+/* ir_graph.c — the graph: node creation through the op table, sticky errors, types. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+const ir_op_def ir_op_defs[IR_OP_COUNT] = {
+#define IR_OP(NAME, str, arity, shape, vjp, emit) [IR_OP_##NAME] = {str, arity, shape, vjp},
+#include "ir_ops.def"
+#undef IR_OP
+};
+
+/* The message kept when there is no memory left even for a message. */
+static char ir_oom_msg[] = "out of memory";
+
+ir_graph *ir_graph_new(void)
+{
+    return calloc(1, sizeof(ir_graph));
+}
+
+static void node_free(ir_node *n)
+{
+    free(n->in);
+    free(n->name);
+    free(n->data);
+    free(n);
+}
+
+void ir_graph_free(ir_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n_nodes; i++)
+        node_free(g->nodes[i]);
+    free(g->nodes);
+    if (g->error != ir_oom_msg)
+        free(g->error);
+    free(g);
+}
+
+static void set_error(ir_graph *g, const char *msg)
+{
+    g->error = strdup(msg);
+    if (!g->error)
+        g->error = ir_oom_msg;
+}
+
+int ir_error(ir_graph *g, const char *fmt, ...)
+{
+    if (!g || g->error)
+        return -1;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    set_error(g, buf);
+    return -1;
+}
+
+int ir_oom(ir_graph *g)
+{
+    if (g && !g->error)
+        g->error = ir_oom_msg;
+    return -1;
+}
+
+int64_t ir_shape_numel(int rank, const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= shape[i];
+    return n;
+}
+
+int ir_is_float(nb_dtype dt)
+{
+    return dt == NB_F32 || dt == NB_F64;
+}
+
+const char *ir_type_str(const ir_node *n, char *buf, size_t size)
+{
+    size_t len = (size_t)snprintf(buf, size, "%s[", nb_dtype_name(n->dtype));
+    for (int i = 0; i < n->rank && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, i ? ",%lld" : "%lld",
+                                (long long)n->shape[i]);
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
+    return buf;
+}
+
+const char *ir_node_str(const ir_node *n, char *buf, size_t size)
+{
+    if (n->name)
+        snprintf(buf, size, "node %d (%s '%s')", n->id, ir_op_defs[n->op].name, n->name);
+    else
+        snprintf(buf, size, "node %d (%s)", n->id, ir_op_defs[n->op].name);
+    return buf;
+}
+
+/* Checks that every dimension is positive and the element count fits in int64. */
+static int check_extent(ir_graph *g, ir_node *n)
+{
+    const char *op = ir_op_defs[n->op].name;
+    if (n->rank < 0 || n->rank > NB_MAX_RANK)
+        return ir_error(g, "%s: rank %d is out of range [0, %d]", op, n->rank, NB_MAX_RANK);
+    int64_t numel = 1;
+    for (int i = 0; i < n->rank; i++) {
+        if (n->shape[i] <= 0)
+            return ir_error(g, "%s: dimension %d is %lld; dimensions must be positive", op,
+                            i, (long long)n->shape[i]);
+        if (numel > INT64_MAX / 16 / n->shape[i])
+            return ir_error(g, "%s: element count of the result overflows", op);
+        numel *= n->shape[i];
+    }
+    n->numel = numel;
+    return 0;
+}
+
+ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const ir_attr *attr)
+{
+    if (!g || g->error)
+        return NULL;
+    const ir_op_def *def = &ir_op_defs[op];
+    if (def->arity >= 0 && n_in != def->arity) {
+        ir_error(g, "%s: takes %d operands, got %d", def->name, def->arity, n_in);
+        return NULL;
+    }
+    for (int i = 0; i < n_in; i++) {
+        if (!in || !in[i]) {
+            ir_error(g, "%s: operand %d is NULL", def->name, i);
+            return NULL;
+        }
+        if (in[i]->graph != g) {
+            ir_error(g, "%s: operand %d (node %d) belongs to another graph", def->name, i,
+                     in[i]->id);
+            return NULL;
+        }
+    }
+    if (g->n_nodes == INT32_MAX - 1) {
+        ir_error(g, "%s: the graph is full", def->name);
+        return NULL;
+    }
+    if (g->n_nodes == g->cap) {
+        int cap = g->cap ? g->cap * 2 : 64;
+        ir_node **nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) {
+            ir_oom(g);
+            return NULL;
+        }
+        g->nodes = nodes;
+        g->cap = cap;
+    }
+    ir_node *n = calloc(1, sizeof *n);
+    if (!n || (n_in && !(n->in = malloc((size_t)n_in * sizeof *n->in)))) {
+        free(n);
+        ir_oom(g);
+        return NULL;
+    }
+    n->op = op;
+    n->graph = g;
+    n->id = g->n_nodes;
+    n->n_in = n_in;
+    if (n_in)
+        memcpy(n->in, in, (size_t)n_in * sizeof *in);
+    if (attr)
+        n->attr = *attr;
+    if (def->shape(g, n) != 0 || check_extent(g, n) != 0) {
+        node_free(n);
+        return NULL;
+    }
+    g->nodes[g->n_nodes++] = n;
+    return n;
+}

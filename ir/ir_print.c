@@ -1,0 +1,68 @@
+/* ir_print.c — the IR as readable text: one line per node. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+const char *ir_escape_name(const char *name, char *buf, size_t size)
+{
+    size_t len = 0;
+    for (const unsigned char *s = (const unsigned char *)name; *s && len + 5 < size; s++) {
+        int safe = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                   (*s >= '0' && *s <= '9') || strchr("_ .:+=-", *s);
+        if (safe)
+            buf[len++] = (char)*s;
+        else
+            len += (size_t)snprintf(buf + len, size - len, "\\x%02x", *s);
+    }
+    buf[len] = 0;
+    return buf;
+}
+
+/* The attributes an op uses, for the printer. */
+static void print_attr(ir_text *t, const ir_node *n)
+{
+    const ir_attr *a = &n->attr;
+    if (n->op == IR_OP_CONST) {
+        if (n->numel == 1)
+            ir_text_printf(t, " value=%.9g", n->data ? n->data[0] : 0.0);
+        return;
+    }
+    if (a->axes) {
+        ir_text_printf(t, " axes=");
+        for (int d = 0, first = 1; d < 32; d++)
+            if (a->axes & (1u << d))
+                ir_text_printf(t, first ? "%d" : ",%d", d), first = 0;
+        if (a->keepdim)
+            ir_text_printf(t, " keepdim");
+    }
+    if (a->f[0] != 0 || a->f[1] != 0)
+        ir_text_printf(t, " f=%.9g,%.9g", a->f[0], a->f[1]);
+    if (a->k)
+        ir_text_printf(t, " k=%d", a->k);
+}
+
+char *ir_print(const ir_graph *g)
+{
+    ir_text t = {0};
+    ir_text_printf(&t, "graph: %d nodes\n", g->n_nodes);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        char ty[160];
+        ir_text_printf(&t, "%%%d = %s %s (", n->id, ir_op_defs[n->op].name,
+                    ir_type_str(n, ty, sizeof ty));
+        for (int j = 0; j < n->n_in; j++)
+            ir_text_printf(&t, j ? ", %%%d" : "%%%d", n->in[j]->id);
+        ir_text_printf(&t, ")");
+        print_attr(&t, n);
+        if (n->name) {
+            char esc[4 * 256 + 8];
+            ir_text_printf(&t, " '%s'", ir_escape_name(n->name, esc, sizeof esc));
+        }
+        ir_text_printf(&t, "\n");
+    }
+    if (t.failed)
+        return NULL;
+    return t.buf;
+}

@@ -1,0 +1,264 @@
+/* rt_program.c — nb_program: compiled code, its arena and state, binding and running. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+#include "rt.h"
+
+struct nb_program {
+    rt_jit jit;
+    cg_program cg;            /* source text and where every slot lives */
+    unsigned char *arena;     /* intermediates and outputs */
+    unsigned char *state;     /* parameters */
+    const void **bound;       /* one pointer per input, NULL until bound */
+    double compile_seconds;
+    char error[1024];         /* fixed: reporting an error allocates nothing */
+    int has_error;
+};
+
+static int prog_error(nb_program *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->error, sizeof p->error, fmt, ap);
+    va_end(ap);
+    p->has_error = 1;
+    return -1;
+}
+
+static void *alloc_zeroed(size_t size)
+{
+    size_t bytes = (size + 63) / 64 * 64;
+    void *m = aligned_alloc(64, bytes ? bytes : 64);
+    if (m)
+        memset(m, 0, bytes ? bytes : 64);
+    return m;
+}
+
+nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
+{
+    if (!g)
+        return NULL;
+    if (g->error)
+        return NULL;
+    if (!opt) {
+        ir_error(g, "compile: options are NULL");
+        return NULL;
+    }
+    nb_program *p = calloc(1, sizeof *p);
+    if (!p) {
+        ir_oom(g);
+        return NULL;
+    }
+    if (cg_generate(g, opt->outputs, opt->n_outputs, &p->cg) != 0)
+        goto fail;
+    char err[1024];
+    double t0 = rt_seconds();
+    if (rt_tcc_compile(p->cg.source, &p->jit, err, sizeof err) != 0) {
+        ir_error(g, "compile: %s", err);
+        goto fail;
+    }
+    p->compile_seconds = rt_seconds() - t0;
+    p->arena = alloc_zeroed(p->cg.arena_size);
+    p->state = alloc_zeroed(p->cg.state_size);
+    p->bound = calloc((size_t)p->cg.n_inputs + 1, sizeof *p->bound);
+    if (!p->arena || !p->state || !p->bound) {
+        ir_oom(g);
+        goto fail;
+    }
+    return p;
+fail:
+    nb_program_free(p);
+    return NULL;
+}
+
+void nb_program_free(nb_program *p)
+{
+    if (!p)
+        return;
+    rt_tcc_free(&p->jit);
+    cg_program_free(&p->cg);
+    free(p->arena);
+    free(p->state);
+    free(p->bound);
+    free(p);
+}
+
+const char *nb_program_error(const nb_program *p)
+{
+    return p && p->has_error ? p->error : NULL;
+}
+
+const char *nb_program_source(const nb_program *p)
+{
+    return p ? p->cg.source : NULL;
+}
+
+int nb_program_write_source(nb_program *p, const char *path)
+{
+    if (!p)
+        return -1;
+    if (!path)
+        return prog_error(p, "write_source: path is NULL");
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return prog_error(p, "write_source: cannot open '%s' for writing", path);
+    size_t len = strlen(p->cg.source);
+    int ok = fwrite(p->cg.source, 1, len, f) == len;
+    ok = (fclose(f) == 0) && ok;
+    return ok ? 0 : prog_error(p, "write_source: writing '%s' failed", path);
+}
+
+double nb_program_compile_seconds(const nb_program *p)
+{
+    return p ? p->compile_seconds : 0.0;
+}
+
+int nb_program_input_count(const nb_program *p)
+{
+    return p ? p->cg.n_inputs : 0;
+}
+
+int nb_program_input_index(const nb_program *p, const char *name)
+{
+    if (!p || !name)
+        return -1;
+    for (int i = 0; i < p->cg.n_inputs; i++)
+        if (p->cg.inputs[i].name && strcmp(p->cg.inputs[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int nb_program_bind_index(nb_program *p, int index, const void *data)
+{
+    if (!p)
+        return -1;
+    if (index < 0 || index >= p->cg.n_inputs)
+        return prog_error(p, "bind: input index %d is out of range [0, %d)", index,
+                          p->cg.n_inputs);
+    if (!data)
+        return prog_error(p, "bind: the data of input %d is NULL", index);
+    p->bound[index] = data;
+    return 0;
+}
+
+int nb_program_bind(nb_program *p, const char *name, const void *data)
+{
+    if (!p)
+        return -1;
+    if (!name)
+        return prog_error(p, "bind: the input name is NULL");
+    int i = nb_program_input_index(p, name);
+    if (i < 0)
+        return prog_error(p, "bind: the program has no input named '%.200s'", name);
+    return nb_program_bind_index(p, i, data);
+}
+
+int nb_program_run(nb_program *p)
+{
+    if (!p)
+        return -1;
+    for (int i = 0; i < p->cg.n_inputs; i++) {
+        const cg_slot *s = &p->cg.inputs[i];
+        if (s->used && !p->bound[i])
+            return prog_error(p, "run: input %d%s%.200s%s is not bound", i,
+                              s->name ? " '" : "", s->name ? s->name : "", s->name ? "'" : "");
+    }
+    int rc = p->jit.entry(p->bound, p->arena, p->state);
+    if (rc != 0) {
+        for (int i = 0; i < p->cg.n_failures; i++)
+            if (p->cg.failures[i].node == rc - 1)
+                return prog_error(p, "run: %s", p->cg.failures[i].what);
+        return prog_error(p, "run: node %d failed", rc - 1);
+    }
+    p->has_error = 0;
+    return 0;
+}
+
+static const cg_slot *output_slot(const nb_program *p, int i)
+{
+    return p && i >= 0 && i < p->cg.n_outputs ? &p->cg.outputs[i] : NULL;
+}
+
+int nb_program_output_count(const nb_program *p)
+{
+    return p ? p->cg.n_outputs : 0;
+}
+
+const void *nb_program_output(const nb_program *p, int i)
+{
+    const cg_slot *s = output_slot(p, i);
+    return s ? p->arena + s->offset : NULL;
+}
+
+nb_dtype nb_program_output_dtype(const nb_program *p, int i)
+{
+    const cg_slot *s = output_slot(p, i);
+    return s ? s->dtype : (nb_dtype)-1;
+}
+
+int nb_program_output_rank(const nb_program *p, int i)
+{
+    const cg_slot *s = output_slot(p, i);
+    return s ? s->rank : 0;
+}
+
+const int64_t *nb_program_output_shape(const nb_program *p, int i)
+{
+    const cg_slot *s = output_slot(p, i);
+    return s ? s->shape : NULL;
+}
+
+int64_t nb_program_output_numel(const nb_program *p, int i)
+{
+    const cg_slot *s = output_slot(p, i);
+    return s ? s->numel : 0;
+}
+
+/* Finds a parameter and checks that nbytes is its size. */
+static const cg_slot *param_slot(nb_program *p, const char *what, const char *name,
+                                 const void *data, size_t nbytes)
+{
+    if (!name || !data) {
+        prog_error(p, "%s: %s is NULL", what, !name ? "the name" : "the data");
+        return NULL;
+    }
+    for (int i = 0; i < p->cg.n_params; i++) {
+        const cg_slot *s = &p->cg.params[i];
+        if (strcmp(s->name, name) != 0)
+            continue;
+        size_t size = (size_t)s->numel * nb_dtype_size(s->dtype);
+        if (nbytes != size) {
+            prog_error(p, "%s: parameter '%.200s' holds %zu bytes, %zu given", what, name,
+                       size, nbytes);
+            return NULL;
+        }
+        return s;
+    }
+    prog_error(p, "%s: the program has no parameter named '%.200s'", what, name);
+    return NULL;
+}
+
+int nb_program_set_param(nb_program *p, const char *name, const void *data, size_t nbytes)
+{
+    if (!p)
+        return -1;
+    const cg_slot *s = param_slot(p, "set_param", name, data, nbytes);
+    if (!s)
+        return -1;
+    memcpy(p->state + s->offset, data, nbytes);
+    return 0;
+}
+
+int nb_program_get_param(nb_program *p, const char *name, void *data, size_t nbytes)
+{
+    if (!p)
+        return -1;
+    const cg_slot *s = param_slot(p, "get_param", name, data, nbytes);
+    if (!s)
+        return -1;
+    memcpy(data, p->state + s->offset, nbytes);
+    return 0;
+}
