@@ -19,20 +19,32 @@ int ir_shape_reduce(ir_graph *g, ir_node *n)
     return 0;
 }
 
-/* Reshapes a reduction's gradient to keepdim form, then broadcasts it to x's shape. */
-static ir_node *expand_back(ir_graph *g, ir_node *n, ir_node *gy)
+/* A reduction's output (or its gradient) reshaped to keepdim form: x's rank, with
+ * size 1 on the reduced axes, so that it broadcasts against x. */
+static ir_node *kept_form(ir_graph *g, const ir_node *n, ir_node *v)
 {
     const ir_node *x = n->in[0];
     int64_t kept[NB_MAX_RANK];
     for (int d = 0; d < x->rank; d++)
         kept[d] = (n->attr.axes & (1u << d)) ? 1 : x->shape[d];
-    ir_node *k = ir_reshape(g, gy, x->rank, kept);
-    return ir_broadcast_to(g, k, x->rank, x->shape);
+    return ir_reshape(g, v, x->rank, kept);
 }
 
 int ir_vjp_sum(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
 {
     (void)need;
-    gx[0] = expand_back(g, n, gy);
+    const ir_node *x = n->in[0];
+    gx[0] = ir_broadcast_to(g, kept_form(g, n, gy), x->rank, x->shape);
+    return 0;
+}
+
+/* d logsumexp(x) = softmax(x) = exp(x - y): built on the forward node, so the
+ * gradient is itself differentiable. */
+int ir_vjp_logsumexp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    ir_node *p = ir_make1(g, IR_OP_EXP, ir_sub(g, x, kept_form(g, n, n)), NULL);
+    gx[0] = ir_mul(g, kept_form(g, n, gy), p);
     return 0;
 }
