@@ -30,3 +30,20 @@ nb_node *nb_mean(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepd
     double count = (double)x->numel / (double)s->numel;
     return ir_mul(g, s, ir_scalar_like(g, s, 1.0 / count));
 }
+
+/* Like torch.amax: NaN propagates; at ties the gradient is split evenly. */
+nb_node *nb_max(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim)
+{
+    return reduce(g, IR_OP_MAX, x, axes, n_axes, keepdim);
+}
+
+nb_node *nb_min(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim)
+{
+    return reduce(g, IR_OP_MIN, x, axes, n_axes, keepdim);
+}
+
+/* log(sum(exp(x))), computed with the max subtracted; its gradient is softmax(x). */
+nb_node *nb_logsumexp(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim)
+{
+    return reduce(g, IR_OP_LOGSUMEXP, x, axes, n_axes, keepdim);
+}

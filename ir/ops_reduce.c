@@ -48,3 +48,15 @@ int ir_vjp_logsumexp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_nod
     gx[0] = ir_mul(g, kept_form(g, n, gy), p);
     return 0;
 }
+
+/* TEMPORARY until eq/cast land: no gradient. */
+int ir_vjp_max(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)g, (void)n, (void)gy, (void)need, (void)gx;
+    return ir_error(g, "max: gradient not yet available");
+}
+
+int ir_vjp_min(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    return ir_vjp_max(g, n, gy, need, gx);
+}
