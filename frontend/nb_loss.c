@@ -1,0 +1,148 @@
+/* nb_loss.c — the losses, as composites of other ops (their gradients come from the
+ * parts), with PyTorch's semantics and its reduction argument (mean, sum, none).
+ *
+ * Where nabla departs from PyTorch:
+ *  - mse and the binary cross-entropies require pred and target of one shape (torch
+ *    broadcasts mse with a warning, and rejects the others);
+ *  - cross_entropy and nll take no class weights and no ignore_index; a label outside
+ *    [0, C) makes the run fail (nb_program_run returns -1 and nb_program_error names
+ *    the one_hot node that picks the labels), as torch raises an error. */
+#include "ir.h"
+
+/* Checks what every loss checks: no prior error, no NULL operand, a known reduction.
+ * Returns 0 or -1 with the error recorded. */
+static int check_common(nb_graph *g, const char *op, nb_node *a, nb_node *b, nb_reduction r)
+{
+    if (!g || g->error)
+        return -1;
+    if (!a || !b)
+        return ir_error(g, "%s: operand %d is NULL", op, a ? 1 : 0);
+    if (a->graph != g || b->graph != g)
+        return ir_error(g, "%s: operand %d belongs to another graph", op, a->graph != g ? 0 : 1);
+    if ((int)r < NB_REDUCTION_MEAN || (int)r > NB_REDUCTION_NONE)
+        return ir_error(g, "%s: reduction %d is not one of mean (%d), sum (%d), none (%d)", op,
+                        (int)r, NB_REDUCTION_MEAN, NB_REDUCTION_SUM, NB_REDUCTION_NONE);
+    return 0;
+}
+
+/* Prediction and target: one float dtype, one shape. */
+static int check_pair(nb_graph *g, const char *op, nb_node *a, nb_node *b, nb_reduction r)
+{
+    char ta[160], tb[160];
+    if (check_common(g, op, a, b, r) != 0)
+        return -1;
+    if (!ir_is_float(a->dtype) || a->dtype != b->dtype || !ir_same_shape(a, b))
+        return ir_error(g, "%s: input %s and target %s must have one float dtype and one shape",
+                        op, ir_type_str(a, ta, sizeof ta), ir_type_str(b, tb, sizeof tb));
+    return 0;
+}
+
+/* The elementwise loss l reduced as r asks. */
+static nb_node *reduce_loss(nb_graph *g, nb_node *l, nb_reduction r)
+{
+    if (r == NB_REDUCTION_MEAN)
+        return nb_mean(g, l, NULL, 0, 0);
+    if (r == NB_REDUCTION_SUM)
+        return nb_sum(g, l, NULL, 0, 0);
+    return l;
+}
+
+nb_node *nb_mse(nb_graph *g, nb_node *pred, nb_node *target, nb_reduction r)
+{
+    if (check_pair(g, "mse", pred, target, r) != 0)
+        return NULL;
+    nb_node *d = nb_sub(g, pred, target);
+    return reduce_loss(g, nb_mul(g, d, d), r);
+}
+
+/* The seed tutorial's formula, -(t log p + (1 - t) log(1 - p)), with p and 1 - p both
+ * clamped to [eps, 1 - eps]: in exact arithmetic clamp(1 - p) = 1 - clamp(p), and in
+ * f32 (where 1 - 1e-8 rounds to 1) it keeps log(1 - p) finite. Inside the clamp the
+ * gradient is (p - t) / (p (1 - p)); outside it is 0 (clamp passes it at the bounds). */
+nb_node *nb_bce(nb_graph *g, nb_node *p, nb_node *target, nb_reduction r)
+{
+    const double eps = 1e-8;
+    if (check_pair(g, "bce", p, target, r) != 0)
+        return NULL;
+    nb_node *one = ir_scalar_like(g, p, 1.0);
+    nb_node *log_p = nb_log(g, nb_clamp(g, p, eps, 1 - eps));
+    nb_node *log_q = nb_log(g, nb_clamp(g, nb_sub(g, one, p), eps, 1 - eps));
+    nb_node *pos = nb_mul(g, target, log_p);
+    nb_node *neg = nb_mul(g, nb_sub(g, one, target), log_q);
+    return reduce_loss(g, ir_neg(g, nb_add(g, pos, neg)), r);
+}
+
+/* softplus(z) - z t, with softplus(z) = log(e^0 + e^z) taken as a logsumexp over the
+ * pair (0, z): the max is subtracted, so it is exact for any |z| (100 at z = 100, about
+ * 3.7e-44 at z = -100), and its gradient is the pair's softmax weight of z, which is
+ * sigmoid(z) exactly: d/dz = sigmoid(z) - t everywhere, 1/2 - t at z = 0. */
+nb_node *nb_bce_with_logits(nb_graph *g, nb_node *z, nb_node *target, nb_reduction r)
+{
+    if (check_pair(g, "bce_with_logits", z, target, r) != 0)
+        return NULL;
+    int64_t shape[NB_MAX_RANK + 1];
+    int rank = z->rank;
+    if (rank == NB_MAX_RANK) {
+        /* The pair needs one more axis: flatten first (the loss is elementwise). */
+        int64_t flat = z->numel;
+        nb_node *l = nb_bce_with_logits(g, nb_reshape(g, z, 1, &flat),
+                                        nb_reshape(g, target, 1, &flat), NB_REDUCTION_NONE);
+        return reduce_loss(g, nb_reshape(g, l, z->rank, z->shape), r);
+    }
+    for (int d = 0; d < rank; d++)
+        shape[d] = z->shape[d];
+    shape[rank] = 1;
+    const double sel[2] = {0, 1};
+    const int64_t two = 2;
+    int last = rank;
+    nb_node *pair = nb_mul(g, nb_reshape(g, z, rank + 1, shape), nb_constant(g, z->dtype, 1, &two, sel));
+    nb_node *softplus = nb_logsumexp(g, pair, &last, 1, 0);
+    return reduce_loss(g, nb_sub(g, softplus, nb_mul(g, z, target)), r);
+}
+
+/* Checks logp [N, C] with labels [N], or logp [C] with a rank-0 label. */
+static int check_labels(nb_graph *g, const char *op, nb_node *logits, nb_node *labels,
+                        nb_reduction r)
+{
+    char tl[160], tx[160];
+    if (check_common(g, op, logits, labels, r) != 0)
+        return -1;
+    if (!ir_is_float(logits->dtype) || (logits->rank != 1 && logits->rank != 2))
+        return ir_error(g, "%s: expected f32 or f64 scores [N, C] or [C], got %s", op,
+                        ir_type_str(logits, tx, sizeof tx));
+    if (labels->dtype != NB_I32)
+        return ir_error(g, "%s: labels must be i32, got %s", op,
+                        ir_type_str(labels, tl, sizeof tl));
+    if (labels->rank != logits->rank - 1 || (labels->rank == 1 && labels->shape[0] != logits->shape[0]))
+        return ir_error(g, "%s: scores %s need labels i32[%s], got %s", op,
+                        ir_type_str(logits, tx, sizeof tx), logits->rank == 2 ? "N" : "",
+                        ir_type_str(labels, tl, sizeof tl));
+    if (logits->shape[logits->rank - 1] > INT32_MAX)
+        return ir_error(g, "%s: %lld classes do not fit i32 labels", op,
+                        (long long)logits->shape[logits->rank - 1]);
+    return 0;
+}
+
+/* -logp[label] per sample, picked with a one-hot mask of the labels, then reduced. */
+static nb_node *pick_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
+{
+    int last = -1;
+    int classes = (int)logp->shape[logp->rank - 1];
+    nb_node *hot = nb_one_hot(g, labels, classes, logp->dtype);
+    return reduce_loss(g, ir_neg(g, nb_sum(g, nb_mul(g, logp, hot), &last, 1, 0)), r);
+}
+
+nb_node *nb_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
+{
+    if (check_labels(g, "nll", logp, labels, r) != 0)
+        return NULL;
+    return pick_nll(g, logp, labels, r);
+}
+
+/* nll of log_softmax over the class axis (the last). */
+nb_node *nb_cross_entropy(nb_graph *g, nb_node *logits, nb_node *labels, nb_reduction r)
+{
+    if (check_labels(g, "cross_entropy", logits, labels, r) != 0)
+        return NULL;
+    return pick_nll(g, nb_log_softmax(g, logits, -1), labels, r);
+}
