@@ -363,6 +363,25 @@ static void test_large_magnitude(void **state)
     assert_true(y >= 0 && y <= 3.8e-44);
 }
 
+/* NaN in, as PyTorch 1.13: sign(NaN) = 0, every other op gives NaN (relu included). */
+static void test_nan(void **state)
+{
+    (void)state;
+    const double x[1] = {NAN};
+    const unary_fn nan_ops[] = {nb_abs, nb_relu, leaky_relu_01, elu_15, nb_sigmoid,
+                                nb_softplus, nb_silu, nb_gelu, nb_gelu_tanh, nb_tanh};
+    for (int d = 0; d < 2; d++) {
+        double y, dy;
+        for (size_t i = 0; i < sizeof nan_ops / sizeof *nan_ops; i++) {
+            run_unary(nan_ops[i], d ? NB_F32 : NB_F64, x, 1, &y, &dy);
+            if (!isnan(y))
+                fail_msg("op %d of the NaN list gives %g for NaN", (int)i, y);
+        }
+        run_unary(nb_sign, d ? NB_F32 : NB_F64, x, 1, &y, &dy);
+        assert_true(y == 0.0);
+    }
+}
+
 /* y = x * stop_gradient(x): dy/dx = x (PyTorch: x * x.detach()), and the value is x^2.
  * stop_gradient alone gives a zero gradient, and it accepts any dtype. */
 static void test_stop_gradient(void **state)
@@ -459,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_values_match_torch),
         cmocka_unit_test(test_domain_edges),
         cmocka_unit_test(test_large_magnitude),
+        cmocka_unit_test(test_nan),
         cmocka_unit_test(test_stop_gradient),
         cmocka_unit_test(test_cast),
     };
