@@ -78,6 +78,13 @@ int cg_is_inlined(const ir_node *n);
 int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output,
             int *root);
 
+#define CG_ALIGN 64 /* every buffer starts on a cache line */
+
+/* Places the result of each kernel in the arena (offset[root id]); a result's space is
+ * reused once no later kernel reads it; outputs are never reused. 0, or -1 on OOM. */
+int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
+                  const unsigned char *is_output, size_t *offset, size_t *arena_size);
+
 /* Writes the body of an elementwise kernel: the loop over the root's shape, operands
  * broadcast by strides, each member's scalar statement. */
 void cg_elementwise(cg_ctx *c, const cg_kernel *k);

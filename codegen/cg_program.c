@@ -7,8 +7,6 @@
 
 #include "cg.h"
 
-#define CG_ALIGN 64
-
 typedef struct cg_emitter {
     cg_emit_fn ew;     /* elementwise: one scalar statement */
     cg_emit_fn kernel; /* whole kernel body */
@@ -280,11 +278,11 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
                 return -1;
             s->offset = p->state_size;
             p->state_size += align_up(node_bytes(v));
-        } else if (pl->root[id] == id) {
-            pl->offset[id] = p->arena_size;
-            p->arena_size += align_up(node_bytes(v));
         }
     }
+    if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->is_output, pl->offset,
+                      &p->arena_size) != 0)
+        return ir_oom(g);
     for (int i = 0; i < n; i++) {
         const ir_node *v = outputs[i];
         cg_slot *s = &p->outputs[p->n_outputs++];
