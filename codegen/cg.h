@@ -12,6 +12,7 @@ typedef struct cg_ctx {
     ir_text *t;
     int indent;
     uint32_t libm_used;  /* bit i: entry i of cg_libm.def is called */
+    uint32_t rt_used;    /* bit i: entry i of cg_rt.def is called */
     int can_fail;        /* the kernel returns nonzero on bad runtime data */
     char lit[8][64];     /* rotating buffers for cg_lit */
     int lit_next;
@@ -38,6 +39,8 @@ void cg_line(cg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3
 const char *cg_ctype(nb_dtype dt);
 /* The libm function `base` for dt ("exp" -> "expf" for f32), marked as used. */
 const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base);
+/* The runtime kernel `name` (an entry of cg_rt.def), marked as used. */
+const char *cg_rt(cg_ctx *c, const char *name);
 /* A literal of dt: "0.5f", "0.5", "3"; with a decimal point or exponent for floats.
  * Points into one of eight rotating buffers of c. */
 const char *cg_lit(cg_ctx *c, nb_dtype dt, double v);

@@ -32,6 +32,12 @@ static const char *const cg_libm_protos[] = {
 #undef CG_LIBM
 };
 
+static const char *const cg_rt_protos[] = {
+#define CG_RT(fn, proto) proto,
+#include "cg_rt.def"
+#undef CG_RT
+};
+
 static int is_leaf(const ir_node *n)
 {
     return n->op == IR_OP_INPUT || n->op == IR_OP_PARAM || n->op == IR_OP_CONST;
@@ -319,7 +325,11 @@ int cg_generate(ir_graph *g, ir_node *const *outputs, int n, cg_program *p)
     for (size_t i = 0; i < sizeof cg_libm_protos / sizeof *cg_libm_protos; i++)
         if (c.libm_used & (1u << i))
             ir_text_printf(&out, "%s\n", cg_libm_protos[i]);
-    ir_text_printf(&out, "%s%s\n", c.libm_used ? "\n" : "", kernels.buf ? kernels.buf : "");
+    for (size_t i = 0; i < sizeof cg_rt_protos / sizeof *cg_rt_protos; i++)
+        if (c.rt_used & (1u << i))
+            ir_text_printf(&out, "%s\n", cg_rt_protos[i]);
+    ir_text_printf(&out, "%s%s\n", c.libm_used || c.rt_used ? "\n" : "",
+                   kernels.buf ? kernels.buf : "");
     emit_entry(g, &out, live, offset, fails, p);
     if (out.failed || kernels.failed) {
         ir_oom(g);
