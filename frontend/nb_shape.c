@@ -102,7 +102,8 @@ nb_node *nb_slice(nb_graph *g, nb_node *x, const int64_t *start, const int64_t *
         }
         attr.ints[d] = a;
         attr.ints[r + d] = b;
-        attr.ints[2 * r + d] = s;
+        /* A step past the size picks one element, as the size itself does. */
+        attr.ints[2 * r + d] = s > size ? size : s;
     }
     return ir_make1(g, IR_OP_SLICE, x, &attr);
 }

@@ -223,7 +223,7 @@ int ir_shape_slice(ir_graph *g, ir_node *n)
                         n->attr.n_ints, ir_type_str(x, t, sizeof t), 3 * r);
     for (int d = 0; d < r; d++) {
         int64_t start = a[d], stop = a[r + d], step = a[2 * r + d];
-        if (step < 1 || start < 0 || start >= stop || stop > x->shape[d])
+        if (step < 1 || step > x->shape[d] || start < 0 || start >= stop || stop > x->shape[d])
             return ir_error(g, "slice: axis %d of %s: start %lld, stop %lld, step %lld is "
                                "not a non-empty slice",
                             d, ir_type_str(x, t, sizeof t), (long long)start, (long long)stop,
@@ -264,7 +264,7 @@ int ir_shape_slice_grad(ir_graph *g, ir_node *n)
     for (int d = 0; d < r; d++) {
         int64_t size = a[d], start = a[r + d], step = a[2 * r + d];
         /* The last element x->shape[d] - 1 lands at start + (x->shape[d] - 1) step. */
-        if (size < 1 || step < 1 || start < 0 || start >= size ||
+        if (size < 1 || step < 1 || step > size || start < 0 || start >= size ||
             (size - 1 - start) / step < x->shape[d] - 1)
             return ir_error(g, "slice_grad: axis %d: %s does not fit in size %lld at start "
                                "%lld, step %lld",
