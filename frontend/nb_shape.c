@@ -37,9 +37,13 @@ nb_node *nb_permute(nb_graph *g, nb_node *x, const int *perm, int n)
     char t[160];
     if (check_operand(g, "permute", x) != 0)
         return NULL;
-    if (n != x->rank || (n > 0 && !perm)) {
-        ir_error(g, "permute: %s needs a permutation of %d axes, got %s%d", ir_type_str(x, t, sizeof t),
-                 x->rank, perm || n <= 0 ? "" : "NULL for ", n);
+    if (n != x->rank) {
+        ir_error(g, "permute: %s needs a permutation of %d axes, got %d",
+                 ir_type_str(x, t, sizeof t), x->rank, n);
+        return NULL;
+    }
+    if (n > 0 && !perm) {
+        ir_error(g, "permute: the permutation of %s is NULL", ir_type_str(x, t, sizeof t));
         return NULL;
     }
     attr.n_ints = n;

@@ -157,7 +157,8 @@ static const gc_case cases[] = {
     {"slice_overlap", slice_overlap, 1, {GC_F(1, 6)}, 1},
     {"concat_axis0", concat_axis0, 3, {GC_F(2, 2, 3), GC_F(2, 1, 3), GC_F(2, 3, 3)}, 1},
     {"concat_axis1", concat_axis1, 2, {GC_F(2, 2, 3), GC_F(2, 2, 1)}, 0},
-    {"concat_last_repeated", concat_last, 3, {GC_F(3, 2, 2, 3), GC_F(3, 2, 2, 2), GC_F(3, 2, 2, 1)}, 1},
+    {"concat_last_repeated", concat_last, 3,
+     {GC_F(3, 2, 2, 3), GC_F(3, 2, 2, 2), GC_F(3, 2, 2, 1)}, 1},
     /* 6 draws from 5 rows: some row repeats. */
     {"gather_rows", gather, 2, {GC_F(2, 5, 3), GC_INDEX(5, 1, 6)}, 0},
     {"gather_sq_repeated", gather_sq, 2, {GC_F(2, 4, 3), GC_INDEX(4, 2, 2, 3)}, 1},
@@ -223,7 +224,8 @@ static void test_matmul_values(void **state)
             if (v != want[i])
                 fail_msg("%s: y[%d] = %g, expected %g", f32 ? "f32" : "f64", i, v, want[i]);
         }
-        assert_non_null(strstr(nb_program_source(p), f32 ? "nb_rt_matmul_f32" : "nb_rt_matmul_f64"));
+        const char *fn = f32 ? "nb_rt_matmul_f32" : "nb_rt_matmul_f64";
+        assert_non_null(strstr(nb_program_source(p), fn));
         nb_program_free(p);
         nb_graph_free(g);
     }

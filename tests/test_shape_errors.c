@@ -33,7 +33,9 @@ static nb_node *in(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape)
     return x;
 }
 
-#define SHAPE(...) (sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
+/* "rank, shape" arguments from a list of dimensions. */
+#define SHAPE(...)                                                                         \
+    (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
 
 static void test_matmul_errors(void **state)
 {
