@@ -150,19 +150,6 @@ static void mark_live(const ir_graph *g, ir_node *const *outputs, int n, unsigne
                 live[g->nodes[id]->in[j]->id] = 1;
 }
 
-static int check_outputs(ir_graph *g, ir_node *const *outputs, int n)
-{
-    if (n <= 0 || !outputs)
-        return ir_error(g, "compile: no outputs were given");
-    for (int i = 0; i < n; i++) {
-        if (!outputs[i])
-            return ir_error(g, "compile: output %d is NULL", i);
-        if (outputs[i]->graph != g)
-            return ir_error(g, "compile: output %d belongs to another graph", i);
-    }
-    return 0;
-}
-
 /* Assigns leaves, outputs and arena offsets: fills the slot lists of p. */
 static int plan(ir_graph *g, ir_node *const *outputs, int n, const unsigned char *live,
                 size_t *offset, cg_program *p)
@@ -287,7 +274,7 @@ static int emit_entry(ir_graph *g, ir_text *out, const unsigned char *live,
 int cg_generate(ir_graph *g, ir_node *const *outputs, int n, cg_program *p)
 {
     memset(p, 0, sizeof *p);
-    if (!g || g->error || check_outputs(g, outputs, n) != 0)
+    if (!g || g->error || ir_check_outputs(g, outputs, n) != 0)
         return -1;
     unsigned char *live = calloc((size_t)g->n_nodes, 2);
     size_t *offset = calloc((size_t)g->n_nodes, sizeof *offset);

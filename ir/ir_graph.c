@@ -173,3 +173,16 @@ ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const 
     g->nodes[g->n_nodes++] = n;
     return n;
 }
+
+int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n)
+{
+    if (n <= 0 || !outs)
+        return ir_error(g, "compile: no outputs were given");
+    for (int i = 0; i < n; i++) {
+        if (!outs[i])
+            return ir_error(g, "compile: output %d is NULL", i);
+        if (outs[i]->graph != g)
+            return ir_error(g, "compile: output %d belongs to another graph", i);
+    }
+    return 0;
+}
