@@ -84,6 +84,8 @@ ir_graph *ir_graph_new(void);
 void ir_graph_free(ir_graph *g);
 /* Records fmt as g's error unless an error is already recorded. Always returns -1. */
 int ir_error(ir_graph *g, const char *fmt, ...);
+/* Forgets g's error (for scratch graphs of internal checks). */
+void ir_error_clear(ir_graph *g);
 /* Records "out of memory" (a sticky error too). Returns -1. */
 int ir_oom(ir_graph *g);
 /* Creates a node of op over in[0..n_in) with attributes attr (NULL: zeroed), runs the

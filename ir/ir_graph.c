@@ -34,9 +34,15 @@ void ir_graph_free(ir_graph *g)
     for (int i = 0; i < g->n_nodes; i++)
         node_free(g->nodes[i]);
     free(g->nodes);
+    ir_error_clear(g);
+    free(g);
+}
+
+void ir_error_clear(ir_graph *g)
+{
     if (g->error != ir_oom_msg)
         free(g->error);
-    free(g);
+    g->error = NULL;
 }
 
 static void set_error(ir_graph *g, const char *msg)
