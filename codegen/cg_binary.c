@@ -1,4 +1,7 @@
-/* cg_binary.c — scalar statements of the elementwise binary ops (a, b -> r). */
+/* cg_binary.c — scalar statements of the elementwise binary ops (a, b -> r), the
+ * comparisons (-> an unsigned char 0/1), where (a ? b : c) and clamp. */
+#include <math.h>
+
 #include "cg.h"
 
 void cg_ew_add(cg_ctx *c, const ir_node *n)
@@ -23,4 +26,84 @@ void cg_ew_div(cg_ctx *c, const ir_node *n)
 {
     (void)n;
     cg_line(c, "r = a / b;");
+}
+
+void cg_ew_pow(cg_ctx *c, const ir_node *n)
+{
+    cg_line(c, "r = %s(a, b);", cg_fn(c, n->dtype, "pow"));
+}
+
+/* NaN propagates from either operand, as in PyTorch (fmax would drop it): a != a
+ * holds only for a NaN, and a NaN b loses every comparison, so r = b. */
+void cg_ew_maximum(cg_ctx *c, const ir_node *n)
+{
+    (void)n;
+    cg_line(c, "r = (a > b || a != a) ? a : b;");
+}
+
+void cg_ew_minimum(cg_ctx *c, const ir_node *n)
+{
+    (void)n;
+    cg_line(c, "r = (a < b || a != a) ? a : b;");
+}
+
+void cg_ew_eq(cg_ctx *c, const ir_node *n)
+{
+    (void)n;
+    cg_line(c, "r = (unsigned char)(a == b);");
+}
+
+void cg_ew_ne(cg_ctx *c, const ir_node *n)
+{
+    (void)n;
+    cg_line(c, "r = (unsigned char)(a != b);");
+}
+
+void cg_ew_lt(cg_ctx *c, const ir_node *n)
+{
+    (void)n;
+    cg_line(c, "r = (unsigned char)(a < b);");
+}
+
+void cg_ew_le(cg_ctx *c, const ir_node *n)
+{
+    (void)n;
+    cg_line(c, "r = (unsigned char)(a <= b);");
+}
+
+void cg_ew_gt(cg_ctx *c, const ir_node *n)
+{
+    (void)n;
+    cg_line(c, "r = (unsigned char)(a > b);");
+}
+
+void cg_ew_ge(cg_ctx *c, const ir_node *n)
+{
+    (void)n;
+    cg_line(c, "r = (unsigned char)(a >= b);");
+}
+
+void cg_ew_where(cg_ctx *c, const ir_node *n)
+{
+    (void)n;
+    cg_line(c, "r = a ? b : c;");
+}
+
+/* min(max(a, lo), hi) in two steps; an infinite bound clamps nothing and is left out.
+ * A NaN a stays NaN (it fails both comparisons); lo > hi gives hi everywhere. */
+void cg_ew_clamp(cg_ctx *c, const ir_node *n)
+{
+    double lo = n->attr.f[0], hi = n->attr.f[1];
+    int use_lo = !(isinf(lo) && lo < 0), use_hi = !(isinf(hi) && hi > 0);
+    if (use_lo) {
+        const char *l = cg_lit(c, n->dtype, lo);
+        cg_line(c, "r = a < %s ? %s : a;", l, l);
+    }
+    if (use_hi) {
+        const char *h = cg_lit(c, n->dtype, hi);
+        const char *v = use_lo ? "r" : "a";
+        cg_line(c, "r = %s > %s ? %s : %s;", v, h, h, v);
+    }
+    if (!use_lo && !use_hi)
+        cg_line(c, "r = a;");
 }
