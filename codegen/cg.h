@@ -51,8 +51,43 @@ void cg_loops_close(cg_ctx *c, int count);
 const char *cg_index(char *buf, size_t size, const char *var, int rank,
                      const int64_t *strides);
 
-/* Writes the loop of an elementwise node around the statement from `scalar`. */
-void cg_elementwise(cg_ctx *c, const ir_node *n, cg_emit_fn scalar);
+/* ---- kernels (cg_program.c, cg_fuse.c, cg_elementwise.c) ----------------------- */
+
+/* One generated function: it computes `root` into y from the operands args[0..n_args)
+ * (x0, x1, ...). members[0..n_members) are the nodes it evaluates, in id order, root
+ * last: more than one only for fused elementwise kernels. */
+#define CG_MAX_ARGS 64 /* operands of one elementwise kernel (fusion stays below) */
+
+typedef struct cg_kernel {
+    const ir_node *root;
+    const ir_node **members;
+    int n_members;
+    const ir_node **args;
+    int n_args;
+} cg_kernel;
+
+/* The emitters of the op table (NULL when the op has none of that kind). */
+cg_emit_fn cg_ew_emitter(ir_op op);
+cg_emit_fn cg_kernel_emitter(ir_op op);
+int cg_is_elementwise(const ir_node *n);
+/* A scalar constant, written into elementwise code as a literal. */
+int cg_is_inlined(const ir_node *n);
+
+/* Assigns every live node to the kernel that computes it: root[id] is the id of that
+ * kernel's root (id itself for a root), -1 for leaves and dead nodes. 0, or -1 on OOM. */
+int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output,
+            int *root);
+
+#define CG_ALIGN 64 /* every buffer starts on a cache line */
+
+/* Places the result of each kernel in the arena (offset[root id]); a result's space is
+ * reused once no later kernel reads it; outputs are never reused. 0, or -1 on OOM. */
+int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
+                  const unsigned char *is_output, size_t *offset, size_t *arena_size);
+
+/* Writes the body of an elementwise kernel: the loop over the root's shape, operands
+ * broadcast by strides, each member's scalar statement. */
+void cg_elementwise(cg_ctx *c, const cg_kernel *k);
 
 /* ---- programs (cg_program.c) ---------------------------------------------------- */
 

@@ -7,8 +7,6 @@
 
 #include "cg.h"
 
-#define CG_ALIGN 64
-
 typedef struct cg_emitter {
     cg_emit_fn ew;     /* elementwise: one scalar statement */
     cg_emit_fn kernel; /* whole kernel body */
@@ -25,6 +23,26 @@ static const cg_emitter cg_emitters[IR_OP_COUNT] = {
 #undef CG_EW
 #undef CG_KERNEL
 };
+
+cg_emit_fn cg_ew_emitter(ir_op op)
+{
+    return cg_emitters[op].ew;
+}
+
+cg_emit_fn cg_kernel_emitter(ir_op op)
+{
+    return cg_emitters[op].kernel;
+}
+
+int cg_is_elementwise(const ir_node *n)
+{
+    return cg_emitters[n->op].ew != NULL;
+}
+
+int cg_is_inlined(const ir_node *n)
+{
+    return n->op == IR_OP_CONST && n->numel == 1;
+}
 
 static const char *const cg_libm_protos[] = {
 #define CG_LIBM(fn, proto) proto,
@@ -101,27 +119,30 @@ static void describe(ir_text *t, const ir_node *n)
 }
 
 /* Writes `static void|int kN(T *y, const T0 *x0, ...)` and its body. */
-static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const ir_node *n)
+static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
 {
-    const cg_emitter *e = &cg_emitters[n->op];
+    const ir_node *n = k->root;
+    cg_emit_fn kernel = cg_kernel_emitter(n->op);
     ir_text body = {0};
     c->t = &body;
     c->indent = 1;
     c->can_fail = 0;
-    if (e->kernel)
-        e->kernel(c, n);
-    else if (e->ew)
-        cg_elementwise(c, n, e->ew);
+    if (kernel)
+        kernel(c, n);
+    else if (cg_is_elementwise(n))
+        cg_elementwise(c, k);
     else
         return ir_error(g, "codegen: op %s has no emitter", ir_op_defs[n->op].name);
     if (body.failed)
         return ir_oom(g);
-    ir_text_printf(out, "/* ");
-    describe(out, n);
+    for (int i = 0; i < k->n_members; i++) {
+        ir_text_printf(out, i ? "\n * " : "/* ");
+        describe(out, k->members[i]);
+    }
     ir_text_printf(out, " */\nstatic %s k%d(%s *y", c->can_fail ? "int" : "void", n->id,
                    cg_ctype(n->dtype));
-    for (int j = 0; j < n->n_in; j++)
-        ir_text_printf(out, ", const %s *x%d", cg_ctype(n->in[j]->dtype), j);
+    for (int j = 0; j < k->n_args; j++)
+        ir_text_printf(out, ", const %s *x%d", cg_ctype(k->args[j]->dtype), j);
     ir_text_printf(out, ")\n{\n%s%s}\n\n", body.buf ? body.buf : "",
                    c->can_fail ? "    return 0;\n" : "");
     free(body.buf);
@@ -131,41 +152,113 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const ir_node *n)
 static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
 {
     char v[32];
+    int short_list = n->numel <= 8;
     ir_text_printf(out, "static const %s %s[%lld] = {", cg_ctype(n->dtype),
                    var(n, v, sizeof v), (long long)n->numel);
-    for (int64_t i = 0; i < n->numel; i++)
-        ir_text_printf(out, "%s%s", i % 8 ? ", " : (i ? ",\n    " : "\n    "),
-                       cg_lit(c, n->dtype, n->data[i]));
-    ir_text_printf(out, "\n};\n");
+    for (int64_t i = 0; i < n->numel; i++) {
+        const char *sep = i % 8 ? ", " : (i ? ",\n    " : (short_list ? "" : "\n    "));
+        ir_text_printf(out, "%s%s", sep, cg_lit(c, n->dtype, n->data[i]));
+    }
+    ir_text_printf(out, short_list ? "};\n" : "\n};\n");
+}
+
+/* What cg_generate knows about the graph while it writes. */
+typedef struct cg_plan {
+    unsigned char *live;      /* needed by an output */
+    unsigned char *is_output;
+    unsigned char *fails;     /* the node's kernel returns nonzero on bad data */
+    unsigned char *used_const; /* a constant some kernel reads from memory */
+    int *root;                /* kernel that computes the node (cg_fuse) */
+    size_t *offset;           /* arena offset of each kernel root */
+    cg_kernel *kernels;       /* in id order of their roots */
+    int n_kernels;
+    const ir_node **lists;    /* members and args of every kernel, back to back */
+} cg_plan;
+
+static void plan_free(cg_plan *pl)
+{
+    free(pl->live);
+    free(pl->root);
+    free(pl->offset);
+    free(pl->kernels);
+    free(pl->lists);
 }
 
 /* Marks the nodes the outputs need. */
-static void mark_live(const ir_graph *g, ir_node *const *outputs, int n, unsigned char *live)
+static void mark_live(const ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl)
 {
     for (int i = 0; i < n; i++)
-        live[outputs[i]->id] = 1;
+        pl->live[outputs[i]->id] = pl->is_output[outputs[i]->id] = 1;
     for (int id = g->n_nodes - 1; id >= 0; id--)
-        if (live[id])
+        if (pl->live[id])
             for (int j = 0; j < g->nodes[id]->n_in; j++)
-                live[g->nodes[id]->in[j]->id] = 1;
+                pl->live[g->nodes[id]->in[j]->id] = 1;
 }
 
-static int check_outputs(ir_graph *g, ir_node *const *outputs, int n)
+/* Builds the kernel list: members of each root in id order and the operands they
+ * read from outside the kernel (each once; a whole-kernel op keeps its operands as
+ * they are, since its emitter numbers them by position). */
+static int plan_kernels(ir_graph *g, cg_plan *pl)
 {
-    if (n <= 0 || !outputs)
-        return ir_error(g, "compile: no outputs were given");
-    for (int i = 0; i < n; i++) {
-        if (!outputs[i])
-            return ir_error(g, "compile: output %d is NULL", i);
-        if (outputs[i]->graph != g)
-            return ir_error(g, "compile: output %d belongs to another graph", i);
+    int n = g->n_nodes, slots = 0;
+    for (int id = 0; id < n; id++)
+        if (pl->root[id] >= 0)
+            slots += 1 + g->nodes[id]->n_in;
+    pl->kernels = calloc((size_t)n + 1, sizeof *pl->kernels);
+    pl->lists = calloc((size_t)slots + 1, sizeof *pl->lists);
+    int *index = malloc(((size_t)n + 1) * sizeof *index); /* root id -> kernel */
+    if (!pl->kernels || !pl->lists || !index) {
+        free(index);
+        return ir_oom(g);
     }
+    /* Count members per root, then lay the lists out. */
+    int *count = index;
+    for (int id = 0; id < n; id++)
+        count[id] = 0;
+    for (int id = 0; id < n; id++)
+        if (pl->root[id] >= 0)
+            count[pl->root[id]]++;
+    const ir_node **next = pl->lists;
+    for (int id = 0; id < n; id++) {
+        if (pl->root[id] != id)
+            continue;
+        cg_kernel *k = &pl->kernels[pl->n_kernels];
+        k->root = g->nodes[id];
+        k->members = next;
+        int args = 0;
+        for (int m = 0; m < n; m++)
+            if (pl->root[m] == id)
+                args += g->nodes[m]->n_in;
+        next += count[id];
+        k->args = next;
+        next += args;
+        count[id] = pl->n_kernels++;
+    }
+    for (int id = 0; id < n; id++) {
+        if (pl->root[id] < 0)
+            continue;
+        cg_kernel *k = &pl->kernels[index[pl->root[id]]];
+        const ir_node *v = g->nodes[id];
+        k->members[k->n_members++] = v;
+        for (int j = 0; j < v->n_in; j++) {
+            const ir_node *x = v->in[j];
+            int seen = 0;
+            if (pl->root[x->id] == pl->root[id] ||
+                (cg_is_elementwise(k->root) && cg_is_inlined(x)))
+                continue;
+            for (int a = 0; a < k->n_args && cg_is_elementwise(k->root); a++)
+                seen |= k->args[a] == x;
+            if (!seen)
+                k->args[k->n_args++] = x;
+        }
+    }
+    free(index);
     return 0;
 }
 
 /* Assigns leaves, outputs and arena offsets: fills the slot lists of p. */
-static int plan(ir_graph *g, ir_node *const *outputs, int n, const unsigned char *live,
-                size_t *offset, cg_program *p)
+static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
+                       cg_program *p)
 {
     p->inputs = calloc((size_t)g->n_inputs + 1, sizeof *p->inputs);
     p->params = calloc((size_t)g->n_params + 1, sizeof *p->params);
@@ -178,18 +271,18 @@ static int plan(ir_graph *g, ir_node *const *outputs, int n, const unsigned char
             cg_slot *s = &p->inputs[p->n_inputs++];
             if (slot_fill(g, s, v) != 0)
                 return -1;
-            s->used = live[id];
+            s->used = pl->live[id];
         } else if (v->op == IR_OP_PARAM) {
             cg_slot *s = &p->params[p->n_params++];
             if (slot_fill(g, s, v) != 0)
                 return -1;
             s->offset = p->state_size;
             p->state_size += align_up(node_bytes(v));
-        } else if (live[id] && !is_leaf(v)) {
-            offset[id] = p->arena_size;
-            p->arena_size += align_up(node_bytes(v));
         }
     }
+    if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->is_output, pl->offset,
+                      &p->arena_size) != 0)
+        return ir_oom(g);
     for (int i = 0; i < n; i++) {
         const ir_node *v = outputs[i];
         cg_slot *s = &p->outputs[p->n_outputs++];
@@ -200,7 +293,7 @@ static int plan(ir_graph *g, ir_node *const *outputs, int n, const unsigned char
             s->offset = p->arena_size;
             p->arena_size += align_up(node_bytes(v));
         } else {
-            s->offset = offset[v->id];
+            s->offset = pl->offset[v->id];
         }
     }
     return 0;
@@ -226,16 +319,15 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
     return 0;
 }
 
-/* The entry point: binds every live buffer to a local pointer, calls the kernels. */
-static int emit_entry(ir_graph *g, ir_text *out, const unsigned char *live,
-                      const size_t *offset, const unsigned char *fails, cg_program *p)
+/* The entry point: binds every buffer to a local pointer, calls the kernels. */
+static void emit_entry(ir_graph *g, ir_text *out, const cg_plan *pl, cg_program *p)
 {
     char v[32], esc[1100];
     ir_text_printf(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
                         "unsigned char *state)\n{\n");
     for (int i = 0; i < p->n_inputs; i++) {
         const ir_node *x = g->nodes[p->inputs[i].node];
-        if (!live[x->id])
+        if (!pl->live[x->id])
             continue;
         const char *t = cg_ctype(x->dtype);
         ir_text_printf(out, "    const %s *%s = (const %s *)in[%d]; /* input", t,
@@ -246,30 +338,28 @@ static int emit_entry(ir_graph *g, ir_text *out, const unsigned char *live,
     }
     for (int i = 0; i < p->n_params; i++) {
         const ir_node *x = g->nodes[p->params[i].node];
-        if (!live[x->id])
+        if (!pl->live[x->id])
             continue;
         const char *t = cg_ctype(x->dtype);
         ir_text_printf(out, "    %s *%s = (%s *)(state + %zu); /* param '%s' */\n", t,
                        var(x, v, sizeof v), t, p->params[i].offset,
                        ir_escape_name(x->name, esc, sizeof esc));
     }
-    for (int id = 0; id < g->n_nodes; id++) {
-        const ir_node *x = g->nodes[id];
-        if (!live[id] || is_leaf(x))
-            continue;
+    for (int i = 0; i < pl->n_kernels; i++) {
+        const ir_node *x = pl->kernels[i].root;
         const char *t = cg_ctype(x->dtype);
         ir_text_printf(out, "    %s *%s = (%s *)(arena + %zu);\n", t, var(x, v, sizeof v), t,
-                       offset[id]);
+                       pl->offset[x->id]);
     }
     ir_text_printf(out, "\n");
-    for (int id = 0; id < g->n_nodes; id++) {
-        const ir_node *x = g->nodes[id];
-        if (!live[id] || is_leaf(x))
-            continue;
-        ir_text_printf(out, fails[id] ? "    if (k%d(%s" : "    k%d(%s", id, var(x, v, sizeof v));
-        for (int j = 0; j < x->n_in; j++)
-            ir_text_printf(out, ", %s", var(x->in[j], v, sizeof v));
-        ir_text_printf(out, fails[id] ? "))\n        return %d;\n" : ");\n", id + 1);
+    for (int i = 0; i < pl->n_kernels; i++) {
+        const cg_kernel *k = &pl->kernels[i];
+        int id = k->root->id;
+        ir_text_printf(out, pl->fails[id] ? "    if (k%d(%s" : "    k%d(%s", id,
+                       var(k->root, v, sizeof v));
+        for (int j = 0; j < k->n_args; j++)
+            ir_text_printf(out, ", %s", var(k->args[j], v, sizeof v));
+        ir_text_printf(out, pl->fails[id] ? "))\n        return %d;\n" : ");\n", id + 1);
     }
     for (int i = 0; i < p->n_outputs; i++) {
         const ir_node *x = g->nodes[p->outputs[i].node];
@@ -281,60 +371,70 @@ static int emit_entry(ir_graph *g, ir_text *out, const unsigned char *live,
                        (long long)x->numel, i, t, p->outputs[i].offset, var(x, v, sizeof v));
     }
     ir_text_printf(out, "    return 0;\n}\n");
-    return 0;
 }
 
 int cg_generate(ir_graph *g, ir_node *const *outputs, int n, cg_program *p)
 {
-    memset(p, 0, sizeof *p);
-    if (!g || g->error || check_outputs(g, outputs, n) != 0)
-        return -1;
-    unsigned char *live = calloc((size_t)g->n_nodes, 2);
-    size_t *offset = calloc((size_t)g->n_nodes, sizeof *offset);
-    ir_text kernels = {0}, out = {0};
+    cg_plan pl = {0};
+    ir_text body = {0}, out = {0};
     cg_ctx c = {0};
-    if (!live || !offset) {
+    memset(p, 0, sizeof *p);
+    if (!g || g->error || ir_check_outputs(g, outputs, n) != 0)
+        return -1;
+    size_t count = (size_t)g->n_nodes + 1;
+    pl.live = calloc(count, 4);
+    pl.root = calloc(count, sizeof *pl.root);
+    pl.offset = calloc(count, sizeof *pl.offset);
+    if (!pl.live || !pl.root || !pl.offset) {
         ir_oom(g);
         goto fail;
     }
-    unsigned char *fails = live + g->n_nodes;
-    mark_live(g, outputs, n, live);
-    if (plan(g, outputs, n, live, offset, p) != 0)
+    pl.is_output = pl.live + count;
+    pl.fails = pl.live + 2 * count;
+    pl.used_const = pl.live + 3 * count;
+    mark_live(g, outputs, n, &pl);
+    if (cg_fuse(g, pl.live, pl.is_output, pl.root) != 0) {
+        ir_oom(g);
         goto fail;
-    for (int id = 0; id < g->n_nodes; id++) {
-        const ir_node *x = g->nodes[id];
-        if (!live[id])
-            continue;
-        if (x->op == IR_OP_CONST)
-            emit_constant(&kernels, &c, x);
-        else if (!is_leaf(x)) {
-            if (emit_kernel(g, &kernels, &c, x) != 0)
-                goto fail;
-            fails[id] = (unsigned char)c.can_fail;
-            if (c.can_fail && add_failure(g, p, x) != 0)
-                goto fail;
-        }
+    }
+    if (plan_kernels(g, &pl) != 0 || plan_memory(g, outputs, n, &pl, p) != 0)
+        goto fail;
+    for (int i = 0; i < pl.n_kernels; i++)
+        for (int j = 0; j < pl.kernels[i].n_args; j++)
+            pl.used_const[pl.kernels[i].args[j]->id] |= pl.kernels[i].args[j]->op == IR_OP_CONST;
+    for (int i = 0; i < n; i++)
+        pl.used_const[outputs[i]->id] |= outputs[i]->op == IR_OP_CONST;
+    for (int id = 0; id < g->n_nodes; id++)
+        if (pl.used_const[id])
+            emit_constant(&body, &c, g->nodes[id]);
+    if (body.len)
+        ir_text_printf(&body, "\n");
+    for (int i = 0; i < pl.n_kernels; i++) {
+        const cg_kernel *k = &pl.kernels[i];
+        if (emit_kernel(g, &body, &c, k) != 0)
+            goto fail;
+        pl.fails[k->root->id] = (unsigned char)c.can_fail;
+        if (c.can_fail && add_failure(g, p, k->root) != 0)
+            goto fail;
     }
     ir_text_printf(&out, "/* Generated by nabla from a graph of %d nodes. */\n\n", g->n_nodes);
     for (size_t i = 0; i < sizeof cg_libm_protos / sizeof *cg_libm_protos; i++)
         if (c.libm_used & (1u << i))
             ir_text_printf(&out, "%s\n", cg_libm_protos[i]);
-    ir_text_printf(&out, "%s%s\n", c.libm_used ? "\n" : "", kernels.buf ? kernels.buf : "");
-    emit_entry(g, &out, live, offset, fails, p);
-    if (out.failed || kernels.failed) {
+    ir_text_printf(&out, "%s%s", c.libm_used ? "\n" : "", body.buf ? body.buf : "");
+    emit_entry(g, &out, &pl, p);
+    if (out.failed || body.failed) {
         ir_oom(g);
         goto fail;
     }
     p->source = out.buf;
-    free(kernels.buf);
-    free(live);
-    free(offset);
+    free(body.buf);
+    plan_free(&pl);
     return 0;
 fail:
     free(out.buf);
-    free(kernels.buf);
-    free(live);
-    free(offset);
+    free(body.buf);
+    plan_free(&pl);
     cg_program_free(p);
     return -1;
 }

@@ -84,6 +84,8 @@ ir_graph *ir_graph_new(void);
 void ir_graph_free(ir_graph *g);
 /* Records fmt as g's error unless an error is already recorded. Always returns -1. */
 int ir_error(ir_graph *g, const char *fmt, ...);
+/* Forgets g's error (for scratch graphs of internal checks). */
+void ir_error_clear(ir_graph *g);
 /* Records "out of memory" (a sticky error too). Returns -1. */
 int ir_oom(ir_graph *g);
 /* Creates a node of op over in[0..n_in) with attributes attr (NULL: zeroed), runs the
@@ -95,6 +97,8 @@ const char *ir_type_str(const ir_node *n, char *buf, size_t size);
 /* Writes "node 7 (add 'name')" into buf. */
 const char *ir_node_str(const ir_node *n, char *buf, size_t size);
 int64_t ir_shape_numel(int rank, const int64_t *shape);
+/* Checks a list of outputs to compile: n > 0, none NULL, all of g. 0 or -1 (recorded). */
+int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n);
 int ir_is_float(nb_dtype dt);
 
 /* ---- shape helpers shared by shape rules (ir_shape.c) ----------------------------- */
@@ -151,6 +155,13 @@ void ir_text_printf(ir_text *t, const char *fmt, ...) __attribute__((format(prin
 /* Appends d(seed . y)/d xs[i] to g for each i. seed NULL means 1 (y must be scalar). */
 int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
            ir_node **grads);
+
+/* ---- rewrites (ir_simplify.c) ---------------------------------------------------- */
+
+/* A new graph holding what outs[0..n) need, with equal nodes merged and identities
+ * removed; new_outs[i] is outs[i] in it. All inputs and parameters are kept, in order.
+ * NULL with the error recorded on g. The caller frees the new graph. */
+ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_outs);
 
 /* ---- verifier and printer (ir_verify.c, ir_print.c) ------------------------------- */
 

@@ -34,9 +34,15 @@ void ir_graph_free(ir_graph *g)
     for (int i = 0; i < g->n_nodes; i++)
         node_free(g->nodes[i]);
     free(g->nodes);
+    ir_error_clear(g);
+    free(g);
+}
+
+void ir_error_clear(ir_graph *g)
+{
     if (g->error != ir_oom_msg)
         free(g->error);
-    free(g);
+    g->error = NULL;
 }
 
 static void set_error(ir_graph *g, const char *msg)
@@ -172,4 +178,17 @@ ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const 
     }
     g->nodes[g->n_nodes++] = n;
     return n;
+}
+
+int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n)
+{
+    if (n <= 0 || !outs)
+        return ir_error(g, "compile: no outputs were given");
+    for (int i = 0; i < n; i++) {
+        if (!outs[i])
+            return ir_error(g, "compile: output %d is NULL", i);
+        if (outs[i]->graph != g)
+            return ir_error(g, "compile: output %d belongs to another graph", i);
+    }
+    return 0;
 }

@@ -42,7 +42,7 @@ int ir_verify(const ir_graph *g, char *msg, size_t size)
             !ir_same_shape(&copy, n) || ir_shape_numel(n->rank, n->shape) != n->numel) {
             snprintf(msg, size, "node %d (%s): dtype or shape disagrees with its shape rule%s%s",
                      i, def->name, scratch.error ? ": " : "", scratch.error ? scratch.error : "");
-            free(scratch.error);
+            ir_error_clear(&scratch);
             return -1;
         }
     }

@@ -37,6 +37,23 @@ static void *alloc_zeroed(size_t size)
     return m;
 }
 
+/* Simplifies a copy of the graph and generates C from it; errors end up on g. */
+static int generate(nb_graph *g, const nb_compile_options *opt, cg_program *cg)
+{
+    if (ir_check_outputs(g, opt->outputs, opt->n_outputs) != 0)
+        return -1;
+    ir_node **outs = malloc((size_t)opt->n_outputs * sizeof *outs);
+    if (!outs)
+        return ir_oom(g);
+    ir_graph *s = ir_simplify(g, opt->outputs, opt->n_outputs, outs);
+    int rc = s ? cg_generate(s, outs, opt->n_outputs, cg) : -1;
+    if (s && s->error)
+        ir_error(g, "%s", s->error);
+    ir_graph_free(s);
+    free(outs);
+    return rc;
+}
+
 nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
 {
     if (!g)
@@ -52,7 +69,7 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         ir_oom(g);
         return NULL;
     }
-    if (cg_generate(g, opt->outputs, opt->n_outputs, &p->cg) != 0)
+    if (generate(g, opt, &p->cg) != 0)
         goto fail;
     char err[1024];
     double t0 = rt_seconds();

@@ -1,0 +1,69 @@
+/* cg_arena.c — the memory plan: places each kernel's result in the arena, reusing the
+ * space of results that no later kernel reads (first fit over live intervals). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+
+typedef struct block {
+    size_t offset, size;
+    int last_use; /* index of the last kernel that reads it */
+} block;
+
+/* The lowest offset where size bytes fit between the live blocks (sorted by offset). */
+static size_t first_fit(const block *live, int n, size_t size)
+{
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (live[i].offset >= at + size)
+            break;
+        if (live[i].offset + live[i].size > at)
+            at = live[i].offset + live[i].size;
+    }
+    return at;
+}
+
+int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
+                  const unsigned char *is_output, size_t *offset, size_t *arena_size)
+{
+    int *last_use = malloc(((size_t)g->n_nodes + 1) * sizeof *last_use);
+    block *live = malloc(((size_t)n_kernels + 1) * sizeof *live);
+    int n_live = 0;
+    if (!last_use || !live) {
+        free(last_use);
+        free(live);
+        return -1;
+    }
+    for (int id = 0; id < g->n_nodes; id++)
+        last_use[id] = is_output[id] ? n_kernels : -1;
+    for (int i = 0; i < n_kernels; i++)
+        for (int a = 0; a < kernels[i].n_args; a++) {
+            int id = kernels[i].args[a]->id;
+            if (last_use[id] < i)
+                last_use[id] = i;
+        }
+    *arena_size = 0;
+    for (int i = 0; i < n_kernels; i++) {
+        const ir_node *r = kernels[i].root;
+        size_t size = ((size_t)r->numel * nb_dtype_size(r->dtype) + CG_ALIGN - 1) / CG_ALIGN * CG_ALIGN;
+        size_t at = first_fit(live, n_live, size);
+        int pos = 0;
+        while (pos < n_live && live[pos].offset < at)
+            pos++;
+        memmove(live + pos + 1, live + pos, (size_t)(n_live - pos) * sizeof *live);
+        live[pos] = (block){at, size, last_use[r->id] > i ? last_use[r->id] : i};
+        n_live++;
+        offset[r->id] = at;
+        if (at + size > *arena_size)
+            *arena_size = at + size;
+        /* Results last read by this kernel are dead once it has run. */
+        int kept = 0;
+        for (int b = 0; b < n_live; b++)
+            if (live[b].last_use > i)
+                live[kept++] = live[b];
+        n_live = kept;
+    }
+    free(last_use);
+    free(live);
+    return 0;
+}

@@ -1,0 +1,222 @@
+/* ir_simplify.c — the compile-time rewrite: copies the part of a graph that the outputs
+ * need into a new graph, merging equal nodes (CSE, equal constants included) and
+ * dropping identities (x * 1, x + 0, x - 0, x / 1, no-op reshapes and broadcasts).
+ * The user's graph is never changed; inputs and parameters keep their identity and
+ * their order, so leaf indices are the same in both graphs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+/* x OP c == x when the constant operand c holds `value` everywhere. `side` is which
+ * operand may be the constant: 0 = either, 2 = only the right one. */
+static const struct {
+    ir_op op;
+    double value;
+    int side;
+} identity_rules[] = {
+    {IR_OP_MUL, 1.0, 0},
+    {IR_OP_ADD, 0.0, 0},
+    {IR_OP_SUB, 0.0, 2},
+    {IR_OP_DIV, 1.0, 2},
+};
+
+/* Ops that are the identity when the result has the operand's shape. */
+static const ir_op shape_identities[] = {IR_OP_RESHAPE, IR_OP_BROADCAST_TO};
+
+static int is_const_value(const ir_node *c, double v)
+{
+    if (c->op != IR_OP_CONST)
+        return 0;
+    for (int64_t i = 0; i < c->numel; i++)
+        if (c->data[i] != v)
+            return 0;
+    return 1;
+}
+
+/* Returns the operand n reduces to, or NULL when n is no identity. */
+static ir_node *identity_of(const ir_node *n, ir_node *const *in)
+{
+    for (size_t r = 0; r < sizeof identity_rules / sizeof *identity_rules; r++) {
+        if (identity_rules[r].op != n->op)
+            continue;
+        for (int k = identity_rules[r].side == 2 ? 1 : 0; k < 2; k++) {
+            ir_node *keep = in[1 - k];
+            if (is_const_value(in[k], identity_rules[r].value) && keep->dtype == n->dtype &&
+                ir_same_shape(keep, n))
+                return keep;
+        }
+    }
+    for (size_t r = 0; r < sizeof shape_identities / sizeof *shape_identities; r++)
+        if (shape_identities[r] == n->op && ir_same_shape(in[0], n))
+            return in[0];
+    return NULL;
+}
+
+static int attr_equal(const ir_attr *a, const ir_attr *b)
+{
+    if (a->f[0] != b->f[0] || a->f[1] != b->f[1] || a->n_ints != b->n_ints ||
+        a->axes != b->axes || a->axis != b->axis || a->keepdim != b->keepdim ||
+        a->k != b->k || a->dt != b->dt)
+        return 0;
+    for (int i = 0; i < a->n_ints && i < 3 * NB_MAX_RANK; i++)
+        if (a->ints[i] != b->ints[i])
+            return 0;
+    return 1;
+}
+
+/* Equal op, operands, attributes, type and (for constants) data. */
+static int node_equal(const ir_node *a, const ir_node *b)
+{
+    if (a->op != b->op || a->n_in != b->n_in || a->dtype != b->dtype || !ir_same_shape(a, b))
+        return 0;
+    for (int j = 0; j < a->n_in; j++)
+        if (a->in[j] != b->in[j])
+            return 0;
+    if (!attr_equal(&a->attr, &b->attr))
+        return 0;
+    if (a->op == IR_OP_CONST)
+        return memcmp(a->data, b->data, (size_t)a->numel * sizeof *a->data) == 0;
+    return 1;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h;
+}
+
+static uint64_t node_hash(const ir_node *n)
+{
+    uint64_t h = mix((uint64_t)n->op, (uint64_t)n->dtype);
+    for (int j = 0; j < n->n_in; j++)
+        h = mix(h, (uint64_t)n->in[j]->id);
+    for (int d = 0; d < n->rank; d++)
+        h = mix(h, (uint64_t)n->shape[d]);
+    if (n->op == IR_OP_CONST) {
+        for (int64_t i = 0; i < n->numel && i < 16; i++) {
+            uint64_t bits;
+            memcpy(&bits, &n->data[i], sizeof bits);
+            h = mix(h, bits);
+        }
+    }
+    return h;
+}
+
+/* An open-addressing set of the new graph's mergeable nodes. */
+typedef struct cse_table {
+    ir_node **slot;
+    size_t mask;
+} cse_table;
+
+/* Returns an existing node equal to n, or inserts n and returns it. */
+static ir_node *cse_intern(cse_table *t, ir_node *n)
+{
+    size_t i = (size_t)node_hash(n) & t->mask;
+    while (t->slot[i]) {
+        if (node_equal(t->slot[i], n))
+            return t->slot[i];
+        i = (i + 1) & t->mask;
+    }
+    t->slot[i] = n;
+    return n;
+}
+
+/* Copies node v (operands already mapped into `in`) into dst. */
+static ir_node *copy_node(ir_graph *dst, const ir_node *v, ir_node **in)
+{
+    ir_node *n;
+    if (v->op == IR_OP_CONST) {
+        n = ir_constant(dst, v->dtype, v->rank, v->shape, v->data);
+    } else {
+        n = ir_node_new(dst, v->op, in, v->n_in, &v->attr);
+    }
+    if (!n)
+        return NULL;
+    n->leaf_index = v->leaf_index;
+    if (v->name && !(n->name = strdup(v->name))) {
+        ir_oom(dst);
+        return NULL;
+    }
+    return n;
+}
+
+/* Removes the last node of dst (a duplicate just found equal to an earlier one). */
+static void drop_last(ir_graph *dst)
+{
+    ir_node *n = dst->nodes[--dst->n_nodes];
+    free(n->in);
+    free(n->name);
+    free(n->data);
+    free(n);
+}
+
+ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_outs)
+{
+    if (!g || g->error || ir_check_outputs(g, outs, n) != 0)
+        return NULL;
+    ir_graph *dst = ir_graph_new();
+    unsigned char *live = calloc((size_t)g->n_nodes + 1, 1);
+    ir_node **map = calloc((size_t)g->n_nodes + 1, sizeof *map);
+    ir_node **in = calloc((size_t)g->n_nodes + 4, sizeof *in);
+    cse_table t = {0};
+    size_t cap = 16;
+    while (cap < 2 * (size_t)g->n_nodes)
+        cap *= 2;
+    t.slot = calloc(cap, sizeof *t.slot);
+    t.mask = cap - 1;
+    if (!dst || !live || !map || !in || !t.slot) {
+        ir_oom(g);
+        goto fail;
+    }
+    for (int i = 0; i < n; i++)
+        live[outs[i]->id] = 1;
+    for (int id = g->n_nodes - 1; id >= 0; id--)
+        for (int j = 0; live[id] && j < g->nodes[id]->n_in; j++)
+            live[g->nodes[id]->in[j]->id] = 1;
+    /* Inputs and parameters first, all of them, in their order. */
+    for (int id = 0; id < g->n_nodes; id++) {
+        const ir_node *v = g->nodes[id];
+        if (v->op != IR_OP_INPUT && v->op != IR_OP_PARAM)
+            continue;
+        if (!(map[id] = copy_node(dst, v, NULL)))
+            goto copy_failed;
+    }
+    dst->n_inputs = g->n_inputs;
+    dst->n_params = g->n_params;
+    for (int id = 0; id < g->n_nodes; id++) {
+        const ir_node *v = g->nodes[id];
+        if (!live[id] || v->op == IR_OP_INPUT || v->op == IR_OP_PARAM)
+            continue;
+        for (int j = 0; j < v->n_in; j++)
+            in[j] = map[v->in[j]->id];
+        ir_node *same = v->n_in ? identity_of(v, in) : NULL;
+        if (same) {
+            map[id] = same;
+            continue;
+        }
+        ir_node *c = copy_node(dst, v, in);
+        if (!c)
+            goto copy_failed;
+        map[id] = cse_intern(&t, c);
+        if (map[id] != c)
+            drop_last(dst);
+    }
+    for (int i = 0; i < n; i++)
+        new_outs[i] = map[outs[i]->id];
+    free(live);
+    free(map);
+    free(in);
+    free(t.slot);
+    return dst;
+copy_failed:
+    /* The copy reruns shape rules that accepted these nodes once: only OOM gets here. */
+    ir_error(g, "simplify: %s", dst->error ? dst->error : "out of memory");
+fail:
+    ir_graph_free(dst);
+    free(live);
+    free(map);
+    free(in);
+    free(t.slot);
+    return NULL;
+}
