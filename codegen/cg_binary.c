@@ -89,21 +89,22 @@ void cg_ew_where(cg_ctx *c, const ir_node *n)
     cg_line(c, "r = a ? b : c;");
 }
 
-/* min(max(a, lo), hi) in two steps; an infinite bound clamps nothing and is left out.
- * A NaN a stays NaN (it fails both comparisons); lo > hi gives hi everywhere. */
+/* min(max(a, lo), hi) as one statement, so that it fuses into a single expression. An
+ * infinite bound clamps nothing and is left out; lo > hi gives hi everywhere, as in
+ * PyTorch. A NaN a stays NaN: it fails every comparison. */
 void cg_ew_clamp(cg_ctx *c, const ir_node *n)
 {
     double lo = n->attr.f[0], hi = n->attr.f[1];
     int use_lo = !(isinf(lo) && lo < 0), use_hi = !(isinf(hi) && hi > 0);
-    if (use_lo) {
-        const char *l = cg_lit(c, n->dtype, lo);
+    const char *l = cg_lit(c, n->dtype, lo), *h = cg_lit(c, n->dtype, hi);
+    if (lo > hi)
+        cg_line(c, "r = a != a ? a : %s;", h);
+    else if (use_lo && use_hi)
+        cg_line(c, "r = a < %s ? %s : (a > %s ? %s : a);", l, l, h, h);
+    else if (use_lo)
         cg_line(c, "r = a < %s ? %s : a;", l, l);
-    }
-    if (use_hi) {
-        const char *h = cg_lit(c, n->dtype, hi);
-        const char *v = use_lo ? "r" : "a";
-        cg_line(c, "r = %s > %s ? %s : %s;", v, h, h, v);
-    }
-    if (!use_lo && !use_hi)
+    else if (use_hi)
+        cg_line(c, "r = a > %s ? %s : a;", h, h);
+    else
         cg_line(c, "r = a;");
 }

@@ -241,7 +241,7 @@ static void test_clamp_conventions(void **state)
     const double x[6] = {-1.0, 0.0, 0.5, 1.0, 2.0, NAN};
     const double y[6] = {0.0, 0.0, 0.5, 1.0, 1.0, NAN};
     const double gx[6] = {0.0, 1.0, 1.0, 1.0, 0.0, 0.0};
-    const double crossed_y[5] = {0.0, 0.0, 0.0, 0.0, 0.0}, zero[5] = {0};
+    const double crossed_y[6] = {0.0, 0.0, 0.0, 0.0, 0.0, NAN}, zero[6] = {0};
     const double same_y[5] = {0.5, 0.5, 0.5, 0.5, 0.5};
     const double same_g[5] = {0.0, 0.0, 1.0, 0.0, 0.0};
     const double upper_y[6] = {-1.0, 0.0, 0.5, 1.0, 1.0, NAN};
@@ -252,7 +252,7 @@ static void test_clamp_conventions(void **state)
     for (int d = 0; d < 2; d++) {
         nb_dtype dt = d ? NB_F32 : NB_F64;
         check_clamp(dt, 0.0, 1.0, 6, x, y, gx);
-        check_clamp(dt, 1.0, 0.0, 5, x, crossed_y, zero);
+        check_clamp(dt, 1.0, 0.0, 6, x, crossed_y, zero);
         check_clamp(dt, 0.5, 0.5, 5, x, same_y, same_g);
         check_clamp(dt, -INFINITY, 1.0, 6, x, upper_y, upper_g);
         check_clamp(dt, 0.0, INFINITY, 6, x, lower_y, lower_g);
@@ -352,8 +352,9 @@ static void test_where_i32(void **state)
     nb_graph_free(g);
 }
 
-/* The generated statements: comparisons store unsigned char, where is a ternary,
- * clamp's f32 bounds carry the f suffix, pow calls powf in f32. */
+/* The generated statements (each a single expression, so they fuse): comparisons
+ * store unsigned char, where is a ternary, clamp's f32 bounds carry the f suffix, pow
+ * calls powf in f32, maximum keeps NaN. */
 static void test_generated_source(void **state)
 {
     (void)state;
@@ -361,19 +362,19 @@ static void test_generated_source(void **state)
     nb_graph *g = nb_graph_new();
     nb_node *a = nb_input(g, "a", NB_F32, 1, s);
     nb_node *b = nb_input(g, "b", NB_F32, 1, s);
-    nb_node *outs[4] = {nb_where(g, nb_lt(g, a, b), a, b), nb_clamp(g, a, -0.5, 0.25),
-                        nb_pow(g, a, b), nb_maximum(g, a, b)};
-    nb_compile_options o = {outs, 4};
+    nb_node *outs[5] = {nb_where(g, nb_lt(g, a, b), a, b), nb_clamp(g, a, -0.5, 0.25),
+                        nb_pow(g, a, b), nb_maximum(g, a, b), nb_clamp(g, b, 1.0, -1.0)};
+    nb_compile_options o = {outs, 5};
     nb_program *p = nb_compile(g, &o);
     assert_non_null(p);
     const char *src = nb_program_source(p);
-    assert_non_null(strstr(src, "static void k2(unsigned char *y, const float *x0, const float *x1)"));
-    assert_non_null(strstr(src, "r = (unsigned char)(a < b);"));
-    assert_non_null(strstr(src, "r = a ? b : c;"));
-    assert_non_null(strstr(src, "r = a < -0.5f ? -0.5f : a;"));
-    assert_non_null(strstr(src, "r = r > 0.25f ? 0.25f : r;"));
-    assert_non_null(strstr(src, "r = powf(a, b);"));
+    assert_non_null(strstr(src, "(unsigned char)(v0 < v1);"));
+    assert_non_null(strstr(src, " ? v0 : v1;"));
+    assert_non_null(strstr(src, "= v0 < -0.5f ? -0.5f : (v0 > 0.25f ? 0.25f : v0);"));
+    assert_non_null(strstr(src, "= powf(v0, v1);"));
     assert_non_null(strstr(src, "float powf(float, float);"));
+    assert_non_null(strstr(src, "= (v0 > v1 || v0 != v0) ? v0 : v1;"));
+    assert_non_null(strstr(src, "= v0 != v0 ? v0 : -1.0f;"));
     nb_program_free(p);
     nb_graph_free(g);
 }
