@@ -1,0 +1,149 @@
+/* test_simplify.c — the compile-time rewrite (white-box): merged duplicates, dropped
+ * identities, leaves kept in order, parameters never merged, a verified result. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "ir.h"
+
+static void assert_verified(const ir_graph *g)
+{
+    char msg[512];
+    if (ir_verify(g, msg, sizeof msg) != 0)
+        fail_msg("verifier: %s", msg);
+}
+
+static int count_op(const ir_graph *g, ir_op op)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        n += g->nodes[i]->op == op;
+    return n;
+}
+
+/* (x * y) + (x * y): one mul survives; equal constants merge too. */
+static void test_cse(void **state)
+{
+    (void)state;
+    int64_t s[1] = {3};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 1, s), *y = nb_input(g, "y", NB_F32, 1, s);
+    nb_node *a = nb_mul(g, x, y), *b = nb_mul(g, x, y);
+    nb_node *c = nb_add(g, nb_mul(g, a, nb_scalar(g, NB_F32, 2)),
+                        nb_mul(g, b, nb_scalar(g, NB_F32, 2)));
+    ir_node *out;
+    ir_graph *s2 = ir_simplify(g, &c, 1, &out);
+    assert_non_null(s2);
+    assert_verified(s2);
+    assert_int_equal(count_op(s2, IR_OP_MUL), 2); /* x*y and (x*y)*2 */
+    assert_int_equal(count_op(s2, IR_OP_CONST), 1);
+    assert_int_equal(count_op(g, IR_OP_MUL), 4); /* the user's graph is untouched */
+    ir_graph_free(s2);
+    nb_graph_free(g);
+}
+
+/* x * 1, 1 * x, x + 0, x - 0, x / 1 are x; 0 - x and 1 / x are not identities. */
+static void test_identities(void **state)
+{
+    (void)state;
+    int64_t s[2] = {2, 3};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F64, 2, s);
+    nb_node *one = nb_scalar(g, NB_F64, 1), *zero = nb_scalar(g, NB_F64, 0);
+    nb_node *y = nb_div(g, nb_sub(g, nb_add(g, nb_mul(g, one, nb_mul(g, x, one)), zero), zero), one);
+    ir_node *out;
+    ir_graph *s2 = ir_simplify(g, &y, 1, &out);
+    assert_non_null(s2);
+    assert_verified(s2);
+    assert_int_equal(out->op, IR_OP_INPUT);
+    ir_graph_free(s2);
+
+    nb_node *z = nb_sub(g, zero, x);
+    s2 = ir_simplify(g, &z, 1, &out);
+    assert_non_null(s2);
+    assert_int_equal(out->op, IR_OP_SUB);
+    ir_graph_free(s2);
+
+    /* x [3] * ones [2,3] broadcasts: the result is not x's shape, so it stays. */
+    double ones[6] = {1, 1, 1, 1, 1, 1};
+    int64_t s3 = 3;
+    nb_node *v = nb_input(g, "v", NB_F64, 1, &s3);
+    nb_node *w = nb_mul(g, v, nb_constant(g, NB_F64, 2, s, ones));
+    s2 = ir_simplify(g, &w, 1, &out);
+    assert_non_null(s2);
+    assert_int_equal(out->op, IR_OP_MUL);
+    ir_graph_free(s2);
+    nb_graph_free(g);
+}
+
+/* Every input and parameter is kept in order, used or not; equal parameters stay two. */
+static void test_leaves(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    nb_node *unused = nb_input(g, "unused", NB_F32, 0, NULL);
+    nb_node *p = nb_param(g, "p", NB_F32, 0, NULL);
+    nb_node *q = nb_param(g, "q", NB_F32, 0, NULL);
+    nb_node *x = nb_input(g, "x", NB_F32, 0, NULL);
+    nb_node *y = nb_add(g, nb_mul(g, p, x), nb_mul(g, q, x));
+    (void)unused;
+    ir_node *out;
+    ir_graph *s2 = ir_simplify(g, &y, 1, &out);
+    assert_non_null(s2);
+    assert_verified(s2);
+    assert_int_equal(s2->n_inputs, 2);
+    assert_int_equal(s2->n_params, 2);
+    assert_int_equal(count_op(s2, IR_OP_MUL), 2);
+    assert_string_equal(s2->nodes[0]->name, "unused");
+    assert_string_equal(s2->nodes[3]->name, "x");
+    assert_int_equal(s2->nodes[3]->leaf_index, 1);
+    ir_graph_free(s2);
+    nb_graph_free(g);
+}
+
+/* Gradient graphs simplify into verified graphs that compute the same numbers. */
+static void test_gradient_graph(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F64, 0, NULL);
+    nb_node *y = nb_mul(g, nb_mul(g, x, x), x);
+    nb_node *d, *dd;
+    assert_int_equal(nb_grad(g, y, &x, 1, &d), 0);
+    assert_int_equal(nb_grad(g, d, &x, 1, &dd), 0);
+    nb_node *outs[] = {y, d, dd};
+    ir_node *new_outs[3];
+    ir_graph *s2 = ir_simplify(g, outs, 3, new_outs);
+    assert_non_null(s2);
+    assert_verified(s2);
+    assert_true(s2->n_nodes < g->n_nodes);
+    ir_graph_free(s2);
+
+    nb_compile_options opt = {outs, 3};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    double xv = 1.5;
+    nb_program_bind(p, "x", &xv);
+    assert_int_equal(nb_program_run(p), 0);
+    /* x^3, 3x^2, 6x by hand */
+    assert_float_equal(*(const double *)nb_program_output(p, 0), 3.375, 1e-12);
+    assert_float_equal(*(const double *)nb_program_output(p, 1), 6.75, 1e-12);
+    assert_float_equal(*(const double *)nb_program_output(p, 2), 9.0, 1e-12);
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cse),
+        cmocka_unit_test(test_identities),
+        cmocka_unit_test(test_leaves),
+        cmocka_unit_test(test_gradient_graph),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
