@@ -260,6 +260,32 @@ static void test_clamp_conventions(void **state)
     }
 }
 
+/* Two clamps of one x with different bounds stay two nodes through the compile-time
+ * rewrite (their bounds are attributes), and both gradients pass at the bounds. */
+static void test_clamp_two_bounds(void **state)
+{
+    (void)state;
+    const int64_t shape[1] = {4};
+    const double x[4] = {-1.0, 0.0, 0.5, 1.0};
+    const double y[4] = {-1.0, 0.0, 0.75, 1.25}; /* clamp(x,0,1) + clamp(x,-1,0.25) */
+    const double gx[4] = {1.0, 2.0, 1.0, 1.0};
+    nb_graph *g = nb_graph_new();
+    nb_node *in = nb_input(g, "x", NB_F64, 1, shape);
+    nb_node *sum = nb_add(g, nb_clamp(g, in, 0.0, 1.0), nb_clamp(g, in, -1.0, 0.25));
+    nb_node *gr;
+    assert_int_equal(nb_grad(g, nb_sum(g, sum, NULL, 0, 0), &in, 1, &gr), 0);
+    nb_node *outs[2] = {sum, gr};
+    nb_compile_options o = {outs, 2};
+    nb_program *p = nb_compile(g, &o);
+    assert_non_null(p);
+    nb_program_bind(p, "x", x);
+    assert_int_equal(nb_program_run(p), 0);
+    expect_output(p, 0, y, 4, 0.0, "clamp");
+    expect_output(p, 1, gx, 4, 0.0, "clamp");
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 /* Comparisons of f64, f32 and i32 operands give bool 0/1 masks (torch.eq ... ge). */
 static void test_comparisons(void **state)
 {
@@ -387,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_extremum_nan),
         cmocka_unit_test(test_maximum_second_order_at_tie),
         cmocka_unit_test(test_clamp_conventions),
+        cmocka_unit_test(test_clamp_two_bounds),
         cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_where_broadcast),
         cmocka_unit_test(test_where_i32),
