@@ -1,5 +1,6 @@
 /* cg_binary.c — scalar statements of the elementwise binary ops (a, b -> r), the
  * comparisons (-> an unsigned char 0/1), where (a ? b : c) and clamp. */
+#include <float.h>
 #include <math.h>
 
 #include "cg.h"
@@ -92,9 +93,18 @@ void cg_ew_where(cg_ctx *c, const ir_node *n)
 /* min(max(a, lo), hi) as one statement, so that it fuses into a single expression. An
  * infinite bound clamps nothing and is left out; lo > hi gives hi everywhere, as in
  * PyTorch. A NaN a stays NaN: it fails every comparison. */
+/* A bound as the dtype holds it: an f32 bound past FLT_MAX is infinite (as in the
+ * constants the gradient compares against), never a literal out of float range. */
+static double bound_of(const ir_node *n, double v)
+{
+    if (n->dtype != NB_F32 || !isfinite(v))
+        return v;
+    return fabs(v) > FLT_MAX ? copysign(INFINITY, v) : (double)(float)v;
+}
+
 void cg_ew_clamp(cg_ctx *c, const ir_node *n)
 {
-    double lo = n->attr.f[0], hi = n->attr.f[1];
+    double lo = bound_of(n, n->attr.f[0]), hi = bound_of(n, n->attr.f[1]);
     int use_lo = !(isinf(lo) && lo < 0), use_hi = !(isinf(hi) && hi > 0);
     const char *l = cg_lit(c, n->dtype, lo), *h = cg_lit(c, n->dtype, hi);
     if (lo > hi)

@@ -380,7 +380,7 @@ static void test_where_i32(void **state)
 
 /* The generated statements (each a single expression, so they fuse): comparisons
  * store unsigned char, where is a ternary, clamp's f32 bounds carry the f suffix, pow
- * calls powf in f32, maximum keeps NaN. */
+ * calls powf in f32, maximum keeps NaN, clamp writes only bounds a float can hold. */
 static void test_generated_source(void **state)
 {
     (void)state;
@@ -401,6 +401,14 @@ static void test_generated_source(void **state)
     assert_non_null(strstr(src, "float powf(float, float);"));
     assert_non_null(strstr(src, "= (v0 > v1 || v0 != v0) ? v0 : v1;"));
     assert_non_null(strstr(src, "= v0 != v0 ? v0 : -1.0f;"));
+    nb_program_free(p);
+    /* f32 bounds past FLT_MAX clamp nothing; no literal out of float range is written. */
+    nb_node *wide = nb_clamp(g, a, -1e300, 1e300);
+    o.outputs = &wide;
+    o.n_outputs = 1;
+    p = nb_compile(g, &o);
+    assert_non_null(p);
+    assert_null(strstr(nb_program_source(p), "e+300"));
     nb_program_free(p);
     nb_graph_free(g);
 }
