@@ -1,13 +1,98 @@
-/* ops_unary.c — shape and gradient rules of the elementwise unary ops. */
+/* ops_unary.c — shape and gradient rules of the elementwise unary ops.
+ *
+ * Every gradient is built from differentiable nodes, so gradients of gradients work.
+ * Conventions at kinks follow PyTorch 1.13: relu'(0) = 0, abs'(0) = sign(0) = 0,
+ * leaky_relu'(0) = slope, elu'(0) = alpha, sign' = 0, sqrt'(0) = +inf. */
+#include <math.h>
+
 #include "ir.h"
+
+/* 1 / sqrt(2 pi), the peak of the standard normal density. */
+#define IR_INV_SQRT_2PI 0.398942280401432677939946059934
+/* gelu_tanh: sqrt(2 / pi) and the cubic coefficient, as in PyTorch. */
+#define IR_GELU_BETA 0.797884560802865355879892119869
+#define IR_GELU_KAPPA 0.044715
+
+/* Copies the operand's shape; the dtype is set by the caller. */
+static void same_shape(ir_node *n)
+{
+    n->rank = n->in[0]->rank;
+    for (int i = 0; i < n->rank; i++)
+        n->shape[i] = n->in[0]->shape[i];
+}
 
 int ir_shape_unary_float(ir_graph *g, ir_node *n)
 {
     if (ir_check_dtypes(g, n, 1) != 0)
         return -1;
-    n->rank = n->in[0]->rank;
-    for (int i = 0; i < n->rank; i++)
-        n->shape[i] = n->in[0]->shape[i];
+    same_shape(n);
+    return 0;
+}
+
+/* A float op with one scalar knob in attr.f[0] (leaky_relu's slope, elu's alpha). */
+int ir_shape_unary_knob(ir_graph *g, ir_node *n)
+{
+    const char *knob = n->op == IR_OP_ELU ? "alpha" : "slope";
+    if (!isfinite(n->attr.f[0]))
+        return ir_error(g, "%s: %s must be finite, got %g", ir_op_defs[n->op].name, knob,
+                        n->attr.f[0]);
+    return ir_shape_unary_float(g, n);
+}
+
+int ir_shape_unary_any(ir_graph *g, ir_node *n)
+{
+    (void)g;
+    n->dtype = n->in[0]->dtype;
+    same_shape(n);
+    return 0;
+}
+
+int ir_shape_cast(ir_graph *g, ir_node *n)
+{
+    char t[160];
+    nb_dtype to = n->attr.dt;
+    if (to < NB_F32 || to > NB_BOOL)
+        return ir_error(g, "cast: unknown target dtype %d for %s", (int)to,
+                        ir_type_str(n->in[0], t, sizeof t));
+    if (!ir_is_float(to))
+        return ir_error(g, "cast: cannot cast %s to %s; the target must be f32 or f64",
+                        ir_type_str(n->in[0], t, sizeof t), nb_dtype_name(to));
+    n->dtype = to;
+    same_shape(n);
+    return 0;
+}
+
+/* ---- gradient rules --------------------------------------------------------------- */
+
+static ir_node *k(ir_graph *g, const ir_node *like, double v)
+{
+    return ir_scalar_like(g, like, v);
+}
+
+static ir_node *un(ir_graph *g, ir_op op, ir_node *x)
+{
+    return ir_make1(g, op, x, NULL);
+}
+
+/* The standard normal density exp(-x^2 / 2) / sqrt(2 pi). */
+static ir_node *normal_pdf(ir_graph *g, ir_node *x)
+{
+    ir_node *e = un(g, IR_OP_EXP, ir_mul(g, ir_mul(g, x, x), k(g, x, -0.5)));
+    return ir_mul(g, e, k(g, x, IR_INV_SQRT_2PI));
+}
+
+int ir_vjp_neg(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)n, (void)need;
+    gx[0] = un(g, IR_OP_NEG, gy);
+    return 0;
+}
+
+/* abs'(x) = sign(x), so abs'(0) = 0 as in PyTorch. */
+int ir_vjp_abs(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = ir_mul(g, gy, un(g, IR_OP_SIGN, n->in[0]));
     return 0;
 }
 
@@ -26,11 +111,189 @@ int ir_vjp_log(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx
     return 0;
 }
 
+int ir_vjp_log1p(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    gx[0] = ir_div(g, gy, ir_add(g, x, k(g, x, 1.0)));
+    return 0;
+}
+
+/* d expm1(x) = exp(x) dx = (y + 1) dx. */
+int ir_vjp_expm1(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = ir_mul(g, gy, ir_add(g, n, k(g, n, 1.0)));
+    return 0;
+}
+
+/* gy / (2 y): +inf at 0 for a positive gy, as in PyTorch. */
+int ir_vjp_sqrt(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = ir_div(g, gy, ir_mul(g, n, k(g, n, 2.0)));
+    return 0;
+}
+
+/* y = x^(-1/2): dy = -y^3 / 2 dx. */
+int ir_vjp_rsqrt(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    ir_node *cube = ir_mul(g, ir_mul(g, n, n), n);
+    gx[0] = ir_mul(g, gy, ir_mul(g, cube, k(g, n, -0.5)));
+    return 0;
+}
+
+int ir_vjp_square(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    gx[0] = ir_mul(g, gy, ir_mul(g, x, k(g, x, 2.0)));
+    return 0;
+}
+
+/* y = 1 / x: dy = -y^2 dx. */
+int ir_vjp_reciprocal(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = ir_mul(g, gy, un(g, IR_OP_NEG, ir_mul(g, n, n)));
+    return 0;
+}
+
+int ir_vjp_sin(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = ir_mul(g, gy, un(g, IR_OP_COS, n->in[0]));
+    return 0;
+}
+
+int ir_vjp_cos(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = un(g, IR_OP_NEG, ir_mul(g, gy, un(g, IR_OP_SIN, n->in[0])));
+    return 0;
+}
+
+/* d tanh(x) = (1 - y^2) dx. */
+int ir_vjp_tanh(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = ir_mul(g, gy, ir_sub(g, k(g, n, 1.0), ir_mul(g, n, n)));
+    return 0;
+}
+
 /* d sigmoid(x) = s (1 - s) dx with s the forward node. */
 int ir_vjp_sigmoid(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
 {
     (void)need;
-    ir_node *one_minus = ir_sub(g, ir_scalar_like(g, n, 1.0), n);
+    ir_node *one_minus = ir_sub(g, k(g, n, 1.0), n);
     gx[0] = ir_mul(g, gy, ir_mul(g, n, one_minus));
+    return 0;
+}
+
+/* gy * (x > 0): relu'(0) = 0 as in PyTorch. */
+int ir_vjp_relu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = ir_mul(g, gy, un(g, IR_OP_STEP, n->in[0]));
+    return 0;
+}
+
+/* gy * (x > 0 ? 1 : slope) = gy * (slope + (1 - slope) step(x)): slope at 0. */
+int ir_vjp_leaky_relu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    double slope = n->attr.f[0];
+    ir_node *step = un(g, IR_OP_STEP, x);
+    ir_node *d = ir_add(g, ir_mul(g, step, k(g, x, 1.0 - slope)), k(g, x, slope));
+    gx[0] = ir_mul(g, gy, d);
+    return 0;
+}
+
+/* x > 0 ? 1 : alpha exp(x), written step + (1 - step) alpha exp(x - relu(x)): the
+ * exponent min(x, 0) never overflows (inf * 0 would give NaN), and computing alpha exp(x)
+ * rather than y + alpha keeps full precision for very negative x. Every piece is
+ * differentiable, so the second derivative is right. At 0 it is alpha, as PyTorch. */
+int ir_vjp_elu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    ir_node *step = un(g, IR_OP_STEP, x);
+    ir_node *below = ir_sub(g, k(g, x, 1.0), step);
+    ir_node *e = un(g, IR_OP_EXP, ir_sub(g, x, un(g, IR_OP_RELU, x)));
+    ir_node *neg_part = ir_mul(g, below, ir_mul(g, e, k(g, x, n->attr.f[0])));
+    gx[0] = ir_mul(g, gy, ir_add(g, step, neg_part));
+    return 0;
+}
+
+/* gelu = x Phi(x): gelu' = Phi(x) + x phi(x), as PyTorch's gelu_backward. */
+int ir_vjp_gelu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    ir_node *cdf = un(g, IR_OP_NORMAL_CDF, x);
+    gx[0] = ir_mul(g, gy, ir_add(g, cdf, ir_mul(g, x, normal_pdf(g, x))));
+    return 0;
+}
+
+/* gelu_tanh = x/2 (1 + t), t = tanh(u), u = beta (x + kappa x^3):
+ * derivative (1 + t)/2 + x/2 (1 - t^2) beta (1 + 3 kappa x^2), as PyTorch. */
+int ir_vjp_gelu_tanh(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    ir_node *x2 = ir_mul(g, x, x);
+    ir_node *u = ir_add(g, x, ir_mul(g, ir_mul(g, x2, x), k(g, x, IR_GELU_KAPPA)));
+    ir_node *t = un(g, IR_OP_TANH, ir_mul(g, u, k(g, x, IR_GELU_BETA)));
+    ir_node *left = ir_mul(g, ir_add(g, t, k(g, x, 1.0)), k(g, x, 0.5));
+    ir_node *du = ir_add(g, ir_mul(g, x2, k(g, x, 3.0 * IR_GELU_KAPPA)), k(g, x, 1.0));
+    ir_node *dt = ir_mul(g, ir_sub(g, k(g, x, 1.0), ir_mul(g, t, t)),
+                         ir_mul(g, du, k(g, x, IR_GELU_BETA)));
+    ir_node *right = ir_mul(g, ir_mul(g, x, k(g, x, 0.5)), dt);
+    gx[0] = ir_mul(g, gy, ir_add(g, left, right));
+    return 0;
+}
+
+/* silu = x s, s = sigmoid(x): silu' = s (1 + x (1 - s)), as PyTorch. */
+int ir_vjp_silu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    ir_node *s = un(g, IR_OP_SIGMOID, x);
+    ir_node *inner = ir_add(g, k(g, x, 1.0), ir_mul(g, x, ir_sub(g, k(g, x, 1.0), s)));
+    gx[0] = ir_mul(g, gy, ir_mul(g, s, inner));
+    return 0;
+}
+
+/* softplus' = sigmoid(x). (PyTorch returns exactly 1 above its threshold 20, where
+ * sigmoid differs from 1 by less than 2.1e-9.) */
+int ir_vjp_softplus(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = ir_mul(g, gy, un(g, IR_OP_SIGMOID, n->in[0]));
+    return 0;
+}
+
+/* The gradient is cast back to the operand's float dtype (autodiff asks only for
+ * float operands: an i32 or bool operand gets none). */
+int ir_vjp_cast(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    nb_dtype from = n->in[0]->dtype;
+    if (from == gy->dtype) {
+        gx[0] = gy;
+        return 0;
+    }
+    ir_attr attr = {0};
+    attr.dt = from;
+    gx[0] = ir_make1(g, IR_OP_CAST, gy, &attr);
+    return 0;
+}
+
+int ir_vjp_normal_cdf(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    (void)need;
+    gx[0] = ir_mul(g, gy, normal_pdf(g, n->in[0]));
     return 0;
 }
