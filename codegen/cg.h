@@ -4,6 +4,14 @@
 
 #include "ir.h"
 
+/* How many functions cg_libm.def lists. */
+enum {
+#define CG_LIBM(fn, proto) CG_LIBM_##fn,
+#include "cg_libm.def"
+#undef CG_LIBM
+    CG_LIBM_COUNT
+};
+
 /* The state of one kernel being written. Emitters write statements into it with
  * cg_line; in a kernel, the output pointer is `y` and the operands are `x0`, `x1`, ...
  * (typed by their dtypes, row-major, contiguous). An elementwise (CG_EW) emitter
@@ -11,7 +19,7 @@
 typedef struct cg_ctx {
     ir_text *t;
     int indent;
-    uint32_t libm_used;  /* bit i: entry i of cg_libm.def is called */
+    unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
     int can_fail;        /* the kernel returns nonzero on bad runtime data */
     char lit[8][64];     /* rotating buffers for cg_lit */
     int lit_next;

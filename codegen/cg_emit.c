@@ -44,7 +44,7 @@ const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base)
     snprintf(name, sizeof name, "%s%s", base, dt == NB_F32 ? "f" : "");
     for (size_t i = 0; i < sizeof cg_libm_names / sizeof *cg_libm_names; i++) {
         if (strcmp(cg_libm_names[i], name) == 0) {
-            c->libm_used |= 1u << i;
+            c->libm_used[i] = 1;
             return cg_libm_names[i];
         }
     }

@@ -91,7 +91,7 @@ ir_node *ir_div(ir_graph *g, ir_node *a, ir_node *b)
 
 ir_node *ir_neg(ir_graph *g, ir_node *a)
 {
-    return ir_mul(g, a, ir_scalar_like(g, a, -1.0));
+    return ir_make1(g, IR_OP_NEG, a, NULL);
 }
 
 ir_node *ir_reduce(ir_graph *g, ir_op op, ir_node *x, uint32_t axes, int keepdim)

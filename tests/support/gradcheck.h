@@ -7,7 +7,7 @@
  * tolerance |a - n| <= atol + rtol * max(|a|, |n|). Elements where the function is not
  * smooth (the finite differences at h and 4h disagree) are skipped and counted; a case
  * fails when every element of a sample was skipped. With second_order set, the same
- * check runs on s2 = sum_k sum(v_k * ds/dxk): the gradient of a gradient. Each case also
+ * check also runs on s2 = sum_k sum(v_k * ds/dxk): the gradient of a gradient. Each case also
  * runs in f32 and its values and gradients must match the f64 ones (rel 1e-3), which
  * checks the f32 emitters.
  */
@@ -33,7 +33,7 @@ typedef struct gc_case {
     gc_fn fn;
     int n_in;
     gc_input in[4];
-    int second_order;      /* also check the gradient of the gradient */
+    int second_order;      /* check the gradient of the gradient too */
 } gc_case;
 
 /* Runs the checks of one case; fails the current cmocka test on a mismatch. */
