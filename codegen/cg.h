@@ -12,6 +12,14 @@ enum {
     CG_LIBM_COUNT
 };
 
+/* How many runtime kernels cg_rt.def lists. */
+enum {
+#define CG_RT(fn, proto) CG_RT_##fn,
+#include "cg_rt.def"
+#undef CG_RT
+    CG_RT_COUNT
+};
+
 /* The state of one kernel being written. Emitters write statements into it with
  * cg_line; in a kernel, the output pointer is `y` and the operands are `x0`, `x1`, ...
  * (typed by their dtypes, row-major, contiguous). An elementwise (CG_EW) emitter
@@ -20,6 +28,7 @@ typedef struct cg_ctx {
     ir_text *t;
     int indent;
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
+    unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
     int can_fail;        /* the kernel returns nonzero on bad runtime data */
     char lit[8][64];     /* rotating buffers for cg_lit */
     int lit_next;
@@ -46,6 +55,8 @@ void cg_line(cg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3
 const char *cg_ctype(nb_dtype dt);
 /* The libm function `base` for dt ("exp" -> "expf" for f32), marked as used. */
 const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base);
+/* The runtime kernel `name` (an entry of cg_rt.def), marked as used. */
+const char *cg_rt(cg_ctx *c, const char *name);
 /* A literal of dt: "0.5f", "0.5", "3"; with a decimal point or exponent for floats.
  * Points into one of eight rotating buffers of c. */
 const char *cg_lit(cg_ctx *c, nb_dtype dt, double v);

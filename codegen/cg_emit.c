@@ -52,6 +52,24 @@ const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base)
     return "missing_libm_function";
 }
 
+static const char *const cg_rt_names[] = {
+#define CG_RT(fn, proto) #fn,
+#include "cg_rt.def"
+#undef CG_RT
+};
+
+const char *cg_rt(cg_ctx *c, const char *name)
+{
+    for (size_t i = 0; i < sizeof cg_rt_names / sizeof *cg_rt_names; i++) {
+        if (strcmp(cg_rt_names[i], name) == 0) {
+            c->rt_used[i] = 1;
+            return cg_rt_names[i];
+        }
+    }
+    c->t->failed = 1; /* an emitter asked for a kernel missing from cg_rt.def */
+    return "missing_runtime_kernel";
+}
+
 const char *cg_lit(cg_ctx *c, nb_dtype dt, double v)
 {
     char *buf = c->lit[c->lit_next++ % 8];

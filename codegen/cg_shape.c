@@ -1,5 +1,66 @@
-/* cg_shape.c — kernels of the ops that move data: copies and broadcasts. */
+/* cg_shape.c — kernels of the ops that move data (copies, broadcasts, permutes, slices,
+ * concatenation, gather/scatter) and of matmul, which calls a runtime kernel. */
+#include <stdio.h>
+
 #include "cg.h"
+
+/* Index text "off + i0 * s0 + i1 * s1" (terms with stride 0 dropped) into buf. */
+static const char *index_at(char *buf, size_t size, int64_t off, int rank, const int64_t *st)
+{
+    char terms[256];
+    int any = 0;
+    for (int d = 0; d < rank; d++)
+        any |= st[d] != 0;
+    cg_index(terms, sizeof terms, "i", rank, st);
+    if (!off)
+        snprintf(buf, size, "%s", terms);
+    else if (!any)
+        snprintf(buf, size, "%lld", (long long)off);
+    else
+        snprintf(buf, size, "%lld + %s", (long long)off, terms);
+    return buf;
+}
+
+/* Writes loops that copy y[yoff + sum i_d ys_d] = x<k>[xoff + sum i_d xs_d] over the
+ * box `size`. Axes of size 1 are dropped and an axis is merged into the one before it
+ * when both sides walk them as one run, so a permute that keeps the inner axes, a
+ * slice with step 1 or a concat block becomes a single flat loop. */
+static void copy_box(cg_ctx *c, int rank, const int64_t *size, const int64_t *ys,
+                     int64_t yoff, int k, const int64_t *xs, int64_t xoff)
+{
+    int64_t sz[NB_MAX_RANK], sy[NB_MAX_RANK], sx[NB_MAX_RANK];
+    char yi[320], xi[320];
+    int r = 0;
+    for (int d = 0; d < rank; d++) {
+        if (size[d] == 1)
+            continue;
+        if (r > 0 && sy[r - 1] == ys[d] * size[d] && sx[r - 1] == xs[d] * size[d]) {
+            sz[r - 1] *= size[d];
+            sy[r - 1] = ys[d];
+            sx[r - 1] = xs[d];
+            continue;
+        }
+        sz[r] = size[d];
+        sy[r] = ys[d];
+        sx[r] = xs[d];
+        r++;
+    }
+    int loops = cg_loops_open(c, "i", r, sz, (1u << r) - 1);
+    cg_line(c, "y[%s] = x%d[%s];", index_at(yi, sizeof yi, yoff, r, sy), k,
+            index_at(xi, sizeof xi, xoff, r, sx));
+    cg_loops_close(c, loops);
+}
+
+/* Sets y's numel elements to zero. */
+static void zero_output(cg_ctx *c, const ir_node *n)
+{
+    if (n->numel == 1) {
+        cg_line(c, "y[0] = %s;", cg_lit(c, n->dtype, 0.0));
+        return;
+    }
+    cg_line(c, "for (long i = 0; i < %lld; i++)", (long long)n->numel);
+    cg_line(c, "    y[i] = %s;", cg_lit(c, n->dtype, 0.0));
+}
 
 /* RESHAPE: the same elements in the same order. */
 void cg_k_copy(cg_ctx *c, const ir_node *n)
@@ -13,4 +74,196 @@ void cg_ew_identity(cg_ctx *c, const ir_node *n)
 {
     (void)n;
     cg_line(c, "r = a;");
+}
+
+/* PERMUTE: walks y in order and reads x0 through the permuted strides. */
+void cg_k_permute(cg_ctx *c, const ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    int64_t xs[NB_MAX_RANK], ys[NB_MAX_RANK], px[NB_MAX_RANK];
+    cg_strides(x->rank, x->shape, xs);
+    cg_strides(n->rank, n->shape, ys);
+    for (int d = 0; d < n->rank; d++)
+        px[d] = xs[n->attr.ints[d]];
+    copy_box(c, n->rank, n->shape, ys, 0, 0, px, 0);
+}
+
+/* SLICE: y is the box of x0 at start with strides scaled by step. */
+void cg_k_slice(cg_ctx *c, const ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    int r = x->rank;
+    int64_t xs[NB_MAX_RANK], ys[NB_MAX_RANK], off = 0;
+    cg_strides(r, x->shape, xs);
+    cg_strides(r, n->shape, ys);
+    for (int d = 0; d < r; d++) {
+        off += n->attr.ints[d] * xs[d];
+        xs[d] *= n->attr.ints[2 * r + d];
+    }
+    copy_box(c, r, n->shape, ys, 0, 0, xs, off);
+}
+
+/* SLICE_GRAD: zeros, then x0 written into the box a slice would read. */
+void cg_k_slice_grad(cg_ctx *c, const ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    int r = x->rank;
+    int64_t xs[NB_MAX_RANK], ys[NB_MAX_RANK], off = 0;
+    cg_strides(r, x->shape, xs);
+    cg_strides(r, n->shape, ys);
+    for (int d = 0; d < r; d++) {
+        off += n->attr.ints[r + d] * ys[d];
+        ys[d] *= n->attr.ints[2 * r + d];
+    }
+    if (x->numel != n->numel)
+        zero_output(c, n);
+    copy_box(c, r, x->shape, ys, off, 0, xs, 0);
+}
+
+/* CONCAT: each operand is a block of rows [outer, its width] placed at its column
+ * offset in y's rows [outer, total width]. */
+void cg_k_concat(cg_ctx *c, const ir_node *n)
+{
+    int axis = n->attr.axis;
+    int64_t outer = 1, inner = 1, col = 0;
+    for (int d = 0; d < axis; d++)
+        outer *= n->shape[d];
+    for (int d = axis + 1; d < n->rank; d++)
+        inner *= n->shape[d];
+    int64_t width = n->shape[axis] * inner;
+    for (int k = 0; k < n->n_in; k++) {
+        int64_t w = n->in[k]->shape[axis] * inner;
+        int64_t size[2] = {outer, w}, ys[2] = {width, 1}, xs[2] = {w, 1};
+        copy_box(c, 2, size, ys, col, k, xs, 0);
+        col += w;
+    }
+}
+
+/* Loads index element i into r and returns 1 from the kernel when it is outside
+ * [0, limit). */
+static void load_checked_index(cg_ctx *c, const char *from, int64_t limit)
+{
+    cg_line(c, "const long r = %s[i];", from);
+    cg_line(c, "if (r < 0 || r >= %lld)", (long long)limit);
+    cg_line(c, "    return 1;");
+    c->can_fail = 1;
+}
+
+/* GATHER and SCATTER_ADD share one loop over the index: row r = index[i] of the table
+ * (x0 for gather, y for scatter_add) pairs with row i of the other side. */
+static void index_rows(cg_ctx *c, const ir_node *table, const ir_node *index, int scatter)
+{
+    int64_t row = table->numel / table->shape[0];
+    char t[48], o[48];
+    cg_line(c, "for (long i = 0; i < %lld; i++) {", (long long)index->numel);
+    c->indent++;
+    load_checked_index(c, "x1", table->shape[0]);
+    if (row == 1) {
+        snprintf(t, sizeof t, "r");
+        snprintf(o, sizeof o, "i");
+    } else {
+        snprintf(t, sizeof t, "r * %lld + j", (long long)row);
+        snprintf(o, sizeof o, "i * %lld + j", (long long)row);
+        cg_line(c, "for (long j = 0; j < %lld; j++)", (long long)row);
+        c->indent++;
+    }
+    if (scatter)
+        cg_line(c, "y[%s] += x0[%s];", t, o);
+    else
+        cg_line(c, "y[%s] = x0[%s];", o, t);
+    if (row != 1)
+        c->indent--;
+    c->indent--;
+    cg_line(c, "}");
+}
+
+/* GATHER: y row i = x0 row x1[i]. */
+void cg_k_gather(cg_ctx *c, const ir_node *n)
+{
+    index_rows(c, n->in[0], n->in[1], 0);
+}
+
+/* SCATTER_ADD: zeros, then y row x1[i] += x0 row i. */
+void cg_k_scatter_add(cg_ctx *c, const ir_node *n)
+{
+    zero_output(c, n);
+    index_rows(c, n, n->in[1], 1);
+}
+
+/* ONE_HOT: zeros, then a one in row i at column x0[i]. */
+void cg_k_one_hot(cg_ctx *c, const ir_node *n)
+{
+    int64_t classes = n->shape[n->rank - 1];
+    zero_output(c, n);
+    cg_line(c, "for (long i = 0; i < %lld; i++) {", (long long)n->in[0]->numel);
+    c->indent++;
+    load_checked_index(c, "x0", classes);
+    cg_line(c, "y[i * %lld + r] = %s;", (long long)classes, cg_lit(c, n->dtype, 1.0));
+    c->indent--;
+    cg_line(c, "}");
+}
+
+/* "p" or "p + i0 * 12 + ..." for a pointer moved by the loop indices. */
+static const char *ptr_at(char *buf, size_t size, const char *p, int rank, const int64_t *st)
+{
+    char terms[320];
+    cg_index(terms, sizeof terms, "i", rank, st);
+    if (terms[0] == '0' && terms[1] == 0)
+        snprintf(buf, size, "%s", p);
+    else
+        snprintf(buf, size, "%s + %s", p, terms);
+    return buf;
+}
+
+/* MATMUL: one runtime call per output matrix, in loops over the batch axes with
+ * literal offsets. A broadcast operand has batch stride 0. When b is the same for a
+ * run of consecutive a and y matrices (a linear layer on a batch), the run is one
+ * call with m multiplied. */
+void cg_k_matmul(cg_ctx *c, const ir_node *n)
+{
+    const ir_node *a = n->in[0], *b = n->in[1];
+    int rank = n->rank - 2;
+    int64_t m = n->shape[rank], nn = n->shape[rank + 1], k = a->shape[a->rank - 1];
+    int64_t st[3][NB_MAX_RANK], size[NB_MAX_RANK];
+    const ir_node *ops[3] = {n, a, b};
+    int64_t mat[3] = {m * nn, m * k, k * nn};
+    /* Per batch axis of y: the element stride of y, a and b (0 when broadcast). */
+    int r = 0;
+    for (int d = 0; d < rank; d++) {
+        int64_t s[3];
+        for (int o = 0; o < 3; o++) {
+            const ir_node *x = ops[o];
+            int dx = d - (rank - (x->rank - 2));
+            int64_t st_x = mat[o];
+            for (int e = dx + 1; e < x->rank - 2; e++)
+                st_x *= x->shape[e];
+            s[o] = dx < 0 || x->shape[dx] == 1 ? 0 : st_x;
+        }
+        if (n->shape[d] == 1)
+            continue;
+        int merge = r > 0;
+        for (int o = 0; o < 3 && merge; o++)
+            merge = st[o][r - 1] == s[o] * n->shape[d];
+        if (merge) {
+            size[r - 1] *= n->shape[d];
+            for (int o = 0; o < 3; o++)
+                st[o][r - 1] = s[o];
+            continue;
+        }
+        size[r] = n->shape[d];
+        for (int o = 0; o < 3; o++)
+            st[o][r] = s[o];
+        r++;
+    }
+    if (r > 0 && st[2][r - 1] == 0 && st[1][r - 1] == m * k && st[0][r - 1] == m * nn) {
+        m *= size[r - 1];
+        r--;
+    }
+    const char *fn = cg_rt(c, n->dtype == NB_F32 ? "nb_rt_matmul_f32" : "nb_rt_matmul_f64");
+    char yi[340], ai[340], bi[340];
+    int loops = cg_loops_open(c, "i", r, size, (1u << r) - 1);
+    cg_line(c, "%s(%lld, %lld, %lld, %s, %s, %s);", fn, (long long)m, (long long)nn,
+            (long long)k, ptr_at(ai, sizeof ai, "x0", r, st[1]),
+            ptr_at(bi, sizeof bi, "x1", r, st[2]), ptr_at(yi, sizeof yi, "y", r, st[0]));
+    cg_loops_close(c, loops);
 }

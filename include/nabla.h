@@ -143,13 +143,18 @@ nb_node *nb_permute(nb_graph *g, nb_node *x, const int *perm, int n);
 nb_node *nb_reshape(nb_graph *g, nb_node *x, int rank, const int64_t *shape);
 nb_node *nb_broadcast_to(nb_graph *g, nb_node *x, int rank, const int64_t *shape);
 /* Per axis start/stop/step (step > 0), Python-style clamping of start and stop;
- * negative start/stop count from the end. NULL arrays mean 0 / size / 1. */
+ * negative start/stop count from the end. NULL arrays mean 0 / size / 1. An empty
+ * result on any axis is an error (dimensions are positive). */
 nb_node *nb_slice(nb_graph *g, nb_node *x, const int64_t *start, const int64_t *stop,
                   const int64_t *step);
 nb_node *nb_concat(nb_graph *g, nb_node *const *xs, int n, int axis);
-/* Rows of table[V, ...] picked by an i32 index of any shape: out[idx.shape..., ...]. */
+/* Rows of table[V, ...] picked by an i32 index of any shape: out[idx.shape..., ...].
+ * An index outside [0, V) at run time makes nb_program_run return -1 with an error
+ * naming the node; nothing is read out of bounds. */
 nb_node *nb_gather(nb_graph *g, nb_node *table, nb_node *index);
-/* i32 index -> [index.shape..., classes] of dtype dt (0/1). */
+/* i32 index -> [index.shape..., classes] of dtype dt (0/1). As with nb_gather, an
+ * index outside [0, classes) at run time makes nb_program_run fail (PyTorch raises
+ * too); there is no all-zero row. */
 nb_node *nb_one_hot(nb_graph *g, nb_node *index, int classes, nb_dtype dt);
 
 /* ---- softmax and losses ------------------------------------------------------------ */

@@ -94,7 +94,11 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
         if (ir_op_defs[v->op].vjp(g, v, acc[id], mask, gx) == 0) {
             for (int j = 0; j < v->n_in; j++) {
                 int k = v->in[j]->id;
-                if (!gx[j] || !(mask & (1u << j)))
+                /* mask has bits for the first 32 operands; past them (concat) the rule
+                 * gives every gradient and only the needed ones are kept. */
+                int wanted = j < 32 ? (mask >> j) & 1
+                                    : need[k] && ir_is_float(v->in[j]->dtype);
+                if (!gx[j] || !wanted)
                     continue;
                 acc[k] = acc[k] ? ir_add(g, acc[k], gx[j]) : gx[j];
             }

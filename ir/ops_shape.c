@@ -1,7 +1,54 @@
-/* ops_shape.c — shape and gradient rules of the ops that move data around. */
+/* ops_shape.c — shape and gradient rules of the ops that move data around (reshape,
+ * broadcast_to, permute, slice, concat, gather, scatter_add, one_hot) and of matmul. */
 #include <stdio.h>
+#include <string.h>
 
 #include "ir.h"
+
+/* ---- constructors used by the gradient rules below ------------------------------- */
+
+static ir_node *make_permute(ir_graph *g, ir_node *x, const int *perm)
+{
+    ir_attr attr = {0};
+    if (!x)
+        return NULL;
+    attr.n_ints = x->rank;
+    for (int d = 0; d < x->rank; d++)
+        attr.ints[d] = perm[d];
+    return ir_make1(g, IR_OP_PERMUTE, x, &attr);
+}
+
+/* x with its last two axes swapped. */
+static ir_node *make_transpose(ir_graph *g, ir_node *x)
+{
+    int perm[NB_MAX_RANK];
+    if (!x)
+        return NULL;
+    for (int d = 0; d < x->rank; d++)
+        perm[d] = d;
+    perm[x->rank - 2] = x->rank - 1;
+    perm[x->rank - 1] = x->rank - 2;
+    return make_permute(g, x, perm);
+}
+
+/* A slice with normalized start/stop/step (see ops_shape.def). */
+static ir_node *make_slice(ir_graph *g, ir_node *x, const int64_t *start, const int64_t *stop,
+                           const int64_t *step)
+{
+    ir_attr attr = {0};
+    int r = x ? x->rank : 0;
+    if (!x)
+        return NULL;
+    attr.n_ints = 3 * r;
+    for (int d = 0; d < r; d++) {
+        attr.ints[d] = start[d];
+        attr.ints[r + d] = stop[d];
+        attr.ints[2 * r + d] = step[d];
+    }
+    return ir_make1(g, IR_OP_SLICE, x, &attr);
+}
+
+/* ---- reshape and broadcast_to ---------------------------------------------------- */
 
 int ir_shape_reshape(ir_graph *g, ir_node *n)
 {
@@ -15,7 +62,11 @@ int ir_shape_reshape(ir_graph *g, ir_node *n)
         return ir_error(g, "reshape: rank %d is out of range [0, %d]", n->rank, NB_MAX_RANK);
     for (int i = 0; i < n->rank; i++) {
         int64_t s = n->attr.ints[i];
-        if (s == -1 && infer < 0) {
+        if (s == -1 && infer >= 0)
+            return ir_error(g, "reshape: target dimensions %d and %d are both -1 (of %s); "
+                               "at most one can be inferred",
+                            infer, i, ir_type_str(x, t, sizeof t));
+        if (s == -1) {
             infer = i;
             continue;
         }
@@ -73,4 +124,316 @@ int ir_vjp_broadcast_to(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_
     (void)need;
     gx[0] = ir_sum_to(g, gy, n->in[0]);
     return 0;
+}
+
+/* ---- permute --------------------------------------------------------------------- */
+
+int ir_shape_permute(ir_graph *g, ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    unsigned seen = 0;
+    char t[160];
+    n->dtype = x->dtype;
+    n->rank = x->rank;
+    if (n->attr.n_ints != x->rank)
+        return ir_error(g, "permute: %d axes given for %s; expected %d", n->attr.n_ints,
+                        ir_type_str(x, t, sizeof t), x->rank);
+    for (int d = 0; d < x->rank; d++) {
+        int64_t p = n->attr.ints[d];
+        if (p < 0 || p >= x->rank || (seen & (1u << p)))
+            return ir_error(g, "permute: entry %d (%lld) of the permutation of %s is %s", d,
+                            (long long)p, ir_type_str(x, t, sizeof t),
+                            p < 0 || p >= x->rank ? "out of range" : "repeated");
+        seen |= 1u << p;
+        n->shape[d] = x->shape[p];
+    }
+    return 0;
+}
+
+/* The gradient goes back through the inverse permutation. */
+int ir_vjp_permute(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    int inv[NB_MAX_RANK];
+    (void)need;
+    for (int d = 0; d < n->rank; d++)
+        inv[n->attr.ints[d]] = d;
+    gx[0] = make_permute(g, gy, inv);
+    return 0;
+}
+
+/* ---- matmul ---------------------------------------------------------------------- */
+
+int ir_shape_matmul(ir_graph *g, ir_node *n)
+{
+    const ir_node *a = n->in[0], *b = n->in[1];
+    char ta[160], tb[160];
+    if (ir_check_dtypes(g, n, 1) != 0)
+        return -1;
+    ir_type_str(a, ta, sizeof ta);
+    ir_type_str(b, tb, sizeof tb);
+    if (a->rank < 2 || b->rank < 2)
+        return ir_error(g, "matmul: %s @ %s: both operands need rank >= 2 ([..., m, k] @ "
+                           "[..., k, n]); reshape a vector to [1, k] or [k, 1]",
+                        ta, tb);
+    int64_t m = a->shape[a->rank - 2], k = a->shape[a->rank - 1];
+    int64_t k2 = b->shape[b->rank - 2], nn = b->shape[b->rank - 1];
+    if (k != k2)
+        return ir_error(g, "matmul: inner dimensions differ: %s @ %s (%lld vs %lld)", ta, tb,
+                        (long long)k, (long long)k2);
+    int ba = a->rank - 2, bb = b->rank - 2, rank = ba > bb ? ba : bb;
+    for (int d = 0; d < rank; d++) {
+        int i = d - (rank - ba), j = d - (rank - bb);
+        int64_t sa = i >= 0 ? a->shape[i] : 1, sb = j >= 0 ? b->shape[j] : 1;
+        if (sa != sb && sa != 1 && sb != 1)
+            return ir_error(g, "matmul: batch dimensions of %s @ %s do not broadcast "
+                               "(batch axis %d: %lld vs %lld)",
+                            ta, tb, d - rank, (long long)sa, (long long)sb);
+        n->shape[d] = sa == 1 ? sb : sa;
+    }
+    n->shape[rank] = m;
+    n->shape[rank + 1] = nn;
+    n->rank = rank + 2;
+    return 0;
+}
+
+/* y = a @ b: da = gy @ b^T, db = a^T @ gy, each summed over the batch dims its operand
+ * was broadcast along. */
+int ir_vjp_matmul(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    ir_node *a = n->in[0], *b = n->in[1];
+    if (need & 1)
+        gx[0] = ir_sum_to(g, ir_make2(g, IR_OP_MATMUL, gy, make_transpose(g, b), NULL), a);
+    if (need & 2)
+        gx[1] = ir_sum_to(g, ir_make2(g, IR_OP_MATMUL, make_transpose(g, a), gy, NULL), b);
+    return 0;
+}
+
+/* ---- slice and its gradient ------------------------------------------------------ */
+
+int ir_shape_slice(ir_graph *g, ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    const int64_t *a = n->attr.ints;
+    int r = x->rank;
+    char t[160];
+    n->dtype = x->dtype;
+    n->rank = r;
+    if (n->attr.n_ints != 3 * r)
+        return ir_error(g, "slice: %d bounds given for %s; expected %d (start, stop, step)",
+                        n->attr.n_ints, ir_type_str(x, t, sizeof t), 3 * r);
+    for (int d = 0; d < r; d++) {
+        int64_t start = a[d], stop = a[r + d], step = a[2 * r + d];
+        if (step < 1 || step > x->shape[d] || start < 0 || start >= stop || stop > x->shape[d])
+            return ir_error(g, "slice: axis %d of %s: start %lld, stop %lld, step %lld is "
+                               "not a non-empty slice",
+                            d, ir_type_str(x, t, sizeof t), (long long)start, (long long)stop,
+                            (long long)step);
+        n->shape[d] = (stop - start - 1) / step + 1;
+    }
+    return 0;
+}
+
+/* The slice's gradient places gy where the slice came from, zeros elsewhere. */
+int ir_vjp_slice(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    const ir_node *x = n->in[0];
+    int r = x->rank;
+    ir_attr attr = {0};
+    (void)need;
+    attr.n_ints = 3 * r;
+    for (int d = 0; d < r; d++) {
+        attr.ints[d] = x->shape[d];
+        attr.ints[r + d] = n->attr.ints[d];
+        attr.ints[2 * r + d] = n->attr.ints[2 * r + d];
+    }
+    gx[0] = ir_make1(g, IR_OP_SLICE_GRAD, gy, &attr);
+    return 0;
+}
+
+int ir_shape_slice_grad(ir_graph *g, ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    const int64_t *a = n->attr.ints;
+    int r = x->rank;
+    char t[160];
+    n->dtype = x->dtype;
+    n->rank = r;
+    if (n->attr.n_ints != 3 * r)
+        return ir_error(g, "slice_grad: %d attributes for %s; expected %d", n->attr.n_ints,
+                        ir_type_str(x, t, sizeof t), 3 * r);
+    for (int d = 0; d < r; d++) {
+        int64_t size = a[d], start = a[r + d], step = a[2 * r + d];
+        /* The last element x->shape[d] - 1 lands at start + (x->shape[d] - 1) step. */
+        if (size < 1 || step < 1 || step > size || start < 0 || start >= size ||
+            (size - 1 - start) / step < x->shape[d] - 1)
+            return ir_error(g, "slice_grad: axis %d: %s does not fit in size %lld at start "
+                               "%lld, step %lld",
+                            d, ir_type_str(x, t, sizeof t), (long long)size, (long long)start,
+                            (long long)step);
+        n->shape[d] = size;
+    }
+    return 0;
+}
+
+/* slice_grad is linear; its adjoint is the slice it came from. */
+int ir_vjp_slice_grad(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    const ir_node *x = n->in[0];
+    int r = x->rank;
+    int64_t start[NB_MAX_RANK], stop[NB_MAX_RANK], step[NB_MAX_RANK];
+    (void)need;
+    for (int d = 0; d < r; d++) {
+        start[d] = n->attr.ints[r + d];
+        step[d] = n->attr.ints[2 * r + d];
+        stop[d] = start[d] + (x->shape[d] - 1) * step[d] + 1;
+    }
+    gx[0] = make_slice(g, gy, start, stop, step);
+    return 0;
+}
+
+/* ---- concat ---------------------------------------------------------------------- */
+
+int ir_shape_concat(ir_graph *g, ir_node *n)
+{
+    int axis = n->attr.axis;
+    char t[160], u[160];
+    if (n->n_in < 1)
+        return ir_error(g, "concat: needs at least one operand");
+    const ir_node *x0 = n->in[0];
+    n->dtype = x0->dtype;
+    n->rank = x0->rank;
+    if (x0->rank < 1)
+        return ir_error(g, "concat: operand 0 is %s; operands need rank >= 1",
+                        ir_type_str(x0, t, sizeof t));
+    if (axis < 0 || axis >= x0->rank)
+        return ir_error(g, "concat: axis %d is out of range for %s", axis,
+                        ir_type_str(x0, t, sizeof t));
+    memcpy(n->shape, x0->shape, sizeof n->shape);
+    n->shape[axis] = 0;
+    for (int i = 0; i < n->n_in; i++) {
+        const ir_node *x = n->in[i];
+        int same = x->dtype == x0->dtype && x->rank == x0->rank;
+        for (int d = 0; same && d < x0->rank; d++)
+            same = d == axis || x->shape[d] == x0->shape[d];
+        if (!same)
+            return ir_error(g, "concat: operand %d is %s, operand 0 %s; along axis %d they "
+                               "must match in dtype, rank and every other dimension",
+                            i, ir_type_str(x, u, sizeof u), ir_type_str(x0, t, sizeof t),
+                            axis);
+        if (n->shape[axis] > INT64_MAX / 16 - x->shape[axis])
+            return ir_error(g, "concat: the size of axis %d overflows", axis);
+        n->shape[axis] += x->shape[axis];
+    }
+    return 0;
+}
+
+/* Each operand's gradient is its slice of gy. `need` has bits for the first 32
+ * operands only; those after get their gradient whatever it says. */
+int ir_vjp_concat(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    int r = n->rank, axis = n->attr.axis;
+    int64_t start[NB_MAX_RANK], stop[NB_MAX_RANK], step[NB_MAX_RANK];
+    for (int d = 0; d < r; d++) {
+        start[d] = 0;
+        stop[d] = n->shape[d];
+        step[d] = 1;
+    }
+    int64_t offset = 0;
+    for (int i = 0; i < n->n_in; i++) {
+        start[axis] = offset;
+        offset += n->in[i]->shape[axis];
+        stop[axis] = offset;
+        if (i >= 32 || (need & (1u << i)))
+            gx[i] = make_slice(g, gy, start, stop, step);
+    }
+    return 0;
+}
+
+/* ---- gather, scatter_add, one_hot ------------------------------------------------ */
+
+/* Checks that index is i32 and that index.shape + rest fits in NB_MAX_RANK; writes
+ * index.shape then rest[0, n_rest) into n->shape. */
+static int shape_indexed(ir_graph *g, ir_node *n, const ir_node *index, const int64_t *rest,
+                         int n_rest)
+{
+    const char *op = ir_op_defs[n->op].name;
+    char t[160];
+    if (index->dtype != NB_I32)
+        return ir_error(g, "%s: the index is %s; it must be i32", op,
+                        ir_type_str(index, t, sizeof t));
+    if (index->rank + n_rest > NB_MAX_RANK)
+        return ir_error(g, "%s: the result would have rank %d (index %s); at most %d", op,
+                        index->rank + n_rest, ir_type_str(index, t, sizeof t), NB_MAX_RANK);
+    n->rank = index->rank + n_rest;
+    for (int d = 0; d < index->rank; d++)
+        n->shape[d] = index->shape[d];
+    for (int d = 0; d < n_rest; d++)
+        n->shape[index->rank + d] = rest[d];
+    return 0;
+}
+
+int ir_shape_gather(ir_graph *g, ir_node *n)
+{
+    const ir_node *table = n->in[0], *index = n->in[1];
+    char t[160];
+    n->dtype = table->dtype;
+    if (table->rank < 1)
+        return ir_error(g, "gather: the table is %s; it needs rank >= 1 (rows first)",
+                        ir_type_str(table, t, sizeof t));
+    return shape_indexed(g, n, index, table->shape + 1, table->rank - 1);
+}
+
+/* The table's gradient: zeros of its shape with gy's rows added at the indices. */
+int ir_vjp_gather(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    const ir_node *table = n->in[0];
+    ir_attr attr = {0};
+    if (!(need & 1))
+        return 0;
+    attr.n_ints = table->rank;
+    memcpy(attr.ints, table->shape, (size_t)table->rank * sizeof *attr.ints);
+    gx[0] = ir_make2(g, IR_OP_SCATTER_ADD, gy, n->in[1], &attr);
+    return 0;
+}
+
+int ir_shape_scatter_add(ir_graph *g, ir_node *n)
+{
+    const ir_node *values = n->in[0], *index = n->in[1];
+    int r = n->attr.n_ints;
+    char t[160], u[160];
+    n->dtype = values->dtype;
+    if (r < 1 || r > NB_MAX_RANK)
+        return ir_error(g, "scatter_add: the table rank %d is out of range [1, %d]", r,
+                        NB_MAX_RANK);
+    /* Check the values' shape against the gather that this op reverses. */
+    if (shape_indexed(g, n, index, n->attr.ints + 1, r - 1) != 0)
+        return -1;
+    if (!ir_same_shape(n, values))
+        return ir_error(g, "scatter_add: the values are %s; index %s needs %d leading "
+                           "dimensions of the index then the table's rows",
+                        ir_type_str(values, t, sizeof t), ir_type_str(index, u, sizeof u),
+                        index->rank);
+    n->rank = r;
+    memcpy(n->shape, n->attr.ints, (size_t)r * sizeof *n->shape);
+    return 0;
+}
+
+/* scatter_add is linear in its values; its adjoint is the gather. */
+int ir_vjp_scatter_add(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+{
+    if (need & 1)
+        gx[0] = ir_make2(g, IR_OP_GATHER, gy, n->in[1], NULL);
+    return 0;
+}
+
+int ir_shape_one_hot(ir_graph *g, ir_node *n)
+{
+    int64_t classes = n->attr.k;
+    n->dtype = n->attr.dt;
+    if (classes < 1)
+        return ir_error(g, "one_hot: %lld classes; at least 1 is needed", (long long)classes);
+    if (n->attr.dt != NB_F32 && n->attr.dt != NB_F64 && n->attr.dt != NB_I32 &&
+        n->attr.dt != NB_BOOL)
+        return ir_error(g, "one_hot: dtype %d is unknown", (int)n->attr.dt);
+    return shape_indexed(g, n, n->in[0], &classes, 1);
 }

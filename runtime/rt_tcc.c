@@ -10,6 +10,7 @@
 
 #include "cg.h"
 #include "rt.h"
+#include "rt_kernels.h"
 
 static pthread_mutex_t rt_tcc_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -20,6 +21,16 @@ static const struct {
 #define CG_LIBM(fn, proto) {#fn, (const void *)fn},
 #include "cg_libm.def"
 #undef CG_LIBM
+};
+
+/* The runtime's own kernels that generated code may call. */
+static const struct {
+    const char *name;
+    const void *addr;
+} rt_kernels[] = {
+#define CG_RT(fn, proto) {#fn, (const void *)fn},
+#include "cg_rt.def"
+#undef CG_RT
 };
 
 /* Collects libtcc's messages; keeps the first error (warnings are errors: -Werror). */
@@ -78,6 +89,8 @@ int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size)
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     for (size_t i = 0; i < sizeof rt_libm / sizeof *rt_libm; i++)
         tcc_add_symbol(s, rt_libm[i].name, rt_libm[i].addr);
+    for (size_t i = 0; i < sizeof rt_kernels / sizeof *rt_kernels; i++)
+        tcc_add_symbol(s, rt_kernels[i].name, rt_kernels[i].addr);
     int ok = tcc_compile_string(s, source) == 0 && e.count == 0;
 #ifdef TCC_RELOCATE_AUTO
     ok = ok && tcc_relocate(s, TCC_RELOCATE_AUTO) >= 0;

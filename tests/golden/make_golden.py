@@ -1,0 +1,481 @@
+#!/usr/bin/python3
+"""make_golden.py — writes tests/data/golden.txt: outputs and gradients from PyTorch.
+
+Run by hand with Debian's python3 (torch 1.13): /usr/bin/python3 tests/golden/make_golden.py
+CI never runs it; tests/test_golden.c builds the same graphs with nabla in f32 and
+compares against the committed file.
+
+Every input is fixed data (no randomness) rounded to float32, so the C test feeds the
+very same numbers; torch then computes in float64, so the file holds the exact values
+that an f32 implementation approximates. Gradients are of a scalar: either the case's
+own loss, or sum(out * wgt) with `wgt` a fixed input of out's shape (so every element
+of a non-scalar output is checked).
+
+The file format is documented in HEADER below (it is the top of the written file).
+"""
+import math
+import os
+
+import torch
+
+torch.set_default_dtype(torch.float64)
+
+HEADER = """\
+# golden.txt — expected values from PyTorch, written by tests/golden/make_golden.py.
+# Do not edit by hand: run `/usr/bin/python3 tests/golden/make_golden.py`.
+#
+# Format: lines starting with '#' are comments. A case is
+#   case <name>
+#   <array> <dtype> <rank> <dim0> ... <dim rank-1> : <value> <value> ...
+#   ...
+#   end
+# with one array per line; dtype is f32 (float data) or i32 (labels, indices); values
+# are row-major, printed with %.9g. Inputs of the graph (named as in the C test) come
+# first; outputs and gradients follow. A gradient array is named d<y>_d<x>: the
+# gradient of the case's scalar <y> with respect to input <x>. Inputs are rounded to
+# float32 before torch computes the rest in float64.
+"""
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def f32(values, shape=None):
+    """A float64 tensor holding float32-rounded values."""
+    t = torch.tensor(values, dtype=torch.float32).to(torch.float64)
+    if shape is not None:
+        t = t.reshape(shape)
+    return t
+
+
+def ramp(shape, start, step, wrap=None):
+    """Deterministic data: start + step * k (k row-major), optionally wrapped into
+    [start, start + wrap) so values stay in a range."""
+    n = 1
+    for s in shape:
+        n *= s
+    vals = []
+    for k in range(n):
+        v = k * step
+        if wrap is not None:
+            v = math.fmod(v, wrap)
+        vals.append(start + v)
+    return f32(vals, shape)
+
+
+def weights(shape):
+    """Fixed weights for sum(out * wgt): distinct, both signs, none zero."""
+    n = 1
+    for s in shape:
+        n *= s
+    vals = [((k * 7) % 11 - 5 + 0.5) / 4.0 for k in range(n)]
+    return f32(vals, shape)
+
+
+def grads(y, xs):
+    gs = torch.autograd.grad(y, xs, allow_unused=True)
+    return [torch.zeros_like(x) if g is None else g for x, g in zip(xs, gs)]
+
+
+def req(*ts):
+    return [t.clone().requires_grad_(True) for t in ts]
+
+
+# ---- the seed: the PyTorch autograd tutorial -------------------------------------------
+
+@case
+def seed_a():
+    (x,) = req(f32(3.0))
+    y = x ** 2
+    (dx,) = grads(y, [x])
+    return [("x", x)], [("y", y), ("dy_dx", dx)]
+
+
+@case
+def seed_b():
+    x, y = f32(6.7), f32(0.0)
+    w, b = req(f32(1.0), f32(0.0))
+    z = w * x + b
+    p = torch.sigmoid(z).clamp(1e-8, 1 - 1e-8)
+    loss = -(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+    dw, db = grads(loss, [w, b])
+    return [("x", x), ("y", y), ("w", w), ("b", b)], \
+        [("loss", loss), ("dloss_dw", dw), ("dloss_db", db)]
+
+
+@case
+def seed_c():
+    (x,) = req(f32([1.0, 2.0, 3.0]))
+    y = (x ** 2).mean()
+    (dx,) = grads(y, [x])
+    return [("x", x)], [("y", y), ("dy_dx", dx)]
+
+
+# ---- a small MLP ------------------------------------------------------------------------
+
+@case
+def mlp():
+    x = ramp([4, 3], -1.0, 0.37, wrap=2.0)
+    labels = torch.tensor([0, 2, 1, 2])
+    w1, b1, w2, b2 = req(ramp([3, 5], -0.8, 0.23, wrap=1.6),
+                         f32([0.1, -0.05, 0.2, 0.03, -0.12]),
+                         ramp([5, 3], -0.7, 0.29, wrap=1.4),
+                         f32([0.02, -0.1, 0.05]))
+    h = torch.relu(x @ w1 + b1)
+    logits = torch.tanh(h @ w2 + b2)
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    gs = grads(loss, [w1, b1, w2, b2])
+    return [("x", x), ("labels", labels), ("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2)], \
+        [("h", h), ("logits", logits), ("loss", loss)] + \
+        [("dloss_d" + n, g) for n, g in zip(["w1", "b1", "w2", "b2"], gs)]
+
+
+# ---- broadcasting arithmetic ------------------------------------------------------------
+
+@case
+def broadcast_arith():
+    a, b, c = req(ramp([2, 3], -1.0, 0.41, wrap=2.0), f32([0.5, -1.5, 2.0]),
+                  f32([[1.25], [-0.75]]))
+    s = f32(0.3)
+    out = (a + b) * c - a / (b + 3.0) + s
+    wgt = weights([2, 3])
+    loss = (out * wgt).sum()
+    gs = grads(loss, [a, b, c])
+    return [("a", a), ("b", b), ("c", c), ("wgt", wgt)], \
+        [("out", out), ("dloss_da", gs[0]), ("dloss_db", gs[1]), ("dloss_dc", gs[2])]
+
+
+@case
+def broadcast_binary():
+    # pow with a positive base, maximum/minimum and where away from ties, clamp.
+    a, b, c = req(f32([[0.5, 1.5, 2.5], [1.2, 0.7, 3.1]]), f32([1.5, -0.5, 2.0]),
+                  f32([[1.0], [0.9]]))
+    p = torch.pow(a, b)
+    mx = torch.maximum(a, c)
+    mn = torch.minimum(a, c)
+    wh = torch.where(a > c, a * b, c - b)
+    cl = torch.clamp(a * b, -0.4, 1.6)
+    out = p + mx * 2.0 - mn + wh * cl
+    wgt = weights([2, 3])
+    loss = (out * wgt).sum()
+    gs = grads(loss, [a, b, c])
+    return [("a", a), ("b", b), ("c", c), ("wgt", wgt)], \
+        [("out", out), ("dloss_da", gs[0]), ("dloss_db", gs[1]), ("dloss_dc", gs[2])]
+
+
+# ---- unary ops: one case each, x kept off kinks ----------------------------------------
+
+UNARY_X = [-1.7, -0.6, -0.15, 0.2, 0.85, 1.9]
+UNARY_POS = [0.15, 0.4, 0.9, 1.3, 2.2, 3.7]
+UNARY = [
+    ("neg", lambda x: -x, UNARY_X),
+    ("abs", torch.abs, UNARY_X),
+    ("sign", torch.sign, UNARY_X),
+    ("exp", torch.exp, UNARY_X),
+    ("log", torch.log, UNARY_POS),
+    ("log1p", torch.log1p, UNARY_X[1:] + [2.5]),
+    ("expm1", torch.expm1, UNARY_X),
+    ("sqrt", torch.sqrt, UNARY_POS),
+    ("rsqrt", torch.rsqrt, UNARY_POS),
+    ("square", torch.square, UNARY_X),
+    ("reciprocal", torch.reciprocal, UNARY_X),
+    ("sin", torch.sin, UNARY_X),
+    ("cos", torch.cos, UNARY_X),
+    ("tanh", torch.tanh, UNARY_X),
+    ("sigmoid", torch.sigmoid, UNARY_X),
+    ("relu", torch.relu, UNARY_X),
+    ("leaky_relu", lambda x: torch.nn.functional.leaky_relu(x, 0.1), UNARY_X),
+    ("elu", lambda x: torch.nn.functional.elu(x, 0.7), UNARY_X),
+    ("gelu", torch.nn.functional.gelu, UNARY_X),
+    ("gelu_tanh", lambda x: torch.nn.functional.gelu(x, approximate="tanh"), UNARY_X),
+    ("silu", torch.nn.functional.silu, UNARY_X),
+    ("softplus", torch.nn.functional.softplus, UNARY_X + [30.0, -30.0]),
+]
+
+
+def make_unary(name, fn, xs):
+    def run():
+        (x,) = req(f32(xs))
+        y = fn(x)
+        wgt = weights([len(xs)])
+        (dx,) = grads((y * wgt).sum(), [x])
+        return [("x", x), ("wgt", wgt)], [("y", y), ("dloss_dx", dx)]
+    run.__name__ = "unary_" + name
+    return run
+
+
+for _n, _f, _x in UNARY:
+    CASES.append(make_unary(_n, _f, _x))
+
+
+# ---- reductions with keepdim ------------------------------------------------------------
+
+X234 = [0.3, -1.2, 0.8, 1.7, -0.4, 0.05, 2.1, -0.9, 1.1, -1.6, 0.6, 0.25,
+        -0.35, 1.45, -2.05, 0.95, 0.15, -0.75, 1.85, -1.25, 0.45, 1.3, -0.55, 0.7]
+
+
+def make_reduce(name, fn, dims, keepdim):
+    def run():
+        (x,) = req(f32(X234, [2, 3, 4]))
+        y = fn(x, dims, keepdim)
+        wgt = weights(list(y.shape))
+        (dx,) = grads((y * wgt).sum(), [x])
+        return [("x", x), ("wgt", wgt)], [("y", y), ("dloss_dx", dx)]
+    run.__name__ = "reduce_" + name
+    return run
+
+
+def t_max(x, dims, keepdim):
+    for d in sorted(dims, reverse=True):
+        x = x.amax(d, keepdim=keepdim)
+    return x
+
+
+def t_min(x, dims, keepdim):
+    for d in sorted(dims, reverse=True):
+        x = x.amin(d, keepdim=keepdim)
+    return x
+
+
+REDUCE = [
+    ("sum_1_keep", lambda x, d, k: x.sum(d, keepdim=k), [1], True),
+    ("sum_all", lambda x, d, k: x.sum(), [], False),
+    ("mean_02", lambda x, d, k: x.mean(d, keepdim=k), [0, 2], False),
+    ("mean_m1_keep", lambda x, d, k: x.mean(d, keepdim=k), [-1], True),
+    ("max_2_keep", t_max, [2], True),
+    ("max_01", t_max, [0, 1], False),
+    ("min_0", t_min, [0], False),
+    ("min_12_keep", t_min, [1, 2], True),
+    ("logsumexp_1_keep", lambda x, d, k: torch.logsumexp(x, d, keepdim=k), [1], True),
+    ("logsumexp_02", lambda x, d, k: torch.logsumexp(x, d, keepdim=k), [0, 2], False),
+]
+
+for _n, _f, _d, _k in REDUCE:
+    CASES.append(make_reduce(_n, _f, _d, _k))
+
+
+# ---- softmax and log_softmax --------------------------------------------------------------
+
+def make_softmax(name, fn, axis):
+    def run():
+        (x,) = req(f32(X234[:12], [3, 4]) * 3.0)
+        y = fn(x, axis)
+        wgt = weights([3, 4])
+        (dx,) = grads((y * wgt).sum(), [x])
+        return [("x", x), ("wgt", wgt)], [("y", y), ("dloss_dx", dx)]
+    run.__name__ = name
+    return run
+
+
+CASES.append(make_softmax("softmax_m1", lambda x, a: torch.softmax(x, a), -1))
+CASES.append(make_softmax("softmax_0", lambda x, a: torch.softmax(x, a), 0))
+CASES.append(make_softmax("log_softmax_m1", lambda x, a: torch.log_softmax(x, a), -1))
+CASES.append(make_softmax("log_softmax_0", lambda x, a: torch.log_softmax(x, a), 0))
+
+
+@case
+def log_softmax_large():
+    # Stability: logits far apart, exp would overflow without the max shift.
+    (x,) = req(f32([[100.0, 0.0, -100.0], [1000.0, 1001.0, 999.0]]))
+    y = torch.log_softmax(x, -1)
+    wgt = weights([2, 3])
+    (dx,) = grads((y * wgt).sum(), [x])
+    return [("x", x), ("wgt", wgt)], [("y", y), ("dloss_dx", dx)]
+
+
+# ---- losses -----------------------------------------------------------------------------
+
+REDUCTIONS = ["mean", "sum", "none"]
+F = torch.nn.functional
+
+
+def loss_case(name, make):
+    def run():
+        ins, pred_names, out = make()
+        xs = [t for n, t in ins if n in pred_names]
+        if out.dim() == 0:
+            loss = out
+            extra = []
+        else:
+            wgt = weights(list(out.shape))
+            loss = (out * wgt).sum()
+            extra = [("wgt", wgt)]
+        gs = grads(loss, xs)
+        return ins + extra, [("y", out)] + [("dloss_d" + n, g) for n, g in zip(pred_names, gs)]
+    run.__name__ = name
+    return run
+
+
+for _r in REDUCTIONS:
+    def _mse(r=_r):
+        (p,) = req(ramp([2, 3], -1.0, 0.45))
+        t = f32([[0.5, -0.25, 1.0], [0.0, 2.0, -1.5]])
+        return [("pred", p), ("target", t)], ["pred"], F.mse_loss(p, t, reduction=r)
+    CASES.append(loss_case("mse_" + _r, _mse))
+
+    def _bce(r=_r):
+        (p,) = req(f32([0.1, 0.35, 0.6, 0.92, 0.5]))
+        t = f32([0.0, 1.0, 1.0, 0.0, 0.3])
+        return [("p", p), ("target", t)], ["p"], F.binary_cross_entropy(p, t, reduction=r)
+    CASES.append(loss_case("bce_" + _r, _bce))
+
+    def _bcel(r=_r):
+        (z,) = req(f32([-100.0, -3.0, -0.5, 0.0, 0.7, 4.0, 100.0, 100.0]))
+        t = f32([0.0, 1.0, 0.0, 1.0, 0.25, 0.0, 1.0, 0.0])
+        return [("z", z), ("target", t)], ["z"], F.binary_cross_entropy_with_logits(z, t, reduction=r)
+    CASES.append(loss_case("bce_logits_" + _r, _bcel))
+
+    def _ce(r=_r):
+        (z,) = req(ramp([3, 4], -2.0, 0.7, wrap=4.0))
+        lab = torch.tensor([3, 0, 2])
+        return [("logits", z), ("labels", lab)], ["logits"], F.cross_entropy(z, lab, reduction=r)
+    CASES.append(loss_case("cross_entropy_" + _r, _ce))
+
+    def _nll(r=_r):
+        (lp,) = req(ramp([3, 4], -3.0, 0.55, wrap=3.0))
+        lab = torch.tensor([1, 3, 0])
+        return [("logp", lp), ("labels", lab)], ["logp"], F.nll_loss(lp, lab, reduction=r)
+    CASES.append(loss_case("nll_" + _r, _nll))
+
+
+@case
+def bce_clamp_low():
+    # The seed's clamp: p below eps = 1e-8 is clamped (no gradient flows there). The
+    # upper bound is left out: 1 - 1e-8 rounds to 1 in float32.
+    (p,) = req(f32([1e-9, 0.5, 0.999]))
+    t = f32([1.0, 0.0, 1.0])
+    pc = p.clamp(1e-8, 1 - 1e-8)
+    loss = (-(t * torch.log(pc) + (1 - t) * torch.log(1 - pc))).mean()
+    (dp,) = grads(loss, [p])
+    return [("p", p), ("target", t)], [("y", loss), ("dloss_dp", dp)]
+
+
+@case
+def cross_entropy_1d():
+    (z,) = req(f32([0.5, -1.0, 2.0, 0.25]))
+    lab = torch.tensor(2)
+    loss = F.cross_entropy(z, lab)
+    (dz,) = grads(loss, [z])
+    return [("logits", z), ("labels", lab)], [("y", loss), ("dloss_dlogits", dz)]
+
+
+# ---- gather (embedding) and one_hot -------------------------------------------------------
+
+@case
+def gather_embedding():
+    (table,) = req(ramp([5, 3], -1.0, 0.17))
+    idx = torch.tensor([[4, 0], [2, 4]])  # row 4 twice: its gradient sums
+    out = F.embedding(idx, table)
+    wgt = weights([2, 2, 3])
+    (dt,) = grads((out * wgt).sum(), [table])
+    return [("table", table), ("index", idx), ("wgt", wgt)], \
+        [("out", out), ("dloss_dtable", dt)]
+
+
+@case
+def one_hot():
+    idx = torch.tensor([2, 0, 3, 3])
+    out = F.one_hot(idx, 5).to(torch.float64)
+    return [("index", idx)], [("out", out)]
+
+
+# ---- slice, concat, matmul, transpose/permute, reshape -----------------------------------
+
+@case
+def slice_step():
+    (x,) = req(ramp([4, 5], -1.0, 0.13))
+    out = x[1:4:2, -4::2]
+    wgt = weights(list(out.shape))
+    (dx,) = grads((out * wgt).sum(), [x])
+    return [("x", x), ("wgt", wgt)], [("out", out), ("dloss_dx", dx)]
+
+
+@case
+def concat_axis1():
+    a, b = req(ramp([2, 3], -1.0, 0.3), ramp([2, 2], 0.5, -0.4))
+    out = torch.cat([a, b, a], 1)
+    wgt = weights([2, 8])
+    da, db = grads((out * wgt).sum(), [a, b])
+    return [("a", a), ("b", b), ("wgt", wgt)], [("out", out), ("dloss_da", da), ("dloss_db", db)]
+
+
+@case
+def matmul_batched():
+    a, b = req(ramp([2, 3, 4], -1.0, 0.11), ramp([4, 2], 0.6, -0.15))
+    out = a @ b
+    wgt = weights([2, 3, 2])
+    da, db = grads((out * wgt).sum(), [a, b])
+    return [("a", a), ("b", b), ("wgt", wgt)], [("out", out), ("dloss_da", da), ("dloss_db", db)]
+
+
+@case
+def transpose_permute_reshape():
+    (x,) = req(ramp([2, 3, 4], -1.2, 0.1))
+    t = x.transpose(-1, -2)            # [2, 4, 3]
+    p = t.permute(2, 0, 1)             # [3, 2, 4]
+    out = p.reshape(6, 4) * f32([1.0, -2.0, 0.5, 3.0])
+    wgt = weights([6, 4])
+    (dx,) = grads((out * wgt).sum(), [x])
+    return [("x", x), ("wgt", wgt)], [("out", out), ("dloss_dx", dx)]
+
+
+# ---- second order -------------------------------------------------------------------------
+
+@case
+def second_cube():
+    (x,) = req(f32([-1.5, 0.5, 2.0]))
+    y = (x ** 3).sum()
+    (g,) = torch.autograd.grad(y, [x], create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), [x])
+    return [("x", x)], [("y", y), ("dy_dx", g), ("d2y_dx2", h)]
+
+
+@case
+def hvp_net():
+    # f(w) = sum(tanh(x @ w) ** 2); Hessian-vector product H v = d/dw (grad f . v).
+    x = ramp([3, 2], -0.9, 0.35)
+    v = f32([[0.5, -1.0], [0.25, 0.75]])
+    (w,) = req(f32([[0.3, -0.6], [0.8, 0.1]]))
+    f = (torch.tanh(x @ w) ** 2).sum()
+    (g,) = torch.autograd.grad(f, [w], create_graph=True)
+    (hv,) = torch.autograd.grad((g * v).sum(), [w])
+    return [("x", x), ("v", v), ("w", w)], [("f", f), ("df_dw", g), ("hv", hv)]
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+def fmt_array(name, t):
+    t = t.detach()
+    dt = "i32" if not t.is_floating_point() else "f32"
+    dims = " ".join(str(s) for s in t.shape)
+    head = "%s %s %d%s%s :" % (name, dt, t.dim(), " " if dims else "", dims)
+    if dt == "i32":
+        vals = " ".join(str(int(v)) for v in t.reshape(-1).tolist())
+    else:
+        vals = " ".join("%.9g" % v for v in t.reshape(-1).tolist())
+    return head + " " + vals
+
+
+def main():
+    out = [HEADER]
+    for fn in CASES:
+        ins, outs = fn()
+        out.append("case %s" % fn.__name__)
+        for n, t in ins + outs:
+            out.append(fmt_array(n, t))
+        out.append("end")
+        out.append("")
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "data", "golden.txt")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+    print("wrote %d cases to %s" % (len(CASES), os.path.normpath(path)))
+
+
+if __name__ == "__main__":
+    main()
