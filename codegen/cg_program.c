@@ -331,8 +331,18 @@ static void emit_entry(ir_graph *g, ir_text *out, const cg_plan *pl, cg_program 
     char v[32], esc[1100];
     ir_text_printf(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
                         "unsigned char *state)\n{\n");
-    /* Not every program reads inputs, intermediates and parameters. */
-    ir_text_printf(out, "    (void)in;\n    (void)arena;\n    (void)state;\n");
+    /* A program may have no inputs, no parameters, or nothing in the arena. */
+    int uses_in = 0, uses_state = 0, uses_arena = p->arena_size > 0;
+    for (int i = 0; i < p->n_inputs; i++)
+        uses_in |= pl->live[p->inputs[i].node];
+    for (int i = 0; i < p->n_params; i++)
+        uses_state |= pl->live[p->params[i].node];
+    if (!uses_in)
+        ir_text_printf(out, "    (void)in;\n");
+    if (!uses_arena)
+        ir_text_printf(out, "    (void)arena;\n");
+    if (!uses_state)
+        ir_text_printf(out, "    (void)state;\n");
     for (int i = 0; i < p->n_inputs; i++) {
         const ir_node *x = g->nodes[p->inputs[i].node];
         if (!pl->live[x->id])
