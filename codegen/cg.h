@@ -112,7 +112,7 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k);
 
 /* Where a program's leaf or output lives. */
 typedef struct cg_slot {
-    int node;             /* node id in the graph it came from */
+    int node;             /* node id in the graph given to cg_generate */
     char *name;           /* copy of the user's name, or NULL */
     nb_dtype dtype;
     int rank;
@@ -122,7 +122,8 @@ typedef struct cg_slot {
     int used;             /* inputs: read by the program (so must be bound) */
 } cg_slot;
 
-/* A failing kernel: the entry returns node + 1 and the runtime reports `what`. */
+/* A failing kernel: the entry returns node + 1 (the node's id in the user's graph)
+ * and the runtime reports `what`. */
 typedef struct cg_failure {
     int node;
     char *what;

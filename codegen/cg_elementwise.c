@@ -73,7 +73,7 @@ static const char *value_of(cg_ctx *c, const cg_kernel *k, const ir_node *x, cha
             snprintf(buf, size, "v%d", a);
             return buf;
         }
-    snprintf(buf, size, "t%d", x->id);
+    snprintf(buf, size, "t%d", x->origin);
     return buf;
 }
 
@@ -116,7 +116,7 @@ static void emit_member(cg_ctx *c, const cg_kernel *k, const ir_node *m)
     const char *names[4] = {"a", "b", "c", "d"};
     for (int j = 0; j < m->n_in; j++)
         names[j] = value_of(c, k, m->in[j], bufs[j], sizeof bufs[j]);
-    snprintf(result, sizeof result, "t%d", m->id);
+    snprintf(result, sizeof result, "t%d", m->origin);
 
     ir_text stmt = {0}, *saved = c->t;
     int indent = c->indent;
@@ -182,6 +182,6 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
     for (int i = 0; i < k->n_members; i++)
         emit_member(c, k, k->members[i]);
     cg_line(c, "y[%s] = t%d;", cg_index(idx, sizeof idx, "i", la.n, la.stride[0]),
-            k->root->id);
+            k->root->origin);
     cg_loops_close(c, loops);
 }

@@ -74,7 +74,7 @@ static size_t node_bytes(const ir_node *n)
 /* The C name of a node's buffer inside the entry point. */
 static const char *var(const ir_node *n, char *buf, size_t size)
 {
-    snprintf(buf, size, "%c%d", n->op == IR_OP_CONST ? 'c' : 'n', n->id);
+    snprintf(buf, size, "%c%d", n->op == IR_OP_CONST ? 'c' : 'n', n->origin);
     return buf;
 }
 
@@ -113,10 +113,10 @@ void cg_program_free(cg_program *p)
 static void describe(ir_text *t, const ir_node *n)
 {
     char ty[160];
-    ir_text_printf(t, "%%%d = %s %s", n->id, ir_op_defs[n->op].name,
+    ir_text_printf(t, "%%%d = %s %s", n->origin, ir_op_defs[n->op].name,
                    ir_type_str(n, ty, sizeof ty));
     for (int j = 0; j < n->n_in; j++)
-        ir_text_printf(t, "%s%%%d %s", j ? ", " : " <- ", n->in[j]->id,
+        ir_text_printf(t, "%s%%%d %s", j ? ", " : " <- ", n->in[j]->origin,
                        ir_type_str(n->in[j], ty, sizeof ty));
     if (n->name) {
         char esc[1100];
@@ -145,7 +145,7 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
         ir_text_printf(out, i ? "\n * " : "/* ");
         describe(out, k->members[i]);
     }
-    ir_text_printf(out, " */\nstatic %s k%d(%s *y", c->can_fail ? "int" : "void", n->id,
+    ir_text_printf(out, " */\nstatic %s k%d(%s *y", c->can_fail ? "int" : "void", n->origin,
                    cg_ctype(n->dtype));
     for (int j = 0; j < k->n_args; j++)
         ir_text_printf(out, ", const %s *x%d", cg_ctype(k->args[j]->dtype), j);
@@ -313,12 +313,12 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
         return ir_oom(g);
     p->failures = f;
     if (n->name)
-        snprintf(desc, sizeof desc, "node %d (%s '%s'): an index is out of range", n->id,
+        snprintf(desc, sizeof desc, "node %d (%s '%s'): an index is out of range", n->origin,
                  ir_op_defs[n->op].name, ir_escape_name(n->name, esc, sizeof esc));
     else
-        snprintf(desc, sizeof desc, "node %d (%s): an index is out of range", n->id,
+        snprintf(desc, sizeof desc, "node %d (%s): an index is out of range", n->origin,
                  ir_op_defs[n->op].name);
-    f[p->n_failures].node = n->id;
+    f[p->n_failures].node = n->origin;
     if (!(f[p->n_failures].what = strdup(desc)))
         return ir_oom(g);
     p->n_failures++;
@@ -331,8 +331,18 @@ static void emit_entry(ir_graph *g, ir_text *out, const cg_plan *pl, cg_program 
     char v[32], esc[1100];
     ir_text_printf(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
                         "unsigned char *state)\n{\n");
-    /* Not every program reads inputs, intermediates and parameters. */
-    ir_text_printf(out, "    (void)in;\n    (void)arena;\n    (void)state;\n");
+    /* A program may have no inputs, no parameters, or nothing in the arena. */
+    int uses_in = 0, uses_state = 0, uses_arena = p->arena_size > 0;
+    for (int i = 0; i < p->n_inputs; i++)
+        uses_in |= pl->live[p->inputs[i].node];
+    for (int i = 0; i < p->n_params; i++)
+        uses_state |= pl->live[p->params[i].node];
+    if (!uses_in)
+        ir_text_printf(out, "    (void)in;\n");
+    if (!uses_arena)
+        ir_text_printf(out, "    (void)arena;\n");
+    if (!uses_state)
+        ir_text_printf(out, "    (void)state;\n");
     for (int i = 0; i < p->n_inputs; i++) {
         const ir_node *x = g->nodes[p->inputs[i].node];
         if (!pl->live[x->id])
@@ -362,12 +372,12 @@ static void emit_entry(ir_graph *g, ir_text *out, const cg_plan *pl, cg_program 
     ir_text_printf(out, "\n");
     for (int i = 0; i < pl->n_kernels; i++) {
         const cg_kernel *k = &pl->kernels[i];
-        int id = k->root->id;
-        ir_text_printf(out, pl->fails[id] ? "    if (k%d(%s" : "    k%d(%s", id,
+        int id = k->root->id, origin = k->root->origin;
+        ir_text_printf(out, pl->fails[id] ? "    if (k%d(%s" : "    k%d(%s", origin,
                        var(k->root, v, sizeof v));
         for (int j = 0; j < k->n_args; j++)
             ir_text_printf(out, ", %s", var(k->args[j], v, sizeof v));
-        ir_text_printf(out, pl->fails[id] ? "))\n        return %d;\n" : ");\n", id + 1);
+        ir_text_printf(out, pl->fails[id] ? "))\n        return %d;\n" : ");\n", origin + 1);
     }
     for (int i = 0; i < p->n_outputs; i++) {
         const ir_node *x = g->nodes[p->outputs[i].node];

@@ -33,6 +33,7 @@ typedef struct ir_attr {
 
 struct nb_node {
     int id;                  /* dense, in creation (= topological) order */
+    int origin;              /* id in the user's graph (ir_simplify copies keep it) */
     ir_op op;
     nb_dtype dtype;
     int rank;

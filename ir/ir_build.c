@@ -1,5 +1,7 @@
 /* ir_build.c — small constructors over ir_node_new, used by gradient rules and the
  * frontend so that neither spells out attribute structs for common nodes. */
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,8 +44,11 @@ ir_node *ir_constant(ir_graph *g, nb_dtype dt, int rank, const int64_t *shape,
         double v = data[i];
         /* Values are stored as the dtype will hold them, so codegen and folding agree. */
         if (dt == NB_F32)
-            v = (float)v;
-        else if (dt == NB_I32)
+            v = fabs(v) > FLT_MAX && !isnan(v) ? copysign(INFINITY, v) : (float)v;
+        else if (dt == NB_I32 && !(v >= INT32_MIN && v <= INT32_MAX)) {
+            ir_error(g, "const: value %g at index %lld does not fit i32", v, (long long)i);
+            return NULL;
+        } else if (dt == NB_I32)
             v = (double)(int32_t)v;
         else if (dt == NB_BOOL)
             v = v != 0;

@@ -166,7 +166,7 @@ ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const 
     }
     n->op = op;
     n->graph = g;
-    n->id = g->n_nodes;
+    n->id = n->origin = g->n_nodes;
     n->n_in = n_in;
     if (n_in)
         memcpy(n->in, in, (size_t)n_in * sizeof *in);

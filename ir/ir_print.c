@@ -37,6 +37,13 @@ static void print_attr(ir_text *t, const ir_node *n)
         if (a->keepdim)
             ir_text_printf(t, " keepdim");
     }
+    if (a->n_ints > 0 && n->op != IR_OP_INPUT && n->op != IR_OP_PARAM) {
+        ir_text_printf(t, " ints=");
+        for (int i = 0; i < a->n_ints && i < 3 * NB_MAX_RANK; i++)
+            ir_text_printf(t, i ? ",%lld" : "%lld", (long long)a->ints[i]);
+    }
+    if (a->axis)
+        ir_text_printf(t, " axis=%d", a->axis);
     if (a->f[0] != 0 || a->f[1] != 0)
         ir_text_printf(t, " f=%.9g,%.9g", a->f[0], a->f[1]);
     if (a->k)

@@ -134,6 +134,7 @@ static ir_node *copy_node(ir_graph *dst, const ir_node *v, ir_node **in)
     if (!n)
         return NULL;
     n->leaf_index = v->leaf_index;
+    n->origin = v->origin;
     if (v->name && !(n->name = strdup(v->name))) {
         ir_oom(dst);
         return NULL;

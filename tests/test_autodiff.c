@@ -15,7 +15,7 @@
 
 /* Flip when nb_stop_gradient is on main. */
 #ifndef AUTODIFF_HAVE_STOP_GRADIENT
-#define AUTODIFF_HAVE_STOP_GRADIENT 0
+#define AUTODIFF_HAVE_STOP_GRADIENT 1
 #endif
 
 #define MAX_OUT 8
