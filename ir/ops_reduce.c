@@ -49,14 +49,30 @@ int ir_vjp_logsumexp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_nod
     return 0;
 }
 
-/* TEMPORARY until eq/cast land: no gradient. */
+/* torch.amax/amin: gy is split evenly among the elements equal to the result, as
+ * (gy / count) * hit with hit = where(x == y, 1, 0) and count its sum over the
+ * reduced axes.
+ * hit has no gradient, so the rule is linear in gy and differentiable again. A NaN
+ * result equals no element: count = 0 and the slice's gradient is NaN, as in torch. */
+static int vjp_extreme(ir_graph *g, ir_node *n, ir_node *gy, ir_node **gx)
+{
+    ir_node *x = n->in[0];
+    ir_node *eq = ir_make2(g, IR_OP_EQ, x, kept_form(g, n, n), NULL);
+    ir_node *hit = ir_make3(g, IR_OP_WHERE, eq, ir_scalar_like(g, x, 1.0),
+                            ir_scalar_like(g, x, 0.0), NULL);
+    ir_node *count = ir_reduce(g, IR_OP_SUM, hit, n->attr.axes, 1);
+    gx[0] = ir_mul(g, ir_div(g, kept_form(g, n, gy), count), hit);
+    return 0;
+}
+
 int ir_vjp_max(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
 {
-    (void)g, (void)n, (void)gy, (void)need, (void)gx;
-    return ir_error(g, "max: gradient not yet available");
+    (void)need;
+    return vjp_extreme(g, n, gy, gx);
 }
 
 int ir_vjp_min(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
 {
-    return ir_vjp_max(g, n, gy, need, gx);
+    (void)need;
+    return vjp_extreme(g, n, gy, gx);
 }
