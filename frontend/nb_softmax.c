@@ -2,8 +2,10 @@
  * sub and exp: numerically stable, and their gradients come from the parts. */
 #include "ir.h"
 
-/* x - logsumexp(x, axis, keepdim): the max is subtracted inside logsumexp, so no
- * exp overflows. A rank-0 x (axis 0 or -1, as torch allows) gives 0. */
+/* s - logsumexp(s, axis, keepdim) with s = x - max(x): the shift is exact (no
+ * rounding of large logits leaks into the result) and no exp overflows. The max is
+ * behind stop_gradient, as the result does not depend on it. A rank-0 x (axis 0 or
+ * -1, as torch allows) gives 0. */
 static nb_node *log_softmax(nb_graph *g, const char *op, nb_node *x, int axis)
 {
     uint32_t mask;
@@ -23,7 +25,9 @@ static nb_node *log_softmax(nb_graph *g, const char *op, nb_node *x, int axis)
                  ir_type_str(x, t, sizeof t));
         return NULL;
     }
-    return ir_sub(g, x, ir_reduce(g, IR_OP_LOGSUMEXP, x, mask, 1));
+    ir_node *max = ir_make1(g, IR_OP_STOP_GRADIENT, ir_reduce(g, IR_OP_MAX, x, mask, 1), NULL);
+    ir_node *shifted = ir_sub(g, x, max);
+    return ir_sub(g, shifted, ir_reduce(g, IR_OP_LOGSUMEXP, shifted, mask, 1));
 }
 
 nb_node *nb_log_softmax(nb_graph *g, nb_node *x, int axis)

@@ -82,9 +82,17 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
         if (!need[id] || !acc[id] || v->n_in == 0)
             continue;
         unsigned mask = 0;
-        for (int j = 0; j < v->n_in && j < 32; j++)
-            if (need[v->in[j]->id] && ir_is_float(v->in[j]->dtype))
+        int wanted_any = 0;
+        for (int j = 0; j < v->n_in; j++) {
+            int w = need[v->in[j]->id] && ir_is_float(v->in[j]->dtype);
+            wanted_any |= w;
+            if (w && j < 32)
                 mask |= 1u << j;
+        }
+        /* Nodes on the path whose operands all carry no gradient (a cast of a mask,
+         * a comparison) stop here. */
+        if (!wanted_any)
+            continue;
         ir_node *gx_small[4] = {0};
         ir_node **gx = v->n_in <= 4 ? gx_small : calloc((size_t)v->n_in, sizeof *gx);
         if (!gx) {

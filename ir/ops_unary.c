@@ -279,8 +279,9 @@ int ir_vjp_softplus(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node
  * float operands: an i32 or bool operand gets none). */
 int ir_vjp_cast(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
 {
-    (void)need;
     nb_dtype from = n->in[0]->dtype;
+    if (!(need & 1) || !ir_is_float(from))
+        return 0;
     if (from == gy->dtype) {
         gx[0] = gy;
         return 0;

@@ -23,7 +23,7 @@
 #define GOLDEN_HAVE_BINARY 1
 #endif
 #ifndef GOLDEN_HAVE_REDUCE
-#define GOLDEN_HAVE_REDUCE 0
+#define GOLDEN_HAVE_REDUCE 1
 #endif
 #ifndef GOLDEN_HAVE_SHAPE
 #define GOLDEN_HAVE_SHAPE 1
