@@ -1,6 +1,7 @@
 /* ir_simplify.c — the compile-time rewrite: copies the part of a graph that the outputs
  * need into a new graph, merging equal nodes (CSE, equal constants included) and
- * dropping identities (x * 1, x + 0, x - 0, x / 1, no-op reshapes and broadcasts).
+ * dropping identities (x * 1, x + 0, x - 0, x / 1, no-op reshapes, broadcasts and
+ * reductions).
  * The user's graph is never changed; inputs and parameters keep their identity and
  * their order, so leaf indices are the same in both graphs. */
 #include <stdlib.h>
@@ -21,8 +22,11 @@ static const struct {
     {IR_OP_DIV, 1.0, 2},
 };
 
-/* Ops that are the identity when the result has the operand's shape. */
-static const ir_op shape_identities[] = {IR_OP_RESHAPE, IR_OP_BROADCAST_TO};
+/* Ops that are the identity when the result has the operand's shape (a reduction
+ * over no axes or over axes of size 1 with keepdim). */
+static const ir_op shape_identities[] = {
+    IR_OP_RESHAPE, IR_OP_BROADCAST_TO, IR_OP_SUM, IR_OP_MAX, IR_OP_MIN, IR_OP_LOGSUMEXP,
+};
 
 static int is_const_value(const ir_node *c, double v)
 {

@@ -68,6 +68,16 @@ static void test_identities(void **state)
     assert_int_equal(out->op, IR_OP_SUB);
     ir_graph_free(s2);
 
+    /* A sum over an axis of size 1 with keepdim, or over no axis, is x itself. */
+    int64_t s13[2] = {1, 3};
+    int axis = 0;
+    nb_node *u = nb_input(g, "u", NB_F64, 2, s13);
+    nb_node *su = nb_max(g, nb_sum(g, u, &axis, 1, 1), &axis, 1, 1);
+    s2 = ir_simplify(g, &su, 1, &out);
+    assert_non_null(s2);
+    assert_int_equal(out->op, IR_OP_INPUT);
+    ir_graph_free(s2);
+
     /* x [3] * ones [2,3] broadcasts: the result is not x's shape, so it stays. */
     double ones[6] = {1, 1, 1, 1, 1, 1};
     int64_t s3 = 3;
