@@ -29,8 +29,8 @@ typedef struct cg_ctx {
     int indent;
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
-    int can_fail;        /* the kernel returns nonzero on bad runtime data */
-    char lit[8][64];     /* rotating buffers for cg_lit */
+    int can_fail;                           /* the kernel returns nonzero on bad runtime data */
+    char lit[8][64];                        /* rotating buffers for cg_lit */
     int lit_next;
 } cg_ctx;
 
@@ -67,8 +67,7 @@ void cg_strides(int rank, const int64_t *shape, int64_t *strides);
 int cg_loops_open(cg_ctx *c, const char *var, int rank, const int64_t *shape, uint32_t axes);
 void cg_loops_close(cg_ctx *c, int count);
 /* Writes "i0 * 12 + i2" (terms with stride 0 dropped, "0" when none) into buf. */
-const char *cg_index(char *buf, size_t size, const char *var, int rank,
-                     const int64_t *strides);
+const char *cg_index(char *buf, size_t size, const char *var, int rank, const int64_t *strides);
 
 /* ---- kernels (cg_program.c, cg_fuse.c, cg_elementwise.c) ----------------------- */
 
@@ -112,14 +111,14 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k);
 
 /* Where a program's leaf or output lives. */
 typedef struct cg_slot {
-    int node;             /* node id in the graph given to cg_generate */
-    char *name;           /* copy of the user's name, or NULL */
+    int node;   /* node id in the graph given to cg_generate */
+    char *name; /* copy of the user's name, or NULL */
     nb_dtype dtype;
     int rank;
     int64_t shape[NB_MAX_RANK];
     int64_t numel;
-    size_t offset;        /* params: in state; outputs: in arena */
-    int used;             /* inputs: read by the program (so must be bound) */
+    size_t offset; /* params: in state; outputs: in arena */
+    int used;      /* inputs: read by the program (so must be bound) */
 } cg_slot;
 
 /* A failing kernel: the entry returns node + 1 (the node's id in the user's graph)

@@ -60,8 +60,7 @@ static int all_zero(const int64_t *s, int n)
 /* The local holding an operand's value inside the loop: v<arg> or t<member id>. */
 /* How a member reads operand x: the literal of a scalar constant, the loaded
  * argument v<arg>, or the local t<id> of an earlier member. */
-static const char *value_of(cg_ctx *c, const cg_kernel *k, const ir_node *x, char *buf,
-                            size_t size)
+static const char *value_of(cg_ctx *c, const cg_kernel *k, const ir_node *x, char *buf, size_t size)
 {
     if (cg_is_inlined(x)) {
         const char *lit = cg_lit(c, x->dtype, x->data[0]);
@@ -80,8 +79,7 @@ static const char *value_of(cg_ctx *c, const cg_kernel *k, const ir_node *x, cha
 /* Copies stmt to out, renaming the identifiers a, b, c, d to names[0..3] and r to
  * result. Number literals (1.0f, 1e-05f) are copied whole so that their suffixes and
  * exponents are never taken for names. */
-static void substitute(ir_text *out, const char *stmt, const char *const *names,
-                       const char *result)
+static void substitute(ir_text *out, const char *stmt, const char *const *names, const char *result)
 {
     const char *s = stmt;
     while (*s) {
@@ -181,7 +179,6 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
                     cg_index(idx, sizeof idx, "i", la.n, la.stride[a + 1]));
     for (int i = 0; i < k->n_members; i++)
         emit_member(c, k, k->members[i]);
-    cg_line(c, "y[%s] = t%d;", cg_index(idx, sizeof idx, "i", la.n, la.stride[0]),
-            k->root->origin);
+    cg_line(c, "y[%s] = t%d;", cg_index(idx, sizeof idx, "i", la.n, la.stride[0]), k->root->origin);
     cg_loops_close(c, loops);
 }

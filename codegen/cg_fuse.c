@@ -7,8 +7,7 @@
 
 #define CG_FUSE_MAX 48 /* members per kernel: keeps generated functions readable */
 
-int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output,
-            int *root)
+int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output, int *root)
 {
     int n = g->n_nodes;
     int *users = calloc((size_t)n + 1, sizeof *users);
@@ -38,9 +37,8 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *i
             const ir_node *m = g->nodes[cand];
             if (cand != id) {
                 if (stamp[cand] != id || inside[cand] != users[cand] || is_output[cand] ||
-                    root[cand] >= 0 || !cg_is_elementwise(m) ||
-                    !ir_same_shape(m, r) || members >= CG_FUSE_MAX ||
-                    operands + m->n_in > CG_MAX_ARGS)
+                    root[cand] >= 0 || !cg_is_elementwise(m) || !ir_same_shape(m, r) ||
+                    members >= CG_FUSE_MAX || operands + m->n_in > CG_MAX_ARGS)
                     continue;
                 root[cand] = id;
                 members++;

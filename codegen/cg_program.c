@@ -13,9 +13,18 @@ typedef struct cg_emitter {
 } cg_emitter;
 
 static const cg_emitter cg_emitters[IR_OP_COUNT] = {
-#define CG_LEAF {NULL, NULL}
-#define CG_EW(fn) {fn, NULL}
-#define CG_KERNEL(fn) {NULL, fn}
+#define CG_LEAF                                                                                    \
+    {                                                                                              \
+        NULL, NULL                                                                                 \
+    }
+#define CG_EW(fn)                                                                                  \
+    {                                                                                              \
+        fn, NULL                                                                                   \
+    }
+#define CG_KERNEL(fn)                                                                              \
+    {                                                                                              \
+        NULL, fn                                                                                   \
+    }
 #define IR_OP(NAME, str, arity, shape, vjp, emit) [IR_OP_##NAME] = emit,
 #include "ir_ops.def"
 #undef IR_OP
@@ -159,8 +168,8 @@ static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
 {
     char v[32];
     int short_list = n->numel <= 8;
-    ir_text_printf(out, "static const %s %s[%lld] = {", cg_ctype(n->dtype),
-                   var(n, v, sizeof v), (long long)n->numel);
+    ir_text_printf(out, "static const %s %s[%lld] = {", cg_ctype(n->dtype), var(n, v, sizeof v),
+                   (long long)n->numel);
     for (int64_t i = 0; i < n->numel; i++) {
         const char *sep = i % 8 ? ", " : (i ? ",\n    " : (short_list ? "" : "\n    "));
         ir_text_printf(out, "%s%s", sep, cg_lit(c, n->dtype, n->data[i]));
@@ -170,15 +179,15 @@ static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
 
 /* What cg_generate knows about the graph while it writes. */
 typedef struct cg_plan {
-    unsigned char *live;      /* needed by an output */
+    unsigned char *live; /* needed by an output */
     unsigned char *is_output;
-    unsigned char *fails;     /* the node's kernel returns nonzero on bad data */
+    unsigned char *fails;      /* the node's kernel returns nonzero on bad data */
     unsigned char *used_const; /* a constant some kernel reads from memory */
-    int *root;                /* kernel that computes the node (cg_fuse) */
-    size_t *offset;           /* arena offset of each kernel root */
-    cg_kernel *kernels;       /* in id order of their roots */
+    int *root;                 /* kernel that computes the node (cg_fuse) */
+    size_t *offset;            /* arena offset of each kernel root */
+    cg_kernel *kernels;        /* in id order of their roots */
     int n_kernels;
-    const ir_node **lists;    /* members and args of every kernel, back to back */
+    const ir_node **lists; /* members and args of every kernel, back to back */
 } cg_plan;
 
 static void plan_free(cg_plan *pl)
@@ -249,8 +258,7 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         for (int j = 0; j < v->n_in; j++) {
             const ir_node *x = v->in[j];
             int seen = 0;
-            if (pl->root[x->id] == pl->root[id] ||
-                (cg_is_elementwise(k->root) && cg_is_inlined(x)))
+            if (pl->root[x->id] == pl->root[id] || (cg_is_elementwise(k->root) && cg_is_inlined(x)))
                 continue;
             for (int a = 0; a < k->n_args && cg_is_elementwise(k->root); a++)
                 seen |= k->args[a] == x;
@@ -263,8 +271,7 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
 }
 
 /* Assigns leaves, outputs and arena offsets: fills the slot lists of p. */
-static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
-                       cg_program *p)
+static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl, cg_program *p)
 {
     p->inputs = calloc((size_t)g->n_inputs + 1, sizeof *p->inputs);
     p->params = calloc((size_t)g->n_params + 1, sizeof *p->params);
@@ -286,8 +293,8 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
             p->state_size += align_up(node_bytes(v));
         }
     }
-    if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->is_output, pl->offset,
-                      &p->arena_size) != 0)
+    if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->is_output, pl->offset, &p->arena_size) !=
+        0)
         return ir_oom(g);
     for (int i = 0; i < n; i++) {
         const ir_node *v = outputs[i];
@@ -384,8 +391,9 @@ static void emit_entry(ir_graph *g, ir_text *out, const cg_plan *pl, cg_program 
         if (!is_leaf(x))
             continue;
         const char *t = cg_ctype(x->dtype);
-        ir_text_printf(out, "    for (long i = 0; i < %lld; i++) /* output %d */\n"
-                            "        ((%s *)(arena + %zu))[i] = %s[i];\n",
+        ir_text_printf(out,
+                       "    for (long i = 0; i < %lld; i++) /* output %d */\n"
+                       "        ((%s *)(arena + %zu))[i] = %s[i];\n",
                        (long long)x->numel, i, t, p->outputs[i].offset, var(x, v, sizeof v));
     }
     ir_text_printf(out, "    return 0;\n}\n");

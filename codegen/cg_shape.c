@@ -25,8 +25,8 @@ static const char *index_at(char *buf, size_t size, int64_t off, int rank, const
  * box `size`. Axes of size 1 are dropped and an axis is merged into the one before it
  * when both sides walk them as one run, so a permute that keeps the inner axes, a
  * slice with step 1 or a concat block becomes a single flat loop. */
-static void copy_box(cg_ctx *c, int rank, const int64_t *size, const int64_t *ys,
-                     int64_t yoff, int k, const int64_t *xs, int64_t xoff)
+static void copy_box(cg_ctx *c, int rank, const int64_t *size, const int64_t *ys, int64_t yoff,
+                     int k, const int64_t *xs, int64_t xoff)
 {
     int64_t sz[NB_MAX_RANK], sy[NB_MAX_RANK], sx[NB_MAX_RANK];
     char yi[320], xi[320];
@@ -262,8 +262,8 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
     const char *fn = cg_rt(c, n->dtype == NB_F32 ? "nb_rt_matmul_f32" : "nb_rt_matmul_f64");
     char yi[340], ai[340], bi[340];
     int loops = cg_loops_open(c, "i", r, size, (1u << r) - 1);
-    cg_line(c, "%s(%lld, %lld, %lld, %s, %s, %s);", fn, (long long)m, (long long)nn,
-            (long long)k, ptr_at(ai, sizeof ai, "x0", r, st[1]),
-            ptr_at(bi, sizeof bi, "x1", r, st[2]), ptr_at(yi, sizeof yi, "y", r, st[0]));
+    cg_line(c, "%s(%lld, %lld, %lld, %s, %s, %s);", fn, (long long)m, (long long)nn, (long long)k,
+            ptr_at(ai, sizeof ai, "x0", r, st[1]), ptr_at(bi, sizeof bi, "x1", r, st[2]),
+            ptr_at(yi, sizeof yi, "y", r, st[0]));
     cg_loops_close(c, loops);
 }

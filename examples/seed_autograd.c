@@ -90,8 +90,8 @@ static void vector_mean(void)
     nb_program_bind(p, "x", xv);
     run_or_die(p);
     const float *d = nb_program_output(p, 1);
-    printf("(c) y = mean(x^2), x = [1, 2, 3]: y = %.4f, dy/dx = [%.4f, %.4f, %.4f]\n",
-           out(p, 0), d[0], d[1], d[2]);
+    printf("(c) y = mean(x^2), x = [1, 2, 3]: y = %.4f, dy/dx = [%.4f, %.4f, %.4f]\n", out(p, 0),
+           d[0], d[1], d[2]);
     nb_program_free(p);
 }
 
@@ -109,7 +109,8 @@ int main(void)
     nb_program_set_param(p, "b", &b, sizeof b);
     run_or_die(p);
     printf("(b) logistic regression, x = 6.7, y = 0, w = 1, b = 0:\n"
-           "    loss = %.4f, dL/dw = %.4f, dL/db = %.4f\n", out(p, 0), out(p, 1), out(p, 2));
+           "    loss = %.4f, dL/dw = %.4f, dL/db = %.4f\n",
+           out(p, 0), out(p, 1), out(p, 2));
 
     vector_mean();
 

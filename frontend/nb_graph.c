@@ -159,14 +159,13 @@ nb_node *nb_scalar(nb_graph *g, nb_dtype dt, double value)
     return ir_scalar(g, dt, value);
 }
 
-nb_node *nb_constant(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape,
-                     const double *data)
+nb_node *nb_constant(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape, const double *data)
 {
     if (!g || g->error)
         return NULL;
     if (rank < 0 || rank > NB_MAX_RANK || (rank > 0 && !shape) || !data) {
-        ir_error(g, "const: %s", !data ? "data is NULL"
-                                       : "rank out of range [0, 8] or shape is NULL");
+        ir_error(g, "const: %s",
+                 !data ? "data is NULL" : "rank out of range [0, 8] or shape is NULL");
         return NULL;
     }
     return ir_constant(g, dt, rank, shape, data);
@@ -177,8 +176,7 @@ int nb_grad(nb_graph *g, nb_node *y, nb_node *const *xs, int n, nb_node **grads)
     return ir_vjp(g, y, NULL, xs, n, grads);
 }
 
-int nb_vjp(nb_graph *g, nb_node *y, nb_node *seed, nb_node *const *xs, int n,
-           nb_node **grads)
+int nb_vjp(nb_graph *g, nb_node *y, nb_node *seed, nb_node *const *xs, int n, nb_node **grads)
 {
     if (g && !g->error && !seed)
         return ir_error(g, "vjp: the seed is NULL");

@@ -32,8 +32,8 @@ static int check_pair(nb_graph *g, const char *op, nb_node *a, nb_node *b, nb_re
     if (check_common(g, op, a, b, r) != 0)
         return -1;
     if (!ir_is_float(a->dtype) || a->dtype != b->dtype || !ir_same_shape(a, b))
-        return ir_error(g, "%s: input %s and target %s must have one float dtype and one shape",
-                        op, ir_type_str(a, ta, sizeof ta), ir_type_str(b, tb, sizeof tb));
+        return ir_error(g, "%s: input %s and target %s must have one float dtype and one shape", op,
+                        ir_type_str(a, ta, sizeof ta), ir_type_str(b, tb, sizeof tb));
     return 0;
 }
 
@@ -95,7 +95,8 @@ nb_node *nb_bce_with_logits(nb_graph *g, nb_node *z, nb_node *target, nb_reducti
     const double sel[2] = {0, 1};
     const int64_t two = 2;
     int last = rank;
-    nb_node *pair = nb_mul(g, nb_reshape(g, z, rank + 1, shape), nb_constant(g, z->dtype, 1, &two, sel));
+    nb_node *pair =
+        nb_mul(g, nb_reshape(g, z, rank + 1, shape), nb_constant(g, z->dtype, 1, &two, sel));
     nb_node *softplus = nb_logsumexp(g, pair, &last, 1, 0);
     return reduce_loss(g, nb_sub(g, softplus, nb_mul(g, z, target)), r);
 }
@@ -113,7 +114,8 @@ static int check_labels(nb_graph *g, const char *op, nb_node *logits, nb_node *l
     if (labels->dtype != NB_I32)
         return ir_error(g, "%s: labels must be i32, got %s", op,
                         ir_type_str(labels, tl, sizeof tl));
-    if (labels->rank != logits->rank - 1 || (labels->rank == 1 && labels->shape[0] != logits->shape[0]))
+    if (labels->rank != logits->rank - 1 ||
+        (labels->rank == 1 && labels->shape[0] != logits->shape[0]))
         return ir_error(g, "%s: scores %s need labels i32[%s], got %s", op,
                         ir_type_str(logits, tx, sizeof tx), logits->rank == 2 ? "N" : "",
                         ir_type_str(labels, tl, sizeof tl));

@@ -1,8 +1,7 @@
 /* nb_reduce.c — builders of the reductions. */
 #include "ir.h"
 
-static nb_node *reduce(nb_graph *g, ir_op op, nb_node *x, const int *axes, int n_axes,
-                       int keepdim)
+static nb_node *reduce(nb_graph *g, ir_op op, nb_node *x, const int *axes, int n_axes, int keepdim)
 {
     uint32_t mask;
     if (!g || g->error)

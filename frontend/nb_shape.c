@@ -91,15 +91,16 @@ nb_node *nb_slice(nb_graph *g, nb_node *x, const int64_t *start, const int64_t *
         int64_t size = x->shape[d];
         int64_t s = step ? step[d] : 1;
         if (s <= 0) {
-            ir_error(g, "slice: step %lld on axis %d of %s; steps must be positive",
-                     (long long)s, d, ir_type_str(x, t, sizeof t));
+            ir_error(g, "slice: step %lld on axis %d of %s; steps must be positive", (long long)s,
+                     d, ir_type_str(x, t, sizeof t));
             return NULL;
         }
         int64_t a = start ? clamp_bound(start[d], size) : 0;
         int64_t b = stop ? clamp_bound(stop[d], size) : size;
         if (a >= b) {
-            ir_error(g, "slice: axis %d of %s is empty (start %lld, stop %lld give [%lld, "
-                        "%lld)); every axis of a result needs at least one element",
+            ir_error(g,
+                     "slice: axis %d of %s is empty (start %lld, stop %lld give [%lld, "
+                     "%lld)); every axis of a result needs at least one element",
                      d, ir_type_str(x, t, sizeof t), start ? (long long)start[d] : 0LL,
                      stop ? (long long)stop[d] : (long long)size, (long long)a, (long long)b);
             return NULL;

@@ -21,8 +21,7 @@ static nb_node *log_softmax(nb_graph *g, const char *op, nb_node *x, int axis)
         return NULL;
     if (!ir_is_float(x->dtype)) {
         char t[160];
-        ir_error(g, "%s: expected an f32 or f64 operand, got %s", op,
-                 ir_type_str(x, t, sizeof t));
+        ir_error(g, "%s: expected an f32 or f64 operand, got %s", op, ir_type_str(x, t, sizeof t));
         return NULL;
     }
     ir_node *max = ir_make1(g, IR_OP_STOP_GRADIENT, ir_reduce(g, IR_OP_MAX, x, mask, 1), NULL);

@@ -69,8 +69,7 @@ nb_node *nb_param(nb_graph *g, const char *name, nb_dtype dt, int rank, const in
 /* A rank-0 constant. */
 nb_node *nb_scalar(nb_graph *g, nb_dtype dt, double value);
 /* A tensor constant; data holds numel values in row-major order (copied). */
-nb_node *nb_constant(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape,
-                     const double *data);
+nb_node *nb_constant(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape, const double *data);
 
 /* ---- elementwise unary (float dtypes) ---------------------------------------------- */
 
@@ -180,8 +179,7 @@ nb_node *nb_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r);
  * Returns 0, or -1 with the error recorded on g. */
 int nb_grad(nb_graph *g, nb_node *y, nb_node *const *xs, int n, nb_node **grads);
 /* The same with a seed gradient of y's shape: the vector-Jacobian product seed^T J. */
-int nb_vjp(nb_graph *g, nb_node *y, nb_node *seed, nb_node *const *xs, int n,
-           nb_node **grads);
+int nb_vjp(nb_graph *g, nb_node *y, nb_node *seed, nb_node *const *xs, int n, nb_node **grads);
 
 /* ---- compile and run --------------------------------------------------------------- */
 

@@ -21,38 +21,38 @@ typedef enum ir_op {
 
 /* Attributes of a node; which fields an op reads is documented at its row. */
 typedef struct ir_attr {
-    double f[2];                    /* scalar knobs: slope, alpha, lo/hi, value */
-    int64_t ints[3 * NB_MAX_RANK];  /* perm, target shape, slice start|stop|step */
-    int n_ints;                     /* how many of ints are used */
-    uint32_t axes;                  /* reductions: bit i set = axis i reduced */
-    int axis;                       /* softmax, concat: the (normalized) axis */
-    int keepdim;                    /* reductions */
-    int k;                          /* one_hot: classes; losses: nb_reduction */
-    nb_dtype dt;                    /* cast, one_hot: target dtype */
+    double f[2];                   /* scalar knobs: slope, alpha, lo/hi, value */
+    int64_t ints[3 * NB_MAX_RANK]; /* perm, target shape, slice start|stop|step */
+    int n_ints;                    /* how many of ints are used */
+    uint32_t axes;                 /* reductions: bit i set = axis i reduced */
+    int axis;                      /* softmax, concat: the (normalized) axis */
+    int keepdim;                   /* reductions */
+    int k;                         /* one_hot: classes; losses: nb_reduction */
+    nb_dtype dt;                   /* cast, one_hot: target dtype */
 } ir_attr;
 
 struct nb_node {
-    int id;                  /* dense, in creation (= topological) order */
-    int origin;              /* id in the user's graph (ir_simplify copies keep it) */
+    int id;     /* dense, in creation (= topological) order */
+    int origin; /* id in the user's graph (ir_simplify copies keep it) */
     ir_op op;
     nb_dtype dtype;
     int rank;
     int64_t shape[NB_MAX_RANK];
     int64_t numel;
     int n_in;
-    ir_node **in;            /* n_in operands, all with smaller ids */
+    ir_node **in; /* n_in operands, all with smaller ids */
     ir_attr attr;
-    char *name;              /* user's name or NULL; never pasted into code */
+    char *name; /* user's name or NULL; never pasted into code */
     ir_graph *graph;
-    double *data;            /* CONST: numel values, row-major */
-    int leaf_index;          /* INPUT: index among inputs; PARAM: among params */
+    double *data;   /* CONST: numel values, row-major */
+    int leaf_index; /* INPUT: index among inputs; PARAM: among params */
 };
 
 struct nb_graph {
     ir_node **nodes;
     int n_nodes, cap;
     int n_inputs, n_params;
-    char *error;             /* first error, or NULL */
+    char *error; /* first error, or NULL */
 };
 
 /* Shape rule: given n->op, n->in and n->attr, fills n->dtype, n->rank, n->shape.
@@ -65,16 +65,16 @@ typedef int (*ir_vjp_fn)(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir
 
 typedef struct ir_op_def {
     const char *name;
-    int arity;               /* -1: variadic (concat) */
+    int arity; /* -1: variadic (concat) */
     ir_shape_fn shape;
-    ir_vjp_fn vjp;           /* ir_vjp_none: no gradient flows through the op */
+    ir_vjp_fn vjp; /* ir_vjp_none: no gradient flows through the op */
 } ir_op_def;
 
 extern const ir_op_def ir_op_defs[IR_OP_COUNT];
 
 /* Every shape and gradient rule named in the table. */
-#define IR_OP(NAME, str, arity, shape, vjp, emit)                                         \
-    int shape(ir_graph *g, ir_node *n);                                                   \
+#define IR_OP(NAME, str, arity, shape, vjp, emit)                                                  \
+    int shape(ir_graph *g, ir_node *n);                                                            \
     int vjp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx);
 #include "ir_ops.def"
 #undef IR_OP
@@ -116,8 +116,7 @@ ir_node *ir_make1(ir_graph *g, ir_op op, ir_node *a, const ir_attr *attr);
 ir_node *ir_make2(ir_graph *g, ir_op op, ir_node *a, ir_node *b, const ir_attr *attr);
 ir_node *ir_make3(ir_graph *g, ir_op op, ir_node *a, ir_node *b, ir_node *c, const ir_attr *attr);
 /* A constant holding numel values of data (converted to dt). */
-ir_node *ir_constant(ir_graph *g, nb_dtype dt, int rank, const int64_t *shape,
-                     const double *data);
+ir_node *ir_constant(ir_graph *g, nb_dtype dt, int rank, const int64_t *shape, const double *data);
 ir_node *ir_scalar(ir_graph *g, nb_dtype dt, double v);
 /* A scalar constant of x's dtype. */
 ir_node *ir_scalar_like(ir_graph *g, const ir_node *x, double v);
@@ -154,8 +153,7 @@ void ir_text_printf(ir_text *t, const char *fmt, ...) __attribute__((format(prin
 /* ---- autodiff (ir_autodiff.c) ----------------------------------------------------- */
 
 /* Appends d(seed . y)/d xs[i] to g for each i. seed NULL means 1 (y must be scalar). */
-int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
-           ir_node **grads);
+int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir_node **grads);
 
 /* ---- rewrites (ir_simplify.c) ---------------------------------------------------- */
 

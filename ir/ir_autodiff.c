@@ -6,8 +6,8 @@
 /* Marks in `dep` every node that depends on one of xs (forward sweep over ids), and
  * in `need` the nodes that are also ancestors of y (reverse sweep): only those get
  * gradient nodes. */
-static void mark_paths(const ir_graph *g, ir_node *y, ir_node *const *xs, int n,
-                       unsigned char *dep, unsigned char *need)
+static void mark_paths(const ir_graph *g, ir_node *y, ir_node *const *xs, int n, unsigned char *dep,
+                       unsigned char *need)
 {
     for (int i = 0; i < n; i++)
         dep[xs[i]->id] = 1;
@@ -58,8 +58,7 @@ static int check_args(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs
     return 0;
 }
 
-int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
-           ir_node **grads)
+int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir_node **grads)
 {
     if (!g || g->error)
         return -1;
@@ -104,8 +103,7 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
                 int k = v->in[j]->id;
                 /* mask has bits for the first 32 operands; past them (concat) the rule
                  * gives every gradient and only the needed ones are kept. */
-                int wanted = j < 32 ? (mask >> j) & 1
-                                    : need[k] && ir_is_float(v->in[j]->dtype);
+                int wanted = j < 32 ? (mask >> j) & 1 : need[k] && ir_is_float(v->in[j]->dtype);
                 if (!gx[j] || !wanted)
                     continue;
                 acc[k] = acc[k] ? ir_add(g, acc[k], gx[j]) : gx[j];

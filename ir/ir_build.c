@@ -24,8 +24,7 @@ ir_node *ir_make3(ir_graph *g, ir_op op, ir_node *a, ir_node *b, ir_node *c, con
     return ir_node_new(g, op, in, 3, attr);
 }
 
-ir_node *ir_constant(ir_graph *g, nb_dtype dt, int rank, const int64_t *shape,
-                     const double *data)
+ir_node *ir_constant(ir_graph *g, nb_dtype dt, int rank, const int64_t *shape, const double *data)
 {
     ir_attr attr = {0};
     attr.dt = dt;
@@ -124,7 +123,8 @@ static ir_node *make_shaped(ir_graph *g, ir_op op, ir_node *x, int rank, const i
 
 ir_node *ir_reshape(ir_graph *g, ir_node *x, int rank, const int64_t *shape)
 {
-    if (x && x->rank == rank && (rank == 0 || (shape && memcmp(x->shape, shape, (size_t)rank * sizeof *shape) == 0)))
+    if (x && x->rank == rank &&
+        (rank == 0 || (shape && memcmp(x->shape, shape, (size_t)rank * sizeof *shape) == 0)))
         return x;
     return make_shaped(g, IR_OP_RESHAPE, x, rank, shape);
 }

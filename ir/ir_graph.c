@@ -89,8 +89,8 @@ const char *ir_type_str(const ir_node *n, char *buf, size_t size)
 {
     size_t len = (size_t)snprintf(buf, size, "%s[", nb_dtype_name(n->dtype));
     for (int i = 0; i < n->rank && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, i ? ",%lld" : "%lld",
-                                (long long)n->shape[i]);
+        len +=
+            (size_t)snprintf(buf + len, size - len, i ? ",%lld" : "%lld", (long long)n->shape[i]);
     if (len < size)
         snprintf(buf + len, size - len, "]");
     return buf;
@@ -114,8 +114,8 @@ static int check_extent(ir_graph *g, ir_node *n)
     int64_t numel = 1;
     for (int i = 0; i < n->rank; i++) {
         if (n->shape[i] <= 0)
-            return ir_error(g, "%s: dimension %d is %lld; dimensions must be positive", op,
-                            i, (long long)n->shape[i]);
+            return ir_error(g, "%s: dimension %d is %lld; dimensions must be positive", op, i,
+                            (long long)n->shape[i]);
         if (numel > INT64_MAX / 16 / n->shape[i])
             return ir_error(g, "%s: element count of the result overflows", op);
         numel *= n->shape[i];

@@ -58,7 +58,7 @@ char *ir_print(const ir_graph *g)
         const ir_node *n = g->nodes[i];
         char ty[160];
         ir_text_printf(&t, "%%%d = %s %s (", n->id, ir_op_defs[n->op].name,
-                    ir_type_str(n, ty, sizeof ty));
+                       ir_type_str(n, ty, sizeof ty));
         for (int j = 0; j < n->n_in; j++)
             ir_text_printf(&t, j ? ", %%%d" : "%%%d", n->in[j]->id);
         ir_text_printf(&t, ")");

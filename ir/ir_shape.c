@@ -43,8 +43,8 @@ int ir_broadcast_shapes(ir_graph *g, ir_node *n)
             if (size != 1 && size != x->shape[k]) {
                 char buf[600];
                 return ir_error(g, "%s: cannot broadcast %s (axis %d: %lld vs %lld)",
-                                ir_op_defs[n->op].name, operand_types(n, buf, sizeof buf),
-                                d - rank, (long long)size, (long long)x->shape[k]);
+                                ir_op_defs[n->op].name, operand_types(n, buf, sizeof buf), d - rank,
+                                (long long)size, (long long)x->shape[k]);
             }
             size = x->shape[k];
         }
@@ -59,18 +59,17 @@ int ir_check_dtypes(ir_graph *g, ir_node *n, int float_only)
     char buf[600];
     for (int i = 0; i < n->n_in; i++) {
         if (n->in[i]->dtype != n->in[0]->dtype)
-            return ir_error(g, "%s: operands must share one dtype, got %s",
-                            ir_op_defs[n->op].name, operand_types(n, buf, sizeof buf));
+            return ir_error(g, "%s: operands must share one dtype, got %s", ir_op_defs[n->op].name,
+                            operand_types(n, buf, sizeof buf));
         if (float_only && !ir_is_float(n->in[i]->dtype))
-            return ir_error(g, "%s: expected f32 or f64 operands, got %s",
-                            ir_op_defs[n->op].name, operand_types(n, buf, sizeof buf));
+            return ir_error(g, "%s: expected f32 or f64 operands, got %s", ir_op_defs[n->op].name,
+                            operand_types(n, buf, sizeof buf));
     }
     n->dtype = n->n_in ? n->in[0]->dtype : NB_F32;
     return 0;
 }
 
-int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_axes,
-                 uint32_t *mask)
+int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_axes, uint32_t *mask)
 {
     *mask = 0;
     if (n_axes == 0 || !axes) {

@@ -59,9 +59,8 @@ static ir_node *identity_of(const ir_node *n, ir_node *const *in)
 
 static int attr_equal(const ir_attr *a, const ir_attr *b)
 {
-    if (a->f[0] != b->f[0] || a->f[1] != b->f[1] || a->n_ints != b->n_ints ||
-        a->axes != b->axes || a->axis != b->axis || a->keepdim != b->keepdim ||
-        a->k != b->k || a->dt != b->dt)
+    if (a->f[0] != b->f[0] || a->f[1] != b->f[1] || a->n_ints != b->n_ints || a->axes != b->axes ||
+        a->axis != b->axis || a->keepdim != b->keepdim || a->k != b->k || a->dt != b->dt)
         return 0;
     for (int i = 0; i < a->n_ints && i < 3 * NB_MAX_RANK; i++)
         if (a->ints[i] != b->ints[i])

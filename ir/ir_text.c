@@ -32,4 +32,3 @@ void ir_text_printf(ir_text *t, const char *fmt, ...)
     t->len = t->cap = 0;
     t->failed = 1;
 }
-

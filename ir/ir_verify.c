@@ -26,8 +26,8 @@ int ir_verify(const ir_graph *g, char *msg, size_t size)
         }
         for (int j = 0; j < n->n_in; j++) {
             if (!n->in[j] || n->in[j]->graph != g || n->in[j]->id >= i) {
-                snprintf(msg, size, "node %d (%s): operand %d is not an earlier node", i,
-                         def->name, j);
+                snprintf(msg, size, "node %d (%s): operand %d is not an earlier node", i, def->name,
+                         j);
                 return -1;
             }
         }
@@ -40,8 +40,8 @@ int ir_verify(const ir_graph *g, char *msg, size_t size)
         ir_graph scratch = {0};
         if (def->shape(&scratch, &copy) != 0 || copy.dtype != n->dtype ||
             !ir_same_shape(&copy, n) || ir_shape_numel(n->rank, n->shape) != n->numel) {
-            snprintf(msg, size, "node %d (%s): dtype or shape disagrees with its shape rule%s%s",
-                     i, def->name, scratch.error ? ": " : "", scratch.error ? scratch.error : "");
+            snprintf(msg, size, "node %d (%s): dtype or shape disagrees with its shape rule%s%s", i,
+                     def->name, scratch.error ? ": " : "", scratch.error ? scratch.error : "");
             ir_error_clear(&scratch);
             return -1;
         }

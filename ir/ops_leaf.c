@@ -7,8 +7,7 @@ int ir_shape_leaf(ir_graph *g, ir_node *n)
     if (n->attr.dt < NB_F32 || n->attr.dt > NB_BOOL)
         return ir_error(g, "%s: unknown dtype %d", op, (int)n->attr.dt);
     if (n->attr.n_ints < 0 || n->attr.n_ints > NB_MAX_RANK)
-        return ir_error(g, "%s: rank %d is out of range [0, %d]", op, n->attr.n_ints,
-                        NB_MAX_RANK);
+        return ir_error(g, "%s: rank %d is out of range [0, %d]", op, n->attr.n_ints, NB_MAX_RANK);
     n->dtype = n->attr.dt;
     n->rank = n->attr.n_ints;
     for (int i = 0; i < n->rank; i++)

@@ -7,8 +7,8 @@ int ir_shape_reduce(ir_graph *g, ir_node *n)
     if (ir_check_dtypes(g, n, 1) != 0)
         return -1;
     if (x->rank < 32 && (n->attr.axes >> x->rank) != 0)
-        return ir_error(g, "%s: axes mask 0x%x names axes past rank %d",
-                        ir_op_defs[n->op].name, n->attr.axes, x->rank);
+        return ir_error(g, "%s: axes mask 0x%x names axes past rank %d", ir_op_defs[n->op].name,
+                        n->attr.axes, x->rank);
     n->rank = 0;
     for (int d = 0; d < x->rank; d++) {
         if (!(n->attr.axes & (1u << d)))
@@ -58,8 +58,8 @@ static int vjp_extreme(ir_graph *g, ir_node *n, ir_node *gy, ir_node **gx)
 {
     ir_node *x = n->in[0];
     ir_node *eq = ir_make2(g, IR_OP_EQ, x, kept_form(g, n, n), NULL);
-    ir_node *hit = ir_make3(g, IR_OP_WHERE, eq, ir_scalar_like(g, x, 1.0),
-                            ir_scalar_like(g, x, 0.0), NULL);
+    ir_node *hit =
+        ir_make3(g, IR_OP_WHERE, eq, ir_scalar_like(g, x, 1.0), ir_scalar_like(g, x, 0.0), NULL);
     ir_node *count = ir_reduce(g, IR_OP_SUM, hit, n->attr.axes, 1);
     gx[0] = ir_mul(g, ir_div(g, kept_form(g, n, gy), count), hit);
     return 0;

@@ -63,16 +63,17 @@ int ir_shape_reshape(ir_graph *g, ir_node *n)
     for (int i = 0; i < n->rank; i++) {
         int64_t s = n->attr.ints[i];
         if (s == -1 && infer >= 0)
-            return ir_error(g, "reshape: target dimensions %d and %d are both -1 (of %s); "
-                               "at most one can be inferred",
+            return ir_error(g,
+                            "reshape: target dimensions %d and %d are both -1 (of %s); "
+                            "at most one can be inferred",
                             infer, i, ir_type_str(x, t, sizeof t));
         if (s == -1) {
             infer = i;
             continue;
         }
         if (s <= 0)
-            return ir_error(g, "reshape: target dimension %d is %lld (of %s)", i,
-                            (long long)s, ir_type_str(x, t, sizeof t));
+            return ir_error(g, "reshape: target dimension %d is %lld (of %s)", i, (long long)s,
+                            ir_type_str(x, t, sizeof t));
         if (known > INT64_MAX / s)
             return ir_error(g, "reshape: element count of the target overflows");
         known *= s;
@@ -80,8 +81,8 @@ int ir_shape_reshape(ir_graph *g, ir_node *n)
     }
     if (infer >= 0) {
         if (x->numel % known != 0)
-            return ir_error(g, "reshape: cannot infer dimension %d of %s from %lld elements",
-                            infer, ir_type_str(x, t, sizeof t), (long long)x->numel);
+            return ir_error(g, "reshape: cannot infer dimension %d of %s from %lld elements", infer,
+                            ir_type_str(x, t, sizeof t), (long long)x->numel);
         n->shape[infer] = x->numel / known;
         known = x->numel;
     }
@@ -113,8 +114,7 @@ int ir_shape_broadcast_to(ir_graph *g, ir_node *n)
         n->shape[d] = s;
         if (k >= 0 && x->shape[k] != 1 && x->shape[k] != s)
             return ir_error(g, "broadcast_to: cannot broadcast %s: axis %d is %lld, target %lld",
-                            ir_type_str(x, t, sizeof t), k, (long long)x->shape[k],
-                            (long long)s);
+                            ir_type_str(x, t, sizeof t), k, (long long)x->shape[k], (long long)s);
     }
     return 0;
 }
@@ -172,8 +172,9 @@ int ir_shape_matmul(ir_graph *g, ir_node *n)
     ir_type_str(a, ta, sizeof ta);
     ir_type_str(b, tb, sizeof tb);
     if (a->rank < 2 || b->rank < 2)
-        return ir_error(g, "matmul: %s @ %s: both operands need rank >= 2 ([..., m, k] @ "
-                           "[..., k, n]); reshape a vector to [1, k] or [k, 1]",
+        return ir_error(g,
+                        "matmul: %s @ %s: both operands need rank >= 2 ([..., m, k] @ "
+                        "[..., k, n]); reshape a vector to [1, k] or [k, 1]",
                         ta, tb);
     int64_t m = a->shape[a->rank - 2], k = a->shape[a->rank - 1];
     int64_t k2 = b->shape[b->rank - 2], nn = b->shape[b->rank - 1];
@@ -185,8 +186,9 @@ int ir_shape_matmul(ir_graph *g, ir_node *n)
         int i = d - (rank - ba), j = d - (rank - bb);
         int64_t sa = i >= 0 ? a->shape[i] : 1, sb = j >= 0 ? b->shape[j] : 1;
         if (sa != sb && sa != 1 && sb != 1)
-            return ir_error(g, "matmul: batch dimensions of %s @ %s do not broadcast "
-                               "(batch axis %d: %lld vs %lld)",
+            return ir_error(g,
+                            "matmul: batch dimensions of %s @ %s do not broadcast "
+                            "(batch axis %d: %lld vs %lld)",
                             ta, tb, d - rank, (long long)sa, (long long)sb);
         n->shape[d] = sa == 1 ? sb : sa;
     }
@@ -224,8 +226,9 @@ int ir_shape_slice(ir_graph *g, ir_node *n)
     for (int d = 0; d < r; d++) {
         int64_t start = a[d], stop = a[r + d], step = a[2 * r + d];
         if (step < 1 || step > x->shape[d] || start < 0 || start >= stop || stop > x->shape[d])
-            return ir_error(g, "slice: axis %d of %s: start %lld, stop %lld, step %lld is "
-                               "not a non-empty slice",
+            return ir_error(g,
+                            "slice: axis %d of %s: start %lld, stop %lld, step %lld is "
+                            "not a non-empty slice",
                             d, ir_type_str(x, t, sizeof t), (long long)start, (long long)stop,
                             (long long)step);
         n->shape[d] = (stop - start - 1) / step + 1;
@@ -266,8 +269,9 @@ int ir_shape_slice_grad(ir_graph *g, ir_node *n)
         /* The last element x->shape[d] - 1 lands at start + (x->shape[d] - 1) step. */
         if (size < 1 || step < 1 || step > size || start < 0 || start >= size ||
             (size - 1 - start) / step < x->shape[d] - 1)
-            return ir_error(g, "slice_grad: axis %d: %s does not fit in size %lld at start "
-                               "%lld, step %lld",
+            return ir_error(g,
+                            "slice_grad: axis %d: %s does not fit in size %lld at start "
+                            "%lld, step %lld",
                             d, ir_type_str(x, t, sizeof t), (long long)size, (long long)start,
                             (long long)step);
         n->shape[d] = size;
@@ -316,10 +320,10 @@ int ir_shape_concat(ir_graph *g, ir_node *n)
         for (int d = 0; same && d < x0->rank; d++)
             same = d == axis || x->shape[d] == x0->shape[d];
         if (!same)
-            return ir_error(g, "concat: operand %d is %s, operand 0 %s; along axis %d they "
-                               "must match in dtype, rank and every other dimension",
-                            i, ir_type_str(x, u, sizeof u), ir_type_str(x0, t, sizeof t),
-                            axis);
+            return ir_error(g,
+                            "concat: operand %d is %s, operand 0 %s; along axis %d they "
+                            "must match in dtype, rank and every other dimension",
+                            i, ir_type_str(x, u, sizeof u), ir_type_str(x0, t, sizeof t), axis);
         if (n->shape[axis] > INT64_MAX / 16 - x->shape[axis])
             return ir_error(g, "concat: the size of axis %d overflows", axis);
         n->shape[axis] += x->shape[axis];
@@ -409,8 +413,9 @@ int ir_shape_scatter_add(ir_graph *g, ir_node *n)
     if (shape_indexed(g, n, index, n->attr.ints + 1, r - 1) != 0)
         return -1;
     if (!ir_same_shape(n, values))
-        return ir_error(g, "scatter_add: the values are %s; index %s needs %d leading "
-                           "dimensions of the index then the table's rows",
+        return ir_error(g,
+                        "scatter_add: the values are %s; index %s needs %d leading "
+                        "dimensions of the index then the table's rows",
                         ir_type_str(values, t, sizeof t), ir_type_str(index, u, sizeof u),
                         index->rank);
     n->rank = r;

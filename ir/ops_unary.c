@@ -248,8 +248,8 @@ int ir_vjp_gelu_tanh(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_nod
     ir_node *t = un(g, IR_OP_TANH, ir_mul(g, u, k(g, x, IR_GELU_BETA)));
     ir_node *left = ir_mul(g, ir_add(g, t, k(g, x, 1.0)), k(g, x, 0.5));
     ir_node *du = ir_add(g, ir_mul(g, x2, k(g, x, 3.0 * IR_GELU_KAPPA)), k(g, x, 1.0));
-    ir_node *dt = ir_mul(g, ir_sub(g, k(g, x, 1.0), ir_mul(g, t, t)),
-                         ir_mul(g, du, k(g, x, IR_GELU_BETA)));
+    ir_node *dt =
+        ir_mul(g, ir_sub(g, k(g, x, 1.0), ir_mul(g, t, t)), ir_mul(g, du, k(g, x, IR_GELU_BETA)));
     ir_node *right = ir_mul(g, ir_mul(g, x, k(g, x, 0.5)), dt);
     gx[0] = ir_mul(g, gy, ir_add(g, left, right));
     return 0;

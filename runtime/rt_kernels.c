@@ -5,21 +5,21 @@
 
 /* The i-k-j order walks b and c row by row, so the inner loop is a contiguous axpy
  * that the compiler vectorizes; each c row stays in cache while k rows of b stream by. */
-#define RT_MATMUL(NAME, T)                                                               \
-    void NAME(long m, long n, long k, const T *a, const T *b, T *c)                     \
-    {                                                                                    \
-        for (long i = 0; i < m; i++) {                                                   \
-            T *restrict ci = c + i * n;                                                  \
-            const T *ai = a + i * k;                                                     \
-            for (long j = 0; j < n; j++)                                                 \
-                ci[j] = 0;                                                               \
-            for (long p = 0; p < k; p++) {                                               \
-                const T aip = ai[p];                                                     \
-                const T *restrict bp = b + p * n;                                        \
-                for (long j = 0; j < n; j++)                                             \
-                    ci[j] += aip * bp[j];                                                \
-            }                                                                            \
-        }                                                                                \
+#define RT_MATMUL(NAME, T)                                                                         \
+    void NAME(long m, long n, long k, const T *a, const T *b, T *c)                                \
+    {                                                                                              \
+        for (long i = 0; i < m; i++) {                                                             \
+            T *restrict ci = c + i * n;                                                            \
+            const T *ai = a + i * k;                                                               \
+            for (long j = 0; j < n; j++)                                                           \
+                ci[j] = 0;                                                                         \
+            for (long p = 0; p < k; p++) {                                                         \
+                const T aip = ai[p];                                                               \
+                const T *restrict bp = b + p * n;                                                  \
+                for (long j = 0; j < n; j++)                                                       \
+                    ci[j] += aip * bp[j];                                                          \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 RT_MATMUL(nb_rt_matmul_f32, float)

@@ -9,12 +9,12 @@
 
 struct nb_program {
     rt_jit jit;
-    cg_program cg;            /* source text and where every slot lives */
-    unsigned char *arena;     /* intermediates and outputs */
-    unsigned char *state;     /* parameters */
-    const void **bound;       /* one pointer per input, NULL until bound */
+    cg_program cg;        /* source text and where every slot lives */
+    unsigned char *arena; /* intermediates and outputs */
+    unsigned char *state; /* parameters */
+    const void **bound;   /* one pointer per input, NULL until bound */
     double compile_seconds;
-    char error[1024];         /* fixed: reporting an error allocates nothing */
+    char error[1024]; /* fixed: reporting an error allocates nothing */
     int has_error;
 };
 
@@ -153,8 +153,7 @@ int nb_program_bind_index(nb_program *p, int index, const void *data)
     if (!p)
         return -1;
     if (index < 0 || index >= p->cg.n_inputs)
-        return prog_error(p, "bind: input index %d is out of range [0, %d)", index,
-                          p->cg.n_inputs);
+        return prog_error(p, "bind: input index %d is out of range [0, %d)", index, p->cg.n_inputs);
     if (!data)
         return prog_error(p, "bind: the data of input %d is NULL", index);
     p->bound[index] = data;
@@ -180,8 +179,8 @@ int nb_program_run(nb_program *p)
     for (int i = 0; i < p->cg.n_inputs; i++) {
         const cg_slot *s = &p->cg.inputs[i];
         if (s->used && !p->bound[i])
-            return prog_error(p, "run: input %d%s%.200s%s is not bound", i,
-                              s->name ? " '" : "", s->name ? s->name : "", s->name ? "'" : "");
+            return prog_error(p, "run: input %d%s%.200s%s is not bound", i, s->name ? " '" : "",
+                              s->name ? s->name : "", s->name ? "'" : "");
     }
     int rc = p->jit.entry(p->bound, p->arena, p->state);
     if (rc != 0) {
@@ -248,8 +247,8 @@ static const cg_slot *param_slot(nb_program *p, const char *what, const char *na
             continue;
         size_t size = (size_t)s->numel * nb_dtype_size(s->dtype);
         if (nbytes != size) {
-            prog_error(p, "%s: parameter '%.200s' holds %zu bytes, %zu given", what, name,
-                       size, nbytes);
+            prog_error(p, "%s: parameter '%.200s' holds %zu bytes, %zu given", what, name, size,
+                       nbytes);
             return NULL;
         }
         return s;

@@ -84,7 +84,8 @@ static void hvp_graph(nb_graph *g, nb_node **grad, nb_node **hv)
     nb_node *b = nb_constant(g, NB_F64, 1, s3, bv);
     nb_node *lse = nb_log(g, nb_sum(g, nb_exp(g, nb_mul(g, w, a)), NULL, 0, 0));
     nb_node *sq = nb_sum(g, nb_mul(g, w, w), NULL, 0, 0);
-    nb_node *f = nb_add(g, nb_mul(g, lse, sq), nb_sigmoid(g, nb_sum(g, nb_mul(g, w, b), NULL, 0, 0)));
+    nb_node *f =
+        nb_add(g, nb_mul(g, lse, sq), nb_sigmoid(g, nb_sum(g, nb_mul(g, w, b), NULL, 0, 0)));
     assert_int_equal(nb_grad(g, f, &w, 1, grad), 0);
     nb_node *gv = nb_sum(g, nb_mul(g, *grad, v), NULL, 0, 0);
     assert_int_equal(nb_grad(g, gv, &w, 1, hv), 0);

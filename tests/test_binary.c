@@ -36,8 +36,8 @@ static double value_at(const nb_program *p, int out, int64_t i)
     }
 }
 
-static void expect_output(const nb_program *p, int out, const double *want, int64_t n,
-                          double rel, const char *what)
+static void expect_output(const nb_program *p, int out, const double *want, int64_t n, double rel,
+                          const char *what)
 {
     assert_int_equal(nb_program_output_numel(p, out), n);
     for (int64_t i = 0; i < n; i++) {
@@ -78,15 +78,30 @@ typedef struct binary_ref {
 static const binary_ref binary_refs[] = {
     {"add", nb_add, {0.5, 0.5, 0.0, 2.5, 3.5, -4.0}, {1, 1, 1, 1, 1, 1}, {2.0, 2.0, 2.0}},
     {"sub", nb_sub, {-3.5, -0.5, 4.0, -1.5, 2.5, 0.0}, {1, 1, 1, 1, 1, 1}, {-2.0, -2.0, -2.0}},
-    {"mul", nb_mul, {-3.0, 0.0, -4.0, 1.0, 1.5, 4.0}, {2.0, 0.5, -2.0, 2.0, 0.5, -2.0},
+    {"mul",
+     nb_mul,
+     {-3.0, 0.0, -4.0, 1.0, 1.5, 4.0},
+     {2.0, 0.5, -2.0, 2.0, 0.5, -2.0},
      {-1.0, 3.0, 0.0}},
-    {"div", nb_div, {-0.75, 0.0, -1.0, 0.25, 6.0, 1.0}, {0.5, 2.0, -0.5, 0.5, 2.0, -0.5},
+    {"div",
+     nb_div,
+     {-0.75, 0.0, -1.0, 0.25, 6.0, 1.0},
+     {0.5, 2.0, -0.5, 0.5, 2.0, -0.5},
      {0.25, -12.0, 0.0}},
-    {"pow", nb_pow, {2.25, 0.0, 0.25, 0.25, 1.7320508075688772, 0.25},
-     {-3.0, INFINITY, -0.25, 1.0, 0.28867513459481287, 0.25}, {NAN, 1.902852301792692, NAN}},
-    {"maximum", nb_maximum, {2.0, 0.5, 2.0, 2.0, 3.0, -2.0}, {0.0, 0.0, 1.0, 0.0, 1.0, 0.5},
+    {"pow",
+     nb_pow,
+     {2.25, 0.0, 0.25, 0.25, 1.7320508075688772, 0.25},
+     {-3.0, INFINITY, -0.25, 1.0, 0.28867513459481287, 0.25},
+     {NAN, 1.902852301792692, NAN}},
+    {"maximum",
+     nb_maximum,
+     {2.0, 0.5, 2.0, 2.0, 3.0, -2.0},
+     {0.0, 0.0, 1.0, 0.0, 1.0, 0.5},
      {2.0, 1.0, 0.5}},
-    {"minimum", nb_minimum, {-1.5, 0.0, -2.0, 0.5, 0.5, -2.0}, {1.0, 1.0, 0.0, 1.0, 0.0, 0.5},
+    {"minimum",
+     nb_minimum,
+     {-1.5, 0.0, -2.0, 0.5, 0.5, -2.0},
+     {1.0, 1.0, 0.0, 1.0, 0.0, 0.5},
      {0.0, 1.0, 1.5}},
 };
 
@@ -128,8 +143,7 @@ static void test_binary_values_and_grads(void **state)
 /* Builds y = op(a, b) of n elements each, with ds/da and ds/db of s = sum(y); runs it on
  * va, vb (f64) and compares with the references (NULL: not checked). */
 static void check_pointwise(binary_fn fn, const char *what, int n, const double *va,
-                            const double *vb, const double *y, const double *ga,
-                            const double *gb)
+                            const double *vb, const double *y, const double *ga, const double *gb)
 {
     const int64_t shape[1] = {n};
     nb_graph *g = nb_graph_new();
@@ -163,8 +177,7 @@ static void test_pow_special_points(void **state)
     const double a[9] = {-2.0, -2.0, 0.0, 0.0, 0.0, 0.0, 2.0, -2.0, 0.0};
     const double b[9] = {2.0, 0.5, 2.0, 0.0, -1.0, 0.5, 0.5, 3.0, 1.0};
     const double y[9] = {4.0, NAN, 0.0, 1.0, INFINITY, 0.0, 1.4142135623730951, -8.0, 0.0};
-    const double ga[9] = {-4.0, NAN, 0.0, 0.0, -INFINITY, INFINITY, 0.35355339059327373,
-                          12.0, 1.0};
+    const double ga[9] = {-4.0, NAN, 0.0, 0.0, -INFINITY, INFINITY, 0.35355339059327373, 12.0, 1.0};
     const double gb[9] = {NAN, NAN, 0.0, 0.0, -INFINITY, 0.0, 0.9802581434685472, NAN, 0.0};
     check_pointwise(nb_pow, "pow", 9, a, b, y, ga, gb);
 }
@@ -209,8 +222,8 @@ static void test_maximum_second_order_at_tie(void **state)
 }
 
 /* Compiles y = clamp(x, lo, hi) with dy/dx (seed 1) for x of n elements in dt. */
-static void check_clamp(nb_dtype dt, double lo, double hi, int n, const double *x,
-                        const double *y, const double *gx)
+static void check_clamp(nb_dtype dt, double lo, double hi, int n, const double *x, const double *y,
+                        const double *gx)
 {
     const int64_t shape[1] = {n};
     double buf[8];

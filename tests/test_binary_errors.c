@@ -49,10 +49,9 @@ static const struct {
     binary_fn fn;
     int float_only;
 } binary_ops[] = {
-    {"add", nb_add, 1},         {"sub", nb_sub, 1},         {"mul", nb_mul, 1},
-    {"div", nb_div, 1},         {"pow", nb_pow, 1},         {"maximum", nb_maximum, 1},
-    {"minimum", nb_minimum, 1}, {"eq", nb_eq, 0},           {"ne", nb_ne, 0},
-    {"lt", nb_lt, 0},           {"le", nb_le, 0},           {"gt", nb_gt, 0},
+    {"add", nb_add, 1}, {"sub", nb_sub, 1},         {"mul", nb_mul, 1},         {"div", nb_div, 1},
+    {"pow", nb_pow, 1}, {"maximum", nb_maximum, 1}, {"minimum", nb_minimum, 1}, {"eq", nb_eq, 0},
+    {"ne", nb_ne, 0},   {"lt", nb_lt, 0},           {"le", nb_le, 0},           {"gt", nb_gt, 0},
     {"ge", nb_ge, 0},
 };
 #define N_BINARY (sizeof binary_ops / sizeof *binary_ops)
@@ -70,8 +69,8 @@ static void test_broadcast_mismatch(void **state)
     }
     /* [3,1] with [2,4]: the leading axis disagrees although the trailing broadcasts. */
     nb_graph *g = nb_graph_new();
-    expect_error(g, nb_mul(g, in(g, NB_F64, 2, 3, 1), in(g, NB_F64, 2, 2, 4)), "mul:",
-                 "f64[3,1]", "f64[2,4]", NULL);
+    expect_error(g, nb_mul(g, in(g, NB_F64, 2, 3, 1), in(g, NB_F64, 2, 2, 4)), "mul:", "f64[3,1]",
+                 "f64[2,4]", NULL);
 }
 
 static void test_dtype_mismatch(void **state)
@@ -112,8 +111,8 @@ static void test_int_operands(void **state)
         }
     }
     nb_graph *g = nb_graph_new();
-    expect_error(g, nb_clamp(g, in(g, NB_I32, 1, 4, 0), 0.0, 1.0), "clamp:",
-                 "expected f32 or f64", "i32[4]", NULL);
+    expect_error(g, nb_clamp(g, in(g, NB_I32, 1, 4, 0), 0.0, 1.0), "clamp:", "expected f32 or f64",
+                 "i32[4]", NULL);
 }
 
 static void test_where_mask_not_bool(void **state)
@@ -123,8 +122,8 @@ static void test_where_mask_not_bool(void **state)
     const char *types[3] = {"f32[3]", "i32[3]", "f64[3]"};
     for (int i = 0; i < 3; i++) {
         nb_graph *g = nb_graph_new();
-        nb_node *x = nb_where(g, in(g, masks[i], 1, 3, 0), in(g, NB_F64, 1, 3, 0),
-                              in(g, NB_F64, 1, 3, 0));
+        nb_node *x =
+            nb_where(g, in(g, masks[i], 1, 3, 0), in(g, NB_F64, 1, 3, 0), in(g, NB_F64, 1, 3, 0));
         expect_error(g, x, "where:", "mask must be bool", types[i], NULL);
     }
 }
@@ -133,18 +132,18 @@ static void test_where_operands(void **state)
 {
     (void)state;
     nb_graph *g = nb_graph_new();
-    expect_error(g, nb_where(g, in(g, NB_BOOL, 1, 3, 0), in(g, NB_F32, 1, 3, 0),
-                             in(g, NB_F64, 1, 3, 0)),
-                 "where:", "one dtype", "f32[3]", "f64[3]", NULL);
+    expect_error(
+        g, nb_where(g, in(g, NB_BOOL, 1, 3, 0), in(g, NB_F32, 1, 3, 0), in(g, NB_F64, 1, 3, 0)),
+        "where:", "one dtype", "f32[3]", "f64[3]", NULL);
     /* The mask broadcasts with a and b: all three shapes are named. */
     g = nb_graph_new();
-    expect_error(g, nb_where(g, in(g, NB_BOOL, 1, 2, 0), in(g, NB_F32, 2, 4, 3),
-                             in(g, NB_F32, 1, 3, 0)),
-                 "where:", "bool[2]", "f32[4,3]", "f32[3]", NULL);
+    expect_error(
+        g, nb_where(g, in(g, NB_BOOL, 1, 2, 0), in(g, NB_F32, 2, 4, 3), in(g, NB_F32, 1, 3, 0)),
+        "where:", "bool[2]", "f32[4,3]", "f32[3]", NULL);
     g = nb_graph_new();
-    expect_error(g, nb_where(g, in(g, NB_BOOL, 1, 3, 0), in(g, NB_F32, 2, 4, 3),
-                             in(g, NB_F32, 2, 5, 3)),
-                 "where:", "f32[4,3]", "f32[5,3]", NULL);
+    expect_error(
+        g, nb_where(g, in(g, NB_BOOL, 1, 3, 0), in(g, NB_F32, 2, 4, 3), in(g, NB_F32, 2, 5, 3)),
+        "where:", "f32[4,3]", "f32[5,3]", NULL);
 }
 
 static void test_null_operands(void **state)
@@ -162,8 +161,7 @@ static void test_null_operands(void **state)
     }
     for (int k = 0; k < 3; k++) {
         nb_graph *g = nb_graph_new();
-        nb_node *ops[3] = {in(g, NB_BOOL, 1, 2, 0), in(g, NB_F32, 1, 2, 0),
-                           in(g, NB_F32, 1, 2, 0)};
+        nb_node *ops[3] = {in(g, NB_BOOL, 1, 2, 0), in(g, NB_F32, 1, 2, 0), in(g, NB_F32, 1, 2, 0)};
         char what[32];
         ops[k] = NULL;
         snprintf(what, sizeof what, "operand %d is NULL", k);
@@ -205,8 +203,7 @@ static void test_clamp_bounds(void **state)
 {
     (void)state;
     nb_graph *g = nb_graph_new();
-    expect_error(g, nb_clamp(g, in(g, NB_F32, 1, 3, 0), NAN, 1.0), "clamp:", "NaN",
-                 "f32[3]", NULL);
+    expect_error(g, nb_clamp(g, in(g, NB_F32, 1, 3, 0), NAN, 1.0), "clamp:", "NaN", "f32[3]", NULL);
     g = nb_graph_new();
     expect_error(g, nb_clamp(g, in(g, NB_F64, 1, 3, 0), 0.0, NAN), "clamp:", "NaN", NULL);
     g = nb_graph_new();

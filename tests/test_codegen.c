@@ -276,8 +276,8 @@ static void compile_with(const char *cc, nb_program *p)
     /* A real object file: compilers running as root replace "-o /dev/null" by renaming
      * their output over it. */
     snprintf(obj, sizeof obj, "%s.o", path);
-    snprintf(cmd, sizeof cmd, "%s -std=c99 -pedantic -Wall -Wextra -Werror -c %s -o %s 2>&1",
-             cc, path, obj);
+    snprintf(cmd, sizeof cmd, "%s -std=c99 -pedantic -Wall -Wextra -Werror -c %s -o %s 2>&1", cc,
+             path, obj);
     int rc = system(cmd);
     unlink(path);
     unlink(obj);
@@ -310,9 +310,9 @@ static void test_external_compilers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deterministic),   cmocka_unit_test(test_name_injection),
-        cmocka_unit_test(test_float_literals),  cmocka_unit_test(test_no_include),
-        cmocka_unit_test(test_write_source),    cmocka_unit_test(test_external_compilers),
+        cmocka_unit_test(test_deterministic),  cmocka_unit_test(test_name_injection),
+        cmocka_unit_test(test_float_literals), cmocka_unit_test(test_no_include),
+        cmocka_unit_test(test_write_source),   cmocka_unit_test(test_external_compilers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -475,11 +475,11 @@ static void test_program_misuse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rank_too_large), cmocka_unit_test(test_bad_dims),
-        cmocka_unit_test(test_numel_overflow), cmocka_unit_test(test_null_graph),
-        cmocka_unit_test(test_null_operands),  cmocka_unit_test(test_other_graph),
+        cmocka_unit_test(test_rank_too_large),  cmocka_unit_test(test_bad_dims),
+        cmocka_unit_test(test_numel_overflow),  cmocka_unit_test(test_null_graph),
+        cmocka_unit_test(test_null_operands),   cmocka_unit_test(test_other_graph),
         cmocka_unit_test(test_duplicate_names), cmocka_unit_test(test_grad_misuse),
-        cmocka_unit_test(test_compile_misuse), cmocka_unit_test(test_program_misuse),
+        cmocka_unit_test(test_compile_misuse),  cmocka_unit_test(test_program_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

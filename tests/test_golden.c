@@ -51,8 +51,8 @@ typedef void (*gt_build)(gt *t, const void *arg);
 
 /* One C test of one golden case (several builders may check the same case). */
 typedef struct gt_entry {
-    const char *golden;   /* case name in golden.txt */
-    const char *label;    /* test name */
+    const char *golden; /* case name in golden.txt */
+    const char *label;  /* test name */
     gt_build build;
     const void *arg;
 } gt_entry;
@@ -118,8 +118,7 @@ static nb_node *scalar(gt *t, double v)
     return nb_scalar(t->g, NB_F32, v);
 }
 
-static void compare(const gt *t, const char *name, const gd_array *e, const nb_program *p,
-                    int i)
+static void compare(const gt *t, const char *name, const gd_array *e, const nb_program *p, int i)
 {
     assert_int_equal(nb_program_output_rank(p, i), e->rank);
     const int64_t *shape = nb_program_output_shape(p, i);
@@ -138,13 +137,12 @@ static void compare(const gt *t, const char *name, const gd_array *e, const nb_p
         double tol = RTOL * fabs(x) + ATOL * scale;
         if (!(fabs(a - x) <= tol) && !(a == x)) {
             if (bad++ < 8)
-                print_error("%s: %s[%lld] = %.9g, PyTorch %.9g (|diff| %.3g > %.3g)\n",
-                            t->c->name, name, (long long)k, a, x, fabs(a - x), tol);
+                print_error("%s: %s[%lld] = %.9g, PyTorch %.9g (|diff| %.3g > %.3g)\n", t->c->name,
+                            name, (long long)k, a, x, fabs(a - x), tol);
         }
     }
     if (bad)
-        fail_msg("%s: %d of %lld values of %s differ", t->c->name, bad, (long long)e->numel,
-                 name);
+        fail_msg("%s: %d of %lld values of %s differ", t->c->name, bad, (long long)e->numel, name);
 }
 
 /* Builds, compiles, binds every input from the file, runs twice (the second run must
@@ -269,8 +267,7 @@ static const unary_fn u_neg = nb_neg, u_abs = nb_abs, u_sign = nb_sign, u_log1p 
 
 /* ---- reductions ------------------------------------------------------------------------ */
 
-typedef nb_node *(*reduce_fn)(nb_graph *g, nb_node *x, const int *axes, int n_axes,
-                              int keepdim);
+typedef nb_node *(*reduce_fn)(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
 
 typedef struct reduce_arg {
     reduce_fn fn;
@@ -374,9 +371,9 @@ static void b_loss(gt *t, const void *arg)
     grad1(t, "loss", l->r == NB_REDUCTION_NONE ? wsum(t, y) : y, p, l->pred);
 }
 
-#define LOSS3(var, fn, pred, target)                                                      \
-    static const loss_arg var##_mean = {fn, pred, target, NB_REDUCTION_MEAN};             \
-    static const loss_arg var##_sum = {fn, pred, target, NB_REDUCTION_SUM};               \
+#define LOSS3(var, fn, pred, target)                                                               \
+    static const loss_arg var##_mean = {fn, pred, target, NB_REDUCTION_MEAN};                      \
+    static const loss_arg var##_sum = {fn, pred, target, NB_REDUCTION_SUM};                        \
     static const loss_arg var##_none = {fn, pred, target, NB_REDUCTION_NONE};
 LOSS3(l_mse, nb_mse, "pred", "target")
 LOSS3(l_bce, nb_bce, "p", "target")
@@ -504,7 +501,10 @@ static void b_hvp_net(gt *t, const void *arg)
 
 /* ---- the table ------------------------------------------------------------------------- */
 
-#define E(golden, build, arg) {golden, golden, build, arg}
+#define E(golden, build, arg)                                                                      \
+    {                                                                                              \
+        golden, golden, build, arg                                                                 \
+    }
 
 static const gt_entry entries[] = {
     E("seed_a", b_seed_a, NULL),

@@ -116,8 +116,14 @@ static nb_node *f_clamp_crossed(nb_graph *g, nb_node *const *x, nb_dtype dt)
     return nb_add(g, x[0], nb_clamp(g, x[0], 1.0, -1.0));
 }
 
-#define GC_BOOL(r, ...) {NB_BOOL, r, {__VA_ARGS__}, 0.0, 2.0}
-#define GC_I32(r, ...) {NB_I32, r, {__VA_ARGS__}, 0.0, 3.0}
+#define GC_BOOL(r, ...)                                                                            \
+    {                                                                                              \
+        NB_BOOL, r, {__VA_ARGS__}, 0.0, 2.0                                                        \
+    }
+#define GC_I32(r, ...)                                                                             \
+    {                                                                                              \
+        NB_I32, r, {__VA_ARGS__}, 0.0, 3.0                                                         \
+    }
 #define POS(r, ...) GC_FR(0.5, 2.0, r, __VA_ARGS__)
 #define NEG(r, ...) GC_FR(-2.0, -0.5, r, __VA_ARGS__)
 
@@ -172,16 +178,28 @@ static const gc_case cases[] = {
     {"where [3,1] [1,4] []", f_where, 3, {GC_BOOL(2, 3, 1), GC_F(2, 1, 4), GC_F(0, 0)}, 0},
     {"where [4] [3,4] [3,4]", f_where, 3, {GC_BOOL(1, 4), GC_F(2, 3, 4), GC_F(2, 3, 4)}, 0},
     {"where [3,4] [4] [3,1] 2nd", f_where, 3, {GC_BOOL(2, 3, 4), GC_F(1, 4), GC_F(2, 3, 1)}, 1},
-    {"where(m, a*b, a/b) [3,4]", f_where_branches, 3,
-     {GC_BOOL(2, 3, 4), GC_F(1, 4), POS(2, 3, 1)}, 0},
-    {"where(m, a*b, a/b) [3,4] 2nd", f_where_branches, 3,
-     {GC_BOOL(2, 3, 4), GC_F(1, 4), POS(2, 3, 1)}, 1},
+    {"where(m, a*b, a/b) [3,4]",
+     f_where_branches,
+     3,
+     {GC_BOOL(2, 3, 4), GC_F(1, 4), POS(2, 3, 1)},
+     0},
+    {"where(m, a*b, a/b) [3,4] 2nd",
+     f_where_branches,
+     3,
+     {GC_BOOL(2, 3, 4), GC_F(1, 4), POS(2, 3, 1)},
+     1},
     {"where(a>b, a*a, b) [3,1] [4]", f_where_gt, 2, {GC_F(2, 3, 1), GC_F(1, 4)}, 0},
     {"where(a>b, a*a, b) [3,1] [4] 2nd", f_where_gt, 2, {GC_F(2, 3, 1), GC_F(1, 4)}, 1},
-    {"where(i32 masks) [3,4]", f_where_i32, 4,
-     {GC_I32(2, 3, 4), GC_I32(1, 4), GC_F(2, 3, 1), GC_F(1, 4)}, 0},
-    {"where(i32 masks) [3,4] 2nd", f_where_i32, 4,
-     {GC_I32(2, 3, 4), GC_I32(1, 4), GC_F(2, 3, 1), GC_F(1, 4)}, 1},
+    {"where(i32 masks) [3,4]",
+     f_where_i32,
+     4,
+     {GC_I32(2, 3, 4), GC_I32(1, 4), GC_F(2, 3, 1), GC_F(1, 4)},
+     0},
+    {"where(i32 masks) [3,4] 2nd",
+     f_where_i32,
+     4,
+     {GC_I32(2, 3, 4), GC_I32(1, 4), GC_F(2, 3, 1), GC_F(1, 4)},
+     1},
     {"clamp [3,4]", f_clamp, 1, {GC_F(2, 3, 4)}, 0},
     {"clamp(x)^2 [2,3,4]", f_clamp_sq, 1, {GC_F(3, 2, 3, 4)}, 0},
     {"clamp(x)^2 [2,3,4] 2nd", f_clamp_sq, 1, {GC_F(3, 2, 3, 4)}, 1},

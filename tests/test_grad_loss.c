@@ -16,11 +16,11 @@
 /* ---- gradient checks --------------------------------------------------------------- */
 
 /* A case function applying loss FN to x[0], x[1] with reduction R. */
-#define LOSS_CASE(name, fn, r)                                                            \
-    static nb_node *name(nb_graph *g, nb_node *const *x, nb_dtype dt)                     \
-    {                                                                                     \
-        (void)dt;                                                                         \
-        return fn(g, x[0], x[1], r);                                                      \
+#define LOSS_CASE(name, fn, r)                                                                     \
+    static nb_node *name(nb_graph *g, nb_node *const *x, nb_dtype dt)                              \
+    {                                                                                              \
+        (void)dt;                                                                                  \
+        return fn(g, x[0], x[1], r);                                                               \
     }
 
 LOSS_CASE(mse_mean, nb_mse, NB_REDUCTION_MEAN)
@@ -46,8 +46,14 @@ static nb_node *nll_of_log_softmax(nb_graph *g, nb_node *const *x, nb_dtype dt)
     return nb_nll(g, nb_log_softmax(g, x[0], 1), x[1], NB_REDUCTION_MEAN);
 }
 
-#define LABELS(n, classes) {NB_I32, 1, {n}, 0, classes}
-#define LABEL(classes) {NB_I32, 0, {0}, 0, classes}
+#define LABELS(n, classes)                                                                         \
+    {                                                                                              \
+        NB_I32, 1, {n}, 0, classes                                                                 \
+    }
+#define LABEL(classes)                                                                             \
+    {                                                                                              \
+        NB_I32, 0, {0}, 0, classes                                                                 \
+    }
 #define PROBS(r, ...) GC_FR(0.05, 0.95, r, __VA_ARGS__)
 #define TARGETS(r, ...) GC_FR(0.0, 1.0, r, __VA_ARGS__)
 
@@ -90,8 +96,8 @@ typedef struct expect {
 /* Runs loss(a, b, r) with a of shape ashape (values av) and b of shape bshape (values
  * bv, dtype bt: the float dtype or NB_I32), in dtype dt; compares with e. */
 static void check(nb_dtype dt, loss_fn loss, int arank, const int64_t *ashape, const double *av,
-                  nb_dtype bt, int brank, const int64_t *bshape, const double *bv,
-                  const expect *e, double tol)
+                  nb_dtype bt, int brank, const int64_t *bshape, const double *bv, const expect *e,
+                  double tol)
 {
     nb_graph *g = nb_graph_new();
     nb_node *a = nb_input(g, "a", dt, arank, ashape);
@@ -118,7 +124,9 @@ static void check(nb_dtype dt, loss_fn loss, int arank, const int64_t *ashape, c
     for (int64_t i = 0; i < nb; i++)
         bf[i] = (float)bv[i], bd[i] = bv[i], bi[i] = (int32_t)bv[i];
     const void *abuf = dt == NB_F32 ? (const void *)af : (const void *)ad;
-    const void *bbuf = bt == NB_I32 ? (const void *)bi : dt == NB_F32 ? (const void *)bf : (const void *)bd;
+    const void *bbuf = bt == NB_I32   ? (const void *)bi
+                       : dt == NB_F32 ? (const void *)bf
+                                      : (const void *)bd;
     assert_int_equal(nb_program_bind(p, "a", abuf), 0);
     assert_int_equal(nb_program_bind(p, "b", bbuf), 0);
     if (nb_program_run(p) != 0)
@@ -141,9 +149,8 @@ static const int64_t S23[2] = {2, 3}, S2[1] = {2}, S3[1] = {3};
 static const double X23[6] = {1, 5, 3, -2, 0.5, 0.5};
 
 /* Every expectation in f64 (tight) and f32. */
-static void check_all(loss_fn loss, int arank, const int64_t *ashape, const double *av,
-                      nb_dtype bt, int brank, const int64_t *bshape, const double *bv,
-                      const expect *e, int n)
+static void check_all(loss_fn loss, int arank, const int64_t *ashape, const double *av, nb_dtype bt,
+                      int brank, const int64_t *bshape, const double *bv, const expect *e, int n)
 {
     for (int i = 0; i < n; i++) {
         check(NB_F64, loss, arank, ashape, av, bt, brank, bshape, bv, &e[i], 1e-9);
@@ -170,13 +177,18 @@ static void test_bce_values(void **state)
     const double p[6] = {0.2, 0.9, 0.5, 1e-10, 0.999, 0.7};
     const double t[6] = {0, 1, 0.3, 1, 0, 0.5};
     const expect e[] = {
-        {NB_REDUCTION_MEAN, 1, {4.52173519076647},
-         {0.20833333333333331, -0.18518518518518517, 0.1333333333333333, 0.0,
-          166.66666666666652, 0.15873015873015867}},
-        {NB_REDUCTION_SUM, 1, {27.130411144598817},
+        {NB_REDUCTION_MEAN,
+         1,
+         {4.52173519076647},
+         {0.20833333333333331, -0.18518518518518517, 0.1333333333333333, 0.0, 166.66666666666652,
+          0.15873015873015867}},
+        {NB_REDUCTION_SUM,
+         1,
+         {27.130411144598817},
          {1.25, -1.1111111111111112, 0.7999999999999999, 0.0, 999.9999999999991,
           0.9523809523809522}},
-        {NB_REDUCTION_NONE, 6,
+        {NB_REDUCTION_NONE,
+         6,
          {0.2231435513142097, 0.10536051565782628, 0.6931471805599453, 18.420680743952367,
           6.907755278982136, 0.7803238741323342},
          {1.25, -1.1111111111111112, 0.7999999999999999, 0.0, 999.9999999999991,
@@ -196,12 +208,17 @@ static void test_bce_with_logits_values(void **state)
     const double z[6] = {100, -100, 0, 2, -3, 0.5};
     const double t[6] = {0, 1, 0.3, 1, 0, 0.5};
     const expect e[] = {
-        {NB_REDUCTION_MEAN, 1, {33.59878992122613},
+        {NB_REDUCTION_MEAN,
+         1,
+         {33.59878992122613},
          {0.16666666666666666, -0.16666666666666666, 0.03333333333333333, -0.01986715367035295,
           0.00790431219626113, 0.020409888533642433}},
-        {NB_REDUCTION_SUM, 1, {201.59273952735677},
+        {NB_REDUCTION_SUM,
+         1,
+         {201.59273952735677},
          {1.0, -1.0, 0.2, -0.11920292202211769, 0.04742587317756678, 0.1224593312018546}},
-        {NB_REDUCTION_NONE, 6,
+        {NB_REDUCTION_NONE,
+         6,
          {100.0, 100.0, 0.6931471805599453, 0.1269280110429726, 0.048587351573741965,
           0.7240769841801067},
          {1.0, -1.0, 0.2, -0.11920292202211769, 0.04742587317756678, 0.1224593312018546}},
@@ -214,17 +231,25 @@ static void test_cross_entropy_values(void **state)
     (void)state;
     const double labels[2] = {1, 2}, label = 2;
     const expect e[] = {
-        {NB_REDUCTION_MEAN, 1, {0.43815071166355546},
+        {NB_REDUCTION_MEAN,
+         1,
+         {0.43815071166355546},
          {0.00793811998823338, -0.06659333390133265, 0.05865521391309918, 0.019712211239731034,
           0.24014389438013448, -0.2598561056198655}},
-        {NB_REDUCTION_SUM, 1, {0.8763014233271109},
+        {NB_REDUCTION_SUM,
+         1,
+         {0.8763014233271109},
          {0.01587623997646676, -0.1331866678026653, 0.11731042782619835, 0.03942442247946207,
           0.48028778876026895, -0.519712211239731}},
-        {NB_REDUCTION_NONE, 2, {0.14293162849989968, 0.7333697948272112},
+        {NB_REDUCTION_NONE,
+         2,
+         {0.14293162849989968, 0.7333697948272112},
          {0.01587623997646676, -0.1331866678026653, 0.11731042782619835, 0.03942442247946207,
           0.48028778876026895, -0.519712211239731}},
     };
-    const expect e1 = {NB_REDUCTION_MEAN, 1, {2.1429316284998996},
+    const expect e1 = {NB_REDUCTION_MEAN,
+                       1,
+                       {2.1429316284998996},
                        {0.01587623997646676, 0.8668133321973347, -0.8826895721738016}};
     check_all(nb_cross_entropy, 2, S23, X23, NB_I32, 1, S2, labels, e, 3);
     check_all(nb_cross_entropy, 1, S3, X23, NB_I32, 0, NULL, &label, &e1, 1);
@@ -233,8 +258,8 @@ static void test_cross_entropy_values(void **state)
 static void test_nll_values(void **state)
 {
     (void)state;
-    const double logp[6] = {-4.1429316284999, -0.14293162849989968, -2.1429316284998996,
-                            -3.2333697948272113, -0.7333697948272112, -0.7333697948272112};
+    const double logp[6] = {-4.1429316284999,    -0.14293162849989968, -2.1429316284998996,
+                            -3.2333697948272113, -0.7333697948272112,  -0.7333697948272112};
     const double labels[2] = {0, 2};
     const expect e[] = {
         {NB_REDUCTION_MEAN, 1, {2.4381507116635555}, {-0.5, 0, 0, 0, 0, -0.5}},

@@ -15,24 +15,24 @@
 /* ---- gradient checks --------------------------------------------------------------- */
 
 /* A case function reducing x[0] with builder FN over the listed axes. */
-#define REDUCE_CASE(name, fn, keep, ...)                                                  \
-    static nb_node *name(nb_graph *g, nb_node *const *x, nb_dtype dt)                     \
-    {                                                                                     \
-        static const int axes[] = {__VA_ARGS__};                                          \
-        (void)dt;                                                                         \
-        return fn(g, x[0], axes, (int)(sizeof axes / sizeof *axes), keep);               \
+#define REDUCE_CASE(name, fn, keep, ...)                                                           \
+    static nb_node *name(nb_graph *g, nb_node *const *x, nb_dtype dt)                              \
+    {                                                                                              \
+        static const int axes[] = {__VA_ARGS__};                                                   \
+        (void)dt;                                                                                  \
+        return fn(g, x[0], axes, (int)(sizeof axes / sizeof *axes), keep);                         \
     }
-#define REDUCE_ALL(name, fn, keep)                                                        \
-    static nb_node *name(nb_graph *g, nb_node *const *x, nb_dtype dt)                     \
-    {                                                                                     \
-        (void)dt;                                                                         \
-        return fn(g, x[0], NULL, 0, keep);                                                \
+#define REDUCE_ALL(name, fn, keep)                                                                 \
+    static nb_node *name(nb_graph *g, nb_node *const *x, nb_dtype dt)                              \
+    {                                                                                              \
+        (void)dt;                                                                                  \
+        return fn(g, x[0], NULL, 0, keep);                                                         \
     }
-#define SOFTMAX_CASE(name, fn, axis)                                                      \
-    static nb_node *name(nb_graph *g, nb_node *const *x, nb_dtype dt)                     \
-    {                                                                                     \
-        (void)dt;                                                                         \
-        return fn(g, x[0], axis);                                                         \
+#define SOFTMAX_CASE(name, fn, axis)                                                               \
+    static nb_node *name(nb_graph *g, nb_node *const *x, nb_dtype dt)                              \
+    {                                                                                              \
+        (void)dt;                                                                                  \
+        return fn(g, x[0], axis);                                                                  \
     }
 
 REDUCE_ALL(sum_all, nb_sum, 0)
@@ -147,7 +147,8 @@ static void check(nb_dtype dt, int64_t rows, int64_t cols, const double *xv, bui
     float xf[64];
     for (int64_t i = 0; i < rows * cols; i++)
         xf[i] = (float)xv[i];
-    assert_int_equal(nb_program_bind(p, "x", dt == NB_F32 ? (const void *)xf : (const void *)xv), 0);
+    assert_int_equal(nb_program_bind(p, "x", dt == NB_F32 ? (const void *)xf : (const void *)xv),
+                     0);
     assert_int_equal(nb_program_run(p), 0);
     for (int o = 0; o < n_out; o++) {
         const double *want = o == 0 ? want_y : want_gx;
@@ -156,8 +157,9 @@ static void check(nb_dtype dt, int64_t rows, int64_t cols, const double *xv, bui
         const void *got = nb_program_output(p, o);
         for (int64_t i = 0; i < nb_program_output_numel(p, o); i++) {
             double v = dt == NB_F32 ? (double)((const float *)got)[i] : ((const double *)got)[i];
-            int ok = isnan(want[i]) ? isnan(v)
-                                    : v == want[i] || fabs(v - want[i]) <= tol * (1 + fabs(want[i]));
+            int ok = isnan(want[i])
+                         ? isnan(v)
+                         : v == want[i] || fabs(v - want[i]) <= tol * (1 + fabs(want[i]));
             if (!ok)
                 fail_msg("output %d[%lld]: got %.10g, want %.10g", o, (long long)i, v, want[i]);
         }
@@ -166,24 +168,62 @@ static void check(nb_dtype dt, int64_t rows, int64_t cols, const double *xv, bui
     nb_graph_free(g);
 }
 
-static void check_both(int64_t rows, int64_t cols, const double *xv, build_fn f,
-                       const double *seed, const double *want_y, const double *want_gx)
+static void check_both(int64_t rows, int64_t cols, const double *xv, build_fn f, const double *seed,
+                       const double *want_y, const double *want_gx)
 {
     check(NB_F64, rows, cols, xv, f, seed, want_y, want_gx, 1e-9);
     check(NB_F32, rows, cols, xv, f, seed, want_y, want_gx, 1e-5);
 }
 
-static nb_node *lse_all_b(nb_graph *g, nb_node *x) { return nb_logsumexp(g, x, NULL, 0, 0); }
-static nb_node *lse_1_b(nb_graph *g, nb_node *x) { int a = 1; return nb_logsumexp(g, x, &a, 1, 0); }
-static nb_node *lse_0_b(nb_graph *g, nb_node *x) { int a = 0; return nb_logsumexp(g, x, &a, 1, 1); }
-static nb_node *sm_1_b(nb_graph *g, nb_node *x) { return nb_softmax(g, x, 1); }
-static nb_node *sm_0_b(nb_graph *g, nb_node *x) { return nb_softmax(g, x, -2); }
-static nb_node *lsm_b(nb_graph *g, nb_node *x) { return nb_log_softmax(g, x, -1); }
-static nb_node *amax_1_b(nb_graph *g, nb_node *x) { int a = 1; return nb_max(g, x, &a, 1, 0); }
-static nb_node *amin_all_b(nb_graph *g, nb_node *x) { return nb_min(g, x, NULL, 0, 0); }
-static nb_node *amin_1k_b(nb_graph *g, nb_node *x) { int a = -1; return nb_min(g, x, &a, 1, 1); }
-static nb_node *amax_0_b(nb_graph *g, nb_node *x) { int a = 0; return nb_max(g, x, &a, 1, 0); }
-static nb_node *amax_all_b(nb_graph *g, nb_node *x) { return nb_max(g, x, NULL, 0, 0); }
+static nb_node *lse_all_b(nb_graph *g, nb_node *x)
+{
+    return nb_logsumexp(g, x, NULL, 0, 0);
+}
+static nb_node *lse_1_b(nb_graph *g, nb_node *x)
+{
+    int a = 1;
+    return nb_logsumexp(g, x, &a, 1, 0);
+}
+static nb_node *lse_0_b(nb_graph *g, nb_node *x)
+{
+    int a = 0;
+    return nb_logsumexp(g, x, &a, 1, 1);
+}
+static nb_node *sm_1_b(nb_graph *g, nb_node *x)
+{
+    return nb_softmax(g, x, 1);
+}
+static nb_node *sm_0_b(nb_graph *g, nb_node *x)
+{
+    return nb_softmax(g, x, -2);
+}
+static nb_node *lsm_b(nb_graph *g, nb_node *x)
+{
+    return nb_log_softmax(g, x, -1);
+}
+static nb_node *amax_1_b(nb_graph *g, nb_node *x)
+{
+    int a = 1;
+    return nb_max(g, x, &a, 1, 0);
+}
+static nb_node *amin_all_b(nb_graph *g, nb_node *x)
+{
+    return nb_min(g, x, NULL, 0, 0);
+}
+static nb_node *amin_1k_b(nb_graph *g, nb_node *x)
+{
+    int a = -1;
+    return nb_min(g, x, &a, 1, 1);
+}
+static nb_node *amax_0_b(nb_graph *g, nb_node *x)
+{
+    int a = 0;
+    return nb_max(g, x, &a, 1, 0);
+}
+static nb_node *amax_all_b(nb_graph *g, nb_node *x)
+{
+    return nb_max(g, x, NULL, 0, 0);
+}
 
 /* torch.logsumexp(x, dims) and its gradient (softmax weighted by the seed). */
 static void test_logsumexp_values(void **state)
@@ -283,12 +323,9 @@ static void test_max_min_nan(void **state)
 int main(void)
 {
     const struct CMUnitTest values[] = {
-        cmocka_unit_test(test_logsumexp_values),
-        cmocka_unit_test(test_logsumexp_extremes),
-        cmocka_unit_test(test_softmax_values),
-        cmocka_unit_test(test_softmax_rank0),
-        cmocka_unit_test(test_max_min_ties),
-        cmocka_unit_test(test_max_min_nan),
+        cmocka_unit_test(test_logsumexp_values), cmocka_unit_test(test_logsumexp_extremes),
+        cmocka_unit_test(test_softmax_values),   cmocka_unit_test(test_softmax_rank0),
+        cmocka_unit_test(test_max_min_ties),     cmocka_unit_test(test_max_min_nan),
     };
     int failed = cmocka_run_group_tests_name("reduce_values", values, NULL, NULL);
     return failed + gc_run_table("grad_reduce", cases, (int)(sizeof cases / sizeof *cases));

@@ -134,7 +134,10 @@ static nb_node *gather_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
 }
 
 /* The index input, drawn from [0, hi). */
-#define GC_INDEX(hi, r, ...) {NB_I32, r, {__VA_ARGS__}, 0, hi}
+#define GC_INDEX(hi, r, ...)                                                                       \
+    {                                                                                              \
+        NB_I32, r, {__VA_ARGS__}, 0, hi                                                            \
+    }
 
 static const gc_case cases[] = {
     {"matmul_2d", matmul, 2, {GC_F(2, 3, 4), GC_F(2, 4, 5)}, 1},
@@ -157,8 +160,11 @@ static const gc_case cases[] = {
     {"slice_overlap", slice_overlap, 1, {GC_F(1, 6)}, 1},
     {"concat_axis0", concat_axis0, 3, {GC_F(2, 2, 3), GC_F(2, 1, 3), GC_F(2, 3, 3)}, 1},
     {"concat_axis1", concat_axis1, 2, {GC_F(2, 2, 3), GC_F(2, 2, 1)}, 0},
-    {"concat_last_repeated", concat_last, 3,
-     {GC_F(3, 2, 2, 3), GC_F(3, 2, 2, 2), GC_F(3, 2, 2, 1)}, 1},
+    {"concat_last_repeated",
+     concat_last,
+     3,
+     {GC_F(3, 2, 2, 3), GC_F(3, 2, 2, 2), GC_F(3, 2, 2, 1)},
+     1},
     /* 6 draws from 5 rows: some row repeats. */
     {"gather_rows", gather, 2, {GC_F(2, 5, 3), GC_INDEX(5, 1, 6)}, 0},
     {"gather_sq_repeated", gather_sq, 2, {GC_F(2, 4, 3), GC_INDEX(4, 2, 2, 3)}, 1},
@@ -169,8 +175,7 @@ static const gc_case cases[] = {
 /* ---- forward values -------------------------------------------------------------- */
 
 /* Compiles outs of g, binds the inputs in order, runs; the caller frees the program. */
-static nb_program *run(nb_graph *g, nb_node **outs, int n, const void *const *inputs,
-                       int n_inputs)
+static nb_program *run(nb_graph *g, nb_node **outs, int n, const void *const *inputs, int n_inputs)
 {
     nb_compile_options opt = {outs, n};
     nb_program *p = nb_compile(g, &opt);
@@ -451,14 +456,10 @@ static void test_index_out_of_range(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matmul_values),
-        cmocka_unit_test(test_permute_reshape_values),
-        cmocka_unit_test(test_slice_values),
-        cmocka_unit_test(test_concat_values),
-        cmocka_unit_test(test_concat_many_gradients),
-        cmocka_unit_test(test_gather_values),
-        cmocka_unit_test(test_one_hot_values),
-        cmocka_unit_test(test_index_out_of_range),
+        cmocka_unit_test(test_matmul_values),         cmocka_unit_test(test_permute_reshape_values),
+        cmocka_unit_test(test_slice_values),          cmocka_unit_test(test_concat_values),
+        cmocka_unit_test(test_concat_many_gradients), cmocka_unit_test(test_gather_values),
+        cmocka_unit_test(test_one_hot_values),        cmocka_unit_test(test_index_out_of_range),
     };
     int failed = cmocka_run_group_tests_name("shape_values", tests, NULL, NULL);
     return failed + gc_run_table("grad_shape", cases, (int)(sizeof cases / sizeof *cases));

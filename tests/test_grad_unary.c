@@ -15,11 +15,11 @@
 
 /* ---- gradient checks --------------------------------------------------------------- */
 
-#define UNARY_CASE(op)                                                                  \
-    static nb_node *gc_##op(nb_graph *g, nb_node *const *x, nb_dtype dt)                \
-    {                                                                                   \
-        (void)dt;                                                                       \
-        return nb_##op(g, x[0]);                                                        \
+#define UNARY_CASE(op)                                                                             \
+    static nb_node *gc_##op(nb_graph *g, nb_node *const *x, nb_dtype dt)                           \
+    {                                                                                              \
+        (void)dt;                                                                                  \
+        return nb_##op(g, x[0]);                                                                   \
     }
 UNARY_CASE(neg)
 UNARY_CASE(abs)
@@ -77,10 +77,16 @@ static nb_node *gc_cast_bool(nb_graph *g, nb_node *const *x, nb_dtype dt)
  * gradient of the gradient; so every op gets first-order rows on a scalar and a [3,4]
  * input, and smooth ops a second-order row on [2,3]. Ops with a kink at 0 get rows on
  * each side of it, never across it. */
-#define ROWS(name, fn, lo, hi)                                                          \
-    {name, fn, 1, {GC_FR(lo, hi, 0)}, 0}, {name "_3x4", fn, 1, {GC_FR(lo, hi, 2, 3, 4)}, 0}
-#define ROWS2(name, fn, lo, hi)                                                         \
-    ROWS(name, fn, lo, hi), {name "_2x3_2nd", fn, 1, {GC_FR(lo, hi, 2, 2, 3)}, 1}
+#define ROWS(name, fn, lo, hi)                                                                     \
+    {name, fn, 1, {GC_FR(lo, hi, 0)}, 0},                                                          \
+    {                                                                                              \
+        name "_3x4", fn, 1, {GC_FR(lo, hi, 2, 3, 4)}, 0                                            \
+    }
+#define ROWS2(name, fn, lo, hi)                                                                    \
+    ROWS(name, fn, lo, hi),                                                                        \
+    {                                                                                              \
+        name "_2x3_2nd", fn, 1, {GC_FR(lo, hi, 2, 2, 3)}, 1                                        \
+    }
 static const gc_case cases[] = {
     ROWS2("neg", gc_neg, -2.0, 2.0),
     ROWS2("abs_pos", gc_abs, 0.1, 2.0),
@@ -175,10 +181,10 @@ static void expect_close(const char *what, int i, double a, double e, double rto
 
 enum { SET_G, SET_P, SET_L, SET_R };
 static const double sets[4][5] = {
-    {-2.5, -0.3, 0.0, 0.7, 1.9},  /* general, with the kink at 0 */
-    {0.05, 0.3, 1.0, 2.5, 7.0},   /* positive: log, sqrt, rsqrt */
-    {-0.9, -0.3, 0.0, 0.7, 1.9},  /* log1p's domain */
-    {-2.5, -0.3, 0.4, 0.7, 1.9},  /* reciprocal: no 0 */
+    {-2.5, -0.3, 0.0, 0.7, 1.9}, /* general, with the kink at 0 */
+    {0.05, 0.3, 1.0, 2.5, 7.0},  /* positive: log, sqrt, rsqrt */
+    {-0.9, -0.3, 0.0, 0.7, 1.9}, /* log1p's domain */
+    {-2.5, -0.3, 0.4, 0.7, 1.9}, /* reciprocal: no 0 */
 };
 
 typedef struct value_case {
@@ -199,60 +205,91 @@ static const value_case values[] = {
     {"neg", nb_neg, SET_G, {2.5, 0.3, -0.0, -0.7, -1.9}, {-1.0, -1.0, -1.0, -1.0, -1.0}},
     {"abs", nb_abs, SET_G, {2.5, 0.3, 0.0, 0.7, 1.9}, {-1.0, -1.0, 0.0, 1.0, 1.0}},
     {"sign", nb_sign, SET_G, {-1.0, -1.0, 0.0, 1.0, 1.0}, {0.0, 0.0, 0.0, 0.0, 0.0}},
-    {"exp", nb_exp, SET_G,
+    {"exp",
+     nb_exp,
+     SET_G,
      {0.0820849986238988, 0.7408182206817179, 1.0, 2.0137527074704766, 6.6858944422792685},
      {0.0820849986238988, 0.7408182206817179, 1.0, 2.0137527074704766, 6.6858944422792685}},
-    {"log", nb_log, SET_P,
+    {"log",
+     nb_log,
+     SET_P,
      {-2.995732273553991, -1.2039728043259361, 0.0, 0.9162907318741551, 1.9459101490553132},
      {20.0, 3.3333333333333335, 1.0, 0.4, 0.14285714285714285}},
-    {"log1p", nb_log1p, SET_L,
+    {"log1p",
+     nb_log1p,
+     SET_L,
      {-2.302585092994046, -0.35667494393873234, 0.0, 0.5306282510621704, 1.0647107369924282},
      {10.000000000000002, 1.4285714285714286, 1.0, 0.5882352941176471, 0.3448275862068966}},
-    {"expm1", nb_expm1, SET_G,
+    {"expm1",
+     nb_expm1,
+     SET_G,
      {-0.9179150013761012, -0.2591817793182821, 0.0, 1.0137527074704764, 5.6858944422792685},
      {0.08208499862389884, 0.7408182206817179, 1.0, 2.013752707470476, 6.6858944422792685}},
-    {"sqrt", nb_sqrt, SET_P,
+    {"sqrt",
+     nb_sqrt,
+     SET_P,
      {0.22360679774997896, 0.5477225575051661, 1.0, 1.5811388300841898, 2.6457513110645907},
      {2.23606797749979, 0.9128709291752769, 0.5, 0.31622776601683794, 0.1889822365046136}},
-    {"rsqrt", nb_rsqrt, SET_P,
+    {"rsqrt",
+     nb_rsqrt,
+     SET_P,
      {4.47213595499958, 1.8257418583505538, 1.0, 0.6324555320336759, 0.3779644730092272},
-     {-44.7213595499958, -3.0429030972509232, -0.5, -0.1264911064067352,
-      -0.026997462357801937}},
-    {"square", nb_square, SET_G, {6.25, 0.09, 0.0, 0.48999999999999994, 3.61},
+     {-44.7213595499958, -3.0429030972509232, -0.5, -0.1264911064067352, -0.026997462357801937}},
+    {"square",
+     nb_square,
+     SET_G,
+     {6.25, 0.09, 0.0, 0.48999999999999994, 3.61},
      {-5.0, -0.6, 0.0, 1.4, 3.8}},
-    {"reciprocal", nb_reciprocal, SET_R,
+    {"reciprocal",
+     nb_reciprocal,
+     SET_R,
      {-0.4, -3.3333333333333335, 2.5, 1.4285714285714286, 0.5263157894736842},
-     {-0.16000000000000003, -11.111111111111112, -6.25, -2.0408163265306123,
-      -0.27700831024930744}},
-    {"sin", nb_sin, SET_G,
+     {-0.16000000000000003, -11.111111111111112, -6.25, -2.0408163265306123, -0.27700831024930744}},
+    {"sin",
+     nb_sin,
+     SET_G,
      {-0.5984721441039564, -0.29552020666133955, 0.0, 0.644217687237691, 0.9463000876874145},
      {-0.8011436155469337, 0.955336489125606, 1.0, 0.7648421872844885, -0.32328956686350335}},
-    {"cos", nb_cos, SET_G,
+    {"cos",
+     nb_cos,
+     SET_G,
      {-0.8011436155469337, 0.955336489125606, 1.0, 0.7648421872844885, -0.32328956686350335},
      {0.5984721441039564, 0.29552020666133955, -0.0, -0.644217687237691, -0.9463000876874145}},
-    {"tanh", nb_tanh, SET_G,
+    {"tanh",
+     nb_tanh,
+     SET_G,
      {-0.9866142981514303, -0.2913126124515909, 0.0, 0.6043677771171635, 0.9562374581277391},
      {0.02659222668316057, 0.9151369618266292, 1.0, 0.6347395899824586, 0.08560992367340045}},
-    {"sigmoid", nb_sigmoid, SET_G,
+    {"sigmoid",
+     nb_sigmoid,
+     SET_G,
      {0.07585818002124355, 0.425557483188341, 0.5, 0.6681877721681662, 0.8698915256370021},
-     {0.07010371654510815, 0.24445831169074586, 0.25, 0.22171287329310904,
-      0.11318025926193101}},
+     {0.07010371654510815, 0.24445831169074586, 0.25, 0.22171287329310904, 0.11318025926193101}},
     {"relu", nb_relu, SET_G, {0.0, 0.0, 0.0, 0.7, 1.9}, {0.0, 0.0, 0.0, 1.0, 1.0}},
-    {"leaky_relu", leaky_relu_01, SET_G, {-0.25, -0.03, 0.0, 0.7, 1.9},
-     {0.1, 0.1, 0.1, 1.0, 1.0}},
-    {"elu", elu_15, SET_G, {-1.3768725020641517, -0.3887726689774232, 0.0, 0.7, 1.9},
+    {"leaky_relu", leaky_relu_01, SET_G, {-0.25, -0.03, 0.0, 0.7, 1.9}, {0.1, 0.1, 0.1, 1.0, 1.0}},
+    {"elu",
+     elu_15,
+     SET_G,
+     {-1.3768725020641517, -0.3887726689774232, 0.0, 0.7, 1.9},
      {0.1231274979358482, 1.1112273310225769, 1.5, 1.0, 1.0}},
-    {"gelu", nb_gelu, SET_G,
+    {"gelu",
+     nb_gelu,
+     SET_G,
      {-0.015524163314440398, -0.1146265733433142, 0.0, 0.5306254434438489, 1.8454385363495966},
      {-0.03761108590814519, 0.26767223317289013, 0.5, 0.9766141011336599, 1.095953488255884}},
-    {"gelu_tanh", nb_gelu_tanh, SET_G,
-     {-0.015084266089998577, -0.11462907645724074, 0.0, 0.5305701347051167,
-      1.8454512344553327},
+    {"gelu_tanh",
+     nb_gelu_tanh,
+     SET_G,
+     {-0.015084266089998577, -0.11462907645724074, 0.0, 0.5305701347051167, 1.8454512344553327},
      {-0.03795157621266618, 0.26770454836119817, 0.5, 0.976357218656104, 1.0967818080997944}},
-    {"silu", nb_silu, SET_G,
+    {"silu",
+     nb_silu,
+     SET_G,
      {-0.18964545005310887, -0.1276672449565023, 0.0, 0.46773144051771626, 1.652793898710304},
      {-0.09940111134152683, 0.3522199896811173, 0.5, 0.8233867834733425, 1.084934018234671}},
-    {"softplus", nb_softplus, SET_G,
+    {"softplus",
+     nb_softplus,
+     SET_G,
      {0.07888973429254963, 0.5543552444685271, 0.6931471805599453, 1.103186048885458,
       2.0393867582829603},
      {0.07585818002124356, 0.425557483188341, 0.5, 0.6681877721681662, 0.8698915256370021}},
@@ -316,22 +353,30 @@ static void test_large_magnitude(void **state)
         unary_fn f;
         double y[6], dy[6];
     } big[] = {
-        {"sigmoid", nb_sigmoid,
+        {"sigmoid",
+         nb_sigmoid,
          {0.0, 3.7200759760208356e-44, 9.357622968839299e-14, 0.9999999999999065, 1.0, 1.0},
          {0.0, 3.7200759760208356e-44, 9.357622968838423e-14, 9.348077867342945e-14, 0.0, 0.0}},
-        {"softplus", nb_softplus,
+        {"softplus",
+         nb_softplus,
          {0.0, 3.720075976020836e-44, 9.357622968839737e-14, 30.0, 100.0, 1000.0},
          {0.0, 3.720075976020836e-44, 9.3576229688393e-14, 1.0, 1.0, 1.0}},
-        {"silu", nb_silu,
-         {-0.0, -3.720075976020836e-42, -2.8072868906517896e-12, 29.999999999997197, 100.0,
-          1000.0},
+        {"silu",
+         nb_silu,
+         {-0.0, -3.720075976020836e-42, -2.8072868906517896e-12, 29.999999999997197, 100.0, 1000.0},
          {-0.0, -3.682875216260627e-42, -2.713710660963134e-12, 1.000000000002711, 1.0, 1.0}},
         {"tanh", nb_tanh, {-1.0, -1.0, -1.0, 1.0, 1.0, 1.0}, {0.0, 0.0, 0.0, 0.0, 0.0, 0.0}},
-        {"elu", elu_15, {-1.5, -1.5, -1.4999999999998597, 30.0, 100.0, 1000.0},
+        {"elu",
+         elu_15,
+         {-1.5, -1.5, -1.4999999999998597, 30.0, 100.0, 1000.0},
          {0.0, 5.580113964031254e-44, 1.4036434453260263e-13, 1.0, 1.0, 1.0}},
-        {"gelu", nb_gelu, {-0.0, -0.0, -0.0, 30.0, 100.0, 1000.0},
+        {"gelu",
+         nb_gelu,
+         {-0.0, -0.0, -0.0, 30.0, 100.0, 1000.0},
          {0.0, 0.0, -4.420938404635643e-195, 1.0, 1.0, 1.0}},
-        {"gelu_tanh", nb_gelu_tanh, {-0.0, -0.0, -0.0, 30.0, 100.0, 1000.0},
+        {"gelu_tanh",
+         nb_gelu_tanh,
+         {-0.0, -0.0, -0.0, 30.0, 100.0, 1000.0},
          {0.0, 0.0, 0.0, 1.0, 1.0, 1.0}},
     };
     for (size_t c = 0; c < sizeof big / sizeof *big; c++) {
@@ -368,8 +413,8 @@ static void test_nan(void **state)
 {
     (void)state;
     const double x[1] = {NAN};
-    const unary_fn nan_ops[] = {nb_abs, nb_relu, leaky_relu_01, elu_15, nb_sigmoid,
-                                nb_softplus, nb_silu, nb_gelu, nb_gelu_tanh, nb_tanh};
+    const unary_fn nan_ops[] = {nb_abs,      nb_relu, leaky_relu_01, elu_15,       nb_sigmoid,
+                                nb_softplus, nb_silu, nb_gelu,       nb_gelu_tanh, nb_tanh};
     for (int d = 0; d < 2; d++) {
         double y, dy;
         for (size_t i = 0; i < sizeof nan_ops / sizeof *nan_ops; i++) {
@@ -475,12 +520,9 @@ static void test_cast(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_values_match_torch),
-        cmocka_unit_test(test_domain_edges),
-        cmocka_unit_test(test_large_magnitude),
-        cmocka_unit_test(test_nan),
-        cmocka_unit_test(test_stop_gradient),
-        cmocka_unit_test(test_cast),
+        cmocka_unit_test(test_values_match_torch), cmocka_unit_test(test_domain_edges),
+        cmocka_unit_test(test_large_magnitude),    cmocka_unit_test(test_nan),
+        cmocka_unit_test(test_stop_gradient),      cmocka_unit_test(test_cast),
     };
     int failed = cmocka_run_group_tests_name("unary_values", tests, NULL, NULL);
     failed += gc_run_table("unary_grad", cases, (int)(sizeof cases / sizeof *cases));

@@ -292,9 +292,9 @@ static void test_broadcast_grad_shapes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_printer_format),  cmocka_unit_test(test_escape_name),
-        cmocka_unit_test(test_verify_accepts),  cmocka_unit_test(test_verify_rejects),
-        cmocka_unit_test(test_broadcasting),    cmocka_unit_test(test_broadcast_grad_shapes),
+        cmocka_unit_test(test_printer_format), cmocka_unit_test(test_escape_name),
+        cmocka_unit_test(test_verify_accepts), cmocka_unit_test(test_verify_rejects),
+        cmocka_unit_test(test_broadcasting),   cmocka_unit_test(test_broadcast_grad_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

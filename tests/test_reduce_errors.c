@@ -29,7 +29,10 @@ static const struct {
     reduce_fn fn;
     const char *name;
 } reductions[] = {
-    {nb_sum, "sum"}, {nb_mean, "sum"}, {nb_max, "max"}, {nb_min, "min"},
+    {nb_sum, "sum"},
+    {nb_mean, "sum"},
+    {nb_max, "max"},
+    {nb_min, "min"},
     {nb_logsumexp, "logsumexp"},
 };
 
@@ -41,8 +44,7 @@ static void test_reduce_bad_axes(void **state)
         const int *axes[4] = {out, neg, twice, many};
         const int counts[4] = {1, 1, 2, 9};
         const char *what[4] = {"axis 2 is out of range for rank 2",
-                               "axis -3 is out of range for rank 2", "given twice",
-                               "9 axes given"};
+                               "axis -3 is out of range for rank 2", "given twice", "9 axes given"};
         for (int k = 0; k < 4; k++) {
             nb_graph *g = nb_graph_new();
             nb_node *x = nb_input(g, "x", NB_F32, 2, S23);
@@ -106,8 +108,11 @@ static const struct {
     const char *name;
     int labels; /* 1: takes i32 labels */
 } losses[] = {
-    {nb_mse, "mse", 0}, {nb_bce, "bce", 0}, {nb_bce_with_logits, "bce_with_logits", 0},
-    {nb_cross_entropy, "cross_entropy", 1}, {nb_nll, "nll", 1},
+    {nb_mse, "mse", 0},
+    {nb_bce, "bce", 0},
+    {nb_bce_with_logits, "bce_with_logits", 0},
+    {nb_cross_entropy, "cross_entropy", 1},
+    {nb_nll, "nll", 1},
 };
 
 /* Operands of the right kind for losses[i]. */
@@ -228,12 +233,9 @@ static void test_loss_other_graph(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reduce_bad_axes),
-        cmocka_unit_test(test_reduce_bad_operands),
-        cmocka_unit_test(test_softmax_errors),
-        cmocka_unit_test(test_loss_bad_reduction),
-        cmocka_unit_test(test_pair_loss_mismatch),
-        cmocka_unit_test(test_label_loss_errors),
+        cmocka_unit_test(test_reduce_bad_axes),    cmocka_unit_test(test_reduce_bad_operands),
+        cmocka_unit_test(test_softmax_errors),     cmocka_unit_test(test_loss_bad_reduction),
+        cmocka_unit_test(test_pair_loss_mismatch), cmocka_unit_test(test_label_loss_errors),
         cmocka_unit_test(test_loss_other_graph),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -108,9 +108,8 @@ static void test_tcc_error_quotes_line(void **state)
 
     /* A syntax error on the last line, and a tiny error buffer. */
     char tiny[16];
-    assert_int_equal(rt_tcc_compile("int nb_entry(void) {\n    return 0 +;\n", &jit, tiny,
-                                    sizeof tiny),
-                     -1);
+    assert_int_equal(
+        rt_tcc_compile("int nb_entry(void) {\n    return 0 +;\n", &jit, tiny, sizeof tiny), -1);
     assert_true(strlen(tiny) < sizeof tiny);
 
     /* Source without the entry point. */
@@ -328,12 +327,9 @@ static void test_unused_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_graph_freed_first),
-        cmocka_unit_test(test_tcc_error_quotes_line),
-        cmocka_unit_test(test_two_threads_same_graph),
-        cmocka_unit_test(test_threads_compile),
-        cmocka_unit_test(test_params_persist),
-        cmocka_unit_test(test_leaf_outputs),
+        cmocka_unit_test(test_graph_freed_first),      cmocka_unit_test(test_tcc_error_quotes_line),
+        cmocka_unit_test(test_two_threads_same_graph), cmocka_unit_test(test_threads_compile),
+        cmocka_unit_test(test_params_persist),         cmocka_unit_test(test_leaf_outputs),
         cmocka_unit_test(test_unused_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

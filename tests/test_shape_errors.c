@@ -34,8 +34,11 @@ static nb_node *in(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape)
 }
 
 /* "rank, shape" arguments from a list of dimensions. */
-#define SHAPE(...)                                                                         \
-    (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
+#define SHAPE(...)                                                                                 \
+    (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[])             \
+    {                                                                                              \
+        __VA_ARGS__                                                                                \
+    }
 
 static void test_matmul_errors(void **state)
 {
@@ -65,8 +68,7 @@ static void test_matmul_errors(void **state)
     g = nb_graph_new();
     a = in(g, NB_F64, SHAPE(2, 3, 4));
     b = in(g, NB_F64, SHAPE(3, 4, 5));
-    expect_error(g, nb_matmul(g, a, b), "matmul", "f64[2,3,4]", "f64[3,4,5]", "broadcast",
-                 NULL);
+    expect_error(g, nb_matmul(g, a, b), "matmul", "f64[2,3,4]", "f64[3,4,5]", "broadcast", NULL);
     nb_graph_free(g);
 
     g = nb_graph_new();
@@ -86,20 +88,17 @@ static void test_permute_errors(void **state)
 
     g = nb_graph_new();
     x = in(g, NB_F32, SHAPE(2, 3, 4));
-    expect_error(g, nb_permute(g, x, (const int[]){0, 3, 1}, 3), "permute", "out of range",
-                 NULL);
+    expect_error(g, nb_permute(g, x, (const int[]){0, 3, 1}, 3), "permute", "out of range", NULL);
     nb_graph_free(g);
 
     g = nb_graph_new();
     x = in(g, NB_F32, SHAPE(2, 3, 4));
-    expect_error(g, nb_permute(g, x, (const int[]){-1, 0, 1}, 3), "permute", "out of range",
-                 NULL);
+    expect_error(g, nb_permute(g, x, (const int[]){-1, 0, 1}, 3), "permute", "out of range", NULL);
     nb_graph_free(g);
 
     g = nb_graph_new();
     x = in(g, NB_F32, SHAPE(2, 3, 4));
-    expect_error(g, nb_permute(g, x, (const int[]){1, 0}, 2), "permute", "f32[2,3,4]", "3",
-                 NULL);
+    expect_error(g, nb_permute(g, x, (const int[]){1, 0}, 2), "permute", "f32[2,3,4]", "3", NULL);
     nb_graph_free(g);
 
     g = nb_graph_new();
@@ -124,8 +123,8 @@ static void test_reshape_errors(void **state)
 
     g = nb_graph_new();
     x = in(g, NB_F32, SHAPE(2, 3));
-    expect_error(g, nb_reshape(g, x, 2, (const int64_t[]){4, -1}), "reshape", "f32[2,3]",
-                 "infer", NULL);
+    expect_error(g, nb_reshape(g, x, 2, (const int64_t[]){4, -1}), "reshape", "f32[2,3]", "infer",
+                 NULL);
     nb_graph_free(g);
 
     g = nb_graph_new();
@@ -146,8 +145,8 @@ static void test_reshape_errors(void **state)
 
     g = nb_graph_new();
     x = in(g, NB_F32, SHAPE(2, 3));
-    expect_error(g, nb_broadcast_to(g, x, 2, (const int64_t[]){2, 4}), "broadcast_to",
-                 "f32[2,3]", NULL);
+    expect_error(g, nb_broadcast_to(g, x, 2, (const int64_t[]){2, 4}), "broadcast_to", "f32[2,3]",
+                 NULL);
     nb_graph_free(g);
 }
 
@@ -162,15 +161,14 @@ static void test_slice_errors(void **state)
 
     g = nb_graph_new();
     x = in(g, NB_F32, SHAPE(4, 6));
-    expect_error(g, nb_slice(g, x, NULL, NULL, (const int64_t[]){-1, 1}), "slice", "step -1",
-                 NULL);
+    expect_error(g, nb_slice(g, x, NULL, NULL, (const int64_t[]){-1, 1}), "slice", "step -1", NULL);
     nb_graph_free(g);
 
     /* [3:1] and [10:] are empty; dims must be positive. */
     g = nb_graph_new();
     x = in(g, NB_F32, SHAPE(4, 6));
-    expect_error(g, nb_slice(g, x, (const int64_t[]){3, 0}, (const int64_t[]){1, 6}, NULL),
-                 "slice", "axis 0", "empty", NULL);
+    expect_error(g, nb_slice(g, x, (const int64_t[]){3, 0}, (const int64_t[]){1, 6}, NULL), "slice",
+                 "axis 0", "empty", NULL);
     nb_graph_free(g);
 
     g = nb_graph_new();
@@ -189,8 +187,7 @@ static void test_slice_errors(void **state)
     g = nb_graph_new();
     x = in(g, NB_F32, SHAPE(4, 6));
     nb_node *y = nb_slice(g, x, (const int64_t[]){INT64_MIN, INT64_MIN},
-                          (const int64_t[]){INT64_MAX, INT64_MAX},
-                          (const int64_t[]){INT64_MAX, 5});
+                          (const int64_t[]){INT64_MAX, INT64_MAX}, (const int64_t[]){INT64_MAX, 5});
     assert_non_null(y);
     assert_int_equal(nb_node_shape(y)[0], 1);
     assert_int_equal(nb_node_shape(y)[1], 2);
@@ -202,15 +199,15 @@ static void test_concat_errors(void **state)
     (void)state;
     nb_graph *g = nb_graph_new();
     nb_node *a = in(g, NB_F32, SHAPE(2, 3)), *b = in(g, NB_F32, SHAPE(3, 2));
-    expect_error(g, nb_concat(g, (nb_node *const[]){a, b}, 2, 0), "concat", "f32[2,3]",
-                 "f32[3,2]", "axis 0", NULL);
+    expect_error(g, nb_concat(g, (nb_node *const[]){a, b}, 2, 0), "concat", "f32[2,3]", "f32[3,2]",
+                 "axis 0", NULL);
     nb_graph_free(g);
 
     g = nb_graph_new();
     a = in(g, NB_F32, SHAPE(2, 3));
     b = in(g, NB_F64, SHAPE(2, 3));
-    expect_error(g, nb_concat(g, (nb_node *const[]){a, b}, 2, 0), "concat", "f64[2,3]",
-                 "dtype", NULL);
+    expect_error(g, nb_concat(g, (nb_node *const[]){a, b}, 2, 0), "concat", "f64[2,3]", "dtype",
+                 NULL);
     nb_graph_free(g);
 
     g = nb_graph_new();
@@ -232,8 +229,7 @@ static void test_concat_errors(void **state)
 
     g = nb_graph_new();
     a = in(g, NB_F32, 0, NULL);
-    expect_error(g, nb_concat(g, (nb_node *const[]){a, a}, 2, 0), "concat", "rank >= 1",
-                 NULL);
+    expect_error(g, nb_concat(g, (nb_node *const[]){a, a}, 2, 0), "concat", "rank >= 1", NULL);
     nb_graph_free(g);
 
     g = nb_graph_new();

@@ -33,8 +33,8 @@ static void test_cse(void **state)
     nb_graph *g = nb_graph_new();
     nb_node *x = nb_input(g, "x", NB_F32, 1, s), *y = nb_input(g, "y", NB_F32, 1, s);
     nb_node *a = nb_mul(g, x, y), *b = nb_mul(g, x, y);
-    nb_node *c = nb_add(g, nb_mul(g, a, nb_scalar(g, NB_F32, 2)),
-                        nb_mul(g, b, nb_scalar(g, NB_F32, 2)));
+    nb_node *c =
+        nb_add(g, nb_mul(g, a, nb_scalar(g, NB_F32, 2)), nb_mul(g, b, nb_scalar(g, NB_F32, 2)));
     ir_node *out;
     ir_graph *s2 = ir_simplify(g, &c, 1, &out);
     assert_non_null(s2);
@@ -54,7 +54,8 @@ static void test_identities(void **state)
     nb_graph *g = nb_graph_new();
     nb_node *x = nb_input(g, "x", NB_F64, 2, s);
     nb_node *one = nb_scalar(g, NB_F64, 1), *zero = nb_scalar(g, NB_F64, 0);
-    nb_node *y = nb_div(g, nb_sub(g, nb_add(g, nb_mul(g, one, nb_mul(g, x, one)), zero), zero), one);
+    nb_node *y =
+        nb_div(g, nb_sub(g, nb_add(g, nb_mul(g, one, nb_mul(g, x, one)), zero), zero), one);
     ir_node *out;
     ir_graph *s2 = ir_simplify(g, &y, 1, &out);
     assert_non_null(s2);

@@ -28,17 +28,28 @@ static const struct {
     const char *name;
     unary_fn f;
 } float_ops[] = {
-    {"neg", nb_neg},         {"abs", nb_abs},
-    {"sign", nb_sign},       {"exp", nb_exp},
-    {"log", nb_log},         {"log1p", nb_log1p},
-    {"expm1", nb_expm1},     {"sqrt", nb_sqrt},
-    {"rsqrt", nb_rsqrt},     {"square", nb_square},
-    {"reciprocal", nb_reciprocal}, {"sin", nb_sin},
-    {"cos", nb_cos},         {"tanh", nb_tanh},
-    {"sigmoid", nb_sigmoid}, {"relu", nb_relu},
-    {"leaky_relu", leaky_relu_01}, {"elu", elu_1},
-    {"gelu", nb_gelu},       {"gelu_tanh", nb_gelu_tanh},
-    {"silu", nb_silu},       {"softplus", nb_softplus},
+    {"neg", nb_neg},
+    {"abs", nb_abs},
+    {"sign", nb_sign},
+    {"exp", nb_exp},
+    {"log", nb_log},
+    {"log1p", nb_log1p},
+    {"expm1", nb_expm1},
+    {"sqrt", nb_sqrt},
+    {"rsqrt", nb_rsqrt},
+    {"square", nb_square},
+    {"reciprocal", nb_reciprocal},
+    {"sin", nb_sin},
+    {"cos", nb_cos},
+    {"tanh", nb_tanh},
+    {"sigmoid", nb_sigmoid},
+    {"relu", nb_relu},
+    {"leaky_relu", leaky_relu_01},
+    {"elu", elu_1},
+    {"gelu", nb_gelu},
+    {"gelu_tanh", nb_gelu_tanh},
+    {"silu", nb_silu},
+    {"softplus", nb_softplus},
 };
 #define N_FLOAT_OPS (sizeof float_ops / sizeof *float_ops)
 
@@ -117,10 +128,12 @@ static void test_foreign_node(void **state)
     nb_node *x = nb_input(other, "x", NB_F32, 0, NULL);
     for (size_t i = 0; i < N_FLOAT_OPS + 2; i++) {
         nb_graph *g = nb_graph_new();
-        const char *name = i < N_FLOAT_OPS ? float_ops[i].name
-                           : i == N_FLOAT_OPS ? "stop_gradient" : "cast";
-        nb_node *y = i < N_FLOAT_OPS ? float_ops[i].f(g, x)
-                     : i == N_FLOAT_OPS ? nb_stop_gradient(g, x) : nb_cast(g, x, NB_F64);
+        const char *name = i < N_FLOAT_OPS    ? float_ops[i].name
+                           : i == N_FLOAT_OPS ? "stop_gradient"
+                                              : "cast";
+        nb_node *y = i < N_FLOAT_OPS    ? float_ops[i].f(g, x)
+                     : i == N_FLOAT_OPS ? nb_stop_gradient(g, x)
+                                        : nb_cast(g, x, NB_F64);
         assert_null(y);
         expect_error(g, name, (const char *const[]){"belongs to another graph", NULL});
         nb_graph_free(g);

@@ -14,9 +14,9 @@
 #include "gradcheck.h"
 
 #define GC_MAX_IN 4
-#define GC_ELEMS 24        /* elements perturbed per input and sample */
-#define GC_SAMPLES 2       /* random input draws per case */
-#define GC_H 1e-6          /* finite-difference step */
+#define GC_ELEMS 24  /* elements perturbed per input and sample */
+#define GC_SAMPLES 2 /* random input draws per case */
+#define GC_H 1e-6    /* finite-difference step */
 #define GC_ATOL 1e-5
 #define GC_RTOL 1e-4
 
@@ -202,8 +202,7 @@ static int gc_compare(const gc_case *c, gc_prog *gp, gc_data *d, uint64_t *rng, 
             if (!gc_close(analytic[i], fd[0])) {
                 if (failures++ < 5)
                     print_error("%s: d/dx%d[%lld] analytic %.10g, numeric %.10g (x = %.6g)\n",
-                                c->name, k,
-                                (long long)i, analytic[i], fd[0], orig);
+                                c->name, k, (long long)i, analytic[i], fd[0], orig);
             }
         }
         free(analytic);
@@ -267,8 +266,8 @@ static int gc_check_order(const gc_case *c, int second_order)
         failures += gc_compare_f32(c, &p64, &p32, &d);
         gc_data_free(&d);
         if (sample_checked == 0) {
-            print_error("%s%s: every element of sample %d was skipped (%d)\n", c->name, order,
-                        s, sample_skipped);
+            print_error("%s%s: every element of sample %d was skipped (%d)\n", c->name, order, s,
+                        sample_skipped);
             failures++;
         }
         checked += sample_checked;

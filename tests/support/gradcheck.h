@@ -19,10 +19,10 @@
 /* One input: float inputs use `dt` given to the builder (f64, then f32); NB_I32 and
  * NB_BOOL inputs are data (labels, indices, masks) and get no gradient. */
 typedef struct gc_input {
-    nb_dtype dtype;        /* NB_F64 for "a float input", NB_I32 or NB_BOOL */
+    nb_dtype dtype; /* NB_F64 for "a float input", NB_I32 or NB_BOOL */
     int rank;
     int64_t shape[NB_MAX_RANK];
-    double lo, hi;         /* uniform range; integers are drawn from [lo, hi) */
+    double lo, hi; /* uniform range; integers are drawn from [lo, hi) */
 } gc_input;
 
 /* Builds y from the inputs x[0..n_in), in dtype dt for float values. */
@@ -33,7 +33,7 @@ typedef struct gc_case {
     gc_fn fn;
     int n_in;
     gc_input in[4];
-    int second_order;      /* check the gradient of the gradient too */
+    int second_order; /* check the gradient of the gradient too */
 } gc_case;
 
 /* Runs the checks of one case; fails the current cmocka test on a mismatch. */
@@ -42,7 +42,13 @@ void gc_check(const gc_case *c);
 int gc_run_table(const char *group, const gc_case *cases, int n);
 
 /* Shorthands for tables. */
-#define GC_F(r, ...) {NB_F64, r, {__VA_ARGS__}, -2.0, 2.0}
-#define GC_FR(lo, hi, r, ...) {NB_F64, r, {__VA_ARGS__}, lo, hi}
+#define GC_F(r, ...)                                                                               \
+    {                                                                                              \
+        NB_F64, r, {__VA_ARGS__}, -2.0, 2.0                                                        \
+    }
+#define GC_FR(lo, hi, r, ...)                                                                      \
+    {                                                                                              \
+        NB_F64, r, {__VA_ARGS__}, lo, hi                                                           \
+    }
 
 #endif
