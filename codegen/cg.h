@@ -119,6 +119,7 @@ typedef struct cg_slot {
     int64_t numel;
     size_t offset; /* params: in state; outputs: in arena */
     int used;      /* inputs: read by the program (so must be bound) */
+    int is_grad;   /* params: a gradient buffer (nb_grad_buffers) */
 } cg_slot;
 
 /* A failing kernel: the entry returns node + 1 (the node's id in the user's graph)
@@ -140,9 +141,19 @@ typedef struct cg_program {
  * int nb_entry(const void *const *in, unsigned char *arena, unsigned char *state). */
 #define CG_ENTRY "nb_entry"
 
-/* Generates the program computing outputs[0..n). Returns 0, or -1 with the error
- * recorded on g. On success the caller owns *p (cg_program_free). */
-int cg_generate(ir_graph *g, ir_node *const *outputs, int n, cg_program *p);
+/* What a program does on each run: computes outputs, then sets each upd_params[i] to
+ * upd_values[i] (after every kernel has run, so all reads see the old values). */
+typedef struct cg_request {
+    ir_node *const *outputs;
+    int n_outputs;
+    ir_node *const *upd_params;
+    ir_node *const *upd_values;
+    int n_updates;
+} cg_request;
+
+/* Generates the program of rq. Returns 0, or -1 with the error recorded on g. On
+ * success the caller owns *p (cg_program_free). */
+int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p);
 void cg_program_free(cg_program *p);
 
 #endif

@@ -199,11 +199,16 @@ static void plan_free(cg_plan *pl)
     free(pl->lists);
 }
 
-/* Marks the nodes the outputs need. */
-static void mark_live(const ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl)
+/* Marks the nodes the outputs and updates need; update values are kept whole to the
+ * end of the run like outputs. */
+static void mark_live(const ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
-    for (int i = 0; i < n; i++)
-        pl->live[outputs[i]->id] = pl->is_output[outputs[i]->id] = 1;
+    for (int i = 0; i < rq->n_outputs; i++)
+        pl->live[rq->outputs[i]->id] = pl->is_output[rq->outputs[i]->id] = 1;
+    for (int i = 0; i < rq->n_updates; i++) {
+        pl->live[rq->upd_values[i]->id] = pl->is_output[rq->upd_values[i]->id] = 1;
+        pl->live[rq->upd_params[i]->id] = 1;
+    }
     for (int id = g->n_nodes - 1; id >= 0; id--)
         if (pl->live[id])
             for (int j = 0; j < g->nodes[id]->n_in; j++)
@@ -290,6 +295,7 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
             if (slot_fill(g, s, v) != 0)
                 return -1;
             s->offset = p->state_size;
+            s->is_grad = v->attr.k == IR_PARAM_GRAD;
             p->state_size += align_up(node_bytes(v));
         }
     }
@@ -333,7 +339,8 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
 }
 
 /* The entry point: binds every buffer to a local pointer, calls the kernels. */
-static void emit_entry(ir_graph *g, ir_text *out, const cg_plan *pl, cg_program *p)
+static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq,
+                       const cg_plan *pl, cg_program *p)
 {
     char v[32], esc[1100];
     ir_text_printf(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
@@ -396,16 +403,52 @@ static void emit_entry(ir_graph *g, ir_text *out, const cg_plan *pl, cg_program 
                        "        ((%s *)(arena + %zu))[i] = %s[i];\n",
                        (long long)x->numel, i, t, p->outputs[i].offset, var(x, v, sizeof v));
     }
+    if (rq->n_updates)
+        ir_text_printf(out, "\n    /* parameter updates, after every read of the old values */\n");
+    /* A parameter that is both the value of one update and the target of another
+     * (a <- b, b <- a) is first copied aside, so every update reads the old value. */
+    for (int i = 0; i < rq->n_updates; i++) {
+        const ir_node *val = rq->upd_values[i];
+        int overwritten = 0;
+        for (int j = 0; j < rq->n_updates; j++)
+            overwritten |= rq->upd_params[j] == val;
+        if (!overwritten)
+            continue;
+        ir_text_printf(out, "    %s(arena + %zu, %s, %lld);\n", cg_rt(c, "nb_rt_copy"),
+                       p->arena_size, var(val, v, sizeof v), (long long)node_bytes(val));
+        snprintf(v, sizeof v, "(arena + %zu)", p->arena_size);
+        p->arena_size += align_up(node_bytes(val));
+        /* Later references to val in this loop use the copy. */
+        ir_text_printf(out, "    %s *s%d = (%s *)%s;\n", cg_ctype(val->dtype), i,
+                       cg_ctype(val->dtype), v);
+    }
+    for (int i = 0; i < rq->n_updates; i++) {
+        const ir_node *x = rq->upd_params[i], *val = rq->upd_values[i];
+        char pv[32];
+        int overwritten = 0;
+        for (int j = 0; j < rq->n_updates; j++)
+            overwritten |= rq->upd_params[j] == val;
+        var(x, pv, sizeof pv);
+        if (overwritten)
+            snprintf(v, sizeof v, "s%d", i);
+        else
+            var(val, v, sizeof v);
+        ir_text_printf(out, "    %s(%s, %s, %lld);\n", cg_rt(c, "nb_rt_copy"), pv, v,
+                       (long long)node_bytes(x));
+    }
     ir_text_printf(out, "    return 0;\n}\n");
 }
 
-int cg_generate(ir_graph *g, ir_node *const *outputs, int n, cg_program *p)
+int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
 {
+    ir_node *const *outputs = rq->outputs;
+    int n = rq->n_outputs;
     cg_plan pl = {0};
-    ir_text body = {0}, out = {0};
+    ir_text body = {0}, entry = {0}, out = {0};
     cg_ctx c = {0};
     memset(p, 0, sizeof *p);
-    if (!g || g->error || ir_check_outputs(g, outputs, n) != 0)
+    if (!g || g->error || ir_check_outputs(g, outputs, n) != 0 ||
+        ir_check_updates(g, rq->upd_params, rq->upd_values, rq->n_updates) != 0)
         return -1;
     size_t count = (size_t)g->n_nodes + 1;
     pl.live = calloc(count, 4);
@@ -418,7 +461,7 @@ int cg_generate(ir_graph *g, ir_node *const *outputs, int n, cg_program *p)
     pl.is_output = pl.live + count;
     pl.fails = pl.live + 2 * count;
     pl.used_const = pl.live + 3 * count;
-    mark_live(g, outputs, n, &pl);
+    mark_live(g, rq, &pl);
     if (cg_fuse(g, pl.live, pl.is_output, pl.root) != 0) {
         ir_oom(g);
         goto fail;
@@ -443,6 +486,8 @@ int cg_generate(ir_graph *g, ir_node *const *outputs, int n, cg_program *p)
         if (c.can_fail && add_failure(g, p, k->root) != 0)
             goto fail;
     }
+    /* The entry first: the functions it calls need prototypes at the top. */
+    emit_entry(g, &entry, &c, rq, &pl, p);
     ir_text_printf(&out, "/* Generated by nabla from a graph of %d nodes. */\n\n", g->n_nodes);
     int any_proto = 0;
     for (int i = 0; i < CG_LIBM_COUNT; i++)
@@ -455,19 +500,21 @@ int cg_generate(ir_graph *g, ir_node *const *outputs, int n, cg_program *p)
             ir_text_printf(&out, "%s\n", cg_rt_protos[i]);
             any_proto = 1;
         }
-    ir_text_printf(&out, "%s%s", any_proto ? "\n" : "", body.buf ? body.buf : "");
-    emit_entry(g, &out, &pl, p);
-    if (out.failed || body.failed) {
+    ir_text_printf(&out, "%s%s%s", any_proto ? "\n" : "", body.buf ? body.buf : "",
+                   entry.buf ? entry.buf : "");
+    if (out.failed || body.failed || entry.failed) {
         ir_oom(g);
         goto fail;
     }
     p->source = out.buf;
     free(body.buf);
+    free(entry.buf);
     plan_free(&pl);
     return 0;
 fail:
     free(out.buf);
     free(body.buf);
+    free(entry.buf);
     plan_free(&pl);
     cg_program_free(p);
     return -1;

@@ -17,7 +17,7 @@ static double now(void)
  * program no longer needs it. */
 static nb_program *compile_or_die(nb_graph *g, nb_node **outs, int n)
 {
-    nb_compile_options opt = {outs, n};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = n};
     nb_program *p = nb_compile(g, &opt);
     if (!p) {
         fprintf(stderr, "compile failed: %s\n", nb_graph_error(g));

@@ -1,4 +1,5 @@
 /* nb_graph.c — the public graph API: graphs, leaves, names, node queries, autodiff. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,4 +182,41 @@ int nb_vjp(nb_graph *g, nb_node *y, nb_node *seed, nb_node *const *xs, int n, nb
     if (g && !g->error && !seed)
         return ir_error(g, "vjp: the seed is NULL");
     return ir_vjp(g, y, seed, xs, n, grads);
+}
+
+int nb_grad_buffers(nb_graph *g, nb_node *const *params, nb_node *const *grads, int n,
+                    nb_node **buffers, nb_node **accumulated)
+{
+    if (!g || g->error)
+        return -1;
+    if (n < 0 || (n > 0 && (!params || !grads || !buffers || !accumulated)))
+        return ir_error(g, "grad_buffers: a list is NULL or n = %d is negative", n);
+    for (int i = 0; i < n; i++) {
+        const ir_node *p = params[i];
+        char t[160], u[160];
+        if (!p || !grads[i])
+            return ir_error(g, "grad_buffers: %s %d is NULL", !p ? "parameter" : "gradient", i);
+        if (p->graph != g || grads[i]->graph != g)
+            return ir_error(g, "grad_buffers: entry %d belongs to another graph", i);
+        if (p->op != IR_OP_PARAM)
+            return ir_error(g, "grad_buffers: entry %d (node %d) is not a parameter", i, p->id);
+        if (grads[i]->dtype != p->dtype || !ir_same_shape(grads[i], p))
+            return ir_error(g, "grad_buffers: gradient %d is %s, parameter '%s' is %s", i,
+                            ir_type_str(grads[i], t, sizeof t), p->name,
+                            ir_type_str(p, u, sizeof u));
+        size_t len = strlen(p->name) + sizeof ".grad";
+        char *name = malloc(len);
+        if (!name)
+            return ir_oom(g);
+        snprintf(name, len, "%s.grad", p->name);
+        buffers[i] = make_leaf(g, IR_OP_PARAM, name, p->dtype, p->rank, p->shape);
+        free(name);
+        if (!buffers[i])
+            return -1;
+        buffers[i]->attr.k = IR_PARAM_GRAD;
+        accumulated[i] = ir_add(g, buffers[i], grads[i]);
+        if (!accumulated[i])
+            return -1;
+    }
+    return 0;
 }

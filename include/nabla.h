@@ -181,11 +181,34 @@ int nb_grad(nb_graph *g, nb_node *y, nb_node *const *xs, int n, nb_node **grads)
 /* The same with a seed gradient of y's shape: the vector-Jacobian product seed^T J. */
 int nb_vjp(nb_graph *g, nb_node *y, nb_node *seed, nb_node *const *xs, int n, nb_node **grads);
 
+/* Gradient accumulation, as PyTorch's .grad: for each params[i], creates a parameter
+ * "<name>.grad" of its shape (a gradient buffer, zero at first) in buffers[i], and the
+ * node accumulated[i] = buffers[i] + grads[i]. Compiling with the updates
+ * {buffers[i], accumulated[i]} makes gradients add up across runs until
+ * nb_program_zero_grad; an optimizer fed with accumulated[i] steps on the sum.
+ * Returns 0, or -1 with the error on g. */
+int nb_grad_buffers(nb_graph *g, nb_node *const *params, nb_node *const *grads, int n,
+                    nb_node **buffers, nb_node **accumulated);
+
 /* ---- compile and run --------------------------------------------------------------- */
+
+/* A state update: after the run, param holds value (same dtype and shape). Every
+ * kernel of the run sees the old values: all reads happen before any write. */
+typedef struct nb_update {
+    nb_node *param;
+    nb_node *value;
+} nb_update;
 
 typedef struct nb_compile_options {
     nb_node *const *outputs; /* values the program computes on each run */
     int n_outputs;
+    const nb_update *updates; /* parameter updates done by each run (may be NULL) */
+    int n_updates;
+    /* When set, the new program works on this program's parameters (the same memory):
+     * both must come from the same graph. Used to split work into several programs,
+     * e.g. one that accumulates gradients and one that applies the optimizer. The
+     * state lives until the last program using it is freed. */
+    nb_program *share_state;
 } nb_compile_options;
 
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).
@@ -220,6 +243,21 @@ nb_dtype nb_program_output_dtype(const nb_program *p, int i);
 int nb_program_output_rank(const nb_program *p, int i);
 const int64_t *nb_program_output_shape(const nb_program *p, int i);
 int64_t nb_program_output_numel(const nb_program *p, int i);
+
+/* Parameters, in the order they were created (optimizer state included). */
+int nb_program_param_count(const nb_program *p);
+int nb_program_param_index(const nb_program *p, const char *name); /* -1 when unknown */
+const char *nb_program_param_name(const nb_program *p, int i);
+nb_dtype nb_program_param_dtype(const nb_program *p, int i);
+int nb_program_param_rank(const nb_program *p, int i);
+const int64_t *nb_program_param_shape(const nb_program *p, int i);
+int64_t nb_program_param_numel(const nb_program *p, int i);
+/* The parameter's values inside the program (numel values of its dtype); valid until
+ * the program is freed. NULL for a bad index. */
+void *nb_program_param_data(nb_program *p, int i);
+
+/* Sets every gradient buffer (nb_grad_buffers) of the program to zero. */
+int nb_program_zero_grad(nb_program *p);
 
 /* Parameters: copy values in and out by name; nbytes must equal the parameter's size. */
 int nb_program_set_param(nb_program *p, const char *name, const void *data, size_t nbytes);

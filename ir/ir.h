@@ -27,9 +27,12 @@ typedef struct ir_attr {
     uint32_t axes;                 /* reductions: bit i set = axis i reduced */
     int axis;                      /* softmax, concat: the (normalized) axis */
     int keepdim;                   /* reductions */
-    int k;                         /* one_hot: classes; losses: nb_reduction */
+    int k;                         /* one_hot: classes; PARAM: IR_PARAM_* kind */
     nb_dtype dt;                   /* cast, one_hot: target dtype */
 } ir_attr;
+
+/* Kinds of parameters (attr.k of a PARAM). */
+enum { IR_PARAM_PLAIN = 0, IR_PARAM_GRAD = 1 };
 
 struct nb_node {
     int id;     /* dense, in creation (= topological) order */
@@ -85,6 +88,9 @@ ir_graph *ir_graph_new(void);
 void ir_graph_free(ir_graph *g);
 /* Records fmt as g's error unless an error is already recorded. Always returns -1. */
 int ir_error(ir_graph *g, const char *fmt, ...);
+/* Checks updates params[i] <- values[i]: parameters of g, matching dtype and shape,
+ * each written once. 0 or -1 (recorded). */
+int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n);
 /* Forgets g's error (for scratch graphs of internal checks). */
 void ir_error_clear(ir_graph *g);
 /* Records "out of memory" (a sticky error too). Returns -1. */

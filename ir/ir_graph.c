@@ -192,3 +192,25 @@ int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n)
     }
     return 0;
 }
+
+int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n)
+{
+    char t[160], u[160];
+    for (int i = 0; i < n; i++) {
+        const ir_node *p = params[i], *v = values[i];
+        if (!p || !v)
+            return ir_error(g, "compile: update %d: the %s is NULL", i, !p ? "parameter" : "value");
+        if (p->graph != g || v->graph != g)
+            return ir_error(g, "compile: update %d belongs to another graph", i);
+        if (p->op != IR_OP_PARAM)
+            return ir_error(g, "compile: update %d: node %d is not a parameter", i, p->id);
+        if (p->dtype != v->dtype || !ir_same_shape(p, v))
+            return ir_error(g, "compile: update %d: parameter '%s' is %s, the value %s", i,
+                            p->name, ir_type_str(p, t, sizeof t), ir_type_str(v, u, sizeof u));
+        for (int j = 0; j < i; j++)
+            if (params[j] == p)
+                return ir_error(g, "compile: updates %d and %d both write parameter '%s'", j, i,
+                                p->name);
+    }
+    return 0;
+}

@@ -18,4 +18,35 @@ void rt_tcc_free(rt_jit *jit);
 /* Seconds from a monotonic clock. */
 double rt_seconds(void);
 
+/* ---- programs (rt_program.c, rt_params.c) --------------------------------------- */
+
+#include "cg.h"
+
+/* Parameter memory, shared by the programs compiled with share_state. */
+typedef struct rt_state {
+    int refs;
+    size_t size;
+    unsigned char *bytes;
+} rt_state;
+
+struct nb_program {
+    rt_jit jit;
+    cg_program cg;        /* source text and where every slot lives */
+    unsigned char *arena; /* intermediates and outputs */
+    rt_state *state;      /* parameters */
+    const void **bound;   /* one pointer per input, NULL until bound */
+    double compile_seconds;
+    char error[1024]; /* fixed: reporting an error allocates nothing */
+    int has_error;
+};
+
+/* Records an error on the program; returns -1. */
+int rt_error(nb_program *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 64-byte aligned zeroed memory (at least 64 bytes), or NULL. */
+void *rt_alloc_zeroed(size_t size);
+/* Gives p its parameter memory: new zeroed memory, or that of `share` when its
+ * parameters are the same as p's. 0, or -1 with a message in err. */
+int rt_state_attach(nb_program *p, nb_program *share, char *err, size_t size);
+void rt_state_release(rt_state *s);
+
 #endif

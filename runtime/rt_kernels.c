@@ -1,6 +1,8 @@
 /* rt_kernels.c — the heavy kernels generated code calls instead of emitting them: they
  * are compiled with the project at -O3 (libtcc does not optimize) and handed to libtcc
  * with tcc_add_symbol (rt_tcc.c, from codegen/cg_rt.def). */
+#include <string.h>
+
 #include "rt_kernels.h"
 
 /* The i-k-j order walks b and c row by row, so the inner loop is a contiguous axpy
@@ -24,3 +26,8 @@
 
 RT_MATMUL(nb_rt_matmul_f32, float)
 RT_MATMUL(nb_rt_matmul_f64, double)
+
+void nb_rt_copy(void *dst, const void *src, long bytes)
+{
+    memcpy(dst, src, (size_t)bytes);
+}

@@ -7,18 +7,7 @@
 #include "cg.h"
 #include "rt.h"
 
-struct nb_program {
-    rt_jit jit;
-    cg_program cg;        /* source text and where every slot lives */
-    unsigned char *arena; /* intermediates and outputs */
-    unsigned char *state; /* parameters */
-    const void **bound;   /* one pointer per input, NULL until bound */
-    double compile_seconds;
-    char error[1024]; /* fixed: reporting an error allocates nothing */
-    int has_error;
-};
-
-static int prog_error(nb_program *p, const char *fmt, ...)
+int rt_error(nb_program *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -28,7 +17,7 @@ static int prog_error(nb_program *p, const char *fmt, ...)
     return -1;
 }
 
-static void *alloc_zeroed(size_t size)
+void *rt_alloc_zeroed(size_t size)
 {
     size_t bytes = (size + 63) / 64 * 64;
     void *m = aligned_alloc(64, bytes ? bytes : 64);
@@ -37,20 +26,41 @@ static void *alloc_zeroed(size_t size)
     return m;
 }
 
-/* Simplifies a copy of the graph and generates C from it; errors end up on g. */
+/* Simplifies a copy of the graph and generates C from it; errors end up on g. The
+ * simplified graph is asked for the outputs, the update values and the updated
+ * parameters, in that order. */
 static int generate(nb_graph *g, const nb_compile_options *opt, cg_program *cg)
 {
-    if (ir_check_outputs(g, opt->outputs, opt->n_outputs) != 0)
+    int no = opt->n_outputs, nu = opt->n_updates;
+    if (ir_check_outputs(g, opt->outputs, no) != 0)
         return -1;
-    ir_node **outs = malloc((size_t)opt->n_outputs * sizeof *outs);
-    if (!outs)
+    if (nu < 0 || (nu > 0 && !opt->updates))
+        return ir_error(g, "compile: %d updates given with a %s list", nu,
+                        opt->updates ? "non-NULL" : "NULL");
+    ir_node **roots = malloc((size_t)(no + 2 * nu) * sizeof *roots);
+    ir_node **mapped = malloc((size_t)(no + 2 * nu) * sizeof *mapped);
+    if (!roots || !mapped) {
+        free(roots);
+        free(mapped);
         return ir_oom(g);
-    ir_graph *s = ir_simplify(g, opt->outputs, opt->n_outputs, outs);
-    int rc = s ? cg_generate(s, outs, opt->n_outputs, cg) : -1;
-    if (s && s->error)
-        ir_error(g, "%s", s->error);
+    }
+    memcpy(roots, opt->outputs, (size_t)no * sizeof *roots);
+    for (int i = 0; i < nu; i++) {
+        roots[no + i] = opt->updates[i].value;
+        roots[no + nu + i] = opt->updates[i].param;
+    }
+    int rc = -1;
+    ir_graph *s = NULL;
+    if (ir_check_updates(g, roots + no + nu, roots + no, nu) == 0 &&
+        (s = ir_simplify(g, roots, no + 2 * nu, mapped)) != NULL) {
+        cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu};
+        rc = cg_generate(s, &rq, cg);
+        if (s->error)
+            ir_error(g, "%s", s->error);
+    }
     ir_graph_free(s);
-    free(outs);
+    free(roots);
+    free(mapped);
     return rc;
 }
 
@@ -78,11 +88,14 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         goto fail;
     }
     p->compile_seconds = rt_seconds() - t0;
-    p->arena = alloc_zeroed(p->cg.arena_size);
-    p->state = alloc_zeroed(p->cg.state_size);
+    p->arena = rt_alloc_zeroed(p->cg.arena_size);
     p->bound = calloc((size_t)p->cg.n_inputs + 1, sizeof *p->bound);
-    if (!p->arena || !p->state || !p->bound) {
+    if (!p->arena || !p->bound) {
         ir_oom(g);
+        goto fail;
+    }
+    if (rt_state_attach(p, opt->share_state, err, sizeof err) != 0) {
+        ir_error(g, "compile: %s", err);
         goto fail;
     }
     return p;
@@ -98,7 +111,7 @@ void nb_program_free(nb_program *p)
     rt_tcc_free(&p->jit);
     cg_program_free(&p->cg);
     free(p->arena);
-    free(p->state);
+    rt_state_release(p->state);
     free(p->bound);
     free(p);
 }
@@ -118,14 +131,14 @@ int nb_program_write_source(nb_program *p, const char *path)
     if (!p)
         return -1;
     if (!path)
-        return prog_error(p, "write_source: path is NULL");
+        return rt_error(p, "write_source: path is NULL");
     FILE *f = fopen(path, "w");
     if (!f)
-        return prog_error(p, "write_source: cannot open '%s' for writing", path);
+        return rt_error(p, "write_source: cannot open '%s' for writing", path);
     size_t len = strlen(p->cg.source);
     int ok = fwrite(p->cg.source, 1, len, f) == len;
     ok = (fclose(f) == 0) && ok;
-    return ok ? 0 : prog_error(p, "write_source: writing '%s' failed", path);
+    return ok ? 0 : rt_error(p, "write_source: writing '%s' failed", path);
 }
 
 double nb_program_compile_seconds(const nb_program *p)
@@ -153,9 +166,9 @@ int nb_program_bind_index(nb_program *p, int index, const void *data)
     if (!p)
         return -1;
     if (index < 0 || index >= p->cg.n_inputs)
-        return prog_error(p, "bind: input index %d is out of range [0, %d)", index, p->cg.n_inputs);
+        return rt_error(p, "bind: input index %d is out of range [0, %d)", index, p->cg.n_inputs);
     if (!data)
-        return prog_error(p, "bind: the data of input %d is NULL", index);
+        return rt_error(p, "bind: the data of input %d is NULL", index);
     p->bound[index] = data;
     return 0;
 }
@@ -165,10 +178,10 @@ int nb_program_bind(nb_program *p, const char *name, const void *data)
     if (!p)
         return -1;
     if (!name)
-        return prog_error(p, "bind: the input name is NULL");
+        return rt_error(p, "bind: the input name is NULL");
     int i = nb_program_input_index(p, name);
     if (i < 0)
-        return prog_error(p, "bind: the program has no input named '%.200s'", name);
+        return rt_error(p, "bind: the program has no input named '%.200s'", name);
     return nb_program_bind_index(p, i, data);
 }
 
@@ -179,15 +192,15 @@ int nb_program_run(nb_program *p)
     for (int i = 0; i < p->cg.n_inputs; i++) {
         const cg_slot *s = &p->cg.inputs[i];
         if (s->used && !p->bound[i])
-            return prog_error(p, "run: input %d%s%.200s%s is not bound", i, s->name ? " '" : "",
+            return rt_error(p, "run: input %d%s%.200s%s is not bound", i, s->name ? " '" : "",
                               s->name ? s->name : "", s->name ? "'" : "");
     }
-    int rc = p->jit.entry(p->bound, p->arena, p->state);
+    int rc = p->jit.entry(p->bound, p->arena, p->state->bytes);
     if (rc != 0) {
         for (int i = 0; i < p->cg.n_failures; i++)
             if (p->cg.failures[i].node == rc - 1)
-                return prog_error(p, "run: %s", p->cg.failures[i].what);
-        return prog_error(p, "run: node %d failed", rc - 1);
+                return rt_error(p, "run: %s", p->cg.failures[i].what);
+        return rt_error(p, "run: node %d failed", rc - 1);
     }
     p->has_error = 0;
     return 0;
@@ -233,48 +246,3 @@ int64_t nb_program_output_numel(const nb_program *p, int i)
     return s ? s->numel : 0;
 }
 
-/* Finds a parameter and checks that nbytes is its size. */
-static const cg_slot *param_slot(nb_program *p, const char *what, const char *name,
-                                 const void *data, size_t nbytes)
-{
-    if (!name || !data) {
-        prog_error(p, "%s: %s is NULL", what, !name ? "the name" : "the data");
-        return NULL;
-    }
-    for (int i = 0; i < p->cg.n_params; i++) {
-        const cg_slot *s = &p->cg.params[i];
-        if (strcmp(s->name, name) != 0)
-            continue;
-        size_t size = (size_t)s->numel * nb_dtype_size(s->dtype);
-        if (nbytes != size) {
-            prog_error(p, "%s: parameter '%.200s' holds %zu bytes, %zu given", what, name, size,
-                       nbytes);
-            return NULL;
-        }
-        return s;
-    }
-    prog_error(p, "%s: the program has no parameter named '%.200s'", what, name);
-    return NULL;
-}
-
-int nb_program_set_param(nb_program *p, const char *name, const void *data, size_t nbytes)
-{
-    if (!p)
-        return -1;
-    const cg_slot *s = param_slot(p, "set_param", name, data, nbytes);
-    if (!s)
-        return -1;
-    memcpy(p->state + s->offset, data, nbytes);
-    return 0;
-}
-
-int nb_program_get_param(nb_program *p, const char *name, void *data, size_t nbytes)
-{
-    if (!p)
-        return -1;
-    const cg_slot *s = param_slot(p, "get_param", name, data, nbytes);
-    if (!s)
-        return -1;
-    memcpy(data, p->state + s->offset, nbytes);
-    return 0;
-}

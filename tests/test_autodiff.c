@@ -26,7 +26,7 @@ static nb_program *compile(nb_graph *g, nb_node *const *outs, int n)
 {
     if (nb_graph_error(g))
         fail_msg("build: %s", nb_graph_error(g));
-    nb_compile_options opt = {outs, n};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = n};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));

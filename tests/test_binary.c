@@ -116,7 +116,7 @@ static void check_binary_ref(const binary_ref *r, nb_dtype dt)
     nb_node *xs[2] = {a, b}, *gr[2];
     assert_int_equal(nb_grad(g, nb_sum(g, y, NULL, 0, 0), xs, 2, gr), 0);
     nb_node *outs[3] = {y, gr[0], gr[1]};
-    nb_compile_options o = {outs, 3};
+    nb_compile_options o = {.outputs = outs, .n_outputs = 3};
     nb_program *p = nb_compile(g, &o);
     if (!p)
         fail_msg("%s: %s", r->name, nb_graph_error(g));
@@ -153,7 +153,7 @@ static void check_pointwise(binary_fn fn, const char *what, int n, const double 
     nb_node *xs[2] = {a, b}, *gr[2];
     assert_int_equal(nb_grad(g, nb_sum(g, out, NULL, 0, 0), xs, 2, gr), 0);
     nb_node *outs[3] = {out, gr[0], gr[1]};
-    nb_compile_options o = {outs, 3};
+    nb_compile_options o = {.outputs = outs, .n_outputs = 3};
     nb_program *p = nb_compile(g, &o);
     if (!p)
         fail_msg("%s: %s", what, nb_graph_error(g));
@@ -209,7 +209,7 @@ static void test_maximum_second_order_at_tie(void **state)
     assert_int_equal(nb_grad(g, nb_sum(g, nb_mul(g, m, m), NULL, 0, 0), &a, 1, &ga), 0);
     assert_int_equal(nb_grad(g, nb_sum(g, ga, NULL, 0, 0), &a, 1, &gga), 0);
     nb_node *outs[2] = {ga, gga};
-    nb_compile_options o = {outs, 2};
+    nb_compile_options o = {.outputs = outs, .n_outputs = 2};
     nb_program *p = nb_compile(g, &o);
     assert_non_null(p);
     nb_program_bind(p, "a", va);
@@ -233,7 +233,7 @@ static void check_clamp(nb_dtype dt, double lo, double hi, int n, const double *
     nb_node *gr;
     assert_int_equal(nb_grad(g, nb_sum(g, c, NULL, 0, 0), &in, 1, &gr), 0);
     nb_node *outs[2] = {c, gr};
-    nb_compile_options o = {outs, 2};
+    nb_compile_options o = {.outputs = outs, .n_outputs = 2};
     nb_program *p = nb_compile(g, &o);
     if (!p)
         fail_msg("clamp: %s", nb_graph_error(g));
@@ -288,7 +288,7 @@ static void test_clamp_two_bounds(void **state)
     nb_node *gr;
     assert_int_equal(nb_grad(g, nb_sum(g, sum, NULL, 0, 0), &in, 1, &gr), 0);
     nb_node *outs[2] = {sum, gr};
-    nb_compile_options o = {outs, 2};
+    nb_compile_options o = {.outputs = outs, .n_outputs = 2};
     nb_program *p = nb_compile(g, &o);
     assert_non_null(p);
     nb_program_bind(p, "x", x);
@@ -322,7 +322,7 @@ static void test_comparisons(void **state)
             outs[k] = fns[k](g, a, b);
             assert_int_equal(nb_node_dtype(outs[k]), NB_BOOL);
         }
-        nb_compile_options o = {outs, 6};
+        nb_compile_options o = {.outputs = outs, .n_outputs = 6};
         nb_program *p = nb_compile(g, &o);
         if (!p)
             fail_msg("compare: %s", nb_graph_error(g));
@@ -353,7 +353,7 @@ static void test_where_broadcast(void **state)
     nb_node *xs[2] = {na, nbb}, *gr[2];
     assert_int_equal(nb_grad(g, nb_sum(g, w, NULL, 0, 0), xs, 2, gr), 0);
     nb_node *outs[3] = {w, gr[0], gr[1]};
-    nb_compile_options o = {outs, 3};
+    nb_compile_options o = {.outputs = outs, .n_outputs = 3};
     nb_program *p = nb_compile(g, &o);
     assert_non_null(p);
     nb_program_bind(p, "m", m);
@@ -379,7 +379,7 @@ static void test_where_i32(void **state)
     nb_node *w = nb_where(g, nb_input(g, "m", NB_BOOL, 1, s), nb_input(g, "a", NB_I32, 1, s),
                           nb_input(g, "b", NB_I32, 1, s));
     assert_int_equal(nb_node_dtype(w), NB_I32);
-    nb_compile_options o = {&w, 1};
+    nb_compile_options o = {.outputs = &w, .n_outputs = 1};
     nb_program *p = nb_compile(g, &o);
     assert_non_null(p);
     nb_program_bind(p, "m", m);
@@ -403,7 +403,7 @@ static void test_generated_source(void **state)
     nb_node *b = nb_input(g, "b", NB_F32, 1, s);
     nb_node *outs[5] = {nb_where(g, nb_lt(g, a, b), a, b), nb_clamp(g, a, -0.5, 0.25),
                         nb_pow(g, a, b), nb_maximum(g, a, b), nb_clamp(g, b, 1.0, -1.0)};
-    nb_compile_options o = {outs, 5};
+    nb_compile_options o = {.outputs = outs, .n_outputs = 5};
     nb_program *p = nb_compile(g, &o);
     assert_non_null(p);
     const char *src = nb_program_source(p);

@@ -30,7 +30,7 @@ static void expect_error(nb_graph *g, nb_node *x, ...)
     /* Compiling any node of an errored graph fails and keeps the first message. */
     nb_node *s = nb_scalar(g, NB_F32, 1.0);
     assert_null(s);
-    nb_compile_options o = {&s, 1};
+    nb_compile_options o = {.outputs = &s, .n_outputs = 1};
     assert_null(nb_compile(g, &o));
     assert_string_equal(nb_graph_error(g), msg);
     nb_graph_free(g);

@@ -56,7 +56,7 @@ static nb_program *compile(nb_dtype dt, int evil)
     nb_node *outs[8];
     int n;
     nb_graph *g = build(dt, evil, outs, &n);
-    nb_compile_options opt = {outs, n};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = n};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));

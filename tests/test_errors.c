@@ -48,7 +48,7 @@ static void expect_sticky(nb_graph *g)
     nb_node *gr = NULL;
     assert_int_equal(nb_grad(g, c, &c, 1, &gr), -1);
     assert_null(gr);
-    nb_compile_options opt = {&c, 1};
+    nb_compile_options opt = {.outputs = &c, .n_outputs = 1};
     assert_null(nb_compile(g, &opt));
     assert_string_equal(nb_graph_error(g), copy);
     assert_int_equal(nb_graph_node_count(g), n_nodes);
@@ -152,7 +152,7 @@ static void test_null_graph(void **state)
     assert_null(nb_mean(NULL, x, NULL, 0, 0));
     assert_int_equal(nb_grad(NULL, x, &x, 1, &gr), -1);
     assert_int_equal(nb_vjp(NULL, x, x, &x, 1, &gr), -1);
-    nb_compile_options opt = {&x, 1};
+    nb_compile_options opt = {.outputs = &x, .n_outputs = 1};
     assert_null(nb_compile(NULL, &opt));
     assert_non_null(nb_graph_error(NULL));
     assert_null(nb_graph_print(NULL));
@@ -247,7 +247,7 @@ static void test_other_graph(void **state)
 
     g = nb_graph_new();
     x = nb_input(g, "x", NB_F32, 1, s3);
-    nb_compile_options opt = {&y, 1};
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1};
     assert_null(nb_compile(g, &opt));
     expect_error(g, "compile", "another graph", NULL);
     nb_graph_free(g);
@@ -348,7 +348,7 @@ static void test_compile_misuse(void **state)
     assert_null(nb_add(g, x, z));
     expect_error(g, "add", "f32[2,3]", "f32[4]", NULL);
     char *first = strdup(nb_graph_error(g));
-    nb_compile_options opt = {&ok, 1};
+    nb_compile_options opt = {.outputs = &ok, .n_outputs = 1};
     assert_null(nb_compile(g, &opt));
     assert_string_equal(nb_graph_error(g), first);
     free(first);
@@ -356,7 +356,7 @@ static void test_compile_misuse(void **state)
 
     g = nb_graph_new();
     x = nb_input(g, "x", NB_F32, 2, s23);
-    nb_compile_options none = {NULL, 0};
+    nb_compile_options none = {.outputs = NULL, .n_outputs = 0};
     assert_null(nb_compile(g, &none));
     expect_error(g, "compile", "no outputs", NULL);
     nb_graph_free(g);
@@ -364,7 +364,7 @@ static void test_compile_misuse(void **state)
     g = nb_graph_new();
     x = nb_input(g, "x", NB_F32, 2, s23);
     nb_node *outs[] = {x, NULL};
-    nb_compile_options with_null = {outs, 2};
+    nb_compile_options with_null = {.outputs = outs, .n_outputs = 2};
     assert_null(nb_compile(g, &with_null));
     expect_error(g, "compile", "output 1", "NULL", NULL);
     nb_graph_free(g);
@@ -382,7 +382,7 @@ static nb_program *small_program(nb_graph *g)
     nb_node *x = nb_input(g, "x", NB_F32, 2, s23);
     nb_node *w = nb_param(g, "w", NB_F32, 1, s3);
     nb_node *y = nb_add(g, nb_mul(g, x, w), nb_scalar(g, NB_F32, 1.0));
-    nb_compile_options opt = {&y, 1};
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));

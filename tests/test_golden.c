@@ -160,7 +160,7 @@ static void run_entry(void **state)
     en->build(&t, en->arg);
     if (nb_graph_error(t.g))
         fail_msg("%s: %s", en->label, nb_graph_error(t.g));
-    nb_compile_options opt = {t.outs, t.n_out};
+    nb_compile_options opt = {.outputs = t.outs, .n_outputs = t.n_out};
     nb_program *p = nb_compile(t.g, &opt);
     if (!p)
         fail_msg("%s: compile failed: %s", en->label, nb_graph_error(t.g));

@@ -108,7 +108,7 @@ static void check(nb_dtype dt, loss_fn loss, int arank, const int64_t *ashape, c
     nb_node *s = nb_sum(g, y, NULL, 0, 0);
     assert_int_equal(nb_grad(g, s, &a, 1, &ga), 0);
     nb_node *outs[2] = {y, ga};
-    nb_compile_options opt = {outs, 2};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 2};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));
@@ -282,7 +282,7 @@ static void test_seed_logistic(void **state)
     nb_node *wrt[2] = {w, b}, *gr[2];
     assert_int_equal(nb_grad(g, loss, wrt, 2, gr), 0);
     nb_node *outs[3] = {loss, gr[0], gr[1]};
-    nb_compile_options opt = {outs, 3};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 3};
     nb_program *prog = nb_compile(g, &opt);
     if (!prog)
         fail_msg("compile: %s", nb_graph_error(g));
@@ -307,7 +307,7 @@ static void test_label_out_of_range(void **state)
     nb_node *logits = nb_input(g, "logits", NB_F64, 2, S23);
     nb_node *labels = nb_input(g, "labels", NB_I32, 1, S2);
     nb_node *loss = nb_cross_entropy(g, logits, labels, NB_REDUCTION_MEAN);
-    nb_compile_options opt = {&loss, 1};
+    nb_compile_options opt = {.outputs = &loss, .n_outputs = 1};
     nb_program *p = nb_compile(g, &opt);
     assert_non_null(p);
     const int32_t bad[2][2] = {{1, 3}, {-1, 0}}, good[2] = {1, 2};

@@ -140,7 +140,7 @@ static void check(nb_dtype dt, int64_t rows, int64_t cols, const double *xv, bui
         assert_int_equal(nb_vjp(g, y, s, &x, 1, &gx), 0);
         outs[n_out++] = gx;
     }
-    nb_compile_options opt = {outs, n_out};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = n_out};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));
@@ -278,7 +278,7 @@ static void test_softmax_rank0(void **state)
     nb_graph *g = nb_graph_new();
     nb_node *x = nb_input(g, "x", NB_F64, 0, NULL);
     nb_node *outs[2] = {nb_softmax(g, x, 0), nb_log_softmax(g, x, -1)};
-    nb_compile_options opt = {outs, 2};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 2};
     nb_program *p = nb_compile(g, &opt);
     assert_non_null(p);
     const double v = 2.5;

@@ -177,7 +177,7 @@ static const gc_case cases[] = {
 /* Compiles outs of g, binds the inputs in order, runs; the caller frees the program. */
 static nb_program *run(nb_graph *g, nb_node **outs, int n, const void *const *inputs, int n_inputs)
 {
-    nb_compile_options opt = {outs, n};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = n};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));
@@ -425,7 +425,7 @@ static void test_index_out_of_range(void **state)
     nb_node *h = nb_name(g, nb_one_hot(g, i, 3, NB_F64), "labels");
     double tv[] = {0, 1, 2, 3, 4, 5};
     int32_t iv[] = {0, 3};
-    nb_compile_options opt = {&y, 1};
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1};
     nb_program *p = nb_compile(g, &opt);
     assert_non_null(p);
     nb_program_bind(p, "t", tv);

@@ -150,7 +150,7 @@ static void run_unary(unary_fn f, nb_dtype dt, const double *x, int n, double *y
     nb_node *grad = NULL;
     assert_int_equal(nb_grad(g, nb_sum(g, out, NULL, 0, 0), &in, 1, &grad), 0);
     nb_node *outs[2] = {out, grad};
-    nb_compile_options opt = {outs, 2};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 2};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile failed: %s", nb_graph_error(g));
@@ -445,7 +445,7 @@ static void test_stop_gradient(void **state)
     nb_node *z = nb_sum(g, nb_exp(g, nb_stop_gradient(g, x)), NULL, 0, 0);
     assert_int_equal(nb_grad(g, z, &x, 1, &grads[1]), 0);
     nb_node *outs[4] = {y, grads[0], grads[1], si};
-    nb_compile_options opt = {outs, 4};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 4};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile failed: %s", nb_graph_error(g));
@@ -491,7 +491,7 @@ static void test_cast(void **state)
     assert_int_equal(nb_grad(g, nb_sum(g, back, NULL, 0, 0), &x, 1, &grads[1]), 0);
     assert_int_equal(nb_node_dtype(grads[0]), NB_F32);
     nb_node *outs[6] = {x64, i32f, b64, back, grads[0], grads[1]};
-    nb_compile_options opt = {outs, 6};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 6};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile failed: %s", nb_graph_error(g));

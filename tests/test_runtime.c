@@ -31,7 +31,7 @@ static void affine_graph(nb_graph *g, nb_node **outs)
 
 static nb_program *compile2(nb_graph *g, nb_node **outs)
 {
-    nb_compile_options opt = {outs, 2};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 2};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));
@@ -200,7 +200,7 @@ static void *compile_worker(void *arg)
         nb_graph *g = nb_graph_new();
         nb_node *x = nb_input(g, "x", NB_F64, 1, s3);
         nb_node *y = nb_exp(g, nb_mul(g, x, nb_scalar(g, NB_F64, (double)it)));
-        nb_compile_options opt = {&y, 1};
+        nb_compile_options opt = {.outputs = &y, .n_outputs = 1};
         nb_program *p = nb_compile(g, &opt);
         nb_graph_free(g);
         double in[3] = {0, 0, 0};
@@ -272,7 +272,7 @@ static void test_leaf_outputs(void **state)
     nb_node *i = nb_input(g, "i", NB_I32, 1, s3);
     nb_node *y = nb_mul(g, x, w);
     nb_node *outs[] = {x, w, c, y, i, x};
-    nb_compile_options opt = {outs, 6};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 6};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));
@@ -311,7 +311,7 @@ static void test_unused_input(void **state)
     nb_node *x = nb_input(g, "x", NB_F64, 1, s3);
     nb_input(g, "unused", NB_F64, 1, s3);
     nb_node *y = nb_mul(g, x, x);
-    nb_compile_options opt = {&y, 1};
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1};
     nb_program *p = nb_compile(g, &opt);
     assert_non_null(p);
     nb_graph_free(g);

@@ -298,7 +298,7 @@ static void test_sticky(void **state)
     assert_null(nb_permute(g, a, (const int[]){1, 0}, 2));
     assert_null(nb_transpose(g, y));
     assert_non_null(strstr(nb_graph_error(g), "matmul"));
-    nb_compile_options opt = {&a, 1};
+    nb_compile_options opt = {.outputs = &a, .n_outputs = 1};
     assert_null(nb_compile(g, &opt));
     assert_non_null(strstr(nb_graph_error(g), "matmul: inner dimensions differ"));
     nb_graph_free(g);

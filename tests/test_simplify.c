@@ -134,7 +134,7 @@ static void test_gradient_graph(void **state)
     assert_true(s2->n_nodes < g->n_nodes);
     ir_graph_free(s2);
 
-    nb_compile_options opt = {outs, 3};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 3};
     nb_program *p = nb_compile(g, &opt);
     assert_non_null(p);
     double xv = 1.5;

@@ -241,7 +241,7 @@ static void test_sticky(void **state)
     assert_null(nb_cast(g, i, NB_BOOL));
     assert_string_equal(nb_graph_error(g), first);
     expect_error(g, "sqrt", (const char *const[]){"i32[3]", NULL});
-    nb_compile_options opt = {&y, 1};
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1};
     assert_null(nb_compile(g, &opt));
     assert_string_equal(nb_graph_error(g), first);
     nb_graph_free(g);

@@ -97,7 +97,7 @@ static int gc_build(const gc_case *c, nb_dtype dt, int second_order, gc_prog *ou
     outs[0] = t;
     for (int k = 0; k < out->n_float; k++)
         outs[k + 1] = gr[k];
-    nb_compile_options opt = {outs, out->n_float + 1};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = out->n_float + 1};
     out->p = nb_compile(g, &opt);
     if (!out->p)
         print_error("%s (%s): %s\n", c->name, nb_dtype_name(dt), nb_graph_error(g));

@@ -1,0 +1,168 @@
+/* rt_params.c — a program's parameters: their memory (possibly shared between programs
+ * of one graph), listing, copying values in and out, and zeroing gradient buffers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+
+/* Two programs may share parameters when they list the same ones at the same places. */
+static int same_params(const cg_program *a, const cg_program *b)
+{
+    if (a->n_params != b->n_params || a->state_size != b->state_size)
+        return 0;
+    for (int i = 0; i < a->n_params; i++) {
+        const cg_slot *x = &a->params[i], *y = &b->params[i];
+        if (strcmp(x->name, y->name) != 0 || x->dtype != y->dtype || x->rank != y->rank ||
+            x->offset != y->offset ||
+            memcmp(x->shape, y->shape, (size_t)x->rank * sizeof *x->shape) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+int rt_state_attach(nb_program *p, nb_program *share, char *err, size_t size)
+{
+    if (share) {
+        if (!same_params(&p->cg, &share->cg)) {
+            snprintf(err, size, "cannot share state: the programs have different parameters "
+                                "(compile both from the same, finished graph)");
+            return -1;
+        }
+        p->state = share->state;
+        p->state->refs++;
+        return 0;
+    }
+    p->state = calloc(1, sizeof *p->state);
+    if (!p->state || !(p->state->bytes = rt_alloc_zeroed(p->cg.state_size))) {
+        free(p->state);
+        p->state = NULL;
+        snprintf(err, size, "out of memory");
+        return -1;
+    }
+    p->state->refs = 1;
+    p->state->size = p->cg.state_size;
+    return 0;
+}
+
+void rt_state_release(rt_state *s)
+{
+    if (!s || --s->refs > 0)
+        return;
+    free(s->bytes);
+    free(s);
+}
+
+static const cg_slot *param_at(const nb_program *p, int i)
+{
+    return p && i >= 0 && i < p->cg.n_params ? &p->cg.params[i] : NULL;
+}
+
+int nb_program_param_count(const nb_program *p)
+{
+    return p ? p->cg.n_params : 0;
+}
+
+int nb_program_param_index(const nb_program *p, const char *name)
+{
+    if (!p || !name)
+        return -1;
+    for (int i = 0; i < p->cg.n_params; i++)
+        if (strcmp(p->cg.params[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *nb_program_param_name(const nb_program *p, int i)
+{
+    const cg_slot *s = param_at(p, i);
+    return s ? s->name : NULL;
+}
+
+nb_dtype nb_program_param_dtype(const nb_program *p, int i)
+{
+    const cg_slot *s = param_at(p, i);
+    return s ? s->dtype : (nb_dtype)-1;
+}
+
+int nb_program_param_rank(const nb_program *p, int i)
+{
+    const cg_slot *s = param_at(p, i);
+    return s ? s->rank : 0;
+}
+
+const int64_t *nb_program_param_shape(const nb_program *p, int i)
+{
+    const cg_slot *s = param_at(p, i);
+    return s ? s->shape : NULL;
+}
+
+int64_t nb_program_param_numel(const nb_program *p, int i)
+{
+    const cg_slot *s = param_at(p, i);
+    return s ? s->numel : 0;
+}
+
+void *nb_program_param_data(nb_program *p, int i)
+{
+    const cg_slot *s = param_at(p, i);
+    return s ? p->state->bytes + s->offset : NULL;
+}
+
+int nb_program_zero_grad(nb_program *p)
+{
+    if (!p)
+        return -1;
+    for (int i = 0; i < p->cg.n_params; i++) {
+        const cg_slot *s = &p->cg.params[i];
+        if (s->is_grad)
+            memset(p->state->bytes + s->offset, 0, (size_t)s->numel * nb_dtype_size(s->dtype));
+    }
+    return 0;
+}
+
+/* Finds a parameter and checks that nbytes is its size. */
+static const cg_slot *param_slot(nb_program *p, const char *what, const char *name,
+                                 const void *data, size_t nbytes)
+{
+    if (!name || !data) {
+        rt_error(p, "%s: %s is NULL", what, !name ? "the name" : "the data");
+        return NULL;
+    }
+    for (int i = 0; i < p->cg.n_params; i++) {
+        const cg_slot *s = &p->cg.params[i];
+        if (strcmp(s->name, name) != 0)
+            continue;
+        size_t size = (size_t)s->numel * nb_dtype_size(s->dtype);
+        if (nbytes != size) {
+            rt_error(p, "%s: parameter '%.200s' holds %zu bytes, %zu given", what, name, size,
+                       nbytes);
+            return NULL;
+        }
+        return s;
+    }
+    rt_error(p, "%s: the program has no parameter named '%.200s'", what, name);
+    return NULL;
+}
+
+int nb_program_set_param(nb_program *p, const char *name, const void *data, size_t nbytes)
+{
+    if (!p)
+        return -1;
+    const cg_slot *s = param_slot(p, "set_param", name, data, nbytes);
+    if (!s)
+        return -1;
+    memcpy(p->state->bytes + s->offset, data, nbytes);
+    return 0;
+}
+
+int nb_program_get_param(nb_program *p, const char *name, void *data, size_t nbytes)
+{
+    if (!p)
+        return -1;
+    const cg_slot *s = param_slot(p, "get_param", name, data, nbytes);
+    if (!s)
+        return -1;
+    memcpy(data, p->state->bytes + s->offset, nbytes);
+    return 0;
+}
