@@ -156,6 +156,19 @@ typedef struct ir_text {
 
 void ir_text_printf(ir_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- random numbers (ir_rng.c) --------------------------------------------------- */
+
+/* A reproducible generator: the same seed gives the same values on every machine. */
+typedef struct ir_rng {
+    uint64_t s[4];
+} ir_rng;
+
+void ir_rng_seed(ir_rng *r, uint64_t seed);
+uint64_t ir_rng_next(ir_rng *r);
+double ir_rng_uniform(ir_rng *r);             /* [0, 1) */
+uint64_t ir_rng_below(ir_rng *r, uint64_t n); /* [0, n), n > 0, unbiased */
+double ir_rng_normal(ir_rng *r);              /* standard normal */
+
 /* ---- autodiff (ir_autodiff.c) ----------------------------------------------------- */
 
 /* Appends d(seed . y)/d xs[i] to g for each i. seed NULL means 1 (y must be scalar). */
