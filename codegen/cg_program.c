@@ -183,6 +183,7 @@ typedef struct cg_plan {
     unsigned char *is_output;
     unsigned char *fails;      /* the node's kernel returns nonzero on bad data */
     unsigned char *used_const; /* a constant some kernel reads from memory */
+    unsigned char *absorbed;   /* transposes read through by matmuls */
     int *root;                 /* kernel that computes the node (cg_fuse) */
     size_t *offset;            /* arena offset of each kernel root */
     cg_kernel *kernels;        /* in id order of their roots */
@@ -263,6 +264,8 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         for (int j = 0; j < v->n_in; j++) {
             const ir_node *x = v->in[j];
             int seen = 0;
+            if (pl->absorbed[x->id])
+                x = x->in[0]; /* the matmul reads the transpose's operand */
             if (pl->root[x->id] == pl->root[id] || (cg_is_elementwise(k->root) && cg_is_inlined(x)))
                 continue;
             for (int a = 0; a < k->n_args && cg_is_elementwise(k->root); a++)
@@ -451,7 +454,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         ir_check_updates(g, rq->upd_params, rq->upd_values, rq->n_updates) != 0)
         return -1;
     size_t count = (size_t)g->n_nodes + 1;
-    pl.live = calloc(count, 4);
+    pl.live = calloc(count, 5);
     pl.root = calloc(count, sizeof *pl.root);
     pl.offset = calloc(count, sizeof *pl.offset);
     if (!pl.live || !pl.root || !pl.offset) {
@@ -461,8 +464,11 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     pl.is_output = pl.live + count;
     pl.fails = pl.live + 2 * count;
     pl.used_const = pl.live + 3 * count;
+    pl.absorbed = pl.live + 4 * count;
+    c.absorbed = pl.absorbed;
     mark_live(g, rq, &pl);
-    if (cg_fuse(g, pl.live, pl.is_output, pl.root) != 0) {
+    cg_absorb_transposes(g, pl.live, pl.is_output, pl.absorbed);
+    if (cg_fuse(g, pl.live, pl.is_output, pl.absorbed, pl.root) != 0) {
         ir_oom(g);
         goto fail;
     }
