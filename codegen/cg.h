@@ -110,9 +110,11 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *i
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 
 /* Places the result of each kernel in the arena (offset[root id]); a result's space is
- * reused once no later kernel reads it; outputs are never reused. 0, or -1 on OOM. */
+ * reused once no later kernel reads it; outputs are never reused. Kernels with
+ * in_place[root] >= 0 write a parameter and get no space. 0, or -1 on OOM. */
 int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
-                  const unsigned char *is_output, size_t *offset, size_t *arena_size);
+                  const unsigned char *is_output, const int *in_place, size_t *offset,
+                  size_t *arena_size);
 
 /* Writes the body of an elementwise kernel: the loop over the root's shape, operands
  * broadcast by strides, each member's scalar statement. */
@@ -160,6 +162,9 @@ typedef struct cg_request {
     ir_node *const *upd_params;
     ir_node *const *upd_values;
     int n_updates;
+    /* Declare the runtime kernels as function pointers that the loader fills (for a
+     * shared object), rather than as functions (that libtcc resolves). */
+    int rt_pointers;
 } cg_request;
 
 /* Generates the program of rq. Returns 0, or -1 with the error recorded on g. On

@@ -199,6 +199,17 @@ typedef struct nb_update {
     nb_node *value;
 } nb_update;
 
+/* How generated C becomes machine code. */
+typedef enum nb_backend {
+    /* libtcc in memory: about a millisecond to compile; unoptimized, scalar code. */
+    NB_BACKEND_TCC = 0,
+    /* The system C compiler ($NABLA_CC, default cc) at -O3 -march=native into a shared
+     * object cached under $NABLA_CACHE_DIR (default ~/.cache/nabla) by a hash of the
+     * source, the command and the CPU: about a second to build once, then loaded in
+     * well under a millisecond; vectorized loops, for long training runs. */
+    NB_BACKEND_CC = 1
+} nb_backend;
+
 typedef struct nb_compile_options {
     nb_node *const *outputs; /* values the program computes on each run */
     int n_outputs;
@@ -209,6 +220,7 @@ typedef struct nb_compile_options {
      * e.g. one that accumulates gradients and one that applies the optimizer. The
      * state lives until the last program using it is freed. */
     nb_program *share_state;
+    nb_backend backend; /* NB_BACKEND_TCC unless set */
 } nb_compile_options;
 
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).

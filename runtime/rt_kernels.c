@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 
+#include "rt.h"
 #include "rt_kernels.h"
 
 void nb_rt_gemm_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
@@ -27,3 +28,11 @@ void nb_rt_copy(void *dst, const void *src, long bytes)
 {
     memcpy(dst, src, (size_t)bytes);
 }
+
+/* The kernels generated code may call, by name (cg_rt.def). */
+const rt_symbol rt_kernel_symbols[] = {
+#define CG_RT(fn, proto) {#fn, (const void *)fn},
+#include "cg_rt.def"
+#undef CG_RT
+};
+const int rt_n_kernel_symbols = sizeof rt_kernel_symbols / sizeof *rt_kernel_symbols;
