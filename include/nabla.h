@@ -275,6 +275,11 @@ int nb_program_zero_grad(nb_program *p);
 int nb_program_set_param(nb_program *p, const char *name, const void *data, size_t nbytes);
 int nb_program_get_param(nb_program *p, const char *name, void *data, size_t nbytes);
 
+/* Threads the runtime's kernels (matmul through OpenBLAS) may use, process-wide;
+ * generated elementwise code runs on the calling thread. -1 for n < 1. */
+int nb_set_threads(int n);
+int nb_get_threads(void);
+
 /* Size in bytes of one element of dt (0 for an unknown dtype). */
 size_t nb_dtype_size(nb_dtype dt);
 const char *nb_dtype_name(nb_dtype dt);
