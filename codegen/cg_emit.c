@@ -25,7 +25,10 @@ void cg_line(cg_ctx *c, const char *fmt, ...)
         c->t->failed = 1;
         return;
     }
-    ir_text_printf(c->t, "%*s%s\n", 4 * c->indent, "", buf);
+    /* "%*s" takes glibc's slow positional path: copy the indent from a literal. */
+    static const char spaces[] = "                                                            ";
+    int indent = 4 * c->indent < (int)sizeof spaces - 1 ? 4 * c->indent : (int)sizeof spaces - 1;
+    ir_text_printf(c->t, "%.*s%s\n", indent, spaces, buf);
 }
 
 const char *cg_ctype(nb_dtype dt)
