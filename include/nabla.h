@@ -275,6 +275,114 @@ int nb_program_zero_grad(nb_program *p);
 int nb_program_set_param(nb_program *p, const char *name, const void *data, size_t nbytes);
 int nb_program_get_param(nb_program *p, const char *name, void *data, size_t nbytes);
 
+/* ---- parameter initializers (runtime/rt_init.c; docs/init.md) ---------------------- */
+
+/* Fills parameters with PyTorch's initializers (torch.nn.init), from nabla's own PRNG:
+ * the same nb_init (seed included) gives the same values on every machine; never rand().
+ * Values are drawn in double, one per element in row-major order, then rounded to the
+ * parameter's dtype, so an f32 parameter holds exactly the f64 values rounded to float.
+ *
+ * FAN CONVENTION. nabla's layers compute x[N, in] @ W[in, out], so a weight is stored
+ * [in, out] — the transpose of PyTorch's [out, in]. By default (NB_LAYOUT_IN_OUT):
+ *     fan_in  = shape[0] * receptive,   fan_out = shape[1] * receptive,
+ * with receptive = shape[2] * ... * shape[rank-1] (1 for rank 2). NB_LAYOUT_OUT_IN reads
+ * the shape as PyTorch does (fan_in from shape[1], fan_out from shape[0]). Either way a
+ * weight gets the same distribution as torch's for the same layer: W[784, 256] here
+ * and torch.nn.Linear(784, 256).weight ([256, 784]) both have fan_in 784. fan_in and
+ * fan_out > 0 in nb_init override the shape (needed for rank 0 and 1, where the shape
+ * gives no fans: the fan-based kinds then fail, as torch raises). */
+typedef enum nb_init_kind {
+    NB_INIT_ZEROS = 0,
+    NB_INIT_ONES = 1,
+    NB_INIT_CONSTANT = 2,        /* value */
+    NB_INIT_UNIFORM = 3,         /* U[low, high) */
+    NB_INIT_NORMAL = 4,          /* N(mean, std^2) */
+    NB_INIT_XAVIER_UNIFORM = 5,  /* U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)) */
+    NB_INIT_XAVIER_NORMAL = 6,   /* N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)) */
+    NB_INIT_KAIMING_UNIFORM = 7, /* U(-b, b), b = gain(nonlinearity, slope) * sqrt(3 / fan) */
+    NB_INIT_KAIMING_NORMAL = 8,  /* N(0, s^2), s = gain(nonlinearity, slope) / sqrt(fan) */
+    /* torch.nn.Linear's weight: kaiming_uniform with slope sqrt(5), leaky_relu, fan_in,
+     * which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+    NB_INIT_LINEAR_WEIGHT = 9,
+    /* torch.nn.Linear's bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in the
+     * WEIGHT's fan_in (in_features), which the bias's shape cannot give: set fan_in. */
+    NB_INIT_LINEAR_BIAS = 10
+} nb_init_kind;
+
+typedef enum nb_fan_mode {
+    NB_FAN_IN = 0, /* kaiming's default: preserves the forward pass's variance */
+    NB_FAN_OUT = 1 /* preserves the backward pass's variance */
+} nb_fan_mode;
+
+/* torch.nn.init.calculate_gain's nonlinearities. */
+typedef enum nb_nonlinearity {
+    NB_NONLINEARITY_LEAKY_RELU = 0, /* sqrt(2 / (1 + slope^2)); kaiming's default */
+    NB_NONLINEARITY_RELU = 1,       /* sqrt(2) */
+    NB_NONLINEARITY_LINEAR = 2,     /* 1 (also conv and identity) */
+    NB_NONLINEARITY_SIGMOID = 3,    /* 1 */
+    NB_NONLINEARITY_TANH = 4,       /* 5/3 */
+    NB_NONLINEARITY_SELU = 5        /* 3/4 */
+} nb_nonlinearity;
+
+typedef enum nb_fan_layout {
+    NB_LAYOUT_IN_OUT = 0, /* nabla's weights [in, out, ...]: fan_in from shape[0] */
+    NB_LAYOUT_OUT_IN = 1  /* PyTorch's weights [out, in, ...]: fan_in from shape[1] */
+} nb_fan_layout;
+
+/* An initializer. Fields a kind does not use are ignored. Build one with the nb_init_*
+ * constructors below, then adjust fields (layout, fan overrides) as needed. */
+typedef struct nb_init {
+    nb_init_kind kind;
+    double value;                 /* constant */
+    double low, high;             /* uniform: low <= high, both finite */
+    double mean, std;             /* normal: std >= 0 */
+    double gain;                  /* xavier: > 0 (1 in the constructors) */
+    double slope;                 /* kaiming: leaky_relu's negative slope (torch's a) */
+    nb_fan_mode mode;             /* kaiming */
+    nb_nonlinearity nonlinearity; /* kaiming */
+    nb_fan_layout layout;         /* how fans are read from the shape */
+    int64_t fan_in, fan_out;      /* > 0: use instead of the shape's; 0: from the shape */
+    uint64_t seed;                /* the random kinds' stream; see nb_init_seed */
+} nb_init;
+
+nb_init nb_init_zeros(void);
+nb_init nb_init_ones(void);
+nb_init nb_init_constant(double value);
+nb_init nb_init_uniform(double low, double high, uint64_t seed);
+nb_init nb_init_normal(double mean, double std, uint64_t seed);
+nb_init nb_init_xavier_uniform(double gain, uint64_t seed);
+nb_init nb_init_xavier_normal(double gain, uint64_t seed);
+/* torch's kaiming_*_(w) defaults are slope 0, NB_FAN_IN, NB_NONLINEARITY_LEAKY_RELU. */
+nb_init nb_init_kaiming_uniform(double slope, nb_fan_mode mode, nb_nonlinearity nl, uint64_t seed);
+nb_init nb_init_kaiming_normal(double slope, nb_fan_mode mode, nb_nonlinearity nl, uint64_t seed);
+nb_init nb_init_linear_weight(uint64_t seed);
+nb_init nb_init_linear_bias(int64_t fan_in, uint64_t seed);
+
+/* torch.nn.init.calculate_gain(nl, slope); slope is used by leaky_relu only (torch's
+ * default there is 0.01). NaN for an unknown nonlinearity. */
+double nb_init_gain(nb_nonlinearity nl, double slope);
+
+/* A seed for one parameter, mixed from a run's base seed and the parameter's name, so
+ * that every parameter draws its own stream and adding or reordering parameters changes
+ * no other parameter's values. Any other choice works as long as no two parameters of a
+ * model share a seed (base + parameter index is fine for a single base seed). */
+uint64_t nb_init_seed(uint64_t base, const char *name);
+
+/* Fills the program's parameter `name` (its dtype and shape) from init. f32 and f64
+ * take every kind; i32 and bool only zeros, ones and a constant they can hold. 0, or -1
+ * with the error on the program and the parameter unchanged. */
+int nb_program_init_param(nb_program *p, const char *name, const nb_init *init);
+/* PyTorch's nn.Linear reset_parameters: weight (rank >= 2, fans per NB_LAYOUT_IN_OUT)
+ * from nb_init_linear_weight, then bias (may be NULL) from nb_init_linear_bias with the
+ * weight's fan_in; seeds nb_init_seed(seed, name) for each. 0, or -1 with the error on
+ * the program and neither parameter changed. */
+int nb_program_init_linear(nb_program *p, const char *weight, const char *bias, uint64_t seed);
+/* Fills out (numel values of dt, row-major) for a tensor of the given shape, as
+ * nb_program_init_param would. 0, or -1 with a message in err (when err is not NULL)
+ * and out unchanged. */
+int nb_init_fill(const nb_init *init, nb_dtype dt, int rank, const int64_t *shape, void *out,
+                 char *err, size_t err_size);
+
 /* Threads the runtime's kernels (matmul through OpenBLAS) may use, process-wide;
  * generated elementwise code runs on the calling thread. -1 for n < 1. */
 int nb_set_threads(int n);
