@@ -29,7 +29,10 @@ typedef struct cg_ctx {
     int indent;
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
-    int can_fail;                           /* the kernel returns nonzero on bad runtime data */
+    int can_fail; /* the kernel returns nonzero on bad runtime data */
+    /* absorbed[id]: node id is a transpose that its consumers (matmuls) read through,
+     * so it has no kernel and no buffer of its own (cg_absorbed_transpose). */
+    const unsigned char *absorbed;
     char lit[8][64];                        /* rotating buffers for cg_lit */
     int lit_next;
 } cg_ctx;
@@ -91,17 +94,27 @@ int cg_is_elementwise(const ir_node *n);
 /* A scalar constant, written into elementwise code as a literal. */
 int cg_is_inlined(const ir_node *n);
 
+/* A PERMUTE that swaps the last two axes and nothing else. */
+int cg_is_transpose(const ir_node *n);
+/* Marks in absorbed[] the transposes that every consumer reads as a transposed matmul
+ * operand (and that are no output), so no kernel computes them. */
+void cg_absorb_transposes(const ir_graph *g, const unsigned char *live,
+                          const unsigned char *is_output, unsigned char *absorbed);
+
 /* Assigns every live node to the kernel that computes it: root[id] is the id of that
- * kernel's root (id itself for a root), -1 for leaves and dead nodes. 0, or -1 on OOM. */
+ * kernel's root (id itself for a root), -1 for leaves, dead nodes and absorbed
+ * transposes. 0, or -1 on OOM. */
 int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output,
-            int *root);
+            const unsigned char *absorbed, int *root);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 
 /* Places the result of each kernel in the arena (offset[root id]); a result's space is
- * reused once no later kernel reads it; outputs are never reused. 0, or -1 on OOM. */
+ * reused once no later kernel reads it; outputs are never reused. Kernels with
+ * in_place[root] >= 0 write a parameter and get no space. 0, or -1 on OOM. */
 int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
-                  const unsigned char *is_output, size_t *offset, size_t *arena_size);
+                  const unsigned char *is_output, const int *in_place, size_t *offset,
+                  size_t *arena_size);
 
 /* Writes the body of an elementwise kernel: the loop over the root's shape, operands
  * broadcast by strides, each member's scalar statement. */
@@ -149,6 +162,9 @@ typedef struct cg_request {
     ir_node *const *upd_params;
     ir_node *const *upd_values;
     int n_updates;
+    /* Declare the runtime kernels as function pointers that the loader fills (for a
+     * shared object), rather than as functions (that libtcc resolves). */
+    int rt_pointers;
 } cg_request;
 
 /* Generates the program of rq. Returns 0, or -1 with the error recorded on g. On

@@ -24,7 +24,8 @@ static size_t first_fit(const block *live, int n, size_t size)
 }
 
 int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
-                  const unsigned char *is_output, size_t *offset, size_t *arena_size)
+                  const unsigned char *is_output, const int *in_place, size_t *offset,
+                  size_t *arena_size)
 {
     int *last_use = malloc(((size_t)g->n_nodes + 1) * sizeof *last_use);
     block *live = malloc(((size_t)n_kernels + 1) * sizeof *live);
@@ -45,6 +46,8 @@ int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
     *arena_size = 0;
     for (int i = 0; i < n_kernels; i++) {
         const ir_node *r = kernels[i].root;
+        if (in_place[r->id] >= 0)
+            continue; /* lives in its parameter's memory */
         size_t size =
             ((size_t)r->numel * nb_dtype_size(r->dtype) + CG_ALIGN - 1) / CG_ALIGN * CG_ALIGN;
         size_t at = first_fit(live, n_live, size);

@@ -7,7 +7,8 @@
 
 #define CG_FUSE_MAX 48 /* members per kernel: keeps generated functions readable */
 
-int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output, int *root)
+int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output,
+            const unsigned char *absorbed, int *root)
 {
     int n = g->n_nodes;
     int *users = calloc((size_t)n + 1, sizeof *users);
@@ -25,7 +26,7 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *i
     }
     for (int id = n - 1; id >= 0; id--) {
         const ir_node *r = g->nodes[id];
-        if (!live[id] || root[id] >= 0 || r->n_in == 0)
+        if (!live[id] || root[id] >= 0 || r->n_in == 0 || absorbed[id])
             continue;
         root[id] = id;
         if (!cg_is_elementwise(r))
@@ -58,4 +59,29 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *i
     free(inside);
     free(stamp);
     return 0;
+}
+
+int cg_is_transpose(const ir_node *n)
+{
+    if (n->op != IR_OP_PERMUTE || n->rank < 2)
+        return 0;
+    for (int d = 0; d < n->rank - 2; d++)
+        if (n->attr.ints[d] != d)
+            return 0;
+    return n->attr.ints[n->rank - 2] == n->rank - 1 && n->attr.ints[n->rank - 1] == n->rank - 2;
+}
+
+void cg_absorb_transposes(const ir_graph *g, const unsigned char *live,
+                          const unsigned char *is_output, unsigned char *absorbed)
+{
+    for (int id = 0; id < g->n_nodes; id++)
+        absorbed[id] = live[id] && !is_output[id] && cg_is_transpose(g->nodes[id]);
+    /* A transpose that anything but a matmul reads needs its buffer after all. */
+    for (int id = 0; id < g->n_nodes; id++) {
+        const ir_node *v = g->nodes[id];
+        if (!live[id] || v->op == IR_OP_MATMUL)
+            continue;
+        for (int j = 0; j < v->n_in; j++)
+            absorbed[v->in[j]->id] = 0;
+    }
 }

@@ -118,6 +118,21 @@ void cg_program_free(cg_program *p)
     memset(p, 0, sizeof *p);
 }
 
+/* Writes a runtime kernel's prototype "void f(int);", or as a pointer "void (*f)(int);"
+ * for a backend that fills it at load time. */
+static void emit_rt_proto(ir_text *out, const char *proto, int as_pointer)
+{
+    const char *paren = strchr(proto, '(');
+    const char *name = paren;
+    while (name > proto && name[-1] != ' ' && name[-1] != '*')
+        name--;
+    if (!as_pointer || !paren)
+        ir_text_printf(out, "%s\n", proto);
+    else
+        ir_text_printf(out, "%.*s(*%.*s)%s\n", (int)(name - proto), proto, (int)(paren - name),
+                       name, paren);
+}
+
 /* A one-line description of a node for comments: "%7 = mul f32[2,3] (%5, %6) 'w'". */
 static void describe(ir_text *t, const ir_node *n)
 {
@@ -180,9 +195,12 @@ static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
 /* What cg_generate knows about the graph while it writes. */
 typedef struct cg_plan {
     unsigned char *live; /* needed by an output */
-    unsigned char *is_output;
+    unsigned char *is_output;      /* an output or an update value: kept whole */
+    unsigned char *is_output_only; /* an output of the program */
     unsigned char *fails;      /* the node's kernel returns nonzero on bad data */
     unsigned char *used_const; /* a constant some kernel reads from memory */
+    unsigned char *absorbed;   /* transposes read through by matmuls */
+    int *in_place;             /* node id -> parameter id its kernel writes, else -1 */
     int *root;                 /* kernel that computes the node (cg_fuse) */
     size_t *offset;            /* arena offset of each kernel root */
     cg_kernel *kernels;        /* in id order of their roots */
@@ -192,6 +210,7 @@ typedef struct cg_plan {
 
 static void plan_free(cg_plan *pl)
 {
+    free(pl->in_place);
     free(pl->live);
     free(pl->root);
     free(pl->offset);
@@ -204,7 +223,8 @@ static void plan_free(cg_plan *pl)
 static void mark_live(const ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     for (int i = 0; i < rq->n_outputs; i++)
-        pl->live[rq->outputs[i]->id] = pl->is_output[rq->outputs[i]->id] = 1;
+        pl->live[rq->outputs[i]->id] = pl->is_output[rq->outputs[i]->id] =
+            pl->is_output_only[rq->outputs[i]->id] = 1;
     for (int i = 0; i < rq->n_updates; i++) {
         pl->live[rq->upd_values[i]->id] = pl->is_output[rq->upd_values[i]->id] = 1;
         pl->live[rq->upd_params[i]->id] = 1;
@@ -263,6 +283,8 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         for (int j = 0; j < v->n_in; j++) {
             const ir_node *x = v->in[j];
             int seen = 0;
+            if (pl->absorbed[x->id])
+                x = x->in[0]; /* the matmul reads the transpose's operand */
             if (pl->root[x->id] == pl->root[id] || (cg_is_elementwise(k->root) && cg_is_inlined(x)))
                 continue;
             for (int a = 0; a < k->n_args && cg_is_elementwise(k->root); a++)
@@ -272,6 +294,37 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         }
     }
     free(index);
+    return 0;
+}
+
+/* Lets the kernel of update value V write straight into parameter P (no arena buffer,
+ * no copy at the end) when that cannot change what any kernel reads: no kernel after
+ * V's reads P, V's own kernel reads P only elementwise (element i before writing i),
+ * and neither P nor V is an output or another update's value. */
+static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
+{
+    pl->in_place = malloc(((size_t)g->n_nodes + 1) * sizeof *pl->in_place);
+    if (!pl->in_place)
+        return ir_oom(g);
+    for (int id = 0; id < g->n_nodes; id++)
+        pl->in_place[id] = -1;
+    for (int u = 0; u < rq->n_updates; u++) {
+        const ir_node *par = rq->upd_params[u], *val = rq->upd_values[u];
+        int ok = pl->root[val->id] == val->id && !pl->is_output_only[val->id] &&
+                 !pl->is_output_only[par->id];
+        for (int w = 0; w < rq->n_updates && ok; w++)
+            ok = (w == u || rq->upd_values[w] != val) && rq->upd_values[w] != par;
+        int kv = -1;
+        for (int i = 0; i < pl->n_kernels && ok; i++)
+            if (pl->kernels[i].root == val)
+                kv = i;
+        for (int i = 0; i < pl->n_kernels && ok; i++)
+            for (int a = 0; a < pl->kernels[i].n_args && ok; a++)
+                if (pl->kernels[i].args[a] == par)
+                    ok = i < kv || (i == kv && cg_is_elementwise(val));
+        if (ok)
+            pl->in_place[val->id] = par->id;
+    }
     return 0;
 }
 
@@ -299,7 +352,8 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
             p->state_size += align_up(node_bytes(v));
         }
     }
-    if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->is_output, pl->offset, &p->arena_size) !=
+    if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->is_output, pl->in_place, pl->offset,
+                      &p->arena_size) !=
         0)
         return ir_oom(g);
     for (int i = 0; i < n; i++) {
@@ -380,6 +434,13 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
     for (int i = 0; i < pl->n_kernels; i++) {
         const ir_node *x = pl->kernels[i].root;
         const char *t = cg_ctype(x->dtype);
+        if (pl->in_place[x->id] >= 0) {
+            char pv[32];
+            var(g->nodes[pl->in_place[x->id]], pv, sizeof pv);
+            ir_text_printf(out, "    %s *%s = %s; /* written in place: a parameter update */\n",
+                           t, var(x, v, sizeof v), pv);
+            continue;
+        }
         ir_text_printf(out, "    %s *%s = (%s *)(arena + %zu);\n", t, var(x, v, sizeof v), t,
                        pl->offset[x->id]);
     }
@@ -428,6 +489,8 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
         int overwritten = 0;
         for (int j = 0; j < rq->n_updates; j++)
             overwritten |= rq->upd_params[j] == val;
+        if (pl->in_place[val->id] == x->id)
+            continue;
         var(x, pv, sizeof pv);
         if (overwritten)
             snprintf(v, sizeof v, "s%d", i);
@@ -451,7 +514,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         ir_check_updates(g, rq->upd_params, rq->upd_values, rq->n_updates) != 0)
         return -1;
     size_t count = (size_t)g->n_nodes + 1;
-    pl.live = calloc(count, 4);
+    pl.live = calloc(count, 6);
     pl.root = calloc(count, sizeof *pl.root);
     pl.offset = calloc(count, sizeof *pl.offset);
     if (!pl.live || !pl.root || !pl.offset) {
@@ -461,12 +524,17 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     pl.is_output = pl.live + count;
     pl.fails = pl.live + 2 * count;
     pl.used_const = pl.live + 3 * count;
+    pl.absorbed = pl.live + 4 * count;
+    pl.is_output_only = pl.live + 5 * count;
+    c.absorbed = pl.absorbed;
     mark_live(g, rq, &pl);
-    if (cg_fuse(g, pl.live, pl.is_output, pl.root) != 0) {
+    cg_absorb_transposes(g, pl.live, pl.is_output, pl.absorbed);
+    if (cg_fuse(g, pl.live, pl.is_output, pl.absorbed, pl.root) != 0) {
         ir_oom(g);
         goto fail;
     }
-    if (plan_kernels(g, &pl) != 0 || plan_memory(g, outputs, n, &pl, p) != 0)
+    if (plan_kernels(g, &pl) != 0 || plan_in_place(g, rq, &pl) != 0 ||
+        plan_memory(g, outputs, n, &pl, p) != 0)
         goto fail;
     for (int i = 0; i < pl.n_kernels; i++)
         for (int j = 0; j < pl.kernels[i].n_args; j++)
@@ -497,7 +565,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         }
     for (int i = 0; i < CG_RT_COUNT; i++)
         if (c.rt_used[i]) {
-            ir_text_printf(&out, "%s\n", cg_rt_protos[i]);
+            emit_rt_proto(&out, cg_rt_protos[i], rq->rt_pointers);
             any_proto = 1;
         }
     ir_text_printf(&out, "%s%s%s", any_proto ? "\n" : "", body.buf ? body.buf : "",

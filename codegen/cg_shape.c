@@ -215,7 +215,7 @@ static const char *ptr_at(char *buf, size_t size, const char *p, int rank, const
     return buf;
 }
 
-/* MATMUL: one runtime call per output matrix, in loops over the batch axes with
+/* MATMUL: one runtime (BLAS) call per output matrix, in loops over the batch axes with
  * literal offsets. A broadcast operand has batch stride 0. When b is the same for a
  * run of consecutive a and y matrices (a linear layer on a batch), the run is one
  * call with m multiplied. */
@@ -255,14 +255,17 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
             st[o][r] = s[o];
         r++;
     }
-    if (r > 0 && st[2][r - 1] == 0 && st[1][r - 1] == m * k && st[0][r - 1] == m * nn) {
+    /* A transpose that the kernel reads through is an operand of the gemm call. */
+    int ta = c->absorbed && c->absorbed[a->id], tb = c->absorbed && c->absorbed[b->id];
+    if (r > 0 && !ta && st[2][r - 1] == 0 && st[1][r - 1] == m * k && st[0][r - 1] == m * nn) {
         m *= size[r - 1];
         r--;
     }
-    const char *fn = cg_rt(c, n->dtype == NB_F32 ? "nb_rt_matmul_f32" : "nb_rt_matmul_f64");
+    const char *fn = cg_rt(c, n->dtype == NB_F32 ? "nb_rt_gemm_f32" : "nb_rt_gemm_f64");
     char yi[340], ai[340], bi[340];
     int loops = cg_loops_open(c, "i", r, size, (1u << r) - 1);
-    cg_line(c, "%s(%lld, %lld, %lld, %s, %s, %s);", fn, (long long)m, (long long)nn, (long long)k,
+    cg_line(c, "%s(%d, %d, %lld, %lld, %lld, %s, %s, %s);", fn, ta, tb, (long long)m,
+            (long long)nn, (long long)k,
             ptr_at(ai, sizeof ai, "x0", r, st[1]), ptr_at(bi, sizeof bi, "x1", r, st[2]),
             ptr_at(yi, sizeof yi, "y", r, st[0]));
     cg_loops_close(c, loops);

@@ -199,6 +199,17 @@ typedef struct nb_update {
     nb_node *value;
 } nb_update;
 
+/* How generated C becomes machine code. */
+typedef enum nb_backend {
+    /* libtcc in memory: about a millisecond to compile; unoptimized, scalar code. */
+    NB_BACKEND_TCC = 0,
+    /* The system C compiler ($NABLA_CC, default cc) at -O3 -march=native into a shared
+     * object cached under $NABLA_CACHE_DIR (default ~/.cache/nabla) by a hash of the
+     * source, the command and the CPU: about a second to build once, then loaded in
+     * well under a millisecond; vectorized loops, for long training runs. */
+    NB_BACKEND_CC = 1
+} nb_backend;
+
 typedef struct nb_compile_options {
     nb_node *const *outputs; /* values the program computes on each run */
     int n_outputs;
@@ -209,6 +220,7 @@ typedef struct nb_compile_options {
      * e.g. one that accumulates gradients and one that applies the optimizer. The
      * state lives until the last program using it is freed. */
     nb_program *share_state;
+    nb_backend backend; /* NB_BACKEND_TCC unless set */
 } nb_compile_options;
 
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).
@@ -263,6 +275,11 @@ int nb_program_zero_grad(nb_program *p);
 int nb_program_set_param(nb_program *p, const char *name, const void *data, size_t nbytes);
 int nb_program_get_param(nb_program *p, const char *name, void *data, size_t nbytes);
 
+/* Threads the runtime's kernels (matmul through OpenBLAS) may use, process-wide;
+ * generated elementwise code runs on the calling thread. -1 for n < 1. */
+int nb_set_threads(int n);
+int nb_get_threads(void);
+
 /* ---- checkpoints (safetensors) ----------------------------------------------------- */
 
 /* Writes every parameter of the program (optimizer state and "<name>.grad" gradient
@@ -281,6 +298,84 @@ int nb_program_load(nb_program *p, const char *path);
 /* Size in bytes of one element of dt (0 for an unknown dtype). */
 size_t nb_dtype_size(nb_dtype dt);
 const char *nb_dtype_name(nb_dtype dt);
+
+/* ---- data: IDX files (the MNIST family) and minibatches ---------------------------- */
+/* See docs/data.md. The readers and helpers below do not touch graphs or programs. */
+
+/* IDX element types: the type byte of the file. */
+typedef enum nb_idx_type {
+    NB_IDX_U8 = 0x08,  /* unsigned char */
+    NB_IDX_I8 = 0x09,  /* signed char */
+    NB_IDX_I16 = 0x0B, /* int16_t */
+    NB_IDX_I32 = 0x0C, /* int32_t */
+    NB_IDX_F32 = 0x0D, /* float */
+    NB_IDX_F64 = 0x0E  /* double */
+} nb_idx_type;
+
+/* A whole IDX file in memory: data holds numel values of the type in host byte order,
+ * row-major, nbytes in all. Dimensions are positive; rank is 1..NB_MAX_RANK. */
+typedef struct nb_idx {
+    int type; /* an nb_idx_type */
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    void *data;
+    size_t nbytes;
+} nb_idx;
+
+/* Reads an IDX file, plain or gzip-compressed (detected from its content, not its
+ * name). Returns 0 and fills *out (free it with nb_idx_free), or -1 with *out zeroed
+ * and a message naming the file in err (err may be NULL). Malformed files are errors:
+ * bad magic, unknown type, rank 0 or > NB_MAX_RANK, a zero dimension, a size that
+ * overflows, data shorter than the header says, bytes after the data, gzip damage.
+ * Memory grows with the data actually read, never with an unchecked header size. */
+int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size);
+/* Frees the data and zeroes *x; NULL and zeroed structs are fine. */
+void nb_idx_free(nb_idx *x);
+/* Number of elements (product of the shape); 0 for a zeroed struct. */
+int64_t nb_idx_numel(const nb_idx *x);
+/* Size in bytes of one element of an IDX type; 0 for an unknown type. */
+size_t nb_idx_type_size(int type);
+
+/* Every element of x converted to float and divided by divisor (in float), into a new
+ * malloc'ed array of nb_idx_numel(x) floats (caller frees). NULL with err on failure. */
+float *nb_idx_to_f32(const nb_idx *x, float divisor, char *err, size_t err_size);
+/* Images: u8 data [N, d1, d2, ...] as floats v / 255 in [0, 1] (torchvision's
+ * ToTensor), flattened to [N, d1*d2*...]: *n = N, *dim = d1*d2*... (a rank-1 file
+ * gives dim 1). Caller frees. NULL with err when x is not u8. */
+float *nb_idx_images_f32(const nb_idx *x, int64_t *n, int64_t *dim, char *err, size_t err_size);
+/* Labels: rank-1 integer data (u8, i8, i16, i32) as int32_t [N], *n = N. Caller frees.
+ * The values are not checked against a class count: that is the caller's job. */
+int32_t *nb_idx_labels_i32(const nb_idx *x, int64_t *n, char *err, size_t err_size);
+
+/* Minibatches: the indices 0..n-1 in batches of `batch`, epoch after epoch. With
+ * NB_BATCH_SHUFFLE each epoch is a Fisher-Yates permutation drawn from the project's
+ * PRNG (the same seed gives the same sequence of epochs on every machine); without it
+ * the order is 0..n-1. The last, partial batch of an epoch (n % batch indices) is
+ * returned unless NB_BATCH_DROP_LAST is set (PyTorch's DataLoader keeps it by default;
+ * a program compiled for a fixed batch size needs it dropped, or padded by the caller). */
+typedef struct nb_batcher nb_batcher;
+enum { NB_BATCH_SHUFFLE = 1, NB_BATCH_DROP_LAST = 2 };
+
+/* NULL when n < 1, batch < 1, flags has unknown bits, DROP_LAST leaves no batch at all
+ * (batch > n), or out of memory. */
+nb_batcher *nb_batcher_new(int64_t n, int64_t batch, uint64_t seed, int flags);
+void nb_batcher_free(nb_batcher *b);
+/* The next batch of the current epoch: returns 1 with *indices (count values, owned by
+ * the batcher, valid until the next call) and *count; or 0, with *count = 0, when the
+ * epoch is over: the next call starts the next epoch (reshuffled). -1 for bad arguments. */
+int nb_batcher_next(nb_batcher *b, const int64_t **indices, int64_t *count);
+/* Epochs started so far (0 before the first call of nb_batcher_next). */
+int64_t nb_batcher_epoch(const nb_batcher *b);
+/* Batches per epoch: ceil(n / batch), or floor with NB_BATCH_DROP_LAST. */
+int64_t nb_batcher_batches(const nb_batcher *b);
+
+/* Copies the rows src[idx[i]] (row_len floats each, n_rows rows in src) to dst[i] for
+ * i < count. Returns 0, or -1 (dst untouched) when an index is outside [0, n_rows). */
+int nb_gather_rows_f32(float *dst, const float *src, int64_t n_rows, int64_t row_len,
+                       const int64_t *idx, int64_t count);
+/* The same for one int32_t per row (labels). */
+int nb_gather_i32(int32_t *dst, const int32_t *src, int64_t n_rows, const int64_t *idx,
+                  int64_t count);
 
 #ifdef __cplusplus
 }

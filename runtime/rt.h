@@ -4,9 +4,10 @@
 
 #include <stddef.h>
 
-/* Code compiled in memory; entry is the generated CG_ENTRY function. */
+/* Compiled code; entry is the generated CG_ENTRY function. */
 typedef struct rt_jit {
-    void *state; /* backend state that owns the code */
+    int backend; /* nb_backend that made it */
+    void *state; /* backend state that owns the code (TCCState, dlopen handle) */
     int (*entry)(const void *const *in, unsigned char *arena, unsigned char *state);
 } rt_jit;
 
@@ -14,6 +15,20 @@ typedef struct rt_jit {
  * a message in err that quotes the offending generated line. */
 int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size);
 void rt_tcc_free(rt_jit *jit);
+
+/* Compiles source with the system C compiler at -O3 into a shared object cached by a
+ * hash of the source and the command (rt_cc.c), and loads it. 0, or -1 with err. */
+int rt_cc_compile(const char *source, rt_jit *jit, char *err, size_t size);
+void rt_cc_free(rt_jit *jit);
+
+/* A function the runtime hands to generated code by name. */
+typedef struct rt_symbol {
+    const char *name;
+    const void *addr;
+} rt_symbol;
+/* The kernels of cg_rt.def. */
+extern const rt_symbol rt_kernel_symbols[];
+extern const int rt_n_kernel_symbols;
 
 /* Seconds from a monotonic clock. */
 double rt_seconds(void);

@@ -3,31 +3,36 @@
  * with tcc_add_symbol (rt_tcc.c, from codegen/cg_rt.def). */
 #include <string.h>
 
+#include <cblas.h>
+
+#include "rt.h"
 #include "rt_kernels.h"
 
-/* The i-k-j order walks b and c row by row, so the inner loop is a contiguous axpy
- * that the compiler vectorizes; each c row stays in cache while k rows of b stream by. */
-#define RT_MATMUL(NAME, T)                                                                         \
-    void NAME(long m, long n, long k, const T *a, const T *b, T *c)                                \
-    {                                                                                              \
-        for (long i = 0; i < m; i++) {                                                             \
-            T *restrict ci = c + i * n;                                                            \
-            const T *ai = a + i * k;                                                               \
-            for (long j = 0; j < n; j++)                                                           \
-                ci[j] = 0;                                                                         \
-            for (long p = 0; p < k; p++) {                                                         \
-                const T aip = ai[p];                                                               \
-                const T *restrict bp = b + p * n;                                                  \
-                for (long j = 0; j < n; j++)                                                       \
-                    ci[j] += aip * bp[j];                                                          \
-            }                                                                                      \
-        }                                                                                          \
-    }
+void nb_rt_gemm_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
+                    float *c)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)(ta ? m : k), b,
+                (blasint)(tb ? k : n), 0.0f, c, (blasint)n);
+}
 
-RT_MATMUL(nb_rt_matmul_f32, float)
-RT_MATMUL(nb_rt_matmul_f64, double)
+void nb_rt_gemm_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
+                    double *c)
+{
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (blasint)m, (blasint)n, (blasint)k, 1.0, a, (blasint)(ta ? m : k), b,
+                (blasint)(tb ? k : n), 0.0, c, (blasint)n);
+}
 
 void nb_rt_copy(void *dst, const void *src, long bytes)
 {
     memcpy(dst, src, (size_t)bytes);
 }
+
+/* The kernels generated code may call, by name (cg_rt.def). */
+const rt_symbol rt_kernel_symbols[] = {
+#define CG_RT(fn, proto) {#fn, (const void *)fn},
+#include "cg_rt.def"
+#undef CG_RT
+};
+const int rt_n_kernel_symbols = sizeof rt_kernel_symbols / sizeof *rt_kernel_symbols;

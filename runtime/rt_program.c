@@ -53,7 +53,8 @@ static int generate(nb_graph *g, const nb_compile_options *opt, cg_program *cg)
     ir_graph *s = NULL;
     if (ir_check_updates(g, roots + no + nu, roots + no, nu) == 0 &&
         (s = ir_simplify(g, roots, no + 2 * nu, mapped)) != NULL) {
-        cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu};
+        cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu,
+                         opt->backend == NB_BACKEND_CC};
         rc = cg_generate(s, &rq, cg);
         if (s->error)
             ir_error(g, "%s", s->error);
@@ -83,7 +84,13 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         goto fail;
     char err[1024];
     double t0 = rt_seconds();
-    if (rt_tcc_compile(p->cg.source, &p->jit, err, sizeof err) != 0) {
+    if (opt->backend != NB_BACKEND_TCC && opt->backend != NB_BACKEND_CC) {
+        ir_error(g, "compile: unknown backend %d", (int)opt->backend);
+        goto fail;
+    }
+    int rc = opt->backend == NB_BACKEND_CC ? rt_cc_compile(p->cg.source, &p->jit, err, sizeof err)
+                                           : rt_tcc_compile(p->cg.source, &p->jit, err, sizeof err);
+    if (rc != 0) {
         ir_error(g, "compile: %s", err);
         goto fail;
     }
@@ -108,7 +115,10 @@ void nb_program_free(nb_program *p)
 {
     if (!p)
         return;
-    rt_tcc_free(&p->jit);
+    if (p->jit.backend == NB_BACKEND_CC)
+        rt_cc_free(&p->jit);
+    else
+        rt_tcc_free(&p->jit);
     cg_program_free(&p->cg);
     free(p->arena);
     rt_state_release(p->state);

@@ -14,23 +14,10 @@
 
 static pthread_mutex_t rt_tcc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const struct {
-    const char *name;
-    const void *addr;
-} rt_libm[] = {
+static const rt_symbol rt_libm[] = {
 #define CG_LIBM(fn, proto) {#fn, (const void *)fn},
 #include "cg_libm.def"
 #undef CG_LIBM
-};
-
-/* The runtime's own kernels that generated code may call. */
-static const struct {
-    const char *name;
-    const void *addr;
-} rt_kernels[] = {
-#define CG_RT(fn, proto) {#fn, (const void *)fn},
-#include "cg_rt.def"
-#undef CG_RT
 };
 
 /* Collects libtcc's messages; keeps the first error (warnings are errors: -Werror). */
@@ -89,8 +76,8 @@ int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size)
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     for (size_t i = 0; i < sizeof rt_libm / sizeof *rt_libm; i++)
         tcc_add_symbol(s, rt_libm[i].name, rt_libm[i].addr);
-    for (size_t i = 0; i < sizeof rt_kernels / sizeof *rt_kernels; i++)
-        tcc_add_symbol(s, rt_kernels[i].name, rt_kernels[i].addr);
+    for (int i = 0; i < rt_n_kernel_symbols; i++)
+        tcc_add_symbol(s, rt_kernel_symbols[i].name, rt_kernel_symbols[i].addr);
     int ok = tcc_compile_string(s, source) == 0 && e.count == 0;
 #ifdef TCC_RELOCATE_AUTO
     ok = ok && tcc_relocate(s, TCC_RELOCATE_AUTO) >= 0;

@@ -229,7 +229,7 @@ static void test_matmul_values(void **state)
             if (v != want[i])
                 fail_msg("%s: y[%d] = %g, expected %g", f32 ? "f32" : "f64", i, v, want[i]);
         }
-        const char *fn = f32 ? "nb_rt_matmul_f32" : "nb_rt_matmul_f64";
+        const char *fn = f32 ? "nb_rt_gemm_f32" : "nb_rt_gemm_f64";
         assert_non_null(strstr(nb_program_source(p), fn));
         nb_program_free(p);
         nb_graph_free(g);
