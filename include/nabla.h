@@ -388,6 +388,21 @@ int nb_init_fill(const nb_init *init, nb_dtype dt, int rank, const int64_t *shap
 int nb_set_threads(int n);
 int nb_get_threads(void);
 
+/* ---- checkpoints (safetensors) ----------------------------------------------------- */
+
+/* Writes every parameter of the program (optimizer state and "<name>.grad" gradient
+ * buffers included: everything nb_program_param_count lists) to path in the
+ * safetensors format: one tensor per parameter, under its name, in parameter order.
+ * The write is atomic: a temporary file in the same directory is written, synced and
+ * renamed over path, so path holds either the old file or the complete new one.
+ * 0, or -1 with the error on the program (no temporary file is left behind). */
+int nb_program_save(nb_program *p, const char *path);
+/* Reads a safetensors file written for a program of the same graph: the file must hold
+ * exactly the program's parameters (no missing or extra names) with their dtypes and
+ * shapes. The whole file is checked before any parameter changes: on error (-1, with a
+ * message on the program naming the file and the problem) no parameter has changed. */
+int nb_program_load(nb_program *p, const char *path);
+
 /* Size in bytes of one element of dt (0 for an unknown dtype). */
 size_t nb_dtype_size(nb_dtype dt);
 const char *nb_dtype_name(nb_dtype dt);
