@@ -24,6 +24,7 @@ build: deps
 
 run: build
 	$(BUILD)/examples/seed_autograd
+	$(BUILD)/examples/fashion_mnist --epochs 2
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
