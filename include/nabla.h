@@ -485,6 +485,72 @@ int nb_gather_rows_f32(float *dst, const float *src, int64_t n_rows, int64_t row
 int nb_gather_i32(int32_t *dst, const int32_t *src, int64_t n_rows, const int64_t *idx,
                   int64_t count);
 
+/* ---- optimizers ------------------------------------------------------------------- */
+/* An optimizer builder appends to g the nodes of one step of torch.optim's algorithm
+ * (PyTorch 1.13, formulas exactly) for params[i] with gradients grads[i] (nodes of the
+ * parameter's dtype and shape: from nb_grad, or the accumulated values or buffers of
+ * nb_grad_buffers), and writes the state updates to updates[0..cap): the new value of
+ * each parameter and of the optimizer's own state. Compile them with the program's
+ * updates (next to any gradient-buffer updates) and one nb_program_run does forward,
+ * backward and step; every new value is built from the values read before the run.
+ *
+ * lr is any float rank-0 node, normally an input (nb_input(g, "lr", NB_F32, 0, NULL))
+ * bound before each run, so that a schedule never recompiles; it is used as a double.
+ * The other knobs are compile-time constants.
+ *
+ * The optimizer's state is parameters named after the parameter "w" (zero at first, as
+ * torch's fresh state; listed, saved and loaded by name like any parameter):
+ *   "w.momentum_buffer"  SGD with momentum != 0
+ *   "w.step"             f32 count of steps taken: Adam, AdamW; SGD with dampening != 0
+ *                        (to tell the first step, which sets the buffer to d_p)
+ *   "w.exp_avg", "w.exp_avg_sq"  Adam, AdamW; "w.max_exp_avg_sq" with amsgrad
+ * A name already taken (the same parameter given twice, or to two optimizers) is an
+ * error. Returns the number of updates written: per parameter, the parameter and each
+ * of its state parameters; n * NB_<OPT>_UPDATES_PER_PARAM always suffices for cap (a
+ * smaller cap that cannot hold them is an error). -1 with the error, which names the
+ * optimizer, recorded on g. */
+
+/* SGD: d = g (+ weight_decay * w); with momentum, buf = momentum * buf +
+ * (1 - dampening) * d (buf = d on the first step), d = nesterov ? d + momentum * buf :
+ * buf; then w = w - lr * d. All zeros are torch's defaults (plain SGD). */
+typedef struct nb_sgd_options {
+    double momentum;     /* >= 0 */
+    double dampening;    /* any finite value */
+    double weight_decay; /* >= 0: L2 penalty added to the gradient */
+    int nesterov;        /* needs momentum > 0 and dampening == 0 */
+    int maximize;        /* step along +gradient */
+} nb_sgd_options;
+
+#define NB_SGD_UPDATES_PER_PARAM 3
+
+/* o == NULL means all zeros. */
+int nb_sgd(nb_graph *g, nb_node *lr, nb_node *const *params, nb_node *const *grads, int n,
+           const nb_sgd_options *o, nb_update *updates, int cap);
+
+/* Adam: t = step + 1; g (+ weight_decay * w, Adam only); m = beta1 m + (1 - beta1) g;
+ * v = beta2 v + (1 - beta2) g^2; (amsgrad: vmax = max(vmax, v), used for v below);
+ * w = w - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps), the bias
+ * corrections in double. AdamW decays the weight first instead: w = w (1 - lr wd). */
+typedef struct nb_adam_options {
+    double beta1, beta2; /* in [0, 1) */
+    double eps;          /* >= 0, added after the square root */
+    double weight_decay; /* >= 0 */
+    int amsgrad;         /* keep the max of v ("w.max_exp_avg_sq") */
+    int maximize;        /* step along +gradient */
+} nb_adam_options;
+
+#define NB_ADAM_UPDATES_PER_PARAM 5
+
+/* torch's defaults: betas (0.9, 0.999), eps 1e-8, weight_decay 0 (Adam) or 1e-2
+ * (AdamW). o == NULL in nb_adam/nb_adamw means these. */
+nb_adam_options nb_adam_default_options(void);
+nb_adam_options nb_adamw_default_options(void);
+
+int nb_adam(nb_graph *g, nb_node *lr, nb_node *const *params, nb_node *const *grads, int n,
+            const nb_adam_options *o, nb_update *updates, int cap);
+int nb_adamw(nb_graph *g, nb_node *lr, nb_node *const *params, nb_node *const *grads, int n,
+             const nb_adam_options *o, nb_update *updates, int cap);
+
 #ifdef __cplusplus
 }
 #endif
