@@ -75,6 +75,10 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         ir_error(g, "compile: options are NULL");
         return NULL;
     }
+    if (opt->backend != NB_BACKEND_TCC && opt->backend != NB_BACKEND_CC) {
+        ir_error(g, "compile: unknown backend %d", (int)opt->backend);
+        return NULL;
+    }
     nb_program *p = calloc(1, sizeof *p);
     if (!p) {
         ir_oom(g);
@@ -84,10 +88,6 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         goto fail;
     char err[1024];
     double t0 = rt_seconds();
-    if (opt->backend != NB_BACKEND_TCC && opt->backend != NB_BACKEND_CC) {
-        ir_error(g, "compile: unknown backend %d", (int)opt->backend);
-        goto fail;
-    }
     int rc = opt->backend == NB_BACKEND_CC ? rt_cc_compile(p->cg.source, &p->jit, err, sizeof err)
                                            : rt_tcc_compile(p->cg.source, &p->jit, err, sizeof err);
     if (rc != 0) {
