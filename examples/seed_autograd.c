@@ -121,7 +121,7 @@ int main(void)
     for (int i = 0; i < calls; i++)
         nb_program_run(p);
     double run = now() - t0;
-    printf("(e) (b) compiled in %.3f ms (libtcc %.3f ms, graph to C %.3f ms);\n"
+    printf("(e) (b) compiled in %.3f ms (libtcc %.3f ms, building the graph and its C %.3f ms);\n"
            "    %d runs of forward + backward: %.1f ns per call\n",
            build * 1e3, nb_program_compile_seconds(p) * 1e3,
            (build - nb_program_compile_seconds(p)) * 1e3, calls, run / calls * 1e9);
