@@ -85,6 +85,10 @@ typedef struct cg_kernel {
     int n_members;
     const ir_node **args;
     int n_args;
+    /* The argument whose memory y is (an elementwise parameter update written in place),
+     * or -1. The kernel reads it through y, at the index it writes: one pointer, so a
+     * compiler sees that the loop may be vectorized. */
+    int alias;
 } cg_kernel;
 
 /* The emitters of the op table (NULL when the op has none of that kind). */

@@ -154,10 +154,20 @@ static void emit_member(cg_ctx *c, const cg_kernel *k, const ir_node *m)
     free(stmt.buf);
 }
 
+/* The pointer argument a is read through: x<a>, or y when it is y's own memory. */
+static const char *arg_name(const cg_kernel *k, int a, char *buf, size_t size)
+{
+    if (a == k->alias)
+        snprintf(buf, size, "y");
+    else
+        snprintf(buf, size, "x%d", a);
+    return buf;
+}
+
 void cg_elementwise(cg_ctx *c, const cg_kernel *k)
 {
     loop_axes la;
-    char idx[256];
+    char idx[256], ptr[16];
     if (k->n_args > CG_MAX_ARGS) {
         c->t->failed = 1;
         return;
@@ -171,11 +181,13 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
     /* Operands that do not vary in the loop are read once, before it. */
     for (int a = 0; a < k->n_args; a++)
         if (all_zero(la.stride[a + 1], la.n))
-            cg_line(c, "const %s v%d = x%d[0];", cg_ctype(k->args[a]->dtype), a, a);
+            cg_line(c, "const %s v%d = %s[0];", cg_ctype(k->args[a]->dtype), a,
+                    arg_name(k, a, ptr, sizeof ptr));
     int loops = cg_loops_open(c, "i", la.n, la.size, (1u << la.n) - 1);
     for (int a = 0; a < k->n_args; a++)
         if (!all_zero(la.stride[a + 1], la.n))
-            cg_line(c, "const %s v%d = x%d[%s];", cg_ctype(k->args[a]->dtype), a, a,
+            cg_line(c, "const %s v%d = %s[%s];", cg_ctype(k->args[a]->dtype), a,
+                    arg_name(k, a, ptr, sizeof ptr),
                     cg_index(idx, sizeof idx, "i", la.n, la.stride[a + 1]));
     for (int i = 0; i < k->n_members; i++)
         emit_member(c, k, k->members[i]);

@@ -172,7 +172,8 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
     ir_text_printf(out, " */\nstatic %s k%d(%s *y", c->can_fail ? "int" : "void", n->origin,
                    cg_ctype(n->dtype));
     for (int j = 0; j < k->n_args; j++)
-        ir_text_printf(out, ", const %s *x%d", cg_ctype(k->args[j]->dtype), j);
+        if (j != k->alias)
+            ir_text_printf(out, ", const %s *x%d", cg_ctype(k->args[j]->dtype), j);
     ir_text_printf(out, ")\n{\n%s%s}\n\n", body.buf ? body.buf : "",
                    c->can_fail ? "    return 0;\n" : "");
     free(body.buf);
@@ -264,6 +265,7 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
             continue;
         cg_kernel *k = &pl->kernels[pl->n_kernels];
         k->root = g->nodes[id];
+        k->alias = -1;
         k->members = next;
         int args = 0;
         for (int m = 0; m < n; m++)
@@ -324,6 +326,9 @@ static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
                     ok = i < kv || (i == kv && cg_is_elementwise(val));
         if (ok)
             pl->in_place[val->id] = par->id;
+        for (int a = 0; ok && a < pl->kernels[kv].n_args; a++)
+            if (pl->kernels[kv].args[a] == par && cg_is_elementwise(val))
+                pl->kernels[kv].alias = a;
     }
     return 0;
 }
@@ -451,7 +456,8 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
         ir_text_printf(out, pl->fails[id] ? "    if (k%d(%s" : "    k%d(%s", origin,
                        var(k->root, v, sizeof v));
         for (int j = 0; j < k->n_args; j++)
-            ir_text_printf(out, ", %s", var(k->args[j], v, sizeof v));
+            if (j != k->alias)
+                ir_text_printf(out, ", %s", var(k->args[j], v, sizeof v));
         ir_text_printf(out, pl->fails[id] ? "))\n        return %d;\n" : ");\n", origin + 1);
     }
     for (int i = 0; i < p->n_outputs; i++) {
