@@ -57,7 +57,8 @@ static options parse(int argc, char **argv)
 {
     options o = {10, 64, 2, 1e-3, 0, NULL, NULL, "/usr/share/datasets/fashion-mnist",
                  NB_BACKEND_CC};
-    for (int i = 1; i < argc; i++) {
+    /* Every option but --help takes a value. */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) {
             usage(stdout);
@@ -109,7 +110,6 @@ static options parse(int argc, char **argv)
             usage(stderr);
             exit(2);
         }
-        i++; /* every option but --help takes a value */
     }
     return o;
 }
