@@ -71,6 +71,61 @@ static void test_updates_read_old_values(void **state)
     nb_graph_free(g);
 }
 
+/* An update computed before another kernel reads the old parameter must not be written
+ * in place: v = 2w is node 1, y = w + 3 comes after it and must see the old w. */
+static void test_in_place_only_when_safe(void **state)
+{
+    (void)state;
+    int64_t s4 = 4;
+    for (int later_reader = 0; later_reader <= 1; later_reader++) {
+        nb_graph *g = nb_graph_new();
+        nb_node *w = nb_param(g, "w", NB_F64, 1, &s4);
+        nb_node *v = nb_mul(g, w, nb_scalar(g, NB_F64, 2));
+        nb_node *y = later_reader ? nb_add(g, w, nb_scalar(g, NB_F64, 3)) : v;
+        nb_update u = {w, v};
+        nb_compile_options opt = {.outputs = &y, .n_outputs = 1, .updates = &u, .n_updates = 1};
+        nb_program *p = nb_compile(g, &opt);
+        assert_non_null(p);
+        nb_graph_free(g);
+        /* With a later reader the update is copied at the end; otherwise it is written
+         * in place (and then not an output, which would pin it to the arena). */
+        int in_place = strstr(nb_program_source(p), "written in place") != NULL;
+        assert_int_equal(in_place, 0);
+        double wv[4] = {1, 2, 3, 4}, got[4];
+        nb_program_set_param(p, "w", wv, sizeof wv);
+        run(p);
+        const double *out = nb_program_output(p, 0);
+        for (int i = 0; i < 4; i++)
+            assert_float_equal(out[i], later_reader ? wv[i] + 3 : 2 * wv[i], 0);
+        nb_program_get_param(p, "w", got, sizeof got);
+        for (int i = 0; i < 4; i++)
+            assert_float_equal(got[i], 2 * wv[i], 0);
+        nb_program_free(p);
+    }
+
+    /* No output among the update values: w <- 2w is written in place, and y = w + 1
+     * before it reads the old value. */
+    nb_graph *g = nb_graph_new();
+    nb_node *w = nb_param(g, "w", NB_F64, 1, &s4);
+    nb_node *y = nb_add(g, w, nb_scalar(g, NB_F64, 1));
+    nb_node *v = nb_mul(g, w, nb_scalar(g, NB_F64, 2));
+    nb_update u = {w, v};
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1, .updates = &u, .n_updates = 1};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    nb_graph_free(g);
+    assert_non_null(strstr(nb_program_source(p), "written in place"));
+    double wv[4] = {1, 2, 3, 4}, got[4];
+    nb_program_set_param(p, "w", wv, sizeof wv);
+    run(p);
+    for (int i = 0; i < 4; i++)
+        assert_float_equal(((const double *)nb_program_output(p, 0))[i], wv[i] + 1, 0);
+    nb_program_get_param(p, "w", got, sizeof got);
+    for (int i = 0; i < 4; i++)
+        assert_float_equal(got[i], 2 * wv[i], 0);
+    nb_program_free(p);
+}
+
 static void expect_compile_error(nb_graph *g, nb_update *u, int n, const char *what)
 {
     nb_node *out = u[0].value ? u[0].value : u[0].param;
@@ -233,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_update_errors), cmocka_unit_test(test_grad_buffers),
         cmocka_unit_test(test_shared_state),  cmocka_unit_test(test_share_mismatch),
         cmocka_unit_test(test_param_listing),
+        cmocka_unit_test(test_in_place_only_when_safe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
