@@ -74,21 +74,26 @@ const char *cg_index(char *buf, size_t size, const char *var, int rank, const in
 
 /* ---- kernels (cg_program.c, cg_fuse.c, cg_elementwise.c) ----------------------- */
 
-/* One generated function: it computes `root` into y from the operands args[0..n_args)
- * (x0, x1, ...). members[0..n_members) are the nodes it evaluates, in id order, root
- * last: more than one only for fused elementwise kernels. */
 #define CG_MAX_ARGS 64 /* operands of one elementwise kernel (fusion stays below) */
 
+/* One generated function: it computes `root` into y from the operands args[0..n_args)
+ * (x0, x1, ...). members[0..n_members) are the nodes it evaluates, in id order, root
+ * last: more than one only for fused elementwise kernels. outs[0..n_outs) are the
+ * members it writes to memory, root last; the others (stored members of a fused
+ * kernel) are written through the pointers s<id>, passed before the operands. */
 typedef struct cg_kernel {
     const ir_node *root;
     const ir_node **members;
     int n_members;
     const ir_node **args;
     int n_args;
-    /* The argument whose memory y is (an elementwise parameter update written in place),
-     * or -1. The kernel reads it through y, at the index it writes: one pointer, so a
-     * compiler sees that the loop may be vectorized. */
-    int alias;
+    const ir_node **outs;
+    int n_outs;
+    /* arg_out[a]: the index in outs of the output whose memory argument a is (a
+     * parameter update written in place), or -1. The kernel reads it through that
+     * output's pointer, at the index it writes, so a compiler sees one pointer and may
+     * vectorize the loop. */
+    int *arg_out;
 } cg_kernel;
 
 /* The emitters of the op table (NULL when the op has none of that kind). */
@@ -107,15 +112,16 @@ void cg_absorb_transposes(const ir_graph *g, const unsigned char *live,
 
 /* Assigns every live node to the kernel that computes it: root[id] is the id of that
  * kernel's root (id itself for a root), -1 for leaves, dead nodes and absorbed
- * transposes. 0, or -1 on OOM. */
+ * transposes; stored[id] is set for the nodes a kernel writes to memory (roots, and
+ * fused members read after the kernel or returned). 0, or -1 on OOM. */
 int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output,
-            const unsigned char *absorbed, int *root);
+            const unsigned char *absorbed, int *root, unsigned char *stored);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 
-/* Places the result of each kernel in the arena (offset[root id]); a result's space is
- * reused once no later kernel reads it; outputs are never reused. Kernels with
- * in_place[root] >= 0 write a parameter and get no space. 0, or -1 on OOM. */
+/* Places every output of each kernel in the arena (offset[id]); a result's space is
+ * reused once no later kernel reads it; program outputs are never reused. Outputs with
+ * in_place[id] >= 0 write a parameter and get no space. 0, or -1 on OOM. */
 int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
                   const unsigned char *is_output, const int *in_place, size_t *offset,
                   size_t *arena_size);

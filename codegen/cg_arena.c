@@ -28,7 +28,10 @@ int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
                   size_t *arena_size)
 {
     int *last_use = malloc(((size_t)g->n_nodes + 1) * sizeof *last_use);
-    block *live = malloc(((size_t)n_kernels + 1) * sizeof *live);
+    int outs = 0;
+    for (int i = 0; i < n_kernels; i++)
+        outs += kernels[i].n_outs;
+    block *live = malloc(((size_t)outs + 1) * sizeof *live);
     int n_live = 0;
     if (!last_use || !live) {
         free(last_use);
@@ -45,21 +48,23 @@ int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
         }
     *arena_size = 0;
     for (int i = 0; i < n_kernels; i++) {
-        const ir_node *r = kernels[i].root;
-        if (in_place[r->id] >= 0)
-            continue; /* lives in its parameter's memory */
-        size_t size =
-            ((size_t)r->numel * nb_dtype_size(r->dtype) + CG_ALIGN - 1) / CG_ALIGN * CG_ALIGN;
-        size_t at = first_fit(live, n_live, size);
-        int pos = 0;
-        while (pos < n_live && live[pos].offset < at)
-            pos++;
-        memmove(live + pos + 1, live + pos, (size_t)(n_live - pos) * sizeof *live);
-        live[pos] = (block){at, size, last_use[r->id] > i ? last_use[r->id] : i};
-        n_live++;
-        offset[r->id] = at;
-        if (at + size > *arena_size)
-            *arena_size = at + size;
+        for (int o = 0; o < kernels[i].n_outs; o++) {
+            const ir_node *r = kernels[i].outs[o];
+            if (in_place[r->id] >= 0)
+                continue; /* lives in its parameter's memory */
+            size_t size = ((size_t)r->numel * nb_dtype_size(r->dtype) + CG_ALIGN - 1) / CG_ALIGN *
+                          CG_ALIGN;
+            size_t at = first_fit(live, n_live, size);
+            int pos = 0;
+            while (pos < n_live && live[pos].offset < at)
+                pos++;
+            memmove(live + pos + 1, live + pos, (size_t)(n_live - pos) * sizeof *live);
+            live[pos] = (block){at, size, last_use[r->id] > i ? last_use[r->id] : i};
+            n_live++;
+            offset[r->id] = at;
+            if (at + size > *arena_size)
+                *arena_size = at + size;
+        }
         /* Results last read by this kernel are dead once it has run. */
         int kept = 0;
         for (int b = 0; b < n_live; b++)

@@ -154,20 +154,30 @@ static void emit_member(cg_ctx *c, const cg_kernel *k, const ir_node *m)
     free(stmt.buf);
 }
 
-/* The pointer argument a is read through: x<a>, or y when it is y's own memory. */
-static const char *arg_name(const cg_kernel *k, int a, char *buf, size_t size)
+/* The pointer an output of the kernel is written through: y for the root, s<id> for
+ * the other stored members. */
+static const char *out_name(const cg_kernel *k, int o, char *buf, size_t size)
 {
-    if (a == k->alias)
+    if (o == k->n_outs - 1)
         snprintf(buf, size, "y");
     else
-        snprintf(buf, size, "x%d", a);
+        snprintf(buf, size, "s%d", k->outs[o]->origin);
+    return buf;
+}
+
+/* The pointer argument a is read through: x<a>, or the output whose memory it is. */
+static const char *arg_name(const cg_kernel *k, int a, char *buf, size_t size)
+{
+    if (k->arg_out[a] >= 0)
+        return out_name(k, k->arg_out[a], buf, size);
+    snprintf(buf, size, "x%d", a);
     return buf;
 }
 
 void cg_elementwise(cg_ctx *c, const cg_kernel *k)
 {
     loop_axes la;
-    char idx[256], ptr[16];
+    char idx[256], ptr[24];
     if (k->n_args > CG_MAX_ARGS) {
         c->t->failed = 1;
         return;
@@ -191,6 +201,9 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
                     cg_index(idx, sizeof idx, "i", la.n, la.stride[a + 1]));
     for (int i = 0; i < k->n_members; i++)
         emit_member(c, k, k->members[i]);
-    cg_line(c, "y[%s] = t%d;", cg_index(idx, sizeof idx, "i", la.n, la.stride[0]), k->root->origin);
+    /* Every load came first: a parameter updated in place is read before it is written. */
+    cg_index(idx, sizeof idx, "i", la.n, la.stride[0]);
+    for (int o = 0; o < k->n_outs; o++)
+        cg_line(c, "%s[%s] = t%d;", out_name(k, o, ptr, sizeof ptr), idx, k->outs[o]->origin);
     cg_loops_close(c, loops);
 }

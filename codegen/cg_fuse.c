@@ -1,47 +1,79 @@
-/* cg_fuse.c — groups elementwise nodes into fused kernels: a node joins the kernel of
- * its consumers when it is elementwise, has the kernel's shape, is not an output, and
- * every use of it is inside that kernel. Its value then never touches memory. */
+/* cg_fuse.c — groups elementwise nodes into fused kernels. A node joins the kernel of
+ * its consumers when it is elementwise and has the kernel's shape, and every use of it
+ * is either inside the kernel or in a kernel that runs after it. A member used only
+ * inside never touches memory; one that is also read later, or is an output, is
+ * "stored": the loop writes it too (a kernel with several outputs). */
 #include <stdlib.h>
 
 #include "cg.h"
 
 #define CG_FUSE_MAX 48 /* members per kernel: keeps generated functions readable */
 
+/* Who reads each node: users of node v are list[start[v] .. start[v + 1]). */
+typedef struct user_lists {
+    int *start, *list;
+} user_lists;
+
+static int users_build(const ir_graph *g, const unsigned char *live, user_lists *u)
+{
+    int n = g->n_nodes, total = 0;
+    u->start = calloc((size_t)n + 2, sizeof *u->start);
+    for (int id = 0; u->start && id < n; id++)
+        for (int j = 0; live[id] && j < g->nodes[id]->n_in; j++, total++)
+            u->start[g->nodes[id]->in[j]->id + 2]++;
+    u->list = malloc(((size_t)total + 1) * sizeof *u->list);
+    if (!u->start || !u->list)
+        return -1;
+    for (int id = 0; id < n; id++)
+        u->start[id + 2] += u->start[id + 1];
+    for (int id = 0; id < n; id++)
+        for (int j = 0; live[id] && j < g->nodes[id]->n_in; j++)
+            u->list[u->start[g->nodes[id]->in[j]->id + 1]++] = id;
+    return 0;
+}
+
 int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output,
-            const unsigned char *absorbed, int *root)
+            const unsigned char *absorbed, int *root, unsigned char *stored)
 {
     int n = g->n_nodes;
-    int *users = calloc((size_t)n + 1, sizeof *users);
+    user_lists u = {0};
     int *inside = calloc((size_t)n + 1, sizeof *inside); /* uses from the current group */
     int *stamp = calloc((size_t)n + 1, sizeof *stamp);
-    if (!users || !inside || !stamp) {
-        free(users), free(inside), free(stamp);
+    if (!inside || !stamp || users_build(g, live, &u) != 0) {
+        free(inside), free(stamp), free(u.start), free(u.list);
         return -1;
     }
     for (int id = 0; id < n; id++) {
         root[id] = -1;
         stamp[id] = -1;
-        for (int j = 0; live[id] && j < g->nodes[id]->n_in; j++)
-            users[g->nodes[id]->in[j]->id]++;
+        stored[id] = 0;
     }
     for (int id = n - 1; id >= 0; id--) {
         const ir_node *r = g->nodes[id];
         if (!live[id] || root[id] >= 0 || r->n_in == 0 || absorbed[id])
             continue;
         root[id] = id;
+        stored[id] = 1;
         if (!cg_is_elementwise(r))
             continue;
         /* Candidates are visited in decreasing id order, so by the time a node is
-         * considered every member that could use it has already joined. */
+         * considered every member that could use it has already joined, and every node
+         * above the root already belongs to a kernel that runs after this one. */
         int members = 1, lowest = id, operands = r->n_in;
         for (int cand = id; cand >= lowest && cand >= 0; cand--) {
             const ir_node *m = g->nodes[cand];
             if (cand != id) {
-                if (stamp[cand] != id || inside[cand] != users[cand] || is_output[cand] ||
-                    root[cand] >= 0 || !cg_is_elementwise(m) || !ir_same_shape(m, r) ||
-                    members >= CG_FUSE_MAX || operands + m->n_in > CG_MAX_ARGS)
+                if (stamp[cand] != id || root[cand] >= 0 || !cg_is_elementwise(m) ||
+                    !ir_same_shape(m, r) || members >= CG_FUSE_MAX ||
+                    operands + m->n_in > CG_MAX_ARGS)
                     continue;
+                int outside = u.start[cand + 1] - u.start[cand] - inside[cand], later = 0;
+                for (int k = u.start[cand]; k < u.start[cand + 1]; k++)
+                    later += u.list[k] > id;
+                if (outside != later)
+                    continue; /* a reader outside would run before this kernel */
                 root[cand] = id;
+                stored[cand] = outside > 0 || is_output[cand];
                 members++;
                 operands += m->n_in;
             }
@@ -55,7 +87,8 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *i
             }
         }
     }
-    free(users);
+    free(u.start);
+    free(u.list);
     free(inside);
     free(stamp);
     return 0;

@@ -171,8 +171,10 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
     }
     ir_text_printf(out, " */\nstatic %s k%d(%s *y", c->can_fail ? "int" : "void", n->origin,
                    cg_ctype(n->dtype));
+    for (int o = 0; o < k->n_outs - 1; o++)
+        ir_text_printf(out, ", %s *s%d", cg_ctype(k->outs[o]->dtype), k->outs[o]->origin);
     for (int j = 0; j < k->n_args; j++)
-        if (j != k->alias)
+        if (k->arg_out[j] < 0)
             ir_text_printf(out, ", const %s *x%d", cg_ctype(k->args[j]->dtype), j);
     ir_text_printf(out, ")\n{\n%s%s}\n\n", body.buf ? body.buf : "",
                    c->can_fail ? "    return 0;\n" : "");
@@ -195,23 +197,28 @@ static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
 
 /* What cg_generate knows about the graph while it writes. */
 typedef struct cg_plan {
-    unsigned char *live; /* needed by an output */
+    unsigned char *live;           /* needed by an output */
     unsigned char *is_output;      /* an output or an update value: kept whole */
     unsigned char *is_output_only; /* an output of the program */
-    unsigned char *fails;      /* the node's kernel returns nonzero on bad data */
-    unsigned char *used_const; /* a constant some kernel reads from memory */
-    unsigned char *absorbed;   /* transposes read through by matmuls */
-    int *in_place;             /* node id -> parameter id its kernel writes, else -1 */
-    int *root;                 /* kernel that computes the node (cg_fuse) */
-    size_t *offset;            /* arena offset of each kernel root */
-    cg_kernel *kernels;        /* in id order of their roots */
+    unsigned char *fails;          /* the node's kernel returns nonzero on bad data */
+    unsigned char *used_const;     /* a constant some kernel reads from memory */
+    unsigned char *absorbed;       /* transposes read through by matmuls */
+    unsigned char *stored;         /* a kernel writes the node to memory (cg_fuse) */
+    int *root;                     /* kernel root that computes the node (cg_fuse) */
+    int *kernel_of;                /* node id -> index of its kernel, or -1 */
+    int *in_place;                 /* node id -> parameter id its kernel writes, or -1 */
+    size_t *offset;                /* arena offset of every stored node */
+    cg_kernel *kernels;            /* in id order of their roots */
     int n_kernels;
-    const ir_node **lists; /* members and args of every kernel, back to back */
+    const ir_node **lists; /* members, operands and outputs of every kernel, back to back */
+    int *arg_outs;         /* the kernels' arg_out arrays, back to back */
 } cg_plan;
 
 static void plan_free(cg_plan *pl)
 {
     free(pl->in_place);
+    free(pl->kernel_of);
+    free(pl->arg_outs);
     free(pl->live);
     free(pl->root);
     free(pl->offset);
@@ -236,52 +243,56 @@ static void mark_live(const ir_graph *g, const cg_request *rq, cg_plan *pl)
                 pl->live[g->nodes[id]->in[j]->id] = 1;
 }
 
-/* Builds the kernel list: members of each root in id order and the operands they
- * read from outside the kernel (each once; a whole-kernel op keeps its operands as
- * they are, since its emitter numbers them by position). */
+/* Builds the kernel list: members of each root in id order, the members each writes,
+ * and the operands they read from outside the kernel (each once; a whole-kernel op
+ * keeps its operands as they are, since its emitter numbers them by position). */
 static int plan_kernels(ir_graph *g, cg_plan *pl)
 {
     int n = g->n_nodes, slots = 0;
     for (int id = 0; id < n; id++)
         if (pl->root[id] >= 0)
-            slots += 1 + g->nodes[id]->n_in;
+            slots += 2 + g->nodes[id]->n_in;
     pl->kernels = calloc((size_t)n + 1, sizeof *pl->kernels);
     pl->lists = calloc((size_t)slots + 1, sizeof *pl->lists);
-    int *index = malloc(((size_t)n + 1) * sizeof *index); /* root id -> kernel */
-    if (!pl->kernels || !pl->lists || !index) {
-        free(index);
+    pl->arg_outs = malloc(((size_t)slots + 1) * sizeof *pl->arg_outs);
+    pl->kernel_of = malloc(((size_t)n + 1) * sizeof *pl->kernel_of);
+    /* Per root: its members, and the operands they read. */
+    int *members = calloc(2 * ((size_t)n + 1), sizeof *members), *operands = members + n + 1;
+    if (!pl->kernels || !pl->lists || !pl->arg_outs || !pl->kernel_of || !members) {
+        free(members);
         return ir_oom(g);
     }
-    /* Count members per root, then lay the lists out. */
-    int *count = index;
     for (int id = 0; id < n; id++)
-        count[id] = 0;
-    for (int id = 0; id < n; id++)
-        if (pl->root[id] >= 0)
-            count[pl->root[id]]++;
+        if (pl->root[id] >= 0) {
+            members[pl->root[id]]++;
+            operands[pl->root[id]] += g->nodes[id]->n_in;
+        }
+    /* Lay the lists out: members, then operands, then outputs, per kernel. */
     const ir_node **next = pl->lists;
+    int *next_out = pl->arg_outs;
     for (int id = 0; id < n; id++) {
+        pl->kernel_of[id] = -1;
         if (pl->root[id] != id)
             continue;
         cg_kernel *k = &pl->kernels[pl->n_kernels];
         k->root = g->nodes[id];
-        k->alias = -1;
         k->members = next;
-        int args = 0;
-        for (int m = 0; m < n; m++)
-            if (pl->root[m] == id)
-                args += g->nodes[m]->n_in;
-        next += count[id];
-        k->args = next;
-        next += args;
-        count[id] = pl->n_kernels++;
+        k->args = next + members[id];
+        k->outs = next + members[id] + operands[id];
+        k->arg_out = next_out;
+        next += 2 * members[id] + operands[id];
+        next_out += operands[id];
+        pl->kernel_of[id] = pl->n_kernels++;
     }
     for (int id = 0; id < n; id++) {
         if (pl->root[id] < 0)
             continue;
-        cg_kernel *k = &pl->kernels[index[pl->root[id]]];
+        cg_kernel *k = &pl->kernels[pl->kernel_of[pl->root[id]]];
         const ir_node *v = g->nodes[id];
+        pl->kernel_of[id] = pl->kernel_of[pl->root[id]];
         k->members[k->n_members++] = v;
+        if (pl->stored[id])
+            k->outs[k->n_outs++] = v;
         for (int j = 0; j < v->n_in; j++) {
             const ir_node *x = v->in[j];
             int seen = 0;
@@ -291,18 +302,20 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
                 continue;
             for (int a = 0; a < k->n_args && cg_is_elementwise(k->root); a++)
                 seen |= k->args[a] == x;
-            if (!seen)
+            if (!seen) {
+                k->arg_out[k->n_args] = -1;
                 k->args[k->n_args++] = x;
+            }
         }
     }
-    free(index);
+    free(members);
     return 0;
 }
 
-/* Lets the kernel of update value V write straight into parameter P (no arena buffer,
- * no copy at the end) when that cannot change what any kernel reads: no kernel after
- * V's reads P, V's own kernel reads P only elementwise (element i before writing i),
- * and neither P nor V is an output or another update's value. */
+/* Lets the kernel that computes update value V write it straight into parameter P (no
+ * arena buffer, no copy at the end) when that cannot change what any kernel reads: no
+ * kernel after V's reads P, V's own kernel reads P only elementwise (element i before
+ * it writes element i), and neither P nor V is an output or another update's value. */
 static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     pl->in_place = malloc(((size_t)g->n_nodes + 1) * sizeof *pl->in_place);
@@ -312,23 +325,25 @@ static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
         pl->in_place[id] = -1;
     for (int u = 0; u < rq->n_updates; u++) {
         const ir_node *par = rq->upd_params[u], *val = rq->upd_values[u];
-        int ok = pl->root[val->id] == val->id && !pl->is_output_only[val->id] &&
+        int kv = pl->kernel_of[val->id];
+        int ok = kv >= 0 && pl->stored[val->id] && !pl->is_output_only[val->id] &&
                  !pl->is_output_only[par->id];
         for (int w = 0; w < rq->n_updates && ok; w++)
             ok = (w == u || rq->upd_values[w] != val) && rq->upd_values[w] != par;
-        int kv = -1;
-        for (int i = 0; i < pl->n_kernels && ok; i++)
-            if (pl->kernels[i].root == val)
-                kv = i;
         for (int i = 0; i < pl->n_kernels && ok; i++)
             for (int a = 0; a < pl->kernels[i].n_args && ok; a++)
                 if (pl->kernels[i].args[a] == par)
-                    ok = i < kv || (i == kv && cg_is_elementwise(val));
-        if (ok)
-            pl->in_place[val->id] = par->id;
-        for (int a = 0; ok && a < pl->kernels[kv].n_args; a++)
-            if (pl->kernels[kv].args[a] == par && cg_is_elementwise(val))
-                pl->kernels[kv].alias = a;
+                    ok = i < kv || (i == kv && cg_is_elementwise(pl->kernels[i].root) &&
+                                    pl->kernels[i].arg_out[a] < 0);
+        if (!ok)
+            continue;
+        cg_kernel *k = &pl->kernels[kv];
+        pl->in_place[val->id] = par->id;
+        for (int a = 0; a < k->n_args; a++)
+            if (k->args[a] == par)
+                for (int o = 0; o < k->n_outs; o++)
+                    if (k->outs[o] == val)
+                        k->arg_out[a] = o;
     }
     return 0;
 }
@@ -436,27 +451,30 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
                        var(x, v, sizeof v), t, p->params[i].offset,
                        ir_escape_name(x->name, esc, sizeof esc));
     }
-    for (int i = 0; i < pl->n_kernels; i++) {
-        const ir_node *x = pl->kernels[i].root;
-        const char *t = cg_ctype(x->dtype);
-        if (pl->in_place[x->id] >= 0) {
-            char pv[32];
-            var(g->nodes[pl->in_place[x->id]], pv, sizeof pv);
-            ir_text_printf(out, "    %s *%s = %s; /* written in place: a parameter update */\n",
-                           t, var(x, v, sizeof v), pv);
-            continue;
+    for (int i = 0; i < pl->n_kernels; i++)
+        for (int o = 0; o < pl->kernels[i].n_outs; o++) {
+            const ir_node *x = pl->kernels[i].outs[o];
+            const char *t = cg_ctype(x->dtype);
+            if (pl->in_place[x->id] >= 0) {
+                char pv[32];
+                var(g->nodes[pl->in_place[x->id]], pv, sizeof pv);
+                ir_text_printf(out, "    %s *%s = %s; /* written in place: a parameter update */\n",
+                               t, var(x, v, sizeof v), pv);
+                continue;
+            }
+            ir_text_printf(out, "    %s *%s = (%s *)(arena + %zu);\n", t, var(x, v, sizeof v), t,
+                           pl->offset[x->id]);
         }
-        ir_text_printf(out, "    %s *%s = (%s *)(arena + %zu);\n", t, var(x, v, sizeof v), t,
-                       pl->offset[x->id]);
-    }
     ir_text_printf(out, "\n");
     for (int i = 0; i < pl->n_kernels; i++) {
         const cg_kernel *k = &pl->kernels[i];
         int id = k->root->id, origin = k->root->origin;
         ir_text_printf(out, pl->fails[id] ? "    if (k%d(%s" : "    k%d(%s", origin,
                        var(k->root, v, sizeof v));
+        for (int o = 0; o < k->n_outs - 1; o++)
+            ir_text_printf(out, ", %s", var(k->outs[o], v, sizeof v));
         for (int j = 0; j < k->n_args; j++)
-            if (j != k->alias)
+            if (k->arg_out[j] < 0)
                 ir_text_printf(out, ", %s", var(k->args[j], v, sizeof v));
         ir_text_printf(out, pl->fails[id] ? "))\n        return %d;\n" : ");\n", origin + 1);
     }
@@ -520,7 +538,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         ir_check_updates(g, rq->upd_params, rq->upd_values, rq->n_updates) != 0)
         return -1;
     size_t count = (size_t)g->n_nodes + 1;
-    pl.live = calloc(count, 6);
+    pl.live = calloc(count, 7);
     pl.root = calloc(count, sizeof *pl.root);
     pl.offset = calloc(count, sizeof *pl.offset);
     if (!pl.live || !pl.root || !pl.offset) {
@@ -532,10 +550,11 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     pl.used_const = pl.live + 3 * count;
     pl.absorbed = pl.live + 4 * count;
     pl.is_output_only = pl.live + 5 * count;
+    pl.stored = pl.live + 6 * count;
     c.absorbed = pl.absorbed;
     mark_live(g, rq, &pl);
     cg_absorb_transposes(g, pl.live, pl.is_output, pl.absorbed);
-    if (cg_fuse(g, pl.live, pl.is_output, pl.absorbed, pl.root) != 0) {
+    if (cg_fuse(g, pl.live, pl.is_output, pl.absorbed, pl.root, pl.stored) != 0) {
         ir_oom(g);
         goto fail;
     }
