@@ -76,10 +76,12 @@ static const char *value_of(cg_ctx *c, const cg_kernel *k, const ir_node *x, cha
     return buf;
 }
 
-/* Copies stmt to out, renaming the identifiers a, b, c, d to names[0..3] and r to
- * result. Number literals (1.0f, 1e-05f) are copied whole so that their suffixes and
- * exponents are never taken for names. */
-static void substitute(ir_text *out, const char *stmt, const char *const *names, const char *result)
+/* Walks stmt token by token: number literals (1.0f, 1e-05f) whole, so that suffixes and
+ * exponents are never taken for names. Copies it to out (when out is not NULL) with the
+ * identifiers a, b, c, d renamed to names[0..3] and r to result, and counts in uses[]
+ * how often each of a, b, c, d appears. */
+static void substitute(ir_text *out, const char *stmt, const char *const *names, const char *result,
+                       int *uses)
 {
     const char *s = stmt;
     while (*s) {
@@ -88,32 +90,103 @@ static void substitute(ir_text *out, const char *stmt, const char *const *names,
             while (*s && (strchr("0123456789.xXabcdefABCDEFuUlL", *s) ||
                           ((*s == '+' || *s == '-') && (s[-1] == 'e' || s[-1] == 'E'))))
                 s++;
-            ir_text_printf(out, "%.*s", (int)(s - start), start);
+            if (out)
+                ir_text_printf(out, "%.*s", (int)(s - start), start);
         } else if (*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) {
             while (*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
                    (*s >= '0' && *s <= '9'))
                 s++;
             int len = (int)(s - start);
-            if (len == 1 && *start >= 'a' && *start <= 'd')
-                ir_text_printf(out, "%s", names[*start - 'a']);
-            else if (len == 1 && *start == 'r')
+            if (len == 1 && *start >= 'a' && *start <= 'd') {
+                if (uses)
+                    uses[*start - 'a']++;
+                if (out)
+                    ir_text_printf(out, "%s", names[*start - 'a']);
+            } else if (out && len == 1 && *start == 'r')
                 ir_text_printf(out, "%s", result);
-            else
+            else if (out)
                 ir_text_printf(out, "%.*s", len, start);
         } else {
-            ir_text_printf(out, "%c", *s++);
+            if (out)
+                ir_text_printf(out, "%c", *s);
+            s++;
         }
     }
 }
 
-/* Writes member m as `const T t<id> = <expr>;` when its emitter wrote the single
- * statement `r = <expr>;`, and otherwise as a block that binds a, b, c, d and r. */
-static void emit_member(cg_ctx *c, const cg_kernel *k, const ir_node *m)
+/* An expression not yet written: it goes into the one statement that reads it.
+ * libtcc keeps every local in memory, so `y = a - s * (b / (sqrtf(c) + e))` runs about
+ * twice as fast there as the same work through four locals. Depth and length are
+ * bounded so that expressions stay readable (and far from libtcc's nesting limit). */
+#define CG_INLINE_DEPTH 4
+#define CG_INLINE_LENGTH 120
+
+typedef struct pending {
+    char *expr; /* NULL: written as the local t<id> */
+    int depth;
+} pending;
+
+/* The kernel being written: its members' pending expressions and reader counts. */
+typedef struct ew_state {
+    cg_ctx *c;
+    const cg_kernel *k;
+    pending *p;  /* per member position */
+    int *readers; /* per member position: uses as an operand of later members */
+} ew_state;
+
+static int member_index(const cg_kernel *k, const ir_node *x)
 {
-    char bufs[4][72], result[32];
-    const char *names[4] = {"a", "b", "c", "d"};
-    for (int j = 0; j < m->n_in; j++)
-        names[j] = value_of(c, k, m->in[j], bufs[j], sizeof bufs[j]);
+    for (int i = 0; i < k->n_members; i++)
+        if (k->members[i] == x)
+            return i;
+    return -1;
+}
+
+static int is_stored(const cg_kernel *k, const ir_node *x)
+{
+    for (int o = 0; o < k->n_outs; o++)
+        if (k->outs[o] == x)
+            return 1;
+    return 0;
+}
+
+/* A whole function call, "f(...)": needs no parentheses where it is used. */
+static int is_call(const char *e)
+{
+    const char *p = e;
+    while (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+           (p > e && *p >= '0' && *p <= '9'))
+        p++;
+    if (p == e || *p != '(')
+        return 0;
+    int depth = 0;
+    for (; *p; p++) {
+        depth += (*p == '(') - (*p == ')');
+        if (depth == 0)
+            return p[1] == 0;
+    }
+    return 0;
+}
+
+/* Writes member i's pending expression as its local after all. */
+static void flush(ew_state *st, int i)
+{
+    const ir_node *m = st->k->members[i];
+    cg_line(st->c, "const %s t%d = %s;", cg_ctype(m->dtype), m->origin, st->p[i].expr);
+    free(st->p[i].expr);
+    st->p[i].expr = NULL;
+}
+
+/* Writes member i: as a pending expression when its emitter wrote the single statement
+ * `r = <expr>;` and one later member reads it once, as `const T t<id> = <expr>;` when it
+ * is stored or read more often, and otherwise as a block that binds a, b, c, d and r. */
+static void emit_member(ew_state *st, int i)
+{
+    cg_ctx *c = st->c;
+    const cg_kernel *k = st->k;
+    const ir_node *m = k->members[i];
+    char *names[4] = {0}, result[32];
+    int uses[4] = {0}, depth = 0;
     snprintf(result, sizeof result, "t%d", m->origin);
 
     ir_text stmt = {0}, *saved = c->t;
@@ -131,13 +204,44 @@ static void emit_member(cg_ctx *c, const cg_kernel *k, const ir_node *m)
     size_t len = strlen(stmt.buf);
     int single = strncmp(stmt.buf, "r = ", 4) == 0 && len > 6 &&
                  strchr(stmt.buf, '\n') == stmt.buf + len - 1 && stmt.buf[len - 2] == ';';
+    if (single)
+        stmt.buf[len - 2] = 0;
+    substitute(NULL, single ? stmt.buf + 4 : stmt.buf, NULL, NULL, uses);
+    for (int j = 0; j < m->n_in; j++) {
+        int at = member_index(k, m->in[j]);
+        char buf[80];
+        /* A pending operand read twice in one statement is computed once, as a local. */
+        if (at >= 0 && st->p[at].expr && single && uses[j] > 1)
+            flush(st, at);
+        if (at >= 0 && st->p[at].expr) {
+            size_t n = strlen(st->p[at].expr) + 3;
+            names[j] = malloc(n);
+            if (names[j])
+                snprintf(names[j], n, is_call(st->p[at].expr) ? "%s" : "(%s)", st->p[at].expr);
+            if (st->p[at].depth + 1 > depth)
+                depth = st->p[at].depth + 1;
+            free(st->p[at].expr);
+            st->p[at].expr = NULL;
+        } else {
+            names[j] = strdup(value_of(c, k, m->in[j], buf, sizeof buf));
+        }
+        if (!names[j])
+            c->t->failed = 1;
+    }
+    if (c->t->failed)
+        goto done;
     if (single) {
         ir_text expr = {0};
-        stmt.buf[len - 2] = 0;
-        substitute(&expr, stmt.buf + 4, names, result);
-        cg_line(c, "const %s %s = %s;", cg_ctype(m->dtype), result, expr.buf ? expr.buf : "");
+        substitute(&expr, stmt.buf + 4, (const char *const *)names, result, NULL);
         c->t->failed |= expr.failed;
-        free(expr.buf);
+        if (expr.buf && st->readers[i] == 1 && !is_stored(k, m) && depth < CG_INLINE_DEPTH &&
+            expr.len <= CG_INLINE_LENGTH) {
+            st->p[i].expr = expr.buf;
+            st->p[i].depth = depth;
+        } else {
+            cg_line(c, "const %s %s = %s;", cg_ctype(m->dtype), result, expr.buf ? expr.buf : "");
+            free(expr.buf);
+        }
     } else {
         cg_line(c, "%s %s;", cg_ctype(m->dtype), result);
         cg_line(c, "{");
@@ -151,6 +255,9 @@ static void emit_member(cg_ctx *c, const cg_kernel *k, const ir_node *m)
         c->indent--;
         cg_line(c, "}");
     }
+done:
+    for (int j = 0; j < 4; j++)
+        free(names[j]);
     free(stmt.buf);
 }
 
@@ -199,8 +306,26 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
             cg_line(c, "const %s v%d = %s[%s];", cg_ctype(k->args[a]->dtype), a,
                     arg_name(k, a, ptr, sizeof ptr),
                     cg_index(idx, sizeof idx, "i", la.n, la.stride[a + 1]));
+    ew_state st = {c, k, calloc((size_t)k->n_members, sizeof *st.p),
+                   calloc((size_t)k->n_members, sizeof *st.readers)};
+    if (!st.p || !st.readers) {
+        free(st.p);
+        free(st.readers);
+        c->t->failed = 1;
+        return;
+    }
     for (int i = 0; i < k->n_members; i++)
-        emit_member(c, k, k->members[i]);
+        for (int j = 0; j < k->members[i]->n_in; j++) {
+            int at = member_index(k, k->members[i]->in[j]);
+            if (at >= 0)
+                st.readers[at]++;
+        }
+    for (int i = 0; i < k->n_members; i++)
+        emit_member(&st, i);
+    for (int i = 0; i < k->n_members; i++)
+        free(st.p[i].expr); /* only after a failure: every pending one has its reader */
+    free(st.p);
+    free(st.readers);
     /* Every load came first: a parameter updated in place is read before it is written. */
     cg_index(idx, sizeof idx, "i", la.n, la.stride[0]);
     for (int o = 0; o < k->n_outs; o++)
