@@ -217,7 +217,8 @@ static void emit_member(ew_state *st, int i)
             size_t n = strlen(st->p[at].expr) + 3;
             names[j] = malloc(n);
             if (names[j])
-                snprintf(names[j], n, is_call(st->p[at].expr) ? "%s" : "(%s)", st->p[at].expr);
+                snprintf(names[j], n, !single || is_call(st->p[at].expr) ? "%s" : "(%s)",
+                         st->p[at].expr);
             if (st->p[at].depth + 1 > depth)
                 depth = st->p[at].depth + 1;
             free(st->p[at].expr);

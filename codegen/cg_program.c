@@ -169,13 +169,30 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
         ir_text_printf(out, i ? "\n * " : "/* ");
         describe(out, k->members[i]);
     }
-    ir_text_printf(out, " */\nstatic %s k%d(%s *y", c->can_fail ? "int" : "void", n->origin,
-                   cg_ctype(n->dtype));
-    for (int o = 0; o < k->n_outs - 1; o++)
-        ir_text_printf(out, ", %s *s%d", cg_ctype(k->outs[o]->dtype), k->outs[o]->origin);
-    for (int j = 0; j < k->n_args; j++)
-        if (k->arg_out[j] < 0)
-            ir_text_printf(out, ", const %s *x%d", cg_ctype(k->args[j]->dtype), j);
+    ir_text_printf(out, " */\n");
+    size_t line = out->len;
+    ir_text_printf(out, "static %s k%d(", c->can_fail ? "int" : "void", n->origin);
+    int open = (int)(out->len - line);
+    ir_text_printf(out, "%s *y", cg_ctype(n->dtype));
+    /* Parameters: stored members, then operands; wrapped before 100 columns. */
+    for (int o = 0; o < k->n_outs - 1 + k->n_args; o++) {
+        char param[64];
+        if (o < k->n_outs - 1)
+            snprintf(param, sizeof param, "%s *s%d", cg_ctype(k->outs[o]->dtype),
+                     k->outs[o]->origin);
+        else if (k->arg_out[o - (k->n_outs - 1)] < 0)
+            snprintf(param, sizeof param, "const %s *x%d",
+                     cg_ctype(k->args[o - (k->n_outs - 1)]->dtype), o - (k->n_outs - 1));
+        else
+            continue;
+        if (out->len - line + strlen(param) + 4 > 96) {
+            ir_text_printf(out, ",\n%*s", open, "");
+            line = out->len - (size_t)open;
+        } else {
+            ir_text_printf(out, ", ");
+        }
+        ir_text_printf(out, "%s", param);
+    }
     ir_text_printf(out, ")\n{\n%s%s}\n\n", body.buf ? body.buf : "",
                    c->can_fail ? "    return 0;\n" : "");
     free(body.buf);
