@@ -41,18 +41,27 @@ const char *cg_ctype(nb_dtype dt)
     }
 }
 
+/* Finds name in names[0..n), marks it used and returns the table's copy; NULL when the
+ * table does not list it (an emitter bug: the kernel's text is marked failed). */
+static const char *lookup(cg_ctx *c, const char *const *names, unsigned char *used, size_t n,
+                          const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], name) == 0) {
+            used[i] = 1;
+            return names[i];
+        }
+    }
+    c->t->failed = 1;
+    return NULL;
+}
+
 const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base)
 {
     char name[32];
     snprintf(name, sizeof name, "%s%s", base, dt == NB_F32 ? "f" : "");
-    for (size_t i = 0; i < sizeof cg_libm_names / sizeof *cg_libm_names; i++) {
-        if (strcmp(cg_libm_names[i], name) == 0) {
-            c->libm_used[i] = 1;
-            return cg_libm_names[i];
-        }
-    }
-    c->t->failed = 1; /* an emitter asked for a function missing from cg_libm.def */
-    return "missing_libm_function";
+    const char *fn = lookup(c, cg_libm_names, c->libm_used, CG_LIBM_COUNT, name);
+    return fn ? fn : "missing_libm_function";
 }
 
 static const char *const cg_rt_names[] = {
@@ -63,14 +72,8 @@ static const char *const cg_rt_names[] = {
 
 const char *cg_rt(cg_ctx *c, const char *name)
 {
-    for (size_t i = 0; i < sizeof cg_rt_names / sizeof *cg_rt_names; i++) {
-        if (strcmp(cg_rt_names[i], name) == 0) {
-            c->rt_used[i] = 1;
-            return cg_rt_names[i];
-        }
-    }
-    c->t->failed = 1; /* an emitter asked for a kernel missing from cg_rt.def */
-    return "missing_runtime_kernel";
+    const char *fn = lookup(c, cg_rt_names, c->rt_used, CG_RT_COUNT, name);
+    return fn ? fn : "missing_runtime_kernel";
 }
 
 const char *cg_lit(cg_ctx *c, nb_dtype dt, double v)
