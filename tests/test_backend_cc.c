@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "nabla.h"
+#include "tmpdir.h"
 
 static char cache[64];
 
@@ -37,8 +38,8 @@ static nb_program *compile(nb_backend backend)
     nb_node *loss, *w, *w_next;
     nb_graph *g = build(&loss, &w, &w_next);
     nb_update u = {w, w_next};
-    nb_compile_options opt = {.outputs = &loss, .n_outputs = 1, .updates = &u, .n_updates = 1,
-                              .backend = backend};
+    nb_compile_options opt = {
+        .outputs = &loss, .n_outputs = 1, .updates = &u, .n_updates = 1, .backend = backend};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));
@@ -138,17 +139,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    DIR *d = opendir(cache);
-    char path[512];
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", cache, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(cache);
+    tu_remove_dir(cache);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "nabla.h"
+#include "tmpdir.h"
 
 #define EVIL1 "*/ evil(); /*"
 #define EVIL2 "line\n evil(); \"quoted\" 'q' \\ */ int z; //"
@@ -285,6 +286,30 @@ static void compile_with(const char *cc, nb_program *p)
         fail_msg("'%s' failed (exit %d) on the generated source", cmd, rc);
 }
 
+/* A training step: matmuls with transposed operands read through, a cross-entropy,
+ * and Adam updates fused into one loop per parameter, written in place. */
+static nb_program *compile_train_step(nb_backend backend)
+{
+    int64_t xs[2] = {4, 6}, ws[2] = {6, 3}, bs[1] = {3}, ys[1] = {4};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, xs);
+    nb_node *y = nb_input(g, "y", NB_I32, 1, ys);
+    nb_node *lr = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node *p[2] = {nb_param(g, "w", NB_F32, 2, ws), nb_param(g, "b", NB_F32, 1, bs)}, *d[2];
+    nb_node *logits = nb_add(g, nb_matmul(g, nb_relu(g, x), p[0]), p[1]);
+    nb_node *loss = nb_cross_entropy(g, logits, y, NB_REDUCTION_MEAN);
+    nb_grad(g, loss, p, 2, d);
+    nb_update u[2 * NB_ADAM_UPDATES_PER_PARAM];
+    int n = nb_adam(g, lr, p, d, 2, NULL, u, 2 * NB_ADAM_UPDATES_PER_PARAM);
+    nb_compile_options opt = {
+        .outputs = &loss, .n_outputs = 1, .updates = u, .n_updates = n, .backend = backend};
+    nb_program *prog = n > 0 ? nb_compile(g, &opt) : NULL;
+    if (!prog)
+        fail_msg("compile: %s", nb_graph_error(g));
+    nb_graph_free(g);
+    return prog;
+}
+
 static void test_external_compilers(void **state)
 {
     (void)state;
@@ -301,6 +326,18 @@ static void test_external_compilers(void **state)
                 compile_with(ccs[i], p);
                 nb_program_free(p);
             }
+        /* Both ways of declaring the runtime kernels: prototypes (tcc) and the
+         * pointers a shared object gets (cc). */
+        char cache[] = "/tmp/nabla-cg-cache-XXXXXX";
+        assert_non_null(mkdtemp(cache));
+        setenv("NABLA_CACHE_DIR", cache, 1);
+        for (int backend = NB_BACKEND_TCC; backend <= NB_BACKEND_CC; backend++) {
+            nb_program *p = compile_train_step((nb_backend)backend);
+            compile_with(ccs[i], p);
+            nb_program_free(p);
+        }
+        tu_remove_dir(cache);
+        unsetenv("NABLA_CACHE_DIR");
         ran++;
     }
     if (!ran)
