@@ -29,11 +29,11 @@ typedef struct cg_ctx {
     int indent;
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
-    int can_fail; /* the kernel returns nonzero on bad runtime data */
+    int can_fail;                           /* the kernel returns nonzero on bad runtime data */
     /* absorbed[id]: node id is a transpose that its consumers (matmuls) read through,
      * so it has no kernel and no buffer of its own (cg_absorbed_transpose). */
     const unsigned char *absorbed;
-    char lit[8][64];                        /* rotating buffers for cg_lit */
+    char lit[8][64]; /* rotating buffers for cg_lit */
     int lit_next;
 } cg_ctx;
 

@@ -130,7 +130,7 @@ typedef struct pending {
 typedef struct ew_state {
     cg_ctx *c;
     const cg_kernel *k;
-    pending *p;  /* per member position */
+    pending *p;   /* per member position */
     int *readers; /* per member position: uses as an operand of later members */
 } ew_state;
 

@@ -390,8 +390,7 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
         }
     }
     if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->is_output, pl->in_place, pl->offset,
-                      &p->arena_size) !=
-        0)
+                      &p->arena_size) != 0)
         return ir_oom(g);
     for (int i = 0; i < n; i++) {
         const ir_node *v = outputs[i];

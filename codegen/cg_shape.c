@@ -264,9 +264,8 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
     const char *fn = cg_rt(c, n->dtype == NB_F32 ? "nb_rt_gemm_f32" : "nb_rt_gemm_f64");
     char yi[340], ai[340], bi[340];
     int loops = cg_loops_open(c, "i", r, size, (1u << r) - 1);
-    cg_line(c, "%s(%d, %d, %lld, %lld, %lld, %s, %s, %s);", fn, ta, tb, (long long)m,
-            (long long)nn, (long long)k,
-            ptr_at(ai, sizeof ai, "x0", r, st[1]), ptr_at(bi, sizeof bi, "x1", r, st[2]),
-            ptr_at(yi, sizeof yi, "y", r, st[0]));
+    cg_line(c, "%s(%d, %d, %lld, %lld, %lld, %s, %s, %s);", fn, ta, tb, (long long)m, (long long)nn,
+            (long long)k, ptr_at(ai, sizeof ai, "x0", r, st[1]),
+            ptr_at(bi, sizeof bi, "x1", r, st[2]), ptr_at(yi, sizeof yi, "y", r, st[0]));
     cg_loops_close(c, loops);
 }

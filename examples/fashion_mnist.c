@@ -23,20 +23,19 @@ typedef struct options {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: fashion_mnist [options]\n"
-            "  --epochs N     epochs to train (10)\n"
-            "  --batch N      minibatch size (64)\n"
-            "  --lr X         Adam learning rate (1e-3)\n"
-            "  --seed N       seed of the initial weights and the shuffling (0)\n"
-            "  --save PATH    write the parameters and Adam's state to PATH (safetensors)\n"
-            "                 after every epoch\n"
-            "  --load PATH    start from a checkpoint written by --save\n"
-            "  --threads N    threads for matmul (2)\n"
-            "  --backend B    tcc (compile in milliseconds) or cc (system compiler at -O3,\n"
-            "                 cached; fastest steps) (cc)\n"
-            "  --data DIR     the Fashion-MNIST .gz files (/usr/share/datasets/fashion-mnist)\n"
-            "  --help         this text\n");
+    fprintf(f, "usage: fashion_mnist [options]\n"
+               "  --epochs N     epochs to train (10)\n"
+               "  --batch N      minibatch size (64)\n"
+               "  --lr X         Adam learning rate (1e-3)\n"
+               "  --seed N       seed of the initial weights and the shuffling (0)\n"
+               "  --save PATH    write the parameters and Adam's state to PATH (safetensors)\n"
+               "                 after every epoch\n"
+               "  --load PATH    start from a checkpoint written by --save\n"
+               "  --threads N    threads for matmul (2)\n"
+               "  --backend B    tcc (compile in milliseconds) or cc (system compiler at -O3,\n"
+               "                 cached; fastest steps) (cc)\n"
+               "  --data DIR     the Fashion-MNIST .gz files (/usr/share/datasets/fashion-mnist)\n"
+               "  --help         this text\n");
 }
 
 /* Parses a positive integer option value; exits with a message on anything else. */
@@ -46,8 +45,7 @@ static long positive(const char *opt, const char *v)
     errno = 0;
     long n = v ? strtol(v, &end, 10) : 0;
     if (!v || errno || *end || n < 1 || n > 100000000) {
-        fprintf(stderr, "fashion_mnist: %s needs a positive integer, got '%s'\n", opt,
-                v ? v : "");
+        fprintf(stderr, "fashion_mnist: %s needs a positive integer, got '%s'\n", opt, v ? v : "");
         exit(2);
     }
     return n;
@@ -55,7 +53,7 @@ static long positive(const char *opt, const char *v)
 
 static options parse(int argc, char **argv)
 {
-    options o = {10, 64, 2, 1e-3, 0, NULL, NULL, "/usr/share/datasets/fashion-mnist",
+    options o = {10,           64, 2, 1e-3, 0, NULL, NULL, "/usr/share/datasets/fashion-mnist",
                  NB_BACKEND_CC};
     /* Every option but --help takes a value. */
     for (int i = 1; i < argc; i += 2) {
@@ -78,8 +76,7 @@ static options parse(int argc, char **argv)
                         v ? v : "");
                 exit(2);
             }
-        }
-        else if (!strcmp(a, "--lr")) {
+        } else if (!strcmp(a, "--lr")) {
             char *end;
             o.lr = v ? strtod(v, &end) : 0;
             if (!v || *end || !(o.lr > 0) || !isfinite(o.lr)) {
@@ -217,7 +214,7 @@ int main(int argc, char **argv)
     nb_set_threads(o.threads);
 
     /* One graph: the training step on a batch and the evaluation on EVAL_BATCH rows. */
-    static const char *names[6] = {"fc1.weight", "fc1.bias", "fc2.weight",
+    static const char *names[6] = {"fc1.weight", "fc1.bias",   "fc2.weight",
                                    "fc2.bias",   "fc3.weight", "fc3.bias"};
     int64_t shapes[6][2] = {{784, 256}, {256, 0}, {256, 128}, {128, 0}, {128, 10}, {10, 0}};
     int64_t xs[2] = {o.batch, 784}, ys[1] = {o.batch}, es[2] = {EVAL_BATCH, 784};
@@ -236,12 +233,15 @@ int main(int argc, char **argv)
     nb_node *eval_logits = mlp(g, nb_input(g, "eval_x", NB_F32, 2, es), p);
 
     nb_node *train_outs[] = {loss, logits};
-    nb_compile_options train_opt = {.outputs = train_outs, .n_outputs = 2, .updates = updates,
-                                    .n_updates = n_updates, .backend = o.backend};
+    nb_compile_options train_opt = {.outputs = train_outs,
+                                    .n_outputs = 2,
+                                    .updates = updates,
+                                    .n_updates = n_updates,
+                                    .backend = o.backend};
     double t0 = now();
     nb_program *step = n_updates > 0 ? nb_compile(g, &train_opt) : NULL;
-    nb_compile_options eval_opt = {.outputs = &eval_logits, .n_outputs = 1,
-                                   .share_state = step, .backend = o.backend};
+    nb_compile_options eval_opt = {
+        .outputs = &eval_logits, .n_outputs = 1, .share_state = step, .backend = o.backend};
     nb_program *eval = step ? nb_compile(g, &eval_opt) : NULL;
     if (!eval) {
         fprintf(stderr, "fashion_mnist: %s\n", nb_graph_error(g));
@@ -266,8 +266,8 @@ int main(int argc, char **argv)
     }
 
     /* A compiled step has a fixed batch: the last partial batch of an epoch is dropped. */
-    nb_batcher *batches = nb_batcher_new(train.n, o.batch, o.seed,
-                                         NB_BATCH_SHUFFLE | NB_BATCH_DROP_LAST);
+    nb_batcher *batches =
+        nb_batcher_new(train.n, o.batch, o.seed, NB_BATCH_SHUFFLE | NB_BATCH_DROP_LAST);
     float *bx = malloc((size_t)o.batch * 784 * sizeof *bx);
     int32_t *by = malloc((size_t)o.batch * sizeof *by);
     if (!batches || !bx || !by) {
@@ -309,9 +309,8 @@ int main(int argc, char **argv)
         if (tty)
             printf("\r\033[K");
         printf("epoch %d/%d: loss %.4f, train acc %.4f, test acc %.4f, %.2f s, %.0f samples/s\n",
-               epoch, o.epochs, loss_sum / (double)done,
-               (double)hits / (double)(done * o.batch), test_acc, seconds,
-               (double)(done * o.batch) / seconds);
+               epoch, o.epochs, loss_sum / (double)done, (double)hits / (double)(done * o.batch),
+               test_acc, seconds, (double)(done * o.batch) / seconds);
         fflush(stdout);
         if (o.save && nb_program_save(step, o.save) != 0) {
             fprintf(stderr, "fashion_mnist: %s\n", nb_program_error(step));

@@ -205,8 +205,8 @@ int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values
         if (p->op != IR_OP_PARAM)
             return ir_error(g, "compile: update %d: node %d is not a parameter", i, p->id);
         if (p->dtype != v->dtype || !ir_same_shape(p, v))
-            return ir_error(g, "compile: update %d: parameter '%s' is %s, the value %s", i,
-                            p->name, ir_type_str(p, t, sizeof t), ir_type_str(v, u, sizeof u));
+            return ir_error(g, "compile: update %d: parameter '%s' is %s, the value %s", i, p->name,
+                            ir_type_str(p, t, sizeof t), ir_type_str(v, u, sizeof u));
         for (int j = 0; j < i; j++)
             if (params[j] == p)
                 return ir_error(g, "compile: updates %d and %d both write parameter '%s'", j, i,

@@ -26,8 +26,8 @@ static pthread_mutex_t rt_cc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The compiler command; the source and output paths follow it. */
 static const char *const rt_cc_flags[] = {
-    "-O3", "-march=native", "-fno-math-errno", "-ffp-contract=off", "-std=c99", "-fPIC",
-    "-shared", "-w",
+    "-O3",      "-march=native", "-fno-math-errno", "-ffp-contract=off",
+    "-std=c99", "-fPIC",         "-shared",         "-w",
 };
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t len)

@@ -25,8 +25,9 @@ int rt_state_attach(nb_program *p, nb_program *share, char *err, size_t size)
 {
     if (share) {
         if (!same_params(&p->cg, &share->cg)) {
-            snprintf(err, size, "cannot share state: the programs have different parameters "
-                                "(compile both from the same, finished graph)");
+            snprintf(err, size,
+                     "cannot share state: the programs have different parameters "
+                     "(compile both from the same, finished graph)");
             return -1;
         }
         p->state = share->state;
@@ -136,7 +137,7 @@ static const cg_slot *param_slot(nb_program *p, const char *what, const char *na
         size_t size = (size_t)s->numel * nb_dtype_size(s->dtype);
         if (nbytes != size) {
             rt_error(p, "%s: parameter '%.200s' holds %zu bytes, %zu given", what, name, size,
-                       nbytes);
+                     nbytes);
             return NULL;
         }
         return s;

@@ -53,8 +53,8 @@ static int generate(nb_graph *g, const nb_compile_options *opt, cg_program *cg)
     ir_graph *s = NULL;
     if (ir_check_updates(g, roots + no + nu, roots + no, nu) == 0 &&
         (s = ir_simplify(g, roots, no + 2 * nu, mapped)) != NULL) {
-        cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu,
-                         opt->backend == NB_BACKEND_CC};
+        cg_request rq = {mapped,      no, mapped + no + nu,
+                         mapped + no, nu, opt->backend == NB_BACKEND_CC};
         rc = cg_generate(s, &rq, cg);
         if (s->error)
             ir_error(g, "%s", s->error);
@@ -203,7 +203,7 @@ int nb_program_run(nb_program *p)
         const cg_slot *s = &p->cg.inputs[i];
         if (s->used && !p->bound[i])
             return rt_error(p, "run: input %d%s%.200s%s is not bound", i, s->name ? " '" : "",
-                              s->name ? s->name : "", s->name ? "'" : "");
+                            s->name ? s->name : "", s->name ? "'" : "");
     }
     int rc = p->jit.entry(p->bound, p->arena, p->state->bytes);
     if (rc != 0) {
@@ -255,4 +255,3 @@ int64_t nb_program_output_numel(const nb_program *p, int i)
     const cg_slot *s = output_slot(p, i);
     return s ? s->numel : 0;
 }
-

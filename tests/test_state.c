@@ -143,8 +143,11 @@ static void test_update_errors(void **state)
     struct {
         int which;
         const char *what;
-    } cases[] = {{0, "is not a parameter"}, {1, "the value f64[2]"}, {2, "both write"},
-                 {3, "is NULL"},           {4, "f32[]"}};
+    } cases[] = {{0, "is not a parameter"},
+                 {1, "the value f64[2]"},
+                 {2, "both write"},
+                 {3, "is NULL"},
+                 {4, "f32[]"}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         nb_graph *g = nb_graph_new();
         nb_node *x = nb_input(g, "x", NB_F64, 0, NULL);
@@ -211,12 +214,11 @@ static void test_shared_state(void **state)
     nb_update accumulate = {buf, acc};
     nb_update step[2] = {{w, nb_sub(g, w, nb_mul(g, buf, nb_scalar(g, NB_F64, 0.1)))},
                          {buf, nb_mul(g, buf, nb_scalar(g, NB_F64, 0))}};
-    nb_compile_options o1 = {.outputs = &y, .n_outputs = 1, .updates = &accumulate,
-                             .n_updates = 1};
+    nb_compile_options o1 = {.outputs = &y, .n_outputs = 1, .updates = &accumulate, .n_updates = 1};
     nb_program *p1 = nb_compile(g, &o1);
     assert_non_null(p1);
-    nb_compile_options o2 = {.outputs = &w, .n_outputs = 1, .updates = step, .n_updates = 2,
-                             .share_state = p1};
+    nb_compile_options o2 = {
+        .outputs = &w, .n_outputs = 1, .updates = step, .n_updates = 2, .share_state = p1};
     nb_program *p2 = nb_compile(g, &o2);
     assert_non_null(p2);
     nb_graph_free(g);
@@ -226,9 +228,9 @@ static void test_shared_state(void **state)
     nb_program_bind(p1, "x", &xv);
     run(p1);
     xv = 2;
-    run(p1);                                     /* w.grad = 2*1*1 + 2*1*2 = 6 */
+    run(p1); /* w.grad = 2*1*1 + 2*1*2 = 6 */
     assert_float_equal(param(p2, "w.grad"), 6.0, 0);
-    run(p2);                                     /* w = 1 - 0.6 */
+    run(p2); /* w = 1 - 0.6 */
     assert_float_equal(param(p1, "w"), 0.4, 1e-15);
     assert_float_equal(param(p1, "w.grad"), 0.0, 0);
     nb_program_free(p1); /* p2 keeps the state alive */
@@ -287,8 +289,7 @@ int main(void)
         cmocka_unit_test(test_update),        cmocka_unit_test(test_updates_read_old_values),
         cmocka_unit_test(test_update_errors), cmocka_unit_test(test_grad_buffers),
         cmocka_unit_test(test_shared_state),  cmocka_unit_test(test_share_mismatch),
-        cmocka_unit_test(test_param_listing),
-        cmocka_unit_test(test_in_place_only_when_safe),
+        cmocka_unit_test(test_param_listing), cmocka_unit_test(test_in_place_only_when_safe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
