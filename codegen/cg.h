@@ -107,23 +107,24 @@ int cg_is_inlined(const ir_node *n);
 int cg_is_transpose(const ir_node *n);
 /* Marks in absorbed[] the transposes that every consumer reads as a transposed matmul
  * operand (and that are no output), so no kernel computes them. */
-void cg_absorb_transposes(const ir_graph *g, const unsigned char *live,
-                          const unsigned char *is_output, unsigned char *absorbed);
+void cg_absorb_transposes(const ir_graph *g, const unsigned char *live, const unsigned char *kept,
+                          unsigned char *absorbed);
 
 /* Assigns every live node to the kernel that computes it: root[id] is the id of that
  * kernel's root (id itself for a root), -1 for leaves, dead nodes and absorbed
  * transposes; stored[id] is set for the nodes a kernel writes to memory (roots, and
  * fused members read after the kernel or returned). 0, or -1 on OOM. */
-int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output,
+int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *kept,
             const unsigned char *absorbed, int *root, unsigned char *stored);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 
 /* Places every output of each kernel in the arena (offset[id]); a result's space is
- * reused once no later kernel reads it; program outputs are never reused. Outputs with
+ * reused once no later kernel reads it; kept nodes (outputs, update values) are never
+ * reused. Outputs with
  * in_place[id] >= 0 write a parameter and get no space. 0, or -1 on OOM. */
 int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
-                  const unsigned char *is_output, const int *in_place, size_t *offset,
+                  const unsigned char *kept, const int *in_place, size_t *offset,
                   size_t *arena_size);
 
 /* Writes the body of an elementwise kernel: the loop over the root's shape, operands
@@ -177,8 +178,9 @@ typedef struct cg_request {
     int rt_pointers;
 } cg_request;
 
-/* Generates the program of rq. Returns 0, or -1 with the error recorded on g. On
- * success the caller owns *p (cg_program_free). */
+/* Generates the program of rq, whose outputs and updates the caller has checked
+ * (ir_check_outputs, ir_check_updates). Returns 0, or -1 with the error recorded on g.
+ * On success the caller owns *p (cg_program_free). */
 int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p);
 void cg_program_free(cg_program *p);
 

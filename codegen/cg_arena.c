@@ -24,7 +24,7 @@ static size_t first_fit(const block *live, int n, size_t size)
 }
 
 int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
-                  const unsigned char *is_output, const int *in_place, size_t *offset,
+                  const unsigned char *kept, const int *in_place, size_t *offset,
                   size_t *arena_size)
 {
     int *last_use = malloc(((size_t)g->n_nodes + 1) * sizeof *last_use);
@@ -39,7 +39,7 @@ int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
         return -1;
     }
     for (int id = 0; id < g->n_nodes; id++)
-        last_use[id] = is_output[id] ? n_kernels : -1;
+        last_use[id] = kept[id] ? n_kernels : -1;
     for (int i = 0; i < n_kernels; i++)
         for (int a = 0; a < kernels[i].n_args; a++) {
             int id = kernels[i].args[a]->id;
@@ -66,11 +66,11 @@ int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
                 *arena_size = at + size;
         }
         /* Results last read by this kernel are dead once it has run. */
-        int kept = 0;
+        int alive = 0;
         for (int b = 0; b < n_live; b++)
             if (live[b].last_use > i)
-                live[kept++] = live[b];
-        n_live = kept;
+                live[alive++] = live[b];
+        n_live = alive;
     }
     free(last_use);
     free(live);

@@ -32,7 +32,7 @@ static int users_build(const ir_graph *g, const unsigned char *live, user_lists 
     return 0;
 }
 
-int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *is_output,
+int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *kept,
             const unsigned char *absorbed, int *root, unsigned char *stored)
 {
     int n = g->n_nodes;
@@ -73,7 +73,7 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *i
                 if (outside != later)
                     continue; /* a reader outside would run before this kernel */
                 root[cand] = id;
-                stored[cand] = outside > 0 || is_output[cand];
+                stored[cand] = outside > 0 || kept[cand];
                 members++;
                 operands += m->n_in;
             }
@@ -104,11 +104,11 @@ int cg_is_transpose(const ir_node *n)
     return n->attr.ints[n->rank - 2] == n->rank - 1 && n->attr.ints[n->rank - 1] == n->rank - 2;
 }
 
-void cg_absorb_transposes(const ir_graph *g, const unsigned char *live,
-                          const unsigned char *is_output, unsigned char *absorbed)
+void cg_absorb_transposes(const ir_graph *g, const unsigned char *live, const unsigned char *kept,
+                          unsigned char *absorbed)
 {
     for (int id = 0; id < g->n_nodes; id++)
-        absorbed[id] = live[id] && !is_output[id] && cg_is_transpose(g->nodes[id]);
+        absorbed[id] = live[id] && !kept[id] && cg_is_transpose(g->nodes[id]);
     /* A transpose that anything but a matmul reads needs its buffer after all. */
     for (int id = 0; id < g->n_nodes; id++) {
         const ir_node *v = g->nodes[id];

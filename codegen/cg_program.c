@@ -13,18 +13,11 @@ typedef struct cg_emitter {
 } cg_emitter;
 
 static const cg_emitter cg_emitters[IR_OP_COUNT] = {
-#define CG_LEAF                                                                                    \
-    {                                                                                              \
-        NULL, NULL                                                                                 \
-    }
-#define CG_EW(fn)                                                                                  \
-    {                                                                                              \
-        fn, NULL                                                                                   \
-    }
-#define CG_KERNEL(fn)                                                                              \
-    {                                                                                              \
-        NULL, fn                                                                                   \
-    }
+/* clang-format off */
+#define CG_LEAF {NULL, NULL}
+#define CG_EW(fn) {fn, NULL}
+#define CG_KERNEL(fn) {NULL, fn}
+/* clang-format on */
 #define IR_OP(NAME, str, arity, shape, vjp, emit) [IR_OP_##NAME] = emit,
 #include "ir_ops.def"
 #undef IR_OP
@@ -148,6 +141,19 @@ static void describe(ir_text *t, const ir_node *n)
     }
 }
 
+/* Appends ", param" to a signature whose current line starts at *line, breaking the
+ * line (indented to the opening parenthesis at column open) before 100 columns. */
+static void add_param(ir_text *out, size_t *line, int open, const char *param)
+{
+    if (out->len - *line + strlen(param) + 4 > 96) {
+        ir_text_printf(out, ",\n%*s", open, "");
+        *line = out->len - (size_t)open;
+    } else {
+        ir_text_printf(out, ", ");
+    }
+    ir_text_printf(out, "%s", param);
+}
+
 /* Writes `static void|int kN(T *y, const T0 *x0, ...)` and its body. */
 static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
 {
@@ -175,23 +181,16 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
     int open = (int)(out->len - line);
     ir_text_printf(out, "%s *y", cg_ctype(n->dtype));
     /* Parameters: stored members, then operands; wrapped before 100 columns. */
-    for (int o = 0; o < k->n_outs - 1 + k->n_args; o++) {
-        char param[64];
-        if (o < k->n_outs - 1)
-            snprintf(param, sizeof param, "%s *s%d", cg_ctype(k->outs[o]->dtype),
-                     k->outs[o]->origin);
-        else if (k->arg_out[o - (k->n_outs - 1)] < 0)
-            snprintf(param, sizeof param, "const %s *x%d",
-                     cg_ctype(k->args[o - (k->n_outs - 1)]->dtype), o - (k->n_outs - 1));
-        else
-            continue;
-        if (out->len - line + strlen(param) + 4 > 96) {
-            ir_text_printf(out, ",\n%*s", open, "");
-            line = out->len - (size_t)open;
-        } else {
-            ir_text_printf(out, ", ");
-        }
-        ir_text_printf(out, "%s", param);
+    char param[64];
+    for (int o = 0; o < k->n_outs - 1; o++) {
+        snprintf(param, sizeof param, "%s *s%d", cg_ctype(k->outs[o]->dtype), k->outs[o]->origin);
+        add_param(out, &line, open, param);
+    }
+    for (int a = 0; a < k->n_args; a++) {
+        if (k->arg_out[a] >= 0)
+            continue; /* read through the output it is the memory of */
+        snprintf(param, sizeof param, "const %s *x%d", cg_ctype(k->args[a]->dtype), a);
+        add_param(out, &line, open, param);
     }
     ir_text_printf(out, ")\n{\n%s%s}\n\n", body.buf ? body.buf : "",
                    c->can_fail ? "    return 0;\n" : "");
@@ -214,18 +213,18 @@ static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
 
 /* What cg_generate knows about the graph while it writes. */
 typedef struct cg_plan {
-    unsigned char *live;           /* needed by an output */
-    unsigned char *is_output;      /* an output or an update value: kept whole */
-    unsigned char *is_output_only; /* an output of the program */
-    unsigned char *fails;          /* the node's kernel returns nonzero on bad data */
-    unsigned char *used_const;     /* a constant some kernel reads from memory */
-    unsigned char *absorbed;       /* transposes read through by matmuls */
-    unsigned char *stored;         /* a kernel writes the node to memory (cg_fuse) */
-    int *root;                     /* kernel root that computes the node (cg_fuse) */
-    int *kernel_of;                /* node id -> index of its kernel, or -1 */
-    int *in_place;                 /* node id -> parameter id its kernel writes, or -1 */
-    size_t *offset;                /* arena offset of every stored node */
-    cg_kernel *kernels;            /* in id order of their roots */
+    unsigned char *live;       /* needed by an output */
+    unsigned char *kept;       /* an output or an update value: kept whole */
+    unsigned char *is_output;  /* an output of the program */
+    unsigned char *fails;      /* the node's kernel returns nonzero on bad data */
+    unsigned char *used_const; /* a constant some kernel reads from memory */
+    unsigned char *absorbed;   /* transposes read through by matmuls */
+    unsigned char *stored;     /* a kernel writes the node to memory (cg_fuse) */
+    int *root;                 /* kernel root that computes the node (cg_fuse) */
+    int *kernel_of;            /* node id -> index of its kernel, or -1 */
+    int *in_place;             /* node id -> parameter id its kernel writes, or -1 */
+    size_t *offset;            /* arena offset of every stored node */
+    cg_kernel *kernels;        /* in id order of their roots */
     int n_kernels;
     const ir_node **lists; /* members, operands and outputs of every kernel, back to back */
     int *arg_outs;         /* the kernels' arg_out arrays, back to back */
@@ -248,10 +247,10 @@ static void plan_free(cg_plan *pl)
 static void mark_live(const ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     for (int i = 0; i < rq->n_outputs; i++)
-        pl->live[rq->outputs[i]->id] = pl->is_output[rq->outputs[i]->id] =
-            pl->is_output_only[rq->outputs[i]->id] = 1;
+        pl->live[rq->outputs[i]->id] = pl->kept[rq->outputs[i]->id] =
+            pl->is_output[rq->outputs[i]->id] = 1;
     for (int i = 0; i < rq->n_updates; i++) {
-        pl->live[rq->upd_values[i]->id] = pl->is_output[rq->upd_values[i]->id] = 1;
+        pl->live[rq->upd_values[i]->id] = pl->kept[rq->upd_values[i]->id] = 1;
         pl->live[rq->upd_params[i]->id] = 1;
     }
     for (int id = g->n_nodes - 1; id >= 0; id--)
@@ -343,8 +342,8 @@ static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
     for (int u = 0; u < rq->n_updates; u++) {
         const ir_node *par = rq->upd_params[u], *val = rq->upd_values[u];
         int kv = pl->kernel_of[val->id];
-        int ok = kv >= 0 && pl->stored[val->id] && !pl->is_output_only[val->id] &&
-                 !pl->is_output_only[par->id];
+        int ok =
+            kv >= 0 && pl->stored[val->id] && !pl->is_output[val->id] && !pl->is_output[par->id];
         for (int w = 0; w < rq->n_updates && ok; w++)
             ok = (w == u || rq->upd_values[w] != val) && rq->upd_values[w] != par;
         for (int i = 0; i < pl->n_kernels && ok; i++)
@@ -389,7 +388,7 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
             p->state_size += align_up(node_bytes(v));
         }
     }
-    if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->is_output, pl->in_place, pl->offset,
+    if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->kept, pl->in_place, pl->offset,
                       &p->arena_size) != 0)
         return ir_oom(g);
     for (int i = 0; i < n; i++) {
@@ -425,6 +424,15 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
     if (!(f[p->n_failures].what = strdup(desc)))
         return ir_oom(g);
     p->n_failures++;
+    return 0;
+}
+
+/* Whether some update writes node x. */
+static int is_update_target(const cg_request *rq, const ir_node *x)
+{
+    for (int i = 0; i < rq->n_updates; i++)
+        if (rq->upd_params[i] == x)
+            return 1;
     return 0;
 }
 
@@ -507,37 +515,29 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
     if (rq->n_updates)
         ir_text_printf(out, "\n    /* parameter updates, after every read of the old values */\n");
     /* A parameter that is both the value of one update and the target of another
-     * (a <- b, b <- a) is first copied aside, so every update reads the old value. */
+     * (a <- b, b <- a) is first copied aside, to s<i>, so every update reads the old
+     * value. */
     for (int i = 0; i < rq->n_updates; i++) {
         const ir_node *val = rq->upd_values[i];
-        int overwritten = 0;
-        for (int j = 0; j < rq->n_updates; j++)
-            overwritten |= rq->upd_params[j] == val;
-        if (!overwritten)
+        if (!is_update_target(rq, val))
             continue;
-        ir_text_printf(out, "    %s(arena + %zu, %s, %lld);\n", cg_rt(c, "nb_rt_copy"),
-                       p->arena_size, var(val, v, sizeof v), (long long)node_bytes(val));
-        snprintf(v, sizeof v, "(arena + %zu)", p->arena_size);
+        const char *t = cg_ctype(val->dtype);
+        ir_text_printf(out, "    %s *s%d = (%s *)(arena + %zu);\n", t, i, t, p->arena_size);
+        ir_text_printf(out, "    %s(s%d, %s, %lld);\n", cg_rt(c, "nb_rt_copy"), i,
+                       var(val, v, sizeof v), (long long)node_bytes(val));
         p->arena_size += align_up(node_bytes(val));
-        /* Later references to val in this loop use the copy. */
-        ir_text_printf(out, "    %s *s%d = (%s *)%s;\n", cg_ctype(val->dtype), i,
-                       cg_ctype(val->dtype), v);
     }
     for (int i = 0; i < rq->n_updates; i++) {
         const ir_node *x = rq->upd_params[i], *val = rq->upd_values[i];
         char pv[32];
-        int overwritten = 0;
-        for (int j = 0; j < rq->n_updates; j++)
-            overwritten |= rq->upd_params[j] == val;
         if (pl->in_place[val->id] == x->id)
             continue;
-        var(x, pv, sizeof pv);
-        if (overwritten)
+        if (is_update_target(rq, val))
             snprintf(v, sizeof v, "s%d", i);
         else
             var(val, v, sizeof v);
-        ir_text_printf(out, "    %s(%s, %s, %lld);\n", cg_rt(c, "nb_rt_copy"), pv, v,
-                       (long long)node_bytes(x));
+        ir_text_printf(out, "    %s(%s, %s, %lld);\n", cg_rt(c, "nb_rt_copy"),
+                       var(x, pv, sizeof pv), v, (long long)node_bytes(x));
     }
     ir_text_printf(out, "    return 0;\n}\n");
 }
@@ -550,8 +550,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     ir_text body = {0}, entry = {0}, out = {0};
     cg_ctx c = {0};
     memset(p, 0, sizeof *p);
-    if (!g || g->error || ir_check_outputs(g, outputs, n) != 0 ||
-        ir_check_updates(g, rq->upd_params, rq->upd_values, rq->n_updates) != 0)
+    if (!g || g->error)
         return -1;
     size_t count = (size_t)g->n_nodes + 1;
     pl.live = calloc(count, 7);
@@ -561,16 +560,16 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         ir_oom(g);
         goto fail;
     }
-    pl.is_output = pl.live + count;
+    pl.kept = pl.live + count;
     pl.fails = pl.live + 2 * count;
     pl.used_const = pl.live + 3 * count;
     pl.absorbed = pl.live + 4 * count;
-    pl.is_output_only = pl.live + 5 * count;
+    pl.is_output = pl.live + 5 * count;
     pl.stored = pl.live + 6 * count;
     c.absorbed = pl.absorbed;
     mark_live(g, rq, &pl);
-    cg_absorb_transposes(g, pl.live, pl.is_output, pl.absorbed);
-    if (cg_fuse(g, pl.live, pl.is_output, pl.absorbed, pl.root, pl.stored) != 0) {
+    cg_absorb_transposes(g, pl.live, pl.kept, pl.absorbed);
+    if (cg_fuse(g, pl.live, pl.kept, pl.absorbed, pl.root, pl.stored) != 0) {
         ir_oom(g);
         goto fail;
     }

@@ -177,7 +177,8 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
 /* ---- rewrites (ir_simplify.c) ---------------------------------------------------- */
 
 /* A new graph holding what outs[0..n) need, with equal nodes merged and identities
- * removed; new_outs[i] is outs[i] in it. All inputs and parameters are kept, in order.
+ * removed; new_outs[i] is outs[i] in it. outs are checked by the caller
+ * (ir_check_outputs). All inputs and parameters are kept, in order.
  * NULL with the error recorded on g. The caller frees the new graph. */
 ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_outs);
 

@@ -27,6 +27,12 @@ static void mark_paths(const ir_graph *g, ir_node *y, ir_node *const *xs, int n,
     }
 }
 
+/* An operand gets a gradient when it is on a path to the inputs and is a float. */
+static int wants_grad(const unsigned char *need, const ir_node *x)
+{
+    return need[x->id] && ir_is_float(x->dtype);
+}
+
 static int check_args(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
                       ir_node **grads)
 {
@@ -83,7 +89,7 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
         unsigned mask = 0;
         int wanted_any = 0;
         for (int j = 0; j < v->n_in; j++) {
-            int w = need[v->in[j]->id] && ir_is_float(v->in[j]->dtype);
+            int w = wants_grad(need, v->in[j]);
             wanted_any |= w;
             if (w && j < 32)
                 mask |= 1u << j;
@@ -101,10 +107,9 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
         if (ir_op_defs[v->op].vjp(g, v, acc[id], mask, gx) == 0) {
             for (int j = 0; j < v->n_in; j++) {
                 int k = v->in[j]->id;
-                /* mask has bits for the first 32 operands; past them (concat) the rule
-                 * gives every gradient and only the needed ones are kept. */
-                int wanted = j < 32 ? (mask >> j) & 1 : need[k] && ir_is_float(v->in[j]->dtype);
-                if (!gx[j] || !wanted)
+                /* mask has bits for the first 32 operands only; past them (concat) the
+                 * rule gives every gradient and only the wanted ones are kept. */
+                if (!gx[j] || !wants_grad(need, v->in[j]))
                     continue;
                 acc[k] = acc[k] ? ir_add(g, acc[k], gx[j]) : gx[j];
             }
