@@ -53,7 +53,7 @@ int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
             if (in_place[r->id] >= 0)
                 continue; /* lives in its parameter's memory */
             size_t size =
-                ((size_t)r->numel * nb_dtype_size(r->dtype) + CG_ALIGN - 1) / CG_ALIGN * CG_ALIGN;
+                ((size_t)r->numel * ir_dtype_size(r->dtype) + CG_ALIGN - 1) / CG_ALIGN * CG_ALIGN;
             size_t at = first_fit(live, n_live, size);
             int pos = 0;
             while (pos < n_live && live[pos].offset < at)

@@ -70,7 +70,7 @@ static size_t align_up(size_t x)
 
 static size_t node_bytes(const ir_node *n)
 {
-    return (size_t)n->numel * nb_dtype_size(n->dtype);
+    return (size_t)n->numel * ir_dtype_size(n->dtype);
 }
 
 /* The C name of a node's buffer inside the entry point. */

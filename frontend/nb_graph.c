@@ -32,24 +32,12 @@ int nb_graph_node_count(const nb_graph *g)
 
 size_t nb_dtype_size(nb_dtype dt)
 {
-    switch (dt) {
-    case NB_F32: return 4;
-    case NB_F64: return 8;
-    case NB_I32: return 4;
-    case NB_BOOL: return 1;
-    default: return 0;
-    }
+    return ir_dtype_size(dt);
 }
 
 const char *nb_dtype_name(nb_dtype dt)
 {
-    switch (dt) {
-    case NB_F32: return "f32";
-    case NB_F64: return "f64";
-    case NB_I32: return "i32";
-    case NB_BOOL: return "bool";
-    default: return "?";
-    }
+    return ir_dtype_name(dt);
 }
 
 nb_dtype nb_node_dtype(const nb_node *x)

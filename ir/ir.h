@@ -99,7 +99,12 @@ int ir_oom(ir_graph *g);
  * op's shape rule and appends it. Returns NULL (poison) when g already has an error,
  * an operand is NULL or of another graph, the shape rule rejects it, or on OOM. */
 ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const ir_attr *attr);
-/* Writes "f32[2,3]" (dtype and shape) into buf. */
+/* Size of one element of dt (0 for an unknown dtype), and its name ("f32"). */
+size_t ir_dtype_size(nb_dtype dt);
+const char *ir_dtype_name(nb_dtype dt);
+/* Writes "f32[2,3]" into buf and returns buf. */
+const char *ir_format_type(nb_dtype dt, int rank, const int64_t *shape, char *buf, size_t size);
+/* Writes "f32[2,3]" (the node's dtype and shape) into buf. */
 const char *ir_type_str(const ir_node *n, char *buf, size_t size);
 /* Writes "node 7 (add 'name')" into buf. */
 const char *ir_node_str(const ir_node *n, char *buf, size_t size);

@@ -85,15 +85,41 @@ int ir_is_float(nb_dtype dt)
     return dt == NB_F32 || dt == NB_F64;
 }
 
-const char *ir_type_str(const ir_node *n, char *buf, size_t size)
+size_t ir_dtype_size(nb_dtype dt)
 {
-    size_t len = (size_t)snprintf(buf, size, "%s[", nb_dtype_name(n->dtype));
-    for (int i = 0; i < n->rank && len < size; i++)
-        len +=
-            (size_t)snprintf(buf + len, size - len, i ? ",%lld" : "%lld", (long long)n->shape[i]);
+    switch (dt) {
+    case NB_F32: return 4;
+    case NB_F64: return 8;
+    case NB_I32: return 4;
+    case NB_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+const char *ir_dtype_name(nb_dtype dt)
+{
+    switch (dt) {
+    case NB_F32: return "f32";
+    case NB_F64: return "f64";
+    case NB_I32: return "i32";
+    case NB_BOOL: return "bool";
+    default: return "?";
+    }
+}
+
+const char *ir_format_type(nb_dtype dt, int rank, const int64_t *shape, char *buf, size_t size)
+{
+    size_t len = (size_t)snprintf(buf, size, "%s[", ir_dtype_name(dt));
+    for (int i = 0; i < rank && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, i ? ",%lld" : "%lld", (long long)shape[i]);
     if (len < size)
         snprintf(buf + len, size - len, "]");
     return buf;
+}
+
+const char *ir_type_str(const ir_node *n, char *buf, size_t size)
+{
+    return ir_format_type(n->dtype, n->rank, n->shape, buf, size);
 }
 
 const char *ir_node_str(const ir_node *n, char *buf, size_t size)

@@ -56,7 +56,7 @@ int ir_shape_cast(ir_graph *g, ir_node *n)
                         ir_type_str(n->in[0], t, sizeof t));
     if (!ir_is_float(to))
         return ir_error(g, "cast: cannot cast %s to %s; the target must be f32 or f64",
-                        ir_type_str(n->in[0], t, sizeof t), nb_dtype_name(to));
+                        ir_type_str(n->in[0], t, sizeof t), ir_dtype_name(to));
     n->dtype = to;
     same_shape(n);
     return 0;

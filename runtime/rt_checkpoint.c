@@ -39,19 +39,13 @@ static const char *st_dtype_name(nb_dtype dt)
 
 static size_t param_bytes(const cg_slot *s)
 {
-    return (size_t)s->numel * nb_dtype_size(s->dtype);
+    return (size_t)s->numel * ir_dtype_size(s->dtype);
 }
 
 /* "f32[2,3]" for a parameter. */
 static const char *slot_type(const cg_slot *s, char *buf, size_t size)
 {
-    size_t len = (size_t)snprintf(buf, size, "%s[", nb_dtype_name(s->dtype));
-    for (int i = 0; i < s->rank && len < size; i++)
-        len +=
-            (size_t)snprintf(buf + len, size - len, i ? ",%lld" : "%lld", (long long)s->shape[i]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-    return buf;
+    return ir_format_type(s->dtype, s->rank, s->shape, buf, size);
 }
 
 static int host_is_little_endian(void)
@@ -250,7 +244,7 @@ int nb_program_save(nb_program *p, const char *path)
     int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(header, 1, hlen, f) == hlen;
     for (int i = 0; ok && i < p->cg.n_params; i++) {
         const cg_slot *s = &p->cg.params[i];
-        ok = write_le(f, p->state->bytes + s->offset, param_bytes(s), nb_dtype_size(s->dtype)) == 0;
+        ok = write_le(f, p->state->bytes + s->offset, param_bytes(s), ir_dtype_size(s->dtype)) == 0;
     }
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
     if (!ok) {
@@ -666,7 +660,7 @@ int nb_program_load(nb_program *p, const char *path)
         const cg_slot *s = &p->cg.params[i];
         unsigned char *src = data + l.entries[i].begin;
         if (!host_is_little_endian())
-            swap_bytes(src, (size_t)s->numel, nb_dtype_size(s->dtype));
+            swap_bytes(src, (size_t)s->numel, ir_dtype_size(s->dtype));
         memcpy(p->state->bytes + s->offset, src, param_bytes(s));
     }
     rc = 0;

@@ -167,7 +167,7 @@ uint64_t nb_init_seed(uint64_t base, const char *name)
 /* Writes "f32[784,256]" into buf. */
 static const char *type_str(nb_dtype dt, int rank, const int64_t *shape, char *buf, size_t size)
 {
-    const char *name = nb_dtype_name(dt);
+    const char *name = ir_dtype_name(dt);
     size_t n = (size_t)snprintf(buf, size, "%s[", name ? name : "?");
     for (int i = 0; i < rank && n < size; i++)
         n += (size_t)snprintf(buf + n, size - n, i ? ",%lld" : "%lld", (long long)shape[i]);
@@ -259,7 +259,7 @@ static int resolve(const nb_init *in, nb_dtype dt, int rank, const int64_t *shap
         return fail(err, size,
                     "%s needs an f32 or f64 tensor, not %s (i32 and bool take "
                     "zeros, ones and constant only)",
-                    what, nb_dtype_name(dt));
+                    what, ir_dtype_name(dt));
     if (in->fan_in < 0 || in->fan_out < 0)
         return fail(err, size,
                     "%s: fan_in and fan_out overrides must be >= 0 (0: from the "
@@ -287,7 +287,7 @@ static int resolve(const nb_init *in, nb_dtype dt, int rank, const int64_t *shap
             return fail(err, size, "uniform: low %g is greater than high %g", in->low, in->high);
         if (fabs(in->low) > limit || fabs(in->high) > limit || !isfinite(in->high - in->low))
             return fail(err, size, "uniform: [%g, %g) is outside %s's range", in->low, in->high,
-                        nb_dtype_name(dt));
+                        ir_dtype_name(dt));
         d->kind = DIST_UNIFORM;
         d->p = in->low;
         d->q = in->high;
@@ -300,7 +300,7 @@ static int resolve(const nb_init *in, nb_dtype dt, int rank, const int64_t *shap
                         in->mean, in->std);
         if (fabs(in->mean) + NORMAL_MAX_Z * in->std > limit)
             return fail(err, size, "normal: mean %g, std %g can draw values outside %s's range",
-                        in->mean, in->std, nb_dtype_name(dt));
+                        in->mean, in->std, ir_dtype_name(dt));
         d->kind = DIST_NORMAL;
         d->p = in->mean;
         d->q = in->std;
@@ -395,7 +395,7 @@ static void draw(const dist *d, nb_dtype dt, int64_t n, uint64_t seed, void *out
 static int prepare(const nb_init *init, nb_dtype dt, int rank, const int64_t *shape, dist *d,
                    int64_t *numel, char *err, size_t size)
 {
-    if (nb_dtype_size(dt) == 0)
+    if (ir_dtype_size(dt) == 0)
         return fail(err, size, "unknown dtype %d", (int)dt);
     if (rank < 0 || rank > NB_MAX_RANK)
         return fail(err, size, "rank %d is outside [0, %d]", rank, NB_MAX_RANK);

@@ -117,7 +117,7 @@ int nb_program_zero_grad(nb_program *p)
     for (int i = 0; i < p->cg.n_params; i++) {
         const cg_slot *s = &p->cg.params[i];
         if (s->is_grad)
-            memset(p->state->bytes + s->offset, 0, (size_t)s->numel * nb_dtype_size(s->dtype));
+            memset(p->state->bytes + s->offset, 0, (size_t)s->numel * ir_dtype_size(s->dtype));
     }
     return 0;
 }
@@ -134,7 +134,7 @@ static const cg_slot *param_slot(nb_program *p, const char *what, const char *na
         const cg_slot *s = &p->cg.params[i];
         if (strcmp(s->name, name) != 0)
             continue;
-        size_t size = (size_t)s->numel * nb_dtype_size(s->dtype);
+        size_t size = (size_t)s->numel * ir_dtype_size(s->dtype);
         if (nbytes != size) {
             rt_error(p, "%s: parameter '%.200s' holds %zu bytes, %zu given", what, name, size,
                      nbytes);
