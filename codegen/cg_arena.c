@@ -27,11 +27,11 @@ int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
                   const unsigned char *kept, const int *in_place, size_t *offset,
                   size_t *arena_size)
 {
-    int *last_use = malloc(((size_t)g->n_nodes + 1) * sizeof *last_use);
+    int *last_use = ir_malloc(((size_t)g->n_nodes + 1) * sizeof *last_use);
     int outs = 0;
     for (int i = 0; i < n_kernels; i++)
         outs += kernels[i].n_outs;
-    block *live = malloc(((size_t)outs + 1) * sizeof *live);
+    block *live = ir_malloc(((size_t)outs + 1) * sizeof *live);
     int n_live = 0;
     if (!last_use || !live) {
         free(last_use);

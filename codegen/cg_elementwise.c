@@ -215,7 +215,7 @@ static void emit_member(ew_state *st, int i)
             flush(st, at);
         if (at >= 0 && st->p[at].expr) {
             size_t n = strlen(st->p[at].expr) + 3;
-            names[j] = malloc(n);
+            names[j] = ir_malloc(n);
             if (names[j])
                 snprintf(names[j], n, !single || is_call(st->p[at].expr) ? "%s" : "(%s)",
                          st->p[at].expr);
@@ -224,7 +224,7 @@ static void emit_member(ew_state *st, int i)
             free(st->p[at].expr);
             st->p[at].expr = NULL;
         } else {
-            names[j] = strdup(value_of(c, k, m->in[j], buf, sizeof buf));
+            names[j] = ir_strdup(value_of(c, k, m->in[j], buf, sizeof buf));
         }
         if (!names[j])
             c->t->failed = 1;
@@ -307,8 +307,8 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
             cg_line(c, "const %s v%d = %s[%s];", cg_ctype(k->args[a]->dtype), a,
                     arg_name(k, a, ptr, sizeof ptr),
                     cg_index(idx, sizeof idx, "i", la.n, la.stride[a + 1]));
-    ew_state st = {c, k, calloc((size_t)k->n_members, sizeof *st.p),
-                   calloc((size_t)k->n_members, sizeof *st.readers)};
+    ew_state st = {c, k, ir_calloc((size_t)k->n_members, sizeof *st.p),
+                   ir_calloc((size_t)k->n_members, sizeof *st.readers)};
     if (!st.p || !st.readers) {
         free(st.p);
         free(st.readers);

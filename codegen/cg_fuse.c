@@ -17,11 +17,11 @@ typedef struct user_lists {
 static int users_build(const ir_graph *g, const unsigned char *live, user_lists *u)
 {
     int n = g->n_nodes, total = 0;
-    u->start = calloc((size_t)n + 2, sizeof *u->start);
+    u->start = ir_calloc((size_t)n + 2, sizeof *u->start);
     for (int id = 0; u->start && id < n; id++)
         for (int j = 0; live[id] && j < g->nodes[id]->n_in; j++, total++)
             u->start[g->nodes[id]->in[j]->id + 2]++;
-    u->list = malloc(((size_t)total + 1) * sizeof *u->list);
+    u->list = ir_malloc(((size_t)total + 1) * sizeof *u->list);
     if (!u->start || !u->list)
         return -1;
     for (int id = 0; id < n; id++)
@@ -37,8 +37,8 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *k
 {
     int n = g->n_nodes;
     user_lists u = {0};
-    int *inside = calloc((size_t)n + 1, sizeof *inside); /* uses from the current group */
-    int *stamp = calloc((size_t)n + 1, sizeof *stamp);
+    int *inside = ir_calloc((size_t)n + 1, sizeof *inside); /* uses from the current group */
+    int *stamp = ir_calloc((size_t)n + 1, sizeof *stamp);
     if (!inside || !stamp || users_build(g, live, &u) != 0) {
         free(inside), free(stamp), free(u.start), free(u.list);
         return -1;

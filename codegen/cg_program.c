@@ -88,7 +88,7 @@ static int slot_fill(ir_graph *g, cg_slot *s, const ir_node *n)
     s->rank = n->rank;
     memcpy(s->shape, n->shape, sizeof s->shape);
     s->numel = n->numel;
-    if (n->name && !(s->name = strdup(n->name)))
+    if (n->name && !(s->name = ir_strdup(n->name)))
         return ir_oom(g);
     return 0;
 }
@@ -268,12 +268,12 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
     for (int id = 0; id < n; id++)
         if (pl->root[id] >= 0)
             slots += 2 + g->nodes[id]->n_in;
-    pl->kernels = calloc((size_t)n + 1, sizeof *pl->kernels);
-    pl->lists = calloc((size_t)slots + 1, sizeof *pl->lists);
-    pl->arg_outs = malloc(((size_t)slots + 1) * sizeof *pl->arg_outs);
-    pl->kernel_of = malloc(((size_t)n + 1) * sizeof *pl->kernel_of);
+    pl->kernels = ir_calloc((size_t)n + 1, sizeof *pl->kernels);
+    pl->lists = ir_calloc((size_t)slots + 1, sizeof *pl->lists);
+    pl->arg_outs = ir_malloc(((size_t)slots + 1) * sizeof *pl->arg_outs);
+    pl->kernel_of = ir_malloc(((size_t)n + 1) * sizeof *pl->kernel_of);
     /* Per root: its members, and the operands they read. */
-    int *members = calloc(2 * ((size_t)n + 1), sizeof *members), *operands = members + n + 1;
+    int *members = ir_calloc(2 * ((size_t)n + 1), sizeof *members), *operands = members + n + 1;
     if (!pl->kernels || !pl->lists || !pl->arg_outs || !pl->kernel_of || !members) {
         free(members);
         return ir_oom(g);
@@ -334,7 +334,7 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
  * it writes element i), and neither P nor V is an output or another update's value. */
 static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
-    pl->in_place = malloc(((size_t)g->n_nodes + 1) * sizeof *pl->in_place);
+    pl->in_place = ir_malloc(((size_t)g->n_nodes + 1) * sizeof *pl->in_place);
     if (!pl->in_place)
         return ir_oom(g);
     for (int id = 0; id < g->n_nodes; id++)
@@ -367,9 +367,9 @@ static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
 /* Assigns leaves, outputs and arena offsets: fills the slot lists of p. */
 static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl, cg_program *p)
 {
-    p->inputs = calloc((size_t)g->n_inputs + 1, sizeof *p->inputs);
-    p->params = calloc((size_t)g->n_params + 1, sizeof *p->params);
-    p->outputs = calloc((size_t)n, sizeof *p->outputs);
+    p->inputs = ir_calloc((size_t)g->n_inputs + 1, sizeof *p->inputs);
+    p->params = ir_calloc((size_t)g->n_params + 1, sizeof *p->params);
+    p->outputs = ir_calloc((size_t)n, sizeof *p->outputs);
     if (!p->inputs || !p->params || !p->outputs)
         return ir_oom(g);
     for (int id = 0; id < g->n_nodes; id++) {
@@ -409,7 +409,7 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
 
 static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
 {
-    cg_failure *f = realloc(p->failures, (size_t)(p->n_failures + 1) * sizeof *f);
+    cg_failure *f = ir_realloc(p->failures, (size_t)(p->n_failures + 1) * sizeof *f);
     char desc[1400], esc[1100];
     if (!f)
         return ir_oom(g);
@@ -421,7 +421,7 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
         snprintf(desc, sizeof desc, "node %d (%s): an index is out of range", n->origin,
                  ir_op_defs[n->op].name);
     f[p->n_failures].node = n->origin;
-    if (!(f[p->n_failures].what = strdup(desc)))
+    if (!(f[p->n_failures].what = ir_strdup(desc)))
         return ir_oom(g);
     p->n_failures++;
     return 0;
@@ -553,9 +553,9 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     if (!g || g->error)
         return -1;
     size_t count = (size_t)g->n_nodes + 1;
-    pl.live = calloc(count, 7);
-    pl.root = calloc(count, sizeof *pl.root);
-    pl.offset = calloc(count, sizeof *pl.offset);
+    pl.live = ir_calloc(count, 7);
+    pl.root = ir_calloc(count, sizeof *pl.root);
+    pl.offset = ir_calloc(count, sizeof *pl.offset);
     if (!pl.live || !pl.root || !pl.offset) {
         ir_oom(g);
         goto fail;

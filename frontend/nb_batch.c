@@ -23,10 +23,10 @@ nb_batcher *nb_batcher_new(int64_t n, int64_t batch, uint64_t seed, int flags)
         return NULL; /* an epoch would have no batch: a loop over epochs would spin */
     if ((uint64_t)n > SIZE_MAX / sizeof(int64_t))
         return NULL;
-    nb_batcher *b = calloc(1, sizeof *b);
+    nb_batcher *b = ir_calloc(1, sizeof *b);
     if (!b)
         return NULL;
-    b->order = malloc((size_t)n * sizeof *b->order);
+    b->order = ir_malloc((size_t)n * sizeof *b->order);
     if (!b->order) {
         free(b);
         return NULL;

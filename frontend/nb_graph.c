@@ -81,7 +81,7 @@ nb_node *nb_name(nb_graph *g, nb_node *x, const char *name)
         ir_error(g, "name: node %d is a leaf; its name is given when it is created", x->id);
         return NULL;
     }
-    char *copy = strdup(name);
+    char *copy = ir_strdup(name);
     if (!copy) {
         ir_oom(g);
         return NULL;
@@ -125,7 +125,7 @@ static nb_node *make_leaf(nb_graph *g, ir_op op, const char *name, nb_dtype dt, 
     ir_node *n = ir_node_new(g, op, NULL, 0, &attr);
     if (!n)
         return NULL;
-    if (name && !(n->name = strdup(name))) {
+    if (name && !(n->name = ir_strdup(name))) {
         ir_oom(g);
         return NULL;
     }
@@ -193,7 +193,7 @@ int nb_grad_buffers(nb_graph *g, nb_node *const *params, nb_node *const *grads, 
                             ir_type_str(grads[i], t, sizeof t), p->name,
                             ir_type_str(p, u, sizeof u));
         size_t len = strlen(p->name) + sizeof ".grad";
-        char *name = malloc(len);
+        char *name = ir_malloc(len);
         if (!name)
             return ir_oom(g);
         snprintf(name, len, "%s.grad", p->name);

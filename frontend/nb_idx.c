@@ -8,6 +8,7 @@
 
 #include <zlib.h>
 
+#include "ir.h"
 #include "nabla.h"
 
 /* Reads are done in chunks of this size; the buffer grows by doubling from it, capped at
@@ -219,7 +220,7 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
             size_t next = cap ? 2 * cap : IDX_CHUNK;
             if (next > total || next < cap)
                 next = (size_t)total;
-            unsigned char *grown = realloc(data, next);
+            unsigned char *grown = ir_realloc(data, next);
             if (!grown) {
                 set_err(err, err_size, "%s: out of memory (%zu bytes)", path, next);
                 goto fail;
@@ -329,7 +330,7 @@ float *nb_idx_to_f32(const nb_idx *x, float divisor, char *err, size_t err_size)
     if (idx_valid(x, "nb_idx_to_f32", err, err_size) != 0)
         return NULL;
     size_t n = (size_t)nb_idx_numel(x);
-    float *y = malloc(n * sizeof *y);
+    float *y = ir_malloc(n * sizeof *y);
     if (!y) {
         set_err(err, err_size, "nb_idx_to_f32: out of memory");
         return NULL;
@@ -371,7 +372,7 @@ int32_t *nb_idx_labels_i32(const nb_idx *x, int64_t *n, char *err, size_t err_si
         return NULL;
     }
     size_t count = (size_t)x->shape[0];
-    int32_t *y = malloc(count * sizeof *y);
+    int32_t *y = ir_malloc(count * sizeof *y);
     if (!y) {
         set_err(err, err_size, "nb_idx_labels_i32: out of memory");
         return NULL;

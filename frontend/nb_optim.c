@@ -100,7 +100,7 @@ static nb_node *state_param(nb_graph *g, const nb_node *p, const char *suffix, n
                             int scalar)
 {
     size_t len = strlen(p->name) + strlen(suffix) + 2;
-    char *name = malloc(len);
+    char *name = ir_malloc(len);
     if (!name) {
         ir_oom(g);
         return NULL;

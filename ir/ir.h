@@ -82,6 +82,23 @@ extern const ir_op_def ir_op_defs[IR_OP_COUNT];
 #include "ir_ops.def"
 #undef IR_OP
 
+/* ---- memory (ir_alloc.c) ---------------------------------------------------------- */
+
+/* Every allocation of the library goes through these (release with free()), so that
+ * tests can inject failures. Each returns NULL on failure; a size of 0 allocates 1. */
+void *ir_malloc(size_t size);
+void *ir_calloc(size_t count, size_t size);
+void *ir_realloc(void *p, size_t size);
+/* size must be a multiple of align (as for aligned_alloc); NULL otherwise. */
+void *ir_aligned_alloc(size_t align, size_t size);
+char *ir_strdup(const char *s);
+char *ir_strndup(const char *s, size_t max);
+/* Fault injection for tests: the k-th allocation from now and every later one fail
+ * (k <= 0: none fail). Counters of allocations made and of allocations failed since. */
+void ir_alloc_fail_from(long k);
+long ir_alloc_count(void);
+long ir_alloc_failures(void);
+
 /* ---- graph and nodes (ir_graph.c) ----------------------------------------------- */
 
 ir_graph *ir_graph_new(void);

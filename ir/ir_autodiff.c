@@ -71,8 +71,8 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
     if (check_args(g, y, seed, xs, n, grads) != 0)
         return -1;
     int count = g->n_nodes; /* nodes appended below are not visited */
-    unsigned char *dep = calloc((size_t)count, 2);
-    ir_node **acc = calloc((size_t)count, sizeof *acc);
+    unsigned char *dep = ir_calloc((size_t)count, 2);
+    ir_node **acc = ir_calloc((size_t)count, sizeof *acc);
     if (!dep || !acc) {
         free(dep);
         free(acc);
@@ -99,7 +99,7 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
         if (!wanted_any)
             continue;
         ir_node *gx_small[4] = {0};
-        ir_node **gx = v->n_in <= 4 ? gx_small : calloc((size_t)v->n_in, sizeof *gx);
+        ir_node **gx = v->n_in <= 4 ? gx_small : ir_calloc((size_t)v->n_in, sizeof *gx);
         if (!gx) {
             ir_oom(g);
             break;

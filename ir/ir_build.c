@@ -34,7 +34,7 @@ ir_node *ir_constant(ir_graph *g, nb_dtype dt, int rank, const int64_t *shape, c
     ir_node *n = ir_node_new(g, IR_OP_CONST, NULL, 0, &attr);
     if (!n)
         return NULL;
-    n->data = malloc((size_t)n->numel * sizeof *n->data);
+    n->data = ir_malloc((size_t)n->numel * sizeof *n->data);
     if (!n->data) {
         ir_oom(g);
         return NULL;

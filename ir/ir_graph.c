@@ -16,7 +16,7 @@ static char ir_oom_msg[] = "out of memory";
 
 ir_graph *ir_graph_new(void)
 {
-    return calloc(1, sizeof(ir_graph));
+    return ir_calloc(1, sizeof(ir_graph));
 }
 
 static void node_free(ir_node *n)
@@ -47,7 +47,7 @@ void ir_error_clear(ir_graph *g)
 
 static void set_error(ir_graph *g, const char *msg)
 {
-    g->error = strdup(msg);
+    g->error = ir_strdup(msg);
     if (!g->error)
         g->error = ir_oom_msg;
 }
@@ -176,7 +176,7 @@ ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const 
     }
     if (g->n_nodes == g->cap) {
         int cap = g->cap ? g->cap * 2 : 64;
-        ir_node **nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        ir_node **nodes = ir_realloc(g->nodes, (size_t)cap * sizeof *nodes);
         if (!nodes) {
             ir_oom(g);
             return NULL;
@@ -184,8 +184,8 @@ ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const 
         g->nodes = nodes;
         g->cap = cap;
     }
-    ir_node *n = calloc(1, sizeof *n);
-    if (!n || (n_in && !(n->in = malloc((size_t)n_in * sizeof *n->in)))) {
+    ir_node *n = ir_calloc(1, sizeof *n);
+    if (!n || (n_in && !(n->in = ir_malloc((size_t)n_in * sizeof *n->in)))) {
         free(n);
         ir_oom(g);
         return NULL;

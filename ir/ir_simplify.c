@@ -138,7 +138,7 @@ static ir_node *copy_node(ir_graph *dst, const ir_node *v, ir_node **in)
         return NULL;
     n->leaf_index = v->leaf_index;
     n->origin = v->origin;
-    if (v->name && !(n->name = strdup(v->name))) {
+    if (v->name && !(n->name = ir_strdup(v->name))) {
         ir_oom(dst);
         return NULL;
     }
@@ -160,14 +160,14 @@ ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_ou
     if (!g || g->error)
         return NULL;
     ir_graph *dst = ir_graph_new();
-    unsigned char *live = calloc((size_t)g->n_nodes + 1, 1);
-    ir_node **map = calloc((size_t)g->n_nodes + 1, sizeof *map);
-    ir_node **in = calloc((size_t)g->n_nodes + 4, sizeof *in);
+    unsigned char *live = ir_calloc((size_t)g->n_nodes + 1, 1);
+    ir_node **map = ir_calloc((size_t)g->n_nodes + 1, sizeof *map);
+    ir_node **in = ir_calloc((size_t)g->n_nodes + 4, sizeof *in);
     cse_table t = {0};
     size_t cap = 16;
     while (cap < 2 * (size_t)g->n_nodes)
         cap *= 2;
-    t.slot = calloc(cap, sizeof *t.slot);
+    t.slot = ir_calloc(cap, sizeof *t.slot);
     t.mask = cap - 1;
     if (!dst || !live || !map || !in || !t.slot) {
         ir_oom(g);

@@ -21,7 +21,7 @@ void ir_text_printf(ir_text *t, const char *fmt, ...)
             return;
         }
         size_t cap = (t->cap + (size_t)n + 1) * 2;
-        char *b = realloc(t->buf, cap);
+        char *b = ir_realloc(t->buf, cap);
         if (!b)
             break;
         t->buf = b;

@@ -129,7 +129,7 @@ static char *header_build(nb_program *p, const char *path, size_t *len)
     if (!text)
         goto oom;
     size_t n = strlen(text), padded = n + (8 - (8 + n) % 8) % 8;
-    header = malloc(padded);
+    header = ir_malloc(padded);
     if (!header)
         goto oom;
     memcpy(header, text, n);
@@ -168,7 +168,8 @@ static int write_le(FILE *f, const unsigned char *data, size_t n, size_t elsize)
 static int sync_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    char *dir =
+        slash ? ir_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : ir_strdup(".");
     if (!dir)
         return -1;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -191,7 +192,7 @@ static atomic_uint tmp_counter;
 static int tmp_create(const char *path, char **tmp)
 {
     size_t size = strlen(path) + 48;
-    char *name = malloc(size);
+    char *name = ir_malloc(size);
     if (!name) {
         errno = ENOMEM;
         return -1;
@@ -495,11 +496,12 @@ static int check_layout(st_loader *l, uint64_t data_len)
                               "past the end of the data section (%" PRIu64 " bytes)",
                               l->p->cg.params[i].name, l->entries[i].begin, l->entries[i].end,
                               data_len);
-    st_entry *sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
+    size_t count = n > 0 ? (size_t)n : 0;
+    st_entry *sorted = ir_malloc(count * sizeof *sorted);
     if (!sorted)
         return load_error(l, "out of memory");
-    memcpy(sorted, l->entries, (size_t)n * sizeof *sorted);
-    qsort(sorted, (size_t)n, sizeof *sorted, entry_cmp);
+    memcpy(sorted, l->entries, count * sizeof *sorted);
+    qsort(sorted, count, sizeof *sorted, entry_cmp);
     uint64_t at = 0;
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
@@ -589,7 +591,7 @@ int nb_program_load(nb_program *p, const char *path)
                    HEADER_LIMIT);
         goto done;
     }
-    header = malloc((size_t)hlen + 1);
+    header = ir_malloc((size_t)hlen + 1);
     if (!header) {
         load_error(&l, "out of memory");
         goto done;
@@ -632,7 +634,7 @@ int nb_program_load(nb_program *p, const char *path)
         goto done;
     }
     int n = p->cg.n_params;
-    l.entries = calloc((size_t)(n ? n : 1), sizeof *l.entries);
+    l.entries = ir_calloc((size_t)(n ? n : 1), sizeof *l.entries);
     if (!l.entries) {
         load_error(&l, "out of memory");
         goto done;
@@ -644,7 +646,7 @@ int nb_program_load(nb_program *p, const char *path)
 
     /* The data section is now known to be exactly the parameters' size: a trusted size. */
     size_t data_len = (size_t)(size - 8 - hlen);
-    data = malloc(data_len ? data_len : 1);
+    data = ir_malloc(data_len ? data_len : 1);
     if (!data) {
         load_error(&l, "out of memory");
         goto done;

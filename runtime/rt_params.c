@@ -34,7 +34,7 @@ int rt_state_attach(nb_program *p, nb_program *share, char *err, size_t size)
         p->state->refs++;
         return 0;
     }
-    p->state = calloc(1, sizeof *p->state);
+    p->state = ir_calloc(1, sizeof *p->state);
     if (!p->state || !(p->state->bytes = rt_alloc_zeroed(p->cg.state_size))) {
         free(p->state);
         p->state = NULL;

@@ -20,7 +20,7 @@ int rt_error(nb_program *p, const char *fmt, ...)
 void *rt_alloc_zeroed(size_t size)
 {
     size_t bytes = (size + 63) / 64 * 64;
-    void *m = aligned_alloc(64, bytes ? bytes : 64);
+    void *m = ir_aligned_alloc(64, bytes ? bytes : 64);
     if (m)
         memset(m, 0, bytes ? bytes : 64);
     return m;
@@ -37,8 +37,8 @@ static int generate(nb_graph *g, const nb_compile_options *opt, cg_program *cg)
     if (nu < 0 || (nu > 0 && !opt->updates))
         return ir_error(g, "compile: %d updates given with a %s list", nu,
                         opt->updates ? "non-NULL" : "NULL");
-    ir_node **roots = malloc((size_t)(no + 2 * nu) * sizeof *roots);
-    ir_node **mapped = malloc((size_t)(no + 2 * nu) * sizeof *mapped);
+    ir_node **roots = ir_malloc((size_t)(no + 2 * nu) * sizeof *roots);
+    ir_node **mapped = ir_malloc((size_t)(no + 2 * nu) * sizeof *mapped);
     if (!roots || !mapped) {
         free(roots);
         free(mapped);
@@ -79,7 +79,7 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         ir_error(g, "compile: unknown backend %d", (int)opt->backend);
         return NULL;
     }
-    nb_program *p = calloc(1, sizeof *p);
+    nb_program *p = ir_calloc(1, sizeof *p);
     if (!p) {
         ir_oom(g);
         return NULL;
@@ -96,7 +96,7 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
     }
     p->compile_seconds = rt_seconds() - t0;
     p->arena = rt_alloc_zeroed(p->cg.arena_size);
-    p->bound = calloc((size_t)p->cg.n_inputs + 1, sizeof *p->bound);
+    p->bound = ir_calloc((size_t)p->cg.n_inputs + 1, sizeof *p->bound);
     if (!p->arena || !p->bound) {
         ir_oom(g);
         goto fail;
