@@ -1,6 +1,7 @@
 /* cg_program.c — lowers a graph to one C translation unit: the memory plan (which
  * nodes live, where their buffers are), one static function per kernel, and the entry
  * point that calls the kernels in order. The same graph always gives the same bytes. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,15 @@
 typedef struct cg_emitter {
     cg_emit_fn ew;     /* elementwise: one scalar statement */
     cg_emit_fn kernel; /* whole kernel body */
+    int fails;         /* the kernel can fail at run time */
 } cg_emitter;
 
 static const cg_emitter cg_emitters[IR_OP_COUNT] = {
 /* clang-format off */
-#define CG_LEAF {NULL, NULL}
-#define CG_EW(fn) {fn, NULL}
-#define CG_KERNEL(fn) {NULL, fn}
+#define CG_LEAF {NULL, NULL, 0}
+#define CG_EW(fn) {fn, NULL, 0}
+#define CG_KERNEL(fn) {NULL, fn, 0}
+#define CG_KERNEL_FALLIBLE(fn) {NULL, fn, 1}
 /* clang-format on */
 #define IR_OP(NAME, str, arity, shape, vjp, emit) [IR_OP_##NAME] = emit,
 #include "ir_ops.def"
@@ -24,6 +27,7 @@ static const cg_emitter cg_emitters[IR_OP_COUNT] = {
 #undef CG_LEAF
 #undef CG_EW
 #undef CG_KERNEL
+#undef CG_KERNEL_FALLIBLE
 };
 
 cg_emit_fn cg_ew_emitter(ir_op op)
@@ -39,6 +43,11 @@ cg_emit_fn cg_kernel_emitter(ir_op op)
 int cg_is_elementwise(const ir_node *n)
 {
     return cg_emitters[n->op].ew != NULL;
+}
+
+int cg_can_fail(const ir_node *n)
+{
+    return cg_emitters[n->op].fails;
 }
 
 int cg_is_inlined(const ir_node *n)
@@ -226,6 +235,7 @@ typedef struct cg_plan {
     size_t *offset;            /* arena offset of every stored node */
     cg_kernel *kernels;        /* in id order of their roots */
     int n_kernels;
+    int last_fail;         /* index of the last kernel that can fail, or -1 */
     const ir_node **lists; /* members, operands and outputs of every kernel, back to back */
     int *arg_outs;         /* the kernels' arg_out arrays, back to back */
 } cg_plan;
@@ -325,13 +335,22 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         }
     }
     free(members);
+    pl->last_fail = -1;
+    for (int i = 0; i < pl->n_kernels; i++)
+        if (cg_can_fail(pl->kernels[i].root)) {
+            pl->fails[pl->kernels[i].root->id] = 1;
+            pl->last_fail = i;
+        }
     return 0;
 }
 
 /* Lets the kernel that computes update value V write it straight into parameter P (no
  * arena buffer, no copy at the end) when that cannot change what any kernel reads: no
  * kernel after V's reads P, V's own kernel reads P only elementwise (element i before
- * it writes element i), and neither P nor V is an output or another update's value. */
+ * it writes element i), and neither P nor V is an output or another update's value.
+ * A run is all or nothing for the state, so no kernel that can fail may come at or
+ * after V's: the failing run returns before any parameter is written, and the copies at
+ * the end of the entry point only run once every kernel has succeeded. */
 static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     pl->in_place = ir_malloc(((size_t)g->n_nodes + 1) * sizeof *pl->in_place);
@@ -342,8 +361,8 @@ static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
     for (int u = 0; u < rq->n_updates; u++) {
         const ir_node *par = rq->upd_params[u], *val = rq->upd_values[u];
         int kv = pl->kernel_of[val->id];
-        int ok =
-            kv >= 0 && pl->stored[val->id] && !pl->is_output[val->id] && !pl->is_output[par->id];
+        int ok = kv > pl->last_fail && pl->stored[val->id] && !pl->is_output[val->id] &&
+                 !pl->is_output[par->id];
         for (int w = 0; w < rq->n_updates && ok; w++)
             ok = (w == u || rq->upd_values[w] != val) && rq->upd_values[w] != par;
         for (int i = 0; i < pl->n_kernels && ok; i++)
@@ -590,7 +609,8 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         const cg_kernel *k = &pl.kernels[i];
         if (emit_kernel(g, &body, &c, k) != 0)
             goto fail;
-        pl.fails[k->root->id] = (unsigned char)c.can_fail;
+        /* The plan decided from the op table; the emitter must agree. */
+        assert(c.can_fail == pl.fails[k->root->id]);
         if (c.can_fail && add_failure(g, p, k->root) != 0)
             goto fail;
     }

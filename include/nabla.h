@@ -245,7 +245,10 @@ int nb_program_bind(nb_program *p, const char *name, const void *data);
 int nb_program_bind_index(nb_program *p, int index, const void *data);
 
 /* Runs the program: 0, or -1 with the error (an unbound input, an index out of
- * range) on the program. Allocates nothing. */
+ * range) on the program. Allocates nothing. A run is all or nothing for the state:
+ * when it fails, every parameter (optimizer state and gradient buffers included, and
+ * so the state shared with other programs) keeps the value it had before the run; the
+ * outputs are then unspecified. */
 int nb_program_run(nb_program *p);
 
 int nb_program_output_count(const nb_program *p);
