@@ -126,11 +126,14 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *k
 
 /* Places every output of each kernel in the arena (offset[id]); a result's space is
  * reused once no later kernel reads it; kept nodes (outputs, update values) are never
- * reused. Outputs with
- * in_place[id] >= 0 write a parameter and get no space. 0, or -1 on OOM. */
-int cg_arena_plan(const ir_graph *g, const cg_kernel *kernels, int n_kernels,
-                  const unsigned char *kept, const int *in_place, size_t *offset,
-                  size_t *arena_size);
+ * reused. Outputs with in_place[id] >= 0 write a parameter and get no space. 0, or -1
+ * with the error (out of memory, an arena larger than memory can address) on g. */
+int cg_arena_plan(ir_graph *g, const cg_kernel *kernels, int n_kernels, const unsigned char *kept,
+                  const int *in_place, size_t *offset, size_t *arena_size);
+/* Appends the space of n's values (rounded up to CG_ALIGN) to a block of *size bytes:
+ * its offset goes to *at and *size grows. 0, or -1 with an error on g naming n and
+ * `what` (the state, the arena) when the block would outgrow size_t. */
+int cg_reserve(ir_graph *g, const char *what, const ir_node *n, size_t *size, size_t *at);
 
 /* Writes the body of an elementwise kernel: the loop over the root's shape, operands
  * broadcast by strides, each member's scalar statement. */

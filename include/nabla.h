@@ -224,6 +224,8 @@ typedef struct nb_compile_options {
 } nb_compile_options;
 
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).
+ * Parameter state or intermediates larger than memory can address are such a failure
+ * (the message names the node that does not fit), found before anything is allocated.
  * The program no longer needs the graph: it may be freed first. */
 nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt);
 void nb_program_free(nb_program *p);
@@ -382,7 +384,7 @@ int nb_program_init_param(nb_program *p, const char *name, const nb_init *init);
 int nb_program_init_linear(nb_program *p, const char *weight, const char *bias, uint64_t seed);
 /* Fills out (numel values of dt, row-major) for a tensor of the given shape, as
  * nb_program_init_param would. 0, or -1 with a message in err (when err is not NULL)
- * and out unchanged. */
+ * and out unchanged; a shape whose element count overflows 64 bits is an error. */
 int nb_init_fill(const nb_init *init, nb_dtype dt, int rank, const int64_t *shape, void *out,
                  char *err, size_t err_size);
 

@@ -99,6 +99,23 @@ void ir_alloc_fail_from(long k);
 long ir_alloc_count(void);
 long ir_alloc_failures(void);
 
+/* ---- checked sizes (ir_size.c) ---------------------------------------------------- */
+
+/* Element counts and byte sizes computed from shapes go through these, never through
+ * bare + and *. Each returns 0 with the result stored, or -1 when it does not fit
+ * (nothing stored); the caller reports the error, naming what was being sized. */
+int ir_size_add(size_t a, size_t b, size_t *sum);
+int ir_size_mul(size_t a, size_t b, size_t *product);
+/* x rounded up to a multiple of align (> 0). */
+int ir_size_align(size_t x, size_t align, size_t *rounded);
+/* numel elements of dt, in bytes. */
+int ir_size_bytes(nb_dtype dt, int64_t numel, size_t *bytes);
+/* The product of the dimensions, or -1 when one is negative or it overflows int64. */
+int64_t ir_shape_numel(int rank, const int64_t *shape);
+/* The most elements a node may have: 16 bytes per element (more than any dtype takes)
+ * still fit in int64, so byte sizes of single tensors never come near overflowing. */
+#define IR_MAX_NUMEL (INT64_MAX / 16)
+
 /* ---- graph and nodes (ir_graph.c) ----------------------------------------------- */
 
 ir_graph *ir_graph_new(void);
@@ -125,7 +142,6 @@ const char *ir_format_type(nb_dtype dt, int rank, const int64_t *shape, char *bu
 const char *ir_type_str(const ir_node *n, char *buf, size_t size);
 /* Writes "node 7 (add 'name')" into buf. */
 const char *ir_node_str(const ir_node *n, char *buf, size_t size);
-int64_t ir_shape_numel(int rank, const int64_t *shape);
 /* Checks a list of outputs to compile: n > 0, none NULL, all of g. 0 or -1 (recorded). */
 int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n);
 int ir_is_float(nb_dtype dt);

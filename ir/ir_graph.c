@@ -72,14 +72,6 @@ int ir_oom(ir_graph *g)
     return -1;
 }
 
-int64_t ir_shape_numel(int rank, const int64_t *shape)
-{
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= shape[i];
-    return n;
-}
-
 int ir_is_float(nb_dtype dt)
 {
     return dt == NB_F32 || dt == NB_F64;
@@ -137,14 +129,15 @@ static int check_extent(ir_graph *g, ir_node *n)
     const char *op = ir_op_defs[n->op].name;
     if (n->rank < 0 || n->rank > NB_MAX_RANK)
         return ir_error(g, "%s: rank %d is out of range [0, %d]", op, n->rank, NB_MAX_RANK);
-    int64_t numel = 1;
-    for (int i = 0; i < n->rank; i++) {
+    for (int i = 0; i < n->rank; i++)
         if (n->shape[i] <= 0)
             return ir_error(g, "%s: dimension %d is %lld; dimensions must be positive", op, i,
                             (long long)n->shape[i]);
-        if (numel > INT64_MAX / 16 / n->shape[i])
-            return ir_error(g, "%s: element count of the result overflows", op);
-        numel *= n->shape[i];
+    int64_t numel = ir_shape_numel(n->rank, n->shape);
+    if (numel < 0 || numel > IR_MAX_NUMEL) {
+        char t[160];
+        return ir_error(g, "%s: element count of the result %s overflows (at most %lld elements)",
+                        op, ir_type_str(n, t, sizeof t), (long long)IR_MAX_NUMEL);
     }
     n->numel = numel;
     return 0;

@@ -401,11 +401,14 @@ static int prepare(const nb_init *init, nb_dtype dt, int rank, const int64_t *sh
         return fail(err, size, "rank %d is outside [0, %d]", rank, NB_MAX_RANK);
     if (rank > 0 && !shape)
         return fail(err, size, "the shape is NULL for rank %d", rank);
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) {
+    for (int i = 0; i < rank; i++)
         if (shape[i] < 0)
             return fail(err, size, "dimension %d is negative (%lld)", i, (long long)shape[i]);
-        n *= shape[i];
+    int64_t n = ir_shape_numel(rank, shape);
+    if (n < 0) {
+        char type[160];
+        return fail(err, size, "the element count of %s overflows 64 bits",
+                    type_str(dt, rank, shape, type, sizeof type));
     }
     *numel = n;
     return resolve(init, dt, rank, shape, n, d, err, size);

@@ -19,10 +19,12 @@ int rt_error(nb_program *p, const char *fmt, ...)
 
 void *rt_alloc_zeroed(size_t size)
 {
-    size_t bytes = (size + 63) / 64 * 64;
-    void *m = ir_aligned_alloc(64, bytes ? bytes : 64);
+    size_t bytes;
+    if (ir_size_align(size ? size : 64, 64, &bytes) != 0)
+        return NULL; /* more than memory can hold: as out of memory */
+    void *m = ir_aligned_alloc(64, bytes);
     if (m)
-        memset(m, 0, bytes ? bytes : 64);
+        memset(m, 0, bytes);
     return m;
 }
 
