@@ -7,7 +7,8 @@
 /* Compiled code; entry is the generated CG_ENTRY function. */
 typedef struct rt_jit {
     int backend; /* nb_backend that made it */
-    void *state; /* backend state that owns the code (TCCState, dlopen handle) */
+    void *state; /* what owns the code: tcc's mapping, cc's dlopen handle */
+    size_t size; /* bytes mapped at state (tcc) */
     int (*entry)(const void *const *in, unsigned char *arena, unsigned char *state);
 } rt_jit;
 
@@ -15,6 +16,11 @@ typedef struct rt_jit {
  * a message in err that quotes the offending generated line. */
 int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size);
 void rt_tcc_free(rt_jit *jit);
+/* What libtcc calls instead of mprotect (CMakeLists.txt renames the symbol in nabla's
+ * copy of libtcc.a): a request on the mapping rt_tcc_compile is relocating into is
+ * dropped (it is made read-execute afterwards); any other is passed on, except one for
+ * pages both writable and executable, which fails with EACCES. */
+int rt_tcc_mprotect(void *addr, size_t len, int prot);
 
 /* Compiles source with the system C compiler at -O3 into a shared object cached by a
  * hash of the source and the command (rt_cc.c), and loads it. 0, or -1 with err. */
