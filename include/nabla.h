@@ -229,7 +229,11 @@ typedef struct nb_compile_options {
  * The program no longer needs the graph: it may be freed first. */
 nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt);
 void nb_program_free(nb_program *p);
-/* The last error on the program (bad bind, bad run), or NULL. */
+/* The error of the last call on p that can fail (those returning 0 or -1: bind, run,
+ * set_param, get_param, zero_grad, init_param, init_linear, save, load, write_source),
+ * or NULL when that call succeeded: each such call clears the error first. Calls that
+ * only read (counts, names, shapes, outputs, nb_program_error itself) leave it as is.
+ * The text stays valid until the next call that can fail. */
 const char *nb_program_error(const nb_program *p);
 /* The generated C of the program (owned by the program). */
 const char *nb_program_source(const nb_program *p);

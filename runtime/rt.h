@@ -63,6 +63,9 @@ struct nb_program {
 
 /* Records an error on the program; returns -1. */
 int rt_error(nb_program *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Forgets the program's error: every public call that can fail calls it first, so that
+ * nb_program_error describes the last such call (NULL when it succeeded). */
+void rt_error_clear(nb_program *p);
 /* 64-byte aligned zeroed memory (at least 64 bytes), or NULL. */
 void *rt_alloc_zeroed(size_t size);
 /* Gives p its parameter memory: new zeroed memory, or that of `share` when its

@@ -218,6 +218,7 @@ int nb_program_save(nb_program *p, const char *path)
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     if (!path)
         return rt_error(p, "save: path is NULL");
     size_t hlen = 0;
@@ -547,6 +548,7 @@ int nb_program_load(nb_program *p, const char *path)
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     if (!path)
         return rt_error(p, "load: path is NULL");
     st_loader l = {p, path, NULL};

@@ -452,6 +452,7 @@ int nb_program_init_param(nb_program *p, const char *name, const nb_init *init)
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     dist d;
     int i;
     if (prepare_param(p, "init_param", name, init, &d, &i) != 0)
@@ -465,6 +466,7 @@ int nb_program_init_linear(nb_program *p, const char *weight, const char *bias, 
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     if (!weight)
         return rt_error(p, "init_linear: the weight's name is NULL");
     int wi = nb_program_param_index(p, weight);

@@ -114,6 +114,7 @@ int nb_program_zero_grad(nb_program *p)
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     for (int i = 0; i < p->cg.n_params; i++) {
         const cg_slot *s = &p->cg.params[i];
         if (s->is_grad)
@@ -150,6 +151,7 @@ int nb_program_set_param(nb_program *p, const char *name, const void *data, size
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     const cg_slot *s = param_slot(p, "set_param", name, data, nbytes);
     if (!s)
         return -1;
@@ -161,6 +163,7 @@ int nb_program_get_param(nb_program *p, const char *name, void *data, size_t nby
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     const cg_slot *s = param_slot(p, "get_param", name, data, nbytes);
     if (!s)
         return -1;

@@ -17,6 +17,12 @@ int rt_error(nb_program *p, const char *fmt, ...)
     return -1;
 }
 
+void rt_error_clear(nb_program *p)
+{
+    p->has_error = 0;
+    p->error[0] = 0;
+}
+
 void *rt_alloc_zeroed(size_t size)
 {
     size_t bytes;
@@ -142,6 +148,7 @@ int nb_program_write_source(nb_program *p, const char *path)
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     if (!path)
         return rt_error(p, "write_source: path is NULL");
     FILE *f = fopen(path, "w");
@@ -177,6 +184,7 @@ int nb_program_bind_index(nb_program *p, int index, const void *data)
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     if (index < 0 || index >= p->cg.n_inputs)
         return rt_error(p, "bind: input index %d is out of range [0, %d)", index, p->cg.n_inputs);
     if (!data)
@@ -189,6 +197,7 @@ int nb_program_bind(nb_program *p, const char *name, const void *data)
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     if (!name)
         return rt_error(p, "bind: the input name is NULL");
     int i = nb_program_input_index(p, name);
@@ -201,6 +210,7 @@ int nb_program_run(nb_program *p)
 {
     if (!p)
         return -1;
+    rt_error_clear(p);
     for (int i = 0; i < p->cg.n_inputs; i++) {
         const cg_slot *s = &p->cg.inputs[i];
         if (s->used && !p->bound[i])
@@ -214,7 +224,6 @@ int nb_program_run(nb_program *p)
                 return rt_error(p, "run: %s", p->cg.failures[i].what);
         return rt_error(p, "run: node %d failed", rc - 1);
     }
-    p->has_error = 0;
     return 0;
 }
 
