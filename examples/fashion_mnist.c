@@ -11,7 +11,7 @@
 
 #include "nabla.h"
 
-#define EVAL_BATCH 1000 /* divides both the train (60000) and test (10000) sets */
+#define EVAL_BATCH 1000 /* rows per evaluation run; a last partial batch is padded */
 
 typedef struct options {
     int epochs, batch, threads;
@@ -185,18 +185,33 @@ static int64_t correct(const float *logits, const int32_t *labels, int64_t rows)
     return hits;
 }
 
-/* Accuracy of the model on a whole dataset, EVAL_BATCH rows per run. */
+/* Accuracy of the model on a whole dataset, EVAL_BATCH rows per run. The program's
+ * input has exactly EVAL_BATCH rows, so a last batch of fewer rows (a set whose size is
+ * not a multiple of EVAL_BATCH) is copied into a zero-padded buffer, and only its real
+ * rows are counted: nothing is read past the images or the labels. */
 static double evaluate(nb_program *eval, const dataset *d)
 {
     int64_t hits = 0;
+    float *pad = NULL;
     for (int64_t start = 0; start < d->n; start += EVAL_BATCH) {
-        nb_program_bind(eval, "eval_x", d->images + start * d->dim);
-        if (nb_program_run(eval) != 0) {
+        int64_t rows = d->n - start < EVAL_BATCH ? d->n - start : EVAL_BATCH;
+        const float *x = d->images + start * d->dim;
+        if (rows < EVAL_BATCH) {
+            pad = calloc((size_t)EVAL_BATCH * (size_t)d->dim, sizeof *pad);
+            if (!pad) {
+                fprintf(stderr, "fashion_mnist: out of memory\n");
+                exit(1);
+            }
+            memcpy(pad, x, (size_t)rows * (size_t)d->dim * sizeof *pad);
+            x = pad;
+        }
+        if (nb_program_bind(eval, "eval_x", x) != 0 || nb_program_run(eval) != 0) {
             fprintf(stderr, "fashion_mnist: %s\n", nb_program_error(eval));
             exit(1);
         }
-        hits += correct(nb_program_output(eval, 0), d->labels + start, EVAL_BATCH);
+        hits += correct(nb_program_output(eval, 0), d->labels + start, rows);
     }
+    free(pad);
     return (double)hits / (double)d->n;
 }
 
