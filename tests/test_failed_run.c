@@ -219,6 +219,41 @@ static void test_shared_state(void **state)
     nb_program_free(s.p);
 }
 
+/* The update's value is computed by the kernel that fails: w <- gather(table, idx).
+ * Written in place, the first row would land in w before the bad index is met. */
+static void test_update_by_failing_kernel(void **state)
+{
+    (void)state;
+    const int64_t s2 = 2, s3 = 3;
+    nb_graph *g = nb_graph_new();
+    nb_node *w = nb_param(g, "w", NB_F64, 1, &s2);
+    nb_node *table = nb_input(g, "table", NB_F64, 1, &s3);
+    nb_node *idx = nb_input(g, "idx", NB_I32, 1, &s2);
+    nb_node *sum = nb_sum(g, w, NULL, 0, 0);
+    nb_update u = {w, nb_gather(g, table, idx)};
+    nb_compile_options opt = {.outputs = &sum, .n_outputs = 1, .updates = &u, .n_updates = 1};
+    nb_program *p = nb_compile(g, &opt);
+    if (!p)
+        fail_msg("compile: %s", nb_graph_error(g));
+    nb_graph_free(g);
+    double t[3] = {10, 20, 30}, w0[2] = {1, 2}, got[2];
+    int32_t bad[2] = {2, 3}, good[2] = {2, 0};
+    assert_int_equal(nb_program_set_param(p, "w", w0, sizeof w0), 0);
+    assert_int_equal(nb_program_bind(p, "table", t), 0);
+    assert_int_equal(nb_program_bind(p, "idx", bad), 0);
+    assert_int_equal(nb_program_run(p), -1);
+    assert_int_equal(nb_program_get_param(p, "w", got, sizeof got), 0);
+    assert_float_equal(got[0], 1.0, 0);
+    assert_float_equal(got[1], 2.0, 0);
+    assert_int_equal(nb_program_bind(p, "idx", good), 0);
+    assert_int_equal(nb_program_run(p), 0);
+    assert_float_equal(*(const double *)nb_program_output(p, 0), 3.0, 0);
+    assert_int_equal(nb_program_get_param(p, "w", got, sizeof got), 0);
+    assert_float_equal(got[0], 30.0, 0);
+    assert_float_equal(got[1], 10.0, 0);
+    nb_program_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_in_place_kept_when_safe),
         cmocka_unit_test(test_optimizer_state_and_buffers),
         cmocka_unit_test(test_shared_state),
+        cmocka_unit_test(test_update_by_failing_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
