@@ -233,7 +233,7 @@ void nb_program_free(nb_program *p);
  * set_param, get_param, zero_grad, init_param, init_linear, save, load, write_source),
  * or NULL when that call succeeded: each such call clears the error first. Calls that
  * only read (counts, names, shapes, outputs, nb_program_error itself) leave it as is.
- * The text stays valid until the next call that can fail. */
+ * The text belongs to p and is overwritten by the next call that can fail. */
 const char *nb_program_error(const nb_program *p);
 /* The generated C of the program (owned by the program). */
 const char *nb_program_source(const nb_program *p);
