@@ -173,8 +173,12 @@ static int open_dir(const char *path, char *err, size_t size)
         int strict = made || last;
         int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (strict ? O_NOFOLLOW : 0));
         if (next < 0) {
+            /* O_DIRECTORY | O_NOFOLLOW on a link fails with ENOTDIR: say what it is. */
+            int e = errno;
+            struct stat st;
+            int link = fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
             snprintf(err, size, "cc: cannot open the cache directory '%.300s': %s", prefix,
-                     errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+                     link ? "it is a symbolic link" : strerror(e));
             goto fail;
         }
         close(fd);
