@@ -189,6 +189,9 @@ static int open_dir(const char *path, char *err, size_t size)
         if (made)
             fchmod(fd, 0700);
     }
+    /* A path of slashes alone ("/") had no last component to check. */
+    if (check_private(fd, path, err, size) != 0)
+        goto fail;
     return fd;
 fail:
     if (fd >= 0)
