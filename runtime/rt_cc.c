@@ -31,7 +31,7 @@ static pthread_mutex_t rt_cc_lock = PTHREAD_MUTEX_INITIALIZER;
 #define RT_CC_KEY_MAX 128
 #define RT_CC_LOG_MAX 300 /* the part of the compiler's message an error quotes */
 
-/* The compiler command; the ISA flag (rt_cc_isa), output and source follow it. Chosen
+/* The compiler command; the ISA flag (machine()), output and source follow it. Chosen
  * by measurement and by the tests that compare cc with tcc (docs/performance.md):
  * -march=native is not used, because gcc 12 at -O3 with AVX-512 vectorizes a select
  * of second-order gradients wrongly (tests/test_backend_cc.c, pow_matmul_grad2). */
