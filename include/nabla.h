@@ -203,10 +203,15 @@ typedef struct nb_update {
 typedef enum nb_backend {
     /* libtcc in memory: about a millisecond to compile; unoptimized, scalar code. */
     NB_BACKEND_TCC = 0,
-    /* The system C compiler ($NABLA_CC, default cc) at -O3 -march=native into a shared
-     * object cached under $NABLA_CACHE_DIR (default ~/.cache/nabla) by a hash of the
-     * source, the command and the CPU: about a second to build once, then loaded in
-     * well under a millisecond; vectorized loops, for long training runs. */
+    /* The system C compiler ($NABLA_CC, default cc) at -O3 (-march=x86-64-v3 where the
+     * CPU has AVX2, never AVX-512) into a shared object cached by a hash of the source,
+     * the command and the CPU: about a second to build once, then loaded in well under
+     * a millisecond; vectorized loops, for long training runs. The cache is
+     * $NABLA_CACHE_DIR, else $XDG_CACHE_HOME/nabla, else $HOME/.cache/nabla, else a
+     * private directory of the process removed at exit. It must belong to you and be
+     * writable by you only (created 0700; nb_compile fails otherwise); objects there
+     * that are not yours, not private, damaged or built from another source are
+     * rebuilt. docs/cc-backend.md has the details. */
     NB_BACKEND_CC = 1
 } nb_backend;
 

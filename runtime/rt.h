@@ -22,10 +22,42 @@ void rt_tcc_free(rt_jit *jit);
  * pages both writable and executable, which fails with EACCES. */
 int rt_tcc_mprotect(void *addr, size_t len, int prot);
 
-/* Compiles source with the system C compiler at -O3 into a shared object cached by a
- * hash of the source and the command (rt_cc.c), and loads it. 0, or -1 with err. */
+/* Compiles source with the system C compiler into a shared object cached by a hash of
+ * the source and the command (rt_cc.c), and loads it. 0, or -1 with err. */
 int rt_cc_compile(const char *source, rt_jit *jit, char *err, size_t size);
 void rt_cc_free(rt_jit *jit);
+
+/* ---- the cc backend's cache directory (rt_cache.c) ------------------------------- */
+
+#define RT_CACHE_PATH_MAX 4096
+
+/* The cache directory, open and checked private for one build. */
+typedef struct rt_cache {
+    int fd;                       /* the directory; every file is opened relative to it */
+    char path[RT_CACHE_PATH_MAX]; /* its name, for messages */
+} rt_cache;
+
+/* Finds the cache directory ($NABLA_CACHE_DIR, $XDG_CACHE_HOME/nabla, $HOME/.cache/nabla,
+ * else a private directory of this process), creates what is missing 0700 and opens
+ * it. Refuses a directory that is a symbolic link, belongs to another user or that
+ * group or others can write to. 0, or -1 with err. */
+int rt_cache_open(rt_cache *c, char *err, size_t size);
+void rt_cache_close(rt_cache *c);
+/* Creates "<stem>.<16 random hex digits><suffix>" exclusively (O_EXCL | O_NOFOLLOW,
+ * 0600) and returns its descriptor (the caller closes it) with its name in name; -1
+ * with errno. */
+int rt_cache_temp(const rt_cache *c, const char *stem, const char *suffix, char *name, size_t size);
+/* Makes the built object tmp owner-only and renames it to name atomically. 0, or -1
+ * with err. */
+int rt_cache_publish(const rt_cache *c, const char *tmp, const char *name, char *err, size_t size);
+/* Removes name from the directory, if it is there. */
+void rt_cache_remove(const rt_cache *c, const char *name);
+/* Loads the object name if it is a complete shared object, a regular file of the
+ * effective user that nobody else can write to, and its string key_symbol equals key.
+ * 1 with *handle (the caller dlcloses it), 0 when there is no such file, -1 when the
+ * file must not be used, with the reason in why. */
+int rt_cache_load(const rt_cache *c, const char *name, const char *key_symbol, const char *key,
+                  void **handle, char *why, size_t size);
 
 /* A function the runtime hands to generated code by name. */
 typedef struct rt_symbol {

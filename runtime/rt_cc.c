@@ -1,18 +1,18 @@
 /* rt_cc.c — the cc backend: compiles generated C with the system compiler at -O3 into a
- * shared object, cached on disk by a hash of the source, the command and the machine,
- * and loads it with dlopen. Slower to build than libtcc (about a second, once), much
- * faster to run: loops are vectorized. The runtime kernels reach the shared object
- * through the function pointers that generated code declares for this backend. */
+ * shared object, cached on disk (rt_cache.c) by a hash of the source, the command and
+ * the machine, and loads it with dlopen. Slower to build than libtcc (about a second,
+ * once), much faster to run: loops are vectorized. The runtime kernels reach the shared
+ * object through the function pointers that generated code declares for this backend. */
+#define _GNU_SOURCE /* posix_spawn_file_actions_addfchdir_np */
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,10 +24,25 @@ extern char **environ;
  * one handle whose kernel pointers are written here. */
 static pthread_mutex_t rt_cc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The compiler command; the source and output paths follow it. */
+/* The name of the string every object exports, and the start of its value. Bump the
+ * version when what goes into an object changes, so old objects are rebuilt. */
+#define RT_CC_KEY_SYMBOL "nb_cc_key"
+#define RT_CC_KEY_VERSION "nabla-cc/2"
+#define RT_CC_KEY_MAX 128
+#define RT_CC_LOG_MAX 300 /* the part of the compiler's message an error quotes */
+
+/* The compiler command; the ISA flag (machine()), output and source follow it. Chosen
+ * by measurement and by the tests that compare cc with tcc (docs/performance.md):
+ * -march=native is not used, because gcc 12 at -O3 with AVX-512 vectorizes a select
+ * of second-order gradients wrongly (tests/test_backend_cc.c, pow_matmul_grad2). */
 static const char *const rt_cc_flags[] = {
-    "-O3",      "-march=native", "-fno-math-errno", "-ffp-contract=off",
-    "-std=c99", "-fPIC",         "-shared",         "-w",
+    "-O3", "-fno-math-errno", "-ffp-contract=off", "-std=c99", "-fPIC", "-shared", "-w",
+};
+
+/* The x86-64-v3 features (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE) as /proc/cpuinfo names
+ * them. */
+static const char *const rt_cc_v3_flags[] = {
+    "avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "abm", "movbe", "xsave",
 };
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
@@ -37,156 +52,228 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
     return h;
 }
 
-/* The CPU's model and flags: -march=native code from another machine must not load. */
-static uint64_t hash_machine(uint64_t h)
+/* 1 when the space-separated list has the word. */
+static int has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; (p = strstr(p, word)); p += n)
+        if ((p == list || p[-1] == ' ' || p[-1] == '\t') &&
+            (p[n] == ' ' || p[n] == '\n' || p[n] == 0))
+            return 1;
+    return 0;
+}
+
+/* Hashes the CPU's model and flags into h (objects from another machine must not
+ * load) and picks the ISA flag: x86-64-v3 (AVX2) when the CPU has it, never AVX-512
+ * (see rt_cc_flags). */
+static uint64_t machine(uint64_t h, const char **isa)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
     char line[4096];
-    int seen = 0;
+    int seen = 0, v3 = 0;
     while (f && seen < 2 && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0 || strncmp(line, "flags", 5) == 0) {
-            h = fnv1a(h, line, strlen(line));
-            seen++;
+        int model = strncmp(line, "model name", 10) == 0, flags = strncmp(line, "flags", 5) == 0;
+        if (!model && !flags)
+            continue;
+        h = fnv1a(h, line, strlen(line));
+        seen++;
+        if (flags) {
+            v3 = 1;
+            for (size_t i = 0; i < sizeof rt_cc_v3_flags / sizeof *rt_cc_v3_flags; i++)
+                v3 = v3 && has_word(line, rt_cc_v3_flags[i]);
         }
     }
     if (f)
         fclose(f);
+#if defined(__x86_64__)
+    *isa = v3 ? "-march=x86-64-v3" : NULL;
+#else
+    (void)v3;
+    *isa = NULL;
+#endif
     return h;
 }
 
-/* $NABLA_CACHE_DIR, else $XDG_CACHE_HOME/nabla, else $HOME/.cache/nabla, else /tmp. */
-static int cache_dir(char *dir, size_t size)
-{
-    const char *env = getenv("NABLA_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (env && *env)
-        n = snprintf(dir, size, "%s", env);
-    else if (xdg && *xdg)
-        n = snprintf(dir, size, "%s/nabla", xdg);
-    else if (home && *home)
-        n = snprintf(dir, size, "%s/.cache/nabla", home);
-    else
-        n = snprintf(dir, size, "/tmp/nabla-cache");
-    if (n < 0 || (size_t)n >= size)
-        return -1;
-    /* mkdir -p */
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        mkdir(dir, 0755);
-        *p = '/';
-    }
-    return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
-}
-
-/* Runs cc on src writing out; the compiler's messages go to log. */
-static int run_cc(const char *cc, const char *src, const char *out, const char *log)
+/* Runs cc on src writing out, both names inside the cache directory (the compiler runs
+ * there); its messages go to log_fd. 0, or -1 with err. */
+static int run_cc(const char *cc, const char *isa, const rt_cache *c, const char *src,
+                  const char *out, int log_fd, char *err, size_t size)
 {
     const char *argv[32];
     int n = 0;
     argv[n++] = cc;
     for (size_t i = 0; i < sizeof rt_cc_flags / sizeof *rt_cc_flags; i++)
         argv[n++] = rt_cc_flags[i];
+    if (isa)
+        argv[n++] = isa;
     argv[n++] = "-o";
     argv[n++] = out;
     argv[n++] = src;
     argv[n++] = "-lm";
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, cc, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        snprintf(err, size, "cc: cannot start the compiler (out of memory)");
         return -1;
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
-/* The first line of the compiler's log, for the error message. */
-static void first_line(const char *log, char *buf, size_t size)
-{
-    FILE *f = fopen(log, "r");
-    buf[0] = 0;
-    if (f) {
-        if (fgets(buf, (int)size, f))
-            buf[strcspn(buf, "\n")] = 0;
-        fclose(f);
     }
-}
-
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
+    pid_t pid;
+    int rc = posix_spawn_file_actions_addfchdir_np(&fa, c->fd);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
+    if (rc == 0)
+        rc = posix_spawnp(&pid, cc, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc == ENOENT && strchr(cc, '/')) {
+        snprintf(err, size, "cc: no C compiler was found at '%.300s' (NABLA_CC)", cc);
         return -1;
-    size_t len = strlen(text);
-    int ok = fwrite(text, 1, len, f) == len;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
+    }
+    if (rc == ENOENT) {
+        snprintf(err, size,
+                 "cc: no C compiler was found: '%.300s' is not on PATH (install one, or set "
+                 "NABLA_CC to its path)",
+                 cc);
+        return -1;
+    }
+    if (rc != 0) {
+        snprintf(err, size, "cc: cannot run '%.300s': %s", cc, strerror(rc));
+        return -1;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            snprintf(err, size, "cc: cannot wait for '%.300s': %s", cc, strerror(errno));
+            return -1;
+        }
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    /* The first line of the compiler's messages says what went wrong. */
+    char why[RT_CC_LOG_MAX];
+    ssize_t got = pread(log_fd, why, sizeof why - 1, 0);
+    why[got > 0 ? got : 0] = 0;
+    why[strcspn(why, "\n")] = 0;
+    snprintf(err, size, "cc: '%.300s' failed on the generated source%s%s", cc, why[0] ? ": " : "",
+             why);
+    return -1;
 }
 
-/* Builds the shared object for source at so_path unless it is already there. Builds
- * go to temporary names and are renamed into place, so concurrent builders and
- * interrupted builds never leave a half-written object under the final name. */
-static int build(const char *cc, const char *dir, const char *so_path, const char *source,
-                 char *err, size_t size)
+/* Writes all of text to fd. */
+static int write_all(int fd, const char *text, size_t len)
 {
-    if (access(so_path, R_OK) == 0)
-        return 0;
-    char src[4200], tmp[4200], log[4200], why[300];
-    snprintf(src, sizeof src, "%s.%ld.c", so_path, (long)getpid());
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", so_path, (long)getpid());
-    snprintf(log, sizeof log, "%s.%ld.log", so_path, (long)getpid());
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        text += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Builds the object for source (with the key line appended) and publishes it as name.
+ * Every file is created exclusively under a random name in the private directory; the
+ * object is renamed into place only when complete. */
+static int build(const char *cc, const char *isa, const rt_cache *c, const char *stem,
+                 const char *name, const char *source, const char *key, char *err, size_t size)
+{
+    char src[256], out[256], log[256], line[RT_CC_KEY_MAX + 64];
+    int src_fd = -1, out_fd = -1, log_fd = -1, rc = -1;
+    src[0] = out[0] = log[0] = 0;
+    src_fd = rt_cache_temp(c, stem, ".c", src, sizeof src);
+    if (src_fd >= 0)
+        out_fd = rt_cache_temp(c, stem, ".so.tmp", out, sizeof out);
+    if (out_fd >= 0)
+        log_fd = rt_cache_temp(c, stem, ".log", log, sizeof log);
+    if (log_fd < 0) {
+        snprintf(err, size, "cc: cannot create a file in the cache directory '%.300s': %s", c->path,
+                 strerror(errno));
+        goto fail;
+    }
+    int n = snprintf(line, sizeof line, "\nconst char %s[] = \"%s\";\n", RT_CC_KEY_SYMBOL, key);
+    if (write_all(src_fd, source, strlen(source)) != 0 || write_all(src_fd, line, (size_t)n) != 0) {
+        snprintf(err, size, "cc: cannot write '%.300s/%s': %s", c->path, src, strerror(errno));
+        goto fail;
+    }
+    if (run_cc(cc, isa, c, src, out, log_fd, err, size) != 0)
+        goto fail;
+    if (rt_cache_publish(c, out, name, err, size) != 0)
+        goto fail;
+    out[0] = 0;
+    rc = 0;
+fail:
+    if (src_fd >= 0)
+        close(src_fd);
+    if (out_fd >= 0)
+        close(out_fd);
+    if (log_fd >= 0)
+        close(log_fd);
+    const char *temps[3] = {src, out, log};
+    for (int i = 0; i < 3; i++)
+        if (temps[i][0])
+            rt_cache_remove(c, temps[i]);
+    return rc;
+}
+
+/* Loads the object of source from the cache, building it when it is missing, or when
+ * the file there is not one to trust (foreign, truncated, empty, stale: it is removed
+ * and rebuilt). 0 with the dlopen handle, or -1 with err. */
+static int load_or_build(const char *cc, const char *source, void **handle, char *err, size_t size)
+{
+    rt_cache c;
+    char resolved[PATH_MAX], stem[32], name[64], key[RT_CC_KEY_MAX], why[RT_CC_LOG_MAX + 100];
+    const char *isa;
     int rc = -1;
-    if (write_file(src, source) != 0)
-        snprintf(err, size, "cc: cannot write '%s' (cache directory '%s')", src, dir);
-    else if (run_cc(cc, src, tmp, log) != 0) {
-        first_line(log, why, sizeof why);
-        snprintf(err, size, "cc: '%s' failed on the generated source%s%s", cc, why[0] ? ": " : "",
-                 why);
-    } else if (rename(tmp, so_path) != 0)
-        snprintf(err, size, "cc: cannot move the object into '%s'", so_path);
-    else
-        rc = 0;
-    unlink(src);
-    unlink(tmp);
-    unlink(log);
+    /* A relative compiler path means the caller's directory; the compiler runs in the
+     * cache directory. */
+    if (strchr(cc, '/') && cc[0] != '/' && realpath(cc, resolved))
+        cc = resolved;
+    if (rt_cache_open(&c, err, size) != 0)
+        return -1;
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = fnv1a(h, RT_CC_KEY_VERSION, sizeof RT_CC_KEY_VERSION);
+    h = fnv1a(h, source, strlen(source));
+    h = fnv1a(h, cc, strlen(cc) + 1);
+    for (size_t i = 0; i < sizeof rt_cc_flags / sizeof *rt_cc_flags; i++)
+        h = fnv1a(h, rt_cc_flags[i], strlen(rt_cc_flags[i]) + 1);
+    h = machine(h, &isa);
+    if (isa)
+        h = fnv1a(h, isa, strlen(isa) + 1);
+    snprintf(stem, sizeof stem, "%016llx", (unsigned long long)h);
+    snprintf(name, sizeof name, "%s.so", stem);
+    snprintf(key, sizeof key, "%s %s %zu", RT_CC_KEY_VERSION, stem, strlen(source));
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int got = rt_cache_load(&c, name, RT_CC_KEY_SYMBOL, key, handle, why, sizeof why);
+        if (got == 1) {
+            rc = 0;
+            break;
+        }
+        if (attempt == 1) {
+            snprintf(err, size, "cc: cannot load the object just built, '%.300s/%s': %s", c.path,
+                     name, got == 0 ? "it is gone" : why);
+            break;
+        }
+        if (got < 0)
+            rt_cache_remove(&c, name);
+        if (build(cc, isa, &c, stem, name, source, key, err, size) != 0)
+            break;
+    }
+    rt_cache_close(&c);
     return rc;
 }
 
 static int cc_compile(const char *source, rt_jit *jit, char *err, size_t size)
 {
     const char *cc = getenv("NABLA_CC");
-    char dir[4000], so_path[4100];
+    void *handle;
     memset(jit, 0, sizeof *jit);
     if (!cc || !*cc)
         cc = "cc";
-    if (cache_dir(dir, sizeof dir) != 0) {
-        snprintf(err, size, "cc: cannot create the cache directory '%s'", dir);
+    if (load_or_build(cc, source, &handle, err, size) != 0)
         return -1;
-    }
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv1a(h, source, strlen(source));
-    h = fnv1a(h, cc, strlen(cc));
-    for (size_t i = 0; i < sizeof rt_cc_flags / sizeof *rt_cc_flags; i++)
-        h = fnv1a(h, rt_cc_flags[i], strlen(rt_cc_flags[i]) + 1);
-    h = hash_machine(h);
-    snprintf(so_path, sizeof so_path, "%s/%016llx.so", dir, (unsigned long long)h);
-    if (build(cc, dir, so_path, source, err, size) != 0)
-        return -1;
-    void *handle = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        const char *why = dlerror();
-        snprintf(err, size, "cc: cannot load '%s': %s", so_path, why ? why : "unknown error");
-        return -1;
-    }
     /* Generated code reaches the runtime kernels through pointers it declares. */
     for (int i = 0; i < rt_n_kernel_symbols; i++) {
         void **slot = dlsym(handle, rt_kernel_symbols[i].name);
@@ -196,7 +283,7 @@ static int cc_compile(const char *source, rt_jit *jit, char *err, size_t size)
     void *entry = dlsym(handle, CG_ENTRY);
     if (!entry) {
         dlclose(handle);
-        snprintf(err, size, "cc: '%s' has no entry point", so_path);
+        snprintf(err, size, "cc: the object has no entry point '%s'", CG_ENTRY);
         return -1;
     }
     jit->backend = NB_BACKEND_CC;

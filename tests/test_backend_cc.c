@@ -1,7 +1,9 @@
 /* test_backend_cc.c — the cc backend: same numbers as libtcc (both follow C's float
  * rules: no contraction, no fast-math), parameter updates, a cache hit on the second
- * build, and clean errors for a missing compiler. */
+ * build, clean errors for a missing compiler, and a second-order gradient that an
+ * optimizer bug once got wrong under cc (both backends against PyTorch). */
 #include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -126,6 +128,66 @@ static void test_missing_compiler(void **state)
     nb_graph_free(g);
 }
 
+/* h = d/dx sum(dy/dx) for y = sum(pow(matmul(reshape(x, [2,5,3]), B[2,3,5]), -0.82)),
+ * x[i] = 0.1 + 0.05 i, B[i] = 0.2 + 0.03 i: PyTorch 1.13 in f64 from the same f32
+ * inputs (tests/golden/make_cc_grad2.py). gcc 12 -O3 -march=native with AVX-512
+ * vectorized the `b == 0 ? 0 : ...` select of pow's gradient wrongly and gave wrong
+ * values in half of the elements (issue 6, item 11); both backends must agree with
+ * PyTorch. */
+static const double grad2_expected[30] = {
+    2.235058930e+02, 3.560649865e+02, 4.886240758e+02, 3.530187532e+01, 5.627669327e+01,
+    7.725151057e+01, 1.168040381e+01, 1.862476706e+01, 2.556913010e+01, 5.288518175e+00,
+    8.433719676e+00, 1.157892108e+01, 2.851000938e+00, 4.546887111e+00, 6.242773232e+00,
+    1.248725790e+00, 1.513951600e+00, 1.779177386e+00, 8.105969198e-01, 9.827667188e-01,
+    1.154936503e+00, 5.573322719e-01, 6.757096481e-01, 7.940870142e-01, 4.004266158e-01,
+    4.854776107e-01, 5.705285983e-01, 2.978613348e-01, 3.611275929e-01, 4.243938456e-01,
+};
+
+static void check_grad2(nb_backend backend)
+{
+    int64_t xs[1] = {30}, x3[3] = {2, 5, 3}, bs[3] = {2, 3, 5};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 1, xs);
+    nb_node *b = nb_input(g, "B", NB_F32, 3, bs);
+    nb_node *m = nb_matmul(g, nb_reshape(g, x, 3, x3), b);
+    nb_node *y = nb_sum(g, nb_pow(g, m, nb_scalar(g, NB_F32, -0.82)), NULL, 0, 0);
+    nb_node *dx, *h;
+    assert_int_equal(nb_grad(g, y, &x, 1, &dx), 0);
+    assert_int_equal(nb_grad(g, nb_sum(g, dx, NULL, 0, 0), &x, 1, &h), 0);
+    nb_compile_options opt = {.outputs = &h, .n_outputs = 1, .backend = backend};
+    nb_program *p = nb_compile(g, &opt);
+    if (!p)
+        fail_msg("compile: %s", nb_graph_error(g));
+    nb_graph_free(g);
+    float xv[30], bv[30];
+    for (int i = 0; i < 30; i++) {
+        xv[i] = (float)(0.1 + 0.05 * i);
+        bv[i] = (float)(0.2 + 0.03 * i);
+    }
+    assert_int_equal(nb_program_bind(p, "x", xv), 0);
+    assert_int_equal(nb_program_bind(p, "B", bv), 0);
+    assert_int_equal(nb_program_run(p), 0);
+    const float *got = nb_program_output(p, 0);
+    int wrong = 0;
+    for (int i = 0; i < 30; i++) {
+        double e = grad2_expected[i];
+        if (!(fabs(got[i] - e) <= 1e-4 * fabs(e))) {
+            print_error("%s: h[%d] = %.9g, PyTorch %.9g\n", backend == NB_BACKEND_CC ? "cc" : "tcc",
+                        i, got[i], e);
+            wrong++;
+        }
+    }
+    nb_program_free(p);
+    assert_int_equal(wrong, 0);
+}
+
+static void test_pow_matmul_grad2(void **state)
+{
+    (void)state;
+    check_grad2(NB_BACKEND_TCC);
+    check_grad2(NB_BACKEND_CC);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -149,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_same_numbers),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_missing_compiler),
+        cmocka_unit_test(test_pow_matmul_grad2),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
