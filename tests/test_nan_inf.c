@@ -466,6 +466,28 @@ static void test_pow_hessian_at_zero(void **state)
     }
 }
 
+/* bce_with_logits' second derivative is sigmoid'(z) = s (1 - s), at 0 too (1/4) and 0 at
+ * the infinities, where the first derivative is the constant 1 - t or -t. Values by
+ * hand: s(2) = 0.88079708, s (1 - s) = 0.10499359. */
+static void test_bce_with_logits_second_order(void **state)
+{
+    (void)state;
+    int64_t four = 4;
+    const double t[4] = {0.3, 0.3, 0.3, 0.3};
+    const double z[4] = {0, INFINITY, -INFINITY, 2};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "z", NB_F64, 1, &four);
+    nb_node *y = nb_bce_with_logits(g, x, nb_constant(g, NB_F64, 1, &four, t), NB_REDUCTION_SUM);
+    nb_node *outs[2];
+    assert_int_equal(nb_grad(g, y, &x, 1, &outs[0]), 0);
+    assert_int_equal(nb_grad(g, nb_sum(g, outs[0], NULL, 0, 0), &x, 1, &outs[1]), 0);
+    const char *names[1] = {"z"};
+    const void *data[1] = {z};
+    const double expected[8] = {0.5 - 0.3, 1 - 0.3, -0.3, 0.88079708 - 0.3, 0.25, 0, 0, 0.10499359};
+    expect(g, outs, 2, names, data, 1, expected);
+    nb_graph_free(g);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -490,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_torch_f64),
         cmocka_unit_test(test_bce_saturated),
         cmocka_unit_test(test_pow_hessian_at_zero),
+        cmocka_unit_test(test_bce_with_logits_second_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
