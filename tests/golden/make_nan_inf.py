@@ -146,9 +146,11 @@ def main():
            " * Do not edit by hand. Each row: op, n (inputs), n_y (outputs), signed_zero (the",
            " * sign of a zero must match too), x, t (targets or the label), w (weights of",
            " * sum(y * w)), y, dsum(y * w)/dx. */",
+           "/* clang-format off */",
            ""]
     for c in CASES:
         out.append(run(*c))
+    out.append("/* clang-format on */")
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(here, "nan_inf_cases.h")
     with open(path, "w") as f:

@@ -2,6 +2,7 @@
  * Do not edit by hand. Each row: op, n (inputs), n_y (outputs), signed_zero (the
  * sign of a zero must match too), x, t (targets or the label), w (weights of
  * sum(y * w)), y, dsum(y * w)/dx. */
+/* clang-format off */
 
     {"relu", 7, 7, 1,
      {NAN, INFINITY, -INFINITY, 0.0, -0.0, -1.5, 0.5},
@@ -351,3 +352,4 @@
      {1, 1, 1, 1},
      {INFINITY, INFINITY, NAN, 0.0},
      {INFINITY, -INFINITY, NAN, -0.0}},
+/* clang-format on */
