@@ -150,7 +150,7 @@ def main():
            ""]
     for c in CASES:
         out.append(run(*c))
-    out.append("/* clang-format on */")
+    out.append("    /* clang-format on */")
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(here, "nan_inf_cases.h")
     with open(path, "w") as f:

@@ -352,4 +352,4 @@
      {1, 1, 1, 1},
      {INFINITY, INFINITY, NAN, 0.0},
      {INFINITY, -INFINITY, NAN, -0.0}},
-/* clang-format on */
+    /* clang-format on */
