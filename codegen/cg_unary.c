@@ -167,12 +167,6 @@ void cg_ew_cast(cg_ctx *c, const ir_node *n)
     cg_line(c, "r = (%s)a;", cg_ctype(n->dtype));
 }
 
-void cg_ew_step(cg_ctx *c, const ir_node *n)
-{
-    nb_dtype dt = n->dtype;
-    cg_line(c, "r = a > %s ? %s : %s;", cg_lit(c, dt, 0.0), cg_lit(c, dt, 1.0), cg_lit(c, dt, 0.0));
-}
-
 void cg_ew_normal_cdf(cg_ctx *c, const ir_node *n)
 {
     nb_dtype dt = n->dtype;

@@ -7,6 +7,8 @@
  *  - cross_entropy and nll take no class weights and no ignore_index; a label outside
  *    [0, C) makes the run fail (nb_program_run returns -1 and nb_program_error names
  *    the one_hot node that picks the labels), as torch raises an error. */
+#include <math.h>
+
 #include "ir.h"
 
 /* Checks what every loss checks: no prior error, no NULL operand, a known reduction.
@@ -72,33 +74,48 @@ nb_node *nb_bce(nb_graph *g, nb_node *p, nb_node *target, nb_reduction r)
     return reduce_loss(g, ir_neg(g, nb_add(g, pos, neg)), r);
 }
 
-/* softplus(z) - z t, with softplus(z) = log(e^0 + e^z) taken as a logsumexp over the
- * pair (0, z): the max is subtracted, so it is exact for any |z| (100 at z = 100, about
+/* softplus(z) = log(e^0 + e^z), taken as a logsumexp over the pair (0, z) on a new last
+ * axis: the max is subtracted, so it is exact for any finite z (100 at z = 100, about
  * 3.7e-44 at z = -100), and its gradient is the pair's softmax weight of z, which is
- * sigmoid(z) exactly: d/dz = sigmoid(z) - t everywhere, 1/2 - t at z = 0. */
+ * sigmoid(z) exactly (1/2 at 0, with the second derivative sigmoid'). The pair is a
+ * concatenation, not z times (0, 1), so that no 0 * z appears. z has rank < NB_MAX_RANK. */
+static nb_node *softplus_pair(nb_graph *g, nb_node *z)
+{
+    int64_t shape[NB_MAX_RANK];
+    int last = z->rank;
+    for (int d = 0; d < z->rank; d++)
+        shape[d] = z->shape[d];
+    shape[last] = 1;
+    nb_node *col = nb_reshape(g, z, last + 1, shape);
+    nb_node *pair[2] = {ir_zeros_like(g, col), col};
+    return nb_logsumexp(g, nb_concat(g, pair, 2, last), &last, 1, 0);
+}
+
+/* softplus(z) - z t for finite z (and NaN): gradient sigmoid(z) - t everywhere, 1/2 - t
+ * at z = 0. At z = +-inf that formula is inf - inf or 0 * inf, and a logsumexp's gradient
+ * at an infinite element is NaN; there the loss is PyTorch's own expression
+ * (1 - t) z + max(-z, 0), whose gradient is PyTorch's sigmoid(z) - t: 1 - t at +inf, -t
+ * at -inf. Its values are PyTorch's too: +inf at z = +inf for t < 1, NaN at +inf for
+ * t = 1 and at -inf for every t (docs/conventions.md). The infinite elements reach the
+ * finite branch as 0, so neither branch computes inf - inf, forward or backward. */
 nb_node *nb_bce_with_logits(nb_graph *g, nb_node *z, nb_node *target, nb_reduction r)
 {
     if (check_pair(g, "bce_with_logits", z, target, r) != 0)
         return NULL;
-    int64_t shape[NB_MAX_RANK + 1];
-    int rank = z->rank;
-    if (rank == NB_MAX_RANK) {
+    if (z->rank == NB_MAX_RANK) {
         /* The pair needs one more axis: flatten first (the loss is elementwise). */
         int64_t flat = z->numel;
         nb_node *l = nb_bce_with_logits(g, nb_reshape(g, z, 1, &flat),
                                         nb_reshape(g, target, 1, &flat), NB_REDUCTION_NONE);
         return reduce_loss(g, nb_reshape(g, l, z->rank, z->shape), r);
     }
-    for (int d = 0; d < rank; d++)
-        shape[d] = z->shape[d];
-    shape[rank] = 1;
-    const double sel[2] = {0, 1};
-    const int64_t two = 2;
-    int last = rank;
-    nb_node *pair =
-        nb_mul(g, nb_reshape(g, z, rank + 1, shape), nb_constant(g, z->dtype, 1, &two, sel));
-    nb_node *softplus = nb_logsumexp(g, pair, &last, 1, 0);
-    return reduce_loss(g, nb_sub(g, softplus, nb_mul(g, z, target)), r);
+    nb_node *zero = ir_scalar_like(g, z, 0.0);
+    nb_node *finite = nb_ne(g, nb_abs(g, z), ir_scalar_like(g, z, INFINITY));
+    nb_node *zf = nb_where(g, finite, z, zero);
+    nb_node *exact = nb_sub(g, softplus_pair(g, zf), nb_mul(g, zf, target));
+    nb_node *miss = nb_sub(g, ir_scalar_like(g, z, 1.0), target);
+    nb_node *limit = nb_add(g, nb_mul(g, miss, z), nb_relu(g, ir_neg(g, z)));
+    return reduce_loss(g, nb_where(g, finite, exact, limit), r);
 }
 
 /* Checks logp [N, C] with labels [N], or logp [C] with a rank-0 label. */
@@ -125,13 +142,16 @@ static int check_labels(nb_graph *g, const char *op, nb_node *logits, nb_node *l
     return 0;
 }
 
-/* -logp[label] per sample, picked with a one-hot mask of the labels, then reduced. */
+/* -logp[label] per sample, picked with a one-hot mask of the labels, then reduced. The
+ * mask selects (where) rather than multiplies: a -inf score of another class (a class
+ * ruled out) would give -inf * 0 = NaN, where PyTorch ignores it. */
 static nb_node *pick_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
 {
     int last = -1;
     int classes = (int)logp->shape[logp->rank - 1];
-    nb_node *hot = nb_one_hot(g, labels, classes, logp->dtype);
-    return reduce_loss(g, ir_neg(g, nb_sum(g, nb_mul(g, logp, hot), &last, 1, 0)), r);
+    nb_node *hot = nb_one_hot(g, labels, classes, NB_BOOL);
+    nb_node *picked = nb_where(g, hot, logp, ir_scalar_like(g, logp, 0.0));
+    return reduce_loss(g, ir_neg(g, nb_sum(g, picked, &last, 1, 0)), r);
 }
 
 nb_node *nb_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)

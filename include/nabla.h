@@ -165,7 +165,8 @@ nb_node *nb_mse(nb_graph *g, nb_node *pred, nb_node *target, nb_reduction r);
 /* Binary cross-entropy on probabilities p, with p clamped to [eps, 1 - eps], eps = 1e-8:
  * -(t log p + (1 - t) log(1 - p)). */
 nb_node *nb_bce(nb_graph *g, nb_node *p, nb_node *target, nb_reduction r);
-/* Binary cross-entropy on logits, stable for any |z|. */
+/* Binary cross-entropy on logits, exact for any finite z; gradient sigmoid(z) - t, also
+ * at z = +-inf (1 - t, -t), where the value is PyTorch's (docs/conventions.md). */
 nb_node *nb_bce_with_logits(nb_graph *g, nb_node *z, nb_node *target, nb_reduction r);
 /* logits[N, C] (or [C]) and i32 labels[N] (or scalar): -log_softmax(logits)[label]. */
 nb_node *nb_cross_entropy(nb_graph *g, nb_node *logits, nb_node *labels, nb_reduction r);

@@ -1,23 +1,26 @@
 /* ir_simplify.c — the compile-time rewrite: copies the part of a graph that the outputs
  * need into a new graph, merging equal nodes (CSE, equal constants included) and
- * dropping identities (x * 1, x + 0, x - 0, x / 1, no-op reshapes, broadcasts and
+ * dropping identities (x * 1, x + (-0), x - 0, x / 1, no-op reshapes, broadcasts and
  * reductions).
  * The user's graph is never changed; inputs and parameters keep their identity and
  * their order, so leaf indices are the same in both graphs. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir.h"
 
-/* x OP c == x when the constant operand c holds `value` everywhere. `side` is which
- * operand may be the constant: 0 = either, 2 = only the right one. */
+/* x OP c == x when the constant operand c holds `value` everywhere, the sign of a zero
+ * included. `side` is which operand may be the constant: 0 = either, 2 = only the right
+ * one. Only rules exact in IEEE arithmetic for every x (NaN, infinities, -0) belong
+ * here: x + (-0) and x - (+0) are x, but x + (+0) and x - (-0) turn -0 into +0. */
 static const struct {
     ir_op op;
     double value;
     int side;
 } identity_rules[] = {
     {IR_OP_MUL, 1.0, 0},
-    {IR_OP_ADD, 0.0, 0},
+    {IR_OP_ADD, -0.0, 0},
     {IR_OP_SUB, 0.0, 2},
     {IR_OP_DIV, 1.0, 2},
 };
@@ -33,7 +36,7 @@ static int is_const_value(const ir_node *c, double v)
     if (c->op != IR_OP_CONST)
         return 0;
     for (int64_t i = 0; i < c->numel; i++)
-        if (c->data[i] != v)
+        if (c->data[i] != v || signbit(c->data[i]) != signbit(v))
             return 0;
     return 1;
 }

@@ -2,7 +2,10 @@
  *
  * Every gradient is built from differentiable nodes, so gradients of gradients work.
  * Conventions at kinks follow PyTorch 1.13: relu'(0) = 0, abs'(0) = sign(0) = 0,
- * leaky_relu'(0) = slope, elu'(0) = alpha, sign' = 0, sqrt'(0) = +inf. */
+ * leaky_relu'(0) = slope, elu'(0) = alpha, sign' = 0, sqrt'(0) = +inf; so do the
+ * gradients at NaN and at the infinities (docs/conventions.md lists them). Piecewise
+ * rules select with where, as PyTorch does, rather than multiply by a 0/1 mask: a mask
+ * turns a NaN or infinite gy into NaN where the gradient should be 0. */
 #include <math.h>
 
 #include "ir.h"
@@ -72,6 +75,11 @@ static ir_node *k(ir_graph *g, const ir_node *like, double v)
 static ir_node *un(ir_graph *g, ir_op op, ir_node *x)
 {
     return ir_make1(g, op, x, NULL);
+}
+
+static ir_node *where(ir_graph *g, ir_node *mask, ir_node *a, ir_node *b)
+{
+    return ir_make3(g, IR_OP_WHERE, mask, a, b, NULL);
 }
 
 /* The standard normal density exp(-x^2 / 2) / sqrt(2 pi). */
@@ -191,39 +199,41 @@ int ir_vjp_sigmoid(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node 
     return 0;
 }
 
-/* gy * (x > 0): relu'(0) = 0 as in PyTorch. */
+/* x <= 0 ? 0 : gy, as PyTorch's threshold_backward: the gradient passes at NaN (NaN <= 0
+ * is false), and an infinite gy is dropped where x <= 0 rather than turned into
+ * 0 * inf = NaN. relu'(0) = 0. */
 int ir_vjp_relu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_STEP, n->in[0]));
+    ir_node *x = n->in[0];
+    ir_node *off = ir_make2(g, IR_OP_LE, x, k(g, x, 0.0), NULL);
+    gx[0] = where(g, off, k(g, gy, 0.0), gy);
     return 0;
 }
 
-/* gy * (x > 0 ? 1 : slope) = gy * (slope + (1 - slope) step(x)): slope at 0. */
+/* x > 0 ? gy : gy slope, as PyTorch: slope at 0 and at NaN. */
 int ir_vjp_leaky_relu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
-    double slope = n->attr.f[0];
-    ir_node *step = un(g, IR_OP_STEP, x);
-    ir_node *d = ir_add(g, ir_mul(g, step, k(g, x, 1.0 - slope)), k(g, x, slope));
-    gx[0] = ir_mul(g, gy, d);
+    ir_node *on = ir_make2(g, IR_OP_GT, x, k(g, x, 0.0), NULL);
+    gx[0] = where(g, on, gy, ir_mul(g, gy, k(g, gy, n->attr.f[0])));
     return 0;
 }
 
-/* x > 0 ? 1 : alpha exp(x), written step + (1 - step) alpha exp(x - relu(x)): the
- * exponent min(x, 0) never overflows (inf * 0 would give NaN), and computing alpha exp(x)
- * rather than y + alpha keeps full precision for very negative x. Every piece is
- * differentiable, so the second derivative is right. At 0 it is alpha, as PyTorch. */
+/* x <= 0 ? gy alpha exp(x) : gy, as PyTorch's elu_backward: alpha at 0, and gy itself at
+ * +inf and at NaN. The exponent is where(x <= 0, x, 0), so the branch that is not taken
+ * never overflows (inf * 0 in a second derivative would give NaN); alpha exp(x) rather
+ * than y + alpha keeps full precision for very negative x. Every piece is
+ * differentiable, so the second derivative is right. */
 int ir_vjp_elu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
-    ir_node *step = un(g, IR_OP_STEP, x);
-    ir_node *below = ir_sub(g, k(g, x, 1.0), step);
-    ir_node *e = un(g, IR_OP_EXP, ir_sub(g, x, un(g, IR_OP_RELU, x)));
-    ir_node *neg_part = ir_mul(g, below, ir_mul(g, e, k(g, x, n->attr.f[0])));
-    gx[0] = ir_mul(g, gy, ir_add(g, step, neg_part));
+    ir_node *below = ir_make2(g, IR_OP_LE, x, k(g, x, 0.0), NULL);
+    ir_node *e = un(g, IR_OP_EXP, where(g, below, x, k(g, x, 0.0)));
+    ir_node *neg_part = ir_mul(g, gy, ir_mul(g, e, k(g, x, n->attr.f[0])));
+    gx[0] = where(g, below, neg_part, gy);
     return 0;
 }
 

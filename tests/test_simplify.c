@@ -46,7 +46,8 @@ static void test_cse(void **state)
     nb_graph_free(g);
 }
 
-/* x * 1, 1 * x, x + 0, x - 0, x / 1 are x; 0 - x and 1 / x are not identities. */
+/* x * 1, 1 * x, x + (-0), (-0) + x, x - 0, x / 1 are x; 0 - x and 1 / x are not
+ * identities, and neither are x + 0 and x - (-0), which turn x = -0 into +0. */
 static void test_identities(void **state)
 {
     (void)state;
@@ -54,8 +55,9 @@ static void test_identities(void **state)
     nb_graph *g = nb_graph_new();
     nb_node *x = nb_input(g, "x", NB_F64, 2, s);
     nb_node *one = nb_scalar(g, NB_F64, 1), *zero = nb_scalar(g, NB_F64, 0);
-    nb_node *y =
-        nb_div(g, nb_sub(g, nb_add(g, nb_mul(g, one, nb_mul(g, x, one)), zero), zero), one);
+    nb_node *neg_zero = nb_scalar(g, NB_F64, -0.0);
+    nb_node *y = nb_add(g, neg_zero, nb_add(g, nb_mul(g, one, nb_mul(g, x, one)), neg_zero));
+    y = nb_div(g, nb_sub(g, y, zero), one);
     ir_node *out;
     ir_graph *s2 = ir_simplify(g, &y, 1, &out);
     assert_non_null(s2);
@@ -63,11 +65,14 @@ static void test_identities(void **state)
     assert_int_equal(out->op, IR_OP_INPUT);
     ir_graph_free(s2);
 
-    nb_node *z = nb_sub(g, zero, x);
-    s2 = ir_simplify(g, &z, 1, &out);
-    assert_non_null(s2);
-    assert_int_equal(out->op, IR_OP_SUB);
-    ir_graph_free(s2);
+    nb_node *kept[4] = {nb_sub(g, zero, x), nb_add(g, x, zero), nb_add(g, zero, x),
+                        nb_sub(g, x, neg_zero)};
+    for (int i = 0; i < 4; i++) {
+        s2 = ir_simplify(g, &kept[i], 1, &out);
+        assert_non_null(s2);
+        assert_int_equal(out->op, i == 0 || i == 3 ? IR_OP_SUB : IR_OP_ADD);
+        ir_graph_free(s2);
+    }
 
     /* A sum over an axis of size 1 with keepdim, or over no axis, is x itself. */
     int64_t s13[2] = {1, 3};
