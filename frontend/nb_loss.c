@@ -125,9 +125,12 @@ static int check_labels(nb_graph *g, const char *op, nb_node *logits, nb_node *l
     return 0;
 }
 
-/* -logp[label] per sample, picked with a one-hot mask of the labels, then reduced. */
+/* -logp[label] per sample, picked with a one-hot mask of the labels, then reduced.
+ * logp is NULL when building it failed (out of memory): the error is on g already. */
 static nb_node *pick_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
 {
+    if (!logp)
+        return NULL;
     int last = -1;
     int classes = (int)logp->shape[logp->rank - 1];
     nb_node *hot = nb_one_hot(g, labels, classes, logp->dtype);
