@@ -170,10 +170,8 @@ static int sync_dir(const char *path)
     const char *slash = strrchr(path, '/');
     char *dir =
         slash ? ir_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : ir_strdup(".");
-    if (!dir) {
-        errno = ENOMEM; /* the injected failures of ir_alloc leave errno alone */
+    if (!dir)
         return -1;
-    }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(dir);
     if (fd < 0)
