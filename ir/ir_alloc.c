@@ -2,6 +2,7 @@
  * make the k-th allocation fail (SQLite's discipline) and check that each failure is
  * reported as "out of memory" and leaks nothing. Memory is plain malloc memory:
  * release it with free(). */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,15 @@ static atomic_long ir_alloc_fail_at;
 static atomic_int ir_alloc_persistent;
 static atomic_long ir_alloc_failed;
 
-/* Counts one allocation; 1 when it is to fail. */
+/* Counts one allocation; 1 when it is to fail. A failure sets errno to ENOMEM, as
+ * malloc's own do, so that messages quoting strerror(errno) stay true. */
 static int ir_alloc_should_fail(void)
 {
     long k = atomic_fetch_add(&ir_alloc_made, 1) + 1;
     long at = atomic_load(&ir_alloc_fail_at);
     if (at > 0 && (k == at || (k > at && atomic_load(&ir_alloc_persistent)))) {
         atomic_fetch_add(&ir_alloc_failed, 1);
+        errno = ENOMEM;
         return 1;
     }
     return 0;
