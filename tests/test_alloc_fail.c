@@ -245,6 +245,7 @@ static void json_free(void *p)
 /* ---- the scenario -------------------------------------------------------------- */
 
 #define N_PARAMS 3
+#define WIDE_RESULTS 16
 #define IMG_N 6
 #define IMG_PIXELS 4
 #define N_BATCH_DRAWS 3
@@ -262,9 +263,11 @@ typedef struct outcome {
     int32_t labels[IMG_N];
     int64_t batches[N_BATCH_DRAWS][BATCH];
     int64_t batch_counts[N_BATCH_DRAWS];
+    float wide[WIDE_RESULTS]; /* the wide scenario's losses and outputs */
 } outcome;
 
-static char dir[256], ckpt_path[300], missing_path[300], images_path[300], labels_path[300];
+static char dir[256], source_path[300], ckpt_path[300], missing_path[300], images_path[300],
+    labels_path[300];
 
 static int fail_at(outcome *o, const char *step, const char *msg)
 {
@@ -453,7 +456,8 @@ static int draw_batches(outcome *o)
         if (nb_batcher_next(b, &idx, &count) < 0)
             fail_msg("nb_batcher_next failed");
         o->batch_counts[i] = count;
-        memcpy(o->batches[i], idx, (size_t)count * sizeof *idx);
+        if (count > 0) /* 0 ends the epoch, with no indices */
+            memcpy(o->batches[i], idx, (size_t)count * sizeof *idx);
     }
     nb_batcher_free(b);
     return 0;
@@ -471,6 +475,103 @@ static void scenario(outcome *o)
     nb_program_free(p);
     if (rc == 0 && read_data(o) == 0)
         draw_batches(o);
+}
+
+/* The wide scenario: ops, planners and emitters the MLP does not reach (transpose read
+ * by a matmul, concat, strided slice, reshape, gather, one_hot, where, comparisons,
+ * clamp, reductions, permute, mse, bce_with_logits), gradient buffers and SGD with
+ * momentum, and a second program sharing the first one's state. */
+static nb_program *compile_or_fail(nb_graph *g, outcome *o, const char *step,
+                                   const nb_compile_options *opt)
+{
+    nb_program *p = nb_compile(g, opt);
+    if (!p)
+        fail_at(o, step, nb_graph_error(g));
+    return p;
+}
+
+static int wide_run(nb_program *p, outcome *o, int at, int n)
+{
+    if (nb_program_run(p) != 0)
+        return fail_at(o, "nb_program_run (wide)", nb_program_error(p));
+    memcpy(o->wide + at, nb_program_output(p, 0), (size_t)n * sizeof(float));
+    return 0;
+}
+
+static void scenario_wide(outcome *o)
+{
+    static const float x[6] = {0.5f, -1.0f, 2.0f, 1.5f, 0.25f, -0.75f};
+    static const int32_t idx[2] = {2, 0};
+    static const float lr = 0.1f;
+    nb_program *p = NULL, *q = NULL;
+    memset(o, 0, sizeof *o);
+    nb_graph *g = nb_graph_new();
+    if (!g) {
+        fail_at(o, "nb_graph_new (wide)", "out of memory");
+        return;
+    }
+    int64_t sx[] = {2, 3}, sw[] = {3, 3}, si[] = {2}, rs[] = {2, 3};
+    int64_t start[] = {1, 0}, stop[] = {4, 3}, step[] = {1, 2};
+    int ax1 = 1, swap[] = {1, 0};
+    nb_node *in = nb_input(g, "x", NB_F32, 2, sx);
+    nb_node *ix = nb_input(g, "idx", NB_I32, 1, si);
+    nb_node *rate = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node *w = nb_param(g, "w", NB_F32, 2, sw);
+    nb_node *h = nb_tanh(g, nb_matmul(g, in, nb_transpose(g, w)));
+    nb_node *parts[] = {h, nb_sigmoid(g, in)};
+    nb_node *r = nb_reshape(g, nb_slice(g, nb_concat(g, parts, 2, 0), start, stop, step), 2, rs);
+    nb_node *rows = nb_gather(g, w, ix);
+    nb_node *m = nb_where(g, nb_gt(g, r, rows), nb_exp(g, r), nb_clamp(g, rows, -0.5, 0.5));
+    nb_node *red = nb_add(g, nb_logsumexp(g, m, &ax1, 1, 0), nb_max(g, nb_gelu(g, m), &ax1, 1, 0));
+    nb_node *hot = nb_one_hot(g, ix, 3, NB_F32);
+    nb_node *back = nb_permute(g, nb_permute(g, m, swap, 2), swap, 2);
+    nb_node *loss = nb_add(g, nb_mean(g, red, NULL, 0, 0),
+                           nb_add(g, nb_mse(g, m, hot, NB_REDUCTION_MEAN),
+                                  nb_bce_with_logits(g, back, hot, NB_REDUCTION_MEAN)));
+    nb_node *gw, *buf, *acc;
+    nb_update upd[1 + NB_SGD_UPDATES_PER_PARAM];
+    nb_sgd_options so = {0.9, 0, 0, 0, 0};
+    int nu;
+    if (nb_grad(g, loss, &w, 1, &gw) != 0 || nb_grad_buffers(g, &w, &gw, 1, &buf, &acc) != 0 ||
+        (nu = nb_sgd(g, rate, &w, &acc, 1, &so, upd + 1, NB_SGD_UPDATES_PER_PARAM)) < 0) {
+        fail_at(o, "nb_grad, nb_grad_buffers or nb_sgd", nb_graph_error(g));
+        goto done;
+    }
+    upd[0] = (nb_update){buf, acc};
+    nb_node *outs_p[] = {loss, m}, *outs_q[] = {red};
+    nb_compile_options op = {outs_p, 2, upd, 1 + nu, NULL, NB_BACKEND_TCC};
+    if (!(p = compile_or_fail(g, o, "nb_compile (wide)", &op)))
+        goto done;
+    nb_compile_options oq = {outs_q, 1, NULL, 0, p, NB_BACKEND_TCC};
+    if (!(q = compile_or_fail(g, o, "nb_compile (shared state)", &oq)))
+        goto done;
+    nb_graph_free(g);
+    g = NULL;
+    nb_init init = nb_init_uniform(-1, 1, 5);
+    if (nb_program_init_param(p, "w", &init) != 0) {
+        fail_at(o, "nb_program_init_param", nb_program_error(p));
+        goto done;
+    }
+    if (nb_program_bind(p, "x", x) != 0 || nb_program_bind(p, "idx", idx) != 0 ||
+        nb_program_bind(p, "lr", &lr) != 0 || nb_program_bind(q, "x", x) != 0 ||
+        nb_program_bind(q, "idx", idx) != 0) {
+        fail_at(o, "nb_program_bind (wide)", nb_program_error(p));
+        goto done;
+    }
+    if (wide_run(p, o, 0, 1) != 0 || wide_run(p, o, 1, 1) != 0)
+        goto done;
+    if (nb_program_zero_grad(p) != 0) {
+        fail_at(o, "nb_program_zero_grad", nb_program_error(p));
+        goto done;
+    }
+    if (wide_run(p, o, 2, 1) != 0 || wide_run(q, o, 3, 2) != 0)
+        goto done;
+    if (nb_program_write_source(p, source_path) != 0)
+        fail_at(o, "nb_program_write_source", nb_program_error(p));
+done:
+    nb_program_free(q);
+    nb_program_free(p);
+    nb_graph_free(g);
 }
 
 /* ---- the loop --------------------------------------------------------------------- */
@@ -495,6 +596,7 @@ static void make_files(void)
     snprintf(dir, sizeof dir, "/tmp/nabla-allocfail-XXXXXX");
     assert_non_null(mkdtemp(dir));
     snprintf(ckpt_path, sizeof ckpt_path, "%s/model.safetensors", dir);
+    snprintf(source_path, sizeof source_path, "%s/wide.c", dir);
     snprintf(missing_path, sizeof missing_path, "%s/missing.safetensors", dir);
     snprintf(images_path, sizeof images_path, "%s/images.idx", dir);
     snprintf(labels_path, sizeof labels_path, "%s/labels.idx", dir);
@@ -533,14 +635,17 @@ static int same_results(const outcome *a, const outcome *b)
            !memcmp(a->images, b->images, sizeof a->images) &&
            !memcmp(a->labels, b->labels, sizeof a->labels) &&
            !memcmp(a->batches, b->batches, sizeof a->batches) &&
-           !memcmp(a->batch_counts, b->batch_counts, sizeof a->batch_counts);
+           !memcmp(a->batch_counts, b->batch_counts, sizeof a->batch_counts) &&
+           !memcmp(a->wide, b->wide, sizeof a->wide);
 }
+
+typedef void (*scenario_fn)(outcome *o);
 
 /* Runs the scenario with allocation k failing (k = 0: none). Checks the outcome against
  * the clean run and the live blocks against those before; returns the allocations made
  * through ir_alloc, with the failed ones in *failures and libtcc's in *tcc. */
-static long run_with_failure(long k, int persistent, const outcome *clean, outcome *o,
-                             long *failures, long *tcc)
+static long run_with_failure(scenario_fn scenario, long k, int persistent, const outcome *clean,
+                             outcome *o, long *failures, long *tcc)
 {
     const char *what = persistent ? "persistent" : "transient";
     long made0 = ir_alloc_count(), live0 = live_count, tcc0 = tcc_allocs, other0 = other_allocs;
@@ -574,14 +679,14 @@ static long run_with_failure(long k, int persistent, const outcome *clean, outco
     return made;
 }
 
-static void loop(int persistent, const outcome *clean, long from, long to, long *recovered,
-                 long *tcc_sum)
+static void loop(scenario_fn scenario, int persistent, const outcome *clean, long from, long to,
+                 long *recovered, long *tcc_sum)
 {
     outcome *o = calloc(1, sizeof *o);
     assert_non_null(o);
     for (long k = from; k <= to; k++) {
         long failures, tcc;
-        run_with_failure(k, persistent, clean, o, &failures, &tcc);
+        run_with_failure(scenario, k, persistent, clean, o, &failures, &tcc);
         if (failures == 0)
             problem("%s k=%ld: no allocation failed (the scenario is not deterministic)",
                     persistent ? "persistent" : "transient", k);
@@ -591,22 +696,24 @@ static void loop(int persistent, const outcome *clean, long from, long to, long 
     free(o);
 }
 
-static void test_every_allocation_fails(void **state)
+/* Counts the allocations of a clean run of the scenario, then fails each of them in
+ * both modes; check_clean checks the clean run's own results. */
+static void fail_every_allocation(const char *name, scenario_fn scenario,
+                                  void (*check_clean)(const outcome *clean))
 {
-    (void)state;
     cJSON_Hooks hooks = {json_malloc, json_free};
     cJSON_InitHooks(&hooks);
     make_files();
+    problems = 0;
     outcome *clean = calloc(1, sizeof *clean);
     assert_non_null(clean);
     long failures, tcc_clean;
-    long total = run_with_failure(0, 1, NULL, clean, &failures, &tcc_clean);
+    long total = run_with_failure(scenario, 0, 1, NULL, clean, &failures, &tcc_clean);
     if (clean->failed)
-        fail_msg("the clean run failed at %s: %s", clean->step, clean->msg);
+        fail_msg("%s: the clean run failed at %s: %s", name, clean->step, clean->msg);
     assert_true(total > 0);
     assert_true(tcc_clean > 0);
-    /* The checkpoint round trip restored the state after the second run. */
-    assert_memory_equal(&clean->loss[3], &clean->loss[2], sizeof(float));
+    check_clean(clean);
 
     /* NABLA_ALLOC_FAIL_K=k runs that failure point alone (both modes), so that
      * LeakSanitizer's report at exit shows where a leaked block came from. */
@@ -615,19 +722,53 @@ static void test_every_allocation_fails(void **state)
     if (only && *only)
         from = to = atol(only);
     long recovered_p = 0, recovered_t = 0, tcc_p = 0, tcc_t = 0;
-    loop(1, clean, from, to, &recovered_p, &tcc_p);
-    loop(0, clean, from, to, &recovered_t, &tcc_t);
-    print_message("alloc_fail: %ld failure points, each failed persistently and transiently; "
-                  "%ld persistent and %ld transient runs recovered with the clean results\n",
-                  total, recovered_p, recovered_t);
-    print_message("alloc_fail: libtcc's own allocations (never failed, it calls exit): %ld in "
-                  "the clean run, %ld in the persistent loop, %ld in the transient loop\n",
-                  tcc_clean, tcc_p, tcc_t);
+    loop(scenario, 1, clean, from, to, &recovered_p, &tcc_p);
+    loop(scenario, 0, clean, from, to, &recovered_t, &tcc_t);
+    print_message("alloc_fail %s: %ld failure points, each failed persistently and "
+                  "transiently; %ld persistent and %ld transient runs recovered with the clean "
+                  "results\n",
+                  name, total, recovered_p, recovered_t);
+    print_message("alloc_fail %s: libtcc's own allocations (never failed, it calls exit): %ld "
+                  "in the clean run, %ld in the persistent loop, %ld in the transient loop\n",
+                  name, tcc_clean, tcc_p, tcc_t);
     cJSON_InitHooks(NULL);
     free(clean);
     tu_remove_dir(dir);
     if (problems)
-        fail_msg("%ld problems (the first %d are printed above)", problems, PROBLEMS_SHOWN);
+        fail_msg("%s: %ld problems (the first %d are printed above)", name, problems,
+                 PROBLEMS_SHOWN);
+}
+
+static void check_mlp(const outcome *clean)
+{
+    /* The checkpoint round trip restored the state after the second run. */
+    assert_memory_equal(&clean->loss[3], &clean->loss[2], sizeof(float));
+    /* Training lowers the loss; softmax rows sum to 1. */
+    assert_true(clean->loss[1] < clean->loss[0] && clean->loss[2] < clean->loss[1]);
+    for (int r = 0; r < 4; r++)
+        assert_float_equal(clean->probs[3 * r] + clean->probs[3 * r + 1] + clean->probs[3 * r + 2],
+                           1.0, 1e-6);
+}
+
+static void check_wide(const outcome *clean)
+{
+    for (int i = 0; i < 5; i++)
+        assert_true(isfinite(clean->wide[i]));
+    /* The first step sets the gradient buffer and steps; the second, without zero_grad,
+     * steps on twice the gradient: the loss changes both times. */
+    assert_true(clean->wide[0] != clean->wide[1] && clean->wide[1] != clean->wide[2]);
+}
+
+static void test_every_allocation_fails(void **state)
+{
+    (void)state;
+    fail_every_allocation("mlp", scenario, check_mlp);
+}
+
+static void test_every_allocation_fails_wide(void **state)
+{
+    (void)state;
+    fail_every_allocation("wide", scenario_wide, check_wide);
 }
 
 /* ---- internal errors are not out of memory ------------------------------------ */
@@ -700,6 +841,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_internal_errors_say_so),
         cmocka_unit_test(test_every_allocation_fails),
+        cmocka_unit_test(test_every_allocation_fails_wide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
