@@ -1,20 +1,22 @@
-/* test_alloc_fail.c — SQLite's allocation-failure discipline. A representative scenario
- * (an MLP built, differentiated and given Adam, compiled with libtcc, initialized,
- * bound, run, saved and loaded; IDX files read; batches drawn; public error paths) is
- * run once to count its allocations, then once per allocation k with the k-th failing:
- * "persistent" (every later one fails too) and "transient" (only the k-th). Each run
- * must crash nowhere, leak nothing, and either end in an error that says "out of
- * memory" or, when the library recovers, give exactly the clean run's results.
+/* test_alloc_fail.c — SQLite's allocation-failure discipline. Two scenarios — an MLP
+ * (built, differentiated and given Adam, compiled with libtcc, initialized, bound,
+ * run, saved and loaded; IDX files read; batches drawn; public error paths) and a
+ * "wide" graph of the other ops with gradient buffers, SGD and a program sharing state
+ * — each run once to count their allocations, then once per allocation k with the k-th
+ * failing: "persistent" (every later one fails too) and "transient" (only the k-th).
+ * Each run must crash nowhere, leak nothing, and either end in an error that says "out
+ * of memory" or, when the library recovers, give exactly the clean run's results.
  *
  * The test is linked with --wrap for malloc, calloc, realloc, aligned_alloc and free,
  * which reroutes those calls made by statically linked code (the library, libtcc, this
  * file) through the wrappers below. They keep the set of live blocks, so each run is
- * checked for leaks on its own, and they tell libtcc's allocations apart (the libtcc
- * entry points used by runtime/rt_tcc.c are wrapped too): libtcc calls exit(1) when one
- * of its allocations fails, so those are never failed, only counted. cJSON's
- * allocations go through the failing allocator by cJSON_InitHooks. LeakSanitizer
+ * checked for leaks on its own, and they tell libtcc's allocations apart (libtcc's
+ * entry points are wrapped too): libtcc calls exit(1) when one of its allocations
+ * fails, so those are never failed, only counted. cJSON's allocations go through the
+ * failing allocator by cJSON_InitHooks (but see json_malloc). LeakSanitizer
  * (-fsanitize=leak, or ASan's in the sanitizer build) checks the whole process at exit,
- * shared libraries (zlib, libc) included. */
+ * shared libraries (zlib, libc) included. docs/memory.md tells how to look at one
+ * failure point alone. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
