@@ -12,10 +12,10 @@
  * file) through the wrappers below. They keep the set of live blocks, so each run is
  * checked for leaks on its own, and they tell libtcc's allocations apart (libtcc's
  * entry points are wrapped too): libtcc calls exit(1) when one of its allocations
- * fails, so those are never failed, only counted. cJSON's allocations go through the
- * failing allocator by cJSON_InitHooks (but see json_malloc). LeakSanitizer
+ * fails, so those are never failed, only counted. Shared libraries (libc, zlib, cJSON)
+ * allocate on their own: neither failed nor tracked per run, but LeakSanitizer
  * (-fsanitize=leak, or ASan's in the sanitizer build) checks the whole process at exit,
- * shared libraries (zlib, libc) included. docs/memory.md tells how to look at one
+ * them included. docs/memory.md tells how to look at one
  * failure point alone. */
 #include <errno.h>
 #include <math.h>
@@ -29,7 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <cmocka.h>
 #include <libtcc.h>
 #include <zlib.h>
@@ -218,32 +217,6 @@ TCC_WRAP(int, tcc_add_symbol, (TCCState * s, const char *name, const void *val),
 TCC_WRAP(int, tcc_relocate, (TCCState * s, void *ptr), (s, ptr))
 TCC_WRAP(void *, tcc_get_symbol, (TCCState * s, const char *name), (s, name))
 
-/* cJSON allocates through the failing allocator too (the hooks are process-wide; only
- * this test sets them) — except while nb_program_load parses a header: cJSON returns
- * NULL both for bad JSON and when memory runs out, and the loader cannot tell them
- * apart yet (issue 6 gives that to the checkpoint work). Those allocations are made
- * by libc's malloc directly: neither failed nor counted here, and LeakSanitizer still
- * sees them. */
-static int json_in_load;
-
-static void *json_malloc(size_t size)
-{
-    return json_in_load ? __real_malloc(size) : ir_malloc(size);
-}
-
-static int load(nb_program *p, const char *path)
-{
-    json_in_load = 1;
-    int rc = nb_program_load(p, path);
-    json_in_load = 0;
-    return rc;
-}
-
-static void json_free(void *p)
-{
-    free(p);
-}
-
 /* ---- the scenario -------------------------------------------------------------- */
 
 #define N_PARAMS 3
@@ -400,11 +373,11 @@ static int train(nb_program *p, outcome *o)
         return fail_at(o, "nb_program_save", nb_program_error(p));
     if (run_once(p, o, &o->loss[2]) != 0)
         return -1;
-    if (load(p, ckpt_path) != 0)
+    if (nb_program_load(p, ckpt_path) != 0)
         return fail_at(o, "nb_program_load", nb_program_error(p));
     if (run_once(p, o, &o->loss[3]) != 0)
         return -1;
-    if (load(p, missing_path) == 0)
+    if (nb_program_load(p, missing_path) == 0)
         fail_msg("loading a missing file succeeded");
     if (expect_error(o, "nb_program_load (missing)", nb_program_error(p), "cannot open it"))
         return -1;
@@ -703,8 +676,6 @@ static void loop(scenario_fn scenario, int persistent, const outcome *clean, lon
 static void fail_every_allocation(const char *name, scenario_fn scenario,
                                   void (*check_clean)(const outcome *clean))
 {
-    cJSON_Hooks hooks = {json_malloc, json_free};
-    cJSON_InitHooks(&hooks);
     make_files();
     problems = 0;
     outcome *clean = calloc(1, sizeof *clean);
@@ -733,7 +704,6 @@ static void fail_every_allocation(const char *name, scenario_fn scenario,
     print_message("alloc_fail %s: libtcc's own allocations (never failed, it calls exit): %ld "
                   "in the clean run, %ld in the persistent loop, %ld in the transient loop\n",
                   name, tcc_clean, tcc_p, tcc_t);
-    cJSON_InitHooks(NULL);
     free(clean);
     tu_remove_dir(dir);
     if (problems)
