@@ -35,6 +35,10 @@ typedef struct cg_ctx {
     const unsigned char *absorbed;
     char lit[8][64]; /* rotating buffers for cg_lit */
     int lit_next;
+    /* The first internal error (a bug of an emitter, never of the user's graph), or "".
+     * The text being written is marked failed too; cg_text_error tells it apart from
+     * running out of memory. */
+    char internal[256];
 } cg_ctx;
 
 typedef void (*cg_emit_fn)(cg_ctx *c, const ir_node *n);
@@ -54,8 +58,17 @@ typedef void (*cg_emit_fn)(cg_ctx *c, const ir_node *n);
 
 /* ---- helpers for emitters (cg_emit.c) ------------------------------------------- */
 
-/* Writes one indented line (fmt without the newline). */
+#define CG_LINE_MAX 2047 /* characters of one line written by cg_line */
+
+/* Writes one indented line (fmt without the newline). A line over CG_LINE_MAX
+ * characters is an internal error. */
 void cg_line(cg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records an internal error (an emitter bug) unless one is recorded, and marks the text
+ * being written (c->t, when set) failed. */
+void cg_internal_error(cg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reports a failed text on g: "codegen: internal error: ..." when c holds one, else out
+ * of memory. Returns -1. */
+int cg_text_error(ir_graph *g, const cg_ctx *c);
 /* The C type of dt: "float", "double", "int", "unsigned char". */
 const char *cg_ctype(nb_dtype dt);
 /* The libm function `base` for dt ("exp" -> "expf" for f32), marked as used. */

@@ -197,6 +197,8 @@ static void emit_member(ew_state *st, int i)
     c->t = saved;
     c->indent = indent;
     if (stmt.failed || !stmt.buf) {
+        if (!stmt.failed)
+            cg_internal_error(c, "the emitter of %s wrote nothing", ir_op_defs[m->op].name);
         c->t->failed = 1;
         free(stmt.buf);
         return;
@@ -287,12 +289,14 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
     loop_axes la;
     char idx[256], ptr[24];
     if (k->n_args > CG_MAX_ARGS) {
-        c->t->failed = 1;
+        cg_internal_error(c, "a fused kernel has %d operands, over CG_MAX_ARGS (%d)", k->n_args,
+                          CG_MAX_ARGS);
         return;
     }
     for (int i = 0; i < k->n_members; i++)
         if (k->members[i]->n_in > 4) {
-            c->t->failed = 1;
+            cg_internal_error(c, "elementwise %s has %d operands, over 4",
+                              ir_op_defs[k->members[i]->op].name, k->members[i]->n_in);
             return;
         }
     plan_axes(k, &la);

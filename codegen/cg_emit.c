@@ -13,16 +13,35 @@ static const char *const cg_libm_names[] = {
 #undef CG_LIBM
 };
 
+void cg_internal_error(cg_ctx *c, const char *fmt, ...)
+{
+    if (!c->internal[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->internal, sizeof c->internal, fmt, ap);
+        va_end(ap);
+    }
+    if (c->t)
+        c->t->failed = 1;
+}
+
+int cg_text_error(ir_graph *g, const cg_ctx *c)
+{
+    if (c->internal[0])
+        return ir_error(g, "codegen: internal error: %s", c->internal);
+    return ir_oom(g);
+}
+
 void cg_line(cg_ctx *c, const char *fmt, ...)
 {
-    char buf[2048];
+    char buf[CG_LINE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     if (n < 0 || (size_t)n >= sizeof buf) {
         /* Only emitters write here and they write short lines: this is a bug. */
-        c->t->failed = 1;
+        cg_internal_error(c, "a generated line is over %d characters: %.60s...", CG_LINE_MAX, buf);
         return;
     }
     /* "%*s" takes glibc's slow positional path: copy the indent from a literal. */
@@ -42,9 +61,9 @@ const char *cg_ctype(nb_dtype dt)
 }
 
 /* Finds name in names[0..n), marks it used and returns the table's copy; NULL when the
- * table does not list it (an emitter bug: the kernel's text is marked failed). */
-static const char *lookup(cg_ctx *c, const char *const *names, unsigned char *used, size_t n,
-                          const char *name)
+ * table (file `table`) does not list it: an emitter bug, an internal error. */
+static const char *lookup(cg_ctx *c, const char *table, const char *const *names,
+                          unsigned char *used, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++) {
         if (strcmp(names[i], name) == 0) {
@@ -52,7 +71,7 @@ static const char *lookup(cg_ctx *c, const char *const *names, unsigned char *us
             return names[i];
         }
     }
-    c->t->failed = 1;
+    cg_internal_error(c, "function '%s' is not listed in %s", name, table);
     return NULL;
 }
 
@@ -60,7 +79,7 @@ const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base)
 {
     char name[32];
     snprintf(name, sizeof name, "%s%s", base, dt == NB_F32 ? "f" : "");
-    const char *fn = lookup(c, cg_libm_names, c->libm_used, CG_LIBM_COUNT, name);
+    const char *fn = lookup(c, "cg_libm.def", cg_libm_names, c->libm_used, CG_LIBM_COUNT, name);
     return fn ? fn : "missing_libm_function";
 }
 
@@ -72,7 +91,7 @@ static const char *const cg_rt_names[] = {
 
 const char *cg_rt(cg_ctx *c, const char *name)
 {
-    const char *fn = lookup(c, cg_rt_names, c->rt_used, CG_RT_COUNT, name);
+    const char *fn = lookup(c, "cg_rt.def", cg_rt_names, c->rt_used, CG_RT_COUNT, name);
     return fn ? fn : "missing_runtime_kernel";
 }
 

@@ -174,9 +174,12 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
     else if (cg_is_elementwise(n))
         cg_elementwise(c, k);
     else
-        return ir_error(g, "codegen: op %s has no emitter", ir_op_defs[n->op].name);
-    if (body.failed)
-        return ir_oom(g);
+        return ir_error(g, "codegen: internal error: op %s has no emitter", ir_op_defs[n->op].name);
+    c->t = NULL; /* body ends here; later writes through c name their own text */
+    if (body.failed) {
+        free(body.buf); /* an emitter may mark it failed and leave text in it */
+        return cg_text_error(g, c);
+    }
     for (int i = 0; i < k->n_members; i++) {
         ir_text_printf(out, i ? "\n * " : "/* ");
         describe(out, k->members[i]);
@@ -632,8 +635,8 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         }
     ir_text_printf(&out, "%s%s%s", any_proto ? "\n" : "", body.buf ? body.buf : "",
                    entry.buf ? entry.buf : "");
-    if (out.failed || body.failed || entry.failed) {
-        ir_oom(g);
+    if (out.failed || body.failed || entry.failed || c.internal[0]) {
+        cg_text_error(g, &c);
         goto fail;
     }
     p->source = out.buf;

@@ -81,6 +81,8 @@ nb_node *nb_bce(nb_graph *g, nb_node *p, nb_node *target, nb_reduction r)
  * concatenation, not z times (0, 1), so that no 0 * z appears. z has rank < NB_MAX_RANK. */
 static nb_node *softplus_pair(nb_graph *g, nb_node *z)
 {
+    if (!z) /* building it failed: the error is on g already */
+        return NULL;
     int64_t shape[NB_MAX_RANK];
     int last = z->rank;
     for (int d = 0; d < z->rank; d++)
@@ -144,9 +146,12 @@ static int check_labels(nb_graph *g, const char *op, nb_node *logits, nb_node *l
 
 /* -logp[label] per sample, picked with a one-hot mask of the labels, then reduced. The
  * mask selects (where) rather than multiplies: a -inf score of another class (a class
- * ruled out) would give -inf * 0 = NaN, where PyTorch ignores it. */
+ * ruled out) would give -inf * 0 = NaN, where PyTorch ignores it. logp is NULL when building
+ * it failed (out of memory): the error is on g already. */
 static nb_node *pick_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
 {
+    if (!logp)
+        return NULL;
     int last = -1;
     int classes = (int)logp->shape[logp->rank - 1];
     nb_node *hot = nb_one_hot(g, labels, classes, NB_BOOL);

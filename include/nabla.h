@@ -45,7 +45,8 @@ nb_graph *nb_graph_new(void); /* NULL only when out of memory */
 void nb_graph_free(nb_graph *g);
 /* The first error recorded on the graph, or NULL when there is none. */
 const char *nb_graph_error(const nb_graph *g);
-/* Writes the IR, one line per node, to a newly malloc'ed string (caller frees). */
+/* Writes the IR, one line per node, to a newly malloc'ed string (caller frees); NULL
+ * when out of memory. */
 char *nb_graph_print(const nb_graph *g);
 int nb_graph_node_count(const nb_graph *g);
 
@@ -232,7 +233,14 @@ typedef struct nb_compile_options {
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).
  * Parameter state or intermediates larger than memory can address are such a failure
  * (the message names the node that does not fit), found before anything is allocated.
- * The program no longer needs the graph: it may be freed first. */
+ * The program no longer needs the graph: it may be freed first.
+ *
+ * OUT OF MEMORY. Every allocation nabla makes, before and after the C compiler runs, is
+ * checked: a failure returns NULL with "out of memory" and leaks nothing. But with
+ * NB_BACKEND_TCC, libtcc 0.9.27 itself calls exit(1) when one of its own allocations
+ * fails (and may crash while cleaning up): nothing outside libtcc can catch that. A
+ * process that must survive running out of memory while compiling should use
+ * NB_BACKEND_CC, whose compiler runs in a process of its own. See docs/memory.md. */
 nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt);
 void nb_program_free(nb_program *p);
 /* The error of the last call on p that can fail (those returning 0 or -1: bind, run,

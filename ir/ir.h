@@ -94,8 +94,10 @@ void *ir_aligned_alloc(size_t align, size_t size);
 char *ir_strdup(const char *s);
 char *ir_strndup(const char *s, size_t max);
 /* Fault injection for tests: the k-th allocation from now and every later one fail
- * (k <= 0: none fail). Counters of allocations made and of allocations failed since. */
+ * (k <= 0: none fail); or only the k-th (fail_once). Counters of allocations made, and
+ * of allocations failed since the last call of either. */
 void ir_alloc_fail_from(long k);
+void ir_alloc_fail_once(long k);
 long ir_alloc_count(void);
 long ir_alloc_failures(void);
 

@@ -1,0 +1,819 @@
+/* test_alloc_fail.c — SQLite's allocation-failure discipline. Two scenarios — an MLP
+ * (built, differentiated and given Adam, compiled with libtcc, initialized, bound,
+ * run, saved and loaded; IDX files read; batches drawn; public error paths) and a
+ * "wide" graph of the other ops with gradient buffers, SGD and a program sharing state
+ * — each run once to count their allocations, then once per allocation k with the k-th
+ * failing: "persistent" (every later one fails too) and "transient" (only the k-th).
+ * Each run must crash nowhere, leak nothing, and either end in an error that says "out
+ * of memory" or, when the library recovers, give exactly the clean run's results.
+ *
+ * The test is linked with --wrap for malloc, calloc, realloc, aligned_alloc and free,
+ * which reroutes those calls made by statically linked code (the library, libtcc, this
+ * file) through the wrappers below. They keep the set of live blocks, so each run is
+ * checked for leaks on its own, and they tell libtcc's allocations apart (libtcc's
+ * entry points are wrapped too): libtcc calls exit(1) when one of its allocations
+ * fails, so those are never failed, only counted. Shared libraries (libc, zlib, cJSON)
+ * allocate on their own: neither failed nor tracked per run, but LeakSanitizer
+ * (-fsanitize=leak, or ASan's in the sanitizer build) checks the whole process at exit,
+ * them included. docs/memory.md tells how to look at one
+ * failure point alone. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libtcc.h>
+#include <zlib.h>
+
+#include "cg.h"
+#include "ir.h"
+#include "nabla.h"
+#include "tmpdir.h"
+
+/* ---- the wrapped allocator: live blocks and libtcc's share ------------------------ */
+
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t count, size_t size);
+void *__real_realloc(void *p, size_t size);
+void *__real_aligned_alloc(size_t align, size_t size);
+void __real_free(void *p);
+
+#define LIVE_SLOTS (1u << 18) /* open addressing; far above the scenario's peak */
+#define LIVE_TOMB ((uintptr_t)1)
+
+/* Blocks are kept complemented, so that this table does not make a leaked block
+ * reachable in LeakSanitizer's eyes. */
+static uintptr_t live[LIVE_SLOTS], live_scratch[LIVE_SLOTS];
+static long live_count, live_tombs;
+static int live_overflow;
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Depth of libtcc entry points on this thread: allocations made inside are libtcc's. */
+static _Thread_local int in_tcc;
+/* Allocation calls seen by the wrappers, inside libtcc and outside it. */
+static long tcc_allocs, other_allocs;
+
+static size_t live_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return (size_t)x & (LIVE_SLOTS - 1);
+}
+
+/* Puts a complemented block in the table; the lock is held. */
+static int live_put(uintptr_t v)
+{
+    size_t i = live_hash((void *)~v);
+    for (size_t n = 0; n < LIVE_SLOTS; n++, i = (i + 1) & (LIVE_SLOTS - 1))
+        if (!live[i] || live[i] == LIVE_TOMB) {
+            live_tombs -= live[i] == LIVE_TOMB;
+            live[i] = v;
+            return 0;
+        }
+    return -1;
+}
+
+/* Rebuilds the table without its tombstones, which otherwise pile up over thousands of
+ * runs until every miss scans the whole table. The lock is held. */
+static void live_rehash(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < LIVE_SLOTS; i++)
+        if (live[i] && live[i] != LIVE_TOMB)
+            live_scratch[n++] = live[i];
+    memset(live, 0, sizeof live);
+    live_tombs = 0;
+    for (size_t i = 0; i < n; i++)
+        live_put(live_scratch[i]);
+}
+
+static void live_add(void *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&live_lock);
+    if (live_tombs > LIVE_SLOTS / 4)
+        live_rehash();
+    if (live_put(~(uintptr_t)p) == 0)
+        live_count++;
+    else
+        live_overflow = 1;
+    pthread_mutex_unlock(&live_lock);
+}
+
+/* Forgets p when it is a tracked block (memory from an unwrapped allocator, such as
+ * libc's own, is not). */
+static void live_remove(void *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&live_lock);
+    size_t i = live_hash(p);
+    for (size_t n = 0; n < LIVE_SLOTS && live[i]; n++, i = (i + 1) & (LIVE_SLOTS - 1))
+        if (live[i] == ~(uintptr_t)p) {
+            live[i] = LIVE_TOMB;
+            live_tombs++;
+            live_count--;
+            break;
+        }
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void count_call(void)
+{
+    pthread_mutex_lock(&live_lock);
+    if (in_tcc)
+        tcc_allocs++;
+    else
+        other_allocs++;
+    pthread_mutex_unlock(&live_lock);
+}
+
+void *__wrap_malloc(size_t size)
+{
+    count_call();
+    void *p = __real_malloc(size);
+    live_add(p);
+    return p;
+}
+
+void *__wrap_calloc(size_t count, size_t size)
+{
+    count_call();
+    void *p = __real_calloc(count, size);
+    live_add(p);
+    return p;
+}
+
+void *__wrap_realloc(void *old, size_t size)
+{
+    count_call();
+    void *p = __real_realloc(old, size);
+    if (p || size == 0) {
+        live_remove(old);
+        live_add(p);
+    }
+    return p;
+}
+
+void *__wrap_aligned_alloc(size_t align, size_t size)
+{
+    count_call();
+    void *p = __real_aligned_alloc(align, size);
+    live_add(p);
+    return p;
+}
+
+void __wrap_free(void *p)
+{
+    live_remove(p);
+    __real_free(p);
+}
+
+/* The libtcc entry points (those rt_tcc.c calls and a few more it might), each marking
+ * the allocations made inside as libtcc's. */
+#define TCC_WRAP(ret, name, params, args)                                                          \
+    ret __real_##name params;                                                                      \
+    ret __wrap_##name params                                                                       \
+    {                                                                                              \
+        in_tcc++;                                                                                  \
+        ret r = __real_##name args;                                                                \
+        in_tcc--;                                                                                  \
+        return r;                                                                                  \
+    }
+#define TCC_WRAP_VOID(name, params, args)                                                          \
+    void __real_##name params;                                                                     \
+    void __wrap_##name params                                                                      \
+    {                                                                                              \
+        in_tcc++;                                                                                  \
+        __real_##name args;                                                                        \
+        in_tcc--;                                                                                  \
+    }
+
+TCC_WRAP(TCCState *, tcc_new, (void), ())
+TCC_WRAP_VOID(tcc_delete, (TCCState * s), (s))
+TCC_WRAP_VOID(tcc_set_lib_path, (TCCState * s, const char *path), (s, path))
+TCC_WRAP_VOID(tcc_set_error_func, (TCCState * s, void *opaque, TCCErrorFunc fn), (s, opaque, fn))
+TCC_WRAP_VOID(tcc_set_options, (TCCState * s, const char *str), (s, str))
+TCC_WRAP_VOID(tcc_define_symbol, (TCCState * s, const char *sym, const char *value),
+              (s, sym, value))
+TCC_WRAP(int, tcc_add_include_path, (TCCState * s, const char *path), (s, path))
+TCC_WRAP(int, tcc_add_sysinclude_path, (TCCState * s, const char *path), (s, path))
+TCC_WRAP(int, tcc_compile_string, (TCCState * s, const char *buf), (s, buf))
+TCC_WRAP(int, tcc_set_output_type, (TCCState * s, int type), (s, type))
+TCC_WRAP(int, tcc_add_library_path, (TCCState * s, const char *path), (s, path))
+TCC_WRAP(int, tcc_add_library, (TCCState * s, const char *name), (s, name))
+TCC_WRAP(int, tcc_add_symbol, (TCCState * s, const char *name, const void *val), (s, name, val))
+TCC_WRAP(int, tcc_relocate, (TCCState * s, void *ptr), (s, ptr))
+TCC_WRAP(void *, tcc_get_symbol, (TCCState * s, const char *name), (s, name))
+
+/* ---- the scenario -------------------------------------------------------------- */
+
+#define N_PARAMS 3
+#define WIDE_RESULTS 16
+#define IMG_N 6
+#define IMG_PIXELS 4
+#define N_BATCH_DRAWS 3
+#define BATCH 4
+
+/* What one run of the scenario did: the first error it met, or its results. */
+typedef struct outcome {
+    int failed;
+    char step[64];  /* the call that reported the error */
+    char msg[1200]; /* its message */
+    float loss[4];  /* runs 1, 2, 3, and the run after loading the checkpoint */
+    float probs[12];
+    float w1[15];
+    float images[IMG_N * IMG_PIXELS];
+    int32_t labels[IMG_N];
+    int64_t batches[N_BATCH_DRAWS][BATCH];
+    int64_t batch_counts[N_BATCH_DRAWS];
+    float wide[WIDE_RESULTS]; /* the wide scenario's losses and outputs */
+} outcome;
+
+static char dir[256], source_path[300], ckpt_path[300], missing_path[300], images_path[300],
+    labels_path[300];
+
+static int fail_at(outcome *o, const char *step, const char *msg)
+{
+    o->failed = 1;
+    snprintf(o->step, sizeof o->step, "%s", step);
+    snprintf(o->msg, sizeof o->msg, "%s", msg ? msg : "(no message)");
+    return -1;
+}
+
+/* "out of memory", or libc's words for ENOMEM where a message quotes strerror. */
+static int is_oom(const char *msg)
+{
+    return strstr(msg, "out of memory") != NULL || strstr(msg, strerror(ENOMEM)) != NULL;
+}
+
+/* A public error path: the call must report `expected` (or, when memory runs out on the
+ * way, out of memory); any other message fails the test. */
+static int expect_error(outcome *o, const char *step, const char *got, const char *expected)
+{
+    if (got && strstr(got, expected))
+        return 0;
+    if (got && is_oom(got))
+        return fail_at(o, step, got);
+    fail_msg("%s: expected an error containing \"%s\", got \"%s\"", step, expected,
+             got ? got : "(none)");
+    return -1;
+}
+
+/* A scratch graph with a shape error: the message names the shapes. */
+static int error_paths_graph(outcome *o)
+{
+    nb_graph *g = nb_graph_new();
+    if (!g)
+        return fail_at(o, "nb_graph_new (scratch)", "out of memory");
+    int64_t s23[] = {2, 3}, s4[] = {4};
+    nb_node *a = nb_input(g, "a", NB_F32, 2, s23);
+    nb_node *b = nb_input(g, "b", NB_F32, 1, s4);
+    /* Printed before the error: a printer of the big graph would cost the loop more. */
+    char *text = nb_graph_print(g);
+    if (!text) {
+        nb_graph_free(g);
+        return fail_at(o, "nb_graph_print", "out of memory");
+    }
+    free(text);
+    nb_node *c = nb_add(g, a, b);
+    int rc =
+        c ? -1 : expect_error(o, "nb_add (shape error)", nb_graph_error(g), "cannot broadcast");
+    if (c)
+        fail_msg("nb_add of f32[2,3] and f32[4] succeeded");
+    nb_graph_free(g);
+    return rc;
+}
+
+/* The MLP, its gradients and Adam, compiled; NULL with the error in o. */
+static nb_program *build(outcome *o)
+{
+    nb_program *p = NULL;
+    nb_graph *g = nb_graph_new();
+    if (!g) {
+        fail_at(o, "nb_graph_new", "out of memory");
+        return NULL;
+    }
+    /* Small on purpose: the loop runs it twice per allocation. One bias is enough to
+     * cover the broadcast add and its gradient. */
+    int64_t sx[] = {4, 3}, sy[] = {4}, sw1[] = {3, 5}, sb1[] = {5}, sw2[] = {5, 3};
+    nb_node *x = nb_input(g, "x", NB_F32, 2, sx);
+    nb_node *y = nb_input(g, "y", NB_I32, 1, sy);
+    nb_node *lr = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node *params[N_PARAMS] = {nb_param(g, "w1", NB_F32, 2, sw1),
+                                 nb_param(g, "b1", NB_F32, 1, sb1),
+                                 nb_param(g, "w2", NB_F32, 2, sw2)};
+    nb_node *h = nb_relu(g, nb_add(g, nb_matmul(g, x, params[0]), params[1]));
+    nb_node *logits = nb_matmul(g, h, params[2]);
+    nb_node *probs = nb_softmax(g, logits, -1);
+    nb_node *loss = nb_name(g, nb_cross_entropy(g, logits, y, NB_REDUCTION_MEAN), "loss");
+    nb_node *grads[N_PARAMS];
+    if (nb_grad(g, loss, params, N_PARAMS, grads) != 0) {
+        fail_at(o, "nb_grad", nb_graph_error(g));
+        goto done;
+    }
+    nb_update upd[N_PARAMS * NB_ADAM_UPDATES_PER_PARAM];
+    int nu =
+        nb_adam(g, lr, params, grads, N_PARAMS, NULL, upd, N_PARAMS * NB_ADAM_UPDATES_PER_PARAM);
+    if (nu < 0) {
+        fail_at(o, "nb_adam", nb_graph_error(g));
+        goto done;
+    }
+    nb_node *outs[] = {loss, probs};
+    nb_compile_options opt = {outs, 2, upd, nu, NULL, NB_BACKEND_TCC};
+    p = nb_compile(g, &opt);
+    if (!p)
+        fail_at(o, "nb_compile", nb_graph_error(g));
+done:
+    nb_graph_free(g);
+    return p;
+}
+
+static int run_once(nb_program *p, outcome *o, float *loss)
+{
+    if (nb_program_run(p) != 0)
+        return fail_at(o, "nb_program_run", nb_program_error(p));
+    *loss = *(const float *)nb_program_output(p, 0);
+    return 0;
+}
+
+/* Initializes, binds, trains three steps with a save after the second, loads the save
+ * back and runs once more, plus the program's error paths. */
+static int train(nb_program *p, outcome *o)
+{
+    static const float x[12] = {0.5f,  -1.0f, 2.0f, 1.5f, 0.25f, -0.75f,
+                                -2.0f, 1.0f,  0.5f, 0.0f, -0.5f, 1.25f};
+    static const int32_t y[4] = {2, 0, 1, 2};
+    static const float lr = 0.01f;
+    if (nb_program_init_linear(p, "w1", "b1", 7) != 0 ||
+        nb_program_init_linear(p, "w2", NULL, 8) != 0)
+        return fail_at(o, "nb_program_init_linear", nb_program_error(p));
+    if (nb_program_bind(p, "x", x) != 0 || nb_program_bind(p, "y", y) != 0 ||
+        nb_program_bind(p, "lr", &lr) != 0)
+        return fail_at(o, "nb_program_bind", nb_program_error(p));
+    if (nb_program_bind(p, "nope", x) == 0)
+        fail_msg("binding an unknown input succeeded");
+    if (expect_error(o, "nb_program_bind (unknown)", nb_program_error(p), "no input named 'nope'"))
+        return -1;
+    if (run_once(p, o, &o->loss[0]) != 0 || run_once(p, o, &o->loss[1]) != 0)
+        return -1;
+    memcpy(o->probs, nb_program_output(p, 1), sizeof o->probs);
+    if (nb_program_save(p, ckpt_path) != 0)
+        return fail_at(o, "nb_program_save", nb_program_error(p));
+    if (run_once(p, o, &o->loss[2]) != 0)
+        return -1;
+    if (nb_program_load(p, ckpt_path) != 0)
+        return fail_at(o, "nb_program_load", nb_program_error(p));
+    if (run_once(p, o, &o->loss[3]) != 0)
+        return -1;
+    if (nb_program_load(p, missing_path) == 0)
+        fail_msg("loading a missing file succeeded");
+    if (expect_error(o, "nb_program_load (missing)", nb_program_error(p), "cannot open it"))
+        return -1;
+    if (nb_program_get_param(p, "w1", o->w1, sizeof o->w1) != 0)
+        return fail_at(o, "nb_program_get_param", nb_program_error(p));
+    return 0;
+}
+
+/* Reads the images (gzip) and labels (plain) files and converts them. */
+static int read_data(outcome *o)
+{
+    char err[512] = "";
+    nb_idx img, lab;
+    int rc = -1;
+    float *f = NULL;
+    int32_t *l = NULL;
+    int64_t n, d;
+    if (nb_idx_read(images_path, &img, err, sizeof err) != 0)
+        return fail_at(o, "nb_idx_read (images)", err);
+    if (nb_idx_read(labels_path, &lab, err, sizeof err) != 0) {
+        fail_at(o, "nb_idx_read (labels)", err);
+        goto done;
+    }
+    if (!(f = nb_idx_images_f32(&img, &n, &d, err, sizeof err))) {
+        fail_at(o, "nb_idx_images_f32", err);
+        goto done;
+    }
+    if (!(l = nb_idx_labels_i32(&lab, &n, err, sizeof err))) {
+        fail_at(o, "nb_idx_labels_i32", err);
+        goto done;
+    }
+    memcpy(o->images, f, sizeof o->images);
+    memcpy(o->labels, l, sizeof o->labels);
+    rc = 0;
+done:
+    free(f);
+    free(l);
+    nb_idx_free(&img);
+    nb_idx_free(&lab);
+    return rc;
+}
+
+static int draw_batches(outcome *o)
+{
+    nb_batcher *b = nb_batcher_new(IMG_N, BATCH, 11, NB_BATCH_SHUFFLE);
+    if (!b)
+        return fail_at(o, "nb_batcher_new", "out of memory");
+    for (int i = 0; i < N_BATCH_DRAWS; i++) {
+        const int64_t *idx;
+        int64_t count;
+        if (nb_batcher_next(b, &idx, &count) < 0)
+            fail_msg("nb_batcher_next failed");
+        o->batch_counts[i] = count;
+        if (count > 0) /* 0 ends the epoch, with no indices */
+            memcpy(o->batches[i], idx, (size_t)count * sizeof *idx);
+    }
+    nb_batcher_free(b);
+    return 0;
+}
+
+static void scenario(outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    if (error_paths_graph(o) != 0)
+        return;
+    nb_program *p = build(o);
+    if (!p)
+        return;
+    int rc = train(p, o);
+    nb_program_free(p);
+    if (rc == 0 && read_data(o) == 0)
+        draw_batches(o);
+}
+
+/* The wide scenario: ops, planners and emitters the MLP does not reach (transpose read
+ * by a matmul, concat, strided slice, reshape, gather, one_hot, where, comparisons,
+ * clamp, reductions, permute, mse, bce_with_logits), gradient buffers and SGD with
+ * momentum, and a second program sharing the first one's state. */
+static nb_program *compile_or_fail(nb_graph *g, outcome *o, const char *step,
+                                   const nb_compile_options *opt)
+{
+    nb_program *p = nb_compile(g, opt);
+    if (!p)
+        fail_at(o, step, nb_graph_error(g));
+    return p;
+}
+
+static int wide_run(nb_program *p, outcome *o, int at, int n)
+{
+    if (nb_program_run(p) != 0)
+        return fail_at(o, "nb_program_run (wide)", nb_program_error(p));
+    memcpy(o->wide + at, nb_program_output(p, 0), (size_t)n * sizeof(float));
+    return 0;
+}
+
+static void scenario_wide(outcome *o)
+{
+    static const float x[6] = {0.5f, -1.0f, 2.0f, 1.5f, 0.25f, -0.75f};
+    static const int32_t idx[2] = {2, 0};
+    static const float lr = 0.1f;
+    nb_program *p = NULL, *q = NULL;
+    memset(o, 0, sizeof *o);
+    nb_graph *g = nb_graph_new();
+    if (!g) {
+        fail_at(o, "nb_graph_new (wide)", "out of memory");
+        return;
+    }
+    int64_t sx[] = {2, 3}, sw[] = {3, 3}, si[] = {2}, rs[] = {2, 3};
+    int64_t start[] = {1, 0}, stop[] = {4, 3}, step[] = {1, 2};
+    int ax1 = 1, swap[] = {1, 0};
+    nb_node *in = nb_input(g, "x", NB_F32, 2, sx);
+    nb_node *ix = nb_input(g, "idx", NB_I32, 1, si);
+    nb_node *rate = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node *w = nb_param(g, "w", NB_F32, 2, sw);
+    nb_node *h = nb_tanh(g, nb_matmul(g, in, nb_transpose(g, w)));
+    nb_node *parts[] = {h, nb_sigmoid(g, in)};
+    nb_node *r = nb_reshape(g, nb_slice(g, nb_concat(g, parts, 2, 0), start, stop, step), 2, rs);
+    nb_node *rows = nb_gather(g, w, ix);
+    nb_node *m = nb_where(g, nb_gt(g, r, rows), nb_exp(g, r), nb_clamp(g, rows, -0.5, 0.5));
+    nb_node *red = nb_add(g, nb_logsumexp(g, m, &ax1, 1, 0), nb_max(g, nb_gelu(g, m), &ax1, 1, 0));
+    nb_node *hot = nb_one_hot(g, ix, 3, NB_F32);
+    nb_node *back = nb_permute(g, nb_permute(g, m, swap, 2), swap, 2);
+    nb_node *loss = nb_add(g, nb_mean(g, red, NULL, 0, 0),
+                           nb_add(g, nb_mse(g, m, hot, NB_REDUCTION_MEAN),
+                                  nb_bce_with_logits(g, back, hot, NB_REDUCTION_MEAN)));
+    nb_node *gw, *buf, *acc;
+    nb_update upd[1 + NB_SGD_UPDATES_PER_PARAM];
+    nb_sgd_options so = {0.9, 0, 0, 0, 0};
+    int nu;
+    if (nb_grad(g, loss, &w, 1, &gw) != 0 || nb_grad_buffers(g, &w, &gw, 1, &buf, &acc) != 0 ||
+        (nu = nb_sgd(g, rate, &w, &acc, 1, &so, upd + 1, NB_SGD_UPDATES_PER_PARAM)) < 0) {
+        fail_at(o, "nb_grad, nb_grad_buffers or nb_sgd", nb_graph_error(g));
+        goto done;
+    }
+    upd[0] = (nb_update){buf, acc};
+    nb_node *outs_p[] = {loss, m}, *outs_q[] = {red};
+    nb_compile_options op = {outs_p, 2, upd, 1 + nu, NULL, NB_BACKEND_TCC};
+    if (!(p = compile_or_fail(g, o, "nb_compile (wide)", &op)))
+        goto done;
+    nb_compile_options oq = {outs_q, 1, NULL, 0, p, NB_BACKEND_TCC};
+    if (!(q = compile_or_fail(g, o, "nb_compile (shared state)", &oq)))
+        goto done;
+    nb_graph_free(g);
+    g = NULL;
+    nb_init init = nb_init_uniform(-1, 1, 5);
+    if (nb_program_init_param(p, "w", &init) != 0) {
+        fail_at(o, "nb_program_init_param", nb_program_error(p));
+        goto done;
+    }
+    if (nb_program_bind(p, "x", x) != 0 || nb_program_bind(p, "idx", idx) != 0 ||
+        nb_program_bind(p, "lr", &lr) != 0 || nb_program_bind(q, "x", x) != 0 ||
+        nb_program_bind(q, "idx", idx) != 0) {
+        fail_at(o, "nb_program_bind (wide)", nb_program_error(p));
+        goto done;
+    }
+    if (wide_run(p, o, 0, 1) != 0 || wide_run(p, o, 1, 1) != 0)
+        goto done;
+    if (nb_program_zero_grad(p) != 0) {
+        fail_at(o, "nb_program_zero_grad", nb_program_error(p));
+        goto done;
+    }
+    if (wide_run(p, o, 2, 1) != 0 || wide_run(q, o, 3, 2) != 0)
+        goto done;
+    if (nb_program_write_source(p, source_path) != 0)
+        fail_at(o, "nb_program_write_source", nb_program_error(p));
+done:
+    nb_program_free(q);
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
+/* ---- the loop --------------------------------------------------------------------- */
+
+static void write_file(const char *path, const unsigned char *bytes, size_t len, int gzip)
+{
+    if (gzip) {
+        gzFile f = gzopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(gzwrite(f, bytes, (unsigned)len), (int)len);
+        assert_int_equal(gzclose(f), Z_OK);
+    } else {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(bytes, 1, len, f), len);
+        assert_int_equal(fclose(f), 0);
+    }
+}
+
+static void make_files(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/nabla-allocfail-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(ckpt_path, sizeof ckpt_path, "%s/model.safetensors", dir);
+    snprintf(source_path, sizeof source_path, "%s/wide.c", dir);
+    snprintf(missing_path, sizeof missing_path, "%s/missing.safetensors", dir);
+    snprintf(images_path, sizeof images_path, "%s/images.idx", dir);
+    snprintf(labels_path, sizeof labels_path, "%s/labels.idx", dir);
+    /* u8 images [6, 2, 2] and u8 labels [6], IDX's big-endian header. */
+    unsigned char img[4 + 12 + IMG_N * IMG_PIXELS] = {0, 0, 0x08, 3, 0, 0, 0, IMG_N,
+                                                      0, 0, 0,    2, 0, 0, 0, 2};
+    for (int i = 0; i < IMG_N * IMG_PIXELS; i++)
+        img[16 + i] = (unsigned char)(i * 11);
+    unsigned char lab[8 + IMG_N] = {0, 0, 0x08, 1, 0, 0, 0, IMG_N, 3, 1, 4, 1, 5, 9};
+    write_file(images_path, img, sizeof img, 1);
+    write_file(labels_path, lab, sizeof lab, 0);
+}
+
+/* Problems found by the loop: all are counted, the first few printed, and the test
+ * fails at the end when there is any. */
+#define PROBLEMS_SHOWN 40
+static long problems;
+
+static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void problem(const char *fmt, ...)
+{
+    if (problems++ < PROBLEMS_SHOWN) {
+        char line[1600];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        print_error("alloc_fail: %s\n", line);
+    }
+}
+
+static int same_results(const outcome *a, const outcome *b)
+{
+    return !memcmp(a->loss, b->loss, sizeof a->loss) &&
+           !memcmp(a->probs, b->probs, sizeof a->probs) && !memcmp(a->w1, b->w1, sizeof a->w1) &&
+           !memcmp(a->images, b->images, sizeof a->images) &&
+           !memcmp(a->labels, b->labels, sizeof a->labels) &&
+           !memcmp(a->batches, b->batches, sizeof a->batches) &&
+           !memcmp(a->batch_counts, b->batch_counts, sizeof a->batch_counts) &&
+           !memcmp(a->wide, b->wide, sizeof a->wide);
+}
+
+typedef void (*scenario_fn)(outcome *o);
+
+/* Runs the scenario with allocation k failing (k = 0: none). Checks the outcome against
+ * the clean run and the live blocks against those before; returns the allocations made
+ * through ir_alloc, with the failed ones in *failures and libtcc's in *tcc. */
+static long run_with_failure(scenario_fn scenario, long k, int persistent, const outcome *clean,
+                             outcome *o, long *failures, long *tcc)
+{
+    const char *what = persistent ? "persistent" : "transient";
+    long made0 = ir_alloc_count(), live0 = live_count, tcc0 = tcc_allocs, other0 = other_allocs;
+    if (persistent)
+        ir_alloc_fail_from(k);
+    else
+        ir_alloc_fail_once(k);
+    scenario(o);
+    *failures = ir_alloc_failures();
+    ir_alloc_fail_from(0);
+    long made = ir_alloc_count() - made0;
+    *tcc = tcc_allocs - tcc0;
+    const char *step = o->failed ? o->step : "-", *msg = o->failed ? o->msg : "-";
+    if (live_overflow)
+        fail_msg("the table of live blocks is full");
+    if (live_count != live0)
+        problem("%s k=%ld: %ld blocks leaked (failed at %s: %s)", what, k, live_count - live0, step,
+                msg);
+    /* Every allocation outside libtcc went through ir_alloc: nothing escaped the hook. */
+    if (other_allocs - other0 != made - *failures)
+        problem("%s k=%ld: %ld allocations bypassed ir_alloc", what, k,
+                other_allocs - other0 - (made - *failures));
+    if (o->failed) {
+        if (!is_oom(o->msg) || strstr(o->msg, "internal error"))
+            problem("%s k=%ld: %s reported \"%s\", not out of memory", what, k, step, msg);
+        if (*failures == 0)
+            problem("%s k=%ld: %s failed with no allocation failing: %s", what, k, step, msg);
+    } else if (clean && !same_results(o, clean)) {
+        problem("%s k=%ld: the run succeeded with results that differ from the clean run", what, k);
+    }
+    return made;
+}
+
+static void loop(scenario_fn scenario, int persistent, const outcome *clean, long from, long to,
+                 long *recovered, long *tcc_sum)
+{
+    outcome *o = calloc(1, sizeof *o);
+    assert_non_null(o);
+    for (long k = from; k <= to; k++) {
+        long failures, tcc;
+        run_with_failure(scenario, k, persistent, clean, o, &failures, &tcc);
+        if (failures == 0)
+            problem("%s k=%ld: no allocation failed (the scenario is not deterministic)",
+                    persistent ? "persistent" : "transient", k);
+        *recovered += !o->failed;
+        *tcc_sum += tcc;
+    }
+    free(o);
+}
+
+/* Counts the allocations of a clean run of the scenario, then fails each of them in
+ * both modes; check_clean checks the clean run's own results. */
+static void fail_every_allocation(const char *name, scenario_fn scenario,
+                                  void (*check_clean)(const outcome *clean))
+{
+    make_files();
+    problems = 0;
+    outcome *clean = calloc(1, sizeof *clean);
+    assert_non_null(clean);
+    long failures, tcc_clean;
+    long total = run_with_failure(scenario, 0, 1, NULL, clean, &failures, &tcc_clean);
+    if (clean->failed)
+        fail_msg("%s: the clean run failed at %s: %s", name, clean->step, clean->msg);
+    assert_true(total > 0);
+    assert_true(tcc_clean > 0);
+    check_clean(clean);
+
+    /* NABLA_ALLOC_FAIL_K=k runs that failure point alone (both modes), so that
+     * LeakSanitizer's report at exit shows where a leaked block came from. */
+    long from = 1, to = total;
+    const char *only = getenv("NABLA_ALLOC_FAIL_K");
+    if (only && *only)
+        from = to = atol(only);
+    long recovered_p = 0, recovered_t = 0, tcc_p = 0, tcc_t = 0;
+    loop(scenario, 1, clean, from, to, &recovered_p, &tcc_p);
+    loop(scenario, 0, clean, from, to, &recovered_t, &tcc_t);
+    print_message("alloc_fail %s: %ld failure points, each failed persistently and "
+                  "transiently; %ld persistent and %ld transient runs recovered with the clean "
+                  "results\n",
+                  name, total, recovered_p, recovered_t);
+    print_message("alloc_fail %s: libtcc's own allocations (never failed, it calls exit): %ld "
+                  "in the clean run, %ld in the persistent loop, %ld in the transient loop\n",
+                  name, tcc_clean, tcc_p, tcc_t);
+    free(clean);
+    tu_remove_dir(dir);
+    if (problems)
+        fail_msg("%s: %ld problems (the first %d are printed above)", name, problems,
+                 PROBLEMS_SHOWN);
+}
+
+static void check_mlp(const outcome *clean)
+{
+    /* The checkpoint round trip restored the state after the second run. */
+    assert_memory_equal(&clean->loss[3], &clean->loss[2], sizeof(float));
+    /* Training lowers the loss; softmax rows sum to 1. */
+    assert_true(clean->loss[1] < clean->loss[0] && clean->loss[2] < clean->loss[1]);
+    for (int r = 0; r < 4; r++)
+        assert_float_equal(clean->probs[3 * r] + clean->probs[3 * r + 1] + clean->probs[3 * r + 2],
+                           1.0, 1e-6);
+}
+
+static void check_wide(const outcome *clean)
+{
+    for (int i = 0; i < 5; i++)
+        assert_true(isfinite(clean->wide[i]));
+    /* The first step sets the gradient buffer and steps; the second, without zero_grad,
+     * steps on twice the gradient: the loss changes both times. */
+    assert_true(clean->wide[0] != clean->wide[1] && clean->wide[1] != clean->wide[2]);
+}
+
+static void test_every_allocation_fails(void **state)
+{
+    (void)state;
+    fail_every_allocation("mlp", scenario, check_mlp);
+}
+
+static void test_every_allocation_fails_wide(void **state)
+{
+    (void)state;
+    fail_every_allocation("wide", scenario_wide, check_wide);
+}
+
+/* ---- internal errors are not out of memory ------------------------------------ */
+
+/* Runs emit on a fresh context and text and returns the error cg_text_error records. */
+static void expect_text_error(void (*emit)(cg_ctx *c), const char *expected)
+{
+    ir_graph *g = ir_graph_new();
+    assert_non_null(g);
+    ir_text t = {0};
+    static cg_ctx c;
+    memset(&c, 0, sizeof c);
+    c.t = &t;
+    emit(&c);
+    assert_true(t.failed);
+    assert_int_equal(cg_text_error(g, &c), -1);
+    assert_string_equal(nb_graph_error(g), expected);
+    free(t.buf);
+    ir_graph_free(g);
+}
+
+static void emit_missing_libm(cg_ctx *c)
+{
+    cg_line(c, "r = %s(a);", cg_fn(c, NB_F32, "nosuch"));
+}
+
+static void emit_missing_kernel(cg_ctx *c)
+{
+    cg_line(c, "%s(y, x0);", cg_rt(c, "nb_rt_nosuch"));
+}
+
+static void emit_long_line(cg_ctx *c)
+{
+    static char line[CG_LINE_MAX + 2];
+    memset(line, 'x', CG_LINE_MAX);
+    line[CG_LINE_MAX] = 0;
+    cg_line(c, "%s", line); /* the longest line that fits */
+    assert_false(c->t->failed);
+    line[CG_LINE_MAX] = 'y';
+    line[CG_LINE_MAX + 1] = 0;
+    cg_line(c, "%s", line);
+}
+
+static void emit_oom(cg_ctx *c)
+{
+    ir_alloc_fail_from(1);
+    cg_line(c, "r = a;");
+    ir_alloc_fail_from(0);
+}
+
+/* An emitter bug (a function missing from a table, a line over CG_LINE_MAX) says
+ * "internal error" and what; only a failed allocation says out of memory. */
+static void test_internal_errors_say_so(void **state)
+{
+    (void)state;
+    expect_text_error(emit_missing_libm, "codegen: internal error: function 'nosuchf' is not "
+                                         "listed in cg_libm.def");
+    expect_text_error(emit_missing_kernel, "codegen: internal error: function 'nb_rt_nosuch' is "
+                                           "not listed in cg_rt.def");
+    char expected[200];
+    snprintf(expected, sizeof expected,
+             "codegen: internal error: a generated line is over %d characters: %.60s...",
+             CG_LINE_MAX, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    expect_text_error(emit_long_line, expected);
+    expect_text_error(emit_oom, "out of memory");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_internal_errors_say_so),
+        cmocka_unit_test(test_every_allocation_fails),
+        cmocka_unit_test(test_every_allocation_fails_wide),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
