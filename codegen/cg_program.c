@@ -186,12 +186,14 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
         snprintf(param, sizeof param, "%s *s%d", cg_ctype(k->outs[o]->dtype), k->outs[o]->origin);
         add_param(out, &line, open, param);
     }
-    for (int a = 0; a < k->n_args; a++) {
+    for (int a = 0; a < k->n_args && k->n_args <= CG_MAX_CALL_ARGS; a++) {
         if (k->arg_out[a] >= 0)
             continue; /* read through the output it is the memory of */
         snprintf(param, sizeof param, "const %s *x%d", cg_ctype(k->args[a]->dtype), a);
         add_param(out, &line, open, param);
     }
+    if (k->n_args > CG_MAX_CALL_ARGS)
+        add_param(out, &line, open, "const void *const *xs");
     ir_text_printf(out, ")\n{\n%s%s}\n\n", body.buf ? body.buf : "",
                    c->can_fail ? "    return 0;\n" : "");
     free(body.buf);
@@ -493,14 +495,27 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
     for (int i = 0; i < pl->n_kernels; i++) {
         const cg_kernel *k = &pl->kernels[i];
         int id = k->root->id, origin = k->root->origin;
+        int array = k->n_args > CG_MAX_CALL_ARGS;
+        if (array) {
+            /* Too many operands for one call: they go in an array (CG_MAX_CALL_ARGS). */
+            ir_text_printf(out, "    {\n        const void *const xs[%d] = {", k->n_args);
+            for (int j = 0; j < k->n_args; j++)
+                ir_text_printf(out, "%s%s", j ? (j % 8 ? ", " : ",\n            ") : "",
+                               var(k->args[j], v, sizeof v));
+            ir_text_printf(out, "};\n    ");
+        }
         ir_text_printf(out, pl->fails[id] ? "    if (k%d(%s" : "    k%d(%s", origin,
                        var(k->root, v, sizeof v));
         for (int o = 0; o < k->n_outs - 1; o++)
             ir_text_printf(out, ", %s", var(k->outs[o], v, sizeof v));
-        for (int j = 0; j < k->n_args; j++)
+        for (int j = 0; j < k->n_args && !array; j++)
             if (k->arg_out[j] < 0)
                 ir_text_printf(out, ", %s", var(k->args[j], v, sizeof v));
+        if (array)
+            ir_text_printf(out, ", xs");
         ir_text_printf(out, pl->fails[id] ? "))\n        return %d;\n" : ");\n", origin + 1);
+        if (array)
+            ir_text_printf(out, "    }\n");
     }
     for (int i = 0; i < p->n_outputs; i++) {
         const ir_node *x = g->nodes[p->outputs[i].node];

@@ -162,7 +162,13 @@ ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_ou
     ir_graph *dst = ir_graph_new();
     unsigned char *live = ir_calloc((size_t)g->n_nodes + 1, 1);
     ir_node **map = ir_calloc((size_t)g->n_nodes + 1, sizeof *map);
-    ir_node **in = ir_calloc((size_t)g->n_nodes + 4, sizeof *in);
+    /* Operands of one node, mapped: as many as the widest node has (a concat may list
+     * one node a thousand times, so the node count is no bound). */
+    int max_in = 1;
+    for (int id = 0; id < g->n_nodes; id++)
+        if (g->nodes[id]->n_in > max_in)
+            max_in = g->nodes[id]->n_in;
+    ir_node **in = ir_calloc((size_t)max_in, sizeof *in);
     cse_table t = {0};
     size_t cap = 16;
     while (cap < 2 * (size_t)g->n_nodes)
