@@ -1,0 +1,221 @@
+/* compile_time.c — a benchmark, not a test: how compile time grows with graph size.
+ * It builds acc = acc + x * c_i for N terms (x a scalar input, c_i distinct constants),
+ * appends the gradient d acc / d x with nb_grad, and times each phase of compiling the
+ * result with libtcc: graph building, autodiff, the verifier, ir_simplify, cg_generate
+ * and libtcc. It prints the cost per node of every phase at each size and the ratio of
+ * the largest size's per-node cost to the smallest's: a linear compiler keeps it near 1.
+ * Each size runs --repeat times; the minimum and the median are printed. The compiled
+ * program is run once per size and its two outputs are checked against closed forms
+ * (acc = x * sum c_i, d acc / d x = sum c_i), so a fast but wrong compile shows. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+#include "ir.h"
+#include "nabla.h"
+#include "rt.h"
+
+enum { PH_BUILD, PH_GRAD, PH_VERIFY, PH_SIMPLIFY, PH_CODEGEN, PH_TCC, PH_COUNT };
+static const char *const phase_names[PH_COUNT] = {"build",    "grad",    "verify",
+                                                  "simplify", "codegen", "tcc"};
+
+#define MAX_SIZES 16
+#define MAX_REPEAT 64
+#define ERR_SIZE 1024
+
+/* The constant of term i: distinct, never 0 or 1 (which the simplifier would drop). */
+static double term_constant(long i)
+{
+    return 1.0 + (double)(i % 1000 + 1) / 1024.0 + (double)(i / 1000);
+}
+
+typedef struct run_result {
+    double seconds[PH_COUNT];
+    int nodes;          /* in the user's graph after nb_grad */
+    int simple_nodes;   /* after ir_simplify */
+    size_t source_size; /* bytes of generated C */
+} run_result;
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Builds, differentiates and compiles a graph of `terms` terms; runs it when check is
+ * set. 0, or -1 after printing what failed. */
+static int run_once(long terms, int check, run_result *res)
+{
+    char err[ERR_SIZE];
+    int rc = -1;
+    ir_graph *s = NULL;
+    cg_program cg = {0};
+    rt_jit jit = {0};
+    unsigned char *arena = NULL;
+    memset(res, 0, sizeof *res);
+
+    double t = rt_seconds();
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 0, NULL);
+    nb_node *acc = nb_mul(g, x, nb_scalar(g, NB_F32, term_constant(0)));
+    for (long i = 1; i < terms; i++)
+        acc = nb_add(g, acc, nb_mul(g, x, nb_scalar(g, NB_F32, term_constant(i))));
+    res->seconds[PH_BUILD] = rt_seconds() - t;
+
+    t = rt_seconds();
+    nb_node *dx = NULL;
+    nb_grad(g, acc, &x, 1, &dx);
+    res->seconds[PH_GRAD] = rt_seconds() - t;
+    if (nb_graph_error(g)) {
+        fprintf(stderr, "graph: %s\n", nb_graph_error(g));
+        goto done;
+    }
+    res->nodes = g->n_nodes;
+
+    t = rt_seconds();
+    if (ir_verify(g, err, sizeof err) != 0) {
+        fprintf(stderr, "verify: %s\n", err);
+        goto done;
+    }
+    res->seconds[PH_VERIFY] = rt_seconds() - t;
+
+    ir_node *outs[2] = {acc, dx}, *mapped[2];
+    t = rt_seconds();
+    s = ir_simplify(g, outs, 2, mapped);
+    res->seconds[PH_SIMPLIFY] = rt_seconds() - t;
+    if (!s) {
+        fprintf(stderr, "simplify: %s\n", nb_graph_error(g));
+        goto done;
+    }
+    res->simple_nodes = s->n_nodes;
+
+    cg_request rq = {mapped, 2, NULL, NULL, 0, 0};
+    t = rt_seconds();
+    if (cg_generate(s, &rq, &cg) != 0) {
+        fprintf(stderr, "codegen: %s\n", s->error);
+        goto done;
+    }
+    res->seconds[PH_CODEGEN] = rt_seconds() - t;
+    res->source_size = strlen(cg.source);
+
+    t = rt_seconds();
+    if (rt_tcc_compile(cg.source, &jit, err, sizeof err) != 0) {
+        fprintf(stderr, "tcc: %s\n", err);
+        goto done;
+    }
+    res->seconds[PH_TCC] = rt_seconds() - t;
+
+    if (check) {
+        float xv = 0.5f;
+        const void *in[1] = {&xv};
+        arena = calloc(1, cg.arena_size + 64);
+        if (!arena || jit.entry(in, arena, NULL) != 0) {
+            fprintf(stderr, "run failed\n");
+            goto done;
+        }
+        double sum = 0;
+        for (long i = 0; i < terms; i++)
+            sum += (double)(float)term_constant(i);
+        double want[2] = {0.5 * sum, sum};
+        for (int o = 0; o < 2; o++) {
+            float got;
+            memcpy(&got, arena + cg.outputs[o].offset, sizeof got);
+            /* f32 sums of `terms` terms: the bound of a sequential sum, terms * 2^-24. */
+            if (fabs(got - want[o]) > 6e-8 * (double)terms * fabs(want[o])) {
+                fprintf(stderr, "output %d is %.9g, expected %.9g\n", o, got, want[o]);
+                goto done;
+            }
+        }
+    }
+    rc = 0;
+done:
+    free(arena);
+    if (jit.state)
+        rt_tcc_free(&jit);
+    cg_program_free(&cg);
+    ir_graph_free(s);
+    nb_graph_free(g);
+    return rc;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_compile_time [--repeat R] [--sizes N1,N2,...]\n"
+                    "  sizes are approximate node counts after nb_grad (default "
+                    "1000,10000,100000,250000); R defaults to 3\n");
+}
+
+int main(int argc, char **argv)
+{
+    long sizes[MAX_SIZES] = {1000, 10000, 100000, 250000};
+    int n_sizes = 4, repeat = 3;
+    for (int a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--repeat") && a + 1 < argc) {
+            repeat = atoi(argv[++a]);
+        } else if (!strcmp(argv[a], "--sizes") && a + 1 < argc) {
+            char *p = argv[++a];
+            n_sizes = 0;
+            while (*p && n_sizes < MAX_SIZES) {
+                sizes[n_sizes++] = strtol(p, &p, 10);
+                if (*p == ',')
+                    p++;
+            }
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    if (repeat < 1 || repeat > MAX_REPEAT || n_sizes < 1) {
+        usage();
+        return 2;
+    }
+    for (int i = 0; i < n_sizes; i++)
+        if (sizes[i] < 20) {
+            usage();
+            return 2;
+        }
+
+    /* Per size and phase: min and median of seconds per node. */
+    double min_per_node[MAX_SIZES][PH_COUNT + 1], med_per_node[MAX_SIZES][PH_COUNT + 1];
+    printf("compile time per node (ns), min / median of %d runs; total = all phases\n", repeat);
+    printf("%8s %8s %9s", "nodes", "after", "C bytes");
+    for (int p = 0; p < PH_COUNT; p++)
+        printf(" %15s", phase_names[p]);
+    printf(" %15s\n", "total");
+    for (int si = 0; si < n_sizes; si++) {
+        /* The graph has about 5 nodes per term after nb_grad. */
+        long terms = sizes[si] / 5;
+        double samples[PH_COUNT + 1][MAX_REPEAT];
+        run_result res;
+        for (int r = 0; r < repeat; r++) {
+            if (run_once(terms, r == 0, &res) != 0)
+                return 1;
+            double total = 0;
+            for (int p = 0; p < PH_COUNT; p++) {
+                samples[p][r] = res.seconds[p] / res.nodes;
+                total += res.seconds[p];
+            }
+            samples[PH_COUNT][r] = total / res.nodes;
+        }
+        printf("%8d %8d %9zu", res.nodes, res.simple_nodes, res.source_size);
+        for (int p = 0; p <= PH_COUNT; p++) {
+            qsort(samples[p], (size_t)repeat, sizeof samples[p][0], compare_double);
+            min_per_node[si][p] = samples[p][0];
+            med_per_node[si][p] = samples[p][repeat / 2];
+            printf(" %7.0f/%-7.0f", 1e9 * min_per_node[si][p], 1e9 * med_per_node[si][p]);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+    if (n_sizes > 1) {
+        printf("ratio of per-node cost, %ld nodes vs %ld (min / median):\n", sizes[n_sizes - 1],
+               sizes[0]);
+        for (int p = 0; p <= PH_COUNT; p++)
+            printf("  %-9s %5.2f / %5.2f\n", p < PH_COUNT ? phase_names[p] : "total",
+                   min_per_node[n_sizes - 1][p] / min_per_node[0][p],
+                   med_per_node[n_sizes - 1][p] / med_per_node[0][p]);
+    }
+    return 0;
+}
