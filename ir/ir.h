@@ -186,10 +186,26 @@ typedef struct ir_rng {
 } ir_rng;
 
 void ir_rng_seed(ir_rng *r, uint64_t seed);
+/* splitmix64's output function: a bijection of 64-bit words in which every input bit
+ * changes about half of the output bits. Hash tables mix their keys through it. */
+uint64_t ir_mix64(uint64_t x);
 uint64_t ir_rng_next(ir_rng *r);
 double ir_rng_uniform(ir_rng *r);             /* [0, 1) */
 uint64_t ir_rng_below(ir_rng *r, uint64_t n); /* [0, n), n > 0, unbiased */
 double ir_rng_normal(ir_rng *r);              /* standard normal */
+
+/* ---- work counters (ir_work.c) ---------------------------------------------------- */
+
+/* Steps of the passes whose cost could grow faster than the graph, counted per thread:
+ * a test runs a pass at two sizes and checks that the steps grow in proportion, which
+ * catches a quadratic pass without timing anything. Only ever incremented. */
+typedef struct ir_work_counts {
+    unsigned long long cse_probes;  /* ir_simplify: hash-table slots compared */
+    unsigned long long fuse_steps;  /* cg_fuse: candidates and readers visited */
+    unsigned long long arena_steps; /* cg_arena_plan: blocks visited */
+} ir_work_counts;
+
+extern _Thread_local ir_work_counts ir_work;
 
 /* ---- autodiff (ir_autodiff.c) ----------------------------------------------------- */
 

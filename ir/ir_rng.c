@@ -4,12 +4,16 @@
 
 #include "ir.h"
 
-static uint64_t splitmix64(uint64_t *s)
+uint64_t ir_mix64(uint64_t z)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    return ir_mix64(*s += 0x9e3779b97f4a7c15ull);
 }
 
 void ir_rng_seed(ir_rng *r, uint64_t seed)
