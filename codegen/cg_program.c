@@ -222,6 +222,8 @@ typedef struct cg_plan {
     unsigned char *used_const; /* a constant some kernel reads from memory */
     unsigned char *absorbed;   /* transposes read through by matmuls */
     unsigned char *stored;     /* a kernel writes the node to memory (cg_fuse) */
+    unsigned char *target;     /* a parameter some update writes */
+    unsigned char *values;     /* how many updates write the node (0, 1, or 2 for more) */
     int *root;                 /* kernel root that computes the node (cg_fuse) */
     int *kernel_of;            /* node id -> index of its kernel, or -1 */
     int *in_place;             /* node id -> parameter id its kernel writes, or -1 */
@@ -253,7 +255,9 @@ static void mark_live(const ir_graph *g, const cg_request *rq, cg_plan *pl)
             pl->is_output[rq->outputs[i]->id] = 1;
     for (int i = 0; i < rq->n_updates; i++) {
         pl->live[rq->upd_values[i]->id] = pl->kept[rq->upd_values[i]->id] = 1;
-        pl->live[rq->upd_params[i]->id] = 1;
+        pl->live[rq->upd_params[i]->id] = pl->target[rq->upd_params[i]->id] = 1;
+        if (pl->values[rq->upd_values[i]->id] < 2)
+            pl->values[rq->upd_values[i]->id]++;
     }
     for (int id = g->n_nodes - 1; id >= 0; id--)
         if (pl->live[id])
@@ -337,22 +341,27 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
 static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     pl->in_place = ir_malloc(((size_t)g->n_nodes + 1) * sizeof *pl->in_place);
-    if (!pl->in_place)
+    /* last_read[id]: the last kernel that reads node id as an operand, or -1. */
+    int *last_read = ir_malloc(((size_t)g->n_nodes + 1) * sizeof *last_read);
+    if (!pl->in_place || !last_read) {
+        free(last_read);
         return ir_oom(g);
+    }
     for (int id = 0; id < g->n_nodes; id++)
-        pl->in_place[id] = -1;
+        pl->in_place[id] = last_read[id] = -1;
+    for (int i = 0; i < pl->n_kernels; i++)
+        for (int a = 0; a < pl->kernels[i].n_args; a++)
+            last_read[pl->kernels[i].args[a]->id] = i;
     for (int u = 0; u < rq->n_updates; u++) {
         const ir_node *par = rq->upd_params[u], *val = rq->upd_values[u];
         int kv = pl->kernel_of[val->id];
-        int ok =
-            kv >= 0 && pl->stored[val->id] && !pl->is_output[val->id] && !pl->is_output[par->id];
-        for (int w = 0; w < rq->n_updates && ok; w++)
-            ok = (w == u || rq->upd_values[w] != val) && rq->upd_values[w] != par;
-        for (int i = 0; i < pl->n_kernels && ok; i++)
-            for (int a = 0; a < pl->kernels[i].n_args && ok; a++)
-                if (pl->kernels[i].args[a] == par)
-                    ok = i < kv || (i == kv && cg_is_elementwise(pl->kernels[i].root) &&
-                                    pl->kernels[i].arg_out[a] < 0);
+        /* No other update writes val or reads par as its value; every kernel reading par
+         * runs before val's (or is val's, elementwise: each parameter is written by one
+         * update only, so none of its reads goes through an output yet). */
+        int ok = kv >= 0 && pl->stored[val->id] && !pl->is_output[val->id] &&
+                 !pl->is_output[par->id] && pl->values[val->id] == 1 && !pl->values[par->id] &&
+                 (last_read[par->id] < kv ||
+                  (last_read[par->id] == kv && cg_is_elementwise(pl->kernels[kv].root)));
         if (!ok)
             continue;
         cg_kernel *k = &pl->kernels[kv];
@@ -363,6 +372,7 @@ static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
                     if (k->outs[o] == val)
                         k->arg_out[a] = o;
     }
+    free(last_read);
     return 0;
 }
 
@@ -426,15 +436,6 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
     if (!(f[p->n_failures].what = ir_strdup(desc)))
         return ir_oom(g);
     p->n_failures++;
-    return 0;
-}
-
-/* Whether some update writes node x. */
-static int is_update_target(const cg_request *rq, const ir_node *x)
-{
-    for (int i = 0; i < rq->n_updates; i++)
-        if (rq->upd_params[i] == x)
-            return 1;
     return 0;
 }
 
@@ -534,7 +535,7 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
      * value. */
     for (int i = 0; i < rq->n_updates; i++) {
         const ir_node *val = rq->upd_values[i];
-        if (!is_update_target(rq, val))
+        if (!pl->target[val->id])
             continue;
         const char *t = cg_ctype(val->dtype);
         ir_text_printf(out, "    %s *s%d = (%s *)(arena + %zu);\n", t, i, t, p->arena_size);
@@ -547,7 +548,7 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
         char pv[32];
         if (pl->in_place[val->id] == x->id)
             continue;
-        if (is_update_target(rq, val))
+        if (pl->target[val->id])
             snprintf(v, sizeof v, "s%d", i);
         else
             var(val, v, sizeof v);
@@ -568,7 +569,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     if (!g || g->error)
         return -1;
     size_t count = (size_t)g->n_nodes + 1;
-    pl.live = ir_calloc(count, 7);
+    pl.live = ir_calloc(count, 9);
     pl.root = ir_calloc(count, sizeof *pl.root);
     pl.offset = ir_calloc(count, sizeof *pl.offset);
     if (!pl.live || !pl.root || !pl.offset) {
@@ -581,6 +582,8 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     pl.absorbed = pl.live + 4 * count;
     pl.is_output = pl.live + 5 * count;
     pl.stored = pl.live + 6 * count;
+    pl.target = pl.live + 7 * count;
+    pl.values = pl.live + 8 * count;
     c.absorbed = pl.absorbed;
     mark_live(g, rq, &pl);
     cg_absorb_transposes(g, pl.live, pl.kept, pl.absorbed);

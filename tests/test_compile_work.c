@@ -4,11 +4,14 @@
  * the hash table as long as the graph (its hash left the low bits of consecutive ids
  * and of constants like 1.5 nearly equal, and ignored attributes), and fusion scanned
  * every id down to the lowest operand of each kernel: steps per node then grew with
- * the graph, into the thousands at these sizes. */
+ * the graph, into the thousands at these sizes. The arena plan scanned every live
+ * block for each result; a training step keeps its forward results live. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <cmocka.h>
@@ -20,6 +23,11 @@
  * each operand edge of a kernel a bounded number of times. Both bounds leave room. */
 #define MAX_PROBES_PER_NODE 4.0
 #define MAX_FUSE_STEPS_PER_NODE 8.0
+/* The treap of live blocks: a placement or a release walks its depth a few times, and
+ * results of elementwise chains share kernels, so about 0.5 steps per node and log2 of
+ * the node count are measured; the old scan of every live block measured 52 at 24,007
+ * nodes. */
+#define MAX_ARENA_STEPS_PER_LOG 4.0
 
 /* acc = acc + e * c_i over `terms` terms, e = exp(x) (an elementwise node read by
  * every term), c_i distinct scalars with their low mantissa bits zero; then d acc/dx.
@@ -66,11 +74,49 @@ static void check_size(int terms)
     nb_graph_free(g);
 }
 
+/* A training step: h = tanh(h * w_i) through `layers` parameters, the gradient of
+ * sum(h) and an SGD update of each: every tanh is live until the backward pass. */
+static void check_deep(int layers)
+{
+    nb_graph *g = nb_graph_new();
+    nb_node *h = nb_input(g, "x", NB_F32, 1, (int64_t[]){4});
+    nb_node *lr = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node **ps = malloc((size_t)layers * sizeof *ps), **gs = malloc((size_t)layers * sizeof *gs);
+    nb_update *u = malloc((size_t)layers * NB_SGD_UPDATES_PER_PARAM * sizeof *u);
+    assert_true(ps && gs && u);
+    for (int i = 0; i < layers; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "w%d", i);
+        ps[i] = nb_param(g, name, NB_F32, 1, (int64_t[]){4});
+        h = nb_tanh(g, nb_mul(g, h, ps[i]));
+    }
+    nb_node *loss = nb_sum(g, h, NULL, 0, 0);
+    assert_int_equal(nb_grad(g, loss, ps, layers, gs), 0);
+    int nu = nb_sgd(g, lr, ps, gs, layers, NULL, u, layers * NB_SGD_UPDATES_PER_PARAM);
+    assert_int_equal(nu, layers);
+    ir_work_counts before = ir_work;
+    nb_compile_options opt = {.outputs = &loss, .n_outputs = 1, .updates = u, .n_updates = nu};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    /* One block per kernel output at most: bounded by the node count. */
+    double per_log =
+        (double)(ir_work.arena_steps - before.arena_steps) / g->n_nodes / log2((double)g->n_nodes);
+    print_message("%d nodes: %.2f arena steps per node per log2(nodes)\n", g->n_nodes, per_log);
+    assert_true(per_log <= MAX_ARENA_STEPS_PER_LOG);
+    nb_program_free(p);
+    nb_graph_free(g);
+    free(ps);
+    free(gs);
+    free(u);
+}
+
 static void test_steps_per_node(void **state)
 {
     (void)state;
     check_size(500);
     check_size(4000);
+    check_deep(100);
+    check_deep(2000);
 }
 
 int main(void)
