@@ -80,16 +80,19 @@ static int check_args(nb_graph *g, optim_kind kind, nb_node *lr, nb_node *const 
                 return ir_error(g, "%s: parameter '%.100s' is given twice (entries %d and %d)", op,
                                 p->name, j, i);
         for (int s = 0; s < n_state; s++) {
-            size_t len = strlen(p->name) + 1;
-            for (int k = 0; k < g->n_nodes; k++) {
-                const ir_node *v = g->nodes[k];
-                if (v->op == IR_OP_PARAM && v->name && strncmp(v->name, p->name, len - 1) == 0 &&
-                    v->name[len - 1] == '.' && strcmp(v->name + len, state[s]) == 0)
-                    return ir_error(g,
-                                    "%s: the state '%.100s.%s' of parameter '%.100s' already "
-                                    "exists (is the parameter given twice, or to two optimizers?)",
-                                    op, p->name, state[s], p->name);
-            }
+            /* A lookup in the graph's name index, not a scan: this runs per parameter. */
+            size_t len = strlen(p->name) + strlen(state[s]) + 2;
+            char *name = ir_malloc(len);
+            if (!name)
+                return ir_oom(g);
+            snprintf(name, len, "%s.%s", p->name, state[s]);
+            int taken = ir_leaf_find(g, IR_OP_PARAM, name) != NULL;
+            free(name);
+            if (taken)
+                return ir_error(g,
+                                "%s: the state '%.100s.%s' of parameter '%.100s' already "
+                                "exists (is the parameter given twice, or to two optimizers?)",
+                                op, p->name, state[s], p->name);
         }
     }
     return 0;

@@ -34,6 +34,7 @@ void ir_graph_free(ir_graph *g)
     for (int i = 0; i < g->n_nodes; i++)
         node_free(g->nodes[i]);
     free(g->nodes);
+    free(g->leaf_names);
     ir_error_clear(g);
     free(g);
 }
@@ -70,6 +71,43 @@ int ir_oom(ir_graph *g)
     if (g && !g->error)
         g->error = ir_oom_msg;
     return -1;
+}
+
+/* The slot of name among leaves of kind op: where it is, or the empty slot where it
+ * goes. The table is never full (at most half its slots are used). */
+static size_t leaf_slot(ir_node *const *table, size_t cap, ir_op op, const char *name)
+{
+    size_t i = (size_t)ir_hash_bytes(name, strlen(name)) & (cap - 1);
+    while (table[i] && (table[i]->op != op || strcmp(table[i]->name, name) != 0))
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+ir_node *ir_leaf_find(const ir_graph *g, ir_op op, const char *name)
+{
+    if (!g->leaf_names_cap || !name)
+        return NULL;
+    return g->leaf_names[leaf_slot(g->leaf_names, g->leaf_names_cap, op, name)];
+}
+
+int ir_leaf_index(ir_graph *g, ir_node *n)
+{
+    if (2 * (g->n_leaf_names + 1) > g->leaf_names_cap) {
+        size_t cap = g->leaf_names_cap ? 2 * g->leaf_names_cap : 64;
+        ir_node **table = ir_calloc(cap, sizeof *table);
+        if (!table)
+            return ir_oom(g);
+        for (size_t i = 0; i < g->leaf_names_cap; i++)
+            if (g->leaf_names[i])
+                table[leaf_slot(table, cap, g->leaf_names[i]->op, g->leaf_names[i]->name)] =
+                    g->leaf_names[i];
+        free(g->leaf_names);
+        g->leaf_names = table;
+        g->leaf_names_cap = cap;
+    }
+    g->leaf_names[leaf_slot(g->leaf_names, g->leaf_names_cap, n->op, n->name)] = n;
+    g->n_leaf_names++;
+    return 0;
 }
 
 int64_t ir_shape_numel(int rank, const int64_t *shape)

@@ -119,10 +119,37 @@ static void test_steps_per_node(void **state)
     check_deep(2000);
 }
 
+/* The name index of leaves (ir_leaf_find) still finds every taken name after growing:
+ * a duplicate among 3,000 parameters is reported with the node that holds the name;
+ * an input may share a parameter's name (names are unique per kind). */
+static void test_leaf_names(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    nb_node *first = NULL;
+    for (int i = 0; i < 3000; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "w%d", i);
+        nb_node *p = nb_param(g, name, NB_F32, 0, NULL);
+        assert_non_null(p);
+        if (i == 1234)
+            first = p;
+    }
+    assert_non_null(nb_input(g, "w1234", NB_F32, 0, NULL));
+    assert_null(nb_graph_error(g));
+    assert_null(nb_param(g, "w1234", NB_F32, 0, NULL));
+    char want[96];
+    snprintf(want, sizeof want, "param: the name 'w1234' is already taken by node %d",
+             nb_node_id(first));
+    assert_string_equal(nb_graph_error(g), want);
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steps_per_node),
+        cmocka_unit_test(test_leaf_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
