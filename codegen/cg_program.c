@@ -169,8 +169,10 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
         cg_elementwise(c, k);
     else
         return ir_error(g, "codegen: op %s has no emitter", ir_op_defs[n->op].name);
-    if (body.failed)
+    if (body.failed) {
+        free(body.buf); /* an emitter that fails on its own sets failed but keeps the text */
         return ir_oom(g);
+    }
     for (int i = 0; i < k->n_members; i++) {
         ir_text_printf(out, i ? "\n * " : "/* ");
         describe(out, k->members[i]);
