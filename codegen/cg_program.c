@@ -449,6 +449,15 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
     ir_text_printf(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
                         "unsigned char *state)\n{\n");
     /* A program may have no inputs, no parameters, or nothing in the arena. */
+    /* Operand arrays of wide kernels (CG_MAX_CALL_ARGS) live in the arena, after the
+     * planned buffers, not on the stack: a concat may list a million operands. Kernels
+     * run one at a time, so they share one array. */
+    size_t args_at = p->arena_size;
+    int widest = 0;
+    for (int i = 0; i < pl->n_kernels; i++)
+        if (pl->kernels[i].n_args > CG_MAX_CALL_ARGS && pl->kernels[i].n_args > widest)
+            widest = pl->kernels[i].n_args;
+    p->arena_size += align_up((size_t)widest * sizeof(void *));
     int uses_in = 0, uses_state = 0, uses_arena = p->arena_size > 0;
     for (int i = 0; i < p->n_inputs; i++)
         uses_in |= pl->live[p->inputs[i].node];
@@ -501,11 +510,12 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
         int array = k->n_args > CG_MAX_CALL_ARGS;
         if (array) {
             /* Too many operands for one call: they go in an array (CG_MAX_CALL_ARGS). */
-            ir_text_printf(out, "    {\n        const void *const xs[%d] = {", k->n_args);
+            ir_text_printf(out, "    {\n        const void **xs = (const void **)(arena + %zu);",
+                           args_at);
             for (int j = 0; j < k->n_args; j++)
-                ir_text_printf(out, "%s%s", j ? (j % 8 ? ", " : ",\n            ") : "",
+                ir_text_printf(out, "%sxs[%d] = %s;", j % 4 ? " " : "\n        ", j,
                                var(k->args[j], v, sizeof v));
-            ir_text_printf(out, "};\n    ");
+            ir_text_printf(out, "\n    ");
         }
         ir_text_printf(out, pl->fails[id] ? "    if (k%d(%s" : "    k%d(%s", origin,
                        var(k->root, v, sizeof v));
