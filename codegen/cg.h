@@ -90,6 +90,11 @@ const char *cg_index(char *buf, size_t size, const char *var, int rank, const in
 /* ---- kernels (cg_program.c, cg_fuse.c, cg_elementwise.c) ----------------------- */
 
 #define CG_MAX_ARGS 64 /* operands of one elementwise kernel (fusion stays below) */
+/* A kernel with more operands than this takes them as one array `const void *const *xs`
+ * rather than as x0, x1, ...: libtcc fails on calls of about 1,000 arguments
+ * ("memory full (vstack)"), and a concat may list a thousand operands. Only concat is
+ * variadic; its emitter then loops over the array (cg_k_concat). */
+#define CG_MAX_CALL_ARGS 64
 
 /* One generated function: it computes `root` into y from the operands args[0..n_args)
  * (x0, x1, ...). members[0..n_members) are the nodes it evaluates, in id order, root

@@ -32,6 +32,56 @@ static int users_build(const ir_graph *g, const unsigned char *live, user_lists 
     return 0;
 }
 
+/* How many users of node v come after node id: users lists are in increasing id order
+ * (users_build walks ids upwards), so a binary search finds the first one above id. */
+static int users_after(const user_lists *u, int v, int id)
+{
+    int lo = u->start[v], hi = u->start[v + 1];
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (u->list[mid] > id)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return u->start[v + 1] - lo;
+}
+
+/* A max-heap of node ids: the candidates of the kernel being grown, highest id first. */
+typedef struct id_heap {
+    int *id;
+    int n;
+} id_heap;
+
+static void heap_push(id_heap *h, int v)
+{
+    int i = h->n++;
+    while (i > 0 && h->id[(i - 1) / 2] < v) {
+        h->id[i] = h->id[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->id[i] = v;
+}
+
+static int heap_pop(id_heap *h)
+{
+    int top = h->id[0], last = h->id[--h->n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && h->id[c + 1] > h->id[c])
+            c++;
+        if (h->id[c] <= last)
+            break;
+        h->id[i] = h->id[c];
+        i = c;
+    }
+    if (h->n > 0)
+        h->id[i] = last;
+    return top;
+}
+
 int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *kept,
             const unsigned char *absorbed, int *root, unsigned char *stored)
 {
@@ -39,8 +89,10 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *k
     user_lists u = {0};
     int *inside = ir_calloc((size_t)n + 1, sizeof *inside); /* uses from the current group */
     int *stamp = ir_calloc((size_t)n + 1, sizeof *stamp);
-    if (!inside || !stamp || users_build(g, live, &u) != 0) {
-        free(inside), free(stamp), free(u.start), free(u.list);
+    /* A node enters the heap once per kernel, as an operand of a member: at most n. */
+    id_heap heap = {ir_malloc(((size_t)n + 1) * sizeof *heap.id), 0};
+    if (!inside || !stamp || !heap.id || users_build(g, live, &u) != 0) {
+        free(inside), free(stamp), free(heap.id), free(u.start), free(u.list);
         return -1;
     }
     for (int id = 0; id < n; id++) {
@@ -56,41 +108,48 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *k
         stored[id] = 1;
         if (!cg_is_elementwise(r))
             continue;
-        /* Candidates are visited in decreasing id order, so by the time a node is
-         * considered every member that could use it has already joined, and every node
-         * above the root already belongs to a kernel that runs after this one. */
-        int members = 1, lowest = id, operands = r->n_in;
-        for (int cand = id; cand >= lowest && cand >= 0; cand--) {
+        /* Candidates are the operands of members, visited in decreasing id order (a
+         * heap, so the work is in the kernel's operands, not in the ids between them):
+         * by the time a node is considered every member that could use it has already
+         * joined, and every node above the root already belongs to a kernel that runs
+         * after this one. */
+        int members = 1, operands = r->n_in, cand = id;
+        heap.n = 0;
+        for (;;) {
             const ir_node *m = g->nodes[cand];
-            if (cand != id) {
-                if (stamp[cand] != id || root[cand] >= 0 || !cg_is_elementwise(m) ||
-                    !ir_same_shape(m, r) || members >= CG_FUSE_MAX ||
-                    operands + m->n_in > CG_MAX_ARGS)
-                    continue;
-                int outside = u.start[cand + 1] - u.start[cand] - inside[cand], later = 0;
-                for (int k = u.start[cand]; k < u.start[cand + 1]; k++)
-                    later += u.list[k] > id;
-                if (outside != later)
-                    continue; /* a reader outside would run before this kernel */
-                root[cand] = id;
-                stored[cand] = outside > 0 || kept[cand];
-                members++;
-                operands += m->n_in;
+            int joins = cand == id;
+            ir_work.fuse_steps++;
+            if (!joins && root[cand] < 0 && cg_is_elementwise(m) && ir_same_shape(m, r) &&
+                members < CG_FUSE_MAX && operands + m->n_in <= CG_MAX_ARGS) {
+                int outside = u.start[cand + 1] - u.start[cand] - inside[cand];
+                ir_work.fuse_steps++;
+                /* A reader outside that runs before this kernel would see no value. */
+                if (outside == users_after(&u, cand, id)) {
+                    root[cand] = id;
+                    stored[cand] = outside > 0 || kept[cand];
+                    members++;
+                    operands += m->n_in;
+                    joins = 1;
+                }
             }
-            for (int j = 0; j < m->n_in; j++) {
+            for (int j = 0; joins && j < m->n_in; j++) {
                 int p = m->in[j]->id;
-                if (stamp[p] != id)
+                if (stamp[p] != id) {
                     stamp[p] = id, inside[p] = 0;
+                    heap_push(&heap, p);
+                }
                 inside[p]++;
-                if (p < lowest)
-                    lowest = p;
             }
+            if (heap.n == 0 || members >= CG_FUSE_MAX)
+                break;
+            cand = heap_pop(&heap);
         }
     }
     free(u.start);
     free(u.list);
     free(inside);
     free(stamp);
+    free(heap.id);
     return 0;
 }
 

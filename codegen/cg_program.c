@@ -195,12 +195,14 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
         snprintf(param, sizeof param, "%s *s%d", cg_ctype(k->outs[o]->dtype), k->outs[o]->origin);
         add_param(out, &line, open, param);
     }
-    for (int a = 0; a < k->n_args; a++) {
+    for (int a = 0; a < k->n_args && k->n_args <= CG_MAX_CALL_ARGS; a++) {
         if (k->arg_out[a] >= 0)
             continue; /* read through the output it is the memory of */
         snprintf(param, sizeof param, "const %s *x%d", cg_ctype(k->args[a]->dtype), a);
         add_param(out, &line, open, param);
     }
+    if (k->n_args > CG_MAX_CALL_ARGS)
+        add_param(out, &line, open, "const void *const *xs");
     ir_text_printf(out, ")\n{\n%s%s}\n\n", body.buf ? body.buf : "",
                    c->can_fail ? "    return 0;\n" : "");
     free(body.buf);
@@ -229,6 +231,8 @@ typedef struct cg_plan {
     unsigned char *used_const; /* a constant some kernel reads from memory */
     unsigned char *absorbed;   /* transposes read through by matmuls */
     unsigned char *stored;     /* a kernel writes the node to memory (cg_fuse) */
+    unsigned char *target;     /* a parameter some update writes */
+    unsigned char *values;     /* how many updates write the node (0, 1, or 2 for more) */
     int *root;                 /* kernel root that computes the node (cg_fuse) */
     int *kernel_of;            /* node id -> index of its kernel, or -1 */
     int *in_place;             /* node id -> parameter id its kernel writes, or -1 */
@@ -261,7 +265,9 @@ static void mark_live(const ir_graph *g, const cg_request *rq, cg_plan *pl)
             pl->is_output[rq->outputs[i]->id] = 1;
     for (int i = 0; i < rq->n_updates; i++) {
         pl->live[rq->upd_values[i]->id] = pl->kept[rq->upd_values[i]->id] = 1;
-        pl->live[rq->upd_params[i]->id] = 1;
+        pl->live[rq->upd_params[i]->id] = pl->target[rq->upd_params[i]->id] = 1;
+        if (pl->values[rq->upd_values[i]->id] < 2)
+            pl->values[rq->upd_values[i]->id]++;
     }
     for (int id = g->n_nodes - 1; id >= 0; id--)
         if (pl->live[id])
@@ -354,22 +360,28 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
 static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     pl->in_place = ir_malloc(((size_t)g->n_nodes + 1) * sizeof *pl->in_place);
-    if (!pl->in_place)
+    /* last_read[id]: the last kernel that reads node id as an operand, or -1. */
+    int *last_read = ir_malloc(((size_t)g->n_nodes + 1) * sizeof *last_read);
+    if (!pl->in_place || !last_read) {
+        free(last_read);
         return ir_oom(g);
+    }
     for (int id = 0; id < g->n_nodes; id++)
-        pl->in_place[id] = -1;
+        pl->in_place[id] = last_read[id] = -1;
+    for (int i = 0; i < pl->n_kernels; i++)
+        for (int a = 0; a < pl->kernels[i].n_args; a++)
+            last_read[pl->kernels[i].args[a]->id] = i;
     for (int u = 0; u < rq->n_updates; u++) {
         const ir_node *par = rq->upd_params[u], *val = rq->upd_values[u];
         int kv = pl->kernel_of[val->id];
-        int ok = kv > pl->last_fail && pl->stored[val->id] && !pl->is_output[val->id] &&
-                 !pl->is_output[par->id];
-        for (int w = 0; w < rq->n_updates && ok; w++)
-            ok = (w == u || rq->upd_values[w] != val) && rq->upd_values[w] != par;
-        for (int i = 0; i < pl->n_kernels && ok; i++)
-            for (int a = 0; a < pl->kernels[i].n_args && ok; a++)
-                if (pl->kernels[i].args[a] == par)
-                    ok = i < kv || (i == kv && cg_is_elementwise(pl->kernels[i].root) &&
-                                    pl->kernels[i].arg_out[a] < 0);
+        /* No other update writes val or reads par as its value; every kernel reading par
+         * runs before val's (or is val's, elementwise: each parameter is written by one
+         * update only, so none of its reads goes through an output yet); and no kernel that
+         * can fail runs after it, so a failed run leaves state as it was. */
+        int ok = kv >= 0 && kv > pl->last_fail && pl->stored[val->id] && !pl->is_output[val->id] &&
+                 !pl->is_output[par->id] && pl->values[val->id] == 1 && !pl->values[par->id] &&
+                 (last_read[par->id] < kv ||
+                  (last_read[par->id] == kv && cg_is_elementwise(pl->kernels[kv].root)));
         if (!ok)
             continue;
         cg_kernel *k = &pl->kernels[kv];
@@ -380,6 +392,7 @@ static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
                     if (k->outs[o] == val)
                         k->arg_out[a] = o;
     }
+    free(last_read);
     return 0;
 }
 
@@ -446,15 +459,6 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
     return 0;
 }
 
-/* Whether some update writes node x. */
-static int is_update_target(const cg_request *rq, const ir_node *x)
-{
-    for (int i = 0; i < rq->n_updates; i++)
-        if (rq->upd_params[i] == x)
-            return 1;
-    return 0;
-}
-
 /* The entry point: binds every buffer to a local pointer, calls the kernels. 0, or -1
  * with the error on g when the copies set aside outgrow the arena. */
 static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq, const cg_plan *pl,
@@ -464,6 +468,15 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
     ir_text_printf(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
                         "unsigned char *state)\n{\n");
     /* A program may have no inputs, no parameters, or nothing in the arena. */
+    /* Operand arrays of wide kernels (CG_MAX_CALL_ARGS) live in the arena, after the
+     * planned buffers, not on the stack: a concat may list a million operands. Kernels
+     * run one at a time, so they share one array. */
+    size_t args_at = p->arena_size;
+    int widest = 0;
+    for (int i = 0; i < pl->n_kernels; i++)
+        if (pl->kernels[i].n_args > CG_MAX_CALL_ARGS && pl->kernels[i].n_args > widest)
+            widest = pl->kernels[i].n_args;
+    p->arena_size += align_up((size_t)widest * sizeof(void *));
     int uses_in = 0, uses_state = 0, uses_arena = p->arena_size > 0;
     for (int i = 0; i < p->n_inputs; i++)
         uses_in |= pl->live[p->inputs[i].node];
@@ -513,14 +526,28 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
     for (int i = 0; i < pl->n_kernels; i++) {
         const cg_kernel *k = &pl->kernels[i];
         int id = k->root->id, origin = k->root->origin;
+        int array = k->n_args > CG_MAX_CALL_ARGS;
+        if (array) {
+            /* Too many operands for one call: they go in an array (CG_MAX_CALL_ARGS). */
+            ir_text_printf(out, "    {\n        const void **xs = (const void **)(arena + %zu);",
+                           args_at);
+            for (int j = 0; j < k->n_args; j++)
+                ir_text_printf(out, "%sxs[%d] = %s;", j % 4 ? " " : "\n        ", j,
+                               var(k->args[j], v, sizeof v));
+            ir_text_printf(out, "\n    ");
+        }
         ir_text_printf(out, pl->fails[id] ? "    if (k%d(%s" : "    k%d(%s", origin,
                        var(k->root, v, sizeof v));
         for (int o = 0; o < k->n_outs - 1; o++)
             ir_text_printf(out, ", %s", var(k->outs[o], v, sizeof v));
-        for (int j = 0; j < k->n_args; j++)
+        for (int j = 0; j < k->n_args && !array; j++)
             if (k->arg_out[j] < 0)
                 ir_text_printf(out, ", %s", var(k->args[j], v, sizeof v));
+        if (array)
+            ir_text_printf(out, ", xs");
         ir_text_printf(out, pl->fails[id] ? "))\n        return %d;\n" : ");\n", origin + 1);
+        if (array)
+            ir_text_printf(out, "    }\n");
     }
     for (int i = 0; i < p->n_outputs; i++) {
         const ir_node *x = g->nodes[p->outputs[i].node];
@@ -539,7 +566,7 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
      * value. */
     for (int i = 0; i < rq->n_updates; i++) {
         const ir_node *val = rq->upd_values[i];
-        if (!is_update_target(rq, val))
+        if (!pl->target[val->id])
             continue;
         const char *t = cg_ctype(val->dtype);
         size_t at;
@@ -554,7 +581,7 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
         char pv[32];
         if (pl->in_place[val->id] == x->id)
             continue;
-        if (is_update_target(rq, val))
+        if (pl->target[val->id])
             snprintf(v, sizeof v, "s%d", i);
         else
             var(val, v, sizeof v);
@@ -576,7 +603,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     if (!g || g->error)
         return -1;
     size_t count = (size_t)g->n_nodes + 1;
-    pl.live = ir_calloc(count, 7);
+    pl.live = ir_calloc(count, 9);
     pl.root = ir_calloc(count, sizeof *pl.root);
     pl.offset = ir_calloc(count, sizeof *pl.offset);
     if (!pl.live || !pl.root || !pl.offset) {
@@ -589,6 +616,8 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     pl.absorbed = pl.live + 4 * count;
     pl.is_output = pl.live + 5 * count;
     pl.stored = pl.live + 6 * count;
+    pl.target = pl.live + 7 * count;
+    pl.values = pl.live + 8 * count;
     c.absorbed = pl.absorbed;
     mark_live(g, rq, &pl);
     cg_absorb_transposes(g, pl.live, pl.kept, pl.absorbed);

@@ -120,6 +120,32 @@ void cg_k_slice_grad(cg_ctx *c, const ir_node *n)
     copy_box(c, r, x->shape, ys, off, 0, xs, 0);
 }
 
+/* CONCAT of more operands than a call takes: they come as the array xs, and one loop
+ * over it copies block k, of width w[k] from a table, so the code does not grow with
+ * the operand count. */
+static void concat_array(cg_ctx *c, const ir_node *n, int64_t outer, int64_t inner, int64_t width)
+{
+    const char *t = cg_ctype(n->dtype);
+    cg_line(c, "static const long w[%d] = {", n->n_in);
+    for (int k = 0; k < n->n_in; k += 8) {
+        char row[8 * 24] = "";
+        int len = 0;
+        for (int j = k; j < n->n_in && j < k + 8; j++)
+            len += snprintf(row + len, sizeof row - (size_t)len, "%s%lld", j > k ? ", " : "",
+                            (long long)(n->in[j]->shape[n->attr.axis] * inner));
+        cg_line(c, "    %s%s", row, k + 8 < n->n_in ? "," : "");
+    }
+    cg_line(c, "};");
+    cg_line(c, "long col = 0;");
+    cg_line(c, "for (long k = 0; k < %d; k++) {", n->n_in);
+    cg_line(c, "    const %s *x = (const %s *)xs[k];", t, t);
+    cg_line(c, "    for (long i = 0; i < %lld; i++)", (long long)outer);
+    cg_line(c, "        for (long j = 0; j < w[k]; j++)");
+    cg_line(c, "            y[i * %lld + col + j] = x[i * w[k] + j];", (long long)width);
+    cg_line(c, "    col += w[k];");
+    cg_line(c, "}");
+}
+
 /* CONCAT: each operand is a block of rows [outer, its width] placed at its column
  * offset in y's rows [outer, total width]. */
 void cg_k_concat(cg_ctx *c, const ir_node *n)
@@ -131,6 +157,10 @@ void cg_k_concat(cg_ctx *c, const ir_node *n)
     for (int d = axis + 1; d < n->rank; d++)
         inner *= n->shape[d];
     int64_t width = n->shape[axis] * inner;
+    if (n->n_in > CG_MAX_CALL_ARGS) {
+        concat_array(c, n, outer, inner, width);
+        return;
+    }
     for (int k = 0; k < n->n_in; k++) {
         int64_t w = n->in[k]->shape[axis] * inner;
         int64_t size[2] = {outer, w}, ys[2] = {width, 1}, xs[2] = {w, 1};

@@ -110,12 +110,10 @@ static nb_node *make_leaf(nb_graph *g, ir_op op, const char *name, nb_dtype dt, 
         ir_error(g, "param: a parameter needs a name");
         return NULL;
     }
-    for (int i = 0; name && i < g->n_nodes; i++) {
-        const ir_node *v = g->nodes[i];
-        if (v->op == op && v->name && strcmp(v->name, name) == 0) {
-            ir_error(g, "%s: the name '%.200s' is already taken by node %d", what, name, v->id);
-            return NULL;
-        }
+    const ir_node *taken = ir_leaf_find(g, op, name);
+    if (taken) {
+        ir_error(g, "%s: the name '%.200s' is already taken by node %d", what, name, taken->id);
+        return NULL;
     }
     ir_attr attr = {0};
     attr.dt = dt;
@@ -129,6 +127,9 @@ static nb_node *make_leaf(nb_graph *g, ir_op op, const char *name, nb_dtype dt, 
         ir_oom(g);
         return NULL;
     }
+    /* On OOM the node stays in the graph, which now holds an error. */
+    if (name && ir_leaf_index(g, n) != 0)
+        return NULL;
     n->leaf_index = op == IR_OP_INPUT ? g->n_inputs++ : g->n_params++;
     return n;
 }

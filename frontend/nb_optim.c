@@ -30,6 +30,49 @@ static nb_node *coef(nb_graph *g, nb_node *x64, nb_dtype dt)
     return to_dtype(g, x64, dt);
 }
 
+/* Checks entry i of check_args' lists; seen[k] is 1 + the entry that listed the
+ * parameter of leaf index k, or 0 (a table, not a scan of the earlier entries: models
+ * have thousands of parameters). 0 or -1 (recorded). */
+static int check_param(nb_graph *g, const char *op, nb_node *const *params, nb_node *const *grads,
+                       int i, int *seen, const char *const *state, int n_state)
+{
+    char t[160], u[160];
+    const ir_node *p = params[i], *d = grads[i];
+    if (!p || !d)
+        return ir_error(g, "%s: %s %d is NULL", op, !p ? "parameter" : "gradient", i);
+    if (p->graph != g || d->graph != g)
+        return ir_error(g, "%s: entry %d belongs to another graph", op, i);
+    if (p->op != IR_OP_PARAM)
+        return ir_error(g, "%s: entry %d, %s, is not a parameter", op, i,
+                        ir_node_str(p, t, sizeof t));
+    if (!ir_is_float(p->dtype))
+        return ir_error(g, "%s: parameter '%.100s' is %s; expected a float dtype", op, p->name,
+                        ir_type_str(p, t, sizeof t));
+    if (d->dtype != p->dtype || !ir_same_shape(d, p))
+        return ir_error(g, "%s: the gradient of parameter '%.100s' is %s; expected %s", op, p->name,
+                        ir_type_str(d, t, sizeof t), ir_type_str(p, u, sizeof u));
+    if (seen[p->leaf_index])
+        return ir_error(g, "%s: parameter '%.100s' is given twice (entries %d and %d)", op, p->name,
+                        seen[p->leaf_index] - 1, i);
+    seen[p->leaf_index] = i + 1;
+    for (int s = 0; s < n_state; s++) {
+        /* A lookup in the graph's name index, not a scan: this runs per parameter. */
+        size_t len = strlen(p->name) + strlen(state[s]) + 2;
+        char *name = ir_malloc(len);
+        if (!name)
+            return ir_oom(g);
+        snprintf(name, len, "%s.%s", p->name, state[s]);
+        int taken = ir_leaf_find(g, IR_OP_PARAM, name) != NULL;
+        free(name);
+        if (taken)
+            return ir_error(g,
+                            "%s: the state '%.100s.%s' of parameter '%.100s' already "
+                            "exists (is the parameter given twice, or to two optimizers?)",
+                            op, p->name, state[s], p->name);
+    }
+    return 0;
+}
+
 /* Checks what every optimizer checks: the graph, lr, the lists, each parameter and its
  * gradient, room for per_param updates per parameter, and that no state name of a
  * parameter is taken: state lists the n_state suffixes the optimizer will create.
@@ -39,7 +82,7 @@ static int check_args(nb_graph *g, optim_kind kind, nb_node *lr, nb_node *const 
                       const char *const *state, int n_state)
 {
     const char *op = optim_names[kind];
-    char t[160], u[160];
+    char t[160];
     if (!g || g->error)
         return -1;
     if (!lr)
@@ -60,39 +103,14 @@ static int check_args(nb_graph *g, optim_kind kind, nb_node *lr, nb_node *const 
                         "%s: the updates array has room for %d updates; %d parameters need %d (%d "
                         "per parameter)",
                         op, cap, n, n * per_param, per_param);
-    for (int i = 0; i < n; i++) {
-        const ir_node *p = params[i], *d = grads[i];
-        if (!p || !d)
-            return ir_error(g, "%s: %s %d is NULL", op, !p ? "parameter" : "gradient", i);
-        if (p->graph != g || d->graph != g)
-            return ir_error(g, "%s: entry %d belongs to another graph", op, i);
-        if (p->op != IR_OP_PARAM)
-            return ir_error(g, "%s: entry %d, %s, is not a parameter", op, i,
-                            ir_node_str(p, t, sizeof t));
-        if (!ir_is_float(p->dtype))
-            return ir_error(g, "%s: parameter '%.100s' is %s; expected a float dtype", op, p->name,
-                            ir_type_str(p, t, sizeof t));
-        if (d->dtype != p->dtype || !ir_same_shape(d, p))
-            return ir_error(g, "%s: the gradient of parameter '%.100s' is %s; expected %s", op,
-                            p->name, ir_type_str(d, t, sizeof t), ir_type_str(p, u, sizeof u));
-        for (int j = 0; j < i; j++)
-            if (params[j] == p)
-                return ir_error(g, "%s: parameter '%.100s' is given twice (entries %d and %d)", op,
-                                p->name, j, i);
-        for (int s = 0; s < n_state; s++) {
-            size_t len = strlen(p->name) + 1;
-            for (int k = 0; k < g->n_nodes; k++) {
-                const ir_node *v = g->nodes[k];
-                if (v->op == IR_OP_PARAM && v->name && strncmp(v->name, p->name, len - 1) == 0 &&
-                    v->name[len - 1] == '.' && strcmp(v->name + len, state[s]) == 0)
-                    return ir_error(g,
-                                    "%s: the state '%.100s.%s' of parameter '%.100s' already "
-                                    "exists (is the parameter given twice, or to two optimizers?)",
-                                    op, p->name, state[s], p->name);
-            }
-        }
-    }
-    return 0;
+    int *seen = ir_calloc((size_t)g->n_params + 1, sizeof *seen);
+    if (!seen)
+        return ir_oom(g);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = check_param(g, op, params, grads, i, seen, state, n_state);
+    free(seen);
+    return rc;
 }
 
 /* A state parameter "<p's name>.<suffix>" of dtype dt (p's shape, or rank 0). */

@@ -147,6 +147,9 @@ nb_node *nb_broadcast_to(nb_graph *g, nb_node *x, int rank, const int64_t *shape
  * result on any axis is an error (dimensions are positive). */
 nb_node *nb_slice(nb_graph *g, nb_node *x, const int64_t *start, const int64_t *stop,
                   const int64_t *step);
+/* xs[0..n) joined along axis (negative counts from the end); they must agree in dtype
+ * and every other dimension. Any n >= 1, and one node may be listed any number of
+ * times (its gradient is the sum of its slices). */
 nb_node *nb_concat(nb_graph *g, nb_node *const *xs, int n, int axis);
 /* Rows of table[V, ...] picked by an i32 index of any shape: out[idx.shape..., ...].
  * An index outside [0, V) at run time makes nb_program_run return -1 with an error

@@ -56,6 +56,12 @@ struct nb_graph {
     int n_nodes, cap;
     int n_inputs, n_params;
     char *error; /* first error, or NULL */
+    /* The named inputs and parameters, an open-addressing set (ir_leaf_find): checking
+     * that a new name is free must not scan the graph, or building a model with
+     * thousands of parameters is quadratic. */
+    ir_node **leaf_names;
+    size_t leaf_names_cap; /* 0 or a power of two, at least twice n_leaf_names */
+    size_t n_leaf_names;
 };
 
 /* Shape rule: given n->op, n->in and n->attr, fills n->dtype, n->rank, n->shape.
@@ -135,6 +141,10 @@ int ir_oom(ir_graph *g);
  * op's shape rule and appends it. Returns NULL (poison) when g already has an error,
  * an operand is NULL or of another graph, the shape rule rejects it, or on OOM. */
 ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const ir_attr *attr);
+/* The input (op IR_OP_INPUT) or parameter (IR_OP_PARAM) of g named name, or NULL. */
+ir_node *ir_leaf_find(const ir_graph *g, ir_op op, const char *name);
+/* Adds named leaf n to g's name index. 0, or -1 on OOM (recorded on g). */
+int ir_leaf_index(ir_graph *g, ir_node *n);
 /* Size of one element of dt (0 for an unknown dtype), and its name ("f32"). */
 size_t ir_dtype_size(nb_dtype dt);
 const char *ir_dtype_name(nb_dtype dt);
@@ -204,10 +214,28 @@ typedef struct ir_rng {
 } ir_rng;
 
 void ir_rng_seed(ir_rng *r, uint64_t seed);
+/* splitmix64's output function: a bijection of 64-bit words in which every input bit
+ * changes about half of the output bits. Hash tables mix their keys through it. */
+uint64_t ir_mix64(uint64_t x);
+/* A 64-bit hash of len bytes (FNV-1a, then ir_mix64 to spread its low bits). */
+uint64_t ir_hash_bytes(const void *data, size_t len);
 uint64_t ir_rng_next(ir_rng *r);
 double ir_rng_uniform(ir_rng *r);             /* [0, 1) */
 uint64_t ir_rng_below(ir_rng *r, uint64_t n); /* [0, n), n > 0, unbiased */
 double ir_rng_normal(ir_rng *r);              /* standard normal */
+
+/* ---- work counters (ir_work.c) ---------------------------------------------------- */
+
+/* Steps of the passes whose cost could grow faster than the graph, counted per thread:
+ * a test runs a pass at two sizes and checks that the steps grow in proportion, which
+ * catches a quadratic pass without timing anything. Only ever incremented. */
+typedef struct ir_work_counts {
+    unsigned long long cse_probes;  /* ir_simplify: hash-table slots compared */
+    unsigned long long fuse_steps;  /* cg_fuse: candidates and readers visited */
+    unsigned long long arena_steps; /* cg_arena_plan: blocks visited */
+} ir_work_counts;
+
+extern _Thread_local ir_work_counts ir_work;
 
 /* ---- autodiff (ir_autodiff.c) ----------------------------------------------------- */
 

@@ -34,6 +34,7 @@ void ir_graph_free(ir_graph *g)
     for (int i = 0; i < g->n_nodes; i++)
         node_free(g->nodes[i]);
     free(g->nodes);
+    free(g->leaf_names);
     ir_error_clear(g);
     free(g);
 }
@@ -70,6 +71,43 @@ int ir_oom(ir_graph *g)
     if (g && !g->error)
         g->error = ir_oom_msg;
     return -1;
+}
+
+/* The slot of name among leaves of kind op: where it is, or the empty slot where it
+ * goes. The table is never full (at most half its slots are used). */
+static size_t leaf_slot(ir_node *const *table, size_t cap, ir_op op, const char *name)
+{
+    size_t i = (size_t)ir_hash_bytes(name, strlen(name)) & (cap - 1);
+    while (table[i] && (table[i]->op != op || strcmp(table[i]->name, name) != 0))
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+ir_node *ir_leaf_find(const ir_graph *g, ir_op op, const char *name)
+{
+    if (!g->leaf_names_cap || !name)
+        return NULL;
+    return g->leaf_names[leaf_slot(g->leaf_names, g->leaf_names_cap, op, name)];
+}
+
+int ir_leaf_index(ir_graph *g, ir_node *n)
+{
+    if (2 * (g->n_leaf_names + 1) > g->leaf_names_cap) {
+        size_t cap = g->leaf_names_cap ? 2 * g->leaf_names_cap : 64;
+        ir_node **table = ir_calloc(cap, sizeof *table);
+        if (!table)
+            return ir_oom(g);
+        for (size_t i = 0; i < g->leaf_names_cap; i++)
+            if (g->leaf_names[i])
+                table[leaf_slot(table, cap, g->leaf_names[i]->op, g->leaf_names[i]->name)] =
+                    g->leaf_names[i];
+        free(g->leaf_names);
+        g->leaf_names = table;
+        g->leaf_names_cap = cap;
+    }
+    g->leaf_names[leaf_slot(g->leaf_names, g->leaf_names_cap, n->op, n->name)] = n;
+    g->n_leaf_names++;
+    return 0;
 }
 
 int ir_is_float(nb_dtype dt)
@@ -212,24 +250,38 @@ int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n)
     return 0;
 }
 
-int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n)
+/* Checks update i of ir_check_updates; written[k] is 1 + the update that writes the
+ * parameter of leaf index k, or 0 (a table: a scan of the earlier updates is quadratic
+ * in the number of parameters). */
+static int check_update(ir_graph *g, ir_node *const *params, ir_node *const *values, int i,
+                        int *written)
 {
     char t[160], u[160];
-    for (int i = 0; i < n; i++) {
-        const ir_node *p = params[i], *v = values[i];
-        if (!p || !v)
-            return ir_error(g, "compile: update %d: the %s is NULL", i, !p ? "parameter" : "value");
-        if (p->graph != g || v->graph != g)
-            return ir_error(g, "compile: update %d belongs to another graph", i);
-        if (p->op != IR_OP_PARAM)
-            return ir_error(g, "compile: update %d: node %d is not a parameter", i, p->id);
-        if (p->dtype != v->dtype || !ir_same_shape(p, v))
-            return ir_error(g, "compile: update %d: parameter '%s' is %s, the value %s", i, p->name,
-                            ir_type_str(p, t, sizeof t), ir_type_str(v, u, sizeof u));
-        for (int j = 0; j < i; j++)
-            if (params[j] == p)
-                return ir_error(g, "compile: updates %d and %d both write parameter '%s'", j, i,
-                                p->name);
-    }
+    const ir_node *p = params[i], *v = values[i];
+    if (!p || !v)
+        return ir_error(g, "compile: update %d: the %s is NULL", i, !p ? "parameter" : "value");
+    if (p->graph != g || v->graph != g)
+        return ir_error(g, "compile: update %d belongs to another graph", i);
+    if (p->op != IR_OP_PARAM)
+        return ir_error(g, "compile: update %d: node %d is not a parameter", i, p->id);
+    if (p->dtype != v->dtype || !ir_same_shape(p, v))
+        return ir_error(g, "compile: update %d: parameter '%s' is %s, the value %s", i, p->name,
+                        ir_type_str(p, t, sizeof t), ir_type_str(v, u, sizeof u));
+    if (written[p->leaf_index])
+        return ir_error(g, "compile: updates %d and %d both write parameter '%s'",
+                        written[p->leaf_index] - 1, i, p->name);
+    written[p->leaf_index] = i + 1;
     return 0;
+}
+
+int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n)
+{
+    int *written = ir_calloc((size_t)g->n_params + 1, sizeof *written);
+    if (!written)
+        return ir_oom(g);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = check_update(g, params, values, i, written);
+    free(written);
+    return rc;
 }

@@ -1,15 +1,29 @@
 /* ir_rng.c — the project's random numbers: the same seed gives the same stream on every
- * machine (xoshiro256** seeded through splitmix64; never rand()). */
+ * machine (xoshiro256** seeded through splitmix64; never rand()), and the bit mixers
+ * that hash tables share with it. */
 #include <math.h>
 
 #include "ir.h"
 
-static uint64_t splitmix64(uint64_t *s)
+uint64_t ir_mix64(uint64_t z)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+uint64_t ir_hash_bytes(const void *data, size_t len)
+{
+    const unsigned char *b = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return ir_mix64(h);
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    return ir_mix64(*s += 0x9e3779b97f4a7c15ull);
 }
 
 void ir_rng_seed(ir_rng *r, uint64_t seed)

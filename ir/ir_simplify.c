@@ -86,27 +86,49 @@ static int node_equal(const ir_node *a, const ir_node *b)
     return 1;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
+/* Adds word v to hash h. Every step goes through a full mixer: node ids are
+ * consecutive and constants such as 1.5 have all their low bits zero, so a weak mix
+ * (h ^ v plus shifts) left the low bits, which pick the slot, nearly equal for whole
+ * families of nodes, and linear probing then walked runs as long as the graph. */
+static uint64_t hash_add(uint64_t h, uint64_t v)
 {
-    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    return h;
+    return ir_mix64(h ^ v) + 0x9e3779b97f4a7c15ull;
 }
 
+/* The bits of a scalar attribute, with -0 as 0: attr_equal compares with ==. */
+static uint64_t double_bits(double x)
+{
+    uint64_t bits = 0;
+    if (x != 0)
+        memcpy(&bits, &x, sizeof bits);
+    return bits;
+}
+
+/* A hash of everything node_equal compares: equal nodes hash equal. Attributes count
+ * too, so slices of one tensor at different offsets do not all share one hash. */
 static uint64_t node_hash(const ir_node *n)
 {
-    uint64_t h = mix((uint64_t)n->op, (uint64_t)n->dtype);
+    uint64_t h = hash_add((uint64_t)n->op, (uint64_t)n->dtype);
+    h = hash_add(h, (uint64_t)n->n_in);
     for (int j = 0; j < n->n_in; j++)
-        h = mix(h, (uint64_t)n->in[j]->id);
+        h = hash_add(h, (uint64_t)n->in[j]->id);
     for (int d = 0; d < n->rank; d++)
-        h = mix(h, (uint64_t)n->shape[d]);
-    if (n->op == IR_OP_CONST) {
-        for (int64_t i = 0; i < n->numel && i < 16; i++) {
-            uint64_t bits;
-            memcpy(&bits, &n->data[i], sizeof bits);
-            h = mix(h, bits);
-        }
+        h = hash_add(h, (uint64_t)n->shape[d]);
+    const ir_attr *a = &n->attr;
+    h = hash_add(h, double_bits(a->f[0]));
+    h = hash_add(h, double_bits(a->f[1]));
+    h = hash_add(h, (uint64_t)a->axes ^ (uint64_t)a->axis << 32);
+    h = hash_add(h, (uint64_t)a->keepdim ^ (uint64_t)a->k << 8 ^ (uint64_t)a->dt << 40);
+    for (int i = 0; i < a->n_ints && i < 3 * NB_MAX_RANK; i++)
+        h = hash_add(h, (uint64_t)a->ints[i]);
+    /* All the data: constants that differ only past their first elements are common
+     * (initial values, masks), and the hash is linear in the data the copy made. */
+    for (int64_t i = 0; n->op == IR_OP_CONST && i < n->numel; i++) {
+        uint64_t bits;
+        memcpy(&bits, &n->data[i], sizeof bits);
+        h = hash_add(h, bits);
     }
-    return h;
+    return ir_mix64(h);
 }
 
 /* An open-addressing set of the new graph's mergeable nodes. */
@@ -120,6 +142,7 @@ static ir_node *cse_intern(cse_table *t, ir_node *n)
 {
     size_t i = (size_t)node_hash(n) & t->mask;
     while (t->slot[i]) {
+        ir_work.cse_probes++;
         if (node_equal(t->slot[i], n))
             return t->slot[i];
         i = (i + 1) & t->mask;
@@ -165,7 +188,13 @@ ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_ou
     ir_graph *dst = ir_graph_new();
     unsigned char *live = ir_calloc((size_t)g->n_nodes + 1, 1);
     ir_node **map = ir_calloc((size_t)g->n_nodes + 1, sizeof *map);
-    ir_node **in = ir_calloc((size_t)g->n_nodes + 4, sizeof *in);
+    /* Operands of one node, mapped: as many as the widest node has (a concat may list
+     * one node a thousand times, so the node count is no bound). */
+    int max_in = 1;
+    for (int id = 0; id < g->n_nodes; id++)
+        if (g->nodes[id]->n_in > max_in)
+            max_in = g->nodes[id]->n_in;
+    ir_node **in = ir_calloc((size_t)max_in, sizeof *in);
     cse_table t = {0};
     size_t cap = 16;
     while (cap < 2 * (size_t)g->n_nodes)

@@ -1,0 +1,155 @@
+/* test_compile_work.c — compile work grows in proportion to the graph (white-box): the
+ * passes count their steps (ir_work), and this test checks steps per node at two sizes
+ * against small fixed bounds. No clock is read. Before the fixes, CSE probed runs of
+ * the hash table as long as the graph (its hash left the low bits of consecutive ids
+ * and of constants like 1.5 nearly equal, and ignored attributes), and fusion scanned
+ * every id down to the lowest operand of each kernel: steps per node then grew with
+ * the graph, into the thousands at these sizes. The arena plan scanned every live
+ * block for each result; a training step keeps its forward results live. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "cg.h"
+#include "ir.h"
+
+/* Linear probing at load <= 1/2 compares about 1.5 slots per lookup; fusion visits
+ * each operand edge of a kernel a bounded number of times. Both bounds leave room. */
+#define MAX_PROBES_PER_NODE 4.0
+#define MAX_FUSE_STEPS_PER_NODE 8.0
+/* The treap of live blocks: a placement or a release walks its depth a few times, and
+ * results of elementwise chains share kernels, so about 0.5 steps per node and log2 of
+ * the node count are measured; the old scan of every live block measured 52 at 24,007
+ * nodes. */
+#define MAX_ARENA_STEPS_PER_LOG 4.0
+
+/* acc = acc + e * c_i over `terms` terms, e = exp(x) (an elementwise node read by
+ * every term), c_i distinct scalars with their low mantissa bits zero; then d acc/dx.
+ * Slices of x at every offset join in, to differ only in their attributes. */
+static nb_graph *build(int terms, nb_node **outs)
+{
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 1, (int64_t[]){terms});
+    nb_node *v = nb_input(g, "v", NB_F32, 1, (int64_t[]){1});
+    nb_node *e = nb_exp(g, v);
+    nb_node *acc = v;
+    for (int i = 0; i < terms; i++) {
+        int64_t start = i, stop = i + 1;
+        nb_node *s = nb_slice(g, x, &start, &stop, NULL);
+        double c = 1.0 + (i % 1000 + 1) / 1024.0 + i / 1000;
+        acc = nb_add(g, acc, nb_mul(g, nb_mul(g, e, s), nb_scalar(g, NB_F32, c)));
+    }
+    outs[0] = nb_sum(g, acc, NULL, 0, 0);
+    nb_node *xs[2] = {x, v};
+    assert_int_equal(nb_grad(g, outs[0], xs, 2, &outs[1]), 0);
+    return g;
+}
+
+static void check_size(int terms)
+{
+    nb_node *outs[3];
+    nb_graph *g = build(terms, outs);
+    ir_node *mapped[3];
+    ir_work_counts before = ir_work;
+    ir_graph *s = ir_simplify(g, outs, 3, mapped);
+    assert_non_null(s);
+    double probes = (double)(ir_work.cse_probes - before.cse_probes) / g->n_nodes;
+    cg_request rq = {mapped, 3, NULL, NULL, 0, 0};
+    cg_program p;
+    before = ir_work;
+    assert_int_equal(cg_generate(s, &rq, &p), 0);
+    double fuse = (double)(ir_work.fuse_steps - before.fuse_steps) / s->n_nodes;
+    print_message("%d nodes: %.2f probes per node, %.2f fusion steps per node\n", g->n_nodes,
+                  probes, fuse);
+    assert_true(probes <= MAX_PROBES_PER_NODE);
+    assert_true(fuse <= MAX_FUSE_STEPS_PER_NODE);
+    cg_program_free(&p);
+    ir_graph_free(s);
+    nb_graph_free(g);
+}
+
+/* A training step: h = tanh(h * w_i) through `layers` parameters, the gradient of
+ * sum(h) and an SGD update of each: every tanh is live until the backward pass. */
+static void check_deep(int layers)
+{
+    nb_graph *g = nb_graph_new();
+    nb_node *h = nb_input(g, "x", NB_F32, 1, (int64_t[]){4});
+    nb_node *lr = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node **ps = malloc((size_t)layers * sizeof *ps), **gs = malloc((size_t)layers * sizeof *gs);
+    nb_update *u = malloc((size_t)layers * NB_SGD_UPDATES_PER_PARAM * sizeof *u);
+    assert_true(ps && gs && u);
+    for (int i = 0; i < layers; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "w%d", i);
+        ps[i] = nb_param(g, name, NB_F32, 1, (int64_t[]){4});
+        h = nb_tanh(g, nb_mul(g, h, ps[i]));
+    }
+    nb_node *loss = nb_sum(g, h, NULL, 0, 0);
+    assert_int_equal(nb_grad(g, loss, ps, layers, gs), 0);
+    int nu = nb_sgd(g, lr, ps, gs, layers, NULL, u, layers * NB_SGD_UPDATES_PER_PARAM);
+    assert_int_equal(nu, layers);
+    ir_work_counts before = ir_work;
+    nb_compile_options opt = {.outputs = &loss, .n_outputs = 1, .updates = u, .n_updates = nu};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    /* One block per kernel output at most: bounded by the node count. */
+    double per_log =
+        (double)(ir_work.arena_steps - before.arena_steps) / g->n_nodes / log2((double)g->n_nodes);
+    print_message("%d nodes: %.2f arena steps per node per log2(nodes)\n", g->n_nodes, per_log);
+    assert_true(per_log <= MAX_ARENA_STEPS_PER_LOG);
+    nb_program_free(p);
+    nb_graph_free(g);
+    free(ps);
+    free(gs);
+    free(u);
+}
+
+static void test_steps_per_node(void **state)
+{
+    (void)state;
+    check_size(500);
+    check_size(4000);
+    check_deep(100);
+    check_deep(2000);
+}
+
+/* The name index of leaves (ir_leaf_find) still finds every taken name after growing:
+ * a duplicate among 3,000 parameters is reported with the node that holds the name;
+ * an input may share a parameter's name (names are unique per kind). */
+static void test_leaf_names(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    nb_node *first = NULL;
+    for (int i = 0; i < 3000; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "w%d", i);
+        nb_node *p = nb_param(g, name, NB_F32, 0, NULL);
+        assert_non_null(p);
+        if (i == 1234)
+            first = p;
+    }
+    assert_non_null(nb_input(g, "w1234", NB_F32, 0, NULL));
+    assert_null(nb_graph_error(g));
+    assert_null(nb_param(g, "w1234", NB_F32, 0, NULL));
+    char want[96];
+    snprintf(want, sizeof want, "param: the name 'w1234' is already taken by node %d",
+             nb_node_id(first));
+    assert_string_equal(nb_graph_error(g), want);
+    nb_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_steps_per_node),
+        cmocka_unit_test(test_leaf_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
