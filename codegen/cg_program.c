@@ -476,7 +476,13 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
     for (int i = 0; i < pl->n_kernels; i++)
         if (pl->kernels[i].n_args > CG_MAX_CALL_ARGS && pl->kernels[i].n_args > widest)
             widest = pl->kernels[i].n_args;
-    p->arena_size += align_up((size_t)widest * sizeof(void *));
+    size_t args_bytes;
+    if (ir_size_align((size_t)widest * sizeof(void *), CG_ALIGN, &args_bytes) != 0 ||
+        ir_size_add(p->arena_size, args_bytes, &p->arena_size) != 0)
+        return ir_error(g,
+                        "compile: the arena would need more than %zu bytes with the "
+                        "operand list of a kernel of %d operands",
+                        (size_t)SIZE_MAX, widest);
     int uses_in = 0, uses_state = 0, uses_arena = p->arena_size > 0;
     for (int i = 0; i < p->n_inputs; i++)
         uses_in |= pl->live[p->inputs[i].node];
