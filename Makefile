@@ -1,6 +1,6 @@
 # A thin wrapper over CMake: the README's two commands.
 BUILD ?= build
-DEBIAN_PACKAGES := cmake gcc make libtcc-dev tcc libcmocka-dev libopenblas-dev libcjson-dev \
+DEBIAN_PACKAGES := cmake gcc make libtcc-dev tcc libcmocka-dev libopenblas-dev \
                    zlib1g-dev dataset-fashion-mnist
 
 .PHONY: all run test deps build sanitize clean
