@@ -289,8 +289,11 @@ int nb_program_save(nb_program *p, const char *path)
     tmp_remove_stale(dir, base);
     fd = tmp_create(dir, base, keep_mode, &tmp);
     if (fd < 0) {
-        rt_error(p, "save '%.300s': cannot create a temporary file next to it: %s", path,
-                 strerror(errno));
+        if (errno == ENOMEM)
+            rt_error(p, "save '%.300s': out of memory", path);
+        else
+            rt_error(p, "save '%.300s': cannot create a temporary file next to it: %s", path,
+                     strerror(errno));
         goto done;
     }
     /* fd stays open, holding the lock, until the temporary is renamed or removed. */
