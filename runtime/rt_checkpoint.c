@@ -247,10 +247,14 @@ static int tmp_create(const char *dir, const char *base, int keep_mode, char **t
                 continue;
             break;
         }
-        /* A save that removed stale files between our open and our lock may have
-         * taken this one: then it is unlinked, and we start over with another name. */
+        /* A save that removes stale files may have seen this file between our open
+         * and our lock: it holds the lock (and is about to unlink the file) or has
+         * unlinked it already. Either way we start over with another name. Where
+         * flock does not work at all, the file goes unlocked and is never removed. */
         struct stat st;
-        if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0) {
+        int locked = flock(fd, LOCK_EX | LOCK_NB);
+        if ((locked != 0 && errno == EWOULDBLOCK) ||
+            (locked == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0)) {
             close(fd);
             continue;
         }
