@@ -558,6 +558,15 @@ static void test_gzip_trailing(void **state)
     free(raw);
 }
 
+/* Under AddressSanitizer (gcc or clang) the address space cannot be limited. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 /* The address space in use, from /proc/self/statm (0 when unknown). */
 static size_t vm_bytes(void)
 {
@@ -575,7 +584,7 @@ static size_t vm_bytes(void)
  * (not under the sanitizers, which reserve terabytes of shadow memory up front). */
 static void read_fails_small(const char *path, const char *want)
 {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(UNDER_ASAN)
     read_fails(path, want);
 #else
     struct rlimit saved, low;
