@@ -933,6 +933,7 @@ static void test_reserved_name(void **state)
 #endif
 #endif
 
+#if !defined(UNDER_ASAN)
 /* The address space in use, from /proc/self/statm (0 when unknown). */
 static size_t vm_bytes(void)
 {
@@ -945,6 +946,7 @@ static size_t vm_bytes(void)
     }
     return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
+#endif
 
 /* A header of 16 MB whose shape array has 8 million entries is refused for its shape,
  * and reading it costs the header's bytes, not a tree of 8 million nodes: the load runs

@@ -567,6 +567,7 @@ static void test_gzip_trailing(void **state)
 #endif
 #endif
 
+#if !defined(UNDER_ASAN)
 /* The address space in use, from /proc/self/statm (0 when unknown). */
 static size_t vm_bytes(void)
 {
@@ -579,6 +580,7 @@ static size_t vm_bytes(void)
     }
     return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
+#endif
 
 /* Reading fails with want while the process has only 24 MB of address space to spare
  * (not under the sanitizers, which reserve terabytes of shadow memory up front). */
