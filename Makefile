@@ -1,9 +1,13 @@
 # A thin wrapper over CMake: the README's two commands.
 BUILD ?= build
-DEBIAN_PACKAGES := cmake gcc binutils make libtcc-dev tcc libcmocka-dev libopenblas-dev libcjson-dev \
-                   zlib1g-dev dataset-fashion-mnist
+DEBIAN_PACKAGES := cmake gcc binutils make libtcc-dev tcc libcmocka-dev libopenblas-dev \
+                   zlib1g-dev dataset-fashion-mnist clang libclang-rt-14-dev
+# Fuzzing: seconds per target for `make fuzz`, for each target of `make fuzz-long`.
+FUZZ_SECONDS ?= 30
+FUZZ_LONG_SECONDS ?= 3600
+FUZZ_BUILD ?= build-fuzz
 
-.PHONY: all run test deps build sanitize clean
+.PHONY: all run test deps build sanitize fuzz fuzz-build fuzz-long clean
 
 all: build
 
@@ -35,5 +39,43 @@ sanitize: deps
 	cmake --build build-asan -j2
 	cd build-asan && ctest --output-on-failure -j2
 
+# libFuzzer under ASan+UBSan (clang): each tests/fuzz/fuzz_<name> target runs for
+# FUZZ_SECONDS on a copy of tests/fuzz/corpus/<name>/ in a temporary directory, so the
+# repository is never written; any crash, leak or sanitizer report fails, and the input
+# that caused it is kept in $(FUZZ_BUILD)/artifacts/.
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DNABLA_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j2 --target nabla_fuzz
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_BUILD)/artifacts
+	@set -e; for t in $(FUZZ_BUILD)/tests/fuzz/fuzz_*; do \
+	  name=$${t##*/fuzz_}; work=$$(mktemp -d); \
+	  cp -R tests/fuzz/corpus/$$name/. $$work/ 2>/dev/null || true; \
+	  echo "fuzz_$$name: $(FUZZ_SECONDS) s"; \
+	  rc=0; $$t -max_total_time=$(FUZZ_SECONDS) -timeout=25 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$name- $$work \
+	    2>$(FUZZ_BUILD)/fuzz_$$name.log || rc=$$?; \
+	  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|^#[0-9]+ +DONE" \
+	    $(FUZZ_BUILD)/fuzz_$$name.log || true; \
+	  rm -rf $$work; \
+	  if [ $$rc -ne 0 ]; then tail -40 $(FUZZ_BUILD)/fuzz_$$name.log; exit $$rc; fi; \
+	done
+
+# A long campaign that merges the inputs adding coverage into the committed corpora
+# (review and commit them): make fuzz-long FUZZ_LONG_SECONDS=3600 [FUZZ_TARGETS=idx].
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_scratch.c,$(wildcard tests/fuzz/fuzz_*.c)))
+fuzz-long: fuzz-build
+	@mkdir -p $(FUZZ_BUILD)/artifacts
+	@set -e; for name in $(FUZZ_TARGETS); do \
+	  t=$(FUZZ_BUILD)/tests/fuzz/fuzz_$$name; work=$$(mktemp -d); \
+	  cp -R tests/fuzz/corpus/$$name/. $$work/ 2>/dev/null || true; \
+	  $$t -max_total_time=$(FUZZ_LONG_SECONDS) -timeout=25 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$name- $$work; \
+	  mkdir -p tests/fuzz/corpus/$$name; \
+	  $$t -merge=1 tests/fuzz/corpus/$$name $$work; \
+	  rm -rf $$work; \
+	done
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)

@@ -1,19 +1,28 @@
-/* nb_idx.c — the IDX file reader (the MNIST family), plain or gzip through zlib, and the
- * conversions of its contents to the f32 images and i32 labels that training needs. */
+/* nb_idx.c — the IDX file reader (the MNIST family), plain or gzip through zlib's
+ * inflate, and the conversions of its contents to the f32 images and i32 labels that
+ * training needs. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 
 #include "ir.h"
 #include "nabla.h"
 
-/* Reads are done in chunks of this size; the buffer grows by doubling from it, capped at
- * the size the header announces, so memory follows the bytes actually present. */
+/* The data buffer starts at this size and grows by doubling, capped at the size the
+ * header announces, so memory follows the bytes actually present. */
 #define IDX_CHUNK ((size_t)1 << 20)
+/* File bytes read at a time, and the most inflated by one call to inflate. */
+#define IDX_IN_CHUNK ((size_t)1 << 16)
+#define IDX_OUT_CHUNK ((size_t)1 << 20)
+/* Deflate expands its input at most 1032 times (a 258-byte match per bit pair, RFC
+ * 1951), so a gzip file of n bytes holds less than this many times n bytes. */
+#define IDX_DEFLATE_MAX_RATIO 1040u
 
 static void set_err(char *err, size_t size, const char *fmt, ...)
 {
@@ -59,53 +68,174 @@ void nb_idx_free(nb_idx *x)
     memset(x, 0, sizeof *x);
 }
 
-/* zlib's message for the file's last error, without the path zlib puts in front. */
-static const char *gz_message(gzFile f, const char *path, int *code)
+/* The bytes of an IDX file as they come out of it: read as they are, or inflated with
+ * zlib when the file starts with gzip's magic. Decompression only ever produces the
+ * bytes asked for, so a file never inflates past the size its header declares (plus
+ * the one byte that shows there is more), and zlib's memory comes from ir_malloc so
+ * that its failures are reported like any other. */
+typedef struct idx_src {
+    FILE *f;
+    const char *path;
+    char *err;
+    size_t err_size;
+    int gzip;      /* 1 when inflating */
+    int z_ready;   /* inflateInit2 succeeded: inflateEnd is due */
+    int ended;     /* the last gzip member ended and nothing follows */
+    int sized;     /* a regular file, whose size is known */
+    uint64_t size; /* the file's size in bytes, when sized */
+    uint64_t used; /* file bytes consumed before in[0] */
+    z_stream z;
+    unsigned char in[IDX_IN_CHUNK];
+} idx_src;
+
+static voidpf idx_zalloc(voidpf opaque, uInt items, uInt size)
 {
-    const char *msg = gzerror(f, code);
-    size_t len = strlen(path);
-    if (strncmp(msg, path, len) == 0 && msg[len] == ':' && msg[len + 1] == ' ')
-        msg += len + 2;
-    return msg;
+    (void)opaque;
+    return ir_calloc(items, size);
 }
 
-/* Reads up to len bytes, looping over short reads; returns the count read, or -1 on a
- * zlib error (message in err). Stops early only at the end of the input. */
-static long long gz_read_full(gzFile f, void *buf, size_t len, const char *path, char *err,
-                              size_t err_size)
+static void idx_zfree(voidpf opaque, voidpf p)
 {
-    size_t done = 0;
-    while (done < len) {
-        size_t want = len - done < IDX_CHUNK ? len - done : IDX_CHUNK;
-        int got = gzread(f, (unsigned char *)buf + done, (unsigned)want);
-        if (got < 0) {
-            int code;
-            const char *msg = gz_message(f, path, &code);
-            set_err(err, err_size,
-                    code == Z_ERRNO ? "%s: read error (%s)" : "%s: damaged gzip data (%s)", path,
-                    msg);
-            return -1;
-        }
-        if (got == 0)
+    (void)opaque;
+    free(p);
+}
+
+/* Moves the unread input to the front of the buffer and reads the file until at least
+ * need bytes are there or the file ends. 0, or -1 on a read error (message set). */
+static int src_fill(idx_src *s, size_t need)
+{
+    if (s->z.avail_in > 0 && s->z.next_in != s->in)
+        memmove(s->in, s->z.next_in, s->z.avail_in);
+    s->used += (uint64_t)(s->z.next_in - s->in);
+    s->z.next_in = s->in;
+    while (s->z.avail_in < need) {
+        size_t got = fread(s->in + s->z.avail_in, 1, sizeof s->in - s->z.avail_in, s->f);
+        if (got == 0) {
+            if (ferror(s->f)) {
+                set_err(s->err, s->err_size, "%s: read error (%s)", s->path, strerror(errno));
+                return -1;
+            }
             break;
-        done += (size_t)got;
-    }
-    return (long long)done;
-}
-
-/* gzread returns a short count, not an error, when a gzip stream is cut off; zlib then
- * records Z_BUF_ERROR. Returns -1 with a message when that happened. */
-static int gz_check_truncated(gzFile f, const char *path, char *err, size_t err_size)
-{
-    int code = Z_OK;
-    const char *msg = gz_message(f, path, &code);
-    if (code != Z_OK) {
-        set_err(err, err_size,
-                code == Z_BUF_ERROR ? "%s: truncated gzip data (%s)" : "%s: damaged gzip data (%s)",
-                path, msg);
-        return -1;
+        }
+        s->z.avail_in += (uInt)got;
     }
     return 0;
+}
+
+/* Opens path and decides, from its first two bytes, whether it is gzip. */
+static int src_open(idx_src *s, const char *path, char *err, size_t err_size)
+{
+    memset(s, 0, offsetof(idx_src, in));
+    s->path = path;
+    s->err = err;
+    s->err_size = err_size;
+    s->z.next_in = s->in;
+    s->f = fopen(path, "rb");
+    if (!s->f) {
+        set_err(err, err_size, "%s: cannot open (%s)", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(s->f), &st) == 0 && S_ISREG(st.st_mode)) {
+        s->sized = 1;
+        s->size = (uint64_t)st.st_size;
+    }
+    if (src_fill(s, 2) != 0)
+        return -1;
+    s->gzip = s->z.avail_in >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b;
+    if (!s->gzip)
+        return 0;
+    s->z.zalloc = idx_zalloc;
+    s->z.zfree = idx_zfree;
+    int rc = inflateInit2(&s->z, 16 + MAX_WBITS); /* gzip wrapper only */
+    if (rc != Z_OK) {
+        set_err(err, err_size, "%s: %s", path,
+                rc == Z_MEM_ERROR ? "out of memory" : "cannot start zlib");
+        return -1;
+    }
+    s->z_ready = 1;
+    return 0;
+}
+
+static void src_close(idx_src *s)
+{
+    if (s->z_ready)
+        inflateEnd(&s->z);
+    if (s->f)
+        fclose(s->f);
+}
+
+/* At the end of a gzip member: another member may follow (the concatenation of gzip
+ * files is gzip, as gunzip reads it); anything else after the gzip data is refused
+ * rather than silently ignored. */
+static int src_member_end(idx_src *s)
+{
+    if (src_fill(s, 2) != 0)
+        return -1;
+    if (s->z.avail_in == 0) {
+        s->ended = 1;
+        return 0;
+    }
+    if (s->z.avail_in >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b) {
+        inflateReset(&s->z);
+        return 0;
+    }
+    set_err(s->err, s->err_size,
+            "%s: unexpected bytes after the end of the gzip data (at byte %llu)", s->path,
+            (unsigned long long)s->used);
+    return -1;
+}
+
+/* Reads up to len bytes of content into buf; returns the count, which is short only at
+ * the end of the content, or -1 with the message set. */
+static long long src_read(idx_src *s, unsigned char *buf, size_t len)
+{
+    size_t done = 0;
+    if (!s->gzip) {
+        size_t from_in = s->z.avail_in < len ? s->z.avail_in : len;
+        memcpy(buf, s->z.next_in, from_in);
+        s->z.next_in += from_in;
+        s->z.avail_in -= (uInt)from_in;
+        done = from_in;
+        while (done < len) {
+            size_t got = fread(buf + done, 1, len - done, s->f);
+            if (got == 0) {
+                if (ferror(s->f)) {
+                    set_err(s->err, s->err_size, "%s: read error (%s)", s->path, strerror(errno));
+                    return -1;
+                }
+                break;
+            }
+            done += got;
+        }
+        return (long long)done;
+    }
+    while (done < len && !s->ended) {
+        if (s->z.avail_in == 0 && src_fill(s, 1) != 0)
+            return -1;
+        if (s->z.avail_in == 0) {
+            set_err(s->err, s->err_size, "%s: truncated gzip data (unexpected end of file)",
+                    s->path);
+            return -1;
+        }
+        size_t want = len - done < IDX_OUT_CHUNK ? len - done : IDX_OUT_CHUNK;
+        s->z.next_out = buf + done;
+        s->z.avail_out = (uInt)want;
+        int rc = inflate(&s->z, Z_NO_FLUSH);
+        done += want - s->z.avail_out;
+        if (rc == Z_STREAM_END) {
+            if (src_member_end(s) != 0)
+                return -1;
+        } else if (rc == Z_MEM_ERROR) {
+            set_err(s->err, s->err_size, "%s: out of memory", s->path);
+            return -1;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            set_err(s->err, s->err_size, "%s: damaged gzip data (%s)", s->path,
+                    s->z.msg ? s->z.msg : "inflate failed");
+            return -1;
+        }
+    }
+    return (long long)done;
 }
 
 static uint32_t be32(const unsigned char *p)
@@ -141,23 +271,21 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
         return -1;
     }
     unsigned char *data = NULL;
-    errno = 0;
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        /* gzopen leaves errno set when the open itself failed. */
-        set_err(err, err_size, "%s: cannot open (%s)", path,
-                errno ? strerror(errno) : "out of memory");
+    /* The source holds a 64 KiB input buffer: on the heap, not the caller's stack. */
+    idx_src *src = ir_malloc(sizeof *src);
+    if (!src) {
+        set_err(err, err_size, "%s: out of memory", path);
         return -1;
     }
-    gzbuffer(f, 1 << 16);
+    if (src_open(src, path, err, err_size) != 0)
+        goto fail;
 
     unsigned char head[4 + 4 * NB_MAX_RANK];
-    long long got = gz_read_full(f, head, 4, path, err, err_size);
+    long long got = src_read(src, head, 4);
     if (got < 0)
         goto fail;
     if (got == 0) {
-        if (gz_check_truncated(f, path, err, err_size) == 0)
-            set_err(err, err_size, "%s: empty file", path);
+        set_err(err, err_size, "%s: empty file", path);
         goto fail;
     }
     if (got < 4) {
@@ -184,12 +312,11 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
                 NB_MAX_RANK);
         goto fail;
     }
-    got = gz_read_full(f, head + 4, 4 * (size_t)rank, path, err, err_size);
+    got = src_read(src, head + 4, 4 * (size_t)rank);
     if (got < 0)
         goto fail;
     if (got < 4 * rank) {
-        if (gz_check_truncated(f, path, err, err_size) == 0)
-            set_err(err, err_size, "%s: truncated header (%d dimensions announced)", path, rank);
+        set_err(err, err_size, "%s: truncated header (%d dimensions announced)", path, rank);
         goto fail;
     }
 
@@ -212,8 +339,28 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
         out->shape[i] = d;
     }
 
-    /* Grow with the data: a header that lies about the size fails on the short read
-     * after at most about twice the bytes really present have been allocated. */
+    /* A size the file cannot hold is refused before anything is read or allocated: a
+     * plain file must hold exactly the header and the data, a gzip file cannot inflate
+     * to more than IDX_DEFLATE_MAX_RATIO times its size. */
+    uint64_t head_len = 4 + 4 * (uint64_t)rank;
+    if (src->sized && !src->gzip && src->size - head_len < total) {
+        set_err(err, err_size,
+                "%s: truncated data: the header announces %llu bytes of data, the file "
+                "holds %llu",
+                path, (unsigned long long)total, (unsigned long long)(src->size - head_len));
+        goto fail;
+    }
+    if (src->sized && src->gzip && (head_len + total) / IDX_DEFLATE_MAX_RATIO >= src->size) {
+        set_err(err, err_size,
+                "%s: the header announces %llu bytes of data, more than a gzip file of %llu "
+                "bytes can hold",
+                path, (unsigned long long)total, (unsigned long long)src->size);
+        goto fail;
+    }
+
+    /* Grow with the data: a gzip file (or a pipe) whose header lies about the size fails
+     * on the short read after at most about twice the bytes really present have been
+     * allocated, and never inflates more than the size announced. */
     size_t cap = 0, have = 0;
     while (have < total) {
         if (have == cap) {
@@ -228,7 +375,7 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
             data = grown;
             cap = next;
         }
-        got = gz_read_full(f, data + have, cap - have, path, err, err_size);
+        got = src_read(src, data + have, cap - have);
         if (got < 0)
             goto fail;
         have += (size_t)got;
@@ -236,17 +383,16 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
             break; /* end of input */
     }
     if (have < total) {
-        if (gz_check_truncated(f, path, err, err_size) == 0)
-            set_err(err, err_size,
-                    "%s: truncated data: the header announces %llu bytes of data, the file "
-                    "holds %zu",
-                    path, (unsigned long long)total, have);
+        set_err(err, err_size,
+                "%s: truncated data: the header announces %llu bytes of data, the file "
+                "holds %zu",
+                path, (unsigned long long)total, have);
         goto fail;
     }
-    /* One more byte tells trailing garbage apart from a clean end, and makes zlib check
-     * the gzip trailer (CRC and length). */
+    /* One more byte tells trailing data apart from a clean end; for gzip, reading it
+     * inflates to the end of the stream, which checks the trailer (CRC and length). */
     unsigned char extra;
-    got = gz_read_full(f, &extra, 1, path, err, err_size);
+    got = src_read(src, &extra, 1);
     if (got < 0)
         goto fail;
     if (got > 0) {
@@ -254,14 +400,8 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
                 (unsigned long long)total);
         goto fail;
     }
-    if (gz_check_truncated(f, path, err, err_size) != 0)
-        goto fail;
-    int rc = gzclose_r(f);
-    f = NULL;
-    if (rc != Z_OK) {
-        set_err(err, err_size, "%s: error while closing (zlib code %d)", path, rc);
-        goto fail;
-    }
+    src_close(src);
+    free(src);
 
     idx_to_host(data, (size_t)(total / size), size);
     out->type = type;
@@ -271,8 +411,8 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
     return 0;
 
 fail:
-    if (f)
-        gzclose_r(f);
+    src_close(src);
+    free(src);
     free(data);
     memset(out, 0, sizeof *out);
     return -1;

@@ -419,9 +419,12 @@ int nb_get_threads(void);
 /* Writes every parameter of the program (optimizer state and "<name>.grad" gradient
  * buffers included: everything nb_program_param_count lists) to path in the
  * safetensors format: one tensor per parameter, under its name, in parameter order.
- * The write is atomic: a temporary file in the same directory is written, synced and
- * renamed over path, so path holds either the old file or the complete new one.
- * 0, or -1 with the error on the program (no temporary file is left behind). */
+ * The write is atomic: a temporary file ".<name>.tmp-XXXXXX" in the same directory is
+ * written, synced and renamed over path, so path holds either the old file or the
+ * complete new one; an existing file's permission bits are kept. Temporaries that
+ * killed saves of path left behind (unlocked, of this user) are removed first. Names
+ * must be valid UTF-8 (JSON text). 0, or -1 with the error on the program (no
+ * temporary file is left behind). See docs/checkpoints.md. */
 int nb_program_save(nb_program *p, const char *path);
 /* Reads a safetensors file written for a program of the same graph: the file must hold
  * exactly the program's parameters (no missing or extra names) with their dtypes and

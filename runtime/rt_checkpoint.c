@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "rt.h"
+#include "rt_json.h"
+#include "rt_tmpfile.h"
 
 /* The largest header accepted, as the reference implementation's MAX_HEADER_SIZE. */
 #define HEADER_LIMIT 100000000u
-/* Doubles hold every integer up to 2^53 exactly; JSON numbers above it are refused. */
-#define JSON_INT_MAX 9007199254740992.0
 
 /* safetensors' names of nabla's dtypes. */
 static const struct {
@@ -69,38 +66,15 @@ static void swap_bytes(unsigned char *b, size_t n, size_t elsize)
 
 /* ---- save ------------------------------------------------------------------------ */
 
-/* Adds item to an object (name) or an array (name NULL); frees item on failure. */
-static int json_add(cJSON *parent, const char *name, cJSON *item)
-{
-    if (!item)
-        return -1;
-    cJSON_bool ok =
-        name ? cJSON_AddItemToObject(parent, name, item) : cJSON_AddItemToArray(parent, item);
-    if (!ok) {
-        cJSON_Delete(item);
-        return -1;
-    }
-    return 0;
-}
-
-/* An integer as a raw JSON number token: exact, never in exponent notation. */
-static int json_add_int(cJSON *array, uint64_t v)
-{
-    char digits[24];
-    snprintf(digits, sizeof digits, "%" PRIu64, v);
-    return json_add(array, NULL, cJSON_CreateRaw(digits));
-}
-
 /* The header JSON padded with spaces so that the data starts at a multiple of 8 bytes.
- * Returns a malloc'ed buffer (caller frees) and its length, or NULL with the error
- * recorded on p. */
+ * Returns new memory (caller frees) and its length, or NULL with the error recorded on
+ * p. JSON is UTF-8 text: a name with other bytes is refused here rather than written
+ * into a header that other readers reject (escaping cannot help: \u00ff is the
+ * character U+00FF, which reads back as two other bytes). */
 static char *header_build(nb_program *p, const char *path, size_t *len)
 {
-    cJSON *root = cJSON_CreateObject(), *meta = cJSON_CreateObject();
-    char *text = NULL, *header = NULL;
-    if (json_add(root, "__metadata__", meta) != 0 ||
-        json_add(meta, "producer", cJSON_CreateString("nabla")) != 0)
-        goto oom;
+    rt_buf b = {NULL, 0, 0, 0};
+    rt_buf_puts(&b, "{\"__metadata__\":{\"producer\":\"nabla\"}");
     uint64_t offset = 0;
     for (int i = 0; i < p->cg.n_params; i++) {
         const cg_slot *s = &p->cg.params[i];
@@ -111,38 +85,43 @@ static char *header_build(nb_program *p, const char *path, size_t *len)
                      path);
             goto fail;
         }
-        cJSON *entry = cJSON_CreateObject(), *shape, *offsets;
-        if (json_add(root, s->name, entry) != 0 ||
-            !cJSON_AddStringToObject(entry, "dtype", st_dtype_name(s->dtype)) ||
-            !(shape = cJSON_AddArrayToObject(entry, "shape")) ||
-            !(offsets = cJSON_AddArrayToObject(entry, "data_offsets")))
-            goto oom;
-        for (int d = 0; d < s->rank; d++)
-            if (json_add_int(shape, (uint64_t)s->shape[d]) != 0)
-                goto oom;
-        if (json_add_int(offsets, offset) != 0 ||
-            json_add_int(offsets, offset + param_bytes(s)) != 0)
-            goto oom;
+        size_t n = strlen(s->name), bad = rt_utf8_check(s->name, n);
+        if (bad < n) {
+            rt_error(p,
+                     "save '%.300s': the name of parameter %d ('%.*s' then byte 0x%02x at "
+                     "offset %zu) is not valid UTF-8, which a safetensors header must be",
+                     path, i, (int)(bad < 200 ? bad : 200), s->name, (unsigned char)s->name[bad],
+                     bad);
+            goto fail;
+        }
+        rt_buf_put(&b, ",", 1);
+        rt_json_put_string(&b, s->name);
+        rt_buf_puts(&b, ":{\"dtype\":\"");
+        rt_buf_puts(&b, st_dtype_name(s->dtype));
+        rt_buf_puts(&b, "\",\"shape\":[");
+        for (int d = 0; d < s->rank; d++) {
+            if (d)
+                rt_buf_put(&b, ",", 1);
+            rt_buf_put_u64(&b, (uint64_t)s->shape[d]);
+        }
+        rt_buf_puts(&b, "],\"data_offsets\":[");
+        rt_buf_put_u64(&b, offset);
+        rt_buf_put(&b, ",", 1);
         offset += param_bytes(s);
+        rt_buf_put_u64(&b, offset);
+        rt_buf_puts(&b, "]}");
     }
-    text = cJSON_PrintUnformatted(root);
-    if (!text)
-        goto oom;
-    size_t n = strlen(text), padded = n + (8 - (8 + n) % 8) % 8;
-    header = ir_malloc(padded);
-    if (!header)
-        goto oom;
-    memcpy(header, text, n);
-    memset(header + n, ' ', padded - n);
-    *len = padded;
-    cJSON_free(text);
-    cJSON_Delete(root);
-    return header;
-oom:
-    rt_error(p, "save '%.300s': out of memory", path);
+    rt_buf_put(&b, "}", 1);
+    while (!b.oom && (8 + b.len) % 8 != 0)
+        rt_buf_put(&b, " ", 1);
+    if (b.oom) {
+        rt_error(p, "save '%.300s': out of memory", path);
+        goto fail;
+    }
+    *len = b.len;
+    return b.data;
 fail:
-    cJSON_free(text);
-    cJSON_Delete(root);
+    free(b.data);
     return NULL;
 }
 
@@ -164,56 +143,6 @@ static int write_le(FILE *f, const unsigned char *data, size_t n, size_t elsize)
     return 0;
 }
 
-/* Flushes the directory holding path, so that a rename into it is durable. */
-static int sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir =
-        slash ? ir_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : ir_strdup(".");
-    if (!dir)
-        return -1;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(dir);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    /* Some file systems cannot sync a directory at all; that is not a failed save. */
-    return rc == 0 || errno == EINVAL || errno == ENOTSUP ? 0 : -1;
-}
-
-static atomic_uint tmp_counter;
-
-/* Creates a new temporary file next to path ("<path>.tmp-<pid>-<n>"), mode 0666 less
- * the umask as for any new file. Returns the descriptor and the name in *tmp (caller
- * frees), or -1 with errno set. */
-static int tmp_create(const char *path, char **tmp)
-{
-    size_t size = strlen(path) + 48;
-    char *name = ir_malloc(size);
-    if (!name) {
-        errno = ENOMEM;
-        return -1;
-    }
-    for (int attempt = 0; attempt < 100; attempt++) {
-        snprintf(name, size, "%s.tmp-%ld-%u", path, (long)getpid(),
-                 atomic_fetch_add(&tmp_counter, 1u));
-        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp = name;
-            return fd;
-        }
-        if (errno != EEXIST)
-            break;
-    }
-    int saved = errno;
-    free(name);
-    errno = saved;
-    return -1;
-}
-
 int nb_program_save(nb_program *p, const char *path)
 {
     if (!p)
@@ -221,23 +150,40 @@ int nb_program_save(nb_program *p, const char *path)
     rt_error_clear(p);
     if (!path)
         return rt_error(p, "save: path is NULL");
-    size_t hlen = 0;
-    char *header = header_build(p, path, &hlen);
-    if (!header)
-        return -1;
-    char *tmp = NULL;
+    char *tmp = NULL, *dir = NULL, *header = NULL;
     FILE *f = NULL;
-    int rc = -1;
-    int fd = tmp_create(path, &tmp);
-    if (fd < 0) {
-        rt_error(p, "save '%.300s': cannot create a temporary file next to it: %s", path,
-                 strerror(errno));
+    int fd = -1, rc = -1;
+    size_t hlen = 0;
+    header = header_build(p, path, &hlen);
+    if (!header)
+        goto done;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    dir = slash ? ir_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : ir_strdup(".");
+    if (!dir) {
+        rt_error(p, "save '%.300s': out of memory", path);
         goto done;
     }
-    f = fdopen(fd, "wb");
+    /* The mode of the file being replaced is kept (a 0600 checkpoint stays private). */
+    struct stat old;
+    int keep_mode = stat(path, &old) == 0 && S_ISREG(old.st_mode);
+    rt_tmp_remove_stale(dir, base);
+    fd = rt_tmp_create(dir, base, keep_mode, &tmp);
+    if (fd < 0) {
+        if (errno == ENOMEM)
+            rt_error(p, "save '%.300s': out of memory", path);
+        else
+            rt_error(p, "save '%.300s': cannot create a temporary file next to it: %s", path,
+                     strerror(errno));
+        goto done;
+    }
+    /* fd stays open, holding the lock, until the temporary is renamed or removed. */
+    int wfd = dup(fd);
+    f = wfd >= 0 ? fdopen(wfd, "wb") : NULL;
     if (!f) {
         rt_error(p, "save '%.300s': %s", path, strerror(errno));
-        close(fd);
+        if (wfd >= 0)
+            close(wfd);
         goto done;
     }
     unsigned char len8[8];
@@ -260,6 +206,11 @@ int nb_program_save(nb_program *p, const char *path)
         rt_error(p, "save '%.300s': closing the temporary file failed: %s", path, strerror(errno));
         goto done;
     }
+    if (keep_mode && fchmod(fd, old.st_mode & 0777) != 0) {
+        rt_error(p, "save '%.300s': cannot give the new file the old one's mode %03o: %s", path,
+                 (unsigned)(old.st_mode & 0777), strerror(errno));
+        goto done;
+    }
     if (rename(tmp, path) != 0) {
         rt_error(p, "save '%.300s': cannot replace it with the new file: %s", path,
                  strerror(errno));
@@ -267,19 +218,24 @@ int nb_program_save(nb_program *p, const char *path)
     }
     free(tmp);
     tmp = NULL; /* it is the checkpoint now */
-    if (sync_dir(path) != 0) {
-        rt_error(p, "save '%.300s': the file is written but syncing its directory failed: %s", path,
-                 strerror(errno));
+    int sync_errno = rt_sync_dir(dir);
+    if (sync_errno != 0) {
+        rt_error(p,
+                 "save '%.300s': the checkpoint was replaced, but syncing its directory "
+                 "failed (%s): the new file may not survive a power loss",
+                 path, strerror(sync_errno));
         goto done;
     }
     rc = 0;
 done:
     if (f)
         fclose(f);
-    if (tmp) {
+    if (tmp)
         unlink(tmp);
-        free(tmp);
-    }
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    free(dir);
     free(header);
     return rc;
 }
@@ -312,145 +268,240 @@ static int load_error(st_loader *l, const char *fmt, ...)
     return rt_error(l->p, "load '%.200s': %s", l->path, msg);
 }
 
-/* A JSON number that is an integer in [0, 2^53]; the value goes to *v. */
-static int json_uint(const cJSON *item, double *v)
+/* One tensor entry as read, checked once it is complete so that the checks come in
+ * the same order whatever the order of the fields in the file. */
+typedef struct st_fields {
+    int n_dtype, n_shape, n_offsets; /* times each field appeared */
+    char *dtype;                     /* NULL when not a string */
+    int shape_is_array, rank, bad_dim;
+    uint64_t dims[NB_MAX_RANK + 1]; /* the first ones, for the message */
+    int offsets_is_array, n_offset_values, offsets_ok;
+    uint64_t offsets[2];
+} st_fields;
+
+static int load_oom(st_loader *l)
 {
-    if (!cJSON_IsNumber(item))
-        return 0;
-    double d = item->valuedouble;
-    if (!(d >= 0 && d <= JSON_INT_MAX) || d != (double)(uint64_t)d)
-        return 0;
-    *v = d;
-    return 1;
+    return load_error(l, "out of memory while reading the header");
 }
 
-/* Escaped NULs ("\u0000") would cut a name short once cJSON hands it out as a C string,
- * so that two different names could compare equal: they are refused. */
-static int has_escaped_nul(const char *s, size_t n)
+/* The shape error of tensor name against parameter s: a dimension that is not an
+ * integer, or the shape that differs. */
+static int shape_error(st_loader *l, const st_fields *f, const char *name, const cg_slot *s)
 {
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (s[i] != '\\')
-            continue;
-        if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0)
-            return 1;
-        i++; /* skip the escaped character, which may be a backslash */
-    }
-    return 0;
-}
-
-/* Checks the optional "__metadata__": an object of strings. */
-static int check_metadata(st_loader *l, const cJSON *meta)
-{
-    if (!cJSON_IsObject(meta))
-        return load_error(l, "\"__metadata__\" is not an object");
-    for (const cJSON *it = meta->child; it; it = it->next)
-        if (!cJSON_IsString(it))
-            return load_error(l, "\"__metadata__\" entry '%.200s' is not a string", it->string);
-    return 0;
-}
-
-/* Finds the field key of a tensor entry; more than one is an error. */
-static int entry_field(st_loader *l, const cJSON *entry, const char *key, const cJSON **out)
-{
-    *out = NULL;
-    for (const cJSON *it = entry->child; it; it = it->next) {
-        if (strcmp(it->string, key) != 0)
-            continue;
-        if (*out)
-            return load_error(l, "tensor '%.200s' has \"%s\" twice", entry->string, key);
-        *out = it;
-    }
-    return 0;
-}
-
-/* Checks one tensor entry against parameter i and records its offsets. */
-static int check_entry(st_loader *l, const cJSON *entry, int i)
-{
-    const cg_slot *s = &l->p->cg.params[i];
-    const char *name = entry->string;
-    char type[160];
-    slot_type(s, type, sizeof type);
-    if (!cJSON_IsObject(entry))
-        return load_error(l, "the entry of tensor '%.200s' is not an object", name);
-    const cJSON *dtype, *shape, *offsets;
-    if (entry_field(l, entry, "dtype", &dtype) || entry_field(l, entry, "shape", &shape) ||
-        entry_field(l, entry, "data_offsets", &offsets))
-        return -1;
-
-    if (!cJSON_IsString(dtype))
-        return load_error(l, "tensor '%.200s' has no \"dtype\" string", name);
-    const char *want = st_dtype_name(s->dtype);
-    if (strcmp(dtype->valuestring, want) != 0)
-        return load_error(l, "tensor '%.200s' has dtype %.40s, the parameter is %s (%s)", name,
-                          dtype->valuestring, want, type);
-
-    if (!cJSON_IsArray(shape))
-        return load_error(l, "tensor '%.200s' has no \"shape\" array", name);
-    char got[160];
+    if (f->bad_dim >= 0)
+        return load_error(l, "tensor '%.200s': shape entry %d is not a non-negative integer", name,
+                          f->bad_dim);
+    char got[160], type[160];
     size_t len = (size_t)snprintf(got, sizeof got, "[");
-    int rank = 0, same = 1;
-    for (const cJSON *d = shape->child; d; d = d->next, rank++) {
-        double v;
-        if (!json_uint(d, &v))
-            return load_error(l, "tensor '%.200s': shape entry %d is not a non-negative integer",
-                              name, rank);
-        if (rank >= s->rank || v != (double)s->shape[rank])
-            same = 0;
-        if (rank <= NB_MAX_RANK && len < sizeof got)
-            len += (size_t)snprintf(got + len, sizeof got - len, rank ? ",%.0f" : "%.0f", v);
-        else if (rank == NB_MAX_RANK + 1 && len < sizeof got)
-            len += (size_t)snprintf(got + len, sizeof got - len, ",...");
-    }
+    for (int d = 0; d < f->rank && d <= NB_MAX_RANK && len < sizeof got; d++)
+        len +=
+            (size_t)snprintf(got + len, sizeof got - len, d ? ",%" PRIu64 : "%" PRIu64, f->dims[d]);
+    if (f->rank > NB_MAX_RANK + 1 && len < sizeof got)
+        len += (size_t)snprintf(got + len, sizeof got - len, ",...");
     if (len < sizeof got)
         snprintf(got + len, sizeof got - len, "]");
-    if (!same || rank != s->rank)
-        return load_error(l, "tensor '%.200s' has shape %s, the parameter is %s", name, got, type);
+    return load_error(l, "tensor '%.200s' has shape %s, the parameter is %s", name, got,
+                      slot_type(s, type, sizeof type));
+}
 
-    double b, e;
-    if (!cJSON_IsArray(offsets) || cJSON_GetArraySize(offsets) != 2 ||
-        !json_uint(offsets->child, &b) || !json_uint(offsets->child->next, &e))
+/* Reads a "shape" array. A shape longer than any parameter's is refused as soon as it
+ * is seen, without reading the rest of it. */
+static int read_shape(st_loader *l, rt_json *j, st_fields *f, const char *name, const cg_slot *s)
+{
+    if (rt_json_peek(j) != '[') {
+        rt_json_skip(j);
+        return 0;
+    }
+    f->shape_is_array = 1;
+    j->at++;
+    if (rt_json_eat(j, ']'))
+        return 0;
+    do {
+        uint64_t v = 0;
+        if (!rt_json_uint(j, &v) && f->bad_dim < 0)
+            f->bad_dim = f->rank;
+        if (f->rank <= NB_MAX_RANK)
+            f->dims[f->rank] = v;
+        if (++f->rank > NB_MAX_RANK + 1)
+            return shape_error(l, f, name, s);
+    } while (rt_json_eat(j, ','));
+    rt_json_eat(j, ']');
+    return 0;
+}
+
+static void read_offsets(rt_json *j, st_fields *f)
+{
+    if (rt_json_peek(j) != '[') {
+        rt_json_skip(j);
+        return;
+    }
+    f->offsets_is_array = 1;
+    f->offsets_ok = 1;
+    j->at++;
+    if (rt_json_eat(j, ']'))
+        return;
+    do {
+        uint64_t v = 0;
+        if (!rt_json_uint(j, &v))
+            f->offsets_ok = 0;
+        if (f->n_offset_values < 2)
+            f->offsets[f->n_offset_values] = v;
+        f->n_offset_values++;
+    } while (rt_json_eat(j, ','));
+    rt_json_eat(j, ']');
+}
+
+/* Checks the fields of tensor name against parameter i and records its offsets. */
+static int check_fields(st_loader *l, const st_fields *f, const char *name, int i)
+{
+    const cg_slot *s = &l->p->cg.params[i];
+    char type[160];
+    slot_type(s, type, sizeof type);
+    if (!f->dtype)
+        return load_error(l, "tensor '%.200s' has no \"dtype\" string", name);
+    const char *want = st_dtype_name(s->dtype);
+    if (strcmp(f->dtype, want) != 0)
+        return load_error(l, "tensor '%.200s' has dtype %.40s, the parameter is %s (%s)", name,
+                          f->dtype, want, type);
+    if (!f->shape_is_array)
+        return load_error(l, "tensor '%.200s' has no \"shape\" array", name);
+    int same = f->bad_dim < 0 && f->rank == s->rank;
+    for (int d = 0; same && d < f->rank; d++)
+        same = f->dims[d] == (uint64_t)s->shape[d];
+    if (!same)
+        return shape_error(l, f, name, s);
+    if (!f->offsets_is_array || f->n_offset_values != 2 || !f->offsets_ok)
         return load_error(l,
                           "tensor '%.200s': \"data_offsets\" must be [begin, end], two "
                           "non-negative integers",
                           name);
+    uint64_t b = f->offsets[0], e = f->offsets[1];
     if (e < b)
-        return load_error(l, "tensor '%.200s': data_offsets [%.0f, %.0f] end before they begin",
+        return load_error(l,
+                          "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before "
+                          "they begin",
                           name, b, e);
     size_t need = param_bytes(s);
-    if (e - b != (double)need)
+    if (e - b != need)
         return load_error(l,
-                          "tensor '%.200s': data_offsets [%.0f, %.0f] hold %.0f bytes, %s "
-                          "needs %zu",
+                          "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
+                          " bytes, %s needs %zu",
                           name, b, e, e - b, type, need);
-    l->entries[i].begin = (uint64_t)b;
-    l->entries[i].end = (uint64_t)e;
+    l->entries[i].begin = b;
+    l->entries[i].end = e;
     l->entries[i].seen = 1;
     return 0;
 }
 
-/* Checks every key of the header: metadata, tensors the program has, no duplicates, no
- * parameter missing. */
-static int check_header(st_loader *l, const cJSON *root)
+/* Reads the entry of tensor name (parameter i) at the cursor and checks it. */
+static int read_entry(st_loader *l, rt_json *j, const char *name, int i)
 {
-    int meta_seen = 0;
-    for (const cJSON *it = root->child; it; it = it->next) {
-        if (strcmp(it->string, "__metadata__") == 0) {
-            if (meta_seen++)
-                return load_error(l, "\"__metadata__\" appears twice in the header");
-            if (check_metadata(l, it) != 0)
-                return -1;
-            continue;
-        }
-        int i = nb_program_param_index(l->p, it->string);
-        if (i < 0)
-            return load_error(l,
-                              "the file has a tensor '%.200s' that the program does not "
-                              "have",
-                              it->string);
-        if (l->entries[i].seen)
-            return load_error(l, "tensor '%.200s' appears twice in the header", it->string);
-        if (check_entry(l, it, i) != 0)
+    if (rt_json_peek(j) != '{')
+        return load_error(l, "the entry of tensor '%.200s' is not an object", name);
+    j->at++;
+    const cg_slot *s = &l->p->cg.params[i];
+    st_fields f;
+    memset(&f, 0, sizeof f);
+    f.bad_dim = -1;
+    int rc = -1;
+    char *key = NULL;
+    if (!rt_json_eat(j, '}')) {
+        do {
+            key = rt_json_string(j);
+            if (!key) {
+                load_oom(l);
+                goto done;
+            }
+            rt_json_eat(j, ':');
+            int *count = strcmp(key, "dtype") == 0          ? &f.n_dtype
+                         : strcmp(key, "shape") == 0        ? &f.n_shape
+                         : strcmp(key, "data_offsets") == 0 ? &f.n_offsets
+                                                            : NULL;
+            if (count && (*count)++) {
+                load_error(l, "tensor '%.200s' has \"%s\" twice", name, key);
+                goto done;
+            }
+            if (count == &f.n_dtype && rt_json_peek(j) == '"') {
+                if (!(f.dtype = rt_json_string(j))) {
+                    load_oom(l);
+                    goto done;
+                }
+            } else if (count == &f.n_shape) {
+                if (read_shape(l, j, &f, name, s) != 0)
+                    goto done;
+            } else if (count == &f.n_offsets) {
+                read_offsets(j, &f);
+            } else {
+                rt_json_skip(j);
+            }
+            free(key);
+            key = NULL;
+        } while (rt_json_eat(j, ','));
+        rt_json_eat(j, '}');
+    }
+    rc = check_fields(l, &f, name, i);
+done:
+    free(key);
+    free(f.dtype);
+    return rc;
+}
+
+/* Reads the optional "__metadata__" at the cursor: an object of strings. */
+static int read_metadata(st_loader *l, rt_json *j)
+{
+    if (rt_json_peek(j) != '{')
+        return load_error(l, "\"__metadata__\" is not an object");
+    j->at++;
+    if (rt_json_eat(j, '}'))
+        return 0;
+    do {
+        char *key = rt_json_string(j);
+        if (!key)
+            return load_oom(l);
+        rt_json_eat(j, ':');
+        if (rt_json_peek(j) != '"') {
+            load_error(l, "\"__metadata__\" entry '%.200s' is not a string", key);
+            free(key);
             return -1;
+        }
+        free(key);
+        rt_json_skip(j);
+    } while (rt_json_eat(j, ','));
+    rt_json_eat(j, '}');
+    return 0;
+}
+
+/* Reads the header object (already checked to be valid JSON) key by key, stopping at
+ * the first problem: metadata, tensors the program has, no duplicates, no parameter
+ * missing. Nothing but the key being read is kept in memory. */
+static int read_header(st_loader *l, const char *header, size_t hlen)
+{
+    rt_json j = {header, hlen, 0};
+    int meta_seen = 0;
+    rt_json_eat(&j, '{');
+    if (!rt_json_eat(&j, '}')) {
+        do {
+            char *key = rt_json_string(&j);
+            if (!key)
+                return load_oom(l);
+            rt_json_eat(&j, ':');
+            int rc = 0, i = -1;
+            if (strcmp(key, "__metadata__") == 0)
+                rc = meta_seen++ ? load_error(l, "\"__metadata__\" appears twice in the header")
+                                 : read_metadata(l, &j);
+            else if ((i = nb_program_param_index(l->p, key)) < 0)
+                rc = load_error(l,
+                                "the file has a tensor '%.200s' that the program does not "
+                                "have",
+                                key);
+            else if (l->entries[i].seen)
+                rc = load_error(l, "tensor '%.200s' appears twice in the header", key);
+            else
+                rc = read_entry(l, &j, key, i);
+            free(key);
+            if (rc != 0)
+                return -1;
+        } while (rt_json_eat(&j, ','));
     }
     int missing = 0, first = -1;
     for (int i = 0; i < l->p->cg.n_params; i++)
@@ -462,6 +513,34 @@ static int check_header(st_loader *l, const cJSON *root)
     if (missing > 1)
         return load_error(l, "parameter '%.200s' and %d more are missing from the file",
                           l->p->cg.params[first].name, missing - 1);
+    return 0;
+}
+
+/* Checks the header's syntax as a whole before anything is read from it: valid UTF-8
+ * JSON, one object that starts at byte 0, nothing after it but space padding. */
+static int check_syntax(st_loader *l, const char *header, size_t hlen)
+{
+    if (memchr(header, '\0', hlen))
+        return load_error(l, "the header holds a NUL byte");
+    size_t end = 0;
+    const char *why = NULL;
+    rt_json_status st = rt_json_check(header, hlen, &end, &why);
+    if (st == RT_JSON_INVALID)
+        return load_error(l, "the header is not valid JSON (%s at byte %zu of %zu)", why, end,
+                          hlen);
+    if (st == RT_JSON_REFUSED)
+        return load_error(l, "the header holds %s at byte %zu", why, end);
+    for (size_t c = end; c < hlen; c++)
+        if (header[c] != ' ')
+            return load_error(l,
+                              "the header has bytes after its JSON value that are not space "
+                              "padding (at byte %zu)",
+                              c);
+    size_t first = strspn(header, " \t\n\r");
+    if (header[first] != '{')
+        return load_error(l, "the header is not a JSON object");
+    if (first != 0)
+        return load_error(l, "the header does not start with '{'");
     return 0;
 }
 
@@ -553,7 +632,6 @@ int nb_program_load(nb_program *p, const char *path)
         return rt_error(p, "load: path is NULL");
     st_loader l = {p, path, NULL};
     char *header = NULL;
-    cJSON *root = NULL;
     unsigned char *data = NULL;
     int rc = -1;
     FILE *f = fopen(path, "rb");
@@ -603,38 +681,8 @@ int nb_program_load(nb_program *p, const char *path)
         goto done;
     }
     header[hlen] = '\0';
-    if (memchr(header, '\0', (size_t)hlen)) {
-        load_error(&l, "the header holds a NUL byte");
+    if (check_syntax(&l, header, (size_t)hlen) != 0)
         goto done;
-    }
-    const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts(header, (size_t)hlen, &end, 0);
-    if (!root) {
-        size_t at = end && end >= header ? (size_t)(end - header) : 0;
-        load_error(&l, "the header is not valid JSON (error near byte %zu of %" PRIu64 ")", at,
-                   hlen);
-        goto done;
-    }
-    for (const char *c = end; c < header + hlen; c++)
-        if (*c != ' ') {
-            load_error(&l,
-                       "the header has bytes after its JSON value that are not space "
-                       "padding (at byte %zu)",
-                       (size_t)(c - header));
-            goto done;
-        }
-    if (!cJSON_IsObject(root)) {
-        load_error(&l, "the header is not a JSON object");
-        goto done;
-    }
-    if (header[0] != '{') {
-        load_error(&l, "the header does not start with '{'");
-        goto done;
-    }
-    if (has_escaped_nul(header, (size_t)hlen)) {
-        load_error(&l, "the header holds an escaped NUL character (\\u0000)");
-        goto done;
-    }
     int n = p->cg.n_params;
     l.entries = ir_calloc((size_t)(n ? n : 1), sizeof *l.entries);
     if (!l.entries) {
@@ -643,7 +691,7 @@ int nb_program_load(nb_program *p, const char *path)
     }
     for (int i = 0; i < n; i++)
         l.entries[i].param = i;
-    if (check_header(&l, root) != 0 || check_layout(&l, size - 8 - hlen) != 0)
+    if (read_header(&l, header, (size_t)hlen) != 0 || check_layout(&l, size - 8 - hlen) != 0)
         goto done;
 
     /* The data section is now known to be exactly the parameters' size: a trusted size. */
@@ -671,7 +719,6 @@ int nb_program_load(nb_program *p, const char *path)
 done:
     free(data);
     free(l.entries);
-    cJSON_Delete(root);
     free(header);
     fclose(f);
     return rc;

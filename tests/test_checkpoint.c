@@ -2,8 +2,11 @@
  * checked byte by byte, training resumed from a file, every kind of corrupt file
  * refused with the parameters untouched, and atomic saves that never damage the old
  * file nor leave temporary files behind. */
+/* flock(2) is BSD and Linux, not POSIX. */
+#define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -570,6 +576,20 @@ static const bad_header bad_headers[] = {
     {"{\"__metadata__\":[]," A_OK "," B_OK "}", 32, "\"__metadata__\" is not an object"},
     {"{\"__metadata__\":{\"epoch\":3}," A_OK "," B_OK "}", 32,
      "\"__metadata__\" entry 'epoch' is not a string"},
+    /* JSON is UTF-8 text: other bytes, lone surrogates and deep nesting are refused */
+    {"{\"a\xff\":{}," A_OK "," B_OK "}", 32,
+     "the header is not valid JSON (invalid UTF-8 at byte 3"},
+    {"{\"\xc0\x80\":{}," A_OK "," B_OK "}", 32, "not valid JSON (invalid UTF-8 at byte 2"},
+    {"{\"\xed\xa0\x80\":{}," A_OK "," B_OK "}", 32, "not valid JSON (invalid UTF-8"},
+    {"{\"\\ud800\":{}," A_OK "," B_OK "}", 32, "not valid JSON (a high surrogate escape"},
+    {"{\"\\udc00x\":{}," A_OK "," B_OK "}", 32, "not valid JSON (a lone low surrogate"},
+    {"{\"__metadata__\":{\"k\":\"\\u0000\"}," A_OK "," B_OK "}", 32, "escaped NUL"},
+    {"{\"__metadata__\":{\"k\":\"a\tb\"}," A_OK "," B_OK "}", 32,
+     "not valid JSON (a control character in a string"},
+    {"{\"__metadata__\":{\"k\":\"v\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+     "[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}"
+     "," A_OK "," B_OK "}",
+     32, "the header holds objects and arrays nested too deep"},
     /* entries */
     {"{\"a\":[]," B_OK "}", 32, "the entry of tensor 'a' is not an object"},
     {"{\"a\":{\"shape\":[2,3],\"data_offsets\":[0,24]}," B_OK "}", 32,
@@ -608,6 +628,22 @@ static const bad_header bad_headers[] = {
      "tensor 'a': shape entry 1 is not a non-negative integer"},
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,null],\"data_offsets\":[0,24]}," B_OK "}", 32,
      "tensor 'a': shape entry 1 is not a non-negative integer"},
+    /* integers only, as safetensors writes them: 3.0 and 3e0 are the number 3, not a dim */
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3.0],\"data_offsets\":[0,24]}," B_OK "}", 32,
+     "tensor 'a': shape entry 1 is not a non-negative integer"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3e0],\"data_offsets\":[0,24]}," B_OK "}", 32,
+     "tensor 'a': shape entry 1 is not a non-negative integer"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2E0,3],\"data_offsets\":[0,24]}," B_OK "}", 32,
+     "tensor 'a': shape entry 0 is not a non-negative integer"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24.0]}," B_OK "}", 32,
+     "tensor 'a': \"data_offsets\" must be [begin, end]"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0e1,24]}," B_OK "}", 32,
+     "tensor 'a': \"data_offsets\" must be [begin, end]"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,18446744073709551616]}," B_OK
+     "}",
+     32, "tensor 'a': \"data_offsets\" must be [begin, end]"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[02,3],\"data_offsets\":[0,24]}," B_OK "}", 32,
+     "the header is not valid JSON (a missing ',' or ']' at byte"},
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":6,\"data_offsets\":[0,24]}," B_OK "}", 32,
      "tensor 'a' has no \"shape\" array"},
     /* data_offsets */
@@ -886,6 +922,325 @@ static void test_reserved_name(void **state)
     remove_dir(dir);
 }
 
+/* ---- bounded headers -------------------------------------------------------------- */
+
+/* Under AddressSanitizer (gcc or clang) the address space cannot be limited. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#if !defined(UNDER_ASAN)
+/* The address space in use, from /proc/self/statm (0 when unknown). */
+static size_t vm_bytes(void)
+{
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+#endif
+
+/* A header of 16 MB whose shape array has 8 million entries is refused for its shape,
+ * and reading it costs the header's bytes, not a tree of 8 million nodes: the load runs
+ * with only 160 MB of address space to spare (not under the sanitizers, which reserve
+ * terabytes of shadow memory up front). */
+static void test_huge_shape_array(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), *path = join(dir, "huge.safetensors");
+    const size_t count = 8u << 20;
+    const char *head = "{\"a\":{\"dtype\":\"F32\",\"shape\":[",
+               *tail = "],\"data_offsets\":[0,24]}," B_OK "}";
+    size_t hn = strlen(head), tn = strlen(tail), jn = hn + 2 * count - 1 + tn;
+    char *json = malloc(jn + 1);
+    assert_non_null(json);
+    memcpy(json, head, hn);
+    for (size_t i = 0; i < count; i++)
+        memcpy(json + hn + 2 * i, "1,", 2);
+    memcpy(json + hn + 2 * count - 1, tail, tn + 1);
+    write_st(path, json, 32);
+    free(json);
+    nb_program *p = small_program();
+    long allocs = ir_alloc_count();
+#if defined(UNDER_ASAN)
+    expect_load_error(p, path,
+                      "tensor 'a' has shape [1,1,1,1,1,1,1,1,1,...], the parameter is f32[2,3]");
+#else
+    struct rlimit saved, low;
+    assert_int_equal(getrlimit(RLIMIT_AS, &saved), 0);
+    low = saved;
+    low.rlim_cur = vm_bytes() + (160u << 20);
+    if (saved.rlim_cur != RLIM_INFINITY && saved.rlim_cur < low.rlim_cur)
+        low.rlim_cur = saved.rlim_cur;
+    assert_int_equal(setrlimit(RLIMIT_AS, &low), 0);
+    int rc = nb_program_load(p, path);
+    assert_int_equal(setrlimit(RLIMIT_AS, &saved), 0);
+    assert_int_equal(rc, -1);
+    assert_error_has(p, "tensor 'a' has shape [1,1,1,1,1,1,1,1,1,...], the parameter is f32[2,3]");
+    assert_small_untouched(p);
+#endif
+    /* The header buffer, the entries, the key and the dtype: no allocation per entry. */
+    assert_true(ir_alloc_count() - allocs < 16);
+    nb_program_free(p);
+    free(path);
+    remove_dir(dir);
+}
+
+/* ---- names ------------------------------------------------------------------------- */
+
+/* A name that is not UTF-8 cannot go into a JSON header: the save is refused and writes
+ * nothing; UTF-8 names (and control characters, escaped) round-trip. */
+static void test_names_utf8(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char names[1024];
+    static const char *bad[] = {"w\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nb_graph *g = nb_graph_new();
+        nb_node *m = nb_param(g, bad[i], NB_F32, 0, NULL);
+        nb_program *p = compile_outputs(g, &m, 1);
+        nb_graph_free(g);
+        assert_int_equal(nb_program_save(p, path), -1);
+        assert_error_has(p, "is not valid UTF-8, which a safetensors header must be");
+        list_dir(dir, names, sizeof names);
+        assert_string_equal(names, "");
+        nb_program_free(p);
+    }
+    const char *good[2] = {"poids \xc3\xa9t\xc3\xa9 \xe2\x88\x87 \xf0\x9f\x98\x80",
+                           "tab\there\x01\x1f\x7f"};
+    nb_graph *g = nb_graph_new();
+    nb_node *outs[2] = {nb_param(g, good[0], NB_F32, 0, NULL),
+                        nb_param(g, good[1], NB_F32, 0, NULL)};
+    nb_program *p = compile_outputs(g, outs, 2), *q = compile_outputs(g, outs, 2);
+    nb_graph_free(g);
+    float v[2] = {1.5f, -2.5f}, got[2] = {0, 0};
+    assert_int_equal(nb_program_set_param(p, good[0], &v[0], 4), 0);
+    assert_int_equal(nb_program_set_param(p, good[1], &v[1], 4), 0);
+    if (nb_program_save(p, path) != 0)
+        fail_msg("save: %s", nb_program_error(p));
+    size_t n;
+    unsigned char *b = read_all(path, &n);
+    /* The UTF-8 bytes as they are, control characters escaped. */
+    assert_non_null(
+        strstr((char *)b + 8, "\"poids \xc3\xa9t\xc3\xa9 \xe2\x88\x87 \xf0\x9f\x98\x80\""));
+    assert_non_null(strstr((char *)b + 8, "\"tab\\there\\u0001\\u001f\x7f\""));
+    free(b);
+    if (nb_program_load(q, path) != 0)
+        fail_msg("load: %s", nb_program_error(q));
+    assert_int_equal(nb_program_get_param(q, good[0], &got[0], 4), 0);
+    assert_int_equal(nb_program_get_param(q, good[1], &got[1], 4), 0);
+    assert_memory_equal(got, v, sizeof v);
+    /* The same names written with \u escapes (and a surrogate pair) by another writer. */
+    const char *json =
+        "{\"poids \\u00e9t\\u00E9 \\u2207 \\ud83d\\ude00\":{\"dtype\":\"F32\","
+        "\"shape\":[],\"data_offsets\":[0,4]},\"tab\\u0009here\\u0001\\u001f\\u007f\":"
+        "{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[4,8]}}";
+    float w[2] = {7.0f, 8.0f};
+    write_st_len(path, strlen(json), json, w, sizeof w);
+    if (nb_program_load(q, path) != 0)
+        fail_msg("load: %s", nb_program_error(q));
+    assert_int_equal(nb_program_get_param(q, good[0], &got[0], 4), 0);
+    assert_int_equal(nb_program_get_param(q, good[1], &got[1], 4), 0);
+    assert_memory_equal(got, w, sizeof w);
+    nb_program_free(p);
+    nb_program_free(q);
+    free(path);
+    remove_dir(dir);
+}
+
+/* ---- file modes and temporary files ----------------------------------------------- */
+
+static unsigned mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (unsigned)(st.st_mode & 07777);
+}
+
+/* Saving over a checkpoint keeps its mode; a new checkpoint gets 0666 less the umask. */
+static void test_save_keeps_mode(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    nb_program *p = small_program();
+    mode_t mask = umask(027);
+    assert_int_equal(nb_program_save(p, path), 0);
+    assert_int_equal(mode_of(path), 0640);
+    umask(022);
+    static const unsigned modes[] = {0600, 0640, 0444, 0755, 0604};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        assert_int_equal(chmod(path, modes[i]), 0);
+        if (nb_program_save(p, path) != 0)
+            fail_msg("save: %s", nb_program_error(p));
+        assert_int_equal(mode_of(path), modes[i]);
+    }
+    umask(mask);
+    char names[1024];
+    list_dir(dir, names, sizeof names);
+    assert_string_equal(names, "c.safetensors");
+    nb_program_free(p);
+    free(path);
+    remove_dir(dir);
+}
+
+static void touch(const char *path)
+{
+    write_bytes(path, "partial", 7);
+}
+
+/* A save removes the temporaries that killed saves of the same checkpoint left: regular
+ * files of ours that nobody holds locked. It leaves alone a temporary a live writer
+ * holds locked, symbolic links (and what they point to), and other names. */
+static void test_save_removes_stale_temporaries(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char *stale1 = join(dir, ".c.safetensors.tmp-a1B2c3"),
+         *stale2 = join(dir, ".c.safetensors.tmp-ZZZZZZ");
+    char *live = join(dir, ".c.safetensors.tmp-live00"),
+         *link = join(dir, ".c.safetensors.tmp-link00");
+    char *target = join(dir, "target"), *other = join(dir, ".d.safetensors.tmp-a1B2c3");
+    char *odd = join(dir, ".c.safetensors.tmp-a1B2c"),
+         *odd2 = join(dir, ".c.safetensors.tmp-a1B2c-");
+    touch(stale1);
+    touch(stale2);
+    touch(live);
+    touch(target);
+    touch(other);
+    touch(odd);
+    touch(odd2);
+    assert_int_equal(symlink("target", link), 0);
+    int fd = open(live, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+
+    nb_program *p = small_program();
+    if (nb_program_save(p, path) != 0)
+        fail_msg("save: %s", nb_program_error(p));
+    char names[1024];
+    list_dir(dir, names, sizeof names);
+    assert_string_equal(names, ".c.safetensors.tmp-a1B2c .c.safetensors.tmp-a1B2c- "
+                               ".c.safetensors.tmp-link00 .c.safetensors.tmp-live00 "
+                               ".d.safetensors.tmp-a1B2c3 c.safetensors target");
+    size_t n;
+    unsigned char *b = read_all(target, &n);
+    assert_int_equal(n, 7);
+    free(b);
+    /* Once its writer is gone (the lock released), the temporary is stale too. */
+    close(fd);
+    assert_int_equal(nb_program_save(p, path), 0);
+    list_dir(dir, names, sizeof names);
+    assert_string_equal(names, ".c.safetensors.tmp-a1B2c .c.safetensors.tmp-a1B2c- "
+                               ".c.safetensors.tmp-link00 .d.safetensors.tmp-a1B2c3 "
+                               "c.safetensors target");
+    nb_program_free(p);
+    char *all[] = {stale1, stale2, live, link, target, other, odd, odd2, path};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]);
+    remove_dir(dir);
+}
+
+/* Saves killed at random moments (SIGKILL) leave at most their temporary, which the
+ * next save removes; the checkpoint is always whole. */
+static void test_killed_saves(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    static const int64_t big[] = {256, 1024};
+    nb_graph *g = nb_graph_new();
+    nb_node *w = nb_param(g, "w", NB_F32, 2, big);
+    nb_program *p = compile_outputs(g, &w, 1);
+    nb_graph_free(g);
+    assert_int_equal(nb_program_save(p, path), 0);
+    int left = 0;
+    for (int k = 0; k < 12; k++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            for (;;)
+                nb_program_save(p, path);
+        }
+        struct timespec pause = {0, (2000 + 1500 * k) * 1000L};
+        nanosleep(&pause, NULL);
+        kill(pid, SIGKILL);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        char names[1024];
+        list_dir(dir, names, sizeof names);
+        left += strcmp(names, "c.safetensors") != 0;
+        if (nb_program_load(p, path) != 0)
+            fail_msg("load after a killed save: %s", nb_program_error(p));
+    }
+    print_message("%d of 12 killed saves left a temporary behind\n", left);
+    assert_int_equal(nb_program_save(p, path), 0);
+    char names[1024];
+    list_dir(dir, names, sizeof names);
+    assert_string_equal(names, "c.safetensors");
+    nb_program_free(p);
+    free(path);
+    remove_dir(dir);
+}
+
+/* ---- allocation failures ----------------------------------------------------------- */
+
+/* Every allocation of a save and of a load fails in turn: each failure is reported as
+ * out of memory (never as a bad header, never with a stale errno such as "Success"),
+ * the checkpoint is either the old file or the new one, and the parameters change only
+ * when the load succeeds. */
+static void test_checkpoint_out_of_memory(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    nb_program *p = small_program();
+    assert_int_equal(nb_program_save(p, path), 0);
+    size_t n_old;
+    unsigned char *old = read_all(path, &n_old);
+    int saved = 0;
+    for (long k = 1; !saved && k < 1000; k++) {
+        ir_alloc_fail_from(k);
+        int rc = nb_program_save(p, path);
+        ir_alloc_fail_from(0);
+        if (rc == 0) {
+            saved = 1;
+            break;
+        }
+        assert_error_has(p, "out of memory");
+        if (strstr(nb_program_error(p), "Success"))
+            fail_msg("allocation %ld: %s", k, nb_program_error(p));
+        assert_file_is(path, old, n_old);
+        char names[1024];
+        list_dir(dir, names, sizeof names);
+        assert_string_equal(names, "c.safetensors");
+    }
+    assert_true(saved);
+    int loaded = 0;
+    for (long k = 1; k < 1000; k++) {
+        ir_alloc_fail_from(k);
+        int rc = nb_program_load(p, path);
+        ir_alloc_fail_from(0);
+        if (rc == 0) {
+            loaded = 1;
+            break;
+        }
+        assert_error_has(p, "out of memory");
+        assert_small_untouched(p);
+    }
+    assert_true(loaded);
+    free(old);
+    nb_program_free(p);
+    free(path);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -900,6 +1255,12 @@ int main(void)
         cmocka_unit_test(test_save_replaces),
         cmocka_unit_test(test_save_failures),
         cmocka_unit_test(test_reserved_name),
+        cmocka_unit_test(test_huge_shape_array),
+        cmocka_unit_test(test_names_utf8),
+        cmocka_unit_test(test_save_keeps_mode),
+        cmocka_unit_test(test_save_removes_stale_temporaries),
+        cmocka_unit_test(test_killed_saves),
+        cmocka_unit_test(test_checkpoint_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,18 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "ir.h"
 #include "nabla.h"
 
 /* ---- scratch files --------------------------------------------------------------- */
 
 static char tmpdir[64];
-static char paths[64][96];
+static char paths[128][96];
 static int n_paths;
 
 static int setup_dir(void **state)
@@ -40,7 +42,7 @@ static int remove_dir(void **state)
 /* A path in the scratch directory, remembered for removal. */
 static const char *scratch(const char *name)
 {
-    assert_true(n_paths < 64);
+    assert_true(n_paths < 128);
     char *p = paths[n_paths++];
     snprintf(p, sizeof paths[0], "%s/%s", tmpdir, name);
     return p;
@@ -421,9 +423,13 @@ static void test_malformed_sizes(void **state)
     header(&o, NB_IDX_F64, 3, huge);
     while (o.n < 100)
         put(&o, 0x11);
-    both_fail("huge", &o,
-              "truncated data: the header announces 8796093022208 bytes of data, "
-              "the file holds 84");
+    read_fails(write_bytes("huge", o.b, o.n, 0),
+               "truncated data: the header announces 8796093022208 bytes of data, "
+               "the file holds 84");
+    /* Compressed, 100 bytes are a 34-byte gzip file: refused before any inflating. */
+    read_fails(write_bytes("huge.gz", o.b, o.n, 1),
+               "the header announces 8796093022208 bytes of data, more than a gzip file of 34 "
+               "bytes can hold");
 
     /* [2, 3] u8: 5 data bytes are too few, 7 too many. */
     static const uint32_t dims[2] = {2, 3};
@@ -490,6 +496,174 @@ static void test_gzip_damage(void **state)
     }
     n_paths++;
     free(raw);
+}
+
+/* The raw bytes of good.gz-like file: u8 [n] of varied content, gzip-compressed. */
+static unsigned char *gz_idx(uint32_t n, size_t *len)
+{
+    bytes o = {.n = 0};
+    header(&o, NB_IDX_U8, 1, &n);
+    for (uint32_t i = 0; i < n; i++)
+        put(&o, (i * i + 7 * i) % 251);
+    return slurp(write_bytes("member.gz", o.b, o.n, 1), len);
+}
+
+/* Bytes after the end of the gzip data are refused, whatever they are; another gzip
+ * member is not garbage (gzip files concatenate). */
+static void test_gzip_trailing(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *raw = gz_idx(1000, &len);
+    unsigned char *b = malloc(len + 64);
+    assert_non_null(b);
+    memcpy(b, raw, len);
+    char want[96];
+    snprintf(want, sizeof want, "unexpected bytes after the end of the gzip data (at byte %zu)",
+             len);
+    static const char *tails[] = {"garbage", "\n", "\0", "\x1f", "\x1f\x8a", "\0\0\0\0\0\0\0\0"};
+    static const size_t tail_len[] = {7, 1, 1, 1, 2, 8};
+    for (int i = 0; i < 6; i++) {
+        memcpy(b + len, tails[i], tail_len[i]);
+        read_fails(write_bytes("tail.gz", b, len + tail_len[i], 0), want);
+        n_paths--;
+    }
+    n_paths++;
+    /* Another member that is not valid gzip is damaged gzip data. */
+    memcpy(b + len, "\x1f\x8b\x08\0\0\0\0\0\0\x03garbage", 17);
+    read_fails(write_bytes("tail2.gz", b, len + 17, 0), "damaged gzip data");
+
+    /* Two members: the header in one, the data in the other, and an empty third. */
+    static const uint32_t dims[1] = {3};
+    bytes h = {.n = 0};
+    header(&h, NB_IDX_U8, 1, dims);
+    size_t n1, n2, n3;
+    unsigned char *m1 = slurp(write_bytes("m1.gz", h.b, h.n, 1), &n1);
+    unsigned char *m2 = slurp(write_bytes("m2.gz", "\x07\x08\x09", 3, 1), &n2);
+    unsigned char *m3 = slurp(write_bytes("m3.gz", "", 0, 1), &n3);
+    unsigned char cat[512];
+    assert_true(n1 + n2 + n3 <= sizeof cat);
+    memcpy(cat, m1, n1);
+    memcpy(cat + n1, m2, n2);
+    memcpy(cat + n1 + n2, m3, n3);
+    nb_idx x;
+    read_ok(write_bytes("cat.gz", cat, n1 + n2 + n3, 0), &x);
+    assert_int_equal(x.nbytes, 3);
+    assert_memory_equal(x.data, "\x07\x08\x09", 3);
+    nb_idx_free(&x);
+    free(m1);
+    free(m2);
+    free(m3);
+    free(b);
+    free(raw);
+}
+
+/* Under AddressSanitizer (gcc or clang) the address space cannot be limited. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#if !defined(UNDER_ASAN)
+/* The address space in use, from /proc/self/statm (0 when unknown). */
+static size_t vm_bytes(void)
+{
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+#endif
+
+/* Reading fails with want while the process has only 24 MB of address space to spare
+ * (not under the sanitizers, which reserve terabytes of shadow memory up front). */
+static void read_fails_small(const char *path, const char *want)
+{
+#if defined(UNDER_ASAN)
+    read_fails(path, want);
+#else
+    struct rlimit saved, low;
+    assert_int_equal(getrlimit(RLIMIT_AS, &saved), 0);
+    low = saved;
+    low.rlim_cur = vm_bytes() + (24u << 20);
+    if (saved.rlim_cur != RLIM_INFINITY && saved.rlim_cur < low.rlim_cur)
+        low.rlim_cur = saved.rlim_cur;
+    nb_idx x;
+    char err[256] = "";
+    assert_int_equal(setrlimit(RLIMIT_AS, &low), 0);
+    int rc = nb_idx_read(path, &x, err, sizeof err);
+    assert_int_equal(setrlimit(RLIMIT_AS, &saved), 0);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, want))
+        fail_msg("%s: error \"%s\" does not mention \"%s\"", path, err, want);
+    assert_null(x.data);
+#endif
+}
+
+/* Decompression is bounded by the size the header declares: 64 MiB of zeros (a 64 KB
+ * gzip file at level 1) behind a header that declares 6 bytes stop after 7 bytes, and
+ * behind one that declares 4 GiB (more than its size of deflate can hold) are refused
+ * before anything is inflated or allocated. */
+static void test_gzip_bounded(void **state)
+{
+    (void)state;
+    static unsigned char zeros[1 << 20];
+    for (int declared = 0; declared < 2; declared++) {
+        const char *path = scratch(declared ? "bomb4g.gz" : "bomb6.gz");
+        gzFile f = gzopen(path, "wb1");
+        assert_non_null(f);
+        uint32_t dim = declared ? 0xffffffffu : 6;
+        bytes h = {.n = 0};
+        header(&h, NB_IDX_U8, 1, &dim);
+        assert_int_equal(gzwrite(f, h.b, (unsigned)h.n), (int)h.n);
+        for (int i = 0; i < 64; i++)
+            assert_int_equal(gzwrite(f, zeros, sizeof zeros), (int)sizeof zeros);
+        assert_int_equal(gzclose(f), Z_OK);
+        read_fails_small(path, declared ? "more than a gzip file of"
+                                        : "unexpected bytes after the 6 bytes of data");
+    }
+    /* Plain: a size the file cannot hold is refused before anything is allocated. */
+    static const uint32_t huge[2] = {0x7fffffffu, 0x7fffffffu};
+    bytes o = {.n = 0};
+    header(&o, NB_IDX_U8, 2, huge);
+    put(&o, 1);
+    read_fails_small(write_bytes("hugeplain", o.b, o.n, 0), "the file holds 1");
+}
+
+/* Every allocation of a read fails in turn (zlib's own through ir_malloc too): each is
+ * reported as out of memory, and nothing leaks. */
+static void test_read_out_of_memory(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *raw = gz_idx(3000, &len);
+    const char *path = write_bytes("oom.gz", raw, len, 0);
+    free(raw);
+    int ok = 0;
+    for (long k = 1; k < 100 && !ok; k++) {
+        nb_idx x;
+        char err[256] = "";
+        ir_alloc_fail_from(k);
+        int rc = nb_idx_read(path, &x, err, sizeof err);
+        ir_alloc_fail_from(0);
+        if (rc == 0) {
+            ok = 1;
+            assert_int_equal(x.nbytes, 3000);
+            nb_idx_free(&x);
+            break;
+        }
+        if (!strstr(err, "out of memory"))
+            fail_msg("allocation %ld: %s", k, err);
+        assert_null(x.data);
+    }
+    assert_true(ok);
 }
 
 static void test_bad_paths(void **state)
@@ -805,7 +979,8 @@ int main(void)
         cmocka_unit_test(test_gzip_damage),      cmocka_unit_test(test_bad_paths),
         cmocka_unit_test(test_fashion_mnist),    cmocka_unit_test(test_batcher_shuffle),
         cmocka_unit_test(test_batcher_partial),  cmocka_unit_test(test_batcher_errors),
-        cmocka_unit_test(test_gather),
+        cmocka_unit_test(test_gather),           cmocka_unit_test(test_gzip_trailing),
+        cmocka_unit_test(test_gzip_bounded),     cmocka_unit_test(test_read_out_of_memory),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
