@@ -64,7 +64,7 @@ fuzz: fuzz-build
 
 # A long campaign that merges the inputs adding coverage into the committed corpora
 # (review and commit them): make fuzz-long FUZZ_LONG_SECONDS=3600 [FUZZ_TARGETS=idx].
-FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_scratch.c,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz-long: fuzz-build
 	@mkdir -p $(FUZZ_BUILD)/artifacts
 	@set -e; for name in $(FUZZ_TARGETS); do \

@@ -1,4 +1,4 @@
-/* fuzz_scratch.c — scratch files for fuzz targets whose readers take a path: one private
+/* scratch.c — scratch files for fuzz targets whose readers take a path: one private
  * directory per process, removed at exit. */
 #include <stdio.h>
 #include <stdlib.h>
