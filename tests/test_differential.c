@@ -144,6 +144,34 @@ static void test_cc(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* ---- regressions the random graphs found, each reduced by hand ------------------- */
+
+/* Found by fuzz_codegen: a matmul whose operand has two or more batch axes fewer than
+ * the result made the planner read shape[-2] (UndefinedBehaviorSanitizer, make
+ * sanitize). ones[2,1,3,2,2] @ [[1,2],[3,4]]: every row is the column sums [4, 6]. */
+static void test_matmul_operand_with_fewer_batch_axes(void **state)
+{
+    (void)state;
+    int64_t xs[5] = {2, 1, 3, 2, 2}, ws[2] = {2, 2};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 5, xs), *w = nb_input(g, "w", NB_F32, 2, ws);
+    nb_node *y = nb_matmul(g, x, w);
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    float xv[24], wv[4] = {1, 2, 3, 4};
+    for (int i = 0; i < 24; i++)
+        xv[i] = 1;
+    nb_program_bind(p, "x", xv);
+    nb_program_bind(p, "w", wv);
+    assert_int_equal(nb_program_run(p), 0);
+    const float *yv = nb_program_output(p, 0);
+    for (int i = 0; i < 24; i++)
+        assert_true(yv[i] == (i % 2 ? 6.0f : 4.0f));
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -166,6 +194,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matmul_operand_with_fewer_batch_axes),
         cmocka_unit_test(test_tcc),
         cmocka_unit_test(test_cc),
     };
