@@ -739,34 +739,43 @@ static int gradients(sub *s, nb_node **ps, int n, nb_node **grads)
     return 0;
 }
 
-/* Updates of this subgraph's parameters: an SGD step, a swap of two parameters of one
- * shape, a function of the old value, or none. */
+static int same_type(const nb_node *a, const nb_node *b)
+{
+    return nb_node_dtype(a) == nb_node_dtype(b) && nb_node_rank(a) == nb_node_rank(b) &&
+           !memcmp(nb_node_shape(a), nb_node_shape(b), (size_t)nb_node_rank(a) * sizeof(int64_t));
+}
+
+/* Updates of this subgraph's parameters. Each reads the values from before the run: a
+ * swap of two parameters of one type (a <- b, b <- a), a one-way copy (a <- b, b
+ * unchanged), two parameters given one value, an SGD step (whose value may be an output
+ * as well), a function of the old value, or none. */
 static int updates(sub *s, nb_node **ps, int n, nb_node **grads)
 {
     nb_graph *g = s->g;
+    rg_case *c = s->c;
     int done[RG_MAX_POOL] = {0};
     for (int i = 0; i < n; i++) {
         if (done[i])
             continue;
-        int k = pick(s->r, 5);
-        if (k == 0) {
-            for (int j = i + 1; j < n; j++)
-                if (!done[j] && nb_node_rank(ps[j]) == nb_node_rank(ps[i]) &&
-                    !memcmp(nb_node_shape(ps[j]), nb_node_shape(ps[i]),
-                            (size_t)nb_node_rank(ps[i]) * sizeof(int64_t))) {
-                    if (add_update(s->c, ps[i], ps[j]) || add_update(s->c, ps[j], ps[i]))
-                        return -1;
-                    done[i] = done[j] = 1;
-                    break;
-                }
-        } else if (k == 1 || k == 2) {
-            nb_node *lr = nb_scalar(g, s->dt, 0.1);
-            if (add_update(s->c, ps[i], nb_sub(g, ps[i], nb_mul(g, lr, grads[i]))))
+        int k = pick(s->r, 6), j = i + 1;
+        nb_node *lr = nb_scalar(g, s->dt, 0.1);
+        nb_node *step = nb_sub(g, ps[i], nb_mul(g, lr, grads[i]));
+        while (j < n && (done[j] || !same_type(ps[i], ps[j])))
+            j++;
+        if (k == 0 && j < n) {
+            int way = pick(s->r, 3);
+            nb_node *vi = way == 2 ? step : ps[j], *vj = way == 0 ? ps[i] : way == 2 ? step : NULL;
+            if (add_update(c, ps[i], vi) || (vj && add_update(c, ps[j], vj)))
+                return -1;
+            done[i] = 1;
+            done[j] = vj != NULL;
+        } else if (k <= 2) {
+            if (add_update(c, ps[i], step) || (k == 2 && add_output(c, step)))
                 return -1;
             done[i] = 1;
         } else if (k == 3) {
             nb_node *shift = nb_sum(g, any(s), NULL, 0, 0);
-            if (add_update(s->c, ps[i], nb_add(g, nb_tanh(g, ps[i]), shift)))
+            if (add_update(c, ps[i], nb_add(g, nb_tanh(g, ps[i]), shift)))
                 return -1;
             done[i] = 1;
         }
@@ -810,6 +819,10 @@ int rg_add_subgraph(rg_case *c, rg_rand *r)
     if (chance(r, 20) && c->n_inputs > 0 && add_output(c, c->inputs[c->n_inputs - 1].node))
         return -1;
     if (chance(r, 20) && n_ps > 0 && add_output(c, ps[pick(r, n_ps)]))
+        return -1;
+    if (chance(r, 10) && add_output(c, c->outputs[c->n_outputs - 1 - pick(r, c->n_outputs)]))
+        return -1; /* the same node twice */
+    if (chance(r, 5) && add_output(c, nb_scalar(s.g, s.dt, 0.5)))
         return -1;
     c->n_subgraphs++;
     return nb_graph_error(s.g) ? -1 : 0;
