@@ -351,3 +351,30 @@ int ob_check(const rg_case *c, nb_program *p, const ob_values *ref, char *err, s
     }
     return 0;
 }
+
+int ob_advance(rg_case *c, const ob_values *ref)
+{
+    void **next = calloc((size_t)c->n_params + 1, sizeof *next);
+    if (!next)
+        return -1;
+    /* all new values first: an update may read a parameter another one replaces */
+    for (int u = 0; u < c->n_updates; u++)
+        for (int i = 0; i < c->n_params; i++)
+            if (c->params[i].node == c->updates[u].param) {
+                next[i] = copy_of(ref->v[c->updates[u].value->id], node_bytes(c->params[i].node));
+                if (!next[i])
+                    goto fail;
+            }
+    for (int i = 0; i < c->n_params; i++)
+        if (next[i]) {
+            free(c->params[i].data);
+            c->params[i].data = next[i];
+        }
+    free(next);
+    return 0;
+fail:
+    for (int i = 0; i < c->n_params; i++)
+        free(next[i]);
+    free(next);
+    return -1;
+}

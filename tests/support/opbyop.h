@@ -47,6 +47,11 @@ int ob_prepare(const rg_case *c, nb_program *p, char *err, size_t err_size);
  * in err. */
 int ob_check(const rg_case *c, nb_program *p, const ob_values *ref, char *err, size_t err_size);
 
+/* Moves c to the state after a run: each updated parameter's starting values become
+ * its update's reference value, so that ob_eval gives the reference of the next run.
+ * 0, or -1 when out of memory. */
+int ob_advance(rg_case *c, const ob_values *ref);
+
 /* The tolerance test, for one pair of values. */
 int ob_close(double a, double r, double atol, double rtol);
 
