@@ -104,6 +104,7 @@ struct ob_cache {
     ob_key keys[OB_CACHE_SIZE];
     nb_program *programs[OB_CACHE_SIZE];
     long hits;
+    unsigned evictions;
 };
 
 ob_cache *ob_cache_new(void)
@@ -206,11 +207,16 @@ static void *single_op(const ir_node *n, void *const *values, ob_cache *cache, c
                 kept = 1;
             }
         }
+        /* Full: replace one of the probed programs, in turn, so that the programs of
+         * the graph at hand stay (its second run finds them all). */
+        if (!p && slot < 0)
+            slot = (int)((h + (uint64_t)(cache->evictions++ % OB_CACHE_PROBES)) % OB_CACHE_SIZE);
     }
     if (!p) {
         if (!(p = compile_single(n, what, err, err_size)))
             return NULL;
         if (slot >= 0) {
+            nb_program_free(cache->programs[slot]);
             cache->keys[slot] = key;
             cache->programs[slot] = p;
             kept = 1;
