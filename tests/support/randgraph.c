@@ -15,6 +15,7 @@ enum {
     RG_MAX_POOL = 48,
     RG_MIN_STEPS = 3,
     RG_MAX_STEPS = 12,
+    RG_LONG_CHAIN = 60,
     RG_NAME_SIZE = 48
 };
 
@@ -796,6 +797,20 @@ int rg_add_subgraph(rg_case *c, rg_rand *r)
     int steps = RG_MIN_STEPS + pick(r, RG_MAX_STEPS - RG_MIN_STEPS + 1);
     for (int i = 0; i < steps && !nb_graph_error(s.g); i++)
         push(&s, move_any(&s));
+    if (chance(r, 3)) {
+        /* A long elementwise chain, each step with an operand of its own: fused loops
+         * meet their member and argument limits (CG_FUSE_MAX, CG_MAX_ARGS). */
+        nb_node *x = s.pool[s.n_pool - 1];
+        for (int i = RG_LONG_CHAIN / 2 + pick(r, RG_LONG_CHAIN); i > 0 && x; i--) {
+            int k = pick(r, 4);
+            nb_node *b = chance(r, 70) ? operand(&s, nb_node_rank(x), nb_node_shape(x)) : x;
+            x = k == 0   ? nb_add(s.g, x, b)
+                : k == 1 ? nb_mul(s.g, nb_tanh(s.g, x), b)
+                : k == 2 ? nb_maximum(s.g, x, b)
+                         : nb_sub(s.g, nb_sin(s.g, x), b);
+        }
+        push(&s, x);
+    }
     if (nb_graph_error(s.g) || s.n_pool == 0)
         return -1;
 
