@@ -120,7 +120,8 @@ typedef struct sub {
     nb_dtype dt; /* every node of the pool has it */
     nb_node *pool[RG_MAX_POOL];
     int n_pool;
-    int first_param, n_leaf; /* this subgraph's parameters are c->params[first_param..] */
+    /* this subgraph's leaves are c->params[first_param..] and c->inputs[first_input..] */
+    int first_param, first_input, n_leaf;
 } sub;
 
 static void push(sub *s, nb_node *x)
@@ -354,7 +355,12 @@ static nb_node *move_binary(sub *s)
     case 6: return nb_minimum(g, a, b);
     case 7: {
         nb_node *m;
-        switch (pick(s->r, 6)) {
+        switch (pick(s->r, 7)) {
+        case 6: /* a mask bound by the caller, of a's shape */
+            m = leaf(s, 0, NB_BOOL, nb_node_rank(a), nb_node_shape(a), 0, 1);
+            if (chance(s->r, 30))
+                add_output(s->c, m); /* a bool leaf returned as it is */
+            break;
         case 0: m = nb_lt(g, a, b); break;
         case 1: m = nb_le(g, a, b); break;
         case 2: m = nb_gt(g, a, b); break;
@@ -722,6 +728,13 @@ static int gradients(sub *s, nb_node **ps, int n, nb_node **grads)
         return -1;
     if (chance(s->r, 30))
         add_output(s->c, loss);
+    for (int i = s->first_input; i < s->c->n_inputs; i++) {
+        /* the gradient with respect to an input, now and then */
+        nb_node *x = s->c->inputs[i].node, *gx;
+        if (nb_node_dtype(x) == s->dt && chance(s->r, 20) &&
+            (nb_grad(g, loss, &x, 1, &gx) != 0 || add_output(s->c, gx) != 0))
+            return -1;
+    }
     if (chance(s->r, 30)) {
         /* second order: s2 = sum_k sum(w_k * dloss/dp_k) */
         nb_node *s2 = NULL;
@@ -788,6 +801,7 @@ int rg_add_subgraph(rg_case *c, rg_rand *r)
 {
     sub s = {.c = c, .r = r, .g = c->g, .dt = chance(r, 50) ? NB_F32 : NB_F64};
     s.first_param = c->n_params;
+    s.first_input = c->n_inputs;
     int rank, n_leaves = 1 + pick(r, 3);
     int64_t shape[NB_MAX_RANK];
     for (int i = 0; i < n_leaves; i++) {
