@@ -29,13 +29,13 @@ void rg_rand_seed(rg_rand *r, uint64_t seed)
 
 void rg_rand_bytes(rg_rand *r, const uint8_t *bytes, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a offset basis, mixed by ir_rng_seed */
+    uint64_t seed = n; /* the first bytes and the length; ir_rng_seed mixes them */
     memset(r, 0, sizeof *r);
     r->bytes = bytes;
     r->n = n;
     for (size_t i = 0; i < n && i < 8; i++)
-        h = (h ^ bytes[i]) * 1099511628211ull;
-    ir_rng_seed(&r->rng, h);
+        seed ^= (uint64_t)bytes[i] << (8 * i + 16);
+    ir_rng_seed(&r->rng, seed);
 }
 
 /* A choice in [0, n), n > 0: one fuzz byte, or the PRNG. */
@@ -128,10 +128,14 @@ static void push(sub *s, nb_node *x)
 {
     if (!x)
         return;
-    if (s->n_pool < RG_MAX_POOL)
+    if (s->n_pool < RG_MAX_POOL) {
         s->pool[s->n_pool++] = x;
-    else
-        s->pool[RG_MAX_POOL / 2 + pick(s->r, RG_MAX_POOL / 2)] = x;
+        return;
+    }
+    /* full: forget one of the newer half, keep x last (the latest node) */
+    int k = RG_MAX_POOL / 2 + pick(s->r, RG_MAX_POOL / 2);
+    s->pool[k] = s->pool[RG_MAX_POOL - 1];
+    s->pool[RG_MAX_POOL - 1] = x;
 }
 
 /* A pool node, the recent ones more often than the old. */
