@@ -34,7 +34,7 @@ void rg_rand_bytes(rg_rand *r, const uint8_t *bytes, size_t n)
     r->bytes = bytes;
     r->n = n;
     for (size_t i = 0; i < n && i < 8; i++)
-        seed ^= (uint64_t)bytes[i] << (8 * i + 16);
+        seed = seed * 257 + bytes[i];
     ir_rng_seed(&r->rng, seed);
 }
 
