@@ -7,7 +7,7 @@
  *   NABLA_DIFF_GRAPHS  graphs compiled whole with tcc, one program each (default 1500,
  *                      400 under AddressSanitizer)
  *   NABLA_DIFF_PACKS   cc programs (default 1), each packing NABLA_DIFF_PACK subgraphs
- *                      (default 24, 12 under AddressSanitizer): gcc -O3 takes about
+ *                      (default 16, 8 under AddressSanitizer): gcc -O3 takes about
  *                      0.1 s a subgraph
  * A long run, e.g. 200000 graphs from seed 1000000 and 1000 subgraphs on cc:
  *   NABLA_DIFF_SEED=1000000 NABLA_DIFF_GRAPHS=200000 NABLA_DIFF_PACKS=10 \
@@ -153,7 +153,7 @@ static void test_cc(void **state)
     (void)state;
     long seed = env_long("NABLA_DIFF_SEED", 1) + 1000003;
     long packs = env_long("NABLA_DIFF_PACKS", 1);
-    long per = env_long("NABLA_DIFF_PACK", DIFF_ASAN ? 12 : 24);
+    long per = env_long("NABLA_DIFF_PACK", DIFF_ASAN ? 8 : 16);
     int failed = 0, programs = 0;
     for (long i = 0; i < packs; i++)
         failed += run_case((uint64_t)(seed + i), (int)per, NB_BACKEND_CC, &programs) != 0;
