@@ -230,10 +230,13 @@ static nb_node *operand(sub *s, int rank, const int64_t *shape)
 static nb_node *positive(sub *s, nb_node *x)
 {
     nb_graph *g = s->g;
+    /* Nodes are made one per statement, or as the single nested argument, so that node
+     * ids do not depend on the compiler's order of evaluating arguments. */
+    nb_node *half = nb_scalar(g, s->dt, 0.5);
     switch (pick(s->r, 3)) {
-    case 0: return nb_add(g, nb_abs(g, x), nb_scalar(g, s->dt, 0.5));
-    case 1: return nb_add(g, nb_softplus(g, x), nb_scalar(g, s->dt, 0.25));
-    default: return nb_add(g, nb_square(g, x), nb_scalar(g, s->dt, 1.0));
+    case 0: return nb_add(g, nb_abs(g, x), half);
+    case 1: return nb_add(g, nb_softplus(g, x), half);
+    default: return nb_add(g, nb_square(g, x), half);
     }
 }
 
@@ -242,7 +245,8 @@ static nb_node *bounded(sub *s, nb_node *x)
 {
     if (chance(s->r, 50))
         return nb_clamp(s->g, x, -4.0, 3.0);
-    return nb_mul(s->g, nb_tanh(s->g, x), nb_scalar(s->g, s->dt, 3.0));
+    nb_node *three = nb_scalar(s->g, s->dt, 3.0);
+    return nb_mul(s->g, nb_tanh(s->g, x), three);
 }
 
 /* A shape that broadcasts with (rank, shape): some trailing axes, some set to 1, and
@@ -354,7 +358,12 @@ static nb_node *move_binary(sub *s)
     case 1: return nb_sub(g, a, b);
     case 2: return nb_mul(g, a, b);
     case 3: return nb_div(g, a, positive(s, b));
-    case 4: return nb_pow(g, positive(s, a), bounded(s, b));
+    case 4: {
+        /* one call per statement: the order of random draws must not depend on the
+         * compiler's order of evaluating arguments (a seed names one graph anywhere) */
+        nb_node *base = positive(s, a);
+        return nb_pow(g, base, bounded(s, b));
+    }
     case 5: return nb_maximum(g, a, b);
     case 6: return nb_minimum(g, a, b);
     case 7: {
@@ -627,7 +636,10 @@ static nb_node *move_loss(sub *s)
         int rank = nb_node_rank(x), axis = pick(s->r, 2 * rank) - rank; /* [-rank, rank) */
         return chance(s->r, 50) ? nb_softmax(g, x, axis) : nb_log_softmax(g, x, axis);
     }
-    case 2: return nb_mse(g, x, same_shape(s, x), reduction(s));
+    case 2: {
+        nb_node *t = same_shape(s, x);
+        return nb_mse(g, x, t, reduction(s));
+    }
     case 3: {
         nb_node *t = leaf(s, 0, s->dt, nb_node_rank(x), nb_node_shape(x), 0, 1);
         if (chance(s->r, 50))
@@ -668,7 +680,10 @@ static nb_node *move_index(sub *s)
     nb_node *idx = leaf(s, 0, NB_I32, rank, shape, 0, (double)rows);
     switch (pick(s->r, 3)) {
     case 0: return nb_one_hot(g, idx, (int)rows + pick(s->r, 3), s->dt);
-    case 1: return nb_add(g, nb_gather(g, x, idx), nb_sum(g, nb_cast(g, idx, s->dt), NULL, 0, 0));
+    case 1: {
+        nb_node *shift = nb_sum(g, nb_cast(g, idx, s->dt), NULL, 0, 0);
+        return nb_add(g, nb_gather(g, x, idx), shift);
+    }
     default: return nb_gather(g, x, idx);
     }
 }
