@@ -265,9 +265,15 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
             const ir_node *x = ops[o];
             int dx = d - (rank - (x->rank - 2));
             int64_t st_x = mat[o];
+            /* An operand with fewer batch axes than y has none at d: stride 0, and no
+             * axis before its first may be read. */
+            if (dx < 0 || x->shape[dx] == 1) {
+                s[o] = 0;
+                continue;
+            }
             for (int e = dx + 1; e < x->rank - 2; e++)
                 st_x *= x->shape[e];
-            s[o] = dx < 0 || x->shape[dx] == 1 ? 0 : st_x;
+            s[o] = st_x;
         }
         if (n->shape[d] == 1)
             continue;
