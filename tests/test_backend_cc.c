@@ -18,8 +18,6 @@
 #include "nabla.h"
 #include "tmpdir.h"
 
-static char cache[64];
-
 /* A small training step: tanh layer, mse, gradient, an SGD update of w. */
 static nb_graph *build(nb_node **loss, nb_node **w, nb_node **w_next)
 {
@@ -94,10 +92,10 @@ static void test_cache(void **state)
 {
     (void)state;
     nb_program *a = compile(NB_BACKEND_CC);
-    int files = count_files(cache);
+    int files = count_files(tu_cc_cache_dir());
     assert_true(files >= 1);
     nb_program *b = compile(NB_BACKEND_CC);
-    assert_int_equal(count_files(cache), files);
+    assert_int_equal(count_files(tu_cc_cache_dir()), files);
     nb_program_free(a);
     nb_program_free(b);
 }
@@ -107,7 +105,7 @@ static void test_missing_compiler(void **state)
 {
     (void)state;
     char dir[128];
-    snprintf(dir, sizeof dir, "%s/other", cache);
+    snprintf(dir, sizeof dir, "%s/other", tu_cc_cache_dir());
     setenv("NABLA_CACHE_DIR", dir, 1);
     setenv("NABLA_CC", "/nonexistent/cc", 1);
     nb_node *loss, *w, *w_next;
@@ -119,7 +117,7 @@ static void test_missing_compiler(void **state)
     nb_graph_free(g);
     rmdir(dir);
     unsetenv("NABLA_CC");
-    setenv("NABLA_CACHE_DIR", cache, 1);
+    setenv("NABLA_CACHE_DIR", tu_cc_cache_dir(), 1);
 
     g = build(&loss, &w, &w_next);
     opt.backend = (nb_backend)7;
@@ -188,23 +186,6 @@ static void test_pow_matmul_grad2(void **state)
     check_grad2(NB_BACKEND_CC);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(cache, sizeof cache, "/tmp/nabla-cc-test-XXXXXX");
-    if (!mkdtemp(cache))
-        return -1;
-    setenv("NABLA_CACHE_DIR", cache, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_remove_dir(cache);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,5 +194,5 @@ int main(void)
         cmocka_unit_test(test_missing_compiler),
         cmocka_unit_test(test_pow_matmul_grad2),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_cc_cache_setup, tu_cc_cache_teardown);
 }

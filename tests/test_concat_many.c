@@ -19,8 +19,6 @@
 #include "ir.h"
 #include "tmpdir.h"
 
-static char cache[64];
-
 /* Builds the graph for n copies; outs = {y, l, dl/dx} (only y when !with_grad). */
 static nb_graph *build(int n, int with_grad, nb_node **outs)
 {
@@ -115,23 +113,6 @@ static void test_cc(void **state)
     check(1000, 0, NB_BACKEND_CC);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(cache, sizeof cache, "/tmp/nabla-concat-test-XXXXXX");
-    if (!mkdtemp(cache))
-        return -1;
-    setenv("NABLA_CACHE_DIR", cache, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_remove_dir(cache);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,5 +120,5 @@ int main(void)
         cmocka_unit_test(test_tcc),
         cmocka_unit_test(test_cc),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_cc_cache_setup, tu_cc_cache_teardown);
 }

@@ -43,7 +43,6 @@
 
 enum { DIFF_ERR_SIZE = 1024 };
 
-static char cache[64];
 static ob_cache *programs_cache;
 
 static long env_long(const char *name, long fallback)
@@ -194,18 +193,15 @@ static void test_matmul_operand_with_fewer_batch_axes(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(cache, sizeof cache, "/tmp/nabla-diff-test-XXXXXX");
-    if (!mkdtemp(cache))
+    if (tu_cc_cache_setup(state) != 0)
         return -1;
-    setenv("NABLA_CACHE_DIR", cache, 1);
     programs_cache = ob_cache_new();
     return programs_cache ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    tu_remove_dir(cache);
+    tu_cc_cache_teardown(state);
     ob_cache_free(programs_cache);
     return 0;
 }

@@ -35,8 +35,6 @@ static const ni_case cases[] = {
 };
 #define N_CASES ((int)(sizeof cases / sizeof *cases))
 
-static char cache[64];
-
 /* ---- builders: y of a case from its input x (and targets t) -------------------------- */
 
 typedef nb_node *(*ni_build)(nb_graph *g, nb_node *x, const ni_case *c);
@@ -488,23 +486,6 @@ static void test_bce_with_logits_second_order(void **state)
     nb_graph_free(g);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(cache, sizeof cache, "/tmp/nabla-nan-inf-XXXXXX");
-    if (!mkdtemp(cache))
-        return -1;
-    setenv("NABLA_CACHE_DIR", cache, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_remove_dir(cache);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,5 +495,5 @@ int main(void)
         cmocka_unit_test(test_pow_hessian_at_zero),
         cmocka_unit_test(test_bce_with_logits_second_order),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_cc_cache_setup, tu_cc_cache_teardown);
 }
