@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "ir.h"
+#include "memlimit.h"
 #include "nabla.h"
 
 /* ---- files and directories -------------------------------------------------------- */
@@ -924,30 +925,6 @@ static void test_reserved_name(void **state)
 
 /* ---- bounded headers -------------------------------------------------------------- */
 
-/* Under AddressSanitizer (gcc or clang) the address space cannot be limited. */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
-#if !defined(UNDER_ASAN)
-/* The address space in use, from /proc/self/statm (0 when unknown). */
-static size_t vm_bytes(void)
-{
-    unsigned long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%lu", &pages) != 1)
-            pages = 0;
-        fclose(f);
-    }
-    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
-}
-#endif
-
 /* A header of 16 MB whose shape array has 8 million entries is refused for its shape,
  * and reading it costs the header's bytes, not a tree of 8 million nodes: the load runs
  * with only 160 MB of address space to spare (not under the sanitizers, which reserve
@@ -970,19 +947,14 @@ static void test_huge_shape_array(void **state)
     free(json);
     nb_program *p = small_program();
     long allocs = ir_alloc_count();
-#if defined(UNDER_ASAN)
+#if defined(TU_UNDER_ASAN)
     expect_load_error(p, path,
                       "tensor 'a' has shape [1,1,1,1,1,1,1,1,1,...], the parameter is f32[2,3]");
 #else
-    struct rlimit saved, low;
-    assert_int_equal(getrlimit(RLIMIT_AS, &saved), 0);
-    low = saved;
-    low.rlim_cur = vm_bytes() + (160u << 20);
-    if (saved.rlim_cur != RLIM_INFINITY && saved.rlim_cur < low.rlim_cur)
-        low.rlim_cur = saved.rlim_cur;
-    assert_int_equal(setrlimit(RLIMIT_AS, &low), 0);
+    struct rlimit saved;
+    assert_int_equal(tu_memory_limit(160u << 20, &saved), 0);
     int rc = nb_program_load(p, path);
-    assert_int_equal(setrlimit(RLIMIT_AS, &saved), 0);
+    assert_int_equal(tu_memory_restore(&saved), 0);
     assert_int_equal(rc, -1);
     assert_error_has(p, "tensor 'a' has shape [1,1,1,1,1,1,1,1,1,...], the parameter is f32[2,3]");
     assert_small_untouched(p);

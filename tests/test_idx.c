@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "ir.h"
+#include "memlimit.h"
 #include "nabla.h"
 
 /* ---- scratch files --------------------------------------------------------------- */
@@ -558,48 +559,19 @@ static void test_gzip_trailing(void **state)
     free(raw);
 }
 
-/* Under AddressSanitizer (gcc or clang) the address space cannot be limited. */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
-#if !defined(UNDER_ASAN)
-/* The address space in use, from /proc/self/statm (0 when unknown). */
-static size_t vm_bytes(void)
-{
-    unsigned long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%lu", &pages) != 1)
-            pages = 0;
-        fclose(f);
-    }
-    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
-}
-#endif
-
 /* Reading fails with want while the process has only 24 MB of address space to spare
  * (not under the sanitizers, which reserve terabytes of shadow memory up front). */
 static void read_fails_small(const char *path, const char *want)
 {
-#if defined(UNDER_ASAN)
+#if defined(TU_UNDER_ASAN)
     read_fails(path, want);
 #else
-    struct rlimit saved, low;
-    assert_int_equal(getrlimit(RLIMIT_AS, &saved), 0);
-    low = saved;
-    low.rlim_cur = vm_bytes() + (24u << 20);
-    if (saved.rlim_cur != RLIM_INFINITY && saved.rlim_cur < low.rlim_cur)
-        low.rlim_cur = saved.rlim_cur;
+    struct rlimit saved;
     nb_idx x;
     char err[256] = "";
-    assert_int_equal(setrlimit(RLIMIT_AS, &low), 0);
+    assert_int_equal(tu_memory_limit(24u << 20, &saved), 0);
     int rc = nb_idx_read(path, &x, err, sizeof err);
-    assert_int_equal(setrlimit(RLIMIT_AS, &saved), 0);
+    assert_int_equal(tu_memory_restore(&saved), 0);
     assert_int_equal(rc, -1);
     if (!strstr(err, want))
         fail_msg("%s: error \"%s\" does not mention \"%s\"", path, err, want);
