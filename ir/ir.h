@@ -214,9 +214,15 @@ typedef struct ir_rng {
 } ir_rng;
 
 void ir_rng_seed(ir_rng *r, uint64_t seed);
+/* splitmix64's increment (2^64 / golden ratio): its state steps by this before mixing. */
+#define IR_SPLITMIX_STEP 0x9e3779b97f4a7c15ull
 /* splitmix64's output function: a bijection of 64-bit words in which every input bit
  * changes about half of the output bits. Hash tables mix their keys through it. */
 uint64_t ir_mix64(uint64_t x);
+/* FNV-1a over len bytes, going on from h (IR_FNV1A_BASIS to start): a hash that can be
+ * fed piece by piece. Its low bits are weak: mix before using them as a table slot. */
+#define IR_FNV1A_BASIS 0xcbf29ce484222325ull
+uint64_t ir_fnv1a(uint64_t h, const void *data, size_t len);
 /* A 64-bit hash of len bytes (FNV-1a, then ir_mix64 to spread its low bits). */
 uint64_t ir_hash_bytes(const void *data, size_t len);
 uint64_t ir_rng_next(ir_rng *r);

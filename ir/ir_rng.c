@@ -12,18 +12,22 @@ uint64_t ir_mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-uint64_t ir_hash_bytes(const void *data, size_t len)
+uint64_t ir_fnv1a(uint64_t h, const void *data, size_t len)
 {
     const unsigned char *b = data;
-    uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < len; i++)
         h = (h ^ b[i]) * 0x100000001b3ull;
-    return ir_mix64(h);
+    return h;
+}
+
+uint64_t ir_hash_bytes(const void *data, size_t len)
+{
+    return ir_mix64(ir_fnv1a(IR_FNV1A_BASIS, data, len));
 }
 
 static uint64_t splitmix64(uint64_t *s)
 {
-    return ir_mix64(*s += 0x9e3779b97f4a7c15ull);
+    return ir_mix64(*s += IR_SPLITMIX_STEP);
 }
 
 void ir_rng_seed(ir_rng *r, uint64_t seed)

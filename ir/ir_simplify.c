@@ -92,7 +92,7 @@ static int node_equal(const ir_node *a, const ir_node *b)
  * families of nodes, and linear probing then walked runs as long as the graph. */
 static uint64_t hash_add(uint64_t h, uint64_t v)
 {
-    return ir_mix64(h ^ v) + 0x9e3779b97f4a7c15ull;
+    return ir_mix64(h ^ v) + IR_SPLITMIX_STEP;
 }
 
 /* The bits of a scalar attribute, with -0 as 0: attr_equal compares with ==. */

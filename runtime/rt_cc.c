@@ -45,13 +45,6 @@ static const char *const rt_cc_v3_flags[] = {
     "avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "abm", "movbe", "xsave",
 };
 
-static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return h;
-}
-
 /* 1 when the space-separated list has the word. */
 static int has_word(const char *list, const char *word)
 {
@@ -75,7 +68,7 @@ static uint64_t machine(uint64_t h, const char **isa)
         int model = strncmp(line, "model name", 10) == 0, flags = strncmp(line, "flags", 5) == 0;
         if (!model && !flags)
             continue;
-        h = fnv1a(h, line, strlen(line));
+        h = ir_fnv1a(h, line, strlen(line));
         seen++;
         if (flags) {
             v3 = 1;
@@ -233,15 +226,15 @@ static int load_or_build(const char *cc, const char *source, void **handle, char
         cc = resolved;
     if (rt_cache_open(&c, err, size) != 0)
         return -1;
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv1a(h, RT_CC_KEY_VERSION, sizeof RT_CC_KEY_VERSION);
-    h = fnv1a(h, source, strlen(source));
-    h = fnv1a(h, cc, strlen(cc) + 1);
+    uint64_t h = IR_FNV1A_BASIS;
+    h = ir_fnv1a(h, RT_CC_KEY_VERSION, sizeof RT_CC_KEY_VERSION);
+    h = ir_fnv1a(h, source, strlen(source));
+    h = ir_fnv1a(h, cc, strlen(cc) + 1);
     for (size_t i = 0; i < sizeof rt_cc_flags / sizeof *rt_cc_flags; i++)
-        h = fnv1a(h, rt_cc_flags[i], strlen(rt_cc_flags[i]) + 1);
+        h = ir_fnv1a(h, rt_cc_flags[i], strlen(rt_cc_flags[i]) + 1);
     h = machine(h, &isa);
     if (isa)
-        h = fnv1a(h, isa, strlen(isa) + 1);
+        h = ir_fnv1a(h, isa, strlen(isa) + 1);
     snprintf(stem, sizeof stem, "%016llx", (unsigned long long)h);
     snprintf(name, sizeof name, "%s.so", stem);
     snprintf(key, sizeof key, "%s %s %zu", RT_CC_KEY_VERSION, stem, strlen(source));

@@ -147,34 +147,17 @@ double nb_init_gain(nb_nonlinearity nl, double slope)
 /* splitmix64's output function over x + golden ratio: a bijection that scatters bits. */
 static uint64_t mix64(uint64_t x)
 {
-    uint64_t z = x + 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return ir_mix64(x + IR_SPLITMIX_STEP);
 }
 
 uint64_t nb_init_seed(uint64_t base, const char *name)
 {
     /* FNV-1a over the name's bytes (NULL counts as ""), then mixed with the base. */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *c = (const unsigned char *)(name ? name : ""); *c; c++)
-        h = (h ^ *c) * 0x100000001b3ull;
+    uint64_t h = name ? ir_fnv1a(IR_FNV1A_BASIS, name, strlen(name)) : IR_FNV1A_BASIS;
     return mix64(mix64(base) ^ h);
 }
 
 /* ---- resolving an nb_init into a distribution ---------------------------------------- */
-
-/* Writes "f32[784,256]" into buf. */
-static const char *type_str(nb_dtype dt, int rank, const int64_t *shape, char *buf, size_t size)
-{
-    const char *name = ir_dtype_name(dt);
-    size_t n = (size_t)snprintf(buf, size, "%s[", name ? name : "?");
-    for (int i = 0; i < rank && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, i ? ",%lld" : "%lld", (long long)shape[i]);
-    if (n < size)
-        snprintf(buf + n, size - n, "]");
-    return buf;
-}
 
 /* The fans of a rank >= 2 shape under the layout, with the overrides applied; for rank 0
  * and 1 only overrides exist. need_in/need_out say which the kind uses. */
@@ -408,7 +391,7 @@ static int prepare(const nb_init *init, nb_dtype dt, int rank, const int64_t *sh
     if (n < 0) {
         char type[160];
         return fail(err, size, "the element count of %s overflows 64 bits",
-                    type_str(dt, rank, shape, type, sizeof type));
+                    ir_format_type(dt, rank, shape, type, sizeof type));
     }
     *numel = n;
     return resolve(init, dt, rank, shape, n, d, err, size);
@@ -443,7 +426,7 @@ static int prepare_param(nb_program *p, const char *what, const char *name, cons
     int64_t n;
     if (prepare(init, dt, rank, shape, d, &n, msg, sizeof msg) != 0)
         return rt_error(p, "%s: parameter '%.200s' (%s): %s", what, name,
-                        type_str(dt, rank, shape, type, sizeof type), msg);
+                        ir_format_type(dt, rank, shape, type, sizeof type), msg);
     *index = i;
     return 0;
 }

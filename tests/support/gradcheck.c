@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "gradcheck.h"
+#include "ir.h"
 
 #define GC_MAX_IN 4
 #define GC_ELEMS 24  /* elements perturbed per input and sample */
@@ -23,10 +24,7 @@
 /* splitmix64: a tiny PRNG, so every machine draws the same inputs. */
 static double gc_uniform(uint64_t *s, double lo, double hi)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
+    uint64_t z = ir_mix64(*s += IR_SPLITMIX_STEP);
     return lo + (hi - lo) * (double)(z >> 11) / 9007199254740992.0;
 }
 
