@@ -191,6 +191,18 @@ typedef struct cg_program {
  * int nb_entry(const void *const *in, unsigned char *arena, unsigned char *state). */
 #define CG_ENTRY "nb_entry"
 
+/* How generated code reaches the runtime kernels of cg_rt.def. The backend that will
+ * compile the code decides (its row in runtime/ says which): codegen knows only the
+ * ways, never the backends. */
+typedef enum cg_rt_link {
+    /* Declared as functions ("void nb_rt_copy(...);"), resolved by name when the code is
+     * linked: libtcc gets their addresses through tcc_add_symbol. */
+    CG_RT_LINK_SYMBOLS = 0,
+    /* Declared as function pointers ("void (*nb_rt_copy)(...);") that the loader fills
+     * after loading: a shared object cannot link against the process's functions. */
+    CG_RT_LINK_POINTERS
+} cg_rt_link;
+
 /* What a program does on each run: computes outputs, then sets each upd_params[i] to
  * upd_values[i] (after every kernel has run, so all reads see the old values). */
 typedef struct cg_request {
@@ -199,9 +211,7 @@ typedef struct cg_request {
     ir_node *const *upd_params;
     ir_node *const *upd_values;
     int n_updates;
-    /* Declare the runtime kernels as function pointers that the loader fills (for a
-     * shared object), rather than as functions (that libtcc resolves). */
-    int rt_pointers;
+    cg_rt_link rt_link; /* how the code reaches the runtime kernels */
 } cg_request;
 
 /* Generates the program of rq, whose outputs and updates the caller has checked

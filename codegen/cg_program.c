@@ -118,9 +118,10 @@ void cg_program_free(cg_program *p)
 }
 
 /* Writes a runtime kernel's prototype "void f(int);", or as a pointer "void (*f)(int);"
- * for a backend that fills it at load time. */
-static void emit_rt_proto(ir_text *out, const char *proto, int as_pointer)
+ * for a backend that fills it at load time (CG_RT_LINK_POINTERS). */
+static void emit_rt_proto(ir_text *out, const char *proto, cg_rt_link link)
 {
+    int as_pointer = link == CG_RT_LINK_POINTERS;
     const char *paren = strchr(proto, '(');
     const char *name = paren;
     while (name > proto && name[-1] != ' ' && name[-1] != '*')
@@ -665,7 +666,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         }
     for (int i = 0; i < CG_RT_COUNT; i++)
         if (c.rt_used[i]) {
-            emit_rt_proto(&out, cg_rt_protos[i], rq->rt_pointers);
+            emit_rt_proto(&out, cg_rt_protos[i], rq->rt_link);
             any_proto = 1;
         }
     ir_text_printf(&out, "%s%s%s", any_proto ? "\n" : "", body.buf ? body.buf : "",

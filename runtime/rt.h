@@ -4,13 +4,30 @@
 
 #include <stddef.h>
 
+#include "cg.h"
+
 /* Compiled code; entry is the generated CG_ENTRY function. */
 typedef struct rt_jit {
-    int backend; /* nb_backend that made it */
     void *state; /* what owns the code: tcc's mapping, cc's dlopen handle */
     size_t size; /* bytes mapped at state (tcc) */
     int (*entry)(const void *const *in, unsigned char *arena, unsigned char *state);
 } rt_jit;
+
+/* ---- the backends (rt_backend.c) ------------------------------------------------ */
+
+/* A backend: one row of the table that nb_compile looks its nb_backend up in. */
+typedef struct rt_backend {
+    const char *name;   /* "tcc", "cc" */
+    cg_rt_link rt_link; /* how code generated for it reaches the runtime kernels */
+    /* Compiles generated C: 0 with *jit filled, or -1 with a message in err that starts
+     * with the backend's name, and *jit empty. */
+    int (*compile)(const char *source, rt_jit *jit, char *err, size_t size);
+    /* Releases what compile made; an empty jit is fine. */
+    void (*free)(rt_jit *jit);
+} rt_backend;
+
+/* The row of backend, or NULL when no backend has that value. */
+const rt_backend *rt_backend_find(nb_backend backend);
 
 /* Compiles source with libtcc (under the project's libtcc mutex). Returns 0, or -1 with
  * a message in err that quotes the offending generated line. */
@@ -68,12 +85,7 @@ typedef struct rt_symbol {
 extern const rt_symbol rt_kernel_symbols[];
 extern const int rt_n_kernel_symbols;
 
-/* Seconds from a monotonic clock. */
-double rt_seconds(void);
-
 /* ---- programs (rt_program.c, rt_params.c) --------------------------------------- */
-
-#include "cg.h"
 
 /* Parameter memory, shared by the programs compiled with share_state. */
 typedef struct rt_state {
@@ -83,6 +95,7 @@ typedef struct rt_state {
 } rt_state;
 
 struct nb_program {
+    const rt_backend *backend; /* what made jit (NULL until nb_compile picks it) */
     rt_jit jit;
     cg_program cg;        /* source text and where every slot lives */
     unsigned char *arena; /* intermediates and outputs */

@@ -279,7 +279,6 @@ static int cc_compile(const char *source, rt_jit *jit, char *err, size_t size)
         snprintf(err, size, "cc: the object has no entry point '%s'", CG_ENTRY);
         return -1;
     }
-    jit->backend = NB_BACKEND_CC;
     jit->state = handle;
     memcpy(&jit->entry, &entry, sizeof entry);
     return 0;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cg.h"
 #include "rt.h"
@@ -34,10 +35,18 @@ void *rt_alloc_zeroed(size_t size)
     return m;
 }
 
-/* Simplifies a copy of the graph and generates C from it; errors end up on g. The
- * simplified graph is asked for the outputs, the update values and the updated
- * parameters, in that order. */
-static int generate(nb_graph *g, const nb_compile_options *opt, cg_program *cg)
+/* Seconds from a monotonic clock. */
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Simplifies a copy of the graph and generates C from it for the backend b; errors end
+ * up on g. The simplified graph is asked for the outputs, the update values and the
+ * updated parameters, in that order. */
+static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend *b, cg_program *cg)
 {
     int no = opt->n_outputs, nu = opt->n_updates;
     if (ir_check_outputs(g, opt->outputs, no) != 0)
@@ -61,8 +70,7 @@ static int generate(nb_graph *g, const nb_compile_options *opt, cg_program *cg)
     ir_graph *s = NULL;
     if (ir_check_updates(g, roots + no + nu, roots + no, nu) == 0 &&
         (s = ir_simplify(g, roots, no + 2 * nu, mapped)) != NULL) {
-        cg_request rq = {mapped,      no, mapped + no + nu,
-                         mapped + no, nu, opt->backend == NB_BACKEND_CC};
+        cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu, b->rt_link};
         rc = cg_generate(s, &rq, cg);
         if (s->error)
             ir_error(g, "%s", s->error);
@@ -83,7 +91,8 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         ir_error(g, "compile: options are NULL");
         return NULL;
     }
-    if (opt->backend != NB_BACKEND_TCC && opt->backend != NB_BACKEND_CC) {
+    const rt_backend *b = rt_backend_find(opt->backend);
+    if (!b) {
         ir_error(g, "compile: unknown backend %d", (int)opt->backend);
         return NULL;
     }
@@ -92,17 +101,16 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         ir_oom(g);
         return NULL;
     }
-    if (generate(g, opt, &p->cg) != 0)
+    if (generate(g, opt, b, &p->cg) != 0)
         goto fail;
     char err[1024];
-    double t0 = rt_seconds();
-    int rc = opt->backend == NB_BACKEND_CC ? rt_cc_compile(p->cg.source, &p->jit, err, sizeof err)
-                                           : rt_tcc_compile(p->cg.source, &p->jit, err, sizeof err);
-    if (rc != 0) {
+    double t0 = seconds();
+    p->backend = b;
+    if (b->compile(p->cg.source, &p->jit, err, sizeof err) != 0) {
         ir_error(g, "compile: %s", err);
         goto fail;
     }
-    p->compile_seconds = rt_seconds() - t0;
+    p->compile_seconds = seconds() - t0;
     p->arena = rt_alloc_zeroed(p->cg.arena_size);
     p->bound = ir_calloc((size_t)p->cg.n_inputs + 1, sizeof *p->bound);
     if (!p->arena || !p->bound) {
@@ -123,10 +131,8 @@ void nb_program_free(nb_program *p)
 {
     if (!p)
         return;
-    if (p->jit.backend == NB_BACKEND_CC)
-        rt_cc_free(&p->jit);
-    else
-        rt_tcc_free(&p->jit);
+    if (p->backend)
+        p->backend->free(&p->jit);
     cg_program_free(&p->cg);
     free(p->arena);
     rt_state_release(p->state);

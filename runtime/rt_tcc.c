@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cg.h"
@@ -84,13 +83,6 @@ static void quote_line(const char *source, const char *msg, char *err, size_t si
     }
     int len = (int)strcspn(s, "\n");
     snprintf(err, size, "tcc: %s\n  generated line %ld: %.*s", msg, line, len > 300 ? 300 : len, s);
-}
-
-double rt_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size)
