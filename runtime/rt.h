@@ -113,9 +113,5 @@ int rt_error(nb_program *p, const char *fmt, ...) __attribute__((format(printf, 
 void rt_error_clear(nb_program *p);
 /* 64-byte aligned zeroed memory (at least 64 bytes), or NULL. */
 void *rt_alloc_zeroed(size_t size);
-/* Gives p its parameter memory: new zeroed memory, or that of `share` when its
- * parameters are the same as p's. 0, or -1 with a message in err. */
-int rt_state_attach(nb_program *p, nb_program *share, char *err, size_t size);
-void rt_state_release(rt_state *s);
 
 #endif

@@ -1,58 +1,8 @@
-/* rt_params.c — a program's parameters: their memory (possibly shared between programs
- * of one graph), listing, copying values in and out, and zeroing gradient buffers. */
-#include <stdio.h>
-#include <stdlib.h>
+/* rt_params.c — a program's parameters by index and by name: listing them, copying
+ * values in and out, and zeroing gradient buffers. */
 #include <string.h>
 
 #include "rt.h"
-
-/* Two programs may share parameters when they list the same ones at the same places. */
-static int same_params(const cg_program *a, const cg_program *b)
-{
-    if (a->n_params != b->n_params || a->state_size != b->state_size)
-        return 0;
-    for (int i = 0; i < a->n_params; i++) {
-        const cg_slot *x = &a->params[i], *y = &b->params[i];
-        if (strcmp(x->name, y->name) != 0 || x->dtype != y->dtype || x->rank != y->rank ||
-            x->offset != y->offset ||
-            memcmp(x->shape, y->shape, (size_t)x->rank * sizeof *x->shape) != 0)
-            return 0;
-    }
-    return 1;
-}
-
-int rt_state_attach(nb_program *p, nb_program *share, char *err, size_t size)
-{
-    if (share) {
-        if (!same_params(&p->cg, &share->cg)) {
-            snprintf(err, size,
-                     "cannot share state: the programs have different parameters "
-                     "(compile both from the same, finished graph)");
-            return -1;
-        }
-        p->state = share->state;
-        p->state->refs++;
-        return 0;
-    }
-    p->state = ir_calloc(1, sizeof *p->state);
-    if (!p->state || !(p->state->bytes = rt_alloc_zeroed(p->cg.state_size))) {
-        free(p->state);
-        p->state = NULL;
-        snprintf(err, size, "out of memory");
-        return -1;
-    }
-    p->state->refs = 1;
-    p->state->size = p->cg.state_size;
-    return 0;
-}
-
-void rt_state_release(rt_state *s)
-{
-    if (!s || --s->refs > 0)
-        return;
-    free(s->bytes);
-    free(s);
-}
 
 static const cg_slot *param_at(const nb_program *p, int i)
 {

@@ -43,6 +43,57 @@ static double seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Two programs may share parameters when they list the same ones at the same places. */
+static int same_params(const cg_program *a, const cg_program *b)
+{
+    if (a->n_params != b->n_params || a->state_size != b->state_size)
+        return 0;
+    for (int i = 0; i < a->n_params; i++) {
+        const cg_slot *x = &a->params[i], *y = &b->params[i];
+        if (strcmp(x->name, y->name) != 0 || x->dtype != y->dtype || x->rank != y->rank ||
+            x->offset != y->offset ||
+            memcmp(x->shape, y->shape, (size_t)x->rank * sizeof *x->shape) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Gives p its parameter memory: new zeroed memory, or that of `share` when its
+ * parameters are the same as p's. 0, or -1 with a message in err. */
+static int state_attach(nb_program *p, nb_program *share, char *err, size_t size)
+{
+    if (share) {
+        if (!same_params(&p->cg, &share->cg)) {
+            snprintf(err, size,
+                     "cannot share state: the programs have different parameters "
+                     "(compile both from the same, finished graph)");
+            return -1;
+        }
+        p->state = share->state;
+        p->state->refs++;
+        return 0;
+    }
+    p->state = ir_calloc(1, sizeof *p->state);
+    if (!p->state || !(p->state->bytes = rt_alloc_zeroed(p->cg.state_size))) {
+        free(p->state);
+        p->state = NULL;
+        snprintf(err, size, "out of memory");
+        return -1;
+    }
+    p->state->refs = 1;
+    p->state->size = p->cg.state_size;
+    return 0;
+}
+
+/* Drops one program's hold on the state; the last one frees it. */
+static void state_release(rt_state *s)
+{
+    if (!s || --s->refs > 0)
+        return;
+    free(s->bytes);
+    free(s);
+}
+
 /* Simplifies a copy of the graph and generates C from it for the backend b; errors end
  * up on g. The simplified graph is asked for the outputs, the update values and the
  * updated parameters, in that order. */
@@ -117,7 +168,7 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         ir_oom(g);
         goto fail;
     }
-    if (rt_state_attach(p, opt->share_state, err, sizeof err) != 0) {
+    if (state_attach(p, opt->share_state, err, sizeof err) != 0) {
         ir_error(g, "compile: %s", err);
         goto fail;
     }
@@ -135,7 +186,7 @@ void nb_program_free(nb_program *p)
         p->backend->free(&p->jit);
     cg_program_free(&p->cg);
     free(p->arena);
-    rt_state_release(p->state);
+    state_release(p->state);
     free(p->bound);
     free(p);
 }
