@@ -256,7 +256,8 @@ const char *nb_program_error(const nb_program *p);
 const char *nb_program_source(const nb_program *p);
 /* Writes the generated C to a file; 0 or -1 with the error on the program. */
 int nb_program_write_source(nb_program *p, const char *path);
-/* Seconds spent in libtcc (compile + relocate) for this program. */
+/* Seconds the backend took to turn the program's C into code: libtcc's compile and
+ * relocation, or the cc backend's build (or its cache lookup and load). */
 double nb_program_compile_seconds(const nb_program *p);
 
 /* Inputs, in the order they were created. */
