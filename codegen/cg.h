@@ -80,6 +80,12 @@ const char *cg_rt(cg_ctx *c, const char *name);
 const char *cg_lit(cg_ctx *c, nb_dtype dt, double v);
 /* Row-major strides of a shape. */
 void cg_strides(int rank, const int64_t *shape, int64_t *strides);
+/* Simplifies a loop nest over the box size[0..rank) that walks n_arrays arrays at once,
+ * array a moving stride[a][d] elements along axis d: drops the axes of size 1 and merges
+ * an axis into the one before it when every array walks the two as one run
+ * (stride[a][d - 1] == stride[a][d] * size[d]). Rewrites size and stride in place and
+ * returns the number of axes left. */
+int cg_merge_axes(int rank, int64_t *size, int n_arrays, int64_t (*stride)[NB_MAX_RANK]);
 /* Opens nested loops `for (long <var>d = 0; <var>d < shape[d]; <var>d++) {` over the
  * axes whose bit is set in axes; cg_loops_close closes as many. */
 int cg_loops_open(cg_ctx *c, const char *var, int rank, const int64_t *shape, uint32_t axes);

@@ -14,39 +14,24 @@ typedef struct loop_axes {
     int64_t stride[CG_MAX_ARGS + 1][NB_MAX_RANK];
 } loop_axes;
 
+/* The loop of kernel k: the root's axes, each array's stride along them (0 where an
+ * operand is broadcast), then merged. */
 static void plan_axes(const cg_kernel *k, loop_axes *la)
 {
     const ir_node *r = k->root;
-    int64_t st[CG_MAX_ARGS + 1][NB_MAX_RANK];
-    cg_strides(r->rank, r->shape, st[0]);
+    cg_strides(r->rank, r->shape, la->stride[0]);
     for (int a = 0; a < k->n_args; a++) {
         const ir_node *x = k->args[a];
         int64_t own[NB_MAX_RANK];
         cg_strides(x->rank, x->shape, own);
         for (int d = 0; d < r->rank; d++) {
             int dd = d - (r->rank - x->rank);
-            st[a + 1][d] = (dd < 0 || x->shape[dd] == 1) ? 0 : own[dd];
+            la->stride[a + 1][d] = (dd < 0 || x->shape[dd] == 1) ? 0 : own[dd];
         }
     }
-    la->n = 0;
-    for (int d = 0; d < r->rank; d++) {
-        if (r->shape[d] == 1)
-            continue;
-        int m = la->n;
-        int merge = m > 0;
-        for (int a = 0; a <= k->n_args && merge; a++)
-            merge = la->stride[a][m - 1] == st[a][d] * r->shape[d];
-        if (merge) {
-            la->size[m - 1] *= r->shape[d];
-            for (int a = 0; a <= k->n_args; a++)
-                la->stride[a][m - 1] = st[a][d];
-            continue;
-        }
-        la->size[m] = r->shape[d];
-        for (int a = 0; a <= k->n_args; a++)
-            la->stride[a][m] = st[a][d];
-        la->n++;
-    }
+    for (int d = 0; d < r->rank; d++)
+        la->size[d] = r->shape[d];
+    la->n = cg_merge_axes(r->rank, la->size, k->n_args + 1, la->stride);
 }
 
 static int all_zero(const int64_t *s, int n)

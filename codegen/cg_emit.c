@@ -1,4 +1,5 @@
-/* cg_emit.c — helpers that emitters use to write C: lines, types, literals, loops. */
+/* cg_emit.c — helpers that emitters use to write C: lines, types, literals, loops and
+ * their axes. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,6 +136,30 @@ void cg_strides(int rank, const int64_t *shape, int64_t *strides)
         strides[d] = s;
         s *= shape[d];
     }
+}
+
+int cg_merge_axes(int rank, int64_t *size, int n_arrays, int64_t (*stride)[NB_MAX_RANK])
+{
+    /* In place: axis d is read before anything is written at d (r <= d throughout). */
+    int r = 0;
+    for (int d = 0; d < rank; d++) {
+        if (size[d] == 1)
+            continue;
+        int merge = r > 0;
+        for (int a = 0; a < n_arrays && merge; a++)
+            merge = stride[a][r - 1] == stride[a][d] * size[d];
+        if (merge) {
+            size[r - 1] *= size[d];
+            for (int a = 0; a < n_arrays; a++)
+                stride[a][r - 1] = stride[a][d];
+            continue;
+        }
+        size[r] = size[d];
+        for (int a = 0; a < n_arrays; a++)
+            stride[a][r] = stride[a][d];
+        r++;
+    }
+    return r;
 }
 
 int cg_loops_open(cg_ctx *c, const char *var, int rank, const int64_t *shape, uint32_t axes)

@@ -28,26 +28,17 @@ static const char *index_at(char *buf, size_t size, int64_t off, int rank, const
 static void copy_box(cg_ctx *c, int rank, const int64_t *size, const int64_t *ys, int64_t yoff,
                      int k, const int64_t *xs, int64_t xoff)
 {
-    int64_t sz[NB_MAX_RANK], sy[NB_MAX_RANK], sx[NB_MAX_RANK];
+    int64_t sz[NB_MAX_RANK], st[2][NB_MAX_RANK]; /* st[0]: y, st[1]: x<k> */
     char yi[320], xi[320];
-    int r = 0;
     for (int d = 0; d < rank; d++) {
-        if (size[d] == 1)
-            continue;
-        if (r > 0 && sy[r - 1] == ys[d] * size[d] && sx[r - 1] == xs[d] * size[d]) {
-            sz[r - 1] *= size[d];
-            sy[r - 1] = ys[d];
-            sx[r - 1] = xs[d];
-            continue;
-        }
-        sz[r] = size[d];
-        sy[r] = ys[d];
-        sx[r] = xs[d];
-        r++;
+        sz[d] = size[d];
+        st[0][d] = ys[d];
+        st[1][d] = xs[d];
     }
+    int r = cg_merge_axes(rank, sz, 2, st);
     int loops = cg_loops_open(c, "i", r, sz, (1u << r) - 1);
-    cg_line(c, "y[%s] = x%d[%s];", index_at(yi, sizeof yi, yoff, r, sy), k,
-            index_at(xi, sizeof xi, xoff, r, sx));
+    cg_line(c, "y[%s] = x%d[%s];", index_at(yi, sizeof yi, yoff, r, st[0]), k,
+            index_at(xi, sizeof xi, xoff, r, st[1]));
     cg_loops_close(c, loops);
 }
 
@@ -258,9 +249,8 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
     const ir_node *ops[3] = {n, a, b};
     int64_t mat[3] = {m * nn, m * k, k * nn};
     /* Per batch axis of y: the element stride of y, a and b (0 when broadcast). */
-    int r = 0;
     for (int d = 0; d < rank; d++) {
-        int64_t s[3];
+        size[d] = n->shape[d];
         for (int o = 0; o < 3; o++) {
             const ir_node *x = ops[o];
             int dx = d - (rank - (x->rank - 2));
@@ -268,29 +258,15 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
             /* An operand with fewer batch axes than y has none at d: stride 0, and no
              * axis before its first may be read. */
             if (dx < 0 || x->shape[dx] == 1) {
-                s[o] = 0;
+                st[o][d] = 0;
                 continue;
             }
             for (int e = dx + 1; e < x->rank - 2; e++)
                 st_x *= x->shape[e];
-            s[o] = st_x;
+            st[o][d] = st_x;
         }
-        if (n->shape[d] == 1)
-            continue;
-        int merge = r > 0;
-        for (int o = 0; o < 3 && merge; o++)
-            merge = st[o][r - 1] == s[o] * n->shape[d];
-        if (merge) {
-            size[r - 1] *= n->shape[d];
-            for (int o = 0; o < 3; o++)
-                st[o][r - 1] = s[o];
-            continue;
-        }
-        size[r] = n->shape[d];
-        for (int o = 0; o < 3; o++)
-            st[o][r] = s[o];
-        r++;
     }
+    int r = cg_merge_axes(rank, size, 3, st);
     /* A transpose that the kernel reads through is an operand of the gemm call. */
     int ta = c->absorbed && c->absorbed[a->id], tb = c->absorbed && c->absorbed[b->id];
     if (r > 0 && !ta && st[2][r - 1] == 0 && st[1][r - 1] == m * k && st[0][r - 1] == m * nn) {

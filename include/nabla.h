@@ -437,7 +437,7 @@ int nb_program_load(nb_program *p, const char *path);
 size_t nb_dtype_size(nb_dtype dt);
 const char *nb_dtype_name(nb_dtype dt);
 
-/* ---- data: IDX files (the MNIST family) and minibatches ---------------------------- */
+/* ---- data: IDX files and minibatches (data/; docs/data.md) ------------------------- */
 /* See docs/data.md. The readers and helpers below do not touch graphs or programs. */
 
 /* IDX element types: the type byte of the file. */

@@ -116,6 +116,8 @@ int ir_size_add(size_t a, size_t b, size_t *sum);
 int ir_size_mul(size_t a, size_t b, size_t *product);
 /* x rounded up to a multiple of align (> 0). */
 int ir_size_align(size_t x, size_t align, size_t *rounded);
+/* Size of one element of dt; 0 for an unknown dtype. */
+size_t ir_dtype_size(nb_dtype dt);
 /* numel elements of dt, in bytes. */
 int ir_size_bytes(nb_dtype dt, int64_t numel, size_t *bytes);
 /* The product of the dimensions, or -1 when one is negative or it overflows int64. */
@@ -130,9 +132,6 @@ ir_graph *ir_graph_new(void);
 void ir_graph_free(ir_graph *g);
 /* Records fmt as g's error unless an error is already recorded. Always returns -1. */
 int ir_error(ir_graph *g, const char *fmt, ...);
-/* Checks updates params[i] <- values[i]: parameters of g, matching dtype and shape,
- * each written once. 0 or -1 (recorded). */
-int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n);
 /* Forgets g's error (for scratch graphs of internal checks). */
 void ir_error_clear(ir_graph *g);
 /* Records "out of memory" (a sticky error too). Returns -1. */
@@ -145,8 +144,7 @@ ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const 
 ir_node *ir_leaf_find(const ir_graph *g, ir_op op, const char *name);
 /* Adds named leaf n to g's name index. 0, or -1 on OOM (recorded on g). */
 int ir_leaf_index(ir_graph *g, ir_node *n);
-/* Size of one element of dt (0 for an unknown dtype), and its name ("f32"). */
-size_t ir_dtype_size(nb_dtype dt);
+/* The name of dt ("f32"). */
 const char *ir_dtype_name(nb_dtype dt);
 /* Writes "f32[2,3]" into buf and returns buf. */
 const char *ir_format_type(nb_dtype dt, int rank, const int64_t *shape, char *buf, size_t size);
@@ -154,8 +152,6 @@ const char *ir_format_type(nb_dtype dt, int rank, const int64_t *shape, char *bu
 const char *ir_type_str(const ir_node *n, char *buf, size_t size);
 /* Writes "node 7 (add 'name')" into buf. */
 const char *ir_node_str(const ir_node *n, char *buf, size_t size);
-/* Checks a list of outputs to compile: n > 0, none NULL, all of g. 0 or -1 (recorded). */
-int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n);
 int ir_is_float(nb_dtype dt);
 
 /* ---- shape helpers shared by shape rules (ir_shape.c) ----------------------------- */
@@ -165,6 +161,10 @@ int ir_broadcast_shapes(ir_graph *g, ir_node *n);
 int ir_same_shape(const ir_node *a, const ir_node *b);
 /* Requires every operand to have one dtype and, when float_only, a float dtype. */
 int ir_check_dtypes(ir_graph *g, ir_node *n, int float_only);
+/* Turns a list of possibly negative axes into a bitmask; records an error (naming op)
+ * for an axis out of range or given twice. n_axes == 0 means every axis. */
+int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_axes,
+                 uint32_t *mask);
 
 /* ---- constructors used by gradient rules and the frontend (ir_build.c) ------------ */
 
@@ -189,10 +189,6 @@ ir_node *ir_reshape(ir_graph *g, ir_node *x, int rank, const int64_t *shape);
 ir_node *ir_broadcast_to(ir_graph *g, ir_node *x, int rank, const int64_t *shape);
 /* Sums gx (a gradient of a broadcast result) back to the shape of operand x. */
 ir_node *ir_sum_to(ir_graph *g, ir_node *gx, const ir_node *x);
-/* Turns a list of possibly negative axes into a bitmask; records an error (naming op)
- * for an axis out of range or given twice. n_axes == 0 means every axis. */
-int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_axes,
-                 uint32_t *mask);
 
 /* ---- text (ir_text.c) ------------------------------------------------------------ */
 
@@ -256,7 +252,7 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
  * NULL with the error recorded on g. The caller frees the new graph. */
 ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_outs);
 
-/* ---- verifier and printer (ir_verify.c, ir_print.c) ------------------------------- */
+/* ---- checks and printer (ir_verify.c, ir_print.c) --------------------------------- */
 
 /* Copies name into buf keeping only [A-Za-z0-9_ .:+=-] and writing every other byte
  * as \\xNN, so the result is safe inside a C comment or one line of text. */
@@ -264,6 +260,11 @@ const char *ir_escape_name(const char *name, char *buf, size_t size);
 
 /* Checks the graph's invariants; 0, or -1 with a description in msg. */
 int ir_verify(const ir_graph *g, char *msg, size_t size);
+/* Checks a list of outputs to compile: n > 0, none NULL, all of g. 0 or -1 (recorded). */
+int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n);
+/* Checks updates params[i] <- values[i]: parameters of g, matching dtype and shape,
+ * each written once. 0 or -1 (recorded). */
+int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n);
 /* The IR as text, one line per node; malloc'ed, NULL on OOM. */
 char *ir_print(const ir_graph *g);
 

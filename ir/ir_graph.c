@@ -115,17 +115,6 @@ int ir_is_float(nb_dtype dt)
     return dt == NB_F32 || dt == NB_F64;
 }
 
-size_t ir_dtype_size(nb_dtype dt)
-{
-    switch (dt) {
-    case NB_F32: return 4;
-    case NB_F64: return 8;
-    case NB_I32: return 4;
-    case NB_BOOL: return 1;
-    default: return 0;
-    }
-}
-
 const char *ir_dtype_name(nb_dtype dt)
 {
     switch (dt) {
@@ -235,53 +224,4 @@ ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const 
     }
     g->nodes[g->n_nodes++] = n;
     return n;
-}
-
-int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n)
-{
-    if (n <= 0 || !outs)
-        return ir_error(g, "compile: no outputs were given");
-    for (int i = 0; i < n; i++) {
-        if (!outs[i])
-            return ir_error(g, "compile: output %d is NULL", i);
-        if (outs[i]->graph != g)
-            return ir_error(g, "compile: output %d belongs to another graph", i);
-    }
-    return 0;
-}
-
-/* Checks update i of ir_check_updates; written[k] is 1 + the update that writes the
- * parameter of leaf index k, or 0 (a table: a scan of the earlier updates is quadratic
- * in the number of parameters). */
-static int check_update(ir_graph *g, ir_node *const *params, ir_node *const *values, int i,
-                        int *written)
-{
-    char t[160], u[160];
-    const ir_node *p = params[i], *v = values[i];
-    if (!p || !v)
-        return ir_error(g, "compile: update %d: the %s is NULL", i, !p ? "parameter" : "value");
-    if (p->graph != g || v->graph != g)
-        return ir_error(g, "compile: update %d belongs to another graph", i);
-    if (p->op != IR_OP_PARAM)
-        return ir_error(g, "compile: update %d: node %d is not a parameter", i, p->id);
-    if (p->dtype != v->dtype || !ir_same_shape(p, v))
-        return ir_error(g, "compile: update %d: parameter '%s' is %s, the value %s", i, p->name,
-                        ir_type_str(p, t, sizeof t), ir_type_str(v, u, sizeof u));
-    if (written[p->leaf_index])
-        return ir_error(g, "compile: updates %d and %d both write parameter '%s'",
-                        written[p->leaf_index] - 1, i, p->name);
-    written[p->leaf_index] = i + 1;
-    return 0;
-}
-
-int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n)
-{
-    int *written = ir_calloc((size_t)g->n_params + 1, sizeof *written);
-    if (!written)
-        return ir_oom(g);
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = check_update(g, params, values, i, written);
-    free(written);
-    return rc;
 }

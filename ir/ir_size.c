@@ -1,6 +1,7 @@
-/* ir_size.c — checked arithmetic for element counts and byte sizes. Every count and
- * size the library computes from user shapes goes through these, so a product or sum
- * that does not fit is reported as an error instead of wrapping to a small number. */
+/* ir_size.c — element counts and byte sizes: a dtype's size, and checked arithmetic.
+ * Every count and size the library computes from user shapes goes through these, so a
+ * product or sum that does not fit is reported as an error instead of wrapping to a
+ * small number. */
 #include <stdint.h>
 
 #include "ir.h"
@@ -25,6 +26,17 @@ int ir_size_align(size_t x, size_t align, size_t *rounded)
 {
     size_t r = x % align;
     return r == 0 ? (*rounded = x, 0) : ir_size_add(x, align - r, rounded);
+}
+
+size_t ir_dtype_size(nb_dtype dt)
+{
+    switch (dt) {
+    case NB_F32: return 4;
+    case NB_F64: return 8;
+    case NB_I32: return 4;
+    case NB_BOOL: return 1;
+    default: return 0;
+    }
 }
 
 int ir_size_bytes(nb_dtype dt, int64_t numel, size_t *bytes)
