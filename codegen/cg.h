@@ -43,14 +43,14 @@ typedef struct cg_ctx {
 
 typedef void (*cg_emit_fn)(cg_ctx *c, const ir_node *n);
 
-/* Every emitter named in the op table. */
+/* Every emitter named in the emitter table. */
 #define CG_LEAF
 #define CG_EW(fn) void fn(cg_ctx *c, const ir_node *n);
 #define CG_KERNEL(fn) void fn(cg_ctx *c, const ir_node *n);
 #define CG_KERNEL_FALLIBLE(fn) CG_KERNEL(fn)
-#define IR_OP(NAME, str, arity, shape, vjp, emit) emit
-#include "ir_ops.def"
-#undef IR_OP
+#define CG_OP(NAME, emit) emit
+#include "cg_ops.def"
+#undef CG_OP
 #undef CG_LEAF
 #undef CG_EW
 #undef CG_KERNEL
@@ -122,12 +122,13 @@ typedef struct cg_kernel {
     int *arg_out;
 } cg_kernel;
 
-/* The emitters of the op table (NULL when the op has none of that kind). */
+/* The emitters of the emitter table, cg_ops.def (NULL when the op has none of that
+ * kind). */
 cg_emit_fn cg_ew_emitter(ir_op op);
 cg_emit_fn cg_kernel_emitter(ir_op op);
 int cg_is_elementwise(const ir_node *n);
 /* The node's kernel checks data at run time and returns nonzero when it is bad
- * (CG_KERNEL_FALLIBLE in the op table): the run fails there. */
+ * (CG_KERNEL_FALLIBLE in cg_ops.def): the run fails there. */
 int cg_can_fail(const ir_node *n);
 /* A scalar constant, written into elementwise code as a literal. */
 int cg_is_inlined(const ir_node *n);

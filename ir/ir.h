@@ -13,7 +13,7 @@ typedef struct nb_graph ir_graph;
 
 /* One enum value per row of ir_ops.def. */
 typedef enum ir_op {
-#define IR_OP(NAME, str, arity, shape, vjp, emit) IR_OP_##NAME,
+#define IR_OP(NAME, str, arity, shape, vjp) IR_OP_##NAME,
 #include "ir_ops.def"
 #undef IR_OP
     IR_OP_COUNT
@@ -82,7 +82,7 @@ typedef struct ir_op_def {
 extern const ir_op_def ir_op_defs[IR_OP_COUNT];
 
 /* Every shape and gradient rule named in the table. */
-#define IR_OP(NAME, str, arity, shape, vjp, emit)                                                  \
+#define IR_OP(NAME, str, arity, shape, vjp)                                                        \
     int shape(ir_graph *g, ir_node *n);                                                            \
     int vjp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx);
 #include "ir_ops.def"
@@ -233,8 +233,8 @@ double ir_rng_normal(ir_rng *r);              /* standard normal */
  * catches a quadratic pass without timing anything. Only ever incremented. */
 typedef struct ir_work_counts {
     unsigned long long cse_probes;  /* ir_simplify: hash-table slots compared */
-    unsigned long long fuse_steps;  /* cg_fuse: candidates and readers visited */
-    unsigned long long arena_steps; /* cg_arena_plan: blocks visited */
+    unsigned long long fuse_steps;  /* fusion (codegen/): candidates and readers visited */
+    unsigned long long arena_steps; /* arena planning (codegen/): blocks visited */
 } ir_work_counts;
 
 extern _Thread_local ir_work_counts ir_work;

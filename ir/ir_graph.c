@@ -6,7 +6,7 @@
 #include "ir.h"
 
 const ir_op_def ir_op_defs[IR_OP_COUNT] = {
-#define IR_OP(NAME, str, arity, shape, vjp, emit) [IR_OP_##NAME] = {str, arity, shape, vjp},
+#define IR_OP(NAME, str, arity, shape, vjp) [IR_OP_##NAME] = {str, arity, shape, vjp},
 #include "ir_ops.def"
 #undef IR_OP
 };
