@@ -122,11 +122,13 @@ typedef struct cg_kernel {
     int *arg_out;
 } cg_kernel;
 
-/* The emitters of the emitter table, cg_ops.def (NULL when the op has none of that
- * kind). */
+/* The emitter table (cg_ops.c, rows in cg_ops.def): the emitters of an op (NULL when
+ * it has none of that kind), and what kind of node it makes. */
 cg_emit_fn cg_ew_emitter(ir_op op);
 cg_emit_fn cg_kernel_emitter(ir_op op);
 int cg_is_elementwise(const ir_node *n);
+/* An input, a parameter or a constant: a buffer, no code. */
+int cg_is_leaf(const ir_node *n);
 /* The node's kernel checks data at run time and returns nonzero when it is bad
  * (CG_KERNEL_FALLIBLE in cg_ops.def): the run fails there. */
 int cg_can_fail(const ir_node *n);

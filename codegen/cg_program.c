@@ -8,56 +8,6 @@
 
 #include "cg.h"
 
-typedef struct cg_emitter {
-    cg_emit_fn ew;     /* elementwise: one scalar statement */
-    cg_emit_fn kernel; /* whole kernel body */
-    int fails;         /* the kernel can fail at run time */
-} cg_emitter;
-
-/* Indexed by the op enum: a row's place in cg_ops.def does not matter, and a second
- * row for one op overrides the first, which -Wextra (-Werror) refuses at build time.
- * An op without a row is all NULL here; tests/test_op_tables.c fails on it. */
-static const cg_emitter cg_emitters[IR_OP_COUNT] = {
-/* clang-format off */
-#define CG_LEAF {NULL, NULL, 0}
-#define CG_EW(fn) {fn, NULL, 0}
-#define CG_KERNEL(fn) {NULL, fn, 0}
-#define CG_KERNEL_FALLIBLE(fn) {NULL, fn, 1}
-/* clang-format on */
-#define CG_OP(NAME, emit) [IR_OP_##NAME] = emit,
-#include "cg_ops.def"
-#undef CG_OP
-#undef CG_LEAF
-#undef CG_EW
-#undef CG_KERNEL
-#undef CG_KERNEL_FALLIBLE
-};
-
-cg_emit_fn cg_ew_emitter(ir_op op)
-{
-    return cg_emitters[op].ew;
-}
-
-cg_emit_fn cg_kernel_emitter(ir_op op)
-{
-    return cg_emitters[op].kernel;
-}
-
-int cg_is_elementwise(const ir_node *n)
-{
-    return cg_emitters[n->op].ew != NULL;
-}
-
-int cg_can_fail(const ir_node *n)
-{
-    return cg_emitters[n->op].fails;
-}
-
-int cg_is_inlined(const ir_node *n)
-{
-    return n->op == IR_OP_CONST && n->numel == 1;
-}
-
 static const char *const cg_libm_protos[] = {
 #define CG_LIBM(fn, proto) proto,
 #include "cg_libm.def"
@@ -69,11 +19,6 @@ static const char *const cg_rt_protos[] = {
 #include "cg_rt.def"
 #undef CG_RT
 };
-
-static int is_leaf(const ir_node *n)
-{
-    return n->op == IR_OP_INPUT || n->op == IR_OP_PARAM || n->op == IR_OP_CONST;
-}
 
 /* Cannot overflow: a node has at most IR_MAX_NUMEL elements of at most 8 bytes. Sums
  * and roundings of sizes go through cg_reserve. */
@@ -433,7 +378,7 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
         cg_slot *s = &p->outputs[p->n_outputs++];
         if (slot_fill(g, s, v) != 0)
             return -1;
-        if (is_leaf(v)) {
+        if (cg_is_leaf(v)) {
             /* A leaf returned as an output is copied into an arena buffer of its own. */
             if (cg_reserve(g, "arena", v, &p->arena_size, &s->offset) != 0)
                 return -1;
@@ -562,7 +507,7 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
     }
     for (int i = 0; i < p->n_outputs; i++) {
         const ir_node *x = g->nodes[p->outputs[i].node];
-        if (!is_leaf(x))
+        if (!cg_is_leaf(x))
             continue;
         const char *t = cg_ctype(x->dtype);
         ir_text_printf(out,

@@ -117,7 +117,8 @@ static void test_lookups_follow_the_rows(void **state)
         const op_row *r = &rows[op];
         if (cg_ew_emitter((ir_op)op) != (r->kind == KIND_EW ? r->fn : NULL) ||
             cg_kernel_emitter((ir_op)op) != (r->kind == KIND_KERNEL ? r->fn : NULL) ||
-            cg_is_elementwise(&n) != (r->kind == KIND_EW) || cg_can_fail(&n) != r->fails) {
+            cg_is_elementwise(&n) != (r->kind == KIND_EW) ||
+            cg_is_leaf(&n) != (r->kind == KIND_LEAF) || cg_can_fail(&n) != r->fails) {
             print_error("op %s: the code generator's lookups disagree with its row\n",
                         ir_op_defs[op].name);
             bad++;
