@@ -5,7 +5,8 @@
 
 /* Marks in `dep` every node that depends on one of xs (forward sweep over ids), and
  * in `path` the nodes that are also ancestors of y (reverse sweep): only those get
- * gradient nodes. */
+ * gradient nodes. A node whose op passes no gradient (stop_gradient, comparisons,
+ * sign) does not depend on xs, unless it is one of them: no gradient is built for it. */
 static void mark_paths(const ir_graph *g, ir_node *y, ir_node *const *xs, int n, unsigned char *dep,
                        unsigned char *path)
 {
@@ -13,6 +14,8 @@ static void mark_paths(const ir_graph *g, ir_node *y, ir_node *const *xs, int n,
         dep[xs[i]->id] = 1;
     for (int id = 0; id <= y->id; id++) {
         const ir_node *v = g->nodes[id];
+        if (ir_op_defs[v->op].vjp == ir_vjp_none)
+            continue;
         for (int j = 0; j < v->n_in && !dep[id]; j++)
             dep[id] = dep[v->in[j]->id];
     }
@@ -106,8 +109,8 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
             wanted_any |= need[j];
             gx[j] = NULL;
         }
-        /* Nodes on the path whose operands all carry no gradient (a cast of a mask,
-         * a comparison) stop here. */
+        /* Nodes on the path whose operands all carry no gradient (a cast of a mask)
+         * stop here. */
         if (!wanted_any)
             continue;
         if (ir_op_defs[v->op].vjp(g, v, acc[id], need, gx) != 0)
