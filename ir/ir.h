@@ -68,9 +68,12 @@ struct nb_graph {
  * On misuse records an error on g (ir_error) and returns -1. */
 typedef int (*ir_shape_fn)(ir_graph *g, ir_node *n);
 /* Gradient rule: given node n and gy (the gradient of the output, n's shape and
- * dtype), sets gx[i] for each input i whose bit is set in need (left NULL means
- * "no gradient flows"). Builds nodes with the ir_ constructors. Returns 0 or -1. */
-typedef int (*ir_vjp_fn)(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx);
+ * dtype), sets gx[i] for each input i with need[i] != 0 (left NULL means "no gradient
+ * flows"). need and gx have n->n_in entries, gx all NULL on entry; autodiff sets need[i]
+ * only for float operands on a path to the differentiated inputs, and ignores gx[i]
+ * where need[i] is 0. Builds nodes with the ir_ constructors. Returns 0 or -1. */
+typedef int (*ir_vjp_fn)(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
+                         ir_node **gx);
 
 typedef struct ir_op_def {
     const char *name;
@@ -84,7 +87,7 @@ extern const ir_op_def ir_op_defs[IR_OP_COUNT];
 /* Every shape and gradient rule named in the table. */
 #define IR_OP(NAME, str, arity, shape, vjp)                                                        \
     int shape(ir_graph *g, ir_node *n);                                                            \
-    int vjp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx);
+    int vjp(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx);
 #include "ir_ops.def"
 #undef IR_OP
 

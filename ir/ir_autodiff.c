@@ -4,33 +4,46 @@
 #include "ir.h"
 
 /* Marks in `dep` every node that depends on one of xs (forward sweep over ids), and
- * in `need` the nodes that are also ancestors of y (reverse sweep): only those get
- * gradient nodes. */
+ * in `path` the nodes that are also ancestors of y (reverse sweep): only those get
+ * gradient nodes. A node whose op passes no gradient (stop_gradient, comparisons,
+ * sign) does not depend on xs, unless it is one of them: no gradient is built for it. */
 static void mark_paths(const ir_graph *g, ir_node *y, ir_node *const *xs, int n, unsigned char *dep,
-                       unsigned char *need)
+                       unsigned char *path)
 {
     for (int i = 0; i < n; i++)
         dep[xs[i]->id] = 1;
     for (int id = 0; id <= y->id; id++) {
         const ir_node *v = g->nodes[id];
+        if (ir_op_defs[v->op].vjp == ir_vjp_none)
+            continue;
         for (int j = 0; j < v->n_in && !dep[id]; j++)
             dep[id] = dep[v->in[j]->id];
     }
-    need[y->id] = dep[y->id];
+    path[y->id] = dep[y->id];
     for (int id = y->id; id >= 0; id--) {
         const ir_node *v = g->nodes[id];
-        if (!need[id])
+        if (!path[id])
             continue;
         for (int j = 0; j < v->n_in; j++)
             if (dep[v->in[j]->id])
-                need[v->in[j]->id] = 1;
+                path[v->in[j]->id] = 1;
     }
 }
 
 /* An operand gets a gradient when it is on a path to the inputs and is a float. */
-static int wants_grad(const unsigned char *need, const ir_node *x)
+static int wants_grad(const unsigned char *path, const ir_node *x)
 {
-    return need[x->id] && ir_is_float(x->dtype);
+    return path[x->id] && ir_is_float(x->dtype);
+}
+
+/* The largest operand count among nodes 0..last: the size of the per-node buffers. */
+static int max_operands(const ir_graph *g, int last)
+{
+    int most = 0;
+    for (int id = 0; id <= last; id++)
+        if (g->nodes[id]->n_in > most)
+            most = g->nodes[id]->n_in;
+    return most;
 }
 
 static int check_args(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
@@ -71,56 +84,52 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
     if (check_args(g, y, seed, xs, n, grads) != 0)
         return -1;
     int count = g->n_nodes; /* nodes appended below are not visited */
-    unsigned char *dep = ir_calloc((size_t)count, 2);
+    int most = max_operands(g, y->id);
+    unsigned char *dep = ir_calloc((size_t)count, 1);
+    unsigned char *path = ir_calloc((size_t)count, 1);
     ir_node **acc = ir_calloc((size_t)count, sizeof *acc);
-    if (!dep || !acc) {
-        free(dep);
-        free(acc);
-        return ir_oom(g);
+    /* One operand list at a time: which operands need a gradient, and the rule's
+     * answers. */
+    unsigned char *need = ir_malloc((size_t)most);
+    ir_node **gx = ir_malloc((size_t)most * sizeof *gx);
+    if (!dep || !path || !acc || !need || !gx) {
+        ir_oom(g);
+        goto done;
     }
-    unsigned char *need = dep + count;
-    mark_paths(g, y, xs, n, dep, need);
-    if (need[y->id])
+    mark_paths(g, y, xs, n, dep, path);
+    if (path[y->id])
         acc[y->id] = seed ? seed : ir_reshape(g, ir_scalar_like(g, y, 1.0), y->rank, y->shape);
     for (int id = y->id; id >= 0 && !g->error; id--) {
         ir_node *v = g->nodes[id];
-        if (!need[id] || !acc[id] || v->n_in == 0)
+        if (!path[id] || !acc[id] || v->n_in == 0)
             continue;
-        unsigned mask = 0;
         int wanted_any = 0;
         for (int j = 0; j < v->n_in; j++) {
-            int w = wants_grad(need, v->in[j]);
-            wanted_any |= w;
-            if (w && j < 32)
-                mask |= 1u << j;
+            need[j] = (unsigned char)wants_grad(path, v->in[j]);
+            wanted_any |= need[j];
+            gx[j] = NULL;
         }
-        /* Nodes on the path whose operands all carry no gradient (a cast of a mask,
-         * a comparison) stop here. */
+        /* Nodes on the path whose operands all carry no gradient (a cast of a mask)
+         * stop here. */
         if (!wanted_any)
             continue;
-        ir_node *gx_small[4] = {0};
-        ir_node **gx = v->n_in <= 4 ? gx_small : ir_calloc((size_t)v->n_in, sizeof *gx);
-        if (!gx) {
-            ir_oom(g);
-            break;
+        if (ir_op_defs[v->op].vjp(g, v, acc[id], need, gx) != 0)
+            continue;
+        for (int j = 0; j < v->n_in; j++) {
+            int k = v->in[j]->id;
+            if (!gx[j] || !need[j])
+                continue;
+            acc[k] = acc[k] ? ir_add(g, acc[k], gx[j]) : gx[j];
         }
-        if (ir_op_defs[v->op].vjp(g, v, acc[id], mask, gx) == 0) {
-            for (int j = 0; j < v->n_in; j++) {
-                int k = v->in[j]->id;
-                /* mask has bits for the first 32 operands only; past them (concat) the
-                 * rule gives every gradient and only the wanted ones are kept. */
-                if (!gx[j] || !wants_grad(need, v->in[j]))
-                    continue;
-                acc[k] = acc[k] ? ir_add(g, acc[k], gx[j]) : gx[j];
-            }
-        }
-        if (gx != gx_small)
-            free(gx);
     }
     for (int i = 0; i < n && !g->error; i++)
         grads[i] = acc[xs[i]->id] ? acc[xs[i]->id] : ir_zeros_like(g, xs[i]);
+done:
     free(dep);
+    free(path);
     free(acc);
+    free(need);
+    free(gx);
     if (g->error) {
         for (int i = 0; i < n; i++)
             grads[i] = NULL;

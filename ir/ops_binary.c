@@ -74,41 +74,41 @@ static ir_node *where(ir_graph *g, ir_node *mask, ir_node *a, ir_node *b)
 
 /* ---- gradient rules ----------------------------------------------------------------- */
 
-int ir_vjp_add(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_add(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
-    if (need & 1)
+    if (need[0])
         gx[0] = ir_sum_to(g, gy, n->in[0]);
-    if (need & 2)
+    if (need[1])
         gx[1] = ir_sum_to(g, gy, n->in[1]);
     return 0;
 }
 
 /* The negation comes after the sum: it then touches b's elements, not the result's. */
-int ir_vjp_sub(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_sub(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
-    if (need & 1)
+    if (need[0])
         gx[0] = ir_sum_to(g, gy, n->in[0]);
-    if (need & 2)
+    if (need[1])
         gx[1] = ir_neg(g, ir_sum_to(g, gy, n->in[1]));
     return 0;
 }
 
-int ir_vjp_mul(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_mul(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
-    if (need & 1)
+    if (need[0])
         gx[0] = ir_sum_to(g, ir_mul(g, gy, n->in[1]), n->in[0]);
-    if (need & 2)
+    if (need[1])
         gx[1] = ir_sum_to(g, ir_mul(g, gy, n->in[0]), n->in[1]);
     return 0;
 }
 
 /* y = a / b: da = gy / b, db = -gy a / b^2 = -(gy y / b), reusing the forward node. */
-int ir_vjp_div(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_div(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     ir_node *b = n->in[1];
-    if (need & 1)
+    if (need[0])
         gx[0] = ir_sum_to(g, ir_div(g, gy, b), n->in[0]);
-    if (need & 2)
+    if (need[1])
         gx[1] = ir_neg(g, ir_sum_to(g, ir_div(g, ir_mul(g, gy, n), b), b));
     return 0;
 }
@@ -116,17 +116,17 @@ int ir_vjp_div(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx
 /* y = a^b, as PyTorch 1.13:
  *   da = b == 0 ? 0 : gy b a^(b-1)                (so 0^0 has da = 0)
  *   db = (a == 0 && b >= 0) ? 0 : gy y log(a)     (NaN for a < 0, -inf at 0^negative) */
-int ir_vjp_pow(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_pow(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     ir_node *a = n->in[0], *b = n->in[1];
     ir_node *zero = ir_scalar_like(g, gy, 0.0);
-    if (need & 1) {
+    if (need[0]) {
         ir_node *bm1 = ir_sub(g, b, ir_scalar_like(g, b, 1.0));
         ir_node *d = ir_mul(g, gy, ir_mul(g, b, ir_make2(g, IR_OP_POW, a, bm1, NULL)));
         ir_node *b0 = cmp(g, IR_OP_EQ, b, zero);
         gx[0] = ir_sum_to(g, where(g, b0, zero, d), a);
     }
-    if (need & 2) {
+    if (need[1]) {
         ir_node *d = ir_mul(g, gy, ir_mul(g, n, ir_make1(g, IR_OP_LOG, a, NULL)));
         ir_node *a0 = cmp(g, IR_OP_EQ, a, zero);
         ir_node *bpos = cmp(g, IR_OP_GE, b, zero);
@@ -138,38 +138,38 @@ int ir_vjp_pow(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx
 /* maximum and minimum, as PyTorch 1.13: the winning operand gets gy, the losing one 0,
  * and at a tie each gets gy / 2. `beats` is the comparison under which a wins (GT for
  * maximum). When either operand is NaN, neither comparison holds and both get gy. */
-static int vjp_extremum(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx,
-                        ir_op beats, ir_op loses)
+static int vjp_extremum(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
+                        ir_node **gx, ir_op beats, ir_op loses)
 {
     ir_node *a = n->in[0], *b = n->in[1];
     ir_node *zero = ir_scalar_like(g, gy, 0.0);
     ir_node *half = ir_mul(g, gy, ir_scalar_like(g, gy, 0.5));
     ir_node *share = where(g, cmp(g, IR_OP_EQ, a, b), half, gy);
-    if (need & 1)
+    if (need[0])
         gx[0] = ir_sum_to(g, where(g, cmp(g, loses, a, b), zero, share), a);
-    if (need & 2)
+    if (need[1])
         gx[1] = ir_sum_to(g, where(g, cmp(g, beats, a, b), zero, share), b);
     return 0;
 }
 
-int ir_vjp_maximum(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_maximum(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     return vjp_extremum(g, n, gy, need, gx, IR_OP_GT, IR_OP_LT);
 }
 
-int ir_vjp_minimum(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_minimum(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     return vjp_extremum(g, n, gy, need, gx, IR_OP_LT, IR_OP_GT);
 }
 
 /* where(mask, a, b): a gets gy where the mask holds, b elsewhere; the mask gets none. */
-int ir_vjp_where(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_where(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     ir_node *m = n->in[0];
     ir_node *zero = ir_scalar_like(g, gy, 0.0);
-    if (need & 2)
+    if (need[1])
         gx[1] = ir_sum_to(g, where(g, m, gy, zero), n->in[1]);
-    if (need & 4)
+    if (need[2])
         gx[2] = ir_sum_to(g, where(g, m, zero, gy), n->in[2]);
     return 0;
 }
@@ -177,7 +177,7 @@ int ir_vjp_where(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **
 /* clamp passes gy where lo <= x <= hi, bounds included, as PyTorch 1.13; 0 elsewhere
  * and at a NaN x. An infinite bound's comparison only matters for NaN, so it is left
  * out unless it is the only one left. */
-int ir_vjp_clamp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_clamp(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     ir_node *x = n->in[0];
     double lo = n->attr.f[0], hi = n->attr.f[1];

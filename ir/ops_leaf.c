@@ -16,7 +16,7 @@ int ir_shape_leaf(ir_graph *g, ir_node *n)
 }
 
 /* The gradient rule of ops through which no gradient flows. */
-int ir_vjp_none(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_none(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)g, (void)n, (void)gy, (void)need, (void)gx;
     return 0;

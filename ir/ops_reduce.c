@@ -30,7 +30,7 @@ static ir_node *kept_form(ir_graph *g, const ir_node *n, ir_node *v)
     return ir_reshape(g, v, x->rank, kept);
 }
 
-int ir_vjp_sum(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_sum(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     const ir_node *x = n->in[0];
@@ -40,7 +40,7 @@ int ir_vjp_sum(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx
 
 /* d logsumexp(x) = softmax(x) = exp(x - y): built on the forward node, so the
  * gradient is itself differentiable. */
-int ir_vjp_logsumexp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_logsumexp(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
@@ -65,13 +65,13 @@ static int vjp_extreme(ir_graph *g, ir_node *n, ir_node *gy, ir_node **gx)
     return 0;
 }
 
-int ir_vjp_max(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_max(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     return vjp_extreme(g, n, gy, gx);
 }
 
-int ir_vjp_min(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_min(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     return vjp_extreme(g, n, gy, gx);

@@ -92,7 +92,7 @@ int ir_shape_reshape(ir_graph *g, ir_node *n)
     return 0;
 }
 
-int ir_vjp_reshape(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_reshape(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_reshape(g, gy, n->in[0]->rank, n->in[0]->shape);
@@ -119,7 +119,8 @@ int ir_shape_broadcast_to(ir_graph *g, ir_node *n)
     return 0;
 }
 
-int ir_vjp_broadcast_to(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_broadcast_to(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
+                        ir_node **gx)
 {
     (void)need;
     gx[0] = ir_sum_to(g, gy, n->in[0]);
@@ -151,7 +152,7 @@ int ir_shape_permute(ir_graph *g, ir_node *n)
 }
 
 /* The gradient goes back through the inverse permutation. */
-int ir_vjp_permute(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_permute(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     int inv[NB_MAX_RANK];
     (void)need;
@@ -200,12 +201,12 @@ int ir_shape_matmul(ir_graph *g, ir_node *n)
 
 /* y = a @ b: da = gy @ b^T, db = a^T @ gy, each summed over the batch dims its operand
  * was broadcast along. */
-int ir_vjp_matmul(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_matmul(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     ir_node *a = n->in[0], *b = n->in[1];
-    if (need & 1)
+    if (need[0])
         gx[0] = ir_sum_to(g, ir_make2(g, IR_OP_MATMUL, gy, make_transpose(g, b), NULL), a);
-    if (need & 2)
+    if (need[1])
         gx[1] = ir_sum_to(g, ir_make2(g, IR_OP_MATMUL, make_transpose(g, a), gy, NULL), b);
     return 0;
 }
@@ -237,7 +238,7 @@ int ir_shape_slice(ir_graph *g, ir_node *n)
 }
 
 /* The slice's gradient places gy where the slice came from, zeros elsewhere. */
-int ir_vjp_slice(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_slice(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     const ir_node *x = n->in[0];
     int r = x->rank;
@@ -280,7 +281,7 @@ int ir_shape_slice_grad(ir_graph *g, ir_node *n)
 }
 
 /* slice_grad is linear; its adjoint is the slice it came from. */
-int ir_vjp_slice_grad(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_slice_grad(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     const ir_node *x = n->in[0];
     int r = x->rank;
@@ -331,9 +332,8 @@ int ir_shape_concat(ir_graph *g, ir_node *n)
     return 0;
 }
 
-/* Each operand's gradient is its slice of gy. `need` has bits for the first 32
- * operands only; those after get their gradient whatever it says. */
-int ir_vjp_concat(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+/* Each operand that needs a gradient gets its slice of gy. */
+int ir_vjp_concat(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     int r = n->rank, axis = n->attr.axis;
     int64_t start[NB_MAX_RANK], stop[NB_MAX_RANK], step[NB_MAX_RANK];
@@ -347,7 +347,7 @@ int ir_vjp_concat(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node *
         start[axis] = offset;
         offset += n->in[i]->shape[axis];
         stop[axis] = offset;
-        if (i >= 32 || (need & (1u << i)))
+        if (need[i])
             gx[i] = make_slice(g, gy, start, stop, step);
     }
     return 0;
@@ -388,11 +388,11 @@ int ir_shape_gather(ir_graph *g, ir_node *n)
 }
 
 /* The table's gradient: zeros of its shape with gy's rows added at the indices. */
-int ir_vjp_gather(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_gather(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     const ir_node *table = n->in[0];
     ir_attr attr = {0};
-    if (!(need & 1))
+    if (!need[0])
         return 0;
     attr.n_ints = table->rank;
     memcpy(attr.ints, table->shape, (size_t)table->rank * sizeof *attr.ints);
@@ -424,9 +424,10 @@ int ir_shape_scatter_add(ir_graph *g, ir_node *n)
 }
 
 /* scatter_add is linear in its values; its adjoint is the gather. */
-int ir_vjp_scatter_add(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_scatter_add(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
+                       ir_node **gx)
 {
-    if (need & 1)
+    if (need[0])
         gx[0] = ir_make2(g, IR_OP_GATHER, gy, n->in[1], NULL);
     return 0;
 }

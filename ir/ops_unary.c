@@ -89,7 +89,7 @@ static ir_node *normal_pdf(ir_graph *g, ir_node *x)
     return ir_mul(g, e, k(g, x, IR_INV_SQRT_2PI));
 }
 
-int ir_vjp_neg(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_neg(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)n, (void)need;
     gx[0] = un(g, IR_OP_NEG, gy);
@@ -97,7 +97,7 @@ int ir_vjp_neg(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx
 }
 
 /* abs'(x) = sign(x), so abs'(0) = 0 as in PyTorch. */
-int ir_vjp_abs(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_abs(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_mul(g, gy, un(g, IR_OP_SIGN, n->in[0]));
@@ -105,21 +105,21 @@ int ir_vjp_abs(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx
 }
 
 /* d exp(x) = exp(x) dx: reuses the forward node. */
-int ir_vjp_exp(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_exp(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_mul(g, gy, n);
     return 0;
 }
 
-int ir_vjp_log(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_log(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_div(g, gy, n->in[0]);
     return 0;
 }
 
-int ir_vjp_log1p(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_log1p(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
@@ -128,7 +128,7 @@ int ir_vjp_log1p(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **
 }
 
 /* d expm1(x) = exp(x) dx = (y + 1) dx. */
-int ir_vjp_expm1(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_expm1(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_mul(g, gy, ir_add(g, n, k(g, n, 1.0)));
@@ -136,7 +136,7 @@ int ir_vjp_expm1(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **
 }
 
 /* gy / (2 y): +inf at 0 for a positive gy, as in PyTorch. */
-int ir_vjp_sqrt(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_sqrt(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_div(g, gy, ir_mul(g, n, k(g, n, 2.0)));
@@ -144,7 +144,7 @@ int ir_vjp_sqrt(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **g
 }
 
 /* y = x^(-1/2): dy = -y^3 / 2 dx. */
-int ir_vjp_rsqrt(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_rsqrt(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *cube = ir_mul(g, ir_mul(g, n, n), n);
@@ -152,7 +152,7 @@ int ir_vjp_rsqrt(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **
     return 0;
 }
 
-int ir_vjp_square(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_square(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
@@ -161,21 +161,21 @@ int ir_vjp_square(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node *
 }
 
 /* y = 1 / x: dy = -y^2 dx. */
-int ir_vjp_reciprocal(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_reciprocal(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_mul(g, gy, un(g, IR_OP_NEG, ir_mul(g, n, n)));
     return 0;
 }
 
-int ir_vjp_sin(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_sin(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_mul(g, gy, un(g, IR_OP_COS, n->in[0]));
     return 0;
 }
 
-int ir_vjp_cos(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_cos(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = un(g, IR_OP_NEG, ir_mul(g, gy, un(g, IR_OP_SIN, n->in[0])));
@@ -183,7 +183,7 @@ int ir_vjp_cos(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx
 }
 
 /* d tanh(x) = (1 - y^2) dx. */
-int ir_vjp_tanh(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_tanh(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_mul(g, gy, ir_sub(g, k(g, n, 1.0), ir_mul(g, n, n)));
@@ -191,7 +191,7 @@ int ir_vjp_tanh(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **g
 }
 
 /* d sigmoid(x) = s (1 - s) dx with s the forward node. */
-int ir_vjp_sigmoid(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_sigmoid(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *one_minus = ir_sub(g, k(g, n, 1.0), n);
@@ -202,7 +202,7 @@ int ir_vjp_sigmoid(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node 
 /* x <= 0 ? 0 : gy, as PyTorch's threshold_backward: the gradient passes at NaN (NaN <= 0
  * is false), and an infinite gy is dropped where x <= 0 rather than turned into
  * 0 * inf = NaN. relu'(0) = 0. */
-int ir_vjp_relu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_relu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
@@ -212,7 +212,7 @@ int ir_vjp_relu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **g
 }
 
 /* x > 0 ? gy : gy slope, as PyTorch: slope at 0 and at NaN. */
-int ir_vjp_leaky_relu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_leaky_relu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
@@ -226,7 +226,7 @@ int ir_vjp_leaky_relu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_no
  * never overflows (inf * 0 in a second derivative would give NaN); alpha exp(x) rather
  * than y + alpha keeps full precision for very negative x. Every piece is
  * differentiable, so the second derivative is right. */
-int ir_vjp_elu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_elu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
@@ -238,7 +238,7 @@ int ir_vjp_elu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx
 }
 
 /* gelu = x Phi(x): gelu' = Phi(x) + x phi(x), as PyTorch's gelu_backward. */
-int ir_vjp_gelu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_gelu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
@@ -249,7 +249,7 @@ int ir_vjp_gelu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **g
 
 /* gelu_tanh = x/2 (1 + t), t = tanh(u), u = beta (x + kappa x^3):
  * derivative (1 + t)/2 + x/2 (1 - t^2) beta (1 + 3 kappa x^2), as PyTorch. */
-int ir_vjp_gelu_tanh(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_gelu_tanh(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
@@ -266,7 +266,7 @@ int ir_vjp_gelu_tanh(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_nod
 }
 
 /* silu = x s, s = sigmoid(x): silu' = s (1 + x (1 - s)), as PyTorch. */
-int ir_vjp_silu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_silu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     ir_node *x = n->in[0];
@@ -278,7 +278,7 @@ int ir_vjp_silu(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **g
 
 /* softplus' = sigmoid(x). (PyTorch returns exactly 1 above its threshold 20, where
  * sigmoid differs from 1 by less than 2.1e-9.) */
-int ir_vjp_softplus(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_softplus(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_mul(g, gy, un(g, IR_OP_SIGMOID, n->in[0]));
@@ -287,10 +287,10 @@ int ir_vjp_softplus(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node
 
 /* The gradient is cast back to the operand's float dtype (autodiff asks only for
  * float operands: an i32 or bool operand gets none). */
-int ir_vjp_cast(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_cast(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     nb_dtype from = n->in[0]->dtype;
-    if (!(need & 1) || !ir_is_float(from))
+    if (!need[0] || !ir_is_float(from))
         return 0;
     if (from == gy->dtype) {
         gx[0] = gy;
@@ -302,7 +302,7 @@ int ir_vjp_cast(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **g
     return 0;
 }
 
-int ir_vjp_normal_cdf(ir_graph *g, ir_node *n, ir_node *gy, unsigned need, ir_node **gx)
+int ir_vjp_normal_cdf(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
     gx[0] = ir_mul(g, gy, normal_pdf(g, n->in[0]));
