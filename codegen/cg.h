@@ -30,10 +30,7 @@ typedef struct cg_ctx {
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
     int can_fail;                           /* the kernel returns nonzero on bad runtime data */
-    /* absorbed[id]: node id is a transpose that its consumers (matmuls) read through,
-     * so it has no kernel and no buffer of its own (cg_absorbed_transpose). */
-    const unsigned char *absorbed;
-    char lit[8][64]; /* rotating buffers for cg_lit */
+    char lit[8][64];                        /* rotating buffers for cg_lit */
     int lit_next;
     /* The first internal error (a bug of an emitter, never of the user's graph), or "".
      * The text being written is marked failed too; cg_text_error tells it apart from
@@ -135,19 +132,12 @@ int cg_can_fail(const ir_node *n);
 /* A scalar constant, written into elementwise code as a literal. */
 int cg_is_inlined(const ir_node *n);
 
-/* A PERMUTE that swaps the last two axes and nothing else. */
-int cg_is_transpose(const ir_node *n);
-/* Marks in absorbed[] the transposes that every consumer reads as a transposed matmul
- * operand (and that are no output), so no kernel computes them. */
-void cg_absorb_transposes(const ir_graph *g, const unsigned char *live, const unsigned char *kept,
-                          unsigned char *absorbed);
-
 /* Assigns every live node to the kernel that computes it: root[id] is the id of that
- * kernel's root (id itself for a root), -1 for leaves, dead nodes and absorbed
- * transposes; stored[id] is set for the nodes a kernel writes to memory (roots, and
- * fused members read after the kernel or returned). 0, or -1 on OOM. */
-int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *kept,
-            const unsigned char *absorbed, int *root, unsigned char *stored);
+ * kernel's root (id itself for a root), -1 for leaves and dead nodes; stored[id] is set for the
+ * nodes a kernel writes to memory (roots, and fused members read after the kernel or returned). 0,
+ * or -1 on OOM. */
+int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *kept, int *root,
+            unsigned char *stored);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 

@@ -82,8 +82,8 @@ static int heap_pop(id_heap *h)
     return top;
 }
 
-int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *kept,
-            const unsigned char *absorbed, int *root, unsigned char *stored)
+int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *kept, int *root,
+            unsigned char *stored)
 {
     int n = g->n_nodes;
     user_lists u = {0};
@@ -102,7 +102,7 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *k
     }
     for (int id = n - 1; id >= 0; id--) {
         const ir_node *r = g->nodes[id];
-        if (!live[id] || root[id] >= 0 || r->n_in == 0 || absorbed[id])
+        if (!live[id] || root[id] >= 0 || r->n_in == 0)
             continue;
         root[id] = id;
         stored[id] = 1;
@@ -151,29 +151,4 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *k
     free(stamp);
     free(heap.id);
     return 0;
-}
-
-int cg_is_transpose(const ir_node *n)
-{
-    if (n->op != IR_OP_PERMUTE || n->rank < 2)
-        return 0;
-    for (int d = 0; d < n->rank - 2; d++)
-        if (n->attr.ints[d] != d)
-            return 0;
-    return n->attr.ints[n->rank - 2] == n->rank - 1 && n->attr.ints[n->rank - 1] == n->rank - 2;
-}
-
-void cg_absorb_transposes(const ir_graph *g, const unsigned char *live, const unsigned char *kept,
-                          unsigned char *absorbed)
-{
-    for (int id = 0; id < g->n_nodes; id++)
-        absorbed[id] = live[id] && !kept[id] && cg_is_transpose(g->nodes[id]);
-    /* A transpose that anything but a matmul reads needs its buffer after all. */
-    for (int id = 0; id < g->n_nodes; id++) {
-        const ir_node *v = g->nodes[id];
-        if (!live[id] || v->op == IR_OP_MATMUL)
-            continue;
-        for (int j = 0; j < v->n_in; j++)
-            absorbed[v->in[j]->id] = 0;
-    }
 }

@@ -179,7 +179,6 @@ typedef struct cg_plan {
     unsigned char *is_output;  /* an output of the program */
     unsigned char *fails;      /* the node's kernel returns nonzero on bad data */
     unsigned char *used_const; /* a constant some kernel reads from memory */
-    unsigned char *absorbed;   /* transposes read through by matmuls */
     unsigned char *stored;     /* a kernel writes the node to memory (cg_fuse) */
     unsigned char *target;     /* a parameter some update writes */
     unsigned char *values;     /* how many updates write the node (0, 1, or 2 for more) */
@@ -278,8 +277,6 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         for (int j = 0; j < v->n_in; j++) {
             const ir_node *x = v->in[j];
             int seen = 0;
-            if (pl->absorbed[x->id])
-                x = x->in[0]; /* the matmul reads the transpose's operand */
             if (pl->root[x->id] == pl->root[id] || (cg_is_elementwise(k->root) && cg_is_inlined(x)))
                 continue;
             for (int a = 0; a < k->n_args && cg_is_elementwise(k->root); a++)
@@ -559,7 +556,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     if (!g || g->error)
         return -1;
     size_t count = (size_t)g->n_nodes + 1;
-    pl.live = ir_calloc(count, 9);
+    pl.live = ir_calloc(count, 8);
     pl.root = ir_calloc(count, sizeof *pl.root);
     pl.offset = ir_calloc(count, sizeof *pl.offset);
     if (!pl.live || !pl.root || !pl.offset) {
@@ -569,15 +566,12 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     pl.kept = pl.live + count;
     pl.fails = pl.live + 2 * count;
     pl.used_const = pl.live + 3 * count;
-    pl.absorbed = pl.live + 4 * count;
-    pl.is_output = pl.live + 5 * count;
-    pl.stored = pl.live + 6 * count;
-    pl.target = pl.live + 7 * count;
-    pl.values = pl.live + 8 * count;
-    c.absorbed = pl.absorbed;
+    pl.is_output = pl.live + 4 * count;
+    pl.stored = pl.live + 5 * count;
+    pl.target = pl.live + 6 * count;
+    pl.values = pl.live + 7 * count;
     mark_live(g, rq, &pl);
-    cg_absorb_transposes(g, pl.live, pl.kept, pl.absorbed);
-    if (cg_fuse(g, pl.live, pl.kept, pl.absorbed, pl.root, pl.stored) != 0) {
+    if (cg_fuse(g, pl.live, pl.kept, pl.root, pl.stored) != 0) {
         ir_oom(g);
         goto fail;
     }

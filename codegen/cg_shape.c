@@ -243,8 +243,10 @@ static const char *ptr_at(char *buf, size_t size, const char *p, int rank, const
 void cg_k_matmul(cg_ctx *c, const ir_node *n)
 {
     const ir_node *a = n->in[0], *b = n->in[1];
+    /* A flagged operand is stored transposed; the gemm call reads it so (CblasTrans). */
+    int ta = n->attr.trans_a != 0, tb = n->attr.trans_b != 0;
     int rank = n->rank - 2;
-    int64_t m = n->shape[rank], nn = n->shape[rank + 1], k = a->shape[a->rank - 1];
+    int64_t m = n->shape[rank], nn = n->shape[rank + 1], k = a->shape[a->rank - 1 - ta];
     int64_t st[3][NB_MAX_RANK], size[NB_MAX_RANK];
     const ir_node *ops[3] = {n, a, b};
     int64_t mat[3] = {m * nn, m * k, k * nn};
@@ -267,8 +269,7 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
         }
     }
     int r = cg_merge_axes(rank, size, 3, st);
-    /* A transpose that the kernel reads through is an operand of the gemm call. */
-    int ta = c->absorbed && c->absorbed[a->id], tb = c->absorbed && c->absorbed[b->id];
+    /* Consecutive a matrices are one taller matrix only when a is not transposed. */
     if (r > 0 && !ta && st[2][r - 1] == 0 && st[1][r - 1] == m * k && st[0][r - 1] == m * nn) {
         m *= size[r - 1];
         r--;

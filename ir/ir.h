@@ -29,6 +29,8 @@ typedef struct ir_attr {
     int keepdim;                   /* reductions */
     int k;                         /* one_hot: classes; PARAM: IR_PARAM_* kind */
     nb_dtype dt;                   /* cast, one_hot: target dtype */
+    int trans_a;                   /* matmul: read a with its last two axes swapped */
+    int trans_b;                   /* matmul: read b with its last two axes swapped */
 } ir_attr;
 
 /* Kinds of parameters (attr.k of a PARAM). */
@@ -254,6 +256,14 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
  * (ir_check_outputs). All inputs and parameters are kept, in order.
  * NULL with the error recorded on g. The caller frees the new graph. */
 ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_outs);
+
+/* A PERMUTE that swaps the last two axes and nothing else (ir_rewrite.c). */
+int ir_is_transpose(const ir_node *n);
+/* The matmul that reads transposes through its flags: when an operand of matmul v is
+ * such a transpose, in[j] (v's operands, already mapped) becomes the transpose's
+ * operand and attr (a copy of v's attributes) has trans_a / trans_b flipped.
+ * A no-op for every other node. */
+void ir_rewrite_matmul(const ir_node *v, ir_node **in, ir_attr *attr);
 
 /* ---- checks and printer (ir_verify.c, ir_print.c) --------------------------------- */
 

@@ -48,6 +48,10 @@ static void print_attr(ir_text *t, const ir_node *n)
         ir_text_printf(t, " f=%.9g,%.9g", a->f[0], a->f[1]);
     if (a->k)
         ir_text_printf(t, " k=%d", a->k);
+    if (a->trans_a)
+        ir_text_printf(t, " T_a");
+    if (a->trans_b)
+        ir_text_printf(t, " T_b");
 }
 
 char *ir_print(const ir_graph *g)

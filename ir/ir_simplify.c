@@ -1,7 +1,8 @@
 /* ir_simplify.c — the compile-time rewrite: copies the part of a graph that the outputs
  * need into a new graph, merging equal nodes (CSE, equal constants included) and
  * dropping identities (x * 1, x + (-0), x - 0, x / 1, no-op reshapes, broadcasts and
- * reductions).
+ * reductions), and letting a matmul read a transposed operand through its flags
+ * (ir_rewrite.c); nodes that the rewrite leaves unread are dropped at the end.
  * The user's graph is never changed; inputs and parameters keep their identity and
  * their order, so leaf indices are the same in both graphs. */
 #include <math.h>
@@ -65,6 +66,8 @@ static int attr_equal(const ir_attr *a, const ir_attr *b)
     if (a->f[0] != b->f[0] || a->f[1] != b->f[1] || a->n_ints != b->n_ints || a->axes != b->axes ||
         a->axis != b->axis || a->keepdim != b->keepdim || a->k != b->k || a->dt != b->dt)
         return 0;
+    if (a->trans_a != b->trans_a || a->trans_b != b->trans_b)
+        return 0;
     for (int i = 0; i < a->n_ints && i < 3 * NB_MAX_RANK; i++)
         if (a->ints[i] != b->ints[i])
             return 0;
@@ -119,6 +122,7 @@ static uint64_t node_hash(const ir_node *n)
     h = hash_add(h, double_bits(a->f[1]));
     h = hash_add(h, (uint64_t)a->axes ^ (uint64_t)a->axis << 32);
     h = hash_add(h, (uint64_t)a->keepdim ^ (uint64_t)a->k << 8 ^ (uint64_t)a->dt << 40);
+    h = hash_add(h, (uint64_t)a->trans_a ^ (uint64_t)a->trans_b << 1);
     for (int i = 0; i < a->n_ints && i < 3 * NB_MAX_RANK; i++)
         h = hash_add(h, (uint64_t)a->ints[i]);
     /* All the data: constants that differ only past their first elements are common
@@ -151,14 +155,14 @@ static ir_node *cse_intern(cse_table *t, ir_node *n)
     return n;
 }
 
-/* Copies node v (operands already mapped into `in`) into dst. */
-static ir_node *copy_node(ir_graph *dst, const ir_node *v, ir_node **in)
+/* Copies node v (operands already mapped into `in`, attributes in attr) into dst. */
+static ir_node *copy_node(ir_graph *dst, const ir_node *v, ir_node **in, const ir_attr *attr)
 {
     ir_node *n;
     if (v->op == IR_OP_CONST) {
         n = ir_constant(dst, v->dtype, v->rank, v->shape, v->data);
     } else {
-        n = ir_node_new(dst, v->op, in, v->n_in, &v->attr);
+        n = ir_node_new(dst, v->op, in, v->n_in, attr);
     }
     if (!n)
         return NULL;
@@ -171,14 +175,49 @@ static ir_node *copy_node(ir_graph *dst, const ir_node *v, ir_node **in)
     return n;
 }
 
-/* Removes the last node of dst (a duplicate just found equal to an earlier one). */
-static void drop_last(ir_graph *dst)
+static void node_free(ir_node *n)
 {
-    ir_node *n = dst->nodes[--dst->n_nodes];
     free(n->in);
     free(n->name);
     free(n->data);
     free(n);
+}
+
+/* Removes the last node of dst (a duplicate just found equal to an earlier one). */
+static void drop_last(ir_graph *dst)
+{
+    node_free(dst->nodes[--dst->n_nodes]);
+}
+
+/* Frees the nodes of dst that no output reads (a transpose whose only reader was a
+ * matmul that now reads through it) and numbers the rest densely again; inputs and
+ * parameters always stay. Linear. 0, or -1 on OOM. */
+static int drop_dead(ir_graph *dst, ir_node *const *outs, int n)
+{
+    unsigned char *live = ir_calloc((size_t)dst->n_nodes + 1, 1);
+    if (!live)
+        return -1;
+    for (int i = 0; i < n; i++)
+        live[outs[i]->id] = 1;
+    for (int id = dst->n_nodes - 1; id >= 0; id--) {
+        const ir_node *v = dst->nodes[id];
+        live[id] |= v->op == IR_OP_INPUT || v->op == IR_OP_PARAM;
+        for (int j = 0; live[id] && j < v->n_in; j++)
+            live[v->in[j]->id] = 1;
+    }
+    int kept = 0;
+    for (int id = 0; id < dst->n_nodes; id++) {
+        ir_node *v = dst->nodes[id];
+        if (!live[id]) {
+            node_free(v);
+            continue;
+        }
+        v->id = kept;
+        dst->nodes[kept++] = v;
+    }
+    dst->n_nodes = kept;
+    free(live);
+    return 0;
 }
 
 ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_outs)
@@ -215,7 +254,7 @@ ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_ou
         const ir_node *v = g->nodes[id];
         if (v->op != IR_OP_INPUT && v->op != IR_OP_PARAM)
             continue;
-        if (!(map[id] = copy_node(dst, v, NULL)))
+        if (!(map[id] = copy_node(dst, v, NULL, &v->attr)))
             goto copy_failed;
     }
     dst->n_inputs = g->n_inputs;
@@ -224,14 +263,16 @@ ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_ou
         const ir_node *v = g->nodes[id];
         if (!live[id] || v->op == IR_OP_INPUT || v->op == IR_OP_PARAM)
             continue;
+        ir_attr attr = v->attr;
         for (int j = 0; j < v->n_in; j++)
             in[j] = map[v->in[j]->id];
+        ir_rewrite_matmul(v, in, &attr);
         ir_node *same = v->n_in ? identity_of(v, in) : NULL;
         if (same) {
             map[id] = same;
             continue;
         }
-        ir_node *c = copy_node(dst, v, in);
+        ir_node *c = copy_node(dst, v, in, &attr);
         if (!c)
             goto copy_failed;
         map[id] = cse_intern(&t, c);
@@ -240,6 +281,10 @@ ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_ou
     }
     for (int i = 0; i < n; i++)
         new_outs[i] = map[outs[i]->id];
+    if (drop_dead(dst, new_outs, n) != 0) {
+        ir_oom(g);
+        goto fail;
+    }
     free(live);
     free(map);
     free(in);

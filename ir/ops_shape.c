@@ -18,19 +18,6 @@ static ir_node *make_permute(ir_graph *g, ir_node *x, const int *perm)
     return ir_make1(g, IR_OP_PERMUTE, x, &attr);
 }
 
-/* x with its last two axes swapped. */
-static ir_node *make_transpose(ir_graph *g, ir_node *x)
-{
-    int perm[NB_MAX_RANK];
-    if (!x)
-        return NULL;
-    for (int d = 0; d < x->rank; d++)
-        perm[d] = d;
-    perm[x->rank - 2] = x->rank - 1;
-    perm[x->rank - 1] = x->rank - 2;
-    return make_permute(g, x, perm);
-}
-
 /* A slice with normalized start/stop/step (see ops_shape.def). */
 static ir_node *make_slice(ir_graph *g, ir_node *x, const int64_t *start, const int64_t *stop,
                            const int64_t *step)
@@ -177,8 +164,10 @@ int ir_shape_matmul(ir_graph *g, ir_node *n)
                         "matmul: %s @ %s: both operands need rank >= 2 ([..., m, k] @ "
                         "[..., k, n]); reshape a vector to [1, k] or [k, 1]",
                         ta, tb);
-    int64_t m = a->shape[a->rank - 2], k = a->shape[a->rank - 1];
-    int64_t k2 = b->shape[b->rank - 2], nn = b->shape[b->rank - 1];
+    /* A flag swaps the operand's last two axes (ir_rewrite_matmul). */
+    int fa = n->attr.trans_a != 0, fb = n->attr.trans_b != 0;
+    int64_t m = a->shape[a->rank - 2 + fa], k = a->shape[a->rank - 1 - fa];
+    int64_t k2 = b->shape[b->rank - 2 + fb], nn = b->shape[b->rank - 1 - fb];
     if (k != k2)
         return ir_error(g, "matmul: inner dimensions differ: %s @ %s (%lld vs %lld)", ta, tb,
                         (long long)k, (long long)k2);
@@ -199,15 +188,27 @@ int ir_shape_matmul(ir_graph *g, ir_node *n)
     return 0;
 }
 
-/* y = a @ b: da = gy @ b^T, db = a^T @ gy, each summed over the batch dims its operand
- * was broadcast along. */
+/* A matmul of a and b, each read transposed when its flag is set. */
+static ir_node *make_matmul(ir_graph *g, ir_node *a, ir_node *b, int trans_a, int trans_b)
+{
+    ir_attr attr = {0};
+    attr.trans_a = trans_a;
+    attr.trans_b = trans_b;
+    return ir_make2(g, IR_OP_MATMUL, a, b, &attr);
+}
+
+/* y = A @ B with A = a or a^T and B = b or b^T (the flags): dA = gy @ B^T and
+ * dB = A^T @ gy, each summed over the batch dims its operand was broadcast along. The
+ * transposes are flags of the new matmuls, never permute nodes: da = dA or, when a is
+ * read transposed, dA^T = B @ gy^T (likewise db = dB or dB^T = gy^T @ A). */
 int ir_vjp_matmul(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     ir_node *a = n->in[0], *b = n->in[1];
+    int ta = n->attr.trans_a != 0, tb = n->attr.trans_b != 0;
     if (need[0])
-        gx[0] = ir_sum_to(g, ir_make2(g, IR_OP_MATMUL, gy, make_transpose(g, b), NULL), a);
+        gx[0] = ir_sum_to(g, ta ? make_matmul(g, b, gy, tb, 1) : make_matmul(g, gy, b, 0, !tb), a);
     if (need[1])
-        gx[1] = ir_sum_to(g, ir_make2(g, IR_OP_MATMUL, make_transpose(g, a), gy, NULL), b);
+        gx[1] = ir_sum_to(g, tb ? make_matmul(g, gy, a, 1, ta) : make_matmul(g, a, gy, !ta, 0), b);
     return 0;
 }
 

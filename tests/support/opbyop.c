@@ -142,6 +142,8 @@ static int make_key(const ir_node *n, ob_key *key)
     key->attr.keepdim = n->attr.keepdim;
     key->attr.k = n->attr.k;
     key->attr.dt = n->attr.dt;
+    key->attr.trans_a = n->attr.trans_a;
+    key->attr.trans_b = n->attr.trans_b;
     for (int j = 0; j < n->n_in; j++) {
         key->in[j].dt = n->in[j]->dtype;
         key->in[j].rank = n->in[j]->rank;
