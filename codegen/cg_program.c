@@ -85,7 +85,7 @@ static void emit_rt_proto(ir_text *out, const char *proto, cg_rt_link link)
 static void describe(ir_text *t, const ir_node *n)
 {
     char ty[160];
-    ir_text_printf(t, "%%%d = %s %s", n->origin, ir_op_defs[n->op].name,
+    ir_text_printf(t, "%%%d = %s%s %s", n->origin, ir_op_defs[n->op].name, ir_op_suffix(n),
                    ir_type_str(n, ty, sizeof ty));
     for (int j = 0; j < n->n_in; j++)
         ir_text_printf(t, "%s%%%d %s", j ? ", " : " <- ", n->in[j]->origin,

@@ -280,5 +280,8 @@ int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n);
 int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n);
 /* The IR as text, one line per node; malloc'ed, NULL on OOM. */
 char *ir_print(const ir_graph *g);
+/* What follows the op's name when the node reads operands transposed: "", ".T_a",
+ * ".T_b" or ".T_a.T_b" (a matmul's flags). */
+const char *ir_op_suffix(const ir_node *n);
 
 #endif

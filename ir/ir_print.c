@@ -48,10 +48,12 @@ static void print_attr(ir_text *t, const ir_node *n)
         ir_text_printf(t, " f=%.9g,%.9g", a->f[0], a->f[1]);
     if (a->k)
         ir_text_printf(t, " k=%d", a->k);
-    if (a->trans_a)
-        ir_text_printf(t, " T_a");
-    if (a->trans_b)
-        ir_text_printf(t, " T_b");
+}
+
+const char *ir_op_suffix(const ir_node *n)
+{
+    static const char *const flags[4] = {"", ".T_a", ".T_b", ".T_a.T_b"};
+    return flags[(n->attr.trans_a != 0) | (n->attr.trans_b != 0) << 1];
 }
 
 char *ir_print(const ir_graph *g)
@@ -61,7 +63,7 @@ char *ir_print(const ir_graph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = g->nodes[i];
         char ty[160];
-        ir_text_printf(&t, "%%%d = %s %s (", n->id, ir_op_defs[n->op].name,
+        ir_text_printf(&t, "%%%d = %s%s %s (", n->id, ir_op_defs[n->op].name, ir_op_suffix(n),
                        ir_type_str(n, ty, sizeof ty));
         for (int j = 0; j < n->n_in; j++)
             ir_text_printf(&t, j ? ", %%%d" : "%%%d", n->in[j]->id);
