@@ -1,5 +1,6 @@
 /* test_simplify.c — the compile-time rewrite (white-box): merged duplicates, dropped
- * identities, leaves kept in order, parameters never merged, a verified result. */
+ * identities, leaves kept in order, parameters never merged, a verified result, and
+ * matmul-of-transpose read through the matmul's flags. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,6 +154,111 @@ static void test_gradient_graph(void **state)
     nb_graph_free(g);
 }
 
+/* Runs p (inputs a, c bound to A and C below) and checks output i against want. */
+static void assert_output(nb_program *p, int i, const double *want, int n)
+{
+    const double *y = nb_program_output(p, i);
+    for (int j = 0; j < n; j++)
+        assert_float_equal(y[j], want[j], 1e-12);
+}
+
+static const double A[6] = {1, 2, 3, 4, 5, 6}; /* [2,3] */
+static const double C[4] = {1, 2, 3, 4};       /* [2,2] */
+
+/* matmul(transpose(a), c) becomes matmul.T_a(a, c), and likewise for b and for both:
+ * the transpose is dropped when only the matmul read it, and stays (with the matmul
+ * still reading a directly) when it is an output or another node reads it. Numbers
+ * by hand: A^T C = [[13,18],[17,24],[21,30]], A A^T = [[14,32],[32,77]],
+ * A^T C^T = [[9,19],[12,26],[15,33]]. */
+static void test_matmul_transpose(void **state)
+{
+    (void)state;
+    int64_t sa[2] = {2, 3}, sc[2] = {2, 2};
+    nb_graph *g = nb_graph_new();
+    nb_node *a = nb_input(g, "a", NB_F64, 2, sa), *c = nb_input(g, "c", NB_F64, 2, sc);
+    nb_node *at = nb_transpose(g, a);
+    nb_node *outs[] = {nb_matmul(g, at, c), nb_matmul(g, a, at),
+                       nb_matmul(g, at, nb_transpose(g, c)), at, nb_add(g, at, at)};
+    static const int flags[3][2] = {{1, 0}, {0, 1}, {1, 1}};
+    ir_node *new_outs[5];
+    for (int i = 0; i < 3; i++) {
+        ir_graph *s2 = ir_simplify(g, &outs[i], 1, new_outs);
+        assert_non_null(s2);
+        assert_verified(s2);
+        const ir_node *m = new_outs[0];
+        assert_int_equal(m->op, IR_OP_MATMUL);
+        assert_int_equal(m->attr.trans_a, flags[i][0]);
+        assert_int_equal(m->attr.trans_b, flags[i][1]);
+        assert_int_equal(m->in[0]->op, IR_OP_INPUT);
+        assert_int_equal(m->in[1]->op, IR_OP_INPUT);
+        assert_int_equal(count_op(s2, IR_OP_PERMUTE), 0);
+        assert_int_equal(s2->n_nodes, 3); /* a, c and the matmul */
+        ir_graph_free(s2);
+    }
+    /* The transpose as an output, then read by an add: it stays, once. */
+    for (int i = 3; i < 5; i++) {
+        nb_node *both[2] = {outs[0], outs[i]};
+        ir_graph *s2 = ir_simplify(g, both, 2, new_outs);
+        assert_non_null(s2);
+        assert_verified(s2);
+        assert_int_equal(count_op(s2, IR_OP_PERMUTE), 1);
+        assert_int_equal(new_outs[0]->attr.trans_a, 1);
+        assert_int_equal(new_outs[0]->in[0]->op, IR_OP_INPUT);
+        ir_graph_free(s2);
+    }
+
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 5};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    nb_program_bind(p, "a", A);
+    nb_program_bind(p, "c", C);
+    assert_int_equal(nb_program_run(p), 0);
+    static const double atc[6] = {13, 18, 17, 24, 21, 30}, aat[4] = {14, 32, 32, 77};
+    static const double atct[6] = {9, 19, 12, 26, 15, 33}, at_v[6] = {1, 4, 2, 5, 3, 6};
+    static const double at2[6] = {2, 8, 4, 10, 6, 12};
+    assert_output(p, 0, atc, 6);
+    assert_output(p, 1, aat, 4);
+    assert_output(p, 2, atct, 6);
+    assert_output(p, 3, at_v, 6);
+    assert_output(p, 4, at2, 6);
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
+/* The gradient rule of a flagged matmul (built directly, as simplify would leave it):
+ * sum(A^T C) gives dA = C 1[2,3] = [[3,3,3],[7,7,7]] and dC = A 1[3,2] =
+ * [[6,6],[15,15]]; sum(A A^T) gives dA = 2 1[2,2] A = [[10,14,18],[10,14,18]]. */
+static void test_matmul_transpose_gradient(void **state)
+{
+    (void)state;
+    int64_t sa[2] = {2, 3}, sc[2] = {2, 2};
+    int all[2] = {0, 1};
+    nb_graph *g = nb_graph_new();
+    nb_node *a = nb_input(g, "a", NB_F64, 2, sa), *c = nb_input(g, "c", NB_F64, 2, sc);
+    ir_attr ta = {0}, tb = {0};
+    ta.trans_a = 1;
+    tb.trans_b = 1;
+    nb_node *y1 = nb_sum(g, ir_make2(g, IR_OP_MATMUL, a, c, &ta), all, 2, 0);
+    nb_node *y2 = nb_sum(g, ir_make2(g, IR_OP_MATMUL, a, a, &tb), all, 2, 0);
+    nb_node *xs[2] = {a, c}, *d1[2], *d2;
+    assert_int_equal(nb_grad(g, y1, xs, 2, d1), 0);
+    assert_int_equal(nb_grad(g, y2, &a, 1, &d2), 0);
+    nb_node *outs[] = {d1[0], d1[1], d2};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 3};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    nb_program_bind(p, "a", A);
+    nb_program_bind(p, "c", C);
+    assert_int_equal(nb_program_run(p), 0);
+    static const double da1[6] = {3, 3, 3, 7, 7, 7}, dc1[4] = {6, 6, 15, 15};
+    static const double da2[6] = {10, 14, 18, 10, 14, 18};
+    assert_output(p, 0, da1, 6);
+    assert_output(p, 1, dc1, 4);
+    assert_output(p, 2, da2, 6);
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +266,8 @@ int main(void)
         cmocka_unit_test(test_identities),
         cmocka_unit_test(test_leaves),
         cmocka_unit_test(test_gradient_graph),
+        cmocka_unit_test(test_matmul_transpose),
+        cmocka_unit_test(test_matmul_transpose_gradient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
