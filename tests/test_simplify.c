@@ -225,6 +225,30 @@ static void test_matmul_transpose(void **state)
     nb_graph_free(g);
 }
 
+/* A batch of transposed a against one c: the flag holds per matrix, so the batch is
+ * not one taller gemm (that merge needs a untransposed). a = [A, 2A]: [A^T C, 2 A^T C]. */
+static void test_matmul_transpose_batched(void **state)
+{
+    (void)state;
+    int64_t sa[3] = {2, 2, 3}, sc[2] = {2, 2};
+    double a2[12];
+    for (int i = 0; i < 6; i++)
+        a2[i] = A[i], a2[6 + i] = 2 * A[i];
+    nb_graph *g = nb_graph_new();
+    nb_node *a = nb_input(g, "a", NB_F64, 3, sa), *c = nb_input(g, "c", NB_F64, 2, sc);
+    nb_node *y = nb_matmul(g, nb_transpose(g, a), c);
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    nb_program_bind(p, "a", a2);
+    nb_program_bind(p, "c", C);
+    assert_int_equal(nb_program_run(p), 0);
+    static const double want[12] = {13, 18, 17, 24, 21, 30, 26, 36, 34, 48, 42, 60};
+    assert_output(p, 0, want, 12);
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 /* The gradient rule of a flagged matmul (built directly, as simplify would leave it):
  * sum(A^T C) gives dA = C 1[2,3] = [[3,3,3],[7,7,7]] and dC = A 1[3,2] =
  * [[6,6],[15,15]]; sum(A A^T) gives dA = 2 1[2,2] A = [[10,14,18],[10,14,18]]. */
@@ -267,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_leaves),
         cmocka_unit_test(test_gradient_graph),
         cmocka_unit_test(test_matmul_transpose),
+        cmocka_unit_test(test_matmul_transpose_batched),
         cmocka_unit_test(test_matmul_transpose_gradient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
