@@ -75,7 +75,7 @@ void cg_k_permute(cg_ctx *c, const ir_node *n)
     cg_strides(x->rank, x->shape, xs);
     cg_strides(n->rank, n->shape, ys);
     for (int d = 0; d < n->rank; d++)
-        px[d] = xs[n->attr.ints[d]];
+        px[d] = xs[n->attr.permute.perm[d]];
     copy_box(c, n->rank, n->shape, ys, 0, 0, px, 0);
 }
 
@@ -88,8 +88,8 @@ void cg_k_slice(cg_ctx *c, const ir_node *n)
     cg_strides(r, x->shape, xs);
     cg_strides(r, n->shape, ys);
     for (int d = 0; d < r; d++) {
-        off += n->attr.ints[d] * xs[d];
-        xs[d] *= n->attr.ints[2 * r + d];
+        off += n->attr.slice.start[d] * xs[d];
+        xs[d] *= n->attr.slice.step[d];
     }
     copy_box(c, r, n->shape, ys, 0, 0, xs, off);
 }
@@ -103,8 +103,8 @@ void cg_k_slice_grad(cg_ctx *c, const ir_node *n)
     cg_strides(r, x->shape, xs);
     cg_strides(r, n->shape, ys);
     for (int d = 0; d < r; d++) {
-        off += n->attr.ints[r + d] * ys[d];
-        ys[d] *= n->attr.ints[2 * r + d];
+        off += n->attr.slice.start[d] * ys[d];
+        ys[d] *= n->attr.slice.step[d];
     }
     if (x->numel != n->numel)
         zero_output(c, n);

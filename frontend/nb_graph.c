@@ -117,9 +117,9 @@ static nb_node *make_leaf(nb_graph *g, ir_op op, const char *name, nb_dtype dt, 
     }
     ir_attr attr = {0};
     attr.dt = dt;
-    attr.n_ints = rank;
+    attr.target.rank = rank;
     if (rank)
-        memcpy(attr.ints, shape, (size_t)rank * sizeof *shape);
+        memcpy(attr.target.shape, shape, (size_t)rank * sizeof *shape);
     ir_node *n = ir_node_new(g, op, NULL, 0, &attr);
     if (!n)
         return NULL;

@@ -46,9 +46,9 @@ nb_node *nb_permute(nb_graph *g, nb_node *x, const int *perm, int n)
         ir_error(g, "permute: the permutation of %s is NULL", ir_type_str(x, t, sizeof t));
         return NULL;
     }
-    attr.n_ints = n;
+    attr.permute.rank = n;
     for (int d = 0; d < n; d++)
-        attr.ints[d] = perm[d];
+        attr.permute.perm[d] = perm[d];
     return ir_make1(g, IR_OP_PERMUTE, x, &attr);
 }
 
@@ -86,7 +86,7 @@ nb_node *nb_slice(nb_graph *g, nb_node *x, const int64_t *start, const int64_t *
     if (check_operand(g, "slice", x) != 0)
         return NULL;
     int r = x->rank;
-    attr.n_ints = 3 * r;
+    attr.slice.rank = r;
     for (int d = 0; d < r; d++) {
         int64_t size = x->shape[d];
         int64_t s = step ? step[d] : 1;
@@ -105,10 +105,10 @@ nb_node *nb_slice(nb_graph *g, nb_node *x, const int64_t *start, const int64_t *
                      stop ? (long long)stop[d] : (long long)size, (long long)a, (long long)b);
             return NULL;
         }
-        attr.ints[d] = a;
-        attr.ints[r + d] = b;
+        attr.slice.start[d] = a;
+        attr.slice.stop[d] = b;
         /* A step past the size picks one element, as the size itself does. */
-        attr.ints[2 * r + d] = s > size ? size : s;
+        attr.slice.step[d] = s > size ? size : s;
     }
     return ir_make1(g, IR_OP_SLICE, x, &attr);
 }

@@ -21,16 +21,29 @@ typedef enum ir_op {
 
 /* Attributes of a node; which fields an op reads is documented at its row. */
 typedef struct ir_attr {
-    double f[2];                   /* scalar knobs: slope, alpha, lo/hi, value */
-    int64_t ints[3 * NB_MAX_RANK]; /* perm, target shape, slice start|stop|step */
-    int n_ints;                    /* how many of ints are used */
-    uint32_t axes;                 /* reductions: bit i set = axis i reduced */
-    int axis;                      /* softmax, concat: the (normalized) axis */
-    int keepdim;                   /* reductions */
-    int k;                         /* one_hot: classes; PARAM: IR_PARAM_* kind */
-    nb_dtype dt;                   /* cast, one_hot: target dtype */
-    int trans_a;                   /* matmul: read a with its last two axes swapped */
-    int trans_b;                   /* matmul: read b with its last two axes swapped */
+    double f[2]; /* scalar knobs: slope, alpha, lo/hi, value */
+    /* Typed per op family; an op reads only its own members (the comment above its row
+     * in ir/ops_*.def names them), the rest stay zero so CSE can compare them all. Each
+     * family carries its rank so the shape rule can check it against the operand's. */
+    struct {
+        int rank;
+        int64_t shape[NB_MAX_RANK];
+    } target; /* leaves, reshape, broadcast_to, scatter_add, slice_grad: result shape */
+    struct {
+        int rank;
+        int perm[NB_MAX_RANK]; /* output axis i is input axis perm[i] */
+    } permute;
+    struct {
+        int rank;
+        int64_t start[NB_MAX_RANK], stop[NB_MAX_RANK], step[NB_MAX_RANK];
+    } slice;       /* slice; slice_grad reads start and step */
+    uint32_t axes; /* reductions: bit i set = axis i reduced */
+    int axis;      /* softmax, concat: the (normalized) axis */
+    int keepdim;   /* reductions */
+    int k;         /* one_hot: classes; PARAM: IR_PARAM_* kind */
+    nb_dtype dt;   /* cast, one_hot: target dtype */
+    int trans_a;   /* matmul: read a with its last two axes swapped */
+    int trans_b;   /* matmul: read b with its last two axes swapped */
 } ir_attr;
 
 /* Kinds of parameters (attr.k of a PARAM). */

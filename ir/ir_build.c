@@ -28,9 +28,9 @@ ir_node *ir_constant(ir_graph *g, nb_dtype dt, int rank, const int64_t *shape, c
 {
     ir_attr attr = {0};
     attr.dt = dt;
-    attr.n_ints = rank;
+    attr.target.rank = rank;
     if (rank > 0 && rank <= NB_MAX_RANK)
-        memcpy(attr.ints, shape, (size_t)rank * sizeof *shape);
+        memcpy(attr.target.shape, shape, (size_t)rank * sizeof *shape);
     ir_node *n = ir_node_new(g, IR_OP_CONST, NULL, 0, &attr);
     if (!n)
         return NULL;
@@ -106,7 +106,7 @@ ir_node *ir_reduce(ir_graph *g, ir_op op, ir_node *x, uint32_t axes, int keepdim
     return ir_make1(g, op, x, &attr);
 }
 
-/* RESHAPE and BROADCAST_TO carry their target shape in attr.ints. */
+/* RESHAPE and BROADCAST_TO carry their target shape in attr.target. */
 static ir_node *make_shaped(ir_graph *g, ir_op op, ir_node *x, int rank, const int64_t *shape)
 {
     ir_attr attr = {0};
@@ -115,9 +115,9 @@ static ir_node *make_shaped(ir_graph *g, ir_op op, ir_node *x, int rank, const i
                  rank > 0 && !shape ? ", shape is NULL" : "");
         return NULL;
     }
-    attr.n_ints = rank;
+    attr.target.rank = rank;
     if (rank)
-        memcpy(attr.ints, shape, (size_t)rank * sizeof *shape);
+        memcpy(attr.target.shape, shape, (size_t)rank * sizeof *shape);
     return ir_make1(g, op, x, &attr);
 }
 

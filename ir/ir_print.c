@@ -20,6 +20,14 @@ const char *ir_escape_name(const char *name, char *buf, size_t size)
     return buf;
 }
 
+/* Writes label then the first n values of v, comma-separated. */
+static void print_ints(ir_text *t, const char *label, const int64_t *v, int n)
+{
+    ir_text_printf(t, "%s", label);
+    for (int d = 0; d < n && d < NB_MAX_RANK; d++)
+        ir_text_printf(t, d ? ",%lld" : "%lld", (long long)v[d]);
+}
+
 /* The attributes an op uses, for the printer. */
 static void print_attr(ir_text *t, const ir_node *n)
 {
@@ -37,10 +45,20 @@ static void print_attr(ir_text *t, const ir_node *n)
         if (a->keepdim)
             ir_text_printf(t, " keepdim");
     }
-    if (a->n_ints > 0 && n->op != IR_OP_INPUT && n->op != IR_OP_PARAM) {
-        ir_text_printf(t, " ints=");
-        for (int i = 0; i < a->n_ints && i < 3 * NB_MAX_RANK; i++)
-            ir_text_printf(t, i ? ",%lld" : "%lld", (long long)a->ints[i]);
+    /* Each family that is set, by its own name; a leaf's target is its type, printed
+     * already. */
+    if (a->target.rank > 0 && n->op != IR_OP_INPUT && n->op != IR_OP_PARAM)
+        print_ints(t, " shape=", a->target.shape, a->target.rank);
+    if (a->permute.rank > 0) {
+        ir_text_printf(t, " perm=");
+        for (int d = 0; d < a->permute.rank && d < NB_MAX_RANK; d++)
+            ir_text_printf(t, d ? ",%d" : "%d", a->permute.perm[d]);
+    }
+    if (a->slice.rank > 0) {
+        print_ints(t, " start=", a->slice.start, a->slice.rank);
+        if (n->op == IR_OP_SLICE)
+            print_ints(t, " stop=", a->slice.stop, a->slice.rank);
+        print_ints(t, " step=", a->slice.step, a->slice.rank);
     }
     if (a->axis)
         ir_text_printf(t, " axis=%d", a->axis);

@@ -7,9 +7,10 @@ int ir_is_transpose(const ir_node *n)
     if (n->op != IR_OP_PERMUTE || n->rank < 2)
         return 0;
     for (int d = 0; d < n->rank - 2; d++)
-        if (n->attr.ints[d] != d)
+        if (n->attr.permute.perm[d] != d)
             return 0;
-    return n->attr.ints[n->rank - 2] == n->rank - 1 && n->attr.ints[n->rank - 1] == n->rank - 2;
+    return n->attr.permute.perm[n->rank - 2] == n->rank - 1 &&
+           n->attr.permute.perm[n->rank - 1] == n->rank - 2;
 }
 
 /* One rule instead of a special case in every codegen pass: the gemm call takes

@@ -61,15 +61,27 @@ static ir_node *identity_of(const ir_node *n, ir_node *const *in)
     return NULL;
 }
 
+/* Field by field over every family: an op's unused members are zero in both nodes,
+ * and comparing them is cheaper than asking which family the op reads. The arrays are
+ * compared to their rank only, never as whole structs (their padding is not zeroed). */
 static int attr_equal(const ir_attr *a, const ir_attr *b)
 {
-    if (a->f[0] != b->f[0] || a->f[1] != b->f[1] || a->n_ints != b->n_ints || a->axes != b->axes ||
-        a->axis != b->axis || a->keepdim != b->keepdim || a->k != b->k || a->dt != b->dt)
+    if (a->f[0] != b->f[0] || a->f[1] != b->f[1] || a->axes != b->axes || a->axis != b->axis ||
+        a->keepdim != b->keepdim || a->k != b->k || a->dt != b->dt ||
+        a->target.rank != b->target.rank || a->permute.rank != b->permute.rank ||
+        a->slice.rank != b->slice.rank)
         return 0;
     if (a->trans_a != b->trans_a || a->trans_b != b->trans_b)
         return 0;
-    for (int i = 0; i < a->n_ints && i < 3 * NB_MAX_RANK; i++)
-        if (a->ints[i] != b->ints[i])
+    for (int d = 0; d < a->target.rank && d < NB_MAX_RANK; d++)
+        if (a->target.shape[d] != b->target.shape[d])
+            return 0;
+    for (int d = 0; d < a->permute.rank && d < NB_MAX_RANK; d++)
+        if (a->permute.perm[d] != b->permute.perm[d])
+            return 0;
+    for (int d = 0; d < a->slice.rank && d < NB_MAX_RANK; d++)
+        if (a->slice.start[d] != b->slice.start[d] || a->slice.stop[d] != b->slice.stop[d] ||
+            a->slice.step[d] != b->slice.step[d])
             return 0;
     return 1;
 }
@@ -123,8 +135,17 @@ static uint64_t node_hash(const ir_node *n)
     h = hash_add(h, (uint64_t)a->axes ^ (uint64_t)a->axis << 32);
     h = hash_add(h, (uint64_t)a->keepdim ^ (uint64_t)a->k << 8 ^ (uint64_t)a->dt << 40);
     h = hash_add(h, (uint64_t)a->trans_a ^ (uint64_t)a->trans_b << 1);
-    for (int i = 0; i < a->n_ints && i < 3 * NB_MAX_RANK; i++)
-        h = hash_add(h, (uint64_t)a->ints[i]);
+    h = hash_add(h, (uint64_t)a->target.rank ^ (uint64_t)a->permute.rank << 8 ^
+                        (uint64_t)a->slice.rank << 16);
+    for (int d = 0; d < a->target.rank && d < NB_MAX_RANK; d++)
+        h = hash_add(h, (uint64_t)a->target.shape[d]);
+    for (int d = 0; d < a->permute.rank && d < NB_MAX_RANK; d++)
+        h = hash_add(h, (uint64_t)a->permute.perm[d]);
+    for (int d = 0; d < a->slice.rank && d < NB_MAX_RANK; d++) {
+        h = hash_add(h, (uint64_t)a->slice.start[d]);
+        h = hash_add(h, (uint64_t)a->slice.stop[d]);
+        h = hash_add(h, (uint64_t)a->slice.step[d]);
+    }
     /* All the data: constants that differ only past their first elements are common
      * (initial values, masks), and the hash is linear in the data the copy made. */
     for (int64_t i = 0; n->op == IR_OP_CONST && i < n->numel; i++) {

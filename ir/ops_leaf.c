@@ -6,12 +6,13 @@ int ir_shape_leaf(ir_graph *g, ir_node *n)
     const char *op = ir_op_defs[n->op].name;
     if (n->attr.dt < NB_F32 || n->attr.dt > NB_BOOL)
         return ir_error(g, "%s: unknown dtype %d", op, (int)n->attr.dt);
-    if (n->attr.n_ints < 0 || n->attr.n_ints > NB_MAX_RANK)
-        return ir_error(g, "%s: rank %d is out of range [0, %d]", op, n->attr.n_ints, NB_MAX_RANK);
+    if (n->attr.target.rank < 0 || n->attr.target.rank > NB_MAX_RANK)
+        return ir_error(g, "%s: rank %d is out of range [0, %d]", op, n->attr.target.rank,
+                        NB_MAX_RANK);
     n->dtype = n->attr.dt;
-    n->rank = n->attr.n_ints;
+    n->rank = n->attr.target.rank;
     for (int i = 0; i < n->rank; i++)
-        n->shape[i] = n->attr.ints[i];
+        n->shape[i] = n->attr.target.shape[i];
     return 0;
 }
 

@@ -12,9 +12,9 @@ static ir_node *make_permute(ir_graph *g, ir_node *x, const int *perm)
     ir_attr attr = {0};
     if (!x)
         return NULL;
-    attr.n_ints = x->rank;
+    attr.permute.rank = x->rank;
     for (int d = 0; d < x->rank; d++)
-        attr.ints[d] = perm[d];
+        attr.permute.perm[d] = perm[d];
     return ir_make1(g, IR_OP_PERMUTE, x, &attr);
 }
 
@@ -26,11 +26,11 @@ static ir_node *make_slice(ir_graph *g, ir_node *x, const int64_t *start, const 
     int r = x ? x->rank : 0;
     if (!x)
         return NULL;
-    attr.n_ints = 3 * r;
+    attr.slice.rank = r;
     for (int d = 0; d < r; d++) {
-        attr.ints[d] = start[d];
-        attr.ints[r + d] = stop[d];
-        attr.ints[2 * r + d] = step[d];
+        attr.slice.start[d] = start[d];
+        attr.slice.stop[d] = stop[d];
+        attr.slice.step[d] = step[d];
     }
     return ir_make1(g, IR_OP_SLICE, x, &attr);
 }
@@ -44,11 +44,11 @@ int ir_shape_reshape(ir_graph *g, ir_node *n)
     int64_t known = 1;
     char t[160];
     n->dtype = x->dtype;
-    n->rank = n->attr.n_ints;
+    n->rank = n->attr.target.rank;
     if (n->rank < 0 || n->rank > NB_MAX_RANK)
         return ir_error(g, "reshape: rank %d is out of range [0, %d]", n->rank, NB_MAX_RANK);
     for (int i = 0; i < n->rank; i++) {
-        int64_t s = n->attr.ints[i];
+        int64_t s = n->attr.target.shape[i];
         if (s == -1 && infer >= 0)
             return ir_error(g,
                             "reshape: target dimensions %d and %d are both -1 (of %s); "
@@ -91,12 +91,12 @@ int ir_shape_broadcast_to(ir_graph *g, ir_node *n)
     const ir_node *x = n->in[0];
     char t[160];
     n->dtype = x->dtype;
-    n->rank = n->attr.n_ints;
+    n->rank = n->attr.target.rank;
     if (n->rank < x->rank || n->rank > NB_MAX_RANK)
         return ir_error(g, "broadcast_to: cannot broadcast %s to rank %d",
                         ir_type_str(x, t, sizeof t), n->rank);
     for (int d = 0; d < n->rank; d++) {
-        int64_t s = n->attr.ints[d];
+        int64_t s = n->attr.target.shape[d];
         int k = d - (n->rank - x->rank);
         n->shape[d] = s;
         if (k >= 0 && x->shape[k] != 1 && x->shape[k] != s)
@@ -123,11 +123,11 @@ int ir_shape_permute(ir_graph *g, ir_node *n)
     char t[160];
     n->dtype = x->dtype;
     n->rank = x->rank;
-    if (n->attr.n_ints != x->rank)
-        return ir_error(g, "permute: %d axes given for %s; expected %d", n->attr.n_ints,
+    if (n->attr.permute.rank != x->rank)
+        return ir_error(g, "permute: %d axes given for %s; expected %d", n->attr.permute.rank,
                         ir_type_str(x, t, sizeof t), x->rank);
     for (int d = 0; d < x->rank; d++) {
-        int64_t p = n->attr.ints[d];
+        int p = n->attr.permute.perm[d];
         if (p < 0 || p >= x->rank || (seen & (1u << p)))
             return ir_error(g, "permute: entry %d (%lld) of the permutation of %s is %s", d,
                             (long long)p, ir_type_str(x, t, sizeof t),
@@ -144,7 +144,7 @@ int ir_vjp_permute(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *ne
     int inv[NB_MAX_RANK];
     (void)need;
     for (int d = 0; d < n->rank; d++)
-        inv[n->attr.ints[d]] = d;
+        inv[n->attr.permute.perm[d]] = d;
     gx[0] = make_permute(g, gy, inv);
     return 0;
 }
@@ -217,16 +217,16 @@ int ir_vjp_matmul(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *nee
 int ir_shape_slice(ir_graph *g, ir_node *n)
 {
     const ir_node *x = n->in[0];
-    const int64_t *a = n->attr.ints;
     int r = x->rank;
     char t[160];
     n->dtype = x->dtype;
     n->rank = r;
-    if (n->attr.n_ints != 3 * r)
-        return ir_error(g, "slice: %d bounds given for %s; expected %d (start, stop, step)",
-                        n->attr.n_ints, ir_type_str(x, t, sizeof t), 3 * r);
+    if (n->attr.slice.rank != r)
+        return ir_error(g, "slice: bounds of %d axes given for %s; expected %d", n->attr.slice.rank,
+                        ir_type_str(x, t, sizeof t), r);
     for (int d = 0; d < r; d++) {
-        int64_t start = a[d], stop = a[r + d], step = a[2 * r + d];
+        int64_t start = n->attr.slice.start[d], stop = n->attr.slice.stop[d],
+                step = n->attr.slice.step[d];
         if (step < 1 || step > x->shape[d] || start < 0 || start >= stop || stop > x->shape[d])
             return ir_error(g,
                             "slice: axis %d of %s: start %lld, stop %lld, step %lld is "
@@ -245,11 +245,12 @@ int ir_vjp_slice(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
     int r = x->rank;
     ir_attr attr = {0};
     (void)need;
-    attr.n_ints = 3 * r;
+    attr.target.rank = r;
+    attr.slice.rank = r;
     for (int d = 0; d < r; d++) {
-        attr.ints[d] = x->shape[d];
-        attr.ints[r + d] = n->attr.ints[d];
-        attr.ints[2 * r + d] = n->attr.ints[2 * r + d];
+        attr.target.shape[d] = x->shape[d];
+        attr.slice.start[d] = n->attr.slice.start[d];
+        attr.slice.step[d] = n->attr.slice.step[d];
     }
     gx[0] = ir_make1(g, IR_OP_SLICE_GRAD, gy, &attr);
     return 0;
@@ -258,16 +259,18 @@ int ir_vjp_slice(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
 int ir_shape_slice_grad(ir_graph *g, ir_node *n)
 {
     const ir_node *x = n->in[0];
-    const int64_t *a = n->attr.ints;
     int r = x->rank;
     char t[160];
     n->dtype = x->dtype;
     n->rank = r;
-    if (n->attr.n_ints != 3 * r)
-        return ir_error(g, "slice_grad: %d attributes for %s; expected %d", n->attr.n_ints,
-                        ir_type_str(x, t, sizeof t), 3 * r);
+    if (n->attr.target.rank != r || n->attr.slice.rank != r)
+        return ir_error(g,
+                        "slice_grad: a result of rank %d and a placement of %d axes for %s; "
+                        "expected %d",
+                        n->attr.target.rank, n->attr.slice.rank, ir_type_str(x, t, sizeof t), r);
     for (int d = 0; d < r; d++) {
-        int64_t size = a[d], start = a[r + d], step = a[2 * r + d];
+        int64_t size = n->attr.target.shape[d], start = n->attr.slice.start[d],
+                step = n->attr.slice.step[d];
         /* The last element x->shape[d] - 1 lands at start + (x->shape[d] - 1) step. */
         if (size < 1 || step < 1 || step > size || start < 0 || start >= size ||
             (size - 1 - start) / step < x->shape[d] - 1)
@@ -289,8 +292,8 @@ int ir_vjp_slice_grad(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char 
     int64_t start[NB_MAX_RANK], stop[NB_MAX_RANK], step[NB_MAX_RANK];
     (void)need;
     for (int d = 0; d < r; d++) {
-        start[d] = n->attr.ints[r + d];
-        step[d] = n->attr.ints[2 * r + d];
+        start[d] = n->attr.slice.start[d];
+        step[d] = n->attr.slice.step[d];
         stop[d] = start[d] + (x->shape[d] - 1) * step[d] + 1;
     }
     gx[0] = make_slice(g, gy, start, stop, step);
@@ -395,8 +398,8 @@ int ir_vjp_gather(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *nee
     ir_attr attr = {0};
     if (!need[0])
         return 0;
-    attr.n_ints = table->rank;
-    memcpy(attr.ints, table->shape, (size_t)table->rank * sizeof *attr.ints);
+    attr.target.rank = table->rank;
+    memcpy(attr.target.shape, table->shape, (size_t)table->rank * sizeof *attr.target.shape);
     gx[0] = ir_make2(g, IR_OP_SCATTER_ADD, gy, n->in[1], &attr);
     return 0;
 }
@@ -404,14 +407,14 @@ int ir_vjp_gather(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *nee
 int ir_shape_scatter_add(ir_graph *g, ir_node *n)
 {
     const ir_node *values = n->in[0], *index = n->in[1];
-    int r = n->attr.n_ints;
+    int r = n->attr.target.rank;
     char t[160], u[160];
     n->dtype = values->dtype;
     if (r < 1 || r > NB_MAX_RANK)
         return ir_error(g, "scatter_add: the table rank %d is out of range [1, %d]", r,
                         NB_MAX_RANK);
     /* Check the values' shape against the gather that this op reverses. */
-    if (shape_indexed(g, n, index, n->attr.ints + 1, r - 1) != 0)
+    if (shape_indexed(g, n, index, n->attr.target.shape + 1, r - 1) != 0)
         return -1;
     if (!ir_same_shape(n, values))
         return ir_error(g,
@@ -420,7 +423,7 @@ int ir_shape_scatter_add(ir_graph *g, ir_node *n)
                         ir_type_str(values, t, sizeof t), ir_type_str(index, u, sizeof u),
                         index->rank);
     n->rank = r;
-    memcpy(n->shape, n->attr.ints, (size_t)r * sizeof *n->shape);
+    memcpy(n->shape, n->attr.target.shape, (size_t)r * sizeof *n->shape);
     return 0;
 }
 

@@ -289,12 +289,51 @@ static void test_broadcast_grad_shapes(void **state)
     nb_graph_free(g);
 }
 
+/* Each attribute family prints under its own name: a reshape's target, a permutation, a
+ * slice's normalized bounds (stop -1 is 5, a step past the size is the size) and a
+ * slice_grad's result shape and placement. */
+static void test_printer_shape_attrs(void **state)
+{
+    (void)state;
+    const int64_t s56[] = {5, 6}, r[] = {3, 10};
+    const int64_t start[] = {1, -4}, stop[] = {-1, 6}, step[] = {2, 9};
+    const int perm[] = {1, 0};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, s56);
+    nb_reshape(g, x, 2, r);
+    nb_permute(g, x, perm, 2);
+    nb_node *s = nb_slice(g, x, start, stop, step);
+    ir_attr attr = {0};
+    attr.target.rank = 2;
+    attr.target.shape[0] = 5;
+    attr.target.shape[1] = 6;
+    attr.slice.rank = 2;
+    attr.slice.start[0] = 1;
+    attr.slice.start[1] = 2;
+    attr.slice.step[0] = 2;
+    attr.slice.step[1] = 6;
+    assert_non_null(ir_make1(g, IR_OP_SLICE_GRAD, s, &attr));
+    char *text = nb_graph_print(g);
+    assert_non_null(text);
+    const char *want = "graph: 5 nodes\n"
+                       "%0 = input f32[5,6] () 'x'\n"
+                       "%1 = reshape f32[3,10] (%0) shape=3,10\n"
+                       "%2 = permute f32[6,5] (%0) perm=1,0\n"
+                       "%3 = slice f32[2,1] (%0) start=1,2 stop=4,6 step=2,6\n"
+                       "%4 = slice_grad f32[5,6] (%3) shape=5,6 start=1,2 step=2,6\n";
+    assert_string_equal(text, want);
+    free(text);
+    verify_ok(g);
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_printer_format), cmocka_unit_test(test_escape_name),
-        cmocka_unit_test(test_verify_accepts), cmocka_unit_test(test_verify_rejects),
-        cmocka_unit_test(test_broadcasting),   cmocka_unit_test(test_broadcast_grad_shapes),
+        cmocka_unit_test(test_printer_format),      cmocka_unit_test(test_escape_name),
+        cmocka_unit_test(test_verify_accepts),      cmocka_unit_test(test_verify_rejects),
+        cmocka_unit_test(test_broadcasting),        cmocka_unit_test(test_broadcast_grad_shapes),
+        cmocka_unit_test(test_printer_shape_attrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,45 @@ static void test_cse(void **state)
     nb_graph_free(g);
 }
 
+/* Slices and permutes merge only when every typed attribute matches: equal ones merge,
+ * ones of the same result type that differ in one start, stop, step or perm entry stay
+ * apart (a compare or hash that skipped a field would merge them). */
+static void test_cse_shape_attrs(void **state)
+{
+    (void)state;
+    const int64_t s46[] = {4, 6}, s333[] = {3, 3, 3};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, s46);
+    nb_node *z = nb_input(g, "z", NB_F32, 3, s333);
+    /* All of f32[2,3]: rows 0-1 or 1-2, columns 0,2,4 or 1,3,5 or 0,3 (stop 5). */
+    const int64_t st_a[] = {0, 0}, sp_a[] = {2, 6}, step_a[] = {1, 2};
+    const int64_t st_b[] = {1, 0}, sp_b[] = {3, 6};
+    const int64_t st_c[] = {0, 1};
+    const int64_t sp_d[] = {2, 5}, step_d[] = {1, 3}; /* columns 0, 3 */
+    const int64_t sp_e[] = {2, 6};                    /* columns 0, 3 with stop 6 */
+    nb_node *sl[] = {
+        nb_slice(g, x, st_a, sp_a, step_a), nb_slice(g, x, st_a, sp_a, step_a),
+        nb_slice(g, x, st_b, sp_b, step_a), nb_slice(g, x, st_c, sp_a, step_a),
+        nb_slice(g, x, st_a, sp_d, step_d), nb_slice(g, x, st_a, sp_e, step_d),
+    };
+    const int p_a[] = {1, 0, 2}, p_b[] = {0, 2, 1};
+    nb_node *pm[] = {nb_permute(g, z, p_a, 3), nb_permute(g, z, p_a, 3), nb_permute(g, z, p_b, 3)};
+    nb_node *y = nb_sum(g, sl[0], NULL, 0, 0);
+    for (int i = 1; i < 6; i++)
+        y = nb_add(g, y, nb_sum(g, sl[i], NULL, 0, 0));
+    for (int i = 0; i < 3; i++)
+        y = nb_add(g, y, nb_sum(g, pm[i], NULL, 0, 0));
+    assert_non_null(y);
+    ir_node *out;
+    ir_graph *s2 = ir_simplify(g, &y, 1, &out);
+    assert_non_null(s2);
+    assert_verified(s2);
+    assert_int_equal(count_op(s2, IR_OP_SLICE), 5);   /* sl[1] is sl[0] */
+    assert_int_equal(count_op(s2, IR_OP_PERMUTE), 2); /* pm[1] is pm[0] */
+    ir_graph_free(s2);
+    nb_graph_free(g);
+}
+
 /* x * 1, 1 * x, x + (-0), (-0) + x, x - 0, x / 1 are x; 0 - x and 1 / x are not
  * identities, and neither are x + 0 and x - (-0), which turn x = -0 into +0. */
 static void test_identities(void **state)
@@ -287,6 +326,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cse),
+        cmocka_unit_test(test_cse_shape_attrs),
         cmocka_unit_test(test_identities),
         cmocka_unit_test(test_leaves),
         cmocka_unit_test(test_gradient_graph),

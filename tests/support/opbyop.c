@@ -135,8 +135,15 @@ static int make_key(const ir_node *n, ob_key *key)
     key->n_in = n->n_in;
     key->attr.f[0] = n->attr.f[0];
     key->attr.f[1] = n->attr.f[1];
-    key->attr.n_ints = n->attr.n_ints;
-    memcpy(key->attr.ints, n->attr.ints, sizeof key->attr.ints);
+    /* Field by field: a struct assignment need not copy padding, which memcmp reads. */
+    key->attr.target.rank = n->attr.target.rank;
+    memcpy(key->attr.target.shape, n->attr.target.shape, sizeof key->attr.target.shape);
+    key->attr.permute.rank = n->attr.permute.rank;
+    memcpy(key->attr.permute.perm, n->attr.permute.perm, sizeof key->attr.permute.perm);
+    key->attr.slice.rank = n->attr.slice.rank;
+    memcpy(key->attr.slice.start, n->attr.slice.start, sizeof key->attr.slice.start);
+    memcpy(key->attr.slice.stop, n->attr.slice.stop, sizeof key->attr.slice.stop);
+    memcpy(key->attr.slice.step, n->attr.slice.step, sizeof key->attr.slice.step);
     key->attr.axes = n->attr.axes;
     key->attr.axis = n->attr.axis;
     key->attr.keepdim = n->attr.keepdim;
