@@ -158,6 +158,10 @@ int ir_oom(ir_graph *g);
  * op's shape rule and appends it. Returns NULL (poison) when g already has an error,
  * an operand is NULL or of another graph, the shape rule rejects it, or on OOM. */
 ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const ir_attr *attr);
+/* Frees a node that is no longer in any graph's node list (its operands, name, data). */
+void ir_node_free(ir_node *n);
+/* The largest operand count among nodes 0..last of g: the size of a per-node buffer. */
+int ir_max_operands(const ir_graph *g, int last);
 /* The input (op IR_OP_INPUT) or parameter (IR_OP_PARAM) of g named name, or NULL. */
 ir_node *ir_leaf_find(const ir_graph *g, ir_op op, const char *name);
 /* Adds named leaf n to g's name index. 0, or -1 on OOM (recorded on g). */

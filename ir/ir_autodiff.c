@@ -36,16 +36,6 @@ static int wants_grad(const unsigned char *path, const ir_node *x)
     return path[x->id] && ir_is_float(x->dtype);
 }
 
-/* The largest operand count among nodes 0..last: the size of the per-node buffers. */
-static int max_operands(const ir_graph *g, int last)
-{
-    int most = 0;
-    for (int id = 0; id <= last; id++)
-        if (g->nodes[id]->n_in > most)
-            most = g->nodes[id]->n_in;
-    return most;
-}
-
 static int check_args(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
                       ir_node **grads)
 {
@@ -84,7 +74,7 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
     if (check_args(g, y, seed, xs, n, grads) != 0)
         return -1;
     int count = g->n_nodes; /* nodes appended below are not visited */
-    int most = max_operands(g, y->id);
+    int most = ir_max_operands(g, y->id);
     unsigned char *dep = ir_calloc((size_t)count, 1);
     unsigned char *path = ir_calloc((size_t)count, 1);
     ir_node **acc = ir_calloc((size_t)count, sizeof *acc);

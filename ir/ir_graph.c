@@ -19,7 +19,7 @@ ir_graph *ir_graph_new(void)
     return ir_calloc(1, sizeof(ir_graph));
 }
 
-static void node_free(ir_node *n)
+void ir_node_free(ir_node *n)
 {
     free(n->in);
     free(n->name);
@@ -32,7 +32,7 @@ void ir_graph_free(ir_graph *g)
     if (!g)
         return;
     for (int i = 0; i < g->n_nodes; i++)
-        node_free(g->nodes[i]);
+        ir_node_free(g->nodes[i]);
     free(g->nodes);
     free(g->leaf_names);
     ir_error_clear(g);
@@ -108,6 +108,15 @@ int ir_leaf_index(ir_graph *g, ir_node *n)
     g->leaf_names[leaf_slot(g->leaf_names, g->leaf_names_cap, n->op, n->name)] = n;
     g->n_leaf_names++;
     return 0;
+}
+
+int ir_max_operands(const ir_graph *g, int last)
+{
+    int most = 0;
+    for (int id = 0; id <= last && id < g->n_nodes; id++)
+        if (g->nodes[id]->n_in > most)
+            most = g->nodes[id]->n_in;
+    return most;
 }
 
 int ir_is_float(nb_dtype dt)
@@ -219,7 +228,7 @@ ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const 
     if (attr)
         n->attr = *attr;
     if (def->shape(g, n) != 0 || check_extent(g, n) != 0) {
-        node_free(n);
+        ir_node_free(n);
         return NULL;
     }
     g->nodes[g->n_nodes++] = n;

@@ -196,18 +196,10 @@ static ir_node *copy_node(ir_graph *dst, const ir_node *v, ir_node **in, const i
     return n;
 }
 
-static void node_free(ir_node *n)
-{
-    free(n->in);
-    free(n->name);
-    free(n->data);
-    free(n);
-}
-
 /* Removes the last node of dst (a duplicate just found equal to an earlier one). */
 static void drop_last(ir_graph *dst)
 {
-    node_free(dst->nodes[--dst->n_nodes]);
+    ir_node_free(dst->nodes[--dst->n_nodes]);
 }
 
 /* Frees the nodes of dst that no output reads (a transpose whose only reader was a
@@ -230,7 +222,7 @@ static int drop_dead(ir_graph *dst, ir_node *const *outs, int n)
     for (int id = 0; id < dst->n_nodes; id++) {
         ir_node *v = dst->nodes[id];
         if (!live[id]) {
-            node_free(v);
+            ir_node_free(v);
             continue;
         }
         v->id = kept;
@@ -250,11 +242,7 @@ ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_ou
     ir_node **map = ir_calloc((size_t)g->n_nodes + 1, sizeof *map);
     /* Operands of one node, mapped: as many as the widest node has (a concat may list
      * one node a thousand times, so the node count is no bound). */
-    int max_in = 1;
-    for (int id = 0; id < g->n_nodes; id++)
-        if (g->nodes[id]->n_in > max_in)
-            max_in = g->nodes[id]->n_in;
-    ir_node **in = ir_calloc((size_t)max_in, sizeof *in);
+    ir_node **in = ir_calloc((size_t)ir_max_operands(g, g->n_nodes - 1) + 1, sizeof *in);
     cse_table t = {0};
     size_t cap = 16;
     while (cap < 2 * (size_t)g->n_nodes)
