@@ -51,13 +51,11 @@ int64_t nb_idx_numel(const nb_idx *x)
 {
     if (!x || x->rank < 1 || x->rank > NB_MAX_RANK)
         return 0;
-    int64_t n = 1;
-    for (int i = 0; i < x->rank; i++) {
-        if (x->shape[i] < 1 || n > INT64_MAX / x->shape[i])
+    for (int i = 0; i < x->rank; i++)
+        if (x->shape[i] < 1)
             return 0; /* not a shape nb_idx_read makes */
-        n *= x->shape[i];
-    }
-    return n;
+    int64_t n = ir_shape_numel(x->rank, x->shape);
+    return n > 0 ? n : 0; /* -1: too many elements to count */
 }
 
 void nb_idx_free(nb_idx *x)
@@ -456,9 +454,11 @@ static void idx_convert_i32(const nb_idx *x, size_t n, int32_t *y)
 /* Checks that x is a filled struct whose size agrees with its shape and type. */
 static int idx_valid(const nb_idx *x, const char *fn, char *err, size_t err_size)
 {
-    size_t size = x ? nb_idx_type_size(x->type) : 0;
+    size_t size = x ? nb_idx_type_size(x->type) : 0, bytes = 0;
     int64_t n = nb_idx_numel(x);
-    if (!x || !x->data || size == 0 || n < 1 || (uint64_t)n * size != x->nbytes) {
+    /* The size of the f32 copy too, so the conversions below cannot wrap. */
+    if (!x || !x->data || size == 0 || n < 1 || ir_size_mul((size_t)n, size, &bytes) != 0 ||
+        bytes != x->nbytes || ir_size_mul((size_t)n, sizeof(float), &bytes) != 0) {
         set_err(err, err_size, "%s: not a loaded IDX file", fn);
         return -1;
     }

@@ -165,6 +165,10 @@ static int open_dir(const char *path, char *err, size_t size)
         if (strcmp(comp, ".") == 0 && !last)
             continue;
         int made = mkdirat(fd, comp, 0700) == 0;
+        /* The umask may have taken the owner's own bits away: give them back before
+         * the directory is opened (0700 less r or x could not be). */
+        if (made)
+            fchmodat(fd, comp, 0700, 0);
         if (!made && errno != EEXIST) {
             snprintf(err, size, "cc: cannot create the cache directory '%.300s': %s", prefix,
                      strerror(errno));
@@ -185,9 +189,6 @@ static int open_dir(const char *path, char *err, size_t size)
         fd = next;
         if (strict && check_private(fd, prefix, err, size) != 0)
             goto fail;
-        /* The umask may have taken the owner's own bits away. */
-        if (made)
-            fchmod(fd, 0700);
     }
     /* A path of slashes alone ("/") had no last component to check. */
     if (check_private(fd, path, err, size) != 0)
@@ -237,13 +238,19 @@ int rt_cache_temp(const rt_cache *c, const char *stem, const char *suffix, char 
         int n = snprintf(name, size, "%s.%016llx%s", stem, (unsigned long long)random64(), suffix);
         if (n < 0 || (size_t)n >= size) {
             errno = ENAMETOOLONG;
-            return -1;
+            break;
         }
         int fd = openat(c->fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd >= 0 || errno != EEXIST)
+        if (fd >= 0)
             return fd;
+        if (errno != EEXIST)
+            break;
     }
-    errno = EEXIST;
+    /* No name is ours: the caller must not remove the last one tried (another
+     * builder's). */
+    int e = errno;
+    name[0] = 0;
+    errno = e;
     return -1;
 }
 
@@ -258,15 +265,22 @@ int rt_cache_publish(const rt_cache *c, const char *tmp, const char *name, char 
      * that only their owner can write. */
     int fd = openat(c->fd, tmp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
-    int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-             fchmod(fd, 0700) == 0;
+    const char *why = NULL;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        why = "the compiler's output is not a regular file of this user";
+    else if (fchmod(fd, 0700) != 0)
+        why = strerror(errno);
     if (fd >= 0)
         close(fd);
     /* rename is atomic: a concurrent loader sees the old object or the new, never a
      * half-written one, and concurrent builders of one source publish equal objects. */
-    if (!ok || renameat(c->fd, tmp, c->fd, name) != 0) {
+    if (!why && renameat(c->fd, tmp, c->fd, name) != 0)
+        why = strerror(errno);
+    if (why) {
         snprintf(err, size, "cc: cannot publish the object '%.300s/%.100s': %s", c->path, name,
-                 strerror(errno));
+                 why);
         return -1;
     }
     return 0;
