@@ -67,8 +67,9 @@ static void check_size(int terms)
     double fuse = (double)(ir_work.fuse_steps - before.fuse_steps) / s->n_nodes;
     print_message("%d nodes: %.2f probes per node, %.2f fusion steps per node\n", g->n_nodes,
                   probes, fuse);
-    assert_true(probes <= MAX_PROBES_PER_NODE);
-    assert_true(fuse <= MAX_FUSE_STEPS_PER_NODE);
+    /* Bounded above, and not zero: a counter that stopped counting would pass. */
+    assert_true(probes > 0 && probes <= MAX_PROBES_PER_NODE);
+    assert_true(fuse >= 1 && fuse <= MAX_FUSE_STEPS_PER_NODE);
     cg_program_free(&p);
     ir_graph_free(s);
     nb_graph_free(g);
@@ -102,7 +103,7 @@ static void check_deep(int layers)
     double per_log =
         (double)(ir_work.arena_steps - before.arena_steps) / g->n_nodes / log2((double)g->n_nodes);
     print_message("%d nodes: %.2f arena steps per node per log2(nodes)\n", g->n_nodes, per_log);
-    assert_true(per_log <= MAX_ARENA_STEPS_PER_LOG);
+    assert_true(per_log > 0 && per_log <= MAX_ARENA_STEPS_PER_LOG);
     nb_program_free(p);
     nb_graph_free(g);
     free(ps);

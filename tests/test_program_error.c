@@ -73,13 +73,16 @@ static void test_cleared_by_success(void **state)
     assert_null(nb_program_error(p));
     nb_init zeros = nb_init_zeros();
     assert_int_equal(nb_program_init_param(p, "nope", &zeros), -1);
+    expect_error(p, "nope");
     assert_int_equal(nb_program_init_param(p, "w", &zeros), 0);
     assert_null(nb_program_error(p));
     assert_int_equal(nb_program_bind_index(p, 7, idx), -1);
+    expect_error(p, "out of range");
     assert_int_equal(nb_program_zero_grad(p), 0);
     assert_null(nb_program_error(p));
     idx[1] = 2;
     assert_int_equal(nb_program_bind_index(p, 7, idx), -1);
+    expect_error(p, "out of range");
     assert_int_equal(nb_program_run(p), 0);
     assert_null(nb_program_error(p));
     assert_float_equal(((const double *)nb_program_output(p, 0))[1], 3.0, 0);

@@ -57,21 +57,22 @@ static void test_cse_shape_attrs(void **state)
     nb_graph *g = nb_graph_new();
     nb_node *x = nb_input(g, "x", NB_F32, 2, s46);
     nb_node *z = nb_input(g, "z", NB_F32, 3, s333);
-    /* All of f32[2,3]: rows 0-1 or 1-2, columns 0,2,4 or 1,3,5 or 0,3 (stop 5). */
+    /* Rows 0-1 or 1-2, columns 0,2,4 or 1,3,5 (f32[2,3]), or columns 0,3 (f32[2,2]).
+     * Two slices of one shape with the same start and step take the same elements
+     * whatever their stop, so stop is no case of its own. */
     const int64_t st_a[] = {0, 0}, sp_a[] = {2, 6}, step_a[] = {1, 2};
     const int64_t st_b[] = {1, 0}, sp_b[] = {3, 6};
     const int64_t st_c[] = {0, 1};
     const int64_t sp_d[] = {2, 5}, step_d[] = {1, 3}; /* columns 0, 3 */
-    const int64_t sp_e[] = {2, 6};                    /* columns 0, 3 with stop 6 */
     nb_node *sl[] = {
         nb_slice(g, x, st_a, sp_a, step_a), nb_slice(g, x, st_a, sp_a, step_a),
         nb_slice(g, x, st_b, sp_b, step_a), nb_slice(g, x, st_c, sp_a, step_a),
-        nb_slice(g, x, st_a, sp_d, step_d), nb_slice(g, x, st_a, sp_e, step_d),
+        nb_slice(g, x, st_a, sp_d, step_d),
     };
     const int p_a[] = {1, 0, 2}, p_b[] = {0, 2, 1};
     nb_node *pm[] = {nb_permute(g, z, p_a, 3), nb_permute(g, z, p_a, 3), nb_permute(g, z, p_b, 3)};
     nb_node *y = nb_sum(g, sl[0], NULL, 0, 0);
-    for (int i = 1; i < 6; i++)
+    for (int i = 1; i < 5; i++)
         y = nb_add(g, y, nb_sum(g, sl[i], NULL, 0, 0));
     for (int i = 0; i < 3; i++)
         y = nb_add(g, y, nb_sum(g, pm[i], NULL, 0, 0));
@@ -80,7 +81,7 @@ static void test_cse_shape_attrs(void **state)
     ir_graph *s2 = ir_simplify(g, &y, 1, &out);
     assert_non_null(s2);
     assert_verified(s2);
-    assert_int_equal(count_op(s2, IR_OP_SLICE), 5);   /* sl[1] is sl[0] */
+    assert_int_equal(count_op(s2, IR_OP_SLICE), 4);   /* sl[1] is sl[0] */
     assert_int_equal(count_op(s2, IR_OP_PERMUTE), 2); /* pm[1] is pm[0] */
     ir_graph_free(s2);
     nb_graph_free(g);
