@@ -202,6 +202,12 @@ typedef enum cg_rt_link {
     CG_RT_LINK_POINTERS
 } cg_rt_link;
 
+/* CPU time of the phases of one cg_generate (CLOCK_THREAD_CPUTIME_ID), for benchmarks:
+ * planning (liveness, fusion, kernels, in-place updates, memory) and writing the text. */
+typedef struct cg_times {
+    double plan_seconds, emit_seconds;
+} cg_times;
+
 /* What a program does on each run: computes outputs, then sets each upd_params[i] to
  * upd_values[i] (after every kernel has run, so all reads see the old values). */
 typedef struct cg_request {
@@ -211,6 +217,7 @@ typedef struct cg_request {
     ir_node *const *upd_values;
     int n_updates;
     cg_rt_link rt_link; /* how the code reaches the runtime kernels */
+    cg_times *times;    /* when not NULL, set to the time each phase took */
 } cg_request;
 
 /* Generates the program of rq, whose outputs and updates the caller has checked

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cg.h"
 
@@ -545,8 +546,17 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
     return 0;
 }
 
+/* CPU seconds of this thread, for cg_times. */
+static double thread_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
 {
+    double t0 = rq->times ? thread_seconds() : 0.0, t1 = t0;
     ir_node *const *outputs = rq->outputs;
     int n = rq->n_outputs;
     cg_plan pl = {0};
@@ -578,6 +588,8 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     if (plan_kernels(g, &pl) != 0 || plan_in_place(g, rq, &pl) != 0 ||
         plan_memory(g, outputs, n, &pl, p) != 0)
         goto fail;
+    if (rq->times)
+        t1 = thread_seconds();
     for (int i = 0; i < pl.n_kernels; i++)
         for (int j = 0; j < pl.kernels[i].n_args; j++)
             pl.used_const[pl.kernels[i].args[j]->id] |= pl.kernels[i].args[j]->op == IR_OP_CONST;
@@ -619,6 +631,10 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         goto fail;
     }
     p->source = out.buf;
+    if (rq->times) {
+        rq->times->plan_seconds = t1 - t0;
+        rq->times->emit_seconds = thread_seconds() - t1;
+    }
     free(body.buf);
     free(entry.buf);
     plan_free(&pl);

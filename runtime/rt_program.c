@@ -121,7 +121,7 @@ static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend
     ir_graph *s = NULL;
     if (ir_check_updates(g, roots + no + nu, roots + no, nu) == 0 &&
         (s = ir_simplify(g, roots, no + 2 * nu, mapped)) != NULL) {
-        cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu, b->rt_link};
+        cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu, b->rt_link, NULL};
         rc = cg_generate(s, &rq, cg);
         if (s->error)
             ir_error(g, "%s", s->error);
