@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 3600
 FUZZ_BUILD ?= build-fuzz
 
-.PHONY: all run test deps build sanitize fuzz fuzz-build fuzz-long clean
+.PHONY: all run test deps build sanitize fuzz fuzz-build fuzz-long bench clean
 
 all: build
 
@@ -32,6 +32,12 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
+
+# Compile time per phase (bench/compile_time.c) for the sum and deep chains and the MLP
+# training step; BENCH_ARGS are passed on, e.g. make bench BENCH_ARGS="--repeat 5".
+BENCH_ARGS ?= --graph all
+bench: build
+	$(BUILD)/bench/bench_compile_time $(BENCH_ARGS)
 
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize: deps

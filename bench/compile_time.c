@@ -1,23 +1,37 @@
-/* compile_time.c — a benchmark, not a test: how compile time grows with graph size.
- * The default graph (--graph sum) is acc = acc + x * c_i for N terms (x a scalar input,
- * c_i distinct constants) with the gradient d acc / d x appended by nb_grad. --graph
- * deep is a training step instead: h = tanh(h * w_i) through N layers of parameters
- * w_i[4], the gradient of sum(h) for every w_i and an SGD update of each, so that many
- * results stay live from the forward pass to the backward pass and the program has
- * as many parameter updates as layers. Each phase of compiling with libtcc is timed:
- * graph building, autodiff, the verifier, ir_simplify, cg_generate and libtcc. The
- * benchmark prints the cost per node of every phase at each size and the ratio of the
- * largest size's per-node cost to the smallest's: a linear compiler keeps it near 1.
- * Times are the CPU time of the thread (the machines are shared). Each size runs
- * --repeat times; the minimum and the median are printed. The compiled
- * program is run once per size; for the sum graph its two outputs are checked against
- * closed forms (acc = x * sum c_i, d acc / d x = sum c_i), so a fast but wrong compile
- * shows. */
+/* compile_time.c — a benchmark, not a test: the CPU time of each compiler phase, and how
+ * it grows with the size of the graph.
+ *
+ * Graphs (--graph):
+ * - sum (default): acc = acc + x * c_i for N terms (x a scalar input, c_i distinct
+ *   constants) with the gradient d acc / d x appended by nb_grad;
+ * - deep: a training step, h = tanh(h * w_i) through N layers of parameters w_i[4], the
+ *   gradient of sum(h) for every w_i and an SGD update of each, so that many results stay
+ *   live from the forward pass to the backward pass and the program has as many
+ *   parameter updates as layers;
+ * - mlp: the training step of examples/fashion_mnist.c (784-256-128-10, ReLU,
+ *   cross-entropy, Adam, batch 64), built with the public API as the example builds it:
+ *   few nodes, large tensors, matmuls;
+ * - all: the three in turn.
+ *
+ * Phases: build (builder calls), grad (nb_grad and the optimizer's builder), verify
+ * (ir_verify), simplify (ir_simplify), plan and emit (the two halves of cg_generate, from
+ * cg_request.times) and tcc (libtcc: compile and relocate). Times are the CPU time of the
+ * thread (the machines are shared). Each size runs --repeat times; the minimum and the
+ * median are printed, per node for the chains (and the ratio of the largest size's
+ * per-node cost to the smallest's: a linear compiler keeps it near 1) and per compile for
+ * the MLP. The column cg/tcc is codegen (plan + emit) over libtcc on the same program:
+ * issue 7 asks for codegen no slower than the compiler it feeds (at most 1).
+ *
+ * The compiled program is run once per size; for the sum graph its two outputs are
+ * checked against closed forms (acc = x * sum c_i, d acc / d x = sum c_i), for the MLP
+ * the loss against ln 10 (every parameter starts at zero, so every logit is 0), so a
+ * fast but wrong compile shows. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cg.h"
 #include "ir.h"
@@ -33,13 +47,29 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-enum { PH_BUILD, PH_GRAD, PH_VERIFY, PH_SIMPLIFY, PH_CODEGEN, PH_TCC, PH_COUNT };
-static const char *const phase_names[PH_COUNT] = {"build",    "grad",    "verify",
-                                                  "simplify", "codegen", "tcc"};
+enum { PH_BUILD, PH_GRAD, PH_VERIFY, PH_SIMPLIFY, PH_PLAN, PH_EMIT, PH_TCC, PH_COUNT };
+static const char *const phase_names[PH_COUNT] = {"build", "grad", "verify", "simplify",
+                                                  "plan",  "emit", "tcc"};
+/* Columns after the phases: their sum, and codegen (plan + emit) over libtcc. */
+enum { COL_TOTAL = PH_COUNT, COL_CG_TCC, COL_COUNT };
 
 #define MAX_SIZES 16
 #define MAX_REPEAT 64
 #define ERR_SIZE 1024
+/* Room for the CPU's model name, as /proc/cpuinfo spells it. */
+#define CPU_NAME_SIZE 256
+/* Room for a line of /proc/cpuinfo. */
+#define LINE_SIZE 1024
+/* Room for a parameter's name. */
+#define NAME_SIZE 32
+/* Extra bytes past the arena and the state: generated code never reads them, they only
+ * keep a zero-sized arena from being a zero-sized allocation. */
+#define ARENA_SLACK 64
+
+/* Runs of the MLP when --repeat is not given: one compile takes milliseconds, so many
+ * runs cost little and steady the median. */
+#define MLP_DEFAULT_REPEAT 21
+#define CHAIN_DEFAULT_REPEAT 3
 
 /* The constant of term i: distinct, never 0 or 1 (which the simplifier would drop). */
 static double term_constant(long i)
@@ -60,14 +90,23 @@ static int compare_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-enum { GRAPH_SUM, GRAPH_DEEP };
+enum { GRAPH_SUM, GRAPH_DEEP, GRAPH_MLP, GRAPH_COUNT };
+static const char *const graph_names[GRAPH_COUNT] = {"sum", "deep", "mlp"};
 #define DEEP_WIDTH 4
 
-/* The graph being compiled: outputs, and for the deep graph its SGD updates. */
+/* The MLP of examples/fashion_mnist.c. */
+#define MLP_BATCH 64
+#define MLP_IN 784
+#define MLP_CLASSES 10
+#define MLP_PARAMS 6
+
+/* The graph being compiled: its outputs, and the optimizer's updates. */
 typedef struct bench_graph {
     nb_graph *g;
     nb_node *outs[2];
     int n_outs;
+    nb_node *params[MLP_PARAMS]; /* the MLP's */
+    nb_node *lr;                 /* the learning rate of deep and mlp */
     nb_update *updates;
     int n_updates;
 } bench_graph;
@@ -94,9 +133,9 @@ static void build_deep(bench_graph *b, long layers)
 {
     nb_graph *g = b->g;
     nb_node *h = nb_input(g, "x", NB_F32, 1, (int64_t[]){DEEP_WIDTH});
-    nb_input(g, "lr", NB_F32, 0, NULL);
+    b->lr = nb_input(g, "lr", NB_F32, 0, NULL);
     for (long i = 0; i < layers; i++) {
-        char name[32];
+        char name[NAME_SIZE];
         snprintf(name, sizeof name, "w%ld", i);
         h = nb_tanh(g, nb_mul(g, h, nb_param(g, name, NB_F32, 1, (int64_t[]){DEEP_WIDTH})));
     }
@@ -116,13 +155,84 @@ static int grad_deep(bench_graph *b)
             if (g->nodes[id]->op == IR_OP_PARAM)
                 params[k++] = g->nodes[id];
         if (nb_grad(g, b->outs[0], params, n, grads) == 0)
-            b->n_updates = nb_sgd(g, g->nodes[1], params, grads, n, NULL, b->updates,
-                                  n * NB_SGD_UPDATES_PER_PARAM);
+            b->n_updates =
+                nb_sgd(g, b->lr, params, grads, n, NULL, b->updates, n * NB_SGD_UPDATES_PER_PARAM);
         rc = b->n_updates > 0 ? 0 : -1;
     }
     free(params);
     free(grads);
     return rc;
+}
+
+static nb_node *mlp_linear(nb_graph *g, nb_node *x, nb_node *w, nb_node *bias)
+{
+    return nb_add(g, nb_matmul(g, x, w), bias);
+}
+
+/* As examples/fashion_mnist.c builds its training step: inputs x, y, lr (in this
+ * order), parameters fc1..fc3, logits and the mean cross-entropy. */
+static void build_mlp(bench_graph *b)
+{
+    static const char *const names[MLP_PARAMS] = {"fc1.weight", "fc1.bias",   "fc2.weight",
+                                                  "fc2.bias",   "fc3.weight", "fc3.bias"};
+    static const int64_t shapes[MLP_PARAMS][2] = {
+        {MLP_IN, 256}, {256, 0}, {256, 128}, {128, 0}, {128, MLP_CLASSES}, {MLP_CLASSES, 0}};
+    nb_graph *g = b->g;
+    for (int i = 0; i < MLP_PARAMS; i++)
+        b->params[i] = nb_param(g, names[i], NB_F32, i % 2 ? 1 : 2, shapes[i]);
+    nb_node *x = nb_input(g, "x", NB_F32, 2, (int64_t[]){MLP_BATCH, MLP_IN});
+    nb_node *y = nb_input(g, "y", NB_I32, 1, (int64_t[]){MLP_BATCH});
+    b->lr = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node **p = b->params;
+    nb_node *h = nb_relu(g, mlp_linear(g, x, p[0], p[1]));
+    h = nb_relu(g, mlp_linear(g, h, p[2], p[3]));
+    nb_node *logits = mlp_linear(g, h, p[4], p[5]);
+    b->outs[0] = nb_cross_entropy(g, logits, y, NB_REDUCTION_MEAN);
+    b->outs[1] = logits;
+    b->n_outs = 2;
+}
+
+static int grad_mlp(bench_graph *b)
+{
+    nb_graph *g = b->g;
+    nb_node *grads[MLP_PARAMS];
+    int cap = MLP_PARAMS * NB_ADAM_UPDATES_PER_PARAM;
+    if (!(b->updates = malloc((size_t)cap * sizeof *b->updates)))
+        return -1;
+    if (nb_grad(g, b->outs[0], b->params, MLP_PARAMS, grads) != 0)
+        return -1;
+    b->n_updates = nb_adam(g, b->lr, b->params, grads, MLP_PARAMS, NULL, b->updates, cap);
+    return b->n_updates > 0 ? 0 : -1;
+}
+
+/* Checks the outputs of the program run once on arena and zeroed state. 0, or -1 after
+ * printing what is wrong. */
+static int check_outputs(int graph, long terms, const cg_program *cg, const unsigned char *arena)
+{
+    if (graph == GRAPH_SUM) {
+        double sum = 0;
+        for (long i = 0; i < terms; i++)
+            sum += (double)(float)term_constant(i);
+        double want[2] = {0.5 * sum, sum};
+        for (int o = 0; o < 2; o++) {
+            float got;
+            memcpy(&got, arena + cg->outputs[o].offset, sizeof got);
+            /* f32 sums of `terms` terms: the bound of a sequential sum, terms * 2^-24. */
+            if (fabs(got - want[o]) > 6e-8 * (double)terms * fabs(want[o])) {
+                fprintf(stderr, "output %d is %.9g, expected %.9g\n", o, got, want[o]);
+                return -1;
+            }
+        }
+    } else if (graph == GRAPH_MLP) {
+        /* Zero parameters: every logit is 0, every row's loss ln 10, and so their mean. */
+        float got;
+        memcpy(&got, arena + cg->outputs[0].offset, sizeof got);
+        if (fabs(got - log(MLP_CLASSES)) > 1e-6) {
+            fprintf(stderr, "loss is %.9g, expected ln 10 = %.9g\n", got, log(MLP_CLASSES));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Builds, differentiates and compiles a graph of `terms` terms (or layers); runs it
@@ -134,6 +244,7 @@ static int run_once(int graph, long terms, int check, run_result *res)
     ir_graph *s = NULL;
     cg_program cg = {0};
     rt_jit jit = {0};
+    const rt_backend *tcc = rt_backend_find(NB_BACKEND_TCC);
     unsigned char *arena = NULL, *state = NULL;
     ir_node **roots = NULL, **mapped = NULL;
     bench_graph b = {0};
@@ -141,15 +252,21 @@ static int run_once(int graph, long terms, int check, run_result *res)
 
     double t = cpu_seconds();
     b.g = nb_graph_new();
+    if (!b.g || !tcc) {
+        fprintf(stderr, "setup failed\n");
+        return -1;
+    }
     if (graph == GRAPH_SUM)
         build_sum(&b, terms);
-    else
+    else if (graph == GRAPH_DEEP)
         build_deep(&b, terms);
+    else
+        build_mlp(&b);
     res->seconds[PH_BUILD] = cpu_seconds() - t;
 
     t = cpu_seconds();
     if (!nb_graph_error(b.g))
-        graph == GRAPH_SUM ? grad_sum(&b) : grad_deep(&b);
+        graph == GRAPH_SUM ? grad_sum(&b) : graph == GRAPH_DEEP ? grad_deep(&b) : grad_mlp(&b);
     res->seconds[PH_GRAD] = cpu_seconds() - t;
     nb_graph *g = b.g;
     if (nb_graph_error(g)) {
@@ -186,44 +303,43 @@ static int run_once(int graph, long terms, int check, run_result *res)
     }
     res->simple_nodes = s->n_nodes;
 
-    cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu, CG_RT_LINK_SYMBOLS, NULL};
-    t = cpu_seconds();
+    cg_times times = {0};
+    cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu, tcc->rt_link, &times};
     if (cg_generate(s, &rq, &cg) != 0) {
         fprintf(stderr, "codegen: %s\n", s->error);
         goto done;
     }
-    res->seconds[PH_CODEGEN] = cpu_seconds() - t;
+    res->seconds[PH_PLAN] = times.plan_seconds;
+    res->seconds[PH_EMIT] = times.emit_seconds;
     res->source_size = strlen(cg.source);
 
     t = cpu_seconds();
-    if (rt_tcc_compile(cg.source, &jit, err, sizeof err) != 0) {
+    if (tcc->compile(cg.source, &jit, err, sizeof err) != 0) {
         fprintf(stderr, "tcc: %s\n", err);
         goto done;
     }
     res->seconds[PH_TCC] = cpu_seconds() - t;
 
     if (check) {
-        float in_x[DEEP_WIDTH] = {0.5f, 0.25f, -0.5f, 1}, lr = 0.01f;
-        const void *in[2] = {in_x, &lr};
-        arena = calloc(1, cg.arena_size + 64);
-        state = calloc(1, cg.state_size + 64);
-        if (!arena || !state || jit.entry(in, arena, state) != 0) {
+        /* Inputs in order: the sum graph reads x; deep reads x, lr; mlp x, y, lr. */
+        static float in_x[MLP_BATCH * MLP_IN];
+        int32_t in_y[MLP_BATCH];
+        float lr = 0.01f;
+        for (int i = 0; i < MLP_BATCH * MLP_IN; i++)
+            in_x[i] = (float)(i % 7) * 0.25f - 0.5f;
+        for (int i = 0; i < MLP_BATCH; i++)
+            in_y[i] = i % MLP_CLASSES;
+        in_x[0] = 0.5f; /* the sum graph's x */
+        const void *in_deep[2] = {in_x, &lr}, *in_mlp[3] = {in_x, in_y, &lr};
+        arena = calloc(1, cg.arena_size + ARENA_SLACK);
+        state = calloc(1, cg.state_size + ARENA_SLACK);
+        if (!arena || !state ||
+            jit.entry(graph == GRAPH_MLP ? in_mlp : in_deep, arena, state) != 0) {
             fprintf(stderr, "run failed\n");
             goto done;
         }
-        double sum = 0;
-        for (long i = 0; i < terms && graph == GRAPH_SUM; i++)
-            sum += (double)(float)term_constant(i);
-        double want[2] = {0.5 * sum, sum};
-        for (int o = 0; o < 2 && graph == GRAPH_SUM; o++) {
-            float got;
-            memcpy(&got, arena + cg.outputs[o].offset, sizeof got);
-            /* f32 sums of `terms` terms: the bound of a sequential sum, terms * 2^-24. */
-            if (fabs(got - want[o]) > 6e-8 * (double)terms * fabs(want[o])) {
-                fprintf(stderr, "output %d is %.9g, expected %.9g\n", o, got, want[o]);
-                goto done;
-            }
-        }
+        if (check_outputs(graph, terms, &cg, arena) != 0)
+            goto done;
     }
     rc = 0;
 done:
@@ -232,32 +348,125 @@ done:
     free(roots);
     free(mapped);
     free(b.updates);
-    if (jit.state)
-        rt_tcc_free(&jit);
+    tcc->free(&jit);
     cg_program_free(&cg);
     ir_graph_free(s);
     nb_graph_free(b.g);
     return rc;
 }
 
+/* The CPU's model name from /proc/cpuinfo (what lscpu prints), or "unknown". */
+static void cpu_name(char *buf, size_t size)
+{
+    char line[LINE_SIZE];
+    snprintf(buf, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", strlen("model name")) != 0 || !colon)
+            continue;
+        colon += strspn(colon + 1, " \t") + 1;
+        colon[strcspn(colon, "\n")] = '\0';
+        snprintf(buf, size, "%s", colon);
+        break;
+    }
+    fclose(f);
+}
+
+/* Min and median of the n samples (sorted in place). */
+static void min_median(double *samples, int n, double *min, double *median)
+{
+    qsort(samples, (size_t)n, sizeof *samples, compare_double);
+    *min = samples[0];
+    *median = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+}
+
+/* Runs one graph at every size and prints its table. 0, or 1 when a run failed. */
+static int bench_graph_sizes(int graph, const long *sizes, int n_sizes, int repeat)
+{
+    /* Per size and column: min and median. Phases per node (ns) for the chains, per
+     * compile (us) for the MLP; cg/tcc is a ratio of the min times and of the medians. */
+    double mins[MAX_SIZES][COL_COUNT], meds[MAX_SIZES][COL_COUNT];
+    int per_node = graph != GRAPH_MLP;
+    if (!per_node)
+        n_sizes = 1;
+    printf("\n%s graph: compile CPU time %s, min / median of %d runs; total = all phases, "
+           "cg/tcc = (plan + emit) / tcc\n",
+           graph_names[graph], per_node ? "per node (ns)" : "per compile (us)", repeat);
+    printf("%8s %8s %9s", "nodes", "after", "C bytes");
+    for (int p = 0; p < PH_COUNT; p++)
+        printf(" %15s", phase_names[p]);
+    printf(" %15s %13s\n", "total", "cg/tcc");
+    for (int si = 0; si < n_sizes; si++) {
+        /* After nb_grad: about 5 nodes per term, or 12 per layer with SGD. */
+        long terms = graph == GRAPH_SUM ? sizes[si] / 5 : sizes[si] / 12;
+        double samples[COL_TOTAL + 1][MAX_REPEAT];
+        run_result res;
+        for (int r = 0; r < repeat; r++) {
+            if (run_once(graph, terms, r == 0, &res) != 0)
+                return 1;
+            double unit = per_node ? (double)res.nodes : 1.0, total = 0;
+            for (int p = 0; p < PH_COUNT; p++) {
+                samples[p][r] = res.seconds[p] / unit;
+                total += res.seconds[p];
+            }
+            samples[COL_TOTAL][r] = total / unit;
+        }
+        double scale = per_node ? 1e9 : 1e6;
+        printf("%8d %8d %9zu", res.nodes, res.simple_nodes, res.source_size);
+        for (int p = 0; p <= COL_TOTAL; p++) {
+            min_median(samples[p], repeat, &mins[si][p], &meds[si][p]);
+            printf(" %7.0f/%-7.0f", scale * mins[si][p], scale * meds[si][p]);
+        }
+        mins[si][COL_CG_TCC] = (mins[si][PH_PLAN] + mins[si][PH_EMIT]) / mins[si][PH_TCC];
+        meds[si][COL_CG_TCC] = (meds[si][PH_PLAN] + meds[si][PH_EMIT]) / meds[si][PH_TCC];
+        printf("   %5.2f/%-5.2f\n", mins[si][COL_CG_TCC], meds[si][COL_CG_TCC]);
+        fflush(stdout);
+    }
+    if (n_sizes > 1) {
+        printf("ratio of per-node cost, %ld nodes vs %ld (min / median):\n", sizes[n_sizes - 1],
+               sizes[0]);
+        for (int p = 0; p <= COL_TOTAL; p++)
+            printf("  %-9s %5.2f / %5.2f\n", p < PH_COUNT ? phase_names[p] : "total",
+                   mins[n_sizes - 1][p] / mins[0][p], meds[n_sizes - 1][p] / meds[0][p]);
+    }
+    return 0;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_compile_time [--graph sum|deep] [--repeat R] [--sizes N1,...]\n"
-                    "  sizes are approximate node counts after nb_grad (default "
-                    "1000,10000,100000,250000); R defaults to 3\n");
+    fprintf(stderr,
+            "usage: bench_compile_time [--graph sum|deep|mlp|all] [--repeat R] [--sizes N1,...]\n"
+            "  sizes are approximate node counts after nb_grad for sum and deep (default "
+            "1000,10000,100000,250000);\n"
+            "  R defaults to %d (%d for mlp), at most %d\n",
+            CHAIN_DEFAULT_REPEAT, MLP_DEFAULT_REPEAT, MAX_REPEAT);
 }
 
 int main(int argc, char **argv)
 {
     long sizes[MAX_SIZES] = {1000, 10000, 100000, 250000};
-    int n_sizes = 4, repeat = 3, graph = GRAPH_SUM;
+    int n_sizes = 4, repeat = 0, first = GRAPH_SUM, last = GRAPH_SUM;
     for (int a = 1; a < argc; a++) {
-        if (!strcmp(argv[a], "--graph") && a + 1 < argc && !strcmp(argv[a + 1], "sum")) {
-            graph = GRAPH_SUM, a++;
-        } else if (!strcmp(argv[a], "--graph") && a + 1 < argc && !strcmp(argv[a + 1], "deep")) {
-            graph = GRAPH_DEEP, a++;
+        if (!strcmp(argv[a], "--graph") && a + 1 < argc) {
+            const char *name = argv[++a];
+            first = strcmp(name, "all") ? -1 : GRAPH_SUM;
+            last = first == GRAPH_SUM ? GRAPH_MLP : -1;
+            for (int k = 0; k < GRAPH_COUNT && first < 0; k++)
+                if (!strcmp(name, graph_names[k]))
+                    first = last = k;
+            if (first < 0) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(argv[a], "--repeat") && a + 1 < argc) {
             repeat = atoi(argv[++a]);
+            if (repeat < 1 || repeat > MAX_REPEAT) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(argv[a], "--sizes") && a + 1 < argc) {
             char *p = argv[++a];
             n_sizes = 0;
@@ -265,15 +474,17 @@ int main(int argc, char **argv)
                 sizes[n_sizes++] = strtol(p, &p, 10);
                 if (*p == ',')
                     p++;
+                else if (*p)
+                    break;
+            }
+            if (*p || n_sizes < 1) {
+                usage();
+                return 2;
             }
         } else {
             usage();
             return 2;
         }
-    }
-    if (repeat < 1 || repeat > MAX_REPEAT || n_sizes < 1) {
-        usage();
-        return 2;
     }
     for (int i = 0; i < n_sizes; i++)
         if (sizes[i] < 20) {
@@ -281,45 +492,13 @@ int main(int argc, char **argv)
             return 2;
         }
 
-    /* Per size and phase: min and median of seconds per node. */
-    double min_per_node[MAX_SIZES][PH_COUNT + 1], med_per_node[MAX_SIZES][PH_COUNT + 1];
-    printf("compile CPU time per node (ns), min / median of %d runs; total = all phases\n", repeat);
-    printf("%8s %8s %9s", "nodes", "after", "C bytes");
-    for (int p = 0; p < PH_COUNT; p++)
-        printf(" %15s", phase_names[p]);
-    printf(" %15s\n", "total");
-    for (int si = 0; si < n_sizes; si++) {
-        /* After nb_grad: about 5 nodes per term, or 12 per layer with SGD. */
-        long terms = sizes[si] / (graph == GRAPH_SUM ? 5 : 12);
-        double samples[PH_COUNT + 1][MAX_REPEAT];
-        run_result res;
-        for (int r = 0; r < repeat; r++) {
-            if (run_once(graph, terms, r == 0, &res) != 0)
-                return 1;
-            double total = 0;
-            for (int p = 0; p < PH_COUNT; p++) {
-                samples[p][r] = res.seconds[p] / res.nodes;
-                total += res.seconds[p];
-            }
-            samples[PH_COUNT][r] = total / res.nodes;
-        }
-        printf("%8d %8d %9zu", res.nodes, res.simple_nodes, res.source_size);
-        for (int p = 0; p <= PH_COUNT; p++) {
-            qsort(samples[p], (size_t)repeat, sizeof samples[p][0], compare_double);
-            min_per_node[si][p] = samples[p][0];
-            med_per_node[si][p] = samples[p][repeat / 2];
-            printf(" %7.0f/%-7.0f", 1e9 * min_per_node[si][p], 1e9 * med_per_node[si][p]);
-        }
-        printf("\n");
-        fflush(stdout);
-    }
-    if (n_sizes > 1) {
-        printf("ratio of per-node cost, %ld nodes vs %ld (min / median):\n", sizes[n_sizes - 1],
-               sizes[0]);
-        for (int p = 0; p <= PH_COUNT; p++)
-            printf("  %-9s %5.2f / %5.2f\n", p < PH_COUNT ? phase_names[p] : "total",
-                   min_per_node[n_sizes - 1][p] / min_per_node[0][p],
-                   med_per_node[n_sizes - 1][p] / med_per_node[0][p]);
+    char cpu[CPU_NAME_SIZE];
+    cpu_name(cpu, sizeof cpu);
+    printf("cpu: %s, %ld online\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
+    for (int graph = first; graph <= last; graph++) {
+        int r = repeat ? repeat : graph == GRAPH_MLP ? MLP_DEFAULT_REPEAT : CHAIN_DEFAULT_REPEAT;
+        if (bench_graph_sizes(graph, sizes, n_sizes, r) != 0)
+            return 1;
     }
     return 0;
 }
