@@ -266,7 +266,7 @@ extern _Thread_local ir_work_counts ir_work;
 /* Appends d(seed . y)/d xs[i] to g for each i. seed NULL means 1 (y must be scalar). */
 int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir_node **grads);
 
-/* ---- rewrites (ir_simplify.c) ---------------------------------------------------- */
+/* ---- rewrites (ir_simplify.c, ir_rewrite.c) ---------------------------------------------------- */
 
 /* A new graph holding what outs[0..n) need, with equal nodes merged and identities
  * removed; new_outs[i] is outs[i] in it. outs are checked by the caller
@@ -276,11 +276,12 @@ ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_ou
 
 /* A PERMUTE that swaps the last two axes and nothing else (ir_rewrite.c). */
 int ir_is_transpose(const ir_node *n);
-/* The matmul that reads transposes through its flags: when an operand of matmul v is
- * such a transpose, in[j] (v's operands, already mapped) becomes the transpose's
- * operand and attr (a copy of v's attributes) has trans_a / trans_b flipped.
- * A no-op for every other node. */
-void ir_rewrite_matmul(const ir_node *v, ir_node **in, ir_attr *attr);
+/* Applies the rewrite rules (ir_rewrite.c, one table) to node v as ir_simplify copies
+ * it: in[] holds v's operands already mapped into the new graph and attr a copy of v's
+ * attributes. Returns the node of the new graph that v reduces to (an identity), or NULL
+ * when v is to be copied, with in and attr as the rules left them (a matmul whose
+ * transposed operand is now read through trans_a / trans_b). */
+ir_node *ir_rewrite(const ir_node *v, ir_node **in, ir_attr *attr);
 
 /* ---- checks and printer (ir_verify.c, ir_print.c) --------------------------------- */
 

@@ -1,65 +1,14 @@
 /* ir_simplify.c — the compile-time rewrite: copies the part of a graph that the outputs
- * need into a new graph, merging equal nodes (CSE, equal constants included) and
- * dropping identities (x * 1, x + (-0), x - 0, x / 1, no-op reshapes, broadcasts and
- * reductions), and letting a matmul read a transposed operand through its flags
- * (ir_rewrite.c); nodes that the rewrite leaves unread are dropped at the end.
+ * need into a new graph, applying the rewrite rules of ir_rewrite.c to each node
+ * (identities such as x * 1 or no-op reshapes, a matmul reading a transposed operand
+ * through its flags) and merging equal nodes (CSE, equal constants included); nodes that
+ * the rewrites leave unread are dropped at the end.
  * The user's graph is never changed; inputs and parameters keep their identity and
  * their order, so leaf indices are the same in both graphs. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir.h"
-
-/* x OP c == x when the constant operand c holds `value` everywhere, the sign of a zero
- * included. `side` is which operand may be the constant: 0 = either, 2 = only the right
- * one. Only rules exact in IEEE arithmetic for every x (NaN, infinities, -0) belong
- * here: x + (-0) and x - (+0) are x, but x + (+0) and x - (-0) turn -0 into +0. */
-static const struct {
-    ir_op op;
-    double value;
-    int side;
-} identity_rules[] = {
-    {IR_OP_MUL, 1.0, 0},
-    {IR_OP_ADD, -0.0, 0},
-    {IR_OP_SUB, 0.0, 2},
-    {IR_OP_DIV, 1.0, 2},
-};
-
-/* Ops that are the identity when the result has the operand's shape (a reduction
- * over no axes or over axes of size 1 with keepdim). */
-static const ir_op shape_identities[] = {
-    IR_OP_RESHAPE, IR_OP_BROADCAST_TO, IR_OP_SUM, IR_OP_MAX, IR_OP_MIN, IR_OP_LOGSUMEXP,
-};
-
-static int is_const_value(const ir_node *c, double v)
-{
-    if (c->op != IR_OP_CONST)
-        return 0;
-    for (int64_t i = 0; i < c->numel; i++)
-        if (c->data[i] != v || signbit(c->data[i]) != signbit(v))
-            return 0;
-    return 1;
-}
-
-/* Returns the operand n reduces to, or NULL when n is no identity. */
-static ir_node *identity_of(const ir_node *n, ir_node *const *in)
-{
-    for (size_t r = 0; r < sizeof identity_rules / sizeof *identity_rules; r++) {
-        if (identity_rules[r].op != n->op)
-            continue;
-        for (int k = identity_rules[r].side == 2 ? 1 : 0; k < 2; k++) {
-            ir_node *keep = in[1 - k];
-            if (is_const_value(in[k], identity_rules[r].value) && keep->dtype == n->dtype &&
-                ir_same_shape(keep, n))
-                return keep;
-        }
-    }
-    for (size_t r = 0; r < sizeof shape_identities / sizeof *shape_identities; r++)
-        if (shape_identities[r] == n->op && ir_same_shape(in[0], n))
-            return in[0];
-    return NULL;
-}
 
 /* Field by field over every family: an op's unused members are zero in both nodes,
  * and comparing them is cheaper than asking which family the op reads. The arrays are
@@ -275,8 +224,7 @@ ir_graph *ir_simplify(ir_graph *g, ir_node *const *outs, int n, ir_node **new_ou
         ir_attr attr = v->attr;
         for (int j = 0; j < v->n_in; j++)
             in[j] = map[v->in[j]->id];
-        ir_rewrite_matmul(v, in, &attr);
-        ir_node *same = v->n_in ? identity_of(v, in) : NULL;
+        ir_node *same = ir_rewrite(v, in, &attr);
         if (same) {
             map[id] = same;
             continue;

@@ -137,6 +137,52 @@ static void test_identities(void **state)
     nb_graph_free(g);
 }
 
+/* The op of what y simplifies to on its own. */
+static ir_op simplified_op(nb_graph *g, nb_node *y)
+{
+    ir_node *out;
+    assert_non_null(y);
+    ir_graph *s2 = ir_simplify(g, &y, 1, &out);
+    assert_non_null(s2);
+    assert_verified(s2);
+    ir_op op = out->op;
+    ir_graph_free(s2);
+    return op;
+}
+
+/* The shape rows of the rule table, each on a node that matches it and on one that
+ * does not: a reshape or broadcast to x's own shape, and a min or logsumexp over an
+ * axis of size 1 with keepdim or over no axis, are x; to another shape, without keepdim
+ * or over an axis of size 3 they stay. The builders return x itself for a reshape to
+ * its own shape, so those nodes are made with ir_node_new. */
+static void test_shape_identities(void **state)
+{
+    (void)state;
+    int64_t s13[2] = {1, 3}, s31[2] = {3, 1}, s213[3] = {2, 1, 3};
+    int axis0 = 0, axis1 = 1;
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F64, 2, s13);
+    ir_attr same = {0}, other = {0};
+    same.target.rank = other.target.rank = 2;
+    for (int d = 0; d < 2; d++) {
+        same.target.shape[d] = s13[d];
+        other.target.shape[d] = s31[d];
+    }
+    assert_int_equal(simplified_op(g, ir_node_new(g, IR_OP_RESHAPE, &x, 1, &same)), IR_OP_INPUT);
+    assert_int_equal(simplified_op(g, ir_node_new(g, IR_OP_RESHAPE, &x, 1, &other)), IR_OP_RESHAPE);
+    assert_int_equal(simplified_op(g, ir_node_new(g, IR_OP_BROADCAST_TO, &x, 1, &same)),
+                     IR_OP_INPUT);
+    assert_int_equal(simplified_op(g, nb_broadcast_to(g, x, 3, s213)), IR_OP_BROADCAST_TO);
+    assert_int_equal(simplified_op(g, nb_min(g, x, &axis0, 1, 1)), IR_OP_INPUT);
+    assert_int_equal(simplified_op(g, nb_min(g, x, &axis0, 1, 0)), IR_OP_MIN);
+    assert_int_equal(simplified_op(g, nb_logsumexp(g, x, &axis0, 1, 1)), IR_OP_INPUT);
+    assert_int_equal(simplified_op(g, nb_logsumexp(g, x, &axis1, 1, 1)), IR_OP_LOGSUMEXP);
+    assert_int_equal(simplified_op(g, ir_reduce(g, IR_OP_SUM, x, 0, 0)), IR_OP_INPUT);
+    assert_int_equal(simplified_op(g, nb_sum(g, x, &axis1, 1, 1)), IR_OP_SUM);
+    assert_null(nb_graph_error(g));
+    nb_graph_free(g);
+}
+
 /* Every input and parameter is kept in order, used or not; equal parameters stay two. */
 static void test_leaves(void **state)
 {
@@ -329,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_cse),
         cmocka_unit_test(test_cse_shape_attrs),
         cmocka_unit_test(test_identities),
+        cmocka_unit_test(test_shape_identities),
         cmocka_unit_test(test_leaves),
         cmocka_unit_test(test_gradient_graph),
         cmocka_unit_test(test_matmul_transpose),
