@@ -3,12 +3,13 @@
 
 #include "ir.h"
 
-/* Marks in `dep` every node that depends on one of xs (forward sweep over ids), and
- * in `path` the nodes that are also ancestors of y (reverse sweep): only those get
- * gradient nodes. A node whose op passes no gradient (stop_gradient, comparisons,
- * sign) does not depend on xs, unless it is one of them: no gradient is built for it. */
-static void mark_paths(const ir_graph *g, ir_node *y, ir_node *const *xs, int n, unsigned char *dep,
-                       unsigned char *path)
+/* Marks in `dep` every node that depends on one of xs (a forward sweep over ids). A
+ * node whose op passes no gradient (stop_gradient, comparisons, sign) does not depend
+ * on xs, unless it is one of them: no gradient is built for it. Which of these nodes
+ * are also ancestors of y needs no sweep of its own (one more sweep over every node
+ * costs cache misses per node on large graphs, docs/performance.md): they are the
+ * nodes that ir_vjp's reverse sweep hands a gradient. */
+static void mark_deps(const ir_graph *g, ir_node *y, ir_node *const *xs, int n, unsigned char *dep)
 {
     for (int i = 0; i < n; i++)
         dep[xs[i]->id] = 1;
@@ -19,21 +20,6 @@ static void mark_paths(const ir_graph *g, ir_node *y, ir_node *const *xs, int n,
         for (int j = 0; j < v->n_in && !dep[id]; j++)
             dep[id] = dep[v->in[j]->id];
     }
-    path[y->id] = dep[y->id];
-    for (int id = y->id; id >= 0; id--) {
-        const ir_node *v = g->nodes[id];
-        if (!path[id])
-            continue;
-        for (int j = 0; j < v->n_in; j++)
-            if (dep[v->in[j]->id])
-                path[v->in[j]->id] = 1;
-    }
-}
-
-/* An operand gets a gradient when it is on a path to the inputs and is a float. */
-static int wants_grad(const unsigned char *path, const ir_node *x)
-{
-    return path[x->id] && ir_is_float(x->dtype);
 }
 
 static int check_args(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
@@ -76,31 +62,35 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
     int count = g->n_nodes; /* nodes appended below are not visited */
     int most = ir_max_operands(g, y->id);
     unsigned char *dep = ir_calloc((size_t)count, 1);
-    unsigned char *path = ir_calloc((size_t)count, 1);
     ir_node **acc = ir_calloc((size_t)count, sizeof *acc);
     /* One operand list at a time: which operands need a gradient, and the rule's
      * answers. */
     unsigned char *need = ir_malloc((size_t)most);
     ir_node **gx = ir_malloc((size_t)most * sizeof *gx);
-    if (!dep || !path || !acc || !need || !gx) {
+    if (!dep || !acc || !need || !gx) {
         ir_oom(g);
         goto done;
     }
-    mark_paths(g, y, xs, n, dep, path);
-    if (path[y->id])
+    mark_deps(g, y, xs, n, dep);
+    if (dep[y->id])
         acc[y->id] = seed ? seed : ir_reshape(g, ir_scalar_like(g, y, 1.0), y->rank, y->shape);
+    /* Readers have larger ids than their operands, so a node's gradient is complete when
+     * the sweep reaches it; a node that received none is on no path from xs to y (or
+     * behind a node that passes none) and is skipped without reading its operands. */
     for (int id = y->id; id >= 0 && !g->error; id--) {
-        ir_node *v = g->nodes[id];
-        if (!path[id] || !acc[id] || v->n_in == 0)
+        if (!acc[id])
             continue;
+        ir_node *v = g->nodes[id];
+        /* An operand gets a gradient when it depends on xs and is a float. */
         int wanted_any = 0;
         for (int j = 0; j < v->n_in; j++) {
-            need[j] = (unsigned char)wants_grad(path, v->in[j]);
+            const ir_node *x = v->in[j];
+            need[j] = (unsigned char)(dep[x->id] && ir_is_float(x->dtype));
             wanted_any |= need[j];
             gx[j] = NULL;
         }
-        /* Nodes on the path whose operands all carry no gradient (a cast of a mask)
-         * stop here. */
+        /* Nodes whose operands all carry no gradient (a cast of a mask, a leaf) stop
+         * here. */
         if (!wanted_any)
             continue;
         if (ir_op_defs[v->op].vjp(g, v, acc[id], need, gx) != 0)
@@ -116,7 +106,6 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
         grads[i] = acc[xs[i]->id] ? acc[xs[i]->id] : ir_zeros_like(g, xs[i]);
 done:
     free(dep);
-    free(path);
     free(acc);
     free(need);
     free(gx);
