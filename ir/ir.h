@@ -257,6 +257,7 @@ typedef struct ir_work_counts {
     unsigned long long cse_probes;  /* ir_simplify: hash-table slots compared */
     unsigned long long fuse_steps;  /* fusion (codegen/): candidates and readers visited */
     unsigned long long arena_steps; /* arena planning (codegen/): blocks visited */
+    unsigned long long leaf_probes; /* the leaf name index: occupied slots compared */
 } ir_work_counts;
 
 extern _Thread_local ir_work_counts ir_work;
@@ -266,7 +267,7 @@ extern _Thread_local ir_work_counts ir_work;
 /* Appends d(seed . y)/d xs[i] to g for each i. seed NULL means 1 (y must be scalar). */
 int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir_node **grads);
 
-/* ---- rewrites (ir_simplify.c, ir_rewrite.c) ---------------------------------------------------- */
+/* ---- rewrites (ir_simplify.c, ir_rewrite.c) ------------------------------------------- */
 
 /* A new graph holding what outs[0..n) need, with equal nodes merged and identities
  * removed; new_outs[i] is outs[i] in it. outs are checked by the caller

@@ -78,8 +78,12 @@ int ir_oom(ir_graph *g)
 static size_t leaf_slot(ir_node *const *table, size_t cap, ir_op op, const char *name)
 {
     size_t i = (size_t)ir_hash_bytes(name, strlen(name)) & (cap - 1);
-    while (table[i] && (table[i]->op != op || strcmp(table[i]->name, name) != 0))
+    while (table[i]) {
+        ir_work.leaf_probes++;
+        if (table[i]->op == op && strcmp(table[i]->name, name) == 0)
+            break;
         i = (i + 1) & (cap - 1);
+    }
     return i;
 }
 

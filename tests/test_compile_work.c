@@ -5,7 +5,9 @@
  * and of constants like 1.5 nearly equal, and ignored attributes), and fusion scanned
  * every id down to the lowest operand of each kernel: steps per node then grew with
  * the graph, into the thousands at these sizes. The arena plan scanned every live
- * block for each result; a training step keeps its forward results live. */
+ * block for each result; a training step keeps its forward results live. The
+ * optimizer builders look every state name up in the graph's leaf name index (they
+ * scanned the graph once per name before): the probes per lookup are bounded too. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +30,14 @@
  * the node count are measured; the old scan of every live block measured 52 at 24,007
  * nodes. */
 #define MAX_ARENA_STEPS_PER_LOG 4.0
+/* Adam looks up 11 names per parameter in the leaf name index (ir_leaf_find and
+ * ir_leaf_index): the parameter's own name when it is made (is it taken? then insert),
+ * each of its three state names when checked, then each again when made. Linear
+ * probing at load <= 1/2 compares about 1.5 slots per lookup; the bound leaves room.
+ * A hash that left names such as "layer123.weight.exp_avg" in one run of slots
+ * compares thousands per parameter at these sizes. */
+#define NAME_LOOKUPS_PER_ADAM_PARAM 11
+#define MAX_LEAF_PROBES_PER_LOOKUP 4.0
 
 /* acc = acc + e * c_i over `terms` terms, e = exp(x) (an elementwise node read by
  * every term), c_i distinct scalars with their low mantissa bits zero; then d acc/dx.
@@ -111,6 +121,35 @@ static void check_deep(int layers)
     free(u);
 }
 
+/* Parameters named like a real model's, their gradients and an Adam step: the name
+ * lookups (each parameter, then its state names "<name>.exp_avg", ".exp_avg_sq",
+ * ".step") cost a bounded number of probes per lookup at 300 and at 3,000 parameters. */
+static void check_adam_names(int n)
+{
+    nb_graph *g = nb_graph_new();
+    nb_node *lr = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node **ps = malloc((size_t)n * sizeof *ps), **gs = malloc((size_t)n * sizeof *gs);
+    nb_update *u = malloc((size_t)n * NB_ADAM_UPDATES_PER_PARAM * sizeof *u);
+    assert_true(ps && gs && u);
+    ir_work_counts before = ir_work;
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "layer%d.weight", i);
+        ps[i] = nb_param(g, name, NB_F32, 0, NULL);
+        gs[i] = ps[i]; /* any node of the parameter's type will do as its gradient */
+    }
+    int nu = nb_adam(g, lr, ps, gs, n, NULL, u, n * NB_ADAM_UPDATES_PER_PARAM);
+    assert_int_equal(nu, n * 4);
+    double per_lookup =
+        (double)(ir_work.leaf_probes - before.leaf_probes) / n / NAME_LOOKUPS_PER_ADAM_PARAM;
+    print_message("%d parameters: %.2f name probes per lookup\n", n, per_lookup);
+    assert_true(per_lookup > 0 && per_lookup <= MAX_LEAF_PROBES_PER_LOOKUP);
+    nb_graph_free(g);
+    free(ps);
+    free(gs);
+    free(u);
+}
+
 static void test_steps_per_node(void **state)
 {
     (void)state;
@@ -118,6 +157,8 @@ static void test_steps_per_node(void **state)
     check_size(4000);
     check_deep(100);
     check_deep(2000);
+    check_adam_names(300);
+    check_adam_names(3000);
 }
 
 /* The name index of leaves (ir_leaf_find) still finds every taken name after growing:
