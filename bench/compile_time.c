@@ -304,7 +304,13 @@ static int run_once(int graph, long terms, int check, run_result *res)
     res->simple_nodes = s->n_nodes;
 
     cg_times times = {0};
-    cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu, tcc->rt_link, &times};
+    cg_request rq = {.outputs = mapped,
+                     .n_outputs = no,
+                     .upd_params = mapped + no + nu,
+                     .upd_values = mapped + no,
+                     .n_updates = nu,
+                     .rt_link = tcc->rt_link,
+                     .times = &times};
     if (cg_generate(s, &rq, &cg) != 0) {
         fprintf(stderr, "codegen: %s\n", s->error);
         goto done;
