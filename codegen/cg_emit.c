@@ -8,6 +8,11 @@
 
 #include "cg.h"
 
+/* Bytes of a libm function's name with its "f" and terminator. */
+#define CG_FN_NAME_MAX 32
+/* Whole-number literals below this are written without printf (cg_lit). */
+#define CG_LIT_WHOLE_MAX 1e6
+
 static const char *const cg_libm_names[] = {
 #define CG_LIBM(fn, proto) #fn,
 #include "cg_libm.def"
@@ -33,22 +38,43 @@ int cg_text_error(ir_graph *g, const cg_ctx *c)
     return ir_oom(g);
 }
 
+/* Indents of up to this many levels are copied from a literal in one piece. */
+#define CG_INDENT_MAX 15
+static const char cg_spaces[4 * CG_INDENT_MAX + 1] =
+    "                                                            ";
+
+void cg_begin(cg_ctx *c)
+{
+    int indent = c->indent < 0 ? 0 : c->indent;
+    for (; indent > CG_INDENT_MAX; indent -= CG_INDENT_MAX)
+        ir_text_append(c->t, cg_spaces, 4 * CG_INDENT_MAX);
+    ir_text_append(c->t, cg_spaces, 4 * (size_t)indent);
+}
+
+void cg_s(cg_ctx *c, const char *s)
+{
+    ir_text_puts(c->t, s);
+}
+
+void cg_i(cg_ctx *c, long long v)
+{
+    ir_text_int(c->t, v);
+}
+
+void cg_end(cg_ctx *c, const char *s)
+{
+    ir_text_puts(c->t, s);
+    ir_text_putc(c->t, '\n');
+}
+
 void cg_line(cg_ctx *c, const char *fmt, ...)
 {
-    char buf[CG_LINE_MAX + 1];
     va_list ap;
+    cg_begin(c);
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    ir_text_vprintf(c->t, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof buf) {
-        /* Only emitters write here and they write short lines: this is a bug. */
-        cg_internal_error(c, "a generated line is over %d characters: %.60s...", CG_LINE_MAX, buf);
-        return;
-    }
-    /* "%*s" takes glibc's slow positional path: copy the indent from a literal. */
-    static const char spaces[] = "                                                            ";
-    int indent = 4 * c->indent < (int)sizeof spaces - 1 ? 4 * c->indent : (int)sizeof spaces - 1;
-    ir_text_printf(c->t, "%.*s%s\n", indent, spaces, buf);
+    ir_text_putc(c->t, '\n');
 }
 
 const char *cg_ctype(nb_dtype dt)
@@ -78,8 +104,16 @@ static const char *lookup(cg_ctx *c, const char *table, const char *const *names
 
 const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base)
 {
-    char name[32];
-    snprintf(name, sizeof name, "%s%s", base, dt == NB_F32 ? "f" : "");
+    char name[CG_FN_NAME_MAX];
+    size_t len = strlen(base);
+    if (len + 2 > sizeof name) {
+        cg_internal_error(c, "function name '%s' is too long", base);
+        return "missing_libm_function";
+    }
+    memcpy(name, base, len);
+    if (dt == NB_F32)
+        name[len++] = 'f';
+    name[len] = 0;
     const char *fn = lookup(c, "cg_libm.def", cg_libm_names, c->libm_used, CG_LIBM_COUNT, name);
     return fn ? fn : "missing_libm_function";
 }
@@ -96,37 +130,45 @@ const char *cg_rt(cg_ctx *c, const char *name)
     return fn ? fn : "missing_runtime_kernel";
 }
 
-const char *cg_lit(cg_ctx *c, nb_dtype dt, double v)
+size_t cg_lit(char *buf, nb_dtype dt, double v)
 {
-    char *buf = c->lit[c->lit_next++ % 8];
-    size_t size = sizeof c->lit[0];
-    if (dt == NB_I32 || dt == NB_BOOL) {
-        snprintf(buf, size, "%lld", (long long)v);
-        return buf;
+    const char *f = dt == NB_F32 ? "f" : "";
+    if (dt == NB_I32 || dt == NB_BOOL)
+        return ir_int_str((long long)v, buf);
+    if (isnan(v))
+        return (size_t)snprintf(buf, CG_LIT_MAX, "(0.0%s / 0.0%s)", f, f);
+    if (isinf(v))
+        return (size_t)snprintf(buf, CG_LIT_MAX, "(%s1.0%s / 0.0%s)", v < 0 ? "-" : "", f, f);
+    /* Whole numbers below 10^6 print as %g prints them at any precision used below, so
+     * the common 0, 1, 2, -1 need no printf. (-0 keeps its sign through %g.) */
+    size_t len;
+    if (v == (double)(long long)v && fabs(v) < CG_LIT_WHOLE_MAX && !(v == 0 && signbit(v))) {
+        len = ir_int_str((long long)v, buf);
+    } else {
+        /* The shortest text that reads back to the same value. */
+        for (int digits = dt == NB_F32 ? 6 : 15;; digits++) {
+            len = (size_t)snprintf(buf, CG_LIT_MAX, "%.*g", digits, v);
+            if (dt == NB_F32 ? (float)strtod(buf, NULL) == (float)v : strtod(buf, NULL) == v)
+                break;
+            if (digits >= 17)
+                break;
+        }
     }
-    if (isnan(v)) {
-        snprintf(buf, size, dt == NB_F32 ? "(0.0f / 0.0f)" : "(0.0 / 0.0)");
-        return buf;
+    if (!strpbrk(buf, ".eE")) {
+        memcpy(buf + len, ".0", 3);
+        len += 2;
     }
-    if (isinf(v)) {
-        snprintf(buf, size, "(%s1.0%s / 0.0%s)", v < 0 ? "-" : "", dt == NB_F32 ? "f" : "",
-                 dt == NB_F32 ? "f" : "");
-        return buf;
+    if (dt == NB_F32) {
+        memcpy(buf + len, "f", 2);
+        len++;
     }
-    /* The shortest text that reads back to the same value. */
-    int digits = dt == NB_F32 ? 6 : 15;
-    for (;; digits++) {
-        snprintf(buf, size, "%.*g", digits, v);
-        if (dt == NB_F32 ? (float)strtod(buf, NULL) == (float)v : strtod(buf, NULL) == v)
-            break;
-        if (digits >= 17)
-            break;
-    }
-    if (!strpbrk(buf, ".eE"))
-        strcat(buf, ".0");
-    if (dt == NB_F32)
-        strcat(buf, "f");
-    return buf;
+    return len;
+}
+
+void cg_lit_put(ir_text *t, nb_dtype dt, double v)
+{
+    char buf[CG_LIT_MAX];
+    ir_text_append(t, buf, cg_lit(buf, dt, v));
 }
 
 void cg_strides(int rank, const int64_t *shape, int64_t *strides)
@@ -168,8 +210,20 @@ int cg_loops_open(cg_ctx *c, const char *var, int rank, const int64_t *shape, ui
     for (int d = 0; d < rank; d++) {
         if (!(axes & (1u << d)))
             continue;
-        cg_line(c, "for (long %s%d = 0; %s%d < %lld; %s%d++) {", var, d, var, d,
-                (long long)shape[d], var, d);
+        /* for (long i0 = 0; i0 < 12; i0++) { */
+        cg_begin(c);
+        cg_s(c, "for (long ");
+        cg_s(c, var);
+        cg_i(c, d);
+        cg_s(c, " = 0; ");
+        cg_s(c, var);
+        cg_i(c, d);
+        cg_s(c, " < ");
+        cg_i(c, (long long)shape[d]);
+        cg_s(c, "; ");
+        cg_s(c, var);
+        cg_i(c, d);
+        cg_end(c, "++) {");
         c->indent++;
         count++;
     }
@@ -180,25 +234,29 @@ void cg_loops_close(cg_ctx *c, int count)
 {
     while (count-- > 0) {
         c->indent--;
-        cg_line(c, "}");
+        cg_begin(c);
+        cg_end(c, "}");
     }
 }
 
-const char *cg_index(char *buf, size_t size, const char *var, int rank, const int64_t *strides)
+void cg_index(ir_text *t, int64_t off, const char *var, int rank, const int64_t *strides)
 {
-    size_t len = 0;
-    buf[0] = 0;
-    for (int d = 0; d < rank && len + 1 < size; d++) {
+    int any = off != 0;
+    if (off)
+        ir_text_int(t, (long long)off);
+    for (int d = 0; d < rank; d++) {
         if (strides[d] == 0)
             continue;
-        const char *plus = len ? " + " : "";
-        if (strides[d] == 1)
-            len += (size_t)snprintf(buf + len, size - len, "%s%s%d", plus, var, d);
-        else
-            len += (size_t)snprintf(buf + len, size - len, "%s%s%d * %lld", plus, var, d,
-                                    (long long)strides[d]);
+        if (any)
+            ir_text_append(t, " + ", 3);
+        any = 1;
+        ir_text_puts(t, var);
+        ir_text_int(t, d);
+        if (strides[d] != 1) {
+            ir_text_append(t, " * ", 3);
+            ir_text_int(t, (long long)strides[d]);
+        }
     }
-    if (!len)
-        snprintf(buf, size, "0");
-    return buf;
+    if (!any)
+        ir_text_putc(t, '0');
 }
