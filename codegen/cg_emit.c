@@ -2,6 +2,7 @@
  * their axes. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,130 @@ const char *cg_rt(cg_ctx *c, const char *name)
     return fn ? fn : "missing_runtime_kernel";
 }
 
+#ifdef __SIZEOF_INT128__
+typedef unsigned __int128 cg_u128;
+
+/* Powers of ten up to 10^CG_POW10_MAX: 10^38 < 2^128. */
+#define CG_POW10_MAX 38
+static cg_u128 pow10_u128(int k)
+{
+    cg_u128 p = 1;
+    while (k-- > 0)
+        p *= 10;
+    return p;
+}
+
+/* round(|v| / 10^k) to nearest, ties to even, exactly (as printf rounds), with
+ * |v| = m 2^e; -1 (as all ones) when the numbers do not fit in 128 bits. */
+static cg_u128 scaled_round(uint64_t m, int e, int k)
+{
+    const cg_u128 none = ~(cg_u128)0;
+    /* |v| / 10^k = num / den */
+    cg_u128 num = m, den = 1;
+    if (k < 0) {
+        if (-k > CG_POW10_MAX - 16) /* m < 2^53 < 10^16 */
+            return none;
+        num *= pow10_u128(-k);
+    } else {
+        if (k > CG_POW10_MAX - 2)
+            return none;
+        den = pow10_u128(k);
+    }
+    if (e > 0) {
+        if (e >= 127 || num > (none >> e))
+            return none;
+        num <<= e;
+    } else if (e < 0) {
+        if (-e >= 127 || den > (none >> -e) >> 1)
+            return none;
+        den <<= -e;
+    }
+    cg_u128 q = num / den, r = num % den;
+    /* r < den < 2^127: 2r does not overflow */
+    if (2 * r > den || (2 * r == den && (q & 1)))
+        q++;
+    return q;
+}
+
+/* Writes v as printf's "%.<p>g" writes it (p significant digits, trailing zeros and
+ * a bare point dropped, an exponent below -4 or from p on) without printf, which
+ * takes about half a microsecond per number. The digits are exact: |v| / 10^k is
+ * rounded from the exact quotient of integers. Returns the length, or 0 when v is
+ * out of the range this handles (the caller uses snprintf). */
+static size_t format_g(char *buf, double v, int p)
+{
+    if (v == 0 || !isfinite(v) || p < 1 || p > 17)
+        return 0;
+    int e2;
+    double f = frexp(fabs(v), &e2); /* |v| = f 2^e2, f in [0.5, 1) */
+    uint64_t m = (uint64_t)ldexp(f, 53);
+    int e = e2 - 53;
+    int x = (int)floor(log10(fabs(v))); /* a guess of the exponent, corrected below */
+    cg_u128 lo = pow10_u128(p - 1), hi = pow10_u128(p), d = 0;
+    for (int tries = 0; tries < 4; tries++) {
+        d = scaled_round(m, e, x - p + 1);
+        if (d == ~(cg_u128)0)
+            return 0;
+        if (d >= hi)
+            x++; /* the guess was low, or the rounding carried into a new digit */
+        else if (d < lo)
+            x--;
+        else
+            break;
+    }
+    if (d < lo || d >= hi)
+        return 0;
+    char digits[20];
+    for (int i = p - 1; i >= 0; i--) {
+        digits[i] = (char)('0' + (int)(d % 10));
+        d /= 10;
+    }
+    int q = p; /* digits kept: trailing zeros dropped */
+    while (q > 1 && digits[q - 1] == '0')
+        q--;
+    size_t len = 0;
+    if (v < 0)
+        buf[len++] = '-';
+    if (x < -4 || x >= p) {
+        buf[len++] = digits[0];
+        if (q > 1) {
+            buf[len++] = '.';
+            memcpy(buf + len, digits + 1, (size_t)q - 1);
+            len += (size_t)q - 1;
+        }
+        buf[len++] = 'e';
+        buf[len++] = x < 0 ? '-' : '+';
+        int ax = x < 0 ? -x : x;
+        if (ax < 10)
+            buf[len++] = '0';
+        len += ir_int_str(ax, buf + len);
+    } else if (x >= 0) {
+        for (int i = 0; i <= x; i++)
+            buf[len++] = i < q ? digits[i] : '0';
+        if (q > x + 1) {
+            buf[len++] = '.';
+            memcpy(buf + len, digits + x + 1, (size_t)(q - x - 1));
+            len += (size_t)(q - x - 1);
+        }
+    } else {
+        buf[len++] = '0';
+        buf[len++] = '.';
+        for (int i = 0; i < -x - 1; i++)
+            buf[len++] = '0';
+        memcpy(buf + len, digits, (size_t)q);
+        len += (size_t)q;
+    }
+    buf[len] = 0;
+    return len;
+}
+#else
+static size_t format_g(char *buf, double v, int p)
+{
+    (void)buf, (void)v, (void)p;
+    return 0;
+}
+#endif
+
 size_t cg_lit(char *buf, nb_dtype dt, double v)
 {
     const char *f = dt == NB_F32 ? "f" : "";
@@ -145,12 +270,19 @@ size_t cg_lit(char *buf, nb_dtype dt, double v)
     if (v == (double)(long long)v && fabs(v) < CG_LIT_WHOLE_MAX && !(v == 0 && signbit(v))) {
         len = ir_int_str((long long)v, buf);
     } else {
-        /* The shortest text that reads back to the same value. */
+        /* The shortest text that reads back to the same value: 6 to 17 significant
+         * digits. One format per precision, not "%.*g": glibc takes its slow positional
+         * path for a precision given as an argument. */
+        static const char *const formats[] = {"%.6g",  "%.7g",  "%.8g",  "%.9g",  "%.10g", "%.11g",
+                                              "%.12g", "%.13g", "%.14g", "%.15g", "%.16g", "%.17g"};
+        enum { FIRST_DIGITS = 6, LAST_DIGITS = 17 };
         for (int digits = dt == NB_F32 ? 6 : 15;; digits++) {
-            len = (size_t)snprintf(buf, CG_LIT_MAX, "%.*g", digits, v);
+            len = format_g(buf, v, digits);
+            if (!len)
+                len = (size_t)snprintf(buf, CG_LIT_MAX, formats[digits - FIRST_DIGITS], v);
             if (dt == NB_F32 ? (float)strtod(buf, NULL) == (float)v : strtod(buf, NULL) == v)
                 break;
-            if (digits >= 17)
+            if (digits >= LAST_DIGITS)
                 break;
         }
     }

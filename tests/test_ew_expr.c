@@ -159,6 +159,57 @@ static void test_literals(void **state)
     }
 }
 
+/* The literal by its definition, through the C library: the fewest significant digits
+ * from 6 (f32) or 15 (f64) on whose %g text reads back to the value, ".0" when the
+ * text has no point or exponent, "f" for f32. cg_lit formats the digits itself. */
+static void reference_lit(char *buf, size_t size, nb_dtype dt, double v)
+{
+    for (int digits = dt == NB_F32 ? 6 : 15;; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (dt == NB_F32 ? (float)strtod(buf, NULL) == (float)v : strtod(buf, NULL) == v)
+            break;
+        if (digits >= 17)
+            break;
+    }
+    if (!strpbrk(buf, ".eE"))
+        strcat(buf, ".0");
+    if (dt == NB_F32)
+        strcat(buf, "f");
+}
+
+/* Random values over the whole range of doubles and floats (and numbers with few
+ * binary digits, where %g rounding meets exact ties), compared with the C library. */
+static void test_literals_match_printf(void **state)
+{
+    (void)state;
+    enum { N = 50000 };
+    ir_rng rng;
+    ir_rng_seed(&rng, 12345);
+    for (int i = 0; i < N; i++) {
+        double v;
+        uint64_t bits = ir_rng_next(&rng);
+        switch (i % 4) {
+        case 0: memcpy(&v, &bits, sizeof v); break;
+        case 1: v = ldexp((double)(bits >> 40), (int)(bits % 80) - 60); break;
+        case 2: v = (double)(int)(bits % 2000001) / 1000.0 - 1000.0; break;
+        default: v = ir_rng_normal(&rng) * pow(10.0, (double)(int)(bits % 41) - 20); break;
+        }
+        if (bits & 1)
+            v = -v;
+        for (int d = 0; d < 2; d++) {
+            nb_dtype dt = d ? NB_F64 : NB_F32;
+            double x = dt == NB_F32 ? (double)(float)v : v;
+            if (!isfinite(x))
+                continue;
+            char got[CG_LIT_MAX], want[64];
+            cg_lit(got, dt, x);
+            reference_lit(want, sizeof want, dt, x);
+            if (strcmp(got, want) != 0)
+                fail_msg("%a as %s: %s, expected %s", x, d ? "f64" : "f32", got, want);
+        }
+    }
+}
+
 /* ---- fused kernels -------------------------------------------------------------- */
 
 #define LEN 7
@@ -301,10 +352,15 @@ static void test_pending_operand_read_twice(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text_appends),  cmocka_unit_test(test_text_grows),
-        cmocka_unit_test(test_int_str),       cmocka_unit_test(test_text_failure),
-        cmocka_unit_test(test_literals),      cmocka_unit_test(test_many_operands_fuse),
-        cmocka_unit_test(test_many_literals), cmocka_unit_test(test_pending_operand_read_twice),
+        cmocka_unit_test(test_text_appends),
+        cmocka_unit_test(test_text_grows),
+        cmocka_unit_test(test_int_str),
+        cmocka_unit_test(test_text_failure),
+        cmocka_unit_test(test_literals),
+        cmocka_unit_test(test_literals_match_printf),
+        cmocka_unit_test(test_many_operands_fuse),
+        cmocka_unit_test(test_many_literals),
+        cmocka_unit_test(test_pending_operand_read_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
