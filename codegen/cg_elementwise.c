@@ -76,6 +76,7 @@ typedef struct ew_state {
     cg_ctx *c;
     const cg_kernel *k;
     member_value *v;   /* per member position */
+    int *ids;          /* per member position: its node id */
     ir_text pend;      /* pending expressions, back to back */
     operand_text *ops; /* the operands of the member being written */
     int *uses;         /* per operand: holes that read it */
@@ -83,18 +84,19 @@ typedef struct ew_state {
     cg_ew e;
 } ew_state;
 
-/* Members are in id order: a binary search finds x's position, or -1. */
-static int member_index(const cg_kernel *k, const ir_node *x)
+/* Members are in id order: a binary search of their ids (copied into one array, so
+ * the search reads no node) finds x's position, or -1. */
+static int member_index(const ew_state *st, const ir_node *x)
 {
-    int lo = 0, hi = k->n_members;
+    int lo = 0, hi = st->k->n_members, id = x->id;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (k->members[mid]->id < x->id)
+        if (st->ids[mid] < id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < k->n_members && k->members[lo] == x ? lo : -1;
+    return lo < st->k->n_members && st->ids[lo] == id ? lo : -1;
 }
 
 /* "t<id>" or "v<a>" into buf; its length. */
@@ -126,14 +128,14 @@ static void flush(ew_state *st, int i)
     v->pending = 0;
 }
 
-/* How member m reads operand j: a literal, v<a>, t<id> or a pending expression. */
+/* How member m reads operand j: a literal, v<a>, t<id> or a pending expression
+ * (o->member is set: its member position, or -1). */
 static void operand_of(ew_state *st, const ir_node *m, int j, operand_text *o)
 {
     const cg_kernel *k = st->k;
     const ir_node *x = m->in[j];
     o->skip = 0;
     o->pending = o->paren = 0;
-    o->member = member_index(k, x);
     if (o->member >= 0) {
         member_value *v = &st->v[o->member];
         if (v->pending) {
@@ -256,7 +258,7 @@ static void emit_member(ew_state *st, int i)
     /* A pending operand read more than once is computed once, as its local (in operand
      * order, before anything of this member is written). */
     for (int j = 0; j < m->n_in; j++) {
-        int at = member_index(st->k, m->in[j]);
+        int at = st->ops[j].member = member_index(st, m->in[j]);
         if (at >= 0 && st->v[at].pending && st->uses[j] != 1)
             flush(st, at);
     }
@@ -373,24 +375,30 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
             load_arg(c, k, &la, a);
     ew_state st = {.c = c, .k = k};
     st.v = ir_calloc((size_t)k->n_members, sizeof *st.v);
-    if (!st.v) {
+    st.ids = ir_malloc((size_t)k->n_members * sizeof *st.ids);
+    if (!st.v || !st.ids) {
+        free(st.v);
+        free(st.ids);
         c->t->failed = 1;
         return;
     }
     for (int i = 0; i < k->n_members; i++)
+        st.ids[i] = k->members[i]->id;
+    for (int i = 0; i < k->n_members; i++)
         for (int j = 0; j < k->members[i]->n_in; j++) {
-            int at = member_index(k, k->members[i]->in[j]);
+            int at = member_index(&st, k->members[i]->in[j]);
             if (at >= 0)
                 st.v[at].readers++;
         }
     for (int o = 0; o < k->n_outs; o++) {
-        int at = member_index(k, k->outs[o]);
+        int at = member_index(&st, k->outs[o]);
         if (at >= 0)
             st.v[at].stored = 1;
     }
     for (int i = 0; i < k->n_members && !c->t->failed; i++)
         emit_member(&st, i);
     free(st.v);
+    free(st.ids);
     free(st.ops);
     free(st.uses);
     free(st.pend.buf);

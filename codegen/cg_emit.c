@@ -131,17 +131,46 @@ const char *cg_rt(cg_ctx *c, const char *name)
     return fn ? fn : "missing_runtime_kernel";
 }
 
+/* printf formats of 6 to 17 significant digits, one per precision, not "%.*g": glibc
+ * takes its slow positional path for a precision given as an argument. */
+static const char *const cg_g_formats[] = {"%.6g",  "%.7g",  "%.8g",  "%.9g",  "%.10g", "%.11g",
+                                           "%.12g", "%.13g", "%.14g", "%.15g", "%.16g", "%.17g"};
+enum { FIRST_DIGITS = 6, LAST_DIGITS = 17 };
+
 #ifdef __SIZEOF_INT128__
 typedef unsigned __int128 cg_u128;
+
+#define CG_LOG10_2 0.301029995663981195
 
 /* Powers of ten up to 10^CG_POW10_MAX: 10^38 < 2^128. */
 #define CG_POW10_MAX 38
 static cg_u128 pow10_u128(int k)
 {
-    cg_u128 p = 1;
-    while (k-- > 0)
-        p *= 10;
-    return p;
+    /* 10^0 .. 10^19 fit in 64 bits; above, one product of two of them. */
+    static const uint64_t p64[] = {1ull,
+                                   10ull,
+                                   100ull,
+                                   1000ull,
+                                   10000ull,
+                                   100000ull,
+                                   1000000ull,
+                                   10000000ull,
+                                   100000000ull,
+                                   1000000000ull,
+                                   10000000000ull,
+                                   100000000000ull,
+                                   1000000000000ull,
+                                   10000000000000ull,
+                                   100000000000000ull,
+                                   1000000000000000ull,
+                                   10000000000000000ull,
+                                   100000000000000000ull,
+                                   1000000000000000000ull,
+                                   10000000000000000000ull};
+    enum { P64_MAX = 19 };
+    if (k <= P64_MAX)
+        return p64[k];
+    return (cg_u128)p64[P64_MAX] * p64[k - P64_MAX];
 }
 
 /* round(|v| / 10^k) to nearest, ties to even, exactly (as printf rounds), with
@@ -176,25 +205,26 @@ static cg_u128 scaled_round(uint64_t m, int e, int k)
     return q;
 }
 
-/* Writes v as printf's "%.<p>g" writes it (p significant digits, trailing zeros and
- * a bare point dropped, an exponent below -4 or from p on) without printf, which
- * takes about half a microsecond per number. The digits are exact: |v| / 10^k is
- * rounded from the exact quotient of integers. Returns the length, or 0 when v is
- * out of the range this handles (the caller uses snprintf). */
-static size_t format_g(char *buf, double v, int p)
+/* The p significant digits of v as printf rounds them: |v| ~ d 10^(x - p + 1) with
+ * 10^(p-1) <= d < 10^p, x the exponent of the first digit after rounding. The digits
+ * are exact: |v| / 10^k is rounded from an exact quotient of integers. 0, or -1 when
+ * v is out of the range this handles. */
+static int decimal_digits(double v, int p, uint64_t *digits, int *exponent)
 {
     if (v == 0 || !isfinite(v) || p < 1 || p > 17)
-        return 0;
+        return -1;
     int e2;
     double f = frexp(fabs(v), &e2); /* |v| = f 2^e2, f in [0.5, 1) */
     uint64_t m = (uint64_t)ldexp(f, 53);
     int e = e2 - 53;
-    int x = (int)floor(log10(fabs(v))); /* a guess of the exponent, corrected below */
+    /* A guess of the exponent, at most one below it (|v| >= 2^(e2 - 1)): corrected
+     * below. */
+    int x = (int)floor((e2 - 1) * CG_LOG10_2);
     cg_u128 lo = pow10_u128(p - 1), hi = pow10_u128(p), d = 0;
     for (int tries = 0; tries < 4; tries++) {
         d = scaled_round(m, e, x - p + 1);
         if (d == ~(cg_u128)0)
-            return 0;
+            return -1;
         if (d >= hi)
             x++; /* the guess was low, or the rounding carried into a new digit */
         else if (d < lo)
@@ -203,7 +233,17 @@ static size_t format_g(char *buf, double v, int p)
             break;
     }
     if (d < lo || d >= hi)
-        return 0;
+        return -1;
+    *digits = (uint64_t)d;
+    *exponent = x;
+    return 0;
+}
+
+/* Writes the p digits d of exponent x (decimal_digits) of a number of sign `negative`
+ * as printf's "%.<p>g" writes them: trailing zeros and a bare point dropped, an
+ * exponent when x < -4 or x >= p. Returns the length. */
+static size_t format_g(char *buf, int negative, uint64_t d, int x, int p)
+{
     char digits[20];
     for (int i = p - 1; i >= 0; i--) {
         digits[i] = (char)('0' + (int)(d % 10));
@@ -213,7 +253,7 @@ static size_t format_g(char *buf, double v, int p)
     while (q > 1 && digits[q - 1] == '0')
         q--;
     size_t len = 0;
-    if (v < 0)
+    if (negative)
         buf[len++] = '-';
     if (x < -4 || x >= p) {
         buf[len++] = digits[0];
@@ -247,11 +287,56 @@ static size_t format_g(char *buf, double v, int p)
     buf[len] = 0;
     return len;
 }
-#else
-static size_t format_g(char *buf, double v, int p)
+
+/* Powers of ten a double holds exactly. */
+#define CG_EXACT_POW10 22
+
+/* What strtod reads from the text of d 10^k (sign applied), without reading it:
+ * when d < 2^53 and |k| <= 22 both factors are exact doubles and one multiplication
+ * or division rounds once, as strtod does. 0 with *value set, or -1. */
+static int decimal_value(int negative, uint64_t d, int k, double *value)
 {
-    (void)buf, (void)v, (void)p;
+    static const double pow10[CG_EXACT_POW10 + 1] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (d >= (1ull << 53) || k > CG_EXACT_POW10 || k < -CG_EXACT_POW10)
+        return -1;
+    double r = k >= 0 ? (double)d * pow10[k] : (double)d / pow10[-k];
+    *value = negative ? -r : r;
     return 0;
+}
+
+/* The shortest "%.<p>g" text, p from `digits` up to 17, whose value reads back as v
+ * (as dt: an f32 compares after rounding to float). Returns the length. */
+static size_t shortest_g(char *buf, nb_dtype dt, double v, int digits)
+{
+    for (;; digits++) {
+        uint64_t d;
+        int x;
+        size_t len;
+        double back;
+        if (decimal_digits(v, digits, &d, &x) == 0) {
+            len = format_g(buf, v < 0, d, x, digits);
+            if (decimal_value(v < 0, d, x - digits + 1, &back) != 0)
+                back = strtod(buf, NULL);
+        } else {
+            len = (size_t)snprintf(buf, CG_LIT_MAX, cg_g_formats[digits - FIRST_DIGITS], v);
+            back = strtod(buf, NULL);
+        }
+        if ((dt == NB_F32 ? (float)back == (float)v : back == v) || digits >= LAST_DIGITS)
+            return len;
+    }
+}
+#else
+/* Without 128-bit integers: the C library's digits. */
+static size_t shortest_g(char *buf, nb_dtype dt, double v, int digits)
+{
+    for (;; digits++) {
+        size_t len = (size_t)snprintf(buf, CG_LIT_MAX, cg_g_formats[digits - FIRST_DIGITS], v);
+        double back = strtod(buf, NULL);
+        if ((dt == NB_F32 ? (float)back == (float)v : back == v) || digits >= LAST_DIGITS)
+            return len;
+    }
 }
 #endif
 
@@ -267,24 +352,12 @@ size_t cg_lit(char *buf, nb_dtype dt, double v)
     /* Whole numbers below 10^6 print as %g prints them at any precision used below, so
      * the common 0, 1, 2, -1 need no printf. (-0 keeps its sign through %g.) */
     size_t len;
-    if (v == (double)(long long)v && fabs(v) < CG_LIT_WHOLE_MAX && !(v == 0 && signbit(v))) {
+    if (fabs(v) < CG_LIT_WHOLE_MAX && v == (double)(long long)v && !(v == 0 && signbit(v))) {
         len = ir_int_str((long long)v, buf);
     } else {
-        /* The shortest text that reads back to the same value: 6 to 17 significant
-         * digits. One format per precision, not "%.*g": glibc takes its slow positional
-         * path for a precision given as an argument. */
-        static const char *const formats[] = {"%.6g",  "%.7g",  "%.8g",  "%.9g",  "%.10g", "%.11g",
-                                              "%.12g", "%.13g", "%.14g", "%.15g", "%.16g", "%.17g"};
-        enum { FIRST_DIGITS = 6, LAST_DIGITS = 17 };
-        for (int digits = dt == NB_F32 ? 6 : 15;; digits++) {
-            len = format_g(buf, v, digits);
-            if (!len)
-                len = (size_t)snprintf(buf, CG_LIT_MAX, formats[digits - FIRST_DIGITS], v);
-            if (dt == NB_F32 ? (float)strtod(buf, NULL) == (float)v : strtod(buf, NULL) == v)
-                break;
-            if (digits >= LAST_DIGITS)
-                break;
-        }
+        /* The shortest text that reads back to the same value, from 6 (f32) or 15 (f64)
+         * significant digits on. */
+        len = shortest_g(buf, dt, v, dt == NB_F32 ? 6 : 15);
     }
     if (!strpbrk(buf, ".eE")) {
         memcpy(buf + len, ".0", 3);

@@ -89,7 +89,8 @@ static void describe(ir_text *t, const ir_node *n)
     ir_text_int(t, n->origin);
     ir_text_append(t, " = ", 3);
     ir_text_puts(t, ir_op_defs[n->op].name);
-    ir_text_puts(t, ir_op_suffix(n));
+    if (n->op == IR_OP_MATMUL) /* the one op with flags: no other node's attr is read */
+        ir_text_puts(t, ir_op_suffix(n));
     ir_text_putc(t, ' ');
     ir_text_type(t, n->dtype, n->rank, n->shape);
     for (int j = 0; j < n->n_in; j++) {

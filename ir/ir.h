@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "nabla.h"
 
@@ -223,10 +224,28 @@ typedef struct ir_text {
 } ir_text;
 
 /* Appends without printf: n bytes, a string, a character, a decimal integer, a type
- * "f32[2,3]". The buffer stays NUL-terminated. */
-void ir_text_append(ir_text *t, const void *bytes, size_t n);
-void ir_text_puts(ir_text *t, const char *s);
-void ir_text_putc(ir_text *t, char ch);
+ * "f32[2,3]". The buffer stays NUL-terminated. The code generator appends a few bytes
+ * at a time, millions of times: the common case (room left) is inline, the rest is
+ * ir_text_append_slow. bytes may point into t only where ir_text_reserve made room. */
+void ir_text_append_slow(ir_text *t, const void *bytes, size_t n);
+static inline void ir_text_append(ir_text *t, const void *bytes, size_t n)
+{
+    if (t->buf && t->cap - t->len > n) {
+        memcpy(t->buf + t->len, bytes, n);
+        t->len += n;
+        t->buf[t->len] = 0;
+        return;
+    }
+    ir_text_append_slow(t, bytes, n);
+}
+static inline void ir_text_puts(ir_text *t, const char *s)
+{
+    ir_text_append(t, s, strlen(s));
+}
+static inline void ir_text_putc(ir_text *t, char ch)
+{
+    ir_text_append(t, &ch, 1);
+}
 void ir_text_int(ir_text *t, long long v);
 void ir_text_type(ir_text *t, nb_dtype dt, int rank, const int64_t *shape);
 /* Makes room for n more bytes (and the terminator), so that pointers into buf stay

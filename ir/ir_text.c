@@ -8,6 +8,9 @@
 
 #include "ir.h"
 
+/* Bytes of a text's first buffer. */
+#define IR_TEXT_MIN_CAP 1024
+
 /* Marks t failed and frees its buffer: every later append is a no-op. */
 static void text_fail(ir_text *t)
 {
@@ -27,8 +30,11 @@ int ir_text_reserve(ir_text *t, size_t n)
         text_fail(t);
         return -1;
     }
-    /* Doubling keeps appends amortized O(1). */
+    /* Doubling keeps appends amortized O(1); a first block of IR_TEXT_MIN_CAP saves
+     * the many small steps of a text that starts empty (one per kernel body). */
     size_t cap = (t->len + n + 1) * 2;
+    if (cap < IR_TEXT_MIN_CAP)
+        cap = IR_TEXT_MIN_CAP;
     char *b = ir_realloc(t->buf, cap);
     if (!b) {
         text_fail(t);
@@ -39,25 +45,12 @@ int ir_text_reserve(ir_text *t, size_t n)
     return 0;
 }
 
-void ir_text_append(ir_text *t, const void *bytes, size_t n)
+void ir_text_append_slow(ir_text *t, const void *bytes, size_t n)
 {
     if (ir_text_reserve(t, n) != 0)
         return;
     memcpy(t->buf + t->len, bytes, n);
     t->len += n;
-    t->buf[t->len] = 0;
-}
-
-void ir_text_puts(ir_text *t, const char *s)
-{
-    ir_text_append(t, s, strlen(s));
-}
-
-void ir_text_putc(ir_text *t, char ch)
-{
-    if (ir_text_reserve(t, 1) != 0)
-        return;
-    t->buf[t->len++] = ch;
     t->buf[t->len] = 0;
 }
 
