@@ -193,7 +193,8 @@ static void render(const ew_state *st, ir_text *t, size_t from, int h, int end)
     const cg_ew *e = &st->e;
     for (;; h++) {
         size_t to = h < end ? e->holes[h].at : (end < e->n_holes ? e->holes[end].at : e->text.len);
-        ir_text_append(t, e->text.buf + from, to - from);
+        if (to > from) /* the builder's text is NULL while it holds only holes */
+            ir_text_append(t, e->text.buf + from, to - from);
         if (h >= end)
             return;
         const operand_text *o = &st->ops[e->holes[h].operand];
