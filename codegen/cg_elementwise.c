@@ -54,7 +54,7 @@ static int all_zero(const int64_t *s, int n)
 typedef struct member_value {
     size_t at, len;
     int pending;
-    int depth; /* pending expressions nested in it, itself included */
+    int depth; /* how deep pending expressions nest in it (0: none) */
     int atom;  /* needs no parentheses where it is read */
     int stored;
     int readers; /* uses as an operand of later members */
@@ -106,7 +106,7 @@ static size_t name_of(char *buf, char letter, long long v)
     return 1 + ir_int_str(v, buf + 1);
 }
 
-/* Writes `const T t<id>` and " = " (the start of a member's local). */
+/* Writes the indent and `const T t<id>`, the start of member m's local. */
 static void begin_local(cg_ctx *c, const ir_node *m)
 {
     cg_begin(c);
