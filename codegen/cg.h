@@ -220,7 +220,8 @@ int cg_arena_plan(ir_graph *g, const cg_kernel *kernels, int n_kernels, const un
 int cg_reserve(ir_graph *g, const char *what, const ir_node *n, size_t *size, size_t *at);
 
 /* Writes the body of an elementwise kernel: the loop over the root's shape, operands
- * broadcast by strides, each member's scalar statement. */
+ * broadcast by strides, each member's expression (its CG_EW emitter's) inlined into its
+ * reader or held in a local. */
 void cg_elementwise(cg_ctx *c, const cg_kernel *k);
 
 /* ---- programs (cg_program.c) ---------------------------------------------------- */
