@@ -349,6 +349,43 @@ static void test_pending_operand_read_twice(void **state)
     nb_graph_free(g);
 }
 
+/* ((((x + 1) * 2 - 3) / 4 + 5) * 6: each value is read once by the next, so it is
+ * written inside its reader, four levels deep at most (CG_INLINE_DEPTH); the fifth
+ * level becomes a local, and the result, stored, one too. Parentheses come from the
+ * operands, never from the emitters. */
+static void test_inline_depth(void **state)
+{
+    (void)state;
+    int64_t shape[] = {LEN};
+    static char names[1][16] = {"x"};
+    static float data[1][LEN] = {{-2.0f, -1.0f, 0.0f, 0.5f, 1.0f, 2.0f, 7.0f}};
+    nb_graph *g = nb_graph_new();
+    nb_node *y = nb_input(g, "x", NB_F32, 1, shape);
+    y = nb_add(g, y, nb_scalar(g, NB_F32, 1.0));
+    y = nb_mul(g, y, nb_scalar(g, NB_F32, 2.0));
+    y = nb_sub(g, y, nb_scalar(g, NB_F32, 3.0));
+    y = nb_div(g, y, nb_scalar(g, NB_F32, 4.0));
+    y = nb_add(g, y, nb_scalar(g, NB_F32, 5.0));
+    y = nb_mul(g, y, nb_scalar(g, NB_F32, 6.0));
+    nb_program *p = compile_bound(g, y, 1, names, data);
+    const char *src = nb_program_source(p);
+    const char *deep = strstr(src, " = ((((v0 + 1.0f) * 2.0f) - 3.0f) / 4.0f) + 5.0f;\n");
+    if (!deep)
+        fail_msg("no four-level expression in:\n%s", src);
+    /* The next line reads that local: "const float t<id> = t<id> * 6.0f;" */
+    const char *next = strchr(deep, '\n') + 1;
+    assert_non_null(strstr(next, " * 6.0f;\n"));
+    assert_true(strstr(next, " * 6.0f;\n") < strchr(next, '\n') + 1);
+    const float *out = nb_program_output(p, 0);
+    for (int e = 0; e < LEN; e++) {
+        float want = ((((data[0][e] + 1) * 2 - 3) / 4) + 5) * 6;
+        if (out[e] != want)
+            fail_msg("element %d: %g, expected %g", e, (double)out[e], (double)want);
+    }
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_many_operands_fuse),
         cmocka_unit_test(test_many_literals),
         cmocka_unit_test(test_pending_operand_read_twice),
+        cmocka_unit_test(test_inline_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
