@@ -20,29 +20,86 @@ enum {
     CG_RT_COUNT
 };
 
-/* The state of one kernel being written. Emitters write statements into it with
- * cg_line; in a kernel, the output pointer is `y` and the operands are `x0`, `x1`, ...
- * (typed by their dtypes, row-major, contiguous). An elementwise (CG_EW) emitter
- * writes statements that set the scalar `r` from the operand scalars `a`, `b`, `c`. */
+/* Characters of the first internal error kept for the message. */
+#define CG_INTERNAL_MAX 256
+
+/* The state of one kernel being written. Emitters append to its text with the line
+ * helpers below; in a kernel, the output pointer is `y` and the operands are `x0`,
+ * `x1`, ... (typed by their dtypes, row-major, contiguous). */
 typedef struct cg_ctx {
     ir_text *t;
     int indent;
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
     int can_fail;                           /* the kernel returns nonzero on bad runtime data */
-    char lit[8][64];                        /* rotating buffers for cg_lit */
-    int lit_next;
     /* The first internal error (a bug of an emitter, never of the user's graph), or "".
      * The text being written is marked failed too; cg_text_error tells it apart from
      * running out of memory. */
-    char internal[256];
+    char internal[CG_INTERNAL_MAX];
 } cg_ctx;
 
-typedef void (*cg_emit_fn)(cg_ctx *c, const ir_node *n);
+/* ---- expressions of elementwise emitters (cg_expr.c) ------------------------------ */
+
+/* An elementwise (CG_EW) emitter builds the expression of one node's scalar value from
+ * its operands' expressions, piece by piece: C text, operand j, literals, libm calls.
+ * It never sees the operands' text: the fused loop (cg_elementwise.c) decides after the
+ * emitter returns how each operand is read (a loaded argument v<a>, a member's local
+ * t<id>, a literal, or a member's pending expression inlined whole) and writes the
+ * result as a local or keeps it pending for its one reader. An operand the emitter
+ * reads more than once is evaluated once: when it is pending, it is written as its
+ * local first. An operand is parenthesized where it needs it, so an emitter writes
+ * `cg_ew_x(e, 0); cg_ew_s(e, " * "); cg_ew_x(e, 1);` for a * b. Statements an emitter
+ * needs before its result (a value it reads twice) are ended with cg_ew_let and read
+ * back with cg_ew_local. */
+typedef struct cg_ew_hole {
+    size_t at;        /* position in text */
+    int operand;      /* >= 0: operand j goes here; CG_EW_LET: a statement ends here */
+    const char *name; /* CG_EW_LET: the local's name */
+} cg_ew_hole;
+
+#define CG_EW_LET (-1)
+
+typedef struct cg_ew {
+    cg_ctx *c;
+    const ir_node *n; /* the node being emitted */
+    ir_text text;     /* the text pieces, back to back */
+    cg_ew_hole *holes;
+    int n_holes, cap_holes;
+    int calls; /* cg_ew_call not closed yet */
+    int empty; /* nothing written since the start or the last cg_ew_let */
+    /* What the expression so far is as a whole, which decides whether a reader must
+     * parenthesize it: CG_EW_COMPOUND, CG_EW_CALL (one call "f(...)") or 1 + j
+     * (operand j alone). */
+    int whole;
+} cg_ew;
+
+#define CG_EW_COMPOUND 0
+#define CG_EW_CALL (-1)
+
+typedef void (*cg_ew_fn)(cg_ew *e, const ir_node *n);
+
+/* Operand j of the node (j < n->n_in). */
+void cg_ew_x(cg_ew *e, int j);
+/* C text (a string literal or any string; it is copied). */
+void cg_ew_s(cg_ew *e, const char *text);
+/* A literal of the node's dtype. */
+void cg_ew_lit(cg_ew *e, double v);
+/* Opens a call of the libm function `base` for the node's dtype ("exp" -> "expf(");
+ * cg_ew_close writes its ")". */
+void cg_ew_call(cg_ew *e, const char *base);
+void cg_ew_close(cg_ew *e);
+/* Ends the text so far as the statement `const T t<id>_<name> = ...;` (T the node's
+ * type; name a string literal) and starts the next piece of the expression. */
+void cg_ew_let(cg_ew *e, const char *name);
+/* Reads the local of cg_ew_let(e, name). */
+void cg_ew_local(cg_ew *e, const char *name);
+/* Empties e for the next node. */
+void cg_ew_reset(cg_ew *e, cg_ctx *c, const ir_node *n);
+void cg_ew_free(cg_ew *e);
 
 /* Every emitter named in the emitter table. */
 #define CG_LEAF
-#define CG_EW(fn) void fn(cg_ctx *c, const ir_node *n);
+#define CG_EW(fn) void fn(cg_ew *e, const ir_node *n);
 #define CG_KERNEL(fn) void fn(cg_ctx *c, const ir_node *n);
 #define CG_KERNEL_FALLIBLE(fn) CG_KERNEL(fn)
 #define CG_OP(NAME, emit) emit
@@ -55,10 +112,13 @@ typedef void (*cg_emit_fn)(cg_ctx *c, const ir_node *n);
 
 /* ---- helpers for emitters (cg_emit.c) ------------------------------------------- */
 
-#define CG_LINE_MAX 2047 /* characters of one line written by cg_line */
-
-/* Writes one indented line (fmt without the newline). A line over CG_LINE_MAX
- * characters is an internal error. */
+/* Lines built from pieces, without printf: cg_begin writes the indent, cg_s and cg_i
+ * append a string and an integer, cg_end appends its text and the newline. */
+void cg_begin(cg_ctx *c);
+void cg_s(cg_ctx *c, const char *s);
+void cg_i(cg_ctx *c, long long v);
+void cg_end(cg_ctx *c, const char *s);
+/* Writes one indented line from a format (fmt without the newline): for rare lines. */
 void cg_line(cg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Records an internal error (an emitter bug) unless one is recorded, and marks the text
  * being written (c->t, when set) failed. */
@@ -72,9 +132,14 @@ const char *cg_ctype(nb_dtype dt);
 const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base);
 /* The runtime kernel `name` (an entry of cg_rt.def), marked as used. */
 const char *cg_rt(cg_ctx *c, const char *name);
-/* A literal of dt: "0.5f", "0.5", "3"; with a decimal point or exponent for floats.
- * Points into one of eight rotating buffers of c. */
-const char *cg_lit(cg_ctx *c, nb_dtype dt, double v);
+/* Bytes of the longest literal cg_lit writes, with its terminator. */
+#define CG_LIT_MAX 40
+/* Writes a literal of dt into buf[CG_LIT_MAX]: "0.5f", "0.5", "3"; with a decimal point
+ * or exponent for floats; the shortest text that reads back to the same value. Returns
+ * its length. */
+size_t cg_lit(char *buf, nb_dtype dt, double v);
+/* Appends the literal of cg_lit to t. */
+void cg_lit_put(ir_text *t, nb_dtype dt, double v);
 /* Row-major strides of a shape. */
 void cg_strides(int rank, const int64_t *shape, int64_t *strides);
 /* Simplifies a loop nest over the box size[0..rank) that walks n_arrays arrays at once,
@@ -87,8 +152,9 @@ int cg_merge_axes(int rank, int64_t *size, int n_arrays, int64_t (*stride)[NB_MA
  * axes whose bit is set in axes; cg_loops_close closes as many. */
 int cg_loops_open(cg_ctx *c, const char *var, int rank, const int64_t *shape, uint32_t axes);
 void cg_loops_close(cg_ctx *c, int count);
-/* Writes "i0 * 12 + i2" (terms with stride 0 dropped, "0" when none) into buf. */
-const char *cg_index(char *buf, size_t size, const char *var, int rank, const int64_t *strides);
+/* Appends "i0 * 12 + i2" (terms with stride 0 dropped) to t, after the offset off when
+ * it is not 0; "0" when nothing is left. */
+void cg_index(ir_text *t, int64_t off, const char *var, int rank, const int64_t *strides);
 
 /* ---- kernels (cg_program.c, cg_fuse.c, cg_elementwise.c) ----------------------- */
 
@@ -121,7 +187,8 @@ typedef struct cg_kernel {
 
 /* The emitter table (cg_ops.c, rows in cg_ops.def): the emitters of an op (NULL when
  * it has none of that kind), and what kind of node it makes. */
-cg_emit_fn cg_ew_emitter(ir_op op);
+typedef void (*cg_emit_fn)(cg_ctx *c, const ir_node *n);
+cg_ew_fn cg_ew_emitter(ir_op op);
 cg_emit_fn cg_kernel_emitter(ir_op op);
 int cg_is_elementwise(const ir_node *n);
 /* An input, a parameter or a constant: a buffer, no code. */
@@ -153,7 +220,8 @@ int cg_arena_plan(ir_graph *g, const cg_kernel *kernels, int n_kernels, const un
 int cg_reserve(ir_graph *g, const char *what, const ir_node *n, size_t *size, size_t *at);
 
 /* Writes the body of an elementwise kernel: the loop over the root's shape, operands
- * broadcast by strides, each member's scalar statement. */
+ * broadcast by strides, each member's expression (its CG_EW emitter's) inlined into its
+ * reader or held in a local. */
 void cg_elementwise(cg_ctx *c, const cg_kernel *k);
 
 /* ---- programs (cg_program.c) ---------------------------------------------------- */

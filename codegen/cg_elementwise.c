@@ -1,7 +1,7 @@
 /* cg_elementwise.c — the loop of an elementwise kernel: operands broadcast by strides,
- * adjacent axes merged, loop-invariant operands read once, and for fused kernels one
- * scalar block per member with intermediates kept in locals. */
-#include <stdio.h>
+ * adjacent axes merged, loop-invariant operands read once, and for fused kernels each
+ * member's expression (built by its emitter, cg_expr.c) inlined into its one reader or
+ * kept in a local. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,63 +42,6 @@ static int all_zero(const int64_t *s, int n)
     return 1;
 }
 
-/* The local holding an operand's value inside the loop: v<arg> or t<member id>. */
-/* How a member reads operand x: the literal of a scalar constant, the loaded
- * argument v<arg>, or the local t<id> of an earlier member. */
-static const char *value_of(cg_ctx *c, const cg_kernel *k, const ir_node *x, char *buf, size_t size)
-{
-    if (cg_is_inlined(x)) {
-        const char *lit = cg_lit(c, x->dtype, x->data[0]);
-        snprintf(buf, size, lit[0] == '-' ? "(%s)" : "%s", lit);
-        return buf;
-    }
-    for (int a = 0; a < k->n_args; a++)
-        if (k->args[a] == x) {
-            snprintf(buf, size, "v%d", a);
-            return buf;
-        }
-    snprintf(buf, size, "t%d", x->origin);
-    return buf;
-}
-
-/* Walks stmt token by token: number literals (1.0f, 1e-05f) whole, so that suffixes and
- * exponents are never taken for names. Copies it to out (when out is not NULL) with the
- * identifiers a, b, c, d renamed to names[0..3] and r to result, and counts in uses[]
- * how often each of a, b, c, d appears. */
-static void substitute(ir_text *out, const char *stmt, const char *const *names, const char *result,
-                       int *uses)
-{
-    const char *s = stmt;
-    while (*s) {
-        const char *start = s;
-        if ((*s >= '0' && *s <= '9') || (*s == '.' && s[1] >= '0' && s[1] <= '9')) {
-            while (*s && (strchr("0123456789.xXabcdefABCDEFuUlL", *s) ||
-                          ((*s == '+' || *s == '-') && (s[-1] == 'e' || s[-1] == 'E'))))
-                s++;
-            if (out)
-                ir_text_printf(out, "%.*s", (int)(s - start), start);
-        } else if (*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) {
-            while (*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                   (*s >= '0' && *s <= '9'))
-                s++;
-            int len = (int)(s - start);
-            if (len == 1 && *start >= 'a' && *start <= 'd') {
-                if (uses)
-                    uses[*start - 'a']++;
-                if (out)
-                    ir_text_printf(out, "%s", names[*start - 'a']);
-            } else if (out && len == 1 && *start == 'r')
-                ir_text_printf(out, "%s", result);
-            else if (out)
-                ir_text_printf(out, "%.*s", len, start);
-        } else {
-            if (out)
-                ir_text_printf(out, "%c", *s);
-            s++;
-        }
-    }
-}
-
 /* An expression not yet written: it goes into the one statement that reads it.
  * libtcc keeps every local in memory, so `y = a - s * (b / (sqrtf(c) + e))` runs about
  * twice as fast there as the same work through four locals. Depth and length are
@@ -106,219 +49,370 @@ static void substitute(ir_text *out, const char *stmt, const char *const *names,
 #define CG_INLINE_DEPTH 4
 #define CG_INLINE_LENGTH 120
 
-typedef struct pending {
-    char *expr; /* NULL: written as the local t<id> */
-    int depth;
-} pending;
+/* A member's value: pending (its expression, text[at, at + len) of the kernel's pending
+ * texts, not written yet) or the local t<id>. */
+typedef struct member_value {
+    size_t at, len;
+    int pending;
+    int depth; /* how deep pending expressions nest in it (0: none) */
+    int atom;  /* needs no parentheses where it is read */
+    int stored;
+    int readers; /* uses as an operand of later members */
+} member_value;
 
-/* The kernel being written: its members' pending expressions and reader counts. */
+/* How a member reads one operand: the text and whether it needs parentheses. */
+typedef struct operand_text {
+    char buf[CG_LIT_MAX + 2]; /* a name or a literal, parenthesized when negative */
+    size_t skip;              /* the text starts at buf + skip ... */
+    size_t pend_at;           /* ... or, for a pending member, in the pending texts */
+    size_t len;
+    int pending;
+    int paren;
+    int member; /* member index of the operand, or -1 */
+} operand_text;
+
+/* The kernel being written. */
 typedef struct ew_state {
     cg_ctx *c;
     const cg_kernel *k;
-    pending *p;   /* per member position */
-    int *readers; /* per member position: uses as an operand of later members */
+    member_value *v;   /* per member position */
+    int *ids;          /* per member position: its node id */
+    ir_text pend;      /* pending expressions, back to back */
+    operand_text *ops; /* the operands of the member being written */
+    int *uses;         /* per operand: holes that read it */
+    int max_in;        /* room in ops and uses */
+    cg_ew e;
 } ew_state;
 
-static int member_index(const cg_kernel *k, const ir_node *x)
+/* Members are in id order: a binary search of their ids (copied into one array, so
+ * the search reads no node) finds x's position, or -1. */
+static int member_index(const ew_state *st, const ir_node *x)
 {
-    for (int i = 0; i < k->n_members; i++)
-        if (k->members[i] == x)
-            return i;
-    return -1;
-}
-
-static int is_stored(const cg_kernel *k, const ir_node *x)
-{
-    for (int o = 0; o < k->n_outs; o++)
-        if (k->outs[o] == x)
-            return 1;
-    return 0;
-}
-
-/* A whole function call, "f(...)": needs no parentheses where it is used. */
-static int is_call(const char *e)
-{
-    const char *p = e;
-    while (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-           (p > e && *p >= '0' && *p <= '9'))
-        p++;
-    if (p == e || *p != '(')
-        return 0;
-    int depth = 0;
-    for (; *p; p++) {
-        depth += (*p == '(') - (*p == ')');
-        if (depth == 0)
-            return p[1] == 0;
+    int lo = 0, hi = st->k->n_members, id = x->id;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (st->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return 0;
+    return lo < st->k->n_members && st->ids[lo] == id ? lo : -1;
+}
+
+/* "t<id>" or "v<a>" into buf; its length. */
+static size_t name_of(char *buf, char letter, long long v)
+{
+    buf[0] = letter;
+    return 1 + ir_int_str(v, buf + 1);
+}
+
+/* Writes the indent and `const T t<id>`, the start of member m's local. */
+static void begin_local(cg_ctx *c, const ir_node *m)
+{
+    cg_begin(c);
+    cg_s(c, "const ");
+    cg_s(c, cg_ctype(m->dtype));
+    cg_s(c, " t");
+    cg_i(c, m->origin);
 }
 
 /* Writes member i's pending expression as its local after all. */
 static void flush(ew_state *st, int i)
 {
-    const ir_node *m = st->k->members[i];
-    cg_line(st->c, "const %s t%d = %s;", cg_ctype(m->dtype), m->origin, st->p[i].expr);
-    free(st->p[i].expr);
-    st->p[i].expr = NULL;
+    cg_ctx *c = st->c;
+    member_value *v = &st->v[i];
+    begin_local(c, st->k->members[i]);
+    cg_s(c, " = ");
+    ir_text_append(c->t, st->pend.buf + v->at, v->len);
+    cg_end(c, ";");
+    v->pending = 0;
 }
 
-/* Writes member i: as a pending expression when its emitter wrote the single statement
- * `r = <expr>;` and one later member reads it once, as `const T t<id> = <expr>;` when it
- * is stored or read more often, and otherwise as a block that binds a, b, c, d and r. */
+/* How member m reads operand j: a literal, v<a>, t<id> or a pending expression
+ * (o->member is set: its member position, or -1). */
+static void operand_of(ew_state *st, const ir_node *m, int j, operand_text *o)
+{
+    const cg_kernel *k = st->k;
+    const ir_node *x = m->in[j];
+    o->skip = 0;
+    o->pending = o->paren = 0;
+    if (o->member >= 0) {
+        member_value *v = &st->v[o->member];
+        if (v->pending) {
+            /* An offset: the pending texts may move when the result is appended. */
+            o->pending = 1;
+            o->pend_at = v->at;
+            o->len = v->len;
+            o->paren = !v->atom;
+        } else {
+            o->len = name_of(o->buf, 't', x->origin);
+        }
+        return;
+    }
+    if (cg_is_inlined(x)) {
+        size_t len = cg_lit(o->buf + 1, x->dtype, x->data[0]);
+        if (o->buf[1] == '-') {
+            o->buf[0] = '(';
+            o->buf[len + 1] = ')';
+            o->len = len + 2;
+        } else {
+            o->skip = 1;
+            o->len = len;
+        }
+        return;
+    }
+    for (int a = 0; a < k->n_args; a++)
+        if (k->args[a] == x) {
+            o->len = name_of(o->buf, 'v', a);
+            return;
+        }
+    cg_internal_error(st->c,
+                      "operand %d of node %d is neither a member nor an operand of its kernel", j,
+                      m->origin);
+    o->len = 0;
+}
+
+/* The length of the text from position `from` to hole `end` (or the end) once its
+ * operands are filled in. */
+static size_t rendered_length(const ew_state *st, size_t from, int h, int end)
+{
+    const cg_ew *e = &st->e;
+    size_t len = (end < e->n_holes ? e->holes[end].at : e->text.len) - from;
+    for (; h < end; h++) {
+        const operand_text *o = &st->ops[e->holes[h].operand];
+        len += o->len + 2 * (size_t)o->paren;
+    }
+    return len;
+}
+
+/* Appends the builder's text from position `from` up to hole `end` (or to its end) to
+ * t, the operand holes h .. end - 1 filled in. t has room for all of it (no operand
+ * text moves while it is copied, even one that lives in t). */
+static void render(const ew_state *st, ir_text *t, size_t from, int h, int end)
+{
+    const cg_ew *e = &st->e;
+    for (;; h++) {
+        size_t to = h < end ? e->holes[h].at : (end < e->n_holes ? e->holes[end].at : e->text.len);
+        if (to > from) /* the builder's text is NULL while it holds only holes */
+            ir_text_append(t, e->text.buf + from, to - from);
+        if (h >= end)
+            return;
+        const operand_text *o = &st->ops[e->holes[h].operand];
+        if (o->paren)
+            ir_text_putc(t, '(');
+        ir_text_append(t, o->pending ? st->pend.buf + o->pend_at : o->buf + o->skip, o->len);
+        if (o->paren)
+            ir_text_putc(t, ')');
+        from = to;
+    }
+}
+
+/* Makes room for the operands of a member with n operands. */
+static int ops_room(ew_state *st, int n)
+{
+    if (n <= st->max_in)
+        return 0;
+    operand_text *ops = ir_realloc(st->ops, (size_t)n * sizeof *ops);
+    if (ops)
+        st->ops = ops;
+    int *uses = ir_realloc(st->uses, (size_t)n * sizeof *uses);
+    if (uses)
+        st->uses = uses;
+    if (!ops || !uses)
+        return -1;
+    st->max_in = n;
+    return 0;
+}
+
+/* Writes member i: its emitter builds its expression; each statement the emitter ended
+ * with cg_ew_let becomes a local; the expression itself stays pending when one later
+ * member reads it once (and it is short and shallow enough), else it becomes the local
+ * `const T t<id> = <expr>;`. */
 static void emit_member(ew_state *st, int i)
 {
     cg_ctx *c = st->c;
-    const cg_kernel *k = st->k;
-    const ir_node *m = k->members[i];
-    char *names[4] = {0}, result[32];
-    int uses[4] = {0}, depth = 0;
-    snprintf(result, sizeof result, "t%d", m->origin);
-
-    ir_text stmt = {0}, *saved = c->t;
-    int indent = c->indent;
-    c->t = &stmt;
-    c->indent = 0;
-    cg_ew_emitter(m->op)(c, m);
-    c->t = saved;
-    c->indent = indent;
-    if (stmt.failed || !stmt.buf) {
-        if (!stmt.failed)
-            cg_internal_error(c, "the emitter of %s wrote nothing", ir_op_defs[m->op].name);
+    const ir_node *m = st->k->members[i];
+    cg_ew *e = &st->e;
+    member_value *v = &st->v[i];
+    if (ops_room(st, m->n_in) != 0) {
         c->t->failed = 1;
-        free(stmt.buf);
         return;
     }
-    size_t len = strlen(stmt.buf);
-    int single = strncmp(stmt.buf, "r = ", 4) == 0 && len > 6 &&
-                 strchr(stmt.buf, '\n') == stmt.buf + len - 1 && stmt.buf[len - 2] == ';';
-    if (single)
-        stmt.buf[len - 2] = 0;
-    substitute(NULL, single ? stmt.buf + 4 : stmt.buf, NULL, NULL, uses);
-    for (int j = 0; j < m->n_in; j++) {
-        int at = member_index(k, m->in[j]);
-        char buf[80];
-        /* A pending operand read twice in one statement is computed once, as a local. */
-        if (at >= 0 && st->p[at].expr && single && uses[j] > 1)
-            flush(st, at);
-        if (at >= 0 && st->p[at].expr) {
-            size_t n = strlen(st->p[at].expr) + 3;
-            names[j] = ir_malloc(n);
-            if (names[j])
-                snprintf(names[j], n, !single || is_call(st->p[at].expr) ? "%s" : "(%s)",
-                         st->p[at].expr);
-            if (st->p[at].depth + 1 > depth)
-                depth = st->p[at].depth + 1;
-            free(st->p[at].expr);
-            st->p[at].expr = NULL;
-        } else {
-            names[j] = ir_strdup(value_of(c, k, m->in[j], buf, sizeof buf));
-        }
-        if (!names[j])
-            c->t->failed = 1;
+    cg_ew_reset(e, c, m);
+    cg_ew_emitter(m->op)(e, m);
+    if (e->text.failed) {
+        c->t->failed = 1;
+        return;
     }
     if (c->t->failed)
-        goto done;
-    if (single) {
-        ir_text expr = {0};
-        substitute(&expr, stmt.buf + 4, (const char *const *)names, result, NULL);
-        c->t->failed |= expr.failed;
-        if (expr.buf && st->readers[i] == 1 && !is_stored(k, m) && depth < CG_INLINE_DEPTH &&
-            expr.len <= CG_INLINE_LENGTH) {
-            st->p[i].expr = expr.buf;
-            st->p[i].depth = depth;
-        } else {
-            cg_line(c, "const %s %s = %s;", cg_ctype(m->dtype), result, expr.buf ? expr.buf : "");
-            free(expr.buf);
-        }
-    } else {
-        cg_line(c, "%s %s;", cg_ctype(m->dtype), result);
-        cg_line(c, "{");
-        c->indent++;
-        for (int j = 0; j < m->n_in; j++)
-            cg_line(c, "const %s %c = %s;", cg_ctype(m->in[j]->dtype), 'a' + j, names[j]);
-        cg_line(c, "%s r;", cg_ctype(m->dtype));
-        for (char *line = strtok(stmt.buf, "\n"); line; line = strtok(NULL, "\n"))
-            cg_line(c, "%s", line);
-        cg_line(c, "%s = r;", result);
-        c->indent--;
-        cg_line(c, "}");
+        return;
+    if (e->empty || e->calls) {
+        cg_internal_error(c, "the emitter of %s wrote %s", ir_op_defs[m->op].name,
+                          e->calls ? "an unclosed call" : "no expression");
+        return;
     }
-done:
-    for (int j = 0; j < 4; j++)
-        free(names[j]);
-    free(stmt.buf);
+    for (int j = 0; j < m->n_in; j++)
+        st->uses[j] = 0;
+    for (int h = 0; h < e->n_holes; h++)
+        if (e->holes[h].operand >= 0)
+            st->uses[e->holes[h].operand]++;
+    /* A pending operand read more than once is computed once, as its local (in operand
+     * order, before anything of this member is written). */
+    for (int j = 0; j < m->n_in; j++) {
+        int at = st->ops[j].member = member_index(st, m->in[j]);
+        if (at >= 0 && st->v[at].pending && st->uses[j] != 1)
+            flush(st, at);
+    }
+    int depth = 0;
+    for (int j = 0; j < m->n_in; j++) {
+        operand_of(st, m, j, &st->ops[j]);
+        int at = st->ops[j].member;
+        if (st->ops[j].pending && st->v[at].depth + 1 > depth)
+            depth = st->v[at].depth + 1;
+    }
+    if (c->t->failed)
+        return;
+    /* The statements the emitter ended with cg_ew_let, in order. */
+    size_t from = 0;
+    int h = 0;
+    for (int end = 0; end < e->n_holes; end++) {
+        if (e->holes[end].operand != CG_EW_LET)
+            continue;
+        size_t len = rendered_length(st, from, h, end);
+        begin_local(c, m);
+        ir_text_putc(c->t, '_');
+        cg_s(c, e->holes[end].name);
+        cg_s(c, " = ");
+        if (ir_text_reserve(c->t, len) != 0)
+            return;
+        render(st, c->t, from, h, end);
+        cg_end(c, ";");
+        from = e->holes[end].at;
+        h = end + 1;
+    }
+    /* The expression: pending, or a local. */
+    size_t len = rendered_length(st, from, h, e->n_holes);
+    if (v->readers == 1 && !v->stored && depth < CG_INLINE_DEPTH && len <= CG_INLINE_LENGTH) {
+        if (ir_text_reserve(&st->pend, len) != 0) {
+            c->t->failed = 1;
+            return;
+        }
+        v->at = st->pend.len;
+        render(st, &st->pend, from, h, e->n_holes);
+        v->len = len;
+        v->pending = 1;
+        v->depth = depth;
+        v->atom = e->whole == CG_EW_CALL ||
+                  (e->whole > 0 && !st->ops[e->whole - 1].paren && e->n_holes - h == 1);
+    } else {
+        begin_local(c, m);
+        cg_s(c, " = ");
+        if (ir_text_reserve(c->t, len) != 0)
+            return;
+        render(st, c->t, from, h, e->n_holes);
+        cg_end(c, ";");
+    }
+    /* Every pending operand is now inside this member's text. */
+    for (int j = 0; j < m->n_in; j++)
+        if (st->ops[j].pending)
+            st->v[st->ops[j].member].pending = 0;
 }
 
-/* The pointer an output of the kernel is written through: y for the root, s<id> for
- * the other stored members. */
-static const char *out_name(const cg_kernel *k, int o, char *buf, size_t size)
+/* Appends the pointer output o of the kernel is written through: y for the root, s<id>
+ * for the other stored members. */
+static void put_out_name(cg_ctx *c, const cg_kernel *k, int o)
 {
-    if (o == k->n_outs - 1)
-        snprintf(buf, size, "y");
-    else
-        snprintf(buf, size, "s%d", k->outs[o]->origin);
-    return buf;
+    if (o == k->n_outs - 1) {
+        cg_s(c, "y");
+        return;
+    }
+    cg_s(c, "s");
+    cg_i(c, k->outs[o]->origin);
 }
 
-/* The pointer argument a is read through: x<a>, or the output whose memory it is. */
-static const char *arg_name(const cg_kernel *k, int a, char *buf, size_t size)
+/* Appends the pointer argument a is read through: x<a>, or the output whose memory
+ * it is. */
+static void put_arg_name(cg_ctx *c, const cg_kernel *k, int a)
 {
-    if (k->arg_out[a] >= 0)
-        return out_name(k, k->arg_out[a], buf, size);
-    snprintf(buf, size, "x%d", a);
-    return buf;
+    if (k->arg_out[a] >= 0) {
+        put_out_name(c, k, k->arg_out[a]);
+        return;
+    }
+    cg_s(c, "x");
+    cg_i(c, a);
+}
+
+/* Writes `const T v<a> = <pointer>[<index>];`. */
+static void load_arg(cg_ctx *c, const cg_kernel *k, const loop_axes *la, int a)
+{
+    cg_begin(c);
+    cg_s(c, "const ");
+    cg_s(c, cg_ctype(k->args[a]->dtype));
+    cg_s(c, " v");
+    cg_i(c, a);
+    cg_s(c, " = ");
+    put_arg_name(c, k, a);
+    cg_s(c, "[");
+    cg_index(c->t, 0, "i", la->n, la->stride[a + 1]);
+    cg_end(c, "];");
 }
 
 void cg_elementwise(cg_ctx *c, const cg_kernel *k)
 {
     loop_axes la;
-    char idx[256], ptr[24];
     if (k->n_args > CG_MAX_ARGS) {
         cg_internal_error(c, "a fused kernel has %d operands, over CG_MAX_ARGS (%d)", k->n_args,
                           CG_MAX_ARGS);
         return;
     }
-    for (int i = 0; i < k->n_members; i++)
-        if (k->members[i]->n_in > 4) {
-            cg_internal_error(c, "elementwise %s has %d operands, over 4",
-                              ir_op_defs[k->members[i]->op].name, k->members[i]->n_in);
-            return;
-        }
     plan_axes(k, &la);
-    /* Operands that do not vary in the loop are read once, before it. */
+    /* Operands that do not vary in the loop are read once, before it (index 0). */
     for (int a = 0; a < k->n_args; a++)
         if (all_zero(la.stride[a + 1], la.n))
-            cg_line(c, "const %s v%d = %s[0];", cg_ctype(k->args[a]->dtype), a,
-                    arg_name(k, a, ptr, sizeof ptr));
+            load_arg(c, k, &la, a);
     int loops = cg_loops_open(c, "i", la.n, la.size, (1u << la.n) - 1);
     for (int a = 0; a < k->n_args; a++)
         if (!all_zero(la.stride[a + 1], la.n))
-            cg_line(c, "const %s v%d = %s[%s];", cg_ctype(k->args[a]->dtype), a,
-                    arg_name(k, a, ptr, sizeof ptr),
-                    cg_index(idx, sizeof idx, "i", la.n, la.stride[a + 1]));
-    ew_state st = {c, k, ir_calloc((size_t)k->n_members, sizeof *st.p),
-                   ir_calloc((size_t)k->n_members, sizeof *st.readers)};
-    if (!st.p || !st.readers) {
-        free(st.p);
-        free(st.readers);
+            load_arg(c, k, &la, a);
+    ew_state st = {.c = c, .k = k};
+    st.v = ir_calloc((size_t)k->n_members, sizeof *st.v);
+    st.ids = ir_malloc((size_t)k->n_members * sizeof *st.ids);
+    if (!st.v || !st.ids) {
+        free(st.v);
+        free(st.ids);
         c->t->failed = 1;
         return;
     }
     for (int i = 0; i < k->n_members; i++)
+        st.ids[i] = k->members[i]->id;
+    for (int i = 0; i < k->n_members; i++)
         for (int j = 0; j < k->members[i]->n_in; j++) {
-            int at = member_index(k, k->members[i]->in[j]);
+            int at = member_index(&st, k->members[i]->in[j]);
             if (at >= 0)
-                st.readers[at]++;
+                st.v[at].readers++;
         }
-    for (int i = 0; i < k->n_members; i++)
+    for (int o = 0; o < k->n_outs; o++) {
+        int at = member_index(&st, k->outs[o]);
+        if (at >= 0)
+            st.v[at].stored = 1;
+    }
+    for (int i = 0; i < k->n_members && !c->t->failed; i++)
         emit_member(&st, i);
-    for (int i = 0; i < k->n_members; i++)
-        free(st.p[i].expr); /* only after a failure: every pending one has its reader */
-    free(st.p);
-    free(st.readers);
+    free(st.v);
+    free(st.ids);
+    free(st.ops);
+    free(st.uses);
+    free(st.pend.buf);
+    cg_ew_free(&st.e);
     /* Every load came first: a parameter updated in place is read before it is written. */
-    cg_index(idx, sizeof idx, "i", la.n, la.stride[0]);
-    for (int o = 0; o < k->n_outs; o++)
-        cg_line(c, "%s[%s] = t%d;", out_name(k, o, ptr, sizeof ptr), idx, k->outs[o]->origin);
+    for (int o = 0; o < k->n_outs; o++) {
+        cg_begin(c);
+        put_out_name(c, k, o);
+        cg_s(c, "[");
+        cg_index(c->t, 0, "i", la.n, la.stride[0]);
+        cg_s(c, "] = t");
+        cg_i(c, k->outs[o]->origin);
+        cg_end(c, ";");
+    }
     cg_loops_close(c, loops);
 }

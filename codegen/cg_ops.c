@@ -7,7 +7,7 @@
 
 typedef struct cg_emitter {
     int leaf;          /* input, parameter or constant: no code of its own */
-    cg_emit_fn ew;     /* elementwise: one scalar statement */
+    cg_ew_fn ew;       /* elementwise: the expression of one element */
     cg_emit_fn kernel; /* whole kernel body */
     int fails;         /* the kernel can fail at run time */
 } cg_emitter;
@@ -31,7 +31,7 @@ static const cg_emitter cg_emitters[IR_OP_COUNT] = {
 #undef CG_KERNEL_FALLIBLE
 };
 
-cg_emit_fn cg_ew_emitter(ir_op op)
+cg_ew_fn cg_ew_emitter(ir_op op)
 {
     return cg_emitters[op].ew;
 }

@@ -85,29 +85,65 @@ static void emit_rt_proto(ir_text *out, const char *proto, cg_rt_link link)
 /* A one-line description of a node for comments: "%7 = mul f32[2,3] (%5, %6) 'w'". */
 static void describe(ir_text *t, const ir_node *n)
 {
-    char ty[160];
-    ir_text_printf(t, "%%%d = %s%s %s", n->origin, ir_op_defs[n->op].name, ir_op_suffix(n),
-                   ir_type_str(n, ty, sizeof ty));
-    for (int j = 0; j < n->n_in; j++)
-        ir_text_printf(t, "%s%%%d %s", j ? ", " : " <- ", n->in[j]->origin,
-                       ir_type_str(n->in[j], ty, sizeof ty));
+    ir_text_putc(t, '%');
+    ir_text_int(t, n->origin);
+    ir_text_append(t, " = ", 3);
+    ir_text_puts(t, ir_op_defs[n->op].name);
+    if (n->op == IR_OP_MATMUL) /* the one op with flags: no other node's attr is read */
+        ir_text_puts(t, ir_op_suffix(n));
+    ir_text_putc(t, ' ');
+    ir_text_type(t, n->dtype, n->rank, n->shape);
+    for (int j = 0; j < n->n_in; j++) {
+        ir_text_puts(t, j ? ", %" : " <- %");
+        ir_text_int(t, n->in[j]->origin);
+        ir_text_putc(t, ' ');
+        ir_text_type(t, n->in[j]->dtype, n->in[j]->rank, n->in[j]->shape);
+    }
     if (n->name) {
         char esc[1100];
         ir_text_printf(t, " '%s'", ir_escape_name(n->name, esc, sizeof esc));
     }
 }
 
-/* Appends ", param" to a signature whose current line starts at *line, breaking the
- * line (indented to the opening parenthesis at column open) before 100 columns. */
-static void add_param(ir_text *out, size_t *line, int open, const char *param)
+/* Bytes of a parameter's type in a kernel signature: "const unsigned char *". */
+#define CG_PARAM_TYPE_MAX 32
+
+/* Writes "<prefix><C type of dt><suffix>" into buf[CG_PARAM_TYPE_MAX]. */
+static void param_type(char *buf, const char *prefix, nb_dtype dt, const char *suffix)
 {
-    if (out->len - *line + strlen(param) + 4 > 96) {
-        ir_text_printf(out, ",\n%*s", open, "");
-        *line = out->len - (size_t)open;
-    } else {
-        ir_text_printf(out, ", ");
+    size_t len = 0;
+    const char *parts[3] = {prefix, cg_ctype(dt), suffix};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(parts[i]);
+        memcpy(buf + len, parts[i], n);
+        len += n;
     }
-    ir_text_printf(out, "%s", param);
+    buf[len] = 0;
+}
+
+/* Signature lines are broken before this many columns. */
+#define CG_SIGNATURE_WIDTH 96
+
+/* Appends ", <type> *<letter><number>" to a signature whose current line starts at
+ * *line, breaking the line (indented to the opening parenthesis at column open) before
+ * CG_SIGNATURE_WIDTH columns. number < 0: none. */
+static void add_param(ir_text *out, size_t *line, int open, const char *type, const char *name,
+                      long long number)
+{
+    char num[IR_INT_STR_MAX];
+    size_t num_len = number >= 0 ? ir_int_str(number, num) : 0;
+    size_t len = strlen(type) + strlen(name) + num_len;
+    if (out->len - *line + len + 4 > CG_SIGNATURE_WIDTH) {
+        ir_text_append(out, ",\n", 2);
+        *line = out->len;
+        for (int i = 0; i < open; i++)
+            ir_text_putc(out, ' ');
+    } else {
+        ir_text_append(out, ", ", 2);
+    }
+    ir_text_puts(out, type);
+    ir_text_puts(out, name);
+    ir_text_append(out, num, num_len);
 }
 
 /* Writes `static void|int kN(T *y, const T0 *x0, ...)` and its body. */
@@ -132,30 +168,35 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
         return cg_text_error(g, c);
     }
     for (int i = 0; i < k->n_members; i++) {
-        ir_text_printf(out, i ? "\n * " : "/* ");
+        ir_text_puts(out, i ? "\n * " : "/* ");
         describe(out, k->members[i]);
     }
-    ir_text_printf(out, " */\n");
+    ir_text_append(out, " */\n", 4);
     size_t line = out->len;
-    ir_text_printf(out, "static %s k%d(", c->can_fail ? "int" : "void", n->origin);
+    ir_text_puts(out, c->can_fail ? "static int k" : "static void k");
+    ir_text_int(out, n->origin);
+    ir_text_putc(out, '(');
     int open = (int)(out->len - line);
-    ir_text_printf(out, "%s *y", cg_ctype(n->dtype));
+    ir_text_puts(out, cg_ctype(n->dtype));
+    ir_text_append(out, " *y", 3);
     /* Parameters: stored members, then operands; wrapped before 100 columns. */
-    char param[64];
+    char type[CG_PARAM_TYPE_MAX];
     for (int o = 0; o < k->n_outs - 1; o++) {
-        snprintf(param, sizeof param, "%s *s%d", cg_ctype(k->outs[o]->dtype), k->outs[o]->origin);
-        add_param(out, &line, open, param);
+        param_type(type, "", k->outs[o]->dtype, " *");
+        add_param(out, &line, open, type, "s", k->outs[o]->origin);
     }
     for (int a = 0; a < k->n_args && k->n_args <= CG_MAX_CALL_ARGS; a++) {
         if (k->arg_out[a] >= 0)
             continue; /* read through the output it is the memory of */
-        snprintf(param, sizeof param, "const %s *x%d", cg_ctype(k->args[a]->dtype), a);
-        add_param(out, &line, open, param);
+        param_type(type, "const ", k->args[a]->dtype, " *");
+        add_param(out, &line, open, type, "x", a);
     }
     if (k->n_args > CG_MAX_CALL_ARGS)
-        add_param(out, &line, open, "const void *const *xs");
-    ir_text_printf(out, ")\n{\n%s%s}\n\n", body.buf ? body.buf : "",
-                   c->can_fail ? "    return 0;\n" : "");
+        add_param(out, &line, open, "const void *const *", "xs", -1);
+    ir_text_append(out, ")\n{\n", 4);
+    if (body.buf)
+        ir_text_append(out, body.buf, body.len);
+    ir_text_puts(out, c->can_fail ? "    return 0;\n}\n\n" : "}\n\n");
     free(body.buf);
     return 0;
 }
@@ -163,14 +204,15 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
 static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
 {
     char v[32];
+    (void)c;
     int short_list = n->numel <= 8;
     ir_text_printf(out, "static const %s %s[%lld] = {", cg_ctype(n->dtype), var(n, v, sizeof v),
                    (long long)n->numel);
     for (int64_t i = 0; i < n->numel; i++) {
-        const char *sep = i % 8 ? ", " : (i ? ",\n    " : (short_list ? "" : "\n    "));
-        ir_text_printf(out, "%s%s", sep, cg_lit(c, n->dtype, n->data[i]));
+        ir_text_puts(out, i % 8 ? ", " : (i ? ",\n    " : (short_list ? "" : "\n    ")));
+        cg_lit_put(out, n->dtype, n->data[i]);
     }
-    ir_text_printf(out, short_list ? "};\n" : "\n};\n");
+    ir_text_puts(out, short_list ? "};\n" : "\n};\n");
 }
 
 /* What cg_generate knows about the graph while it writes. */

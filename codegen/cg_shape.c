@@ -4,23 +4,6 @@
 
 #include "cg.h"
 
-/* Index text "off + i0 * s0 + i1 * s1" (terms with stride 0 dropped) into buf. */
-static const char *index_at(char *buf, size_t size, int64_t off, int rank, const int64_t *st)
-{
-    char terms[256];
-    int any = 0;
-    for (int d = 0; d < rank; d++)
-        any |= st[d] != 0;
-    cg_index(terms, sizeof terms, "i", rank, st);
-    if (!off)
-        snprintf(buf, size, "%s", terms);
-    else if (!any)
-        snprintf(buf, size, "%lld", (long long)off);
-    else
-        snprintf(buf, size, "%lld + %s", (long long)off, terms);
-    return buf;
-}
-
 /* Writes loops that copy y[yoff + sum i_d ys_d] = x<k>[xoff + sum i_d xs_d] over the
  * box `size`. Axes of size 1 are dropped and an axis is merged into the one before it
  * when both sides walk them as one run, so a permute that keeps the inner axes, a
@@ -29,7 +12,6 @@ static void copy_box(cg_ctx *c, int rank, const int64_t *size, const int64_t *ys
                      int k, const int64_t *xs, int64_t xoff)
 {
     int64_t sz[NB_MAX_RANK], st[2][NB_MAX_RANK]; /* st[0]: y, st[1]: x<k> */
-    char yi[320], xi[320];
     for (int d = 0; d < rank; d++) {
         sz[d] = size[d];
         st[0][d] = ys[d];
@@ -37,20 +19,28 @@ static void copy_box(cg_ctx *c, int rank, const int64_t *size, const int64_t *ys
     }
     int r = cg_merge_axes(rank, sz, 2, st);
     int loops = cg_loops_open(c, "i", r, sz, (1u << r) - 1);
-    cg_line(c, "y[%s] = x%d[%s];", index_at(yi, sizeof yi, yoff, r, st[0]), k,
-            index_at(xi, sizeof xi, xoff, r, st[1]));
+    cg_begin(c);
+    cg_s(c, "y[");
+    cg_index(c->t, yoff, "i", r, st[0]);
+    cg_s(c, "] = x");
+    cg_i(c, k);
+    cg_s(c, "[");
+    cg_index(c->t, xoff, "i", r, st[1]);
+    cg_end(c, "];");
     cg_loops_close(c, loops);
 }
 
 /* Sets y's numel elements to zero. */
 static void zero_output(cg_ctx *c, const ir_node *n)
 {
+    char zero[CG_LIT_MAX];
+    cg_lit(zero, n->dtype, 0.0);
     if (n->numel == 1) {
-        cg_line(c, "y[0] = %s;", cg_lit(c, n->dtype, 0.0));
+        cg_line(c, "y[0] = %s;", zero);
         return;
     }
     cg_line(c, "for (long i = 0; i < %lld; i++)", (long long)n->numel);
-    cg_line(c, "    y[i] = %s;", cg_lit(c, n->dtype, 0.0));
+    cg_line(c, "    y[i] = %s;", zero);
 }
 
 /* RESHAPE: the same elements in the same order. */
@@ -61,10 +51,10 @@ void cg_k_copy(cg_ctx *c, const ir_node *n)
 }
 
 /* BROADCAST_TO: the elementwise loop does the broadcasting. */
-void cg_ew_identity(cg_ctx *c, const ir_node *n)
+void cg_ew_identity(cg_ew *e, const ir_node *n)
 {
     (void)n;
-    cg_line(c, "r = a;");
+    cg_ew_x(e, 0);
 }
 
 /* PERMUTE: walks y in order and reads x0 through the permuted strides. */
@@ -219,21 +209,24 @@ void cg_k_one_hot(cg_ctx *c, const ir_node *n)
     cg_line(c, "for (long i = 0; i < %lld; i++) {", (long long)n->in[0]->numel);
     c->indent++;
     load_checked_index(c, "x0", classes);
-    cg_line(c, "y[i * %lld + r] = %s;", (long long)classes, cg_lit(c, n->dtype, 1.0));
+    char one[CG_LIT_MAX];
+    cg_lit(one, n->dtype, 1.0);
+    cg_line(c, "y[i * %lld + r] = %s;", (long long)classes, one);
     c->indent--;
     cg_line(c, "}");
 }
 
-/* "p" or "p + i0 * 12 + ..." for a pointer moved by the loop indices. */
-static const char *ptr_at(char *buf, size_t size, const char *p, int rank, const int64_t *st)
+/* Appends ", p" or ", p + i0 * 12 + ..." for a pointer moved by the loop indices. */
+static void put_ptr(cg_ctx *c, const char *p, int rank, const int64_t *st)
 {
-    char terms[320];
-    cg_index(terms, sizeof terms, "i", rank, st);
-    if (terms[0] == '0' && terms[1] == 0)
-        snprintf(buf, size, "%s", p);
-    else
-        snprintf(buf, size, "%s + %s", p, terms);
-    return buf;
+    cg_s(c, ", ");
+    cg_s(c, p);
+    for (int d = 0; d < rank; d++)
+        if (st[d]) {
+            cg_s(c, " + ");
+            cg_index(c->t, 0, "i", rank, st);
+            return;
+        }
 }
 
 /* MATMUL: one runtime (BLAS) call per output matrix, in loops over the batch axes with
@@ -275,10 +268,18 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
         r--;
     }
     const char *fn = cg_rt(c, n->dtype == NB_F32 ? "nb_rt_gemm_f32" : "nb_rt_gemm_f64");
-    char yi[340], ai[340], bi[340];
     int loops = cg_loops_open(c, "i", r, size, (1u << r) - 1);
-    cg_line(c, "%s(%d, %d, %lld, %lld, %lld, %s, %s, %s);", fn, ta, tb, (long long)m, (long long)nn,
-            (long long)k, ptr_at(ai, sizeof ai, "x0", r, st[1]),
-            ptr_at(bi, sizeof bi, "x1", r, st[2]), ptr_at(yi, sizeof yi, "y", r, st[0]));
+    /* f(ta, tb, m, n, k, a, b, y); */
+    long long ints[5] = {ta, tb, m, nn, k};
+    cg_begin(c);
+    cg_s(c, fn);
+    for (int i = 0; i < 5; i++) {
+        cg_s(c, i ? ", " : "(");
+        cg_i(c, ints[i]);
+    }
+    put_ptr(c, "x0", r, st[1]);
+    put_ptr(c, "x1", r, st[2]);
+    put_ptr(c, "y", r, st[0]);
+    cg_end(c, ");");
     cg_loops_close(c, loops);
 }

@@ -1,4 +1,4 @@
-/* cg_unary.c — scalar statements of the elementwise unary ops (operand a, result r). */
+/* cg_unary.c — expressions of the elementwise unary ops (operand 0 is x). */
 #include "cg.h"
 
 /* 1 / sqrt(2), the scale inside the normal CDF. */
@@ -9,167 +9,295 @@
 /* softplus returns x itself above this, as PyTorch's default threshold. */
 #define CG_SOFTPLUS_THRESHOLD 20.0
 
-/* r = f(a) for a libm function f. */
-static void call(cg_ctx *c, const ir_node *n, const char *base)
+/* f(x) for a libm function f. */
+static void call(cg_ew *e, const char *base)
 {
-    cg_line(c, "r = %s(a);", cg_fn(c, n->dtype, base));
+    cg_ew_call(e, base);
+    cg_ew_x(e, 0);
+    cg_ew_close(e);
 }
 
-void cg_ew_neg(cg_ctx *c, const ir_node *n)
+void cg_ew_neg(cg_ew *e, const ir_node *n)
 {
     (void)n;
-    cg_line(c, "r = -a;");
+    cg_ew_s(e, "-");
+    cg_ew_x(e, 0);
 }
 
-void cg_ew_abs(cg_ctx *c, const ir_node *n)
-{
-    call(c, n, "fabs");
-}
-
-/* 0 for 0 and for NaN, as PyTorch. */
-void cg_ew_sign(cg_ctx *c, const ir_node *n)
-{
-    nb_dtype dt = n->dtype;
-    cg_line(c, "r = a > %s ? %s : (a < %s ? %s : %s);", cg_lit(c, dt, 0.0), cg_lit(c, dt, 1.0),
-            cg_lit(c, dt, 0.0), cg_lit(c, dt, -1.0), cg_lit(c, dt, 0.0));
-}
-
-void cg_ew_exp(cg_ctx *c, const ir_node *n)
-{
-    call(c, n, "exp");
-}
-
-void cg_ew_log(cg_ctx *c, const ir_node *n)
-{
-    call(c, n, "log");
-}
-
-void cg_ew_log1p(cg_ctx *c, const ir_node *n)
-{
-    call(c, n, "log1p");
-}
-
-void cg_ew_expm1(cg_ctx *c, const ir_node *n)
-{
-    call(c, n, "expm1");
-}
-
-void cg_ew_sqrt(cg_ctx *c, const ir_node *n)
-{
-    call(c, n, "sqrt");
-}
-
-void cg_ew_rsqrt(cg_ctx *c, const ir_node *n)
-{
-    cg_line(c, "r = %s / %s(a);", cg_lit(c, n->dtype, 1.0), cg_fn(c, n->dtype, "sqrt"));
-}
-
-void cg_ew_square(cg_ctx *c, const ir_node *n)
+void cg_ew_abs(cg_ew *e, const ir_node *n)
 {
     (void)n;
-    cg_line(c, "r = a * a;");
+    call(e, "fabs");
 }
 
-void cg_ew_reciprocal(cg_ctx *c, const ir_node *n)
+/* 0 for 0 and for NaN, as PyTorch: x > 0 ? 1 : (x < 0 ? -1 : 0). */
+void cg_ew_sign(cg_ew *e, const ir_node *n)
 {
-    cg_line(c, "r = %s / a;", cg_lit(c, n->dtype, 1.0));
+    (void)n;
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " > ");
+    cg_ew_lit(e, 0.0);
+    cg_ew_s(e, " ? ");
+    cg_ew_lit(e, 1.0);
+    cg_ew_s(e, " : (");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " < ");
+    cg_ew_lit(e, 0.0);
+    cg_ew_s(e, " ? ");
+    cg_ew_lit(e, -1.0);
+    cg_ew_s(e, " : ");
+    cg_ew_lit(e, 0.0);
+    cg_ew_s(e, ")");
 }
 
-void cg_ew_sin(cg_ctx *c, const ir_node *n)
+void cg_ew_exp(cg_ew *e, const ir_node *n)
 {
-    call(c, n, "sin");
+    (void)n;
+    call(e, "exp");
 }
 
-void cg_ew_cos(cg_ctx *c, const ir_node *n)
+void cg_ew_log(cg_ew *e, const ir_node *n)
 {
-    call(c, n, "cos");
+    (void)n;
+    call(e, "log");
 }
 
-void cg_ew_tanh(cg_ctx *c, const ir_node *n)
+void cg_ew_log1p(cg_ew *e, const ir_node *n)
 {
-    call(c, n, "tanh");
+    (void)n;
+    call(e, "log1p");
 }
 
-/* With e = exp(-|a|) <= 1 nothing overflows: 1 / (1 + e) for a >= 0 and
- * e / (1 + e) for a < 0, which keeps tiny results like sigmoid(-100) = 3.7e-44. */
-void cg_ew_sigmoid(cg_ctx *c, const ir_node *n)
+void cg_ew_expm1(cg_ew *e, const ir_node *n)
 {
-    nb_dtype dt = n->dtype;
-    const char *ty = cg_ctype(dt);
-    cg_line(c, "const %s e = %s(-%s(a));", ty, cg_fn(c, dt, "exp"), cg_fn(c, dt, "fabs"));
-    cg_line(c, "const %s s = %s / (%s + e);", ty, cg_lit(c, dt, 1.0), cg_lit(c, dt, 1.0));
-    cg_line(c, "r = a >= %s ? s : e * s;", cg_lit(c, dt, 0.0));
+    (void)n;
+    call(e, "expm1");
 }
 
-/* Written so that NaN and -0 pass through, as PyTorch's relu. */
-void cg_ew_relu(cg_ctx *c, const ir_node *n)
+void cg_ew_sqrt(cg_ew *e, const ir_node *n)
 {
-    cg_line(c, "r = a < %s ? %s : a;", cg_lit(c, n->dtype, 0.0), cg_lit(c, n->dtype, 0.0));
+    (void)n;
+    call(e, "sqrt");
 }
 
-void cg_ew_leaky_relu(cg_ctx *c, const ir_node *n)
+/* 1 / sqrt(x) */
+void cg_ew_rsqrt(cg_ew *e, const ir_node *n)
 {
-    nb_dtype dt = n->dtype;
-    cg_line(c, "r = a > %s ? a : a * %s;", cg_lit(c, dt, 0.0), cg_lit(c, dt, n->attr.f[0]));
+    (void)n;
+    cg_ew_lit(e, 1.0);
+    cg_ew_s(e, " / ");
+    call(e, "sqrt");
 }
 
-void cg_ew_elu(cg_ctx *c, const ir_node *n)
+void cg_ew_square(cg_ew *e, const ir_node *n)
 {
-    nb_dtype dt = n->dtype;
-    cg_line(c, "r = a > %s ? a : %s * %s(a);", cg_lit(c, dt, 0.0), cg_lit(c, dt, n->attr.f[0]),
-            cg_fn(c, dt, "expm1"));
+    (void)n;
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " * ");
+    cg_ew_x(e, 0);
 }
 
-/* x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2. */
-void cg_ew_gelu(cg_ctx *c, const ir_node *n)
+void cg_ew_reciprocal(cg_ew *e, const ir_node *n)
 {
-    nb_dtype dt = n->dtype;
-    cg_line(c, "const %s cdf = %s * (%s + %s(a * %s));", cg_ctype(dt), cg_lit(c, dt, 0.5),
-            cg_lit(c, dt, 1.0), cg_fn(c, dt, "erf"), cg_lit(c, dt, CG_SQRT1_2));
-    cg_line(c, "r = a * cdf;");
+    (void)n;
+    cg_ew_lit(e, 1.0);
+    cg_ew_s(e, " / ");
+    cg_ew_x(e, 0);
 }
 
-/* x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), PyTorch's approximate='tanh'. */
-void cg_ew_gelu_tanh(cg_ctx *c, const ir_node *n)
+void cg_ew_sin(cg_ew *e, const ir_node *n)
 {
-    nb_dtype dt = n->dtype;
-    const char *ty = cg_ctype(dt);
-    cg_line(c, "const %s cube = a * a * a;", ty);
-    cg_line(c, "const %s u = %s * (a + %s * cube);", ty, cg_lit(c, dt, CG_GELU_BETA),
-            cg_lit(c, dt, CG_GELU_KAPPA));
-    cg_line(c, "r = %s * a * (%s + %s(u));", cg_lit(c, dt, 0.5), cg_lit(c, dt, 1.0),
-            cg_fn(c, dt, "tanh"));
+    (void)n;
+    call(e, "sin");
+}
+
+void cg_ew_cos(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    call(e, "cos");
+}
+
+void cg_ew_tanh(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    call(e, "tanh");
+}
+
+/* With e = exp(-|x|) <= 1 nothing overflows: 1 / (1 + e) for x >= 0 and
+ * e / (1 + e) for x < 0, which keeps tiny results like sigmoid(-100) = 3.7e-44.
+ * e and s are read twice: locals. */
+void cg_ew_sigmoid(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    cg_ew_call(e, "exp");
+    cg_ew_s(e, "-");
+    call(e, "fabs");
+    cg_ew_close(e);
+    cg_ew_let(e, "e");
+    cg_ew_lit(e, 1.0);
+    cg_ew_s(e, " / (");
+    cg_ew_lit(e, 1.0);
+    cg_ew_s(e, " + ");
+    cg_ew_local(e, "e");
+    cg_ew_s(e, ")");
+    cg_ew_let(e, "s");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " >= ");
+    cg_ew_lit(e, 0.0);
+    cg_ew_s(e, " ? ");
+    cg_ew_local(e, "s");
+    cg_ew_s(e, " : ");
+    cg_ew_local(e, "e");
+    cg_ew_s(e, " * ");
+    cg_ew_local(e, "s");
+}
+
+/* Written so that NaN and -0 pass through, as PyTorch's relu: x < 0 ? 0 : x. */
+void cg_ew_relu(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " < ");
+    cg_ew_lit(e, 0.0);
+    cg_ew_s(e, " ? ");
+    cg_ew_lit(e, 0.0);
+    cg_ew_s(e, " : ");
+    cg_ew_x(e, 0);
+}
+
+/* x > 0 ? x : x * slope */
+void cg_ew_leaky_relu(cg_ew *e, const ir_node *n)
+{
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " > ");
+    cg_ew_lit(e, 0.0);
+    cg_ew_s(e, " ? ");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " : ");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " * ");
+    cg_ew_lit(e, n->attr.f[0]);
+}
+
+/* x > 0 ? x : alpha * expm1(x) */
+void cg_ew_elu(cg_ew *e, const ir_node *n)
+{
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " > ");
+    cg_ew_lit(e, 0.0);
+    cg_ew_s(e, " ? ");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " : ");
+    cg_ew_lit(e, n->attr.f[0]);
+    cg_ew_s(e, " * ");
+    call(e, "expm1");
+}
+
+/* 0.5 * (1 + erf(x * (1 / sqrt 2))): Phi(x), the normal CDF. */
+static void normal_cdf(cg_ew *e)
+{
+    cg_ew_lit(e, 0.5);
+    cg_ew_s(e, " * (");
+    cg_ew_lit(e, 1.0);
+    cg_ew_s(e, " + ");
+    cg_ew_call(e, "erf");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " * ");
+    cg_ew_lit(e, CG_SQRT1_2);
+    cg_ew_close(e);
+    cg_ew_s(e, ")");
+}
+
+/* x Phi(x), Phi in a local as it has always been computed: cdf = Phi(x); x * cdf. */
+void cg_ew_gelu(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    normal_cdf(e);
+    cg_ew_let(e, "cdf");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " * ");
+    cg_ew_local(e, "cdf");
+}
+
+/* x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), PyTorch's approximate='tanh':
+ * cube = x * x * x; u = beta * (x + kappa * cube); 0.5 * x * (1 + tanh(u)). */
+void cg_ew_gelu_tanh(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " * ");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " * ");
+    cg_ew_x(e, 0);
+    cg_ew_let(e, "cube");
+    cg_ew_lit(e, CG_GELU_BETA);
+    cg_ew_s(e, " * (");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " + ");
+    cg_ew_lit(e, CG_GELU_KAPPA);
+    cg_ew_s(e, " * ");
+    cg_ew_local(e, "cube");
+    cg_ew_s(e, ")");
+    cg_ew_let(e, "u");
+    cg_ew_lit(e, 0.5);
+    cg_ew_s(e, " * ");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " * (");
+    cg_ew_lit(e, 1.0);
+    cg_ew_s(e, " + ");
+    cg_ew_call(e, "tanh");
+    cg_ew_local(e, "u");
+    cg_ew_close(e);
+    cg_ew_s(e, ")");
 }
 
 /* x / (1 + exp(-x)), as PyTorch: exp overflows to inf for very negative x, r -> -0. */
-void cg_ew_silu(cg_ctx *c, const ir_node *n)
+void cg_ew_silu(cg_ew *e, const ir_node *n)
 {
-    nb_dtype dt = n->dtype;
-    cg_line(c, "r = a / (%s + %s(-a));", cg_lit(c, dt, 1.0), cg_fn(c, dt, "exp"));
+    (void)n;
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " / (");
+    cg_ew_lit(e, 1.0);
+    cg_ew_s(e, " + ");
+    cg_ew_call(e, "exp");
+    cg_ew_s(e, "-");
+    cg_ew_x(e, 0);
+    cg_ew_close(e);
+    cg_ew_s(e, ")");
 }
 
 /* log1p(exp(x)), and x itself above 20 where the two agree to the last bit. */
-void cg_ew_softplus(cg_ctx *c, const ir_node *n)
-{
-    nb_dtype dt = n->dtype;
-    cg_line(c, "r = a > %s ? a : %s(%s(a));", cg_lit(c, dt, CG_SOFTPLUS_THRESHOLD),
-            cg_fn(c, dt, "log1p"), cg_fn(c, dt, "exp"));
-}
-
-void cg_ew_copy(cg_ctx *c, const ir_node *n)
+void cg_ew_softplus(cg_ew *e, const ir_node *n)
 {
     (void)n;
-    cg_line(c, "r = a;");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " > ");
+    cg_ew_lit(e, CG_SOFTPLUS_THRESHOLD);
+    cg_ew_s(e, " ? ");
+    cg_ew_x(e, 0);
+    cg_ew_s(e, " : ");
+    cg_ew_call(e, "log1p");
+    call(e, "exp");
+    cg_ew_close(e);
 }
 
-void cg_ew_cast(cg_ctx *c, const ir_node *n)
+void cg_ew_copy(cg_ew *e, const ir_node *n)
 {
-    cg_line(c, "r = (%s)a;", cg_ctype(n->dtype));
+    (void)n;
+    cg_ew_x(e, 0);
 }
 
-void cg_ew_normal_cdf(cg_ctx *c, const ir_node *n)
+/* (T)x */
+void cg_ew_cast(cg_ew *e, const ir_node *n)
 {
-    nb_dtype dt = n->dtype;
-    cg_line(c, "r = %s * (%s + %s(a * %s));", cg_lit(c, dt, 0.5), cg_lit(c, dt, 1.0),
-            cg_fn(c, dt, "erf"), cg_lit(c, dt, CG_SQRT1_2));
+    cg_ew_s(e, "(");
+    cg_ew_s(e, cg_ctype(n->dtype));
+    cg_ew_s(e, ")");
+    cg_ew_x(e, 0);
+}
+
+void cg_ew_normal_cdf(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    normal_cdf(e);
 }

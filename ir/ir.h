@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "nabla.h"
 
@@ -222,7 +223,40 @@ typedef struct ir_text {
     int failed;
 } ir_text;
 
+/* Appends without printf: n bytes, a string, a character, a decimal integer, a type
+ * "f32[2,3]". The buffer stays NUL-terminated. The code generator appends a few bytes
+ * at a time, millions of times: the common case (room left) is inline, the rest is
+ * ir_text_append_slow. bytes may point into t only where ir_text_reserve made room. */
+void ir_text_append_slow(ir_text *t, const void *bytes, size_t n);
+static inline void ir_text_append(ir_text *t, const void *bytes, size_t n)
+{
+    if (t->buf && t->cap - t->len > n) {
+        memcpy(t->buf + t->len, bytes, n);
+        t->len += n;
+        t->buf[t->len] = 0;
+        return;
+    }
+    ir_text_append_slow(t, bytes, n);
+}
+static inline void ir_text_puts(ir_text *t, const char *s)
+{
+    ir_text_append(t, s, strlen(s));
+}
+static inline void ir_text_putc(ir_text *t, char ch)
+{
+    ir_text_append(t, &ch, 1);
+}
+void ir_text_int(ir_text *t, long long v);
+void ir_text_type(ir_text *t, nb_dtype dt, int rank, const int64_t *shape);
+/* Makes room for n more bytes (and the terminator), so that pointers into buf stay
+ * valid while they are appended. 0, or -1 when t has failed. */
+int ir_text_reserve(ir_text *t, size_t n);
 void ir_text_printf(ir_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ir_text_vprintf(ir_text *t, const char *fmt, va_list ap);
+/* Bytes of the longest decimal long long: sign, 19 digits, terminator (and spare). */
+#define IR_INT_STR_MAX 24
+/* Writes v in decimal into buf[IR_INT_STR_MAX] and returns its length. */
+size_t ir_int_str(long long v, char *buf);
 
 /* ---- random numbers (ir_rng.c) --------------------------------------------------- */
 

@@ -1,34 +1,120 @@
-/* ir_text.c — a growable string that generated text is written into. */
+/* ir_text.c — a growable string that generated text is written into: appends of bytes,
+ * strings, characters and integers by memcpy (the code generator's hot path), and a
+ * printf for the rare lines that need a format. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ir.h"
 
-void ir_text_printf(ir_text *t, const char *fmt, ...)
+/* Bytes of a text's first buffer. */
+#define IR_TEXT_MIN_CAP 1024
+
+/* Marks t failed and frees its buffer: every later append is a no-op. */
+static void text_fail(ir_text *t)
+{
+    free(t->buf);
+    t->buf = NULL;
+    t->len = t->cap = 0;
+    t->failed = 1;
+}
+
+int ir_text_reserve(ir_text *t, size_t n)
+{
+    if (t->failed)
+        return -1;
+    if (t->buf && t->cap - t->len > n)
+        return 0; /* one byte stays free for the terminator */
+    if (n > (SIZE_MAX - 1) / 2 - t->len) {
+        text_fail(t);
+        return -1;
+    }
+    /* Doubling keeps appends amortized O(1); a first block of IR_TEXT_MIN_CAP saves
+     * the many small steps of a text that starts empty (one per kernel body). */
+    size_t cap = (t->len + n + 1) * 2;
+    if (cap < IR_TEXT_MIN_CAP)
+        cap = IR_TEXT_MIN_CAP;
+    char *b = ir_realloc(t->buf, cap);
+    if (!b) {
+        text_fail(t);
+        return -1;
+    }
+    t->buf = b;
+    t->cap = cap;
+    return 0;
+}
+
+void ir_text_append_slow(ir_text *t, const void *bytes, size_t n)
+{
+    if (ir_text_reserve(t, n) != 0)
+        return;
+    memcpy(t->buf + t->len, bytes, n);
+    t->len += n;
+    t->buf[t->len] = 0;
+}
+
+size_t ir_int_str(long long v, char *buf)
+{
+    char digits[IR_INT_STR_MAX];
+    size_t n = 0, len = 0;
+    /* Through unsigned: -LLONG_MIN does not fit in a long long. */
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[len++] = '-';
+    while (n)
+        buf[len++] = digits[--n];
+    buf[len] = 0;
+    return len;
+}
+
+void ir_text_int(ir_text *t, long long v)
+{
+    char buf[IR_INT_STR_MAX];
+    ir_text_append(t, buf, ir_int_str(v, buf));
+}
+
+void ir_text_type(ir_text *t, nb_dtype dt, int rank, const int64_t *shape)
+{
+    ir_text_puts(t, ir_dtype_name(dt));
+    ir_text_putc(t, '[');
+    for (int i = 0; i < rank; i++) {
+        if (i)
+            ir_text_putc(t, ',');
+        ir_text_int(t, (long long)shape[i]);
+    }
+    ir_text_putc(t, ']');
+}
+
+void ir_text_vprintf(ir_text *t, const char *fmt, va_list ap)
 {
     if (t->failed)
         return;
     for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
+        va_list copy;
+        va_copy(copy, ap);
+        int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, copy);
+        va_end(copy);
         if (n < 0)
             break;
         if (t->buf && t->len + (size_t)n < t->cap) {
             t->len += (size_t)n;
             return;
         }
-        size_t cap = (t->cap + (size_t)n + 1) * 2;
-        char *b = ir_realloc(t->buf, cap);
-        if (!b)
-            break;
-        t->buf = b;
-        t->cap = cap;
+        if (ir_text_reserve(t, (size_t)n) != 0)
+            return;
     }
-    free(t->buf);
-    t->buf = NULL;
-    t->len = t->cap = 0;
-    t->failed = 1;
+    text_fail(t);
+}
+
+void ir_text_printf(ir_text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ir_text_vprintf(t, fmt, ap);
+    va_end(ap);
 }

@@ -772,16 +772,52 @@ static void emit_missing_kernel(cg_ctx *c)
     cg_line(c, "%s(y, x0);", cg_rt(c, "nb_rt_nosuch"));
 }
 
-static void emit_long_line(cg_ctx *c)
+/* An elementwise emitter that reads an operand its node does not have. */
+static void emit_bad_operand(cg_ctx *c)
 {
-    static char line[CG_LINE_MAX + 2];
-    memset(line, 'x', CG_LINE_MAX);
-    line[CG_LINE_MAX] = 0;
-    cg_line(c, "%s", line); /* the longest line that fits */
+    ir_node n = {.op = IR_OP_NEG, .n_in = 1};
+    cg_ew e = {0};
+    cg_ew_reset(&e, c, &n);
+    cg_ew_x(&e, 0);
     assert_false(c->t->failed);
-    line[CG_LINE_MAX] = 'y';
-    line[CG_LINE_MAX + 1] = 0;
-    cg_line(c, "%s", line);
+    cg_ew_x(&e, 3);
+    cg_ew_free(&e);
+}
+
+/* A call left open, then a statement ended inside it. */
+static void emit_open_call(cg_ctx *c)
+{
+    ir_node n = {.op = IR_OP_EXP, .n_in = 1, .dtype = NB_F32};
+    cg_ew e = {0};
+    cg_ew_reset(&e, c, &n);
+    cg_ew_call(&e, "exp");
+    cg_ew_x(&e, 0);
+    cg_ew_let(&e, "u");
+    cg_ew_free(&e);
+}
+
+/* Lines have no length limit: a line of 10,000 characters is written whole. */
+static void test_long_line_written_whole(void **state)
+{
+    (void)state;
+    enum { LONG_LINE = 10000 };
+    static char line[LONG_LINE + 1];
+    memset(line, 'x', LONG_LINE);
+    ir_text t = {0};
+    static cg_ctx c;
+    memset(&c, 0, sizeof c);
+    c.t = &t;
+    c.indent = 1;
+    cg_line(&c, "%s", line);
+    cg_begin(&c);
+    cg_s(&c, line);
+    cg_end(&c, ";");
+    assert_false(t.failed);
+    assert_int_equal(t.len, 2 * (4 + LONG_LINE + 1) + 1);
+    assert_memory_equal(t.buf, "    xxx", 7);
+    assert_memory_equal(t.buf + 4 + LONG_LINE, "\n    x", 6);
+    assert_string_equal(t.buf + t.len - 3, "x;\n");
+    free(t.buf);
 }
 
 static void emit_oom(cg_ctx *c)
@@ -791,8 +827,9 @@ static void emit_oom(cg_ctx *c)
     ir_alloc_fail_from(0);
 }
 
-/* An emitter bug (a function missing from a table, a line over CG_LINE_MAX) says
- * "internal error" and what; only a failed allocation says out of memory. */
+/* An emitter bug (a function missing from a table, an operand the node does not have,
+ * an unbalanced call) says "internal error" and what; only a failed allocation says out
+ * of memory. */
 static void test_internal_errors_say_so(void **state)
 {
     (void)state;
@@ -800,11 +837,10 @@ static void test_internal_errors_say_so(void **state)
                                          "listed in cg_libm.def");
     expect_text_error(emit_missing_kernel, "codegen: internal error: function 'nb_rt_nosuch' is "
                                            "not listed in cg_rt.def");
-    char expected[200];
-    snprintf(expected, sizeof expected,
-             "codegen: internal error: a generated line is over %d characters: %.60s...",
-             CG_LINE_MAX, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
-    expect_text_error(emit_long_line, expected);
+    expect_text_error(emit_bad_operand, "codegen: internal error: the emitter of neg reads "
+                                        "operand 3 of 1");
+    expect_text_error(emit_open_call, "codegen: internal error: the emitter of exp ends an empty "
+                                      "or open statement");
     expect_text_error(emit_oom, "out of memory");
 }
 
@@ -812,6 +848,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_internal_errors_say_so),
+        cmocka_unit_test(test_long_line_written_whole),
         cmocka_unit_test(test_every_allocation_fails),
         cmocka_unit_test(test_every_allocation_fails_wide),
     };

@@ -20,17 +20,19 @@ enum { KIND_NONE, KIND_LEAF, KIND_EW, KIND_KERNEL };
 typedef struct op_row {
     int count;
     int kind;
-    cg_emit_fn fn;
+    cg_emit_fn fn;  /* a kernel emitter */
+    cg_ew_fn ew_fn; /* an elementwise emitter */
     int fails;
 } op_row;
 
 static op_row rows[IR_OP_COUNT];
 
-static void add_row(ir_op op, int kind, cg_emit_fn fn, int fails)
+static void add_row(ir_op op, int kind, cg_emit_fn fn, cg_ew_fn ew_fn, int fails)
 {
     rows[op].count++;
     rows[op].kind = kind;
     rows[op].fn = fn;
+    rows[op].ew_fn = ew_fn;
     rows[op].fails = fails;
 }
 
@@ -40,10 +42,10 @@ static int read_rows(void **state)
 {
     (void)state;
     memset(rows, 0, sizeof rows);
-#define CG_LEAF KIND_LEAF, NULL, 0
-#define CG_EW(fn) KIND_EW, fn, 0
-#define CG_KERNEL(fn) KIND_KERNEL, fn, 0
-#define CG_KERNEL_FALLIBLE(fn) KIND_KERNEL, fn, 1
+#define CG_LEAF KIND_LEAF, NULL, NULL, 0
+#define CG_EW(fn) KIND_EW, NULL, fn, 0
+#define CG_KERNEL(fn) KIND_KERNEL, fn, NULL, 0
+#define CG_KERNEL_FALLIBLE(fn) KIND_KERNEL, fn, NULL, 1
 #define CG_OP(NAME, emit) add_row(IR_OP_##NAME, emit);
 #include "cg_ops.def"
 #undef CG_OP
@@ -76,8 +78,8 @@ static void test_only_leaves_have_no_emitter(void **state)
     int bad = 0;
     for (int op = 0; op < IR_OP_COUNT; op++) {
         int leaf = ir_op_defs[op].arity == 0;
-        if (rows[op].count == 1 &&
-            (leaf != (rows[op].kind == KIND_LEAF) || (!leaf && rows[op].fn == NULL))) {
+        if (rows[op].count == 1 && (leaf != (rows[op].kind == KIND_LEAF) ||
+                                    (!leaf && rows[op].fn == NULL && rows[op].ew_fn == NULL))) {
             print_error("op %s (arity %d) has the emitter kind %d\n", ir_op_defs[op].name,
                         ir_op_defs[op].arity, rows[op].kind);
             bad++;
@@ -115,7 +117,7 @@ static void test_lookups_follow_the_rows(void **state)
     for (int op = 0; op < IR_OP_COUNT; op++) {
         ir_node n = {.op = (ir_op)op};
         const op_row *r = &rows[op];
-        if (cg_ew_emitter((ir_op)op) != (r->kind == KIND_EW ? r->fn : NULL) ||
+        if (cg_ew_emitter((ir_op)op) != (r->kind == KIND_EW ? r->ew_fn : NULL) ||
             cg_kernel_emitter((ir_op)op) != (r->kind == KIND_KERNEL ? r->fn : NULL) ||
             cg_is_elementwise(&n) != (r->kind == KIND_EW) ||
             cg_is_leaf(&n) != (r->kind == KIND_LEAF) || cg_can_fail(&n) != r->fails) {
