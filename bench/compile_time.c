@@ -186,7 +186,7 @@ static int run_once(int graph, long terms, int check, run_result *res)
     }
     res->simple_nodes = s->n_nodes;
 
-    cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu, CG_RT_LINK_SYMBOLS, NULL};
+    cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu, CG_RT_LINK_SYMBOLS, NULL, 0};
     t = cpu_seconds();
     if (cg_generate(s, &rq, &cg) != 0) {
         fprintf(stderr, "codegen: %s\n", s->error);

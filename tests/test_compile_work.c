@@ -60,7 +60,7 @@ static void check_size(int terms)
     ir_graph *s = ir_simplify(g, outs, 3, mapped);
     assert_non_null(s);
     double probes = (double)(ir_work.cse_probes - before.cse_probes) / g->n_nodes;
-    cg_request rq = {mapped, 3, NULL, NULL, 0, CG_RT_LINK_SYMBOLS, NULL};
+    cg_request rq = {.outputs = mapped, .n_outputs = 3, .rt_link = CG_RT_LINK_SYMBOLS};
     cg_program p;
     before = ir_work;
     assert_int_equal(cg_generate(s, &rq, &p), 0);
