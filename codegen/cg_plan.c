@@ -142,40 +142,52 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
     return 0;
 }
 
-/* The reads of the kernels, for liveness and in-place updates: per node id, the last
- * kernel that reads it as an operand (direct), the last that reads it through a view
- * (via_view, on the node whose memory the view is), and the last read of its memory
- * either way (last_use). -1 when none. */
-typedef struct reads {
-    int *direct, *via_view, *last_use;
-} reads;
+/* What planning works from besides the plan, per node id: where views point, and the
+ * reads of the kernels. first_read and last_read: the first and last kernel that reads
+ * the node as an operand; via_view: the last kernel that reads the node's memory
+ * through a view; last_use: the last that reads its memory either way. -1 when none. */
+typedef struct scratch {
+    const ir_node **base; /* a view: the node whose memory it is (never a view), else NULL */
+    size_t *base_at;      /* a view: its first byte in base's memory */
+    int *first_read, *last_read, *via_view, *last_use;
+    int *in_place; /* an update value written in place: its parameter's id, else -1 */
+} scratch;
 
 /* The node whose memory x's values are in: x itself, or the base of its view. */
-static const ir_node *memory_of(const cg_plan *pl, const ir_node *x)
+static const ir_node *memory_of(const scratch *sc, const ir_node *x)
 {
-    const cg_node_plan *np = &pl->nodes[x->id];
-    return np->view ? pl->buffers[np->buffer].alias : x;
+    return sc->base[x->id] ? sc->base[x->id] : x;
 }
 
-static void reads_fill(const ir_graph *g, const cg_plan *pl, reads *r)
+/* Marks the views (in id order, so a view of a view finds its operand's base). */
+static void plan_views(const ir_graph *g, cg_node_plan *nodes, scratch *sc)
+{
+    for (int id = 0; id < g->n_nodes; id++) {
+        const ir_node *n = g->nodes[id], *x;
+        int64_t at;
+        if (!is_view(n, &nodes[id], &at))
+            continue;
+        nodes[id].view = 1;
+        x = n->in[0];
+        sc->base[id] = memory_of(sc, x);
+        sc->base_at[id] =
+            (size_t)at * ir_dtype_size(n->dtype) + (sc->base[x->id] ? sc->base_at[x->id] : 0);
+    }
+}
+
+static void reads_fill(const ir_graph *g, const cg_plan *pl, scratch *sc)
 {
     for (int id = 0; id < g->n_nodes; id++)
-        r->direct[id] = r->via_view[id] = r->last_use[id] = -1;
+        sc->first_read[id] = sc->last_read[id] = sc->via_view[id] = sc->last_use[id] = -1;
     for (int i = 0; i < pl->n_kernels; i++)
         for (int a = 0; a < pl->kernels[i].n_args; a++) {
-            const ir_node *x = pl->kernels[i].args[a], *m = memory_of(pl, x);
-            if (m == x)
-                r->direct[x->id] = i;
-            else
-                r->via_view[m->id] = i;
-            r->last_use[m->id] = i;
-            /* A view's own range: the kernels that read it. */
-            if (m != x) {
-                cg_buffer *b = &pl->buffers[pl->nodes[x->id].buffer];
-                if (b->first < 0)
-                    b->first = i;
-                b->last = i;
-            }
+            const ir_node *x = pl->kernels[i].args[a], *m = memory_of(sc, x);
+            if (sc->first_read[x->id] < 0)
+                sc->first_read[x->id] = i;
+            sc->last_read[x->id] = i;
+            if (m != x)
+                sc->via_view[m->id] = i;
+            sc->last_use[m->id] = i;
         }
 }
 
@@ -187,7 +199,7 @@ static void reads_fill(const ir_graph *g, const cg_plan *pl, reads *r)
  * fail may come at or after V's: the failing run returns before any parameter is
  * written, and the copies at the end of the entry point only run once every kernel has
  * succeeded. Sets in_place[V] = P. */
-static void plan_in_place(const cg_request *rq, cg_plan *pl, const reads *r, int *in_place)
+static void plan_in_place(const cg_request *rq, cg_plan *pl, const scratch *sc)
 {
     const cg_node_plan *nodes = pl->nodes;
     for (int u = 0; u < rq->n_updates; u++) {
@@ -200,13 +212,13 @@ static void plan_in_place(const cg_request *rq, cg_plan *pl, const reads *r, int
          * that can fail runs after it, so a failed run leaves state as it was. */
         int ok = kv >= 0 && kv > pl->last_fail && nodes[val->id].stored && !nodes[val->id].output &&
                  !nodes[par->id].output && nodes[val->id].values == 1 && !nodes[par->id].values &&
-                 r->via_view[par->id] < kv &&
-                 (r->direct[par->id] < kv ||
-                  (r->direct[par->id] == kv && cg_is_elementwise(pl->kernels[kv].root)));
+                 sc->via_view[par->id] < kv &&
+                 (sc->last_read[par->id] < kv ||
+                  (sc->last_read[par->id] == kv && cg_is_elementwise(pl->kernels[kv].root)));
         if (!ok)
             continue;
         cg_kernel *k = &pl->kernels[kv];
-        in_place[val->id] = par->id;
+        sc->in_place[val->id] = par->id;
         for (int a = 0; a < k->n_args; a++)
             if (k->args[a] == par)
                 for (int o = 0; o < k->n_outs; o++)
@@ -237,33 +249,10 @@ static int node_arena_bytes(ir_graph *g, const ir_node *n, size_t *bytes)
     return cg_reserve(g, "arena", n, bytes, &at);
 }
 
-/* The views, in id order, as buffers that alias the memory of the node at the root of
- * their chain (a view of a view adds the offsets). */
-static void plan_views(const ir_graph *g, cg_plan *pl, const int64_t *view_at)
-{
-    for (int id = 0; id < g->n_nodes; id++) {
-        if (!pl->nodes[id].view)
-            continue;
-        const ir_node *n = g->nodes[id], *base = n->in[0];
-        int b = add_buffer(pl, CG_BUF_VIEW, n, -1, -1);
-        size_t off = (size_t)view_at[id] * ir_dtype_size(n->dtype);
-        if (pl->nodes[base->id].view) {
-            const cg_buffer *bb = &pl->buffers[pl->nodes[base->id].buffer];
-            pl->buffers[b].alias = bb->alias;
-            pl->buffers[b].alias_offset = bb->alias_offset + off;
-        } else {
-            pl->buffers[b].alias = base;
-            pl->buffers[b].alias_offset = off;
-        }
-        pl->nodes[id].buffer = b;
-    }
-}
-
 /* The buffers of kernel results (in the arena or in place), of the operand arrays of
  * wide kernels, of leaf outputs and of swapped update values. 0, or -1 with the error on
  * g. */
-static int plan_buffers(ir_graph *g, const cg_request *rq, cg_plan *pl, const reads *r,
-                        const int *in_place)
+static int plan_buffers(ir_graph *g, const cg_request *rq, cg_plan *pl, const scratch *sc)
 {
     int end = CG_PLAN_END(pl);
     for (int i = 0; i < pl->n_kernels; i++) {
@@ -284,18 +273,27 @@ static int plan_buffers(ir_graph *g, const cg_request *rq, cg_plan *pl, const re
         for (int o = 0; o < k->n_outs; o++) {
             const ir_node *x = k->outs[o];
             int b;
-            if (in_place[x->id] >= 0) {
+            if (sc->in_place[x->id] >= 0) {
                 b = add_buffer(pl, CG_BUF_IN_PLACE, x, i, end);
-                pl->buffers[b].alias = g->nodes[in_place[x->id]];
+                pl->buffers[b].alias = g->nodes[sc->in_place[x->id]];
             } else {
                 /* Read by no later kernel: free once this one has run. */
-                int last = pl->nodes[x->id].kept ? end : r->last_use[x->id];
+                int last = pl->nodes[x->id].kept ? end : sc->last_use[x->id];
                 b = add_buffer(pl, CG_BUF_ARENA, x, i, last > i ? last : i);
                 if (node_arena_bytes(g, x, &pl->buffers[b].bytes) != 0)
                     return -1;
             }
             pl->nodes[x->id].buffer = b;
         }
+    }
+    /* Views, in id order: no space of their own; live while kernels read them. */
+    for (int id = 0; id < g->n_nodes; id++) {
+        if (!pl->nodes[id].view)
+            continue;
+        int b = add_buffer(pl, CG_BUF_VIEW, g->nodes[id], sc->first_read[id], sc->last_read[id]);
+        pl->buffers[b].alias = sc->base[id];
+        pl->buffers[b].alias_offset = sc->base_at[id];
+        pl->nodes[id].buffer = b;
     }
     for (int i = 0; i < rq->n_outputs; i++) {
         const ir_node *x = rq->outputs[i];
@@ -327,11 +325,11 @@ static int plan_buffers(ir_graph *g, const cg_request *rq, cg_plan *pl, const re
 }
 
 /* Constants some kernel or output copy reads from memory (views read their base). */
-static void mark_used_consts(const cg_request *rq, cg_plan *pl)
+static void mark_used_consts(const cg_request *rq, cg_plan *pl, const scratch *sc)
 {
     for (int i = 0; i < pl->n_kernels; i++)
         for (int j = 0; j < pl->kernels[i].n_args; j++) {
-            const ir_node *m = memory_of(pl, pl->kernels[i].args[j]);
+            const ir_node *m = memory_of(sc, pl->kernels[i].args[j]);
             pl->nodes[m->id].used_const |= m->op == IR_OP_CONST;
         }
     for (int i = 0; i < rq->n_outputs; i++)
@@ -341,30 +339,30 @@ static void mark_used_consts(const cg_request *rq, cg_plan *pl)
 int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     int n = g->n_nodes, rc = -1;
-    int64_t *view_at = NULL;
-    int *in_place = NULL;
-    reads r = {0};
+    size_t count = (size_t)n + 1;
+    scratch sc = {0};
     memset(pl, 0, sizeof *pl);
-    pl->nodes = ir_calloc((size_t)n + 1, sizeof *pl->nodes);
-    view_at = ir_calloc((size_t)n + 1, sizeof *view_at);
-    in_place = ir_malloc(((size_t)n + 1) * sizeof *in_place);
-    r.direct = ir_malloc(3 * ((size_t)n + 1) * sizeof *r.direct);
+    pl->nodes = ir_calloc(count, sizeof *pl->nodes);
+    sc.base = ir_calloc(count, sizeof *sc.base);
+    sc.base_at = ir_calloc(count, sizeof *sc.base_at);
+    sc.first_read = ir_malloc(5 * count * sizeof *sc.first_read);
     pl->update_swap = ir_malloc(((size_t)rq->n_updates + 1) * sizeof *pl->update_swap);
     pl->output_buffer = ir_malloc(((size_t)rq->n_outputs + 1) * sizeof *pl->output_buffer);
-    if (!pl->nodes || !view_at || !in_place || !r.direct || !pl->update_swap ||
+    if (!pl->nodes || !sc.base || !sc.base_at || !sc.first_read || !pl->update_swap ||
         !pl->output_buffer) {
         ir_oom(g);
         goto done;
     }
-    r.via_view = r.direct + n + 1;
-    r.last_use = r.direct + 2 * ((size_t)n + 1);
+    sc.last_read = sc.first_read + count;
+    sc.via_view = sc.first_read + 2 * count;
+    sc.last_use = sc.first_read + 3 * count;
+    sc.in_place = sc.first_read + 4 * count;
     for (int id = 0; id < n; id++) {
         pl->nodes[id].root = pl->nodes[id].kernel = pl->nodes[id].buffer = -1;
-        in_place[id] = -1;
+        sc.in_place[id] = -1;
     }
     mark_live(g, rq, pl->nodes);
-    for (int id = 0; id < n; id++)
-        pl->nodes[id].view = (unsigned char)is_view(g->nodes[id], &pl->nodes[id], &view_at[id]);
+    plan_views(g, pl->nodes, &sc);
     if (cg_fuse(g, pl->nodes) != 0) {
         ir_oom(g);
         goto done;
@@ -383,17 +381,16 @@ int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
         ir_oom(g);
         goto done;
     }
-    plan_views(g, pl, view_at);
-    reads_fill(g, pl, &r);
-    plan_in_place(rq, pl, &r, in_place);
-    if (plan_buffers(g, rq, pl, &r, in_place) != 0 || cg_arena_plan(g, pl) != 0)
+    reads_fill(g, pl, &sc);
+    plan_in_place(rq, pl, &sc);
+    if (plan_buffers(g, rq, pl, &sc) != 0 || cg_arena_plan(g, pl) != 0)
         goto done;
-    mark_used_consts(rq, pl);
+    mark_used_consts(rq, pl, &sc);
     rc = 0;
 done:
-    free(view_at);
-    free(in_place);
-    free(r.direct);
+    free(sc.base);
+    free(sc.base_at);
+    free(sc.first_read);
     return rc;
 }
 
@@ -472,7 +469,9 @@ void cg_plan_print(const cg_plan *pl, ir_text *out)
             ir_text_printf(out, " in place of %%%d", b->alias->origin);
         else
             ir_text_printf(out, " %zu bytes at %zu", b->bytes, b->offset);
-        if (b->first >= 0) {
+        if (b->first < 0) {
+            ir_text_printf(out, ", read by no kernel");
+        } else {
             ir_text_printf(out, ", ");
             print_time(out, pl, b->first);
             ir_text_printf(out, "..");

@@ -288,8 +288,8 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
         const cg_buffer *b = &pl->buffers[i];
         const ir_node *x = b->node;
         char av[32];
-        if (b->kind != CG_BUF_VIEW)
-            continue;
+        if (b->kind != CG_BUF_VIEW || b->first < 0)
+            continue; /* read only through other views: no pointer of its own */
         ir_text_printf(out, "    const %s *%s = %s + %zu; /* view of %%%d */\n", cg_ctype(x->dtype),
                        var(x, v, sizeof v), var(b->alias, av, sizeof av),
                        b->alias_offset / ir_dtype_size(x->dtype), b->alias->origin);
