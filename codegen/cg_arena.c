@@ -159,7 +159,8 @@ static void erase(arena_tree *a, int i)
 #define CG_GREEDY_PAIRS_PER_BUFFER 8
 #define CG_GREEDY_PAIRS_MIN 2048
 
-/* The arena would outgrow size_t with buffer b at offset at. -1 with the error on g. */
+/* The arena would outgrow size_t with buffer b: -1 with the error on g, the message
+ * naming b's node as cg_reserve names it (it is asked to add b to a full block). */
 static int too_big(ir_graph *g, const cg_buffer *b)
 {
     if (b->kind == CG_BUF_ARGS)
