@@ -117,6 +117,10 @@ typedef struct cg_kernel {
      * output's pointer, at the index it writes, so a compiler sees one pointer and may
      * vectorize the loop. */
     int *arg_out;
+    /* arg_permuted[a]: argument a is a permute that is a view (only elementwise kernels
+     * read it): its pointer is its operand's memory, read through the permuted strides
+     * of the operand (cg_elementwise's plan_axes). */
+    const unsigned char *arg_permuted;
     /* The buffer holding the operand array of a kernel with more than CG_MAX_CALL_ARGS
      * operands, or -1. */
     int args_buffer;
@@ -182,8 +186,9 @@ typedef struct cg_buffer {
      * and the byte offset into it; CG_BUF_IN_PLACE: the parameter; else NULL. */
     const ir_node *alias;
     size_t alias_offset;
-    int index; /* CG_BUF_SWAP: the update; CG_BUF_OUTPUT_COPY: the output; CG_BUF_ARGS: the
-                * kernel; else -1 */
+    int permuted; /* CG_BUF_VIEW of a permute: alias's memory in the operand's order */
+    int index;    /* CG_BUF_SWAP: the update; CG_BUF_OUTPUT_COPY: the output; CG_BUF_ARGS: the
+                   * kernel; else -1 */
 } cg_buffer;
 
 /* How the arena offsets were found (cg_arena.c). */
@@ -207,8 +212,9 @@ typedef struct cg_plan {
     size_t arena_size;  /* bytes of the arena */
     size_t live_peak;   /* max over kernels of the arena bytes live there: a lower bound */
     cg_placement placement;
-    const ir_node **lists; /* members, operands and outputs of every kernel, back to back */
-    int *arg_outs;         /* the kernels' arg_out arrays, back to back */
+    const ir_node **lists;       /* members, operands and outputs of every kernel, back to back */
+    int *arg_outs;               /* the kernels' arg_out arrays, back to back */
+    unsigned char *arg_permuted; /* the kernels' arg_permuted arrays, back to back */
 } cg_plan;
 
 struct cg_request;

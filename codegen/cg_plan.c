@@ -53,16 +53,19 @@ static int slice_is_run(const ir_node *n, int64_t *at)
 }
 
 /* A reshape, or a slice that takes a contiguous run, aliases its operand instead of
- * being copied, unless it is kept (an output or an update value: its memory must be
- * its own, since outputs outlive the run in the arena and updates are copied from it)
- * or empty. Sets *at to its first element in the operand. */
-static int is_view(const ir_node *n, const cg_node_plan *np, int64_t *at)
+ * being copied, and so does a permute that only elementwise kernels read (contiguous
+ * == 0: their loops read any strides); unless it is kept (an output or an update value:
+ * its memory must be its own, since outputs outlive the run in the arena and updates
+ * are copied from it) or empty. Sets *at to its first element in the operand. */
+static int is_view(const ir_node *n, const cg_node_plan *np, int contiguous, int64_t *at)
 {
     *at = 0;
     if (!np->live || np->kept || n->numel == 0)
         return 0;
     if (n->op == IR_OP_RESHAPE)
         return 1;
+    if (n->op == IR_OP_PERMUTE)
+        return !contiguous;
     return n->op == IR_OP_SLICE && slice_is_run(n, at);
 }
 
@@ -79,9 +82,10 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
     pl->kernels = ir_calloc((size_t)n + 1, sizeof *pl->kernels);
     pl->lists = ir_calloc((size_t)slots + 1, sizeof *pl->lists);
     pl->arg_outs = ir_malloc(((size_t)slots + 1) * sizeof *pl->arg_outs);
+    pl->arg_permuted = ir_malloc((size_t)slots + 1);
     /* Per root: its members, and the operands they read. */
     int *members = ir_calloc(2 * ((size_t)n + 1), sizeof *members), *operands = members + n + 1;
-    if (!pl->kernels || !pl->lists || !pl->arg_outs || !members) {
+    if (!pl->kernels || !pl->lists || !pl->arg_outs || !pl->arg_permuted || !members) {
         free(members);
         return ir_oom(g);
     }
@@ -103,6 +107,7 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         k->args = next + members[id];
         k->outs = next + members[id] + operands[id];
         k->arg_out = next_out;
+        k->arg_permuted = pl->arg_permuted + (next_out - pl->arg_outs);
         k->args_buffer = -1;
         k->parts = 1;
         next += 2 * members[id] + operands[id];
@@ -128,6 +133,8 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
                 seen |= k->args[a] == x;
             if (!seen) {
                 k->arg_out[k->n_args] = -1;
+                pl->arg_permuted[&k->arg_out[k->n_args] - pl->arg_outs] =
+                    nodes[x->id].view && x->op == IR_OP_PERMUTE;
                 k->args[k->n_args++] = x;
             }
         }
@@ -150,7 +157,8 @@ typedef struct scratch {
     const ir_node **base; /* a view: the node whose memory it is (never a view), else NULL */
     size_t *base_at;      /* a view: its first byte in base's memory */
     int *first_read, *last_read, *via_view, *last_use;
-    int *in_place; /* an update value written in place: its parameter's id, else -1 */
+    int *in_place;             /* an update value written in place: its parameter's id, else -1 */
+    unsigned char *contiguous; /* read by a node that needs it contiguous */
 } scratch;
 
 /* The node whose memory x's values are in: x itself, or the base of its view. */
@@ -159,13 +167,20 @@ static const ir_node *memory_of(const scratch *sc, const ir_node *x)
     return sc->base[x->id] ? sc->base[x->id] : x;
 }
 
-/* Marks the views (in id order, so a view of a view finds its operand's base). */
+/* Marks the views (in id order, so a view of a view finds its operand's base). A
+ * permute read by anything but an elementwise node (a reduction, a matmul, a copy, a
+ * view) must be contiguous: it stays a kernel. */
 static void plan_views(const ir_graph *g, cg_node_plan *nodes, scratch *sc)
 {
+    unsigned char *contiguous = sc->contiguous;
+    for (int id = 0; id < g->n_nodes; id++)
+        for (int j = 0;
+             nodes[id].live && !cg_is_elementwise(g->nodes[id]) && j < g->nodes[id]->n_in; j++)
+            contiguous[g->nodes[id]->in[j]->id] = 1;
     for (int id = 0; id < g->n_nodes; id++) {
         const ir_node *n = g->nodes[id], *x;
         int64_t at;
-        if (!is_view(n, &nodes[id], &at))
+        if (!is_view(n, &nodes[id], contiguous[id], &at))
             continue;
         nodes[id].view = 1;
         x = n->in[0];
@@ -293,6 +308,7 @@ static int plan_buffers(ir_graph *g, const cg_request *rq, cg_plan *pl, const sc
         int b = add_buffer(pl, CG_BUF_VIEW, g->nodes[id], sc->first_read[id], sc->last_read[id]);
         pl->buffers[b].alias = sc->base[id];
         pl->buffers[b].alias_offset = sc->base_at[id];
+        pl->buffers[b].permuted = g->nodes[id]->op == IR_OP_PERMUTE;
         pl->nodes[id].buffer = b;
     }
     for (int i = 0; i < rq->n_outputs; i++) {
@@ -345,11 +361,12 @@ int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
     pl->nodes = ir_calloc(count, sizeof *pl->nodes);
     sc.base = ir_calloc(count, sizeof *sc.base);
     sc.base_at = ir_calloc(count, sizeof *sc.base_at);
+    sc.contiguous = ir_calloc(count, 1);
     sc.first_read = ir_malloc(5 * count * sizeof *sc.first_read);
     pl->update_swap = ir_malloc(((size_t)rq->n_updates + 1) * sizeof *pl->update_swap);
     pl->output_buffer = ir_malloc(((size_t)rq->n_outputs + 1) * sizeof *pl->output_buffer);
-    if (!pl->nodes || !sc.base || !sc.base_at || !sc.first_read || !pl->update_swap ||
-        !pl->output_buffer) {
+    if (!pl->nodes || !sc.base || !sc.base_at || !sc.contiguous || !sc.first_read ||
+        !pl->update_swap || !pl->output_buffer) {
         ir_oom(g);
         goto done;
     }
@@ -390,6 +407,7 @@ int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
 done:
     free(sc.base);
     free(sc.base_at);
+    free(sc.contiguous);
     free(sc.first_read);
     return rc;
 }
@@ -403,6 +421,7 @@ void cg_plan_free(cg_plan *pl)
     free(pl->output_buffer);
     free(pl->lists);
     free(pl->arg_outs);
+    free(pl->arg_permuted);
     memset(pl, 0, sizeof *pl);
 }
 
@@ -464,7 +483,8 @@ void cg_plan_print(const cg_plan *pl, ir_text *out)
             ir_text_printf(out, "%%%d %s", b->node->origin, ir_type_str(b->node, ty, sizeof ty));
         }
         if (b->kind == CG_BUF_VIEW)
-            ir_text_printf(out, " view of %%%d at byte %zu", b->alias->origin, b->alias_offset);
+            ir_text_printf(out, " %sview of %%%d at byte %zu", b->permuted ? "permuted " : "",
+                           b->alias->origin, b->alias_offset);
         else if (b->kind == CG_BUF_IN_PLACE)
             ir_text_printf(out, " in place of %%%d", b->alias->origin);
         else

@@ -343,6 +343,42 @@ static void test_views(void **state)
     nb_graph_free(g);
 }
 
+/* A permute that only elementwise loops read is a view too: the add walks a's memory
+ * through the transposed strides. One that a reduction reads stays a copy kernel (a
+ * reduction reads its operand contiguous). */
+static void test_permute_read_through_strides(void **state)
+{
+    (void)state;
+    int64_t as[2] = {2, 3}, bs[2] = {3, 2};
+    nb_graph *g = nb_graph_new();
+    nb_node *a = nb_input(g, "a", NB_F32, 2, as);           /* 0 */
+    nb_node *b = nb_input(g, "b", NB_F32, 2, bs);           /* 1 */
+    nb_node *y = nb_add(g, nb_transpose(g, a), b);          /* 3 (transpose 2) */
+    nb_node *z = nb_sum(g, nb_transpose(g, b), NULL, 0, 0); /* 5 (transpose 4) */
+    nb_node *outs[2] = {y, z};
+    nb_program *p = compile(g, outs, 2, NULL, 0);
+    expect_plan(p, "kernel k0: %3 add f32[3,2]; members %3; operands %2 %1; stores %3\n"
+                   "kernel k1: %4 permute f32[2,3]; members %4; operands %1; stores %4\n"
+                   "kernel k2: %5 sum f32[]; members %5; operands %4; stores %5\n"
+                   "buffer b0: %3 f32[3,2] 64 bytes at 0, k0..end\n"
+                   "buffer b1: %4 f32[2,3] 64 bytes at 64, k1..k2\n"
+                   "buffer b2: %5 f32[] 64 bytes at 128, k2..end\n"
+                   "buffer b3: %2 f32[3,2] permuted view of %0 at byte 0, k0..k0\n"
+                   "arena 192 bytes, live peak 192 bytes, first fit\n");
+    float av[6] = {1, 2, 3, 4, 5, 6}, bv[6] = {10, 20, 30, 40, 50, 60};
+    assert_int_equal(nb_program_bind(p, "a", av), 0);
+    assert_int_equal(nb_program_bind(p, "b", bv), 0);
+    run(p);
+    /* y[i][j] = a[j][i] + b[i][j]; z = 10 + 20 + ... + 60. */
+    static const float want[6] = {11, 24, 32, 45, 53, 66};
+    const float *out = nb_program_output(p, 0);
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(out[i], want[i], 0);
+    assert_float_equal(*(const float *)nb_program_output(p, 1), 210, 0);
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 /* A view of a parameter read after the kernel of the parameter's update keeps the
  * update out of place: written in place, the view would see the new values. */
 static void test_view_of_updated_param(void **state)
@@ -491,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_optimizer_steps_in_place),
         cmocka_unit_test(test_transpose_absorbed),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_permute_read_through_strides),
         cmocka_unit_test(test_view_of_updated_param),
         cmocka_unit_test(test_swap_set_aside),
         cmocka_unit_test(test_arena_mlp_step),
