@@ -266,7 +266,7 @@ const char *nb_program_source(const nb_program *p);
  * kernel computes, fused into one loop; operands what it reads from memory; stores
  * what it writes to memory), then one line per buffer:
  *   buffer b<j>: %<node> <type> <bytes> bytes at <offset>, k<first>..k<last>
- *   buffer b<j>: %<node> <type> view of %<base> at byte <offset>, k<first>..k<last>
+ *   buffer b<j>: %<node> <type> [permuted ]view of %<base> at byte <offset>, k<first>..k<last>
  *   buffer b<j>: %<node> <type> in place of %<param>, k<first>..end
  * (or "operands of k<i>", "%<n> copied for output <i>", "%<n> set aside for update
  * <u>" for the extra space of wide kernels, leaf outputs and swapped updates; a live
