@@ -183,6 +183,17 @@ typedef struct cg_kernel {
      * output's pointer, at the index it writes, so a compiler sees one pointer and may
      * vectorize the loop. */
     int *arg_out;
+    /* arg_permuted[a]: argument a is a permute that is a view (only elementwise kernels
+     * read it): its pointer is its operand's memory, read through the permuted strides
+     * of the operand (cg_elementwise's plan_axes). */
+    const unsigned char *arg_permuted;
+    /* The buffer holding the operand array of a kernel with more than CG_MAX_CALL_ARGS
+     * operands, or -1. */
+    int args_buffer;
+    /* Room for the thread split of the kernel's loop: how many parts the program's pool
+     * runs it in. Nothing splits loops yet, so the plan sets 1 (one part, the calling
+     * thread). */
+    int parts;
 } cg_kernel;
 
 /* The emitter table (cg_ops.c, rows in cg_ops.def): the emitters of an op (NULL when
@@ -199,21 +210,103 @@ int cg_can_fail(const ir_node *n);
 /* A scalar constant, written into elementwise code as a literal. */
 int cg_is_inlined(const ir_node *n);
 
-/* Assigns every live node to the kernel that computes it: root[id] is the id of that
- * kernel's root (id itself for a root), -1 for leaves and dead nodes; stored[id] is set for the
- * nodes a kernel writes to memory (roots, and fused members read after the kernel or returned). 0,
- * or -1 on OOM. */
-int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *kept, int *root,
-            unsigned char *stored);
+/* ---- the plan (cg_plan.c, cg_fuse.c, cg_arena.c) ------------------------------- */
+
+/* What the plan knows about one node of the graph. */
+typedef struct cg_node_plan {
+    unsigned char live;       /* needed by an output or an update */
+    unsigned char kept;       /* an output or an update value: kept whole to the end */
+    unsigned char output;     /* an output of the program */
+    unsigned char stored;     /* a kernel writes it to memory (cg_fuse) */
+    unsigned char target;     /* a parameter some update writes */
+    unsigned char values;     /* how many updates write the node: 0, 1, or 2 for more */
+    unsigned char fails;      /* its kernel returns nonzero on bad data */
+    unsigned char used_const; /* a constant read from memory (emitted as an array) */
+    unsigned char view;       /* a view: its operand's memory at an offset, no kernel */
+    int root;                 /* id of the root of the kernel that computes it, or -1 */
+    int kernel;               /* index of that kernel, or -1 */
+    int buffer;               /* index in the plan's buffers of its memory, or -1 */
+} cg_node_plan;
+
+/* Where the values of a node (or a block of extra space) live. */
+typedef enum cg_buffer_kind {
+    CG_BUF_ARENA,       /* a kernel's result, placed in the arena */
+    CG_BUF_IN_PLACE,    /* an update value written straight into its parameter */
+    CG_BUF_VIEW,        /* a reshape or contiguous slice: alias's memory at an offset */
+    CG_BUF_OUTPUT_COPY, /* a leaf returned as an output: copied into the arena at the end */
+    CG_BUF_SWAP,        /* an update value that another update overwrites, set aside */
+    CG_BUF_ARGS         /* the operand array of a kernel too wide for one call */
+} cg_buffer_kind;
+
+/* The end of a run: after the last kernel, when outputs are copied and updates done. */
+#define CG_PLAN_END(pl) ((pl)->n_kernels)
+
+typedef struct cg_buffer {
+    cg_buffer_kind kind;
+    const ir_node *node; /* whose values; CG_BUF_ARGS: the root of the wide kernel */
+    size_t bytes;        /* arena bytes (rounded up to CG_ALIGN); 0 when it takes none */
+    /* Live range, in kernel indices: written by kernel first, last read by kernel last;
+     * CG_PLAN_END for outputs, update values and the copies at the end of the run. */
+    int first, last;
+    size_t offset; /* arena offset, when bytes > 0 */
+    /* CG_BUF_VIEW: the node whose memory it is (a kernel's result or a leaf, never a view)
+     * and the byte offset into it; CG_BUF_IN_PLACE: the parameter; else NULL. */
+    const ir_node *alias;
+    size_t alias_offset;
+    int permuted; /* CG_BUF_VIEW of a permute: alias's memory in the operand's order */
+    int index;    /* CG_BUF_SWAP: the update; CG_BUF_OUTPUT_COPY: the output; CG_BUF_ARGS: the
+                   * kernel; else -1 */
+} cg_buffer;
+
+/* How the arena offsets were found (cg_arena.c). */
+typedef enum cg_placement {
+    CG_PLACE_NONE,          /* nothing in the arena */
+    CG_PLACE_FIRST_FIT,     /* in kernel order, the lowest gap that fits */
+    CG_PLACE_GREEDY_BY_SIZE /* largest first, the tightest gap among overlapping lives */
+} cg_placement;
+
+/* The whole plan of a program, complete before any text is written: emission only
+ * reads it. */
+typedef struct cg_plan {
+    cg_node_plan *nodes; /* by node id */
+    cg_kernel *kernels;  /* in id order of their roots: the order the entry calls them */
+    int n_kernels;
+    cg_buffer *buffers;
+    int n_buffers;
+    int last_fail;      /* index of the last kernel that can fail, or -1 */
+    int *update_swap;   /* per update: its CG_BUF_SWAP buffer, or -1 */
+    int *output_buffer; /* per output: the buffer holding it at the end */
+    size_t arena_size;  /* bytes of the arena */
+    size_t live_peak;   /* max over kernels of the arena bytes live there: a lower bound */
+    cg_placement placement;
+    const ir_node **lists;       /* members, operands and outputs of every kernel, back to back */
+    int *arg_outs;               /* the kernels' arg_out arrays, back to back */
+    unsigned char *arg_permuted; /* the kernels' arg_permuted arrays, back to back */
+} cg_plan;
+
+struct cg_request;
+/* Plans rq on g: liveness, views, fusion, kernels, in-place updates, arena. 0, or -1
+ * with the error on g (out of memory, an arena larger than memory can address); the
+ * caller frees *pl with cg_plan_free either way. */
+int cg_plan_build(ir_graph *g, const struct cg_request *rq, cg_plan *pl);
+void cg_plan_free(cg_plan *pl);
+/* Appends the plan as text, one line per kernel and per buffer, then the arena; the
+ * same plan always prints the same bytes. Node numbers are the user's (ir_node origin). */
+void cg_plan_print(const cg_plan *pl, ir_text *out);
+
+/* Marks which live nodes are views (cg_plan.c rules) before fusion, then assigns every
+ * live node that is not a view to the kernel that computes it: nodes[id].root is the id
+ * of that kernel's root (id itself for a root), -1 for leaves, views and dead nodes;
+ * nodes[id].stored is set for the nodes a kernel writes to memory (roots, and fused
+ * members read after the kernel or kept). 0, or -1 on OOM. */
+int cg_fuse(const ir_graph *g, cg_node_plan *nodes);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 
-/* Places every output of each kernel in the arena (offset[id]); a result's space is
- * reused once no later kernel reads it; kept nodes (outputs, update values) are never
- * reused. Outputs with in_place[id] >= 0 write a parameter and get no space. 0, or -1
- * with the error (out of memory, an arena larger than memory can address) on g. */
-int cg_arena_plan(ir_graph *g, const cg_kernel *kernels, int n_kernels, const unsigned char *kept,
-                  const int *in_place, size_t *offset, size_t *arena_size);
+/* Places every buffer with bytes > 0 in the arena (its offset) so that no two whose live
+ * ranges meet overlap, and sets pl->arena_size, live_peak and placement. 0, or -1 with
+ * the error on g (out of memory, an arena larger than memory can address). */
+int cg_arena_plan(ir_graph *g, cg_plan *pl);
 /* Appends the space of n's values (rounded up to CG_ALIGN) to a block of *size bytes:
  * its offset goes to *at and *size grows. 0, or -1 with an error on g naming n and
  * `what` (the state, the arena) when the block would outgrow size_t. */
@@ -248,6 +341,7 @@ typedef struct cg_failure {
 
 typedef struct cg_program {
     char *source;
+    char *plan; /* the printed plan (cg_plan_print) when the request kept it, else NULL */
     size_t arena_size, state_size;
     int n_inputs, n_params, n_outputs, n_failures;
     cg_slot *inputs, *params, *outputs;
@@ -286,6 +380,7 @@ typedef struct cg_request {
     int n_updates;
     cg_rt_link rt_link; /* how the code reaches the runtime kernels */
     cg_times *times;    /* when not NULL, set to the time each phase took */
+    int keep_plan;      /* keep the printed plan in the program (cg_program.plan) */
 } cg_request;
 
 /* Generates the program of rq, whose outputs and updates the caller has checked

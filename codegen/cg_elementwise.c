@@ -15,7 +15,8 @@ typedef struct loop_axes {
 } loop_axes;
 
 /* The loop of kernel k: the root's axes, each array's stride along them (0 where an
- * operand is broadcast), then merged. */
+ * operand is broadcast; a permuted view's strides walk its operand's memory), then
+ * merged. */
 static void plan_axes(const cg_kernel *k, loop_axes *la)
 {
     const ir_node *r = k->root;
@@ -24,6 +25,14 @@ static void plan_axes(const cg_kernel *k, loop_axes *la)
         const ir_node *x = k->args[a];
         int64_t own[NB_MAX_RANK];
         cg_strides(x->rank, x->shape, own);
+        if (k->arg_permuted && k->arg_permuted[a]) {
+            /* A permute the plan made a view: its pointer is its operand's memory, where
+             * its axis d is the operand's axis perm[d]. */
+            int64_t from[NB_MAX_RANK];
+            cg_strides(x->in[0]->rank, x->in[0]->shape, from);
+            for (int d = 0; d < x->rank; d++)
+                own[d] = from[x->attr.permute.perm[d]];
+        }
         for (int d = 0; d < r->rank; d++) {
             int dd = d - (r->rank - x->rank);
             la->stride[a + 1][d] = (dd < 0 || x->shape[dd] == 1) ? 0 : own[dd];

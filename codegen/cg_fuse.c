@@ -14,12 +14,12 @@ typedef struct user_lists {
     int *start, *list;
 } user_lists;
 
-static int users_build(const ir_graph *g, const unsigned char *live, user_lists *u)
+static int users_build(const ir_graph *g, const cg_node_plan *nodes, user_lists *u)
 {
     int n = g->n_nodes, total = 0;
     u->start = ir_calloc((size_t)n + 2, sizeof *u->start);
     for (int id = 0; u->start && id < n; id++)
-        for (int j = 0; live[id] && j < g->nodes[id]->n_in; j++, total++)
+        for (int j = 0; nodes[id].live && j < g->nodes[id]->n_in; j++, total++)
             u->start[g->nodes[id]->in[j]->id + 2]++;
     u->list = ir_malloc(((size_t)total + 1) * sizeof *u->list);
     if (!u->start || !u->list)
@@ -27,7 +27,7 @@ static int users_build(const ir_graph *g, const unsigned char *live, user_lists 
     for (int id = 0; id < n; id++)
         u->start[id + 2] += u->start[id + 1];
     for (int id = 0; id < n; id++)
-        for (int j = 0; live[id] && j < g->nodes[id]->n_in; j++)
+        for (int j = 0; nodes[id].live && j < g->nodes[id]->n_in; j++)
             u->list[u->start[g->nodes[id]->in[j]->id + 1]++] = id;
     return 0;
 }
@@ -82,8 +82,7 @@ static int heap_pop(id_heap *h)
     return top;
 }
 
-int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *kept, int *root,
-            unsigned char *stored)
+int cg_fuse(const ir_graph *g, cg_node_plan *nodes)
 {
     int n = g->n_nodes;
     user_lists u = {0};
@@ -91,21 +90,22 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *k
     int *stamp = ir_calloc((size_t)n + 1, sizeof *stamp);
     /* A node enters the heap once per kernel, as an operand of a member: at most n. */
     id_heap heap = {ir_malloc(((size_t)n + 1) * sizeof *heap.id), 0};
-    if (!inside || !stamp || !heap.id || users_build(g, live, &u) != 0) {
+    if (!inside || !stamp || !heap.id || users_build(g, nodes, &u) != 0) {
         free(inside), free(stamp), free(heap.id), free(u.start), free(u.list);
         return -1;
     }
     for (int id = 0; id < n; id++) {
-        root[id] = -1;
+        nodes[id].root = -1;
         stamp[id] = -1;
-        stored[id] = 0;
+        nodes[id].stored = 0;
     }
     for (int id = n - 1; id >= 0; id--) {
         const ir_node *r = g->nodes[id];
-        if (!live[id] || root[id] >= 0 || r->n_in == 0)
+        /* A view is no kernel: it is its operand's memory (cg_plan.c). */
+        if (!nodes[id].live || nodes[id].root >= 0 || r->n_in == 0 || nodes[id].view)
             continue;
-        root[id] = id;
-        stored[id] = 1;
+        nodes[id].root = id;
+        nodes[id].stored = 1;
         if (!cg_is_elementwise(r))
             continue;
         /* Candidates are the operands of members, visited in decreasing id order (a
@@ -119,14 +119,14 @@ int cg_fuse(const ir_graph *g, const unsigned char *live, const unsigned char *k
             const ir_node *m = g->nodes[cand];
             int joins = cand == id;
             ir_work.fuse_steps++;
-            if (!joins && root[cand] < 0 && cg_is_elementwise(m) && ir_same_shape(m, r) &&
+            if (!joins && nodes[cand].root < 0 && cg_is_elementwise(m) && ir_same_shape(m, r) &&
                 members < CG_FUSE_MAX && operands + m->n_in <= CG_MAX_ARGS) {
                 int outside = u.start[cand + 1] - u.start[cand] - inside[cand];
                 ir_work.fuse_steps++;
                 /* A reader outside that runs before this kernel would see no value. */
                 if (outside == users_after(&u, cand, id)) {
-                    root[cand] = id;
-                    stored[cand] = outside > 0 || kept[cand];
+                    nodes[cand].root = id;
+                    nodes[cand].stored = outside > 0 || nodes[cand].kept;
                     members++;
                     operands += m->n_in;
                     joins = 1;

@@ -1,6 +1,7 @@
-/* cg_program.c — lowers a graph to one C translation unit: the memory plan (which
- * nodes live, where their buffers are), one static function per kernel, and the entry
- * point that calls the kernels in order. The same graph always gives the same bytes. */
+/* cg_program.c — writes a planned graph (cg_plan.c) as one C translation unit: one
+ * static function per kernel, and the entry point that binds every buffer where the
+ * plan put it and calls the kernels in order. The same graph always gives the same
+ * bytes. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,7 @@ void cg_program_free(cg_program *p)
         free(p->failures[i].what);
     free(p->failures);
     free(p->source);
+    free(p->plan);
     memset(p, 0, sizeof *p);
 }
 
@@ -215,183 +217,13 @@ static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
     ir_text_puts(out, short_list ? "};\n" : "\n};\n");
 }
 
-/* What cg_generate knows about the graph while it writes. */
-typedef struct cg_plan {
-    unsigned char *live;       /* needed by an output */
-    unsigned char *kept;       /* an output or an update value: kept whole */
-    unsigned char *is_output;  /* an output of the program */
-    unsigned char *fails;      /* the node's kernel returns nonzero on bad data */
-    unsigned char *used_const; /* a constant some kernel reads from memory */
-    unsigned char *stored;     /* a kernel writes the node to memory (cg_fuse) */
-    unsigned char *target;     /* a parameter some update writes */
-    unsigned char *values;     /* how many updates write the node (0, 1, or 2 for more) */
-    int *root;                 /* kernel root that computes the node (cg_fuse) */
-    int *kernel_of;            /* node id -> index of its kernel, or -1 */
-    int *in_place;             /* node id -> parameter id its kernel writes, or -1 */
-    size_t *offset;            /* arena offset of every stored node */
-    cg_kernel *kernels;        /* in id order of their roots */
-    int n_kernels;
-    int last_fail;         /* index of the last kernel that can fail, or -1 */
-    const ir_node **lists; /* members, operands and outputs of every kernel, back to back */
-    int *arg_outs;         /* the kernels' arg_out arrays, back to back */
-} cg_plan;
-
-static void plan_free(cg_plan *pl)
-{
-    free(pl->in_place);
-    free(pl->kernel_of);
-    free(pl->arg_outs);
-    free(pl->live);
-    free(pl->root);
-    free(pl->offset);
-    free(pl->kernels);
-    free(pl->lists);
-}
-
-/* Marks the nodes the outputs and updates need; update values are kept whole to the
- * end of the run like outputs. */
-static void mark_live(const ir_graph *g, const cg_request *rq, cg_plan *pl)
-{
-    for (int i = 0; i < rq->n_outputs; i++)
-        pl->live[rq->outputs[i]->id] = pl->kept[rq->outputs[i]->id] =
-            pl->is_output[rq->outputs[i]->id] = 1;
-    for (int i = 0; i < rq->n_updates; i++) {
-        pl->live[rq->upd_values[i]->id] = pl->kept[rq->upd_values[i]->id] = 1;
-        pl->live[rq->upd_params[i]->id] = pl->target[rq->upd_params[i]->id] = 1;
-        if (pl->values[rq->upd_values[i]->id] < 2)
-            pl->values[rq->upd_values[i]->id]++;
-    }
-    for (int id = g->n_nodes - 1; id >= 0; id--)
-        if (pl->live[id])
-            for (int j = 0; j < g->nodes[id]->n_in; j++)
-                pl->live[g->nodes[id]->in[j]->id] = 1;
-}
-
-/* Builds the kernel list: members of each root in id order, the members each writes,
- * and the operands they read from outside the kernel (each once; a whole-kernel op
- * keeps its operands as they are, since its emitter numbers them by position). */
-static int plan_kernels(ir_graph *g, cg_plan *pl)
-{
-    int n = g->n_nodes, slots = 0;
-    for (int id = 0; id < n; id++)
-        if (pl->root[id] >= 0)
-            slots += 2 + g->nodes[id]->n_in;
-    pl->kernels = ir_calloc((size_t)n + 1, sizeof *pl->kernels);
-    pl->lists = ir_calloc((size_t)slots + 1, sizeof *pl->lists);
-    pl->arg_outs = ir_malloc(((size_t)slots + 1) * sizeof *pl->arg_outs);
-    pl->kernel_of = ir_malloc(((size_t)n + 1) * sizeof *pl->kernel_of);
-    /* Per root: its members, and the operands they read. */
-    int *members = ir_calloc(2 * ((size_t)n + 1), sizeof *members), *operands = members + n + 1;
-    if (!pl->kernels || !pl->lists || !pl->arg_outs || !pl->kernel_of || !members) {
-        free(members);
-        return ir_oom(g);
-    }
-    for (int id = 0; id < n; id++)
-        if (pl->root[id] >= 0) {
-            members[pl->root[id]]++;
-            operands[pl->root[id]] += g->nodes[id]->n_in;
-        }
-    /* Lay the lists out: members, then operands, then outputs, per kernel. */
-    const ir_node **next = pl->lists;
-    int *next_out = pl->arg_outs;
-    for (int id = 0; id < n; id++) {
-        pl->kernel_of[id] = -1;
-        if (pl->root[id] != id)
-            continue;
-        cg_kernel *k = &pl->kernels[pl->n_kernels];
-        k->root = g->nodes[id];
-        k->members = next;
-        k->args = next + members[id];
-        k->outs = next + members[id] + operands[id];
-        k->arg_out = next_out;
-        next += 2 * members[id] + operands[id];
-        next_out += operands[id];
-        pl->kernel_of[id] = pl->n_kernels++;
-    }
-    for (int id = 0; id < n; id++) {
-        if (pl->root[id] < 0)
-            continue;
-        cg_kernel *k = &pl->kernels[pl->kernel_of[pl->root[id]]];
-        const ir_node *v = g->nodes[id];
-        pl->kernel_of[id] = pl->kernel_of[pl->root[id]];
-        k->members[k->n_members++] = v;
-        if (pl->stored[id])
-            k->outs[k->n_outs++] = v;
-        for (int j = 0; j < v->n_in; j++) {
-            const ir_node *x = v->in[j];
-            int seen = 0;
-            if (pl->root[x->id] == pl->root[id] || (cg_is_elementwise(k->root) && cg_is_inlined(x)))
-                continue;
-            for (int a = 0; a < k->n_args && cg_is_elementwise(k->root); a++)
-                seen |= k->args[a] == x;
-            if (!seen) {
-                k->arg_out[k->n_args] = -1;
-                k->args[k->n_args++] = x;
-            }
-        }
-    }
-    free(members);
-    pl->last_fail = -1;
-    for (int i = 0; i < pl->n_kernels; i++)
-        if (cg_can_fail(pl->kernels[i].root)) {
-            pl->fails[pl->kernels[i].root->id] = 1;
-            pl->last_fail = i;
-        }
-    return 0;
-}
-
-/* Lets the kernel that computes update value V write it straight into parameter P (no
- * arena buffer, no copy at the end) when that cannot change what any kernel reads: no
- * kernel after V's reads P, V's own kernel reads P only elementwise (element i before
- * it writes element i), and neither P nor V is an output or another update's value.
- * A run is all or nothing for the state, so no kernel that can fail may come at or
- * after V's: the failing run returns before any parameter is written, and the copies at
- * the end of the entry point only run once every kernel has succeeded. */
-static int plan_in_place(ir_graph *g, const cg_request *rq, cg_plan *pl)
-{
-    pl->in_place = ir_malloc(((size_t)g->n_nodes + 1) * sizeof *pl->in_place);
-    /* last_read[id]: the last kernel that reads node id as an operand, or -1. */
-    int *last_read = ir_malloc(((size_t)g->n_nodes + 1) * sizeof *last_read);
-    if (!pl->in_place || !last_read) {
-        free(last_read);
-        return ir_oom(g);
-    }
-    for (int id = 0; id < g->n_nodes; id++)
-        pl->in_place[id] = last_read[id] = -1;
-    for (int i = 0; i < pl->n_kernels; i++)
-        for (int a = 0; a < pl->kernels[i].n_args; a++)
-            last_read[pl->kernels[i].args[a]->id] = i;
-    for (int u = 0; u < rq->n_updates; u++) {
-        const ir_node *par = rq->upd_params[u], *val = rq->upd_values[u];
-        int kv = pl->kernel_of[val->id];
-        /* No other update writes val or reads par as its value; every kernel reading par
-         * runs before val's (or is val's, elementwise: each parameter is written by one
-         * update only, so none of its reads goes through an output yet); and no kernel that
-         * can fail runs after it, so a failed run leaves state as it was. */
-        int ok = kv >= 0 && kv > pl->last_fail && pl->stored[val->id] && !pl->is_output[val->id] &&
-                 !pl->is_output[par->id] && pl->values[val->id] == 1 && !pl->values[par->id] &&
-                 (last_read[par->id] < kv ||
-                  (last_read[par->id] == kv && cg_is_elementwise(pl->kernels[kv].root)));
-        if (!ok)
-            continue;
-        cg_kernel *k = &pl->kernels[kv];
-        pl->in_place[val->id] = par->id;
-        for (int a = 0; a < k->n_args; a++)
-            if (k->args[a] == par)
-                for (int o = 0; o < k->n_outs; o++)
-                    if (k->outs[o] == val)
-                        k->arg_out[a] = o;
-    }
-    free(last_read);
-    return 0;
-}
-
-/* Assigns leaves, outputs and arena offsets: fills the slot lists of p. */
-static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl, cg_program *p)
+/* Fills the slot lists of p: inputs, parameters (placed in the state) and outputs
+ * (where the plan put them in the arena). */
+static int program_slots(ir_graph *g, const cg_request *rq, const cg_plan *pl, cg_program *p)
 {
     p->inputs = ir_calloc((size_t)g->n_inputs + 1, sizeof *p->inputs);
     p->params = ir_calloc((size_t)g->n_params + 1, sizeof *p->params);
-    p->outputs = ir_calloc((size_t)n, sizeof *p->outputs);
+    p->outputs = ir_calloc((size_t)rq->n_outputs + 1, sizeof *p->outputs);
     if (!p->inputs || !p->params || !p->outputs)
         return ir_oom(g);
     for (int id = 0; id < g->n_nodes; id++) {
@@ -400,7 +232,7 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
             cg_slot *s = &p->inputs[p->n_inputs++];
             if (slot_fill(g, s, v) != 0)
                 return -1;
-            s->used = pl->live[id];
+            s->used = pl->nodes[id].live;
         } else if (v->op == IR_OP_PARAM) {
             cg_slot *s = &p->params[p->n_params++];
             if (slot_fill(g, s, v) != 0)
@@ -410,21 +242,12 @@ static int plan_memory(ir_graph *g, ir_node *const *outputs, int n, cg_plan *pl,
                 return -1;
         }
     }
-    if (cg_arena_plan(g, pl->kernels, pl->n_kernels, pl->kept, pl->in_place, pl->offset,
-                      &p->arena_size) != 0)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        const ir_node *v = outputs[i];
+    p->arena_size = pl->arena_size;
+    for (int i = 0; i < rq->n_outputs; i++) {
         cg_slot *s = &p->outputs[p->n_outputs++];
-        if (slot_fill(g, s, v) != 0)
+        if (slot_fill(g, s, rq->outputs[i]) != 0)
             return -1;
-        if (cg_is_leaf(v)) {
-            /* A leaf returned as an output is copied into an arena buffer of its own. */
-            if (cg_reserve(g, "arena", v, &p->arena_size, &s->offset) != 0)
-                return -1;
-        } else {
-            s->offset = pl->offset[v->id];
-        }
+        s->offset = pl->buffers[pl->output_buffer[i]].offset;
     }
     return 0;
 }
@@ -449,35 +272,20 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
     return 0;
 }
 
-/* The entry point: binds every buffer to a local pointer, calls the kernels. 0, or -1
- * with the error on g when the copies set aside outgrow the arena. */
-static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq, const cg_plan *pl,
-                      cg_program *p)
+/* The entry point: binds every buffer to a local pointer (where the plan put it),
+ * calls the kernels, copies leaf outputs and the updates not written in place. */
+static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq,
+                       const cg_plan *pl, const cg_program *p)
 {
     char v[32], esc[1100];
     ir_text_printf(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
                         "unsigned char *state)\n{\n");
     /* A program may have no inputs, no parameters, or nothing in the arena. */
-    /* Operand arrays of wide kernels (CG_MAX_CALL_ARGS) live in the arena, after the
-     * planned buffers, not on the stack: a concat may list a million operands. Kernels
-     * run one at a time, so they share one array. */
-    size_t args_at = p->arena_size;
-    int widest = 0;
-    for (int i = 0; i < pl->n_kernels; i++)
-        if (pl->kernels[i].n_args > CG_MAX_CALL_ARGS && pl->kernels[i].n_args > widest)
-            widest = pl->kernels[i].n_args;
-    size_t args_bytes;
-    if (ir_size_align((size_t)widest * sizeof(void *), CG_ALIGN, &args_bytes) != 0 ||
-        ir_size_add(p->arena_size, args_bytes, &p->arena_size) != 0)
-        return ir_error(g,
-                        "compile: the arena would need more than %zu bytes with the "
-                        "operand list of a kernel of %d operands",
-                        (size_t)SIZE_MAX, widest);
-    int uses_in = 0, uses_state = 0, uses_arena = p->arena_size > 0;
+    int uses_in = 0, uses_state = 0, uses_arena = pl->arena_size > 0;
     for (int i = 0; i < p->n_inputs; i++)
-        uses_in |= pl->live[p->inputs[i].node];
+        uses_in |= pl->nodes[p->inputs[i].node].live;
     for (int i = 0; i < p->n_params; i++)
-        uses_state |= pl->live[p->params[i].node];
+        uses_state |= pl->nodes[p->params[i].node].live;
     if (!uses_in)
         ir_text_printf(out, "    (void)in;\n");
     if (!uses_arena)
@@ -486,7 +294,7 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
         ir_text_printf(out, "    (void)state;\n");
     for (int i = 0; i < p->n_inputs; i++) {
         const ir_node *x = g->nodes[p->inputs[i].node];
-        if (!pl->live[x->id])
+        if (!pl->nodes[x->id].live)
             continue;
         const char *t = cg_ctype(x->dtype);
         ir_text_printf(out, "    const %s *%s = (const %s *)in[%d]; /* input", t,
@@ -497,42 +305,52 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
     }
     for (int i = 0; i < p->n_params; i++) {
         const ir_node *x = g->nodes[p->params[i].node];
-        if (!pl->live[x->id])
+        if (!pl->nodes[x->id].live)
             continue;
         const char *t = cg_ctype(x->dtype);
         ir_text_printf(out, "    %s *%s = (%s *)(state + %zu); /* param '%s' */\n", t,
                        var(x, v, sizeof v), t, p->params[i].offset,
                        ir_escape_name(x->name, esc, sizeof esc));
     }
-    for (int i = 0; i < pl->n_kernels; i++)
-        for (int o = 0; o < pl->kernels[i].n_outs; o++) {
-            const ir_node *x = pl->kernels[i].outs[o];
-            const char *t = cg_ctype(x->dtype);
-            if (pl->in_place[x->id] >= 0) {
-                char pv[32];
-                var(g->nodes[pl->in_place[x->id]], pv, sizeof pv);
-                ir_text_printf(out, "    %s *%s = %s; /* written in place: a parameter update */\n",
-                               t, var(x, v, sizeof v), pv);
-                continue;
-            }
+    /* Kernel results, then views: a view points into a result or a leaf declared above. */
+    for (int i = 0; i < pl->n_buffers; i++) {
+        const cg_buffer *b = &pl->buffers[i];
+        const ir_node *x = b->node;
+        const char *t = cg_ctype(x->dtype);
+        if (b->kind == CG_BUF_IN_PLACE) {
+            char pv[32];
+            ir_text_printf(out, "    %s *%s = %s; /* written in place: a parameter update */\n", t,
+                           var(x, v, sizeof v), var(b->alias, pv, sizeof pv));
+        } else if (b->kind == CG_BUF_ARENA) {
             ir_text_printf(out, "    %s *%s = (%s *)(arena + %zu);\n", t, var(x, v, sizeof v), t,
-                           pl->offset[x->id]);
+                           b->offset);
         }
+    }
+    for (int i = 0; i < pl->n_buffers; i++) {
+        const cg_buffer *b = &pl->buffers[i];
+        const ir_node *x = b->node;
+        char av[32];
+        if (b->kind != CG_BUF_VIEW || b->first < 0)
+            continue; /* read only through other views: no pointer of its own */
+        ir_text_printf(out, "    const %s *%s = %s + %zu; /* view of %%%d */\n", cg_ctype(x->dtype),
+                       var(x, v, sizeof v), var(b->alias, av, sizeof av),
+                       b->alias_offset / ir_dtype_size(x->dtype), b->alias->origin);
+    }
     ir_text_printf(out, "\n");
     for (int i = 0; i < pl->n_kernels; i++) {
         const cg_kernel *k = &pl->kernels[i];
-        int id = k->root->id, origin = k->root->origin;
-        int array = k->n_args > CG_MAX_CALL_ARGS;
+        int id = k->root->id, origin = k->root->origin, fails = pl->nodes[id].fails;
+        int array = k->args_buffer >= 0;
         if (array) {
             /* Too many operands for one call: they go in an array (CG_MAX_CALL_ARGS). */
             ir_text_printf(out, "    {\n        const void **xs = (const void **)(arena + %zu);",
-                           args_at);
+                           pl->buffers[k->args_buffer].offset);
             for (int j = 0; j < k->n_args; j++)
                 ir_text_printf(out, "%sxs[%d] = %s;", j % 4 ? " " : "\n        ", j,
                                var(k->args[j], v, sizeof v));
             ir_text_printf(out, "\n    ");
         }
-        ir_text_printf(out, pl->fails[id] ? "    if (k%d(%s" : "    k%d(%s", origin,
+        ir_text_printf(out, fails ? "    if (k%d(%s" : "    k%d(%s", origin,
                        var(k->root, v, sizeof v));
         for (int o = 0; o < k->n_outs - 1; o++)
             ir_text_printf(out, ", %s", var(k->outs[o], v, sizeof v));
@@ -541,19 +359,19 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
                 ir_text_printf(out, ", %s", var(k->args[j], v, sizeof v));
         if (array)
             ir_text_printf(out, ", xs");
-        ir_text_printf(out, pl->fails[id] ? "))\n        return %d;\n" : ");\n", origin + 1);
+        ir_text_printf(out, fails ? "))\n        return %d;\n" : ");\n", origin + 1);
         if (array)
             ir_text_printf(out, "    }\n");
     }
     for (int i = 0; i < p->n_outputs; i++) {
-        const ir_node *x = g->nodes[p->outputs[i].node];
-        if (!cg_is_leaf(x))
+        const cg_buffer *b = &pl->buffers[pl->output_buffer[i]];
+        if (b->kind != CG_BUF_OUTPUT_COPY)
             continue;
-        const char *t = cg_ctype(x->dtype);
+        const char *t = cg_ctype(b->node->dtype);
         ir_text_printf(out,
                        "    for (long i = 0; i < %lld; i++) /* output %d */\n"
                        "        ((%s *)(arena + %zu))[i] = %s[i];\n",
-                       (long long)x->numel, i, t, p->outputs[i].offset, var(x, v, sizeof v));
+                       (long long)b->node->numel, i, t, b->offset, var(b->node, v, sizeof v));
     }
     if (rq->n_updates)
         ir_text_printf(out, "\n    /* parameter updates, after every read of the old values */\n");
@@ -562,22 +380,22 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
      * value. */
     for (int i = 0; i < rq->n_updates; i++) {
         const ir_node *val = rq->upd_values[i];
-        if (!pl->target[val->id])
+        if (pl->update_swap[i] < 0)
             continue;
         const char *t = cg_ctype(val->dtype);
-        size_t at;
-        if (cg_reserve(g, "arena", val, &p->arena_size, &at) != 0)
-            return -1;
-        ir_text_printf(out, "    %s *s%d = (%s *)(arena + %zu);\n", t, i, t, at);
+        ir_text_printf(out, "    %s *s%d = (%s *)(arena + %zu);\n", t, i, t,
+                       pl->buffers[pl->update_swap[i]].offset);
         ir_text_printf(out, "    %s(s%d, %s, %lld);\n", cg_rt(c, "nb_rt_copy"), i,
                        var(val, v, sizeof v), (long long)node_bytes(val));
     }
     for (int i = 0; i < rq->n_updates; i++) {
         const ir_node *x = rq->upd_params[i], *val = rq->upd_values[i];
+        const cg_buffer *vb =
+            pl->nodes[val->id].buffer >= 0 ? &pl->buffers[pl->nodes[val->id].buffer] : NULL;
         char pv[32];
-        if (pl->in_place[val->id] == x->id)
+        if (vb && vb->kind == CG_BUF_IN_PLACE && vb->alias == x)
             continue;
-        if (pl->target[val->id])
+        if (pl->update_swap[i] >= 0)
             snprintf(v, sizeof v, "s%d", i);
         else
             var(val, v, sizeof v);
@@ -585,7 +403,6 @@ static int emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq
                        var(x, pv, sizeof pv), v, (long long)node_bytes(x));
     }
     ir_text_printf(out, "    return 0;\n}\n");
-    return 0;
 }
 
 /* CPU seconds of this thread, for cg_times. */
@@ -599,46 +416,25 @@ static double thread_seconds(void)
 int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
 {
     double t0 = rq->times ? thread_seconds() : 0.0, t1 = t0;
-    ir_node *const *outputs = rq->outputs;
-    int n = rq->n_outputs;
     cg_plan pl = {0};
-    ir_text body = {0}, entry = {0}, out = {0};
+    ir_text body = {0}, entry = {0}, out = {0}, plan_text = {0};
     cg_ctx c = {0};
     memset(p, 0, sizeof *p);
     if (!g || g->error)
         return -1;
-    size_t count = (size_t)g->n_nodes + 1;
-    pl.live = ir_calloc(count, 8);
-    pl.root = ir_calloc(count, sizeof *pl.root);
-    pl.offset = ir_calloc(count, sizeof *pl.offset);
-    if (!pl.live || !pl.root || !pl.offset) {
-        ir_oom(g);
+    if (cg_plan_build(g, rq, &pl) != 0 || program_slots(g, rq, &pl, p) != 0)
         goto fail;
+    if (rq->keep_plan) {
+        cg_plan_print(&pl, &plan_text);
+        if (plan_text.failed) {
+            ir_oom(g);
+            goto fail;
+        }
     }
-    pl.kept = pl.live + count;
-    pl.fails = pl.live + 2 * count;
-    pl.used_const = pl.live + 3 * count;
-    pl.is_output = pl.live + 4 * count;
-    pl.stored = pl.live + 5 * count;
-    pl.target = pl.live + 6 * count;
-    pl.values = pl.live + 7 * count;
-    mark_live(g, rq, &pl);
-    if (cg_fuse(g, pl.live, pl.kept, pl.root, pl.stored) != 0) {
-        ir_oom(g);
-        goto fail;
-    }
-    if (plan_kernels(g, &pl) != 0 || plan_in_place(g, rq, &pl) != 0 ||
-        plan_memory(g, outputs, n, &pl, p) != 0)
-        goto fail;
     if (rq->times)
         t1 = thread_seconds();
-    for (int i = 0; i < pl.n_kernels; i++)
-        for (int j = 0; j < pl.kernels[i].n_args; j++)
-            pl.used_const[pl.kernels[i].args[j]->id] |= pl.kernels[i].args[j]->op == IR_OP_CONST;
-    for (int i = 0; i < n; i++)
-        pl.used_const[outputs[i]->id] |= outputs[i]->op == IR_OP_CONST;
     for (int id = 0; id < g->n_nodes; id++)
-        if (pl.used_const[id])
+        if (pl.nodes[id].used_const)
             emit_constant(&body, &c, g->nodes[id]);
     if (body.len)
         ir_text_printf(&body, "\n");
@@ -647,13 +443,12 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         if (emit_kernel(g, &body, &c, k) != 0)
             goto fail;
         /* The plan decided from the op table; the emitter must agree. */
-        assert(c.can_fail == pl.fails[k->root->id]);
+        assert(c.can_fail == pl.nodes[k->root->id].fails);
         if (c.can_fail && add_failure(g, p, k->root) != 0)
             goto fail;
     }
     /* The entry first: the functions it calls need prototypes at the top. */
-    if (emit_entry(g, &entry, &c, rq, &pl, p) != 0)
-        goto fail;
+    emit_entry(g, &entry, &c, rq, &pl, p);
     ir_text_printf(&out, "/* Generated by nabla from a graph of %d nodes. */\n\n", g->n_nodes);
     int any_proto = 0;
     for (int i = 0; i < CG_LIBM_COUNT; i++)
@@ -673,19 +468,21 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         goto fail;
     }
     p->source = out.buf;
+    p->plan = plan_text.buf;
     if (rq->times) {
         rq->times->plan_seconds = t1 - t0;
         rq->times->emit_seconds = thread_seconds() - t1;
     }
     free(body.buf);
     free(entry.buf);
-    plan_free(&pl);
+    cg_plan_free(&pl);
     return 0;
 fail:
     free(out.buf);
     free(body.buf);
     free(entry.buf);
-    plan_free(&pl);
+    free(plan_text.buf);
+    cg_plan_free(&pl);
     cg_program_free(p);
     return -1;
 }

@@ -231,6 +231,9 @@ typedef struct nb_compile_options {
      * state lives until the last program using it is freed. */
     nb_program *share_state;
     nb_backend backend; /* NB_BACKEND_TCC unless set */
+    /* When nonzero, the program keeps its plan as text for nb_program_plan (printing it
+     * costs compile time, so it is off unless asked for). */
+    int keep_plan;
 } nb_compile_options;
 
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).
@@ -254,6 +257,24 @@ void nb_program_free(nb_program *p);
 const char *nb_program_error(const nb_program *p);
 /* The generated C of the program (owned by the program). */
 const char *nb_program_source(const nb_program *p);
+/* The program's plan as text (owned by the program), or NULL unless it was compiled
+ * with keep_plan. Deterministic: the same graph and options give the same text. One
+ * line per kernel, in the order the program runs them:
+ *   kernel k<i>: %<root> <op> <type>; members %a %b ...; operands %c ...; stores %a ...
+ *   [; %<v> in place of %<param>]
+ * (node numbers are those of the graph given to nb_compile; members are the nodes the
+ * kernel computes, fused into one loop; operands what it reads from memory; stores
+ * what it writes to memory), then one line per buffer:
+ *   buffer b<j>: %<node> <type> <bytes> bytes at <offset>, k<first>..k<last>
+ *   buffer b<j>: %<node> <type> [permuted ]view of %<base> at byte <offset>, k<first>..k<last>
+ *   buffer b<j>: %<node> <type> in place of %<param>, k<first>..end
+ * (or "operands of k<i>", "%<n> copied for output <i>", "%<n> set aside for update
+ * <u>" for the extra space of wide kernels, leaf outputs and swapped updates; a live
+ * range runs from the kernel that writes the buffer to the last that reads it, "end"
+ * meaning after the last kernel), and last
+ *   arena <bytes> bytes, live peak <bytes> bytes, <placement>
+ * See docs/architecture.md. */
+const char *nb_program_plan(const nb_program *p);
 /* Writes the generated C to a file; 0 or -1 with the error on the program. */
 int nb_program_write_source(nb_program *p, const char *path);
 /* Seconds the backend took to turn the program's C into code: libtcc's compile and

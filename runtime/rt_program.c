@@ -121,7 +121,13 @@ static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend
     ir_graph *s = NULL;
     if (ir_check_updates(g, roots + no + nu, roots + no, nu) == 0 &&
         (s = ir_simplify(g, roots, no + 2 * nu, mapped)) != NULL) {
-        cg_request rq = {mapped, no, mapped + no + nu, mapped + no, nu, b->rt_link, NULL};
+        cg_request rq = {.outputs = mapped,
+                         .n_outputs = no,
+                         .upd_params = mapped + no + nu,
+                         .upd_values = mapped + no,
+                         .n_updates = nu,
+                         .rt_link = b->rt_link,
+                         .keep_plan = opt->keep_plan != 0};
         rc = cg_generate(s, &rq, cg);
         if (s->error)
             ir_error(g, "%s", s->error);
@@ -199,6 +205,11 @@ const char *nb_program_error(const nb_program *p)
 const char *nb_program_source(const nb_program *p)
 {
     return p ? p->cg.source : NULL;
+}
+
+const char *nb_program_plan(const nb_program *p)
+{
+    return p ? p->cg.plan : NULL;
 }
 
 int nb_program_write_source(nb_program *p, const char *path)
