@@ -164,7 +164,7 @@ int ir_shape_matmul(ir_graph *g, ir_node *n)
                         "matmul: %s @ %s: both operands need rank >= 2 ([..., m, k] @ "
                         "[..., k, n]); reshape a vector to [1, k] or [k, 1]",
                         ta, tb);
-    /* A flag swaps the operand's last two axes (ir_rewrite_matmul). */
+    /* A flag swaps the operand's last two axes (the matmul rule of ir_rewrite.c). */
     int fa = n->attr.trans_a != 0, fb = n->attr.trans_b != 0;
     int64_t m = a->shape[a->rank - 2 + fa], k = a->shape[a->rank - 1 - fa];
     int64_t k2 = b->shape[b->rank - 2 + fb], nn = b->shape[b->rank - 1 - fb];
