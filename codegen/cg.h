@@ -212,8 +212,16 @@ int cg_is_inlined(const ir_node *n);
 
 /* ---- the plan (cg_plan.c, cg_fuse.c, cg_arena.c) ------------------------------- */
 
-/* What the plan knows about one node of the graph. */
+/* What the plan knows about one node of the graph. The first fields are copied from the
+ * node in one pass (cg_plan_build) so that the later passes over every node read this
+ * array, not the node structs: on a graph of 100,000 nodes those are tens of megabytes,
+ * and each pass over them would go to memory. */
 typedef struct cg_node_plan {
+    unsigned short op;        /* the node's ir_op */
+    unsigned char ew;         /* elementwise: cg_is_elementwise */
+    unsigned char inlined;    /* a constant written as a literal where read: cg_is_inlined */
+    int n_in;                 /* operands: their ids are operands[in_at .. in_at + n_in) */
+    int in_at;                /* of the plan's operands array */
     unsigned char live;       /* needed by an output or an update */
     unsigned char kept;       /* an output or an update value: kept whole to the end */
     unsigned char output;     /* an output of the program */
@@ -269,6 +277,7 @@ typedef enum cg_placement {
  * reads it. */
 typedef struct cg_plan {
     cg_node_plan *nodes; /* by node id */
+    int *operands;       /* the operand ids of every node, back to back (cg_node_plan in_at) */
     cg_kernel *kernels;  /* in id order of their roots: the order the entry calls them */
     int n_kernels;
     cg_buffer *buffers;
@@ -299,7 +308,7 @@ void cg_plan_print(const cg_plan *pl, ir_text *out);
  * of that kernel's root (id itself for a root), -1 for leaves, views and dead nodes;
  * nodes[id].stored is set for the nodes a kernel writes to memory (roots, and fused
  * members read after the kernel or kept). 0, or -1 on OOM. */
-int cg_fuse(const ir_graph *g, cg_node_plan *nodes);
+int cg_fuse(const ir_graph *g, cg_node_plan *nodes, const int *operands);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 

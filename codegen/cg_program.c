@@ -236,6 +236,9 @@ static int program_slots(ir_graph *g, const cg_request *rq, const cg_plan *pl, c
     if (!p->inputs || !p->params || !p->outputs)
         return ir_oom(g);
     for (int id = 0; id < g->n_nodes; id++) {
+        /* The plan's copy of the op: most nodes are neither, and their structs stay unread. */
+        if (pl->nodes[id].op != IR_OP_INPUT && pl->nodes[id].op != IR_OP_PARAM)
+            continue;
         const ir_node *v = g->nodes[id];
         if (v->op == IR_OP_INPUT) {
             cg_slot *s = &p->inputs[p->n_inputs++];
