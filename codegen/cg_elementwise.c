@@ -94,10 +94,10 @@ typedef struct ew_state {
 } ew_state;
 
 /* Members are in id order: a binary search of their ids (copied into one array, so
- * the search reads no node) finds x's position, or -1. */
-static int member_index(const ew_state *st, const ir_node *x)
+ * the search reads no node) among the first `below` finds x's position, or -1. */
+static int member_index_below(const ew_state *st, const ir_node *x, int below)
 {
-    int lo = 0, hi = st->k->n_members, id = x->id;
+    int lo = 0, hi = below, id = x->id;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
         if (st->ids[mid] < id)
@@ -105,7 +105,12 @@ static int member_index(const ew_state *st, const ir_node *x)
         else
             hi = mid;
     }
-    return lo < st->k->n_members && st->ids[lo] == id ? lo : -1;
+    return lo < below && st->ids[lo] == id ? lo : -1;
+}
+
+static int member_index(const ew_state *st, const ir_node *x)
+{
+    return member_index_below(st, x, st->k->n_members);
 }
 
 /* "t<id>" or "v<a>" into buf; its length. */
@@ -268,7 +273,7 @@ static void emit_member(ew_state *st, int i)
     /* A pending operand read more than once is computed once, as its local (in operand
      * order, before anything of this member is written). */
     for (int j = 0; j < m->n_in; j++) {
-        int at = st->ops[j].member = member_index(st, m->in[j]);
+        int at = st->ops[j].member = member_index_below(st, m->in[j], i);
         if (at >= 0 && st->v[at].pending && st->uses[j] != 1)
             flush(st, at);
     }
@@ -396,7 +401,8 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
         st.ids[i] = k->members[i]->id;
     for (int i = 0; i < k->n_members; i++)
         for (int j = 0; j < k->members[i]->n_in; j++) {
-            int at = member_index(&st, k->members[i]->in[j]);
+            /* An operand has a smaller id: it can only be an earlier member. */
+            int at = member_index_below(&st, k->members[i]->in[j], i);
             if (at >= 0)
                 st.v[at].readers++;
         }

@@ -359,30 +359,36 @@ static void mark_used_consts(const cg_request *rq, cg_plan *pl, const scratch *s
         pl->nodes[rq->outputs[i]->id].used_const |= rq->outputs[i]->op == IR_OP_CONST;
 }
 
-/* Copies what the passes below read of every node into pl->nodes and pl->operands,
- * in one pass over the node structs. 0, or -1 with the error on g. */
 _Static_assert(IR_OP_COUNT - 1 <= USHRT_MAX, "cg_node_plan.op holds every ir_op");
 
+/* Copies what the passes below read of every node into pl->nodes and pl->operands,
+ * in one pass over the node structs. 0, or -1 with the error on g. */
 static int plan_nodes(ir_graph *g, cg_plan *pl)
 {
-    size_t total = 0;
-    for (int id = 0; id < g->n_nodes; id++)
-        total += (size_t)g->nodes[id]->n_in;
-    if (total > INT_MAX) /* in_at is an int */
-        return ir_error(g, "compile: the graph has %zu operands in all, more than %d", total,
-                        INT_MAX);
-    pl->operands = ir_malloc((total + 1) * sizeof *pl->operands);
+    /* One pass: the operand array grows as it fills (doubling) rather than being
+     * counted first, which would read every node struct twice. */
+    size_t at = 0, cap = (size_t)g->n_nodes * 2 + 1;
+    pl->operands = ir_malloc(cap * sizeof *pl->operands);
     if (!pl->operands)
         return ir_oom(g);
-    int at = 0;
     for (int id = 0; id < g->n_nodes; id++) {
         const ir_node *v = g->nodes[id];
         cg_node_plan *np = &pl->nodes[id];
+        if ((size_t)v->n_in > (size_t)INT_MAX - at) /* in_at is an int */
+            return ir_error(g, "compile: the graph has more than %d operands in all", INT_MAX);
+        if (cap - at < (size_t)v->n_in) {
+            size_t grown = 2 * (at + (size_t)v->n_in);
+            int *operands = ir_realloc(pl->operands, grown * sizeof *operands);
+            if (!operands)
+                return ir_oom(g);
+            pl->operands = operands;
+            cap = grown;
+        }
         np->op = (unsigned short)v->op;
         np->ew = cg_is_elementwise(v) != 0;
         np->inlined = cg_is_inlined(v) != 0;
         np->n_in = v->n_in;
-        np->in_at = at;
+        np->in_at = (int)at;
         np->root = np->kernel = np->buffer = -1;
         for (int j = 0; j < v->n_in; j++)
             pl->operands[at++] = v->in[j]->id;
