@@ -94,10 +94,10 @@ typedef struct ew_state {
 } ew_state;
 
 /* Members are in id order: a binary search of their ids (copied into one array, so
- * the search reads no node) among the first `below` finds x's position, or -1. */
-static int member_index_below(const ew_state *st, const ir_node *x, int below)
+ * the search reads no node) among the first `below` finds node id's position, or -1. */
+static int member_index_below(const ew_state *st, int id, int below)
 {
-    int lo = 0, hi = below, id = x->id;
+    int lo = 0, hi = below;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
         if (st->ids[mid] < id)
@@ -110,7 +110,15 @@ static int member_index_below(const ew_state *st, const ir_node *x, int below)
 
 static int member_index(const ew_state *st, const ir_node *x)
 {
-    return member_index_below(st, x, st->k->n_members);
+    return member_index_below(st, x->id, st->k->n_members);
+}
+
+/* The id of operand j of node m, from the plan: the operand node itself is not read
+ * (in a large graph it may be far from m in memory, a cache miss). */
+static int operand_id(const ew_state *st, const ir_node *m, int j)
+{
+    const cg_plan *pl = st->c->plan;
+    return pl->operands[pl->nodes[m->id].in_at + j];
 }
 
 /* "t<id>" or "v<a>" into buf; its length. */
@@ -163,8 +171,10 @@ static void operand_of(ew_state *st, const ir_node *m, int j, operand_text *o)
         }
         return;
     }
-    if (cg_is_inlined(x)) {
-        size_t len = cg_lit(o->buf + 1, x->dtype, x->data[0]);
+    const cg_plan *pl = st->c->plan;
+    const cg_node_plan *xp = &pl->nodes[operand_id(st, m, j)];
+    if (xp->inlined) {
+        size_t len = cg_lit(o->buf + 1, pl->types[xp->type].dtype, xp->lit);
         if (o->buf[1] == '-') {
             o->buf[0] = '(';
             o->buf[len + 1] = ')';
@@ -273,7 +283,7 @@ static void emit_member(ew_state *st, int i)
     /* A pending operand read more than once is computed once, as its local (in operand
      * order, before anything of this member is written). */
     for (int j = 0; j < m->n_in; j++) {
-        int at = st->ops[j].member = member_index_below(st, m->in[j], i);
+        int at = st->ops[j].member = member_index_below(st, operand_id(st, m, j), i);
         if (at >= 0 && st->v[at].pending && st->uses[j] != 1)
             flush(st, at);
     }
@@ -374,6 +384,10 @@ static void load_arg(cg_ctx *c, const cg_kernel *k, const loop_axes *la, int a)
 void cg_elementwise(cg_ctx *c, const cg_kernel *k)
 {
     loop_axes la;
+    if (!c->plan) {
+        cg_internal_error(c, "a fused kernel is written without its plan");
+        return;
+    }
     if (k->n_args > CG_MAX_ARGS) {
         cg_internal_error(c, "a fused kernel has %d operands, over CG_MAX_ARGS (%d)", k->n_args,
                           CG_MAX_ARGS);
@@ -402,7 +416,7 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
     for (int i = 0; i < k->n_members; i++)
         for (int j = 0; j < k->members[i]->n_in; j++) {
             /* An operand has a smaller id: it can only be an earlier member. */
-            int at = member_index_below(&st, k->members[i]->in[j], i);
+            int at = member_index_below(&st, operand_id(&st, k->members[i], j), i);
             if (at >= 0)
                 st.v[at].readers++;
         }

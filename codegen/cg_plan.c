@@ -361,8 +361,81 @@ static void mark_used_consts(const cg_request *rq, cg_plan *pl, const scratch *s
 
 _Static_assert(IR_OP_COUNT - 1 <= USHRT_MAX, "cg_node_plan.op holds every ir_op");
 
-/* Copies what the passes below read of every node into pl->nodes and pl->operands,
- * in one pass over the node structs. 0, or -1 with the error on g. */
+/* Slots of the first type table: a power of two, at least twice the types it holds. */
+#define CG_TYPE_SLOTS_MIN 64
+
+static uint64_t type_hash(nb_dtype dt, int rank, const int64_t *shape)
+{
+    uint64_t h = ir_fnv1a(IR_FNV1A_BASIS, &dt, sizeof dt);
+    h = ir_fnv1a(h, &rank, sizeof rank);
+    return ir_mix64(ir_fnv1a(h, shape, (size_t)rank * sizeof *shape));
+}
+
+static int type_same(const cg_type *t, const ir_node *v)
+{
+    return t->dtype == v->dtype && t->rank == v->rank &&
+           memcmp(t->shape, v->shape, (size_t)v->rank * sizeof *v->shape) == 0;
+}
+
+/* Doubles the type table and places every type again. 0, or -1 on OOM. */
+static int types_grow(cg_plan *pl)
+{
+    size_t cap = pl->type_slots_cap ? 2 * pl->type_slots_cap : CG_TYPE_SLOTS_MIN;
+    int *slots = ir_malloc(cap * sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < cap; i++)
+        slots[i] = -1;
+    for (int i = 0; i < pl->n_types; i++) {
+        const cg_type *t = &pl->types[i];
+        size_t at = type_hash(t->dtype, t->rank, t->shape) & (cap - 1);
+        while (slots[at] >= 0)
+            at = (at + 1) & (cap - 1);
+        slots[at] = i;
+    }
+    free(pl->type_slots);
+    pl->type_slots = slots;
+    pl->type_slots_cap = cap;
+    return 0;
+}
+
+/* The index of v's type in pl->types, added (with its text) when new; -1 on OOM. last:
+ * the type of the node before, or -1. */
+static int type_of(cg_plan *pl, const ir_node *v, int last)
+{
+    /* Neighbours mostly share a type (a chain of scalars, a layer's elementwise ops). */
+    if (last >= 0 && type_same(&pl->types[last], v))
+        return last;
+    if ((size_t)pl->n_types * 2 >= pl->type_slots_cap && types_grow(pl) != 0)
+        return -1;
+    size_t mask = pl->type_slots_cap - 1, at = type_hash(v->dtype, v->rank, v->shape) & mask;
+    for (; pl->type_slots[at] >= 0; at = (at + 1) & mask)
+        if (type_same(&pl->types[pl->type_slots[at]], v))
+            return pl->type_slots[at];
+    if (pl->n_types == pl->cap_types) {
+        int cap = pl->cap_types ? 2 * pl->cap_types : CG_TYPE_SLOTS_MIN / 2;
+        cg_type *types = ir_realloc(pl->types, (size_t)cap * sizeof *types);
+        if (!types)
+            return -1;
+        pl->types = types;
+        pl->cap_types = cap;
+    }
+    cg_type *t = &pl->types[pl->n_types];
+    memset(t, 0, sizeof *t);
+    t->dtype = v->dtype;
+    t->rank = v->rank;
+    memcpy(t->shape, v->shape, (size_t)v->rank * sizeof *v->shape);
+    t->at = pl->type_text.len;
+    ir_text_type(&pl->type_text, v->dtype, v->rank, v->shape);
+    if (pl->type_text.failed)
+        return -1;
+    t->len = pl->type_text.len - t->at;
+    pl->type_slots[at] = pl->n_types;
+    return pl->n_types++;
+}
+
+/* Copies what the passes below and the emitters read of every node into pl->nodes and
+ * pl->operands, in one pass over the node structs. 0, or -1 with the error on g. */
 static int plan_nodes(ir_graph *g, cg_plan *pl)
 {
     /* One pass: the operand array grows as it fills (doubling) rather than being
@@ -387,9 +460,13 @@ static int plan_nodes(ir_graph *g, cg_plan *pl)
         np->op = (unsigned short)v->op;
         np->ew = cg_is_elementwise(v) != 0;
         np->inlined = cg_is_inlined(v) != 0;
+        np->lit = np->inlined ? v->data[0] : 0;
+        np->origin = v->origin;
         np->n_in = v->n_in;
         np->in_at = (int)at;
         np->root = np->kernel = np->buffer = -1;
+        if ((np->type = type_of(pl, v, id ? np[-1].type : -1)) < 0)
+            return ir_oom(g);
         for (int j = 0; j < v->n_in; j++)
             pl->operands[at++] = v->in[j]->id;
     }
@@ -460,6 +537,9 @@ void cg_plan_free(cg_plan *pl)
 {
     free(pl->nodes);
     free(pl->operands);
+    free(pl->types);
+    free(pl->type_slots);
+    free(pl->type_text.buf);
     free(pl->kernels);
     free(pl->buffers);
     free(pl->update_swap);

@@ -89,22 +89,32 @@ static void emit_rt_proto(ir_text *out, const char *proto, cg_rt_link link)
                        name, paren);
 }
 
-/* A one-line description of a node for comments: "%7 = mul f32[2,3] (%5, %6) 'w'". */
-static void describe(ir_text *t, const ir_node *n)
+/* Appends the text of type i of the plan: "f32[2,3]". */
+static void put_type(ir_text *t, const cg_plan *pl, int i)
 {
+    ir_text_append(t, pl->type_text.buf + pl->types[i].at, pl->types[i].len);
+}
+
+/* A one-line description of a node for comments: "%7 = mul f32[2,3] (%5, %6) 'w'". Its
+ * operands' numbers and types come from the plan: reading them from the operand nodes,
+ * which may be anywhere in a large graph, would cost a cache miss each. */
+static void describe(ir_text *t, const cg_plan *pl, const ir_node *n)
+{
+    const cg_node_plan *np = &pl->nodes[n->id];
     ir_text_putc(t, '%');
-    ir_text_int(t, n->origin);
+    ir_text_int(t, np->origin);
     ir_text_append(t, " = ", 3);
-    ir_text_puts(t, ir_op_defs[n->op].name);
-    if (n->op == IR_OP_MATMUL) /* the one op with flags: no other node's attr is read */
+    ir_text_puts(t, ir_op_defs[np->op].name);
+    if (np->op == IR_OP_MATMUL) /* the one op with flags: no other node's attr is read */
         ir_text_puts(t, ir_op_suffix(n));
     ir_text_putc(t, ' ');
-    ir_text_type(t, n->dtype, n->rank, n->shape);
-    for (int j = 0; j < n->n_in; j++) {
+    put_type(t, pl, np->type);
+    for (int j = 0; j < np->n_in; j++) {
+        const cg_node_plan *x = &pl->nodes[pl->operands[np->in_at + j]];
         ir_text_puts(t, j ? ", %" : " <- %");
-        ir_text_int(t, n->in[j]->origin);
+        ir_text_int(t, x->origin);
         ir_text_putc(t, ' ');
-        ir_text_type(t, n->in[j]->dtype, n->in[j]->rank, n->in[j]->shape);
+        put_type(t, pl, x->type);
     }
     if (n->name) {
         char esc[CG_ESCAPED_NAME_MAX];
@@ -176,7 +186,7 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
     }
     for (int i = 0; i < k->n_members; i++) {
         ir_text_puts(out, i ? "\n * " : "/* ");
-        describe(out, k->members[i]);
+        describe(out, c->plan, k->members[i]);
     }
     ir_text_append(out, " */\n", 4);
     size_t line = out->len;
@@ -545,6 +555,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         return -1;
     if (cg_plan_build(g, rq, &pl) != 0 || program_slots(g, rq, &pl, p) != 0)
         goto fail;
+    c.plan = &pl;
     if (rq->keep_plan) {
         cg_plan_print(&pl, &plan_text);
         if (plan_text.failed) {
