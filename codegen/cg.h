@@ -323,12 +323,13 @@ void cg_plan_free(cg_plan *pl);
  * same plan always prints the same bytes. Node numbers are the user's (ir_node origin). */
 void cg_plan_print(const cg_plan *pl, ir_text *out);
 
-/* Marks which live nodes are views (cg_plan.c rules) before fusion, then assigns every
- * live node that is not a view to the kernel that computes it: nodes[id].root is the id
+/* Reads pl->nodes (liveness, views and the per-node fields plan_nodes copied),
+ * pl->operands and pl->types, never the node structs, and assigns every live node that
+ * is not a view to the kernel that computes it: nodes[id].root is the id
  * of that kernel's root (id itself for a root), -1 for leaves, views and dead nodes;
  * nodes[id].stored is set for the nodes a kernel writes to memory (roots, and fused
  * members read after the kernel or kept). 0, or -1 on OOM. */
-int cg_fuse(const ir_graph *g, cg_node_plan *nodes, const int *operands);
+int cg_fuse(const ir_graph *g, cg_plan *pl);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 

@@ -4,6 +4,7 @@
  * inside never touches memory; one that is also read later, or is an output, is
  * "stored": the loop writes it too (a kernel with several outputs). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cg.h"
 
@@ -83,8 +84,18 @@ static int heap_pop(id_heap *h)
     return top;
 }
 
-int cg_fuse(const ir_graph *g, cg_node_plan *nodes, const int *operands)
+/* Whether types a and b of the plan have one shape (their dtypes may differ). */
+static int same_shape(const cg_plan *pl, int a, int b)
 {
+    const cg_type *ta = &pl->types[a], *tb = &pl->types[b];
+    return a == b || (ta->rank == tb->rank &&
+                      memcmp(ta->shape, tb->shape, (size_t)ta->rank * sizeof *ta->shape) == 0);
+}
+
+int cg_fuse(const ir_graph *g, cg_plan *pl)
+{
+    cg_node_plan *nodes = pl->nodes;
+    const int *operands = pl->operands;
     int n = g->n_nodes;
     user_lists u = {0};
     int *inside = ir_calloc((size_t)n + 1, sizeof *inside); /* uses from the current group */
@@ -108,7 +119,6 @@ int cg_fuse(const ir_graph *g, cg_node_plan *nodes, const int *operands)
         nodes[id].stored = 1;
         if (!nodes[id].ew)
             continue;
-        const ir_node *r = g->nodes[id];
         /* Candidates are the operands of members, visited in decreasing id order (a
          * heap, so the work is in the kernel's operands, not in the ids between them):
          * by the time a node is considered every member that could use it has already
@@ -120,9 +130,8 @@ int cg_fuse(const ir_graph *g, cg_node_plan *nodes, const int *operands)
             const cg_node_plan *m = &nodes[cand];
             int joins = cand == id;
             ir_work.fuse_steps++;
-            /* The node struct is read only for the shape, after every cheaper test. */
             if (!joins && m->root < 0 && m->ew && members < CG_FUSE_MAX &&
-                n_operands + m->n_in <= CG_MAX_ARGS && ir_same_shape(g->nodes[cand], r)) {
+                n_operands + m->n_in <= CG_MAX_ARGS && same_shape(pl, m->type, nodes[id].type)) {
                 int outside = u.start[cand + 1] - u.start[cand] - inside[cand];
                 ir_work.fuse_steps++;
                 /* A reader outside that runs before this kernel would see no value. */

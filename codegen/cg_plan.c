@@ -501,7 +501,7 @@ int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
         sc.in_place[id] = -1;
     mark_live(g, rq, pl->nodes, pl->operands);
     plan_views(g, pl->nodes, pl->operands, &sc);
-    if (cg_fuse(g, pl->nodes, pl->operands) != 0) {
+    if (cg_fuse(g, pl) != 0) {
         ir_oom(g);
         goto done;
     }
