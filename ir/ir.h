@@ -55,24 +55,28 @@ enum { IR_PARAM_PLAIN = 0, IR_PARAM_GRAD = 1 };
 #define IR_NODE_SMALL_IN 2
 
 struct nb_node {
+    /* First the fields nearly every pass reads, within the node's first cache line
+     * (blocks of nodes are aligned to IR_NODE_ALIGN). */
     int id;     /* dense, in creation (= topological) order */
     int origin; /* id in the user's graph (ir_simplify copies keep it) */
     ir_op op;
     nb_dtype dtype;
     int rank;
-    int64_t shape[NB_MAX_RANK];
-    int64_t numel;
     int n_in;
     ir_node **in; /* n_in operands, all with smaller ids: in_small when they fit */
     ir_node *in_small[IR_NODE_SMALL_IN];
-    char *name; /* user's name or NULL; never pasted into code */
+    char *name;   /* user's name or NULL; never pasted into code */
+    double *data; /* CONST: numel values, row-major */
+    int64_t numel;
     ir_graph *graph;
-    double *data;   /* CONST: numel values, row-major */
     int leaf_index; /* INPUT: index among inputs; PARAM: among params */
-    /* Last: the attributes are most of the node's bytes and few passes read them, so
-     * the fields every pass reads share the node's first cache lines. */
+    int64_t shape[NB_MAX_RANK];
+    /* Last: the attributes are most of the node's bytes and few passes read them. */
     ir_attr attr;
 };
+
+/* The alignment of blocks of nodes: a cache line. */
+#define IR_NODE_ALIGN 64
 
 /* Nodes are allocated from blocks of the graph, in creation order, so that passes over
  * the ids walk memory forwards instead of wherever the heap put each node. */

@@ -28,7 +28,9 @@ ir_graph *ir_graph_new(void)
 struct ir_node_block {
     ir_node_block *next; /* the block allocated before this one */
     int used, cap;
-    ir_node nodes[]; /* cap slots, used of them handed out */
+    /* cap slots, used of them handed out; each starting on a cache line when the size
+     * of a node is a multiple of one. */
+    _Alignas(IR_NODE_ALIGN) ir_node nodes[];
 };
 
 /* A zeroed node from g's newest block (a new block when it is full); NULL on OOM. */
@@ -39,7 +41,10 @@ static ir_node *node_take(ir_graph *g)
         int cap = b ? 2 * b->cap : IR_NODE_BLOCK_MIN;
         if (cap > IR_NODE_BLOCK_MAX)
             cap = IR_NODE_BLOCK_MAX;
-        b = ir_malloc(sizeof *b + (size_t)cap * sizeof(ir_node));
+        size_t bytes = sizeof *b + (size_t)cap * sizeof(ir_node);
+        /* aligned_alloc takes a multiple of the alignment. */
+        bytes = (bytes + IR_NODE_ALIGN - 1) / IR_NODE_ALIGN * IR_NODE_ALIGN;
+        b = ir_aligned_alloc(IR_NODE_ALIGN, bytes);
         if (!b)
             return NULL;
         b->next = g->blocks;
