@@ -26,8 +26,10 @@ enum {
 /* The state of one kernel being written. Emitters append to its text with the line
  * helpers below; in a kernel, the output pointer is `y` and the operands are `x0`,
  * `x1`, ... (typed by their dtypes, row-major, contiguous). */
+struct cg_plan;
 typedef struct cg_ctx {
     ir_text *t;
+    const struct cg_plan *plan; /* of the program being written (cg_elementwise reads it) */
     int indent;
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
@@ -212,8 +214,29 @@ int cg_is_inlined(const ir_node *n);
 
 /* ---- the plan (cg_plan.c, cg_fuse.c, cg_arena.c) ------------------------------- */
 
-/* What the plan knows about one node of the graph. */
+/* A dtype and shape some node has, and its text "f32[2,3]" (type_text.buf + at, len
+ * bytes). A graph has few: comments copy the text of a node's type instead of reading
+ * the node and formatting it. */
+typedef struct cg_type {
+    nb_dtype dtype;
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    size_t at, len;
+} cg_type;
+
+/* What the plan knows about one node of the graph. The first fields are copied from the
+ * node in one pass (cg_plan_build) so that the later passes over every node read this
+ * array, not the node structs: on a graph of 100,000 nodes those are tens of megabytes,
+ * and each pass over them would go to memory. */
 typedef struct cg_node_plan {
+    unsigned short op;        /* the node's ir_op */
+    unsigned char ew;         /* elementwise: cg_is_elementwise */
+    unsigned char inlined;    /* a constant written as a literal where read: cg_is_inlined */
+    int n_in;                 /* operands: their ids are operands[in_at .. in_at + n_in) */
+    int in_at;                /* of the plan's operands array */
+    int origin;               /* the node's origin (its number in the user's graph) */
+    int type;                 /* its dtype and shape: index in the plan's types */
+    double lit;               /* inlined: the constant's value */
     unsigned char live;       /* needed by an output or an update */
     unsigned char kept;       /* an output or an update value: kept whole to the end */
     unsigned char output;     /* an output of the program */
@@ -269,7 +292,13 @@ typedef enum cg_placement {
  * reads it. */
 typedef struct cg_plan {
     cg_node_plan *nodes; /* by node id */
-    cg_kernel *kernels;  /* in id order of their roots: the order the entry calls them */
+    int *operands;       /* the operand ids of every node, back to back (cg_node_plan in_at) */
+    cg_type *types;      /* the distinct types of the nodes (cg_node_plan type) */
+    int n_types, cap_types;
+    int *type_slots; /* open addressing over types: index or -1; type_slots_cap slots */
+    size_t type_slots_cap;
+    ir_text type_text;  /* the texts of the types */
+    cg_kernel *kernels; /* in id order of their roots: the order the entry calls them */
     int n_kernels;
     cg_buffer *buffers;
     int n_buffers;
@@ -294,12 +323,13 @@ void cg_plan_free(cg_plan *pl);
  * same plan always prints the same bytes. Node numbers are the user's (ir_node origin). */
 void cg_plan_print(const cg_plan *pl, ir_text *out);
 
-/* Marks which live nodes are views (cg_plan.c rules) before fusion, then assigns every
- * live node that is not a view to the kernel that computes it: nodes[id].root is the id
+/* Reads pl->nodes (liveness, views and the per-node fields plan_nodes copied),
+ * pl->operands and pl->types, never the node structs, and assigns every live node that
+ * is not a view to the kernel that computes it: nodes[id].root is the id
  * of that kernel's root (id itself for a root), -1 for leaves, views and dead nodes;
  * nodes[id].stored is set for the nodes a kernel writes to memory (roots, and fused
  * members read after the kernel or kept). 0, or -1 on OOM. */
-int cg_fuse(const ir_graph *g, cg_node_plan *nodes);
+int cg_fuse(const ir_graph *g, cg_plan *pl);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 

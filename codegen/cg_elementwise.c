@@ -94,10 +94,10 @@ typedef struct ew_state {
 } ew_state;
 
 /* Members are in id order: a binary search of their ids (copied into one array, so
- * the search reads no node) finds x's position, or -1. */
-static int member_index(const ew_state *st, const ir_node *x)
+ * the search reads no node) among the first `below` finds node id's position, or -1. */
+static int member_index_below(const ew_state *st, int id, int below)
 {
-    int lo = 0, hi = st->k->n_members, id = x->id;
+    int lo = 0, hi = below;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
         if (st->ids[mid] < id)
@@ -105,7 +105,20 @@ static int member_index(const ew_state *st, const ir_node *x)
         else
             hi = mid;
     }
-    return lo < st->k->n_members && st->ids[lo] == id ? lo : -1;
+    return lo < below && st->ids[lo] == id ? lo : -1;
+}
+
+static int member_index(const ew_state *st, const ir_node *x)
+{
+    return member_index_below(st, x->id, st->k->n_members);
+}
+
+/* The id of operand j of node m, from the plan: the operand node itself is not read
+ * (in a large graph it may be far from m in memory, a cache miss). */
+static int operand_id(const ew_state *st, const ir_node *m, int j)
+{
+    const cg_plan *pl = st->c->plan;
+    return pl->operands[pl->nodes[m->id].in_at + j];
 }
 
 /* "t<id>" or "v<a>" into buf; its length. */
@@ -158,8 +171,10 @@ static void operand_of(ew_state *st, const ir_node *m, int j, operand_text *o)
         }
         return;
     }
-    if (cg_is_inlined(x)) {
-        size_t len = cg_lit(o->buf + 1, x->dtype, x->data[0]);
+    const cg_plan *pl = st->c->plan;
+    const cg_node_plan *xp = &pl->nodes[operand_id(st, m, j)];
+    if (xp->inlined) {
+        size_t len = cg_lit(o->buf + 1, pl->types[xp->type].dtype, xp->lit);
         if (o->buf[1] == '-') {
             o->buf[0] = '(';
             o->buf[len + 1] = ')';
@@ -268,7 +283,7 @@ static void emit_member(ew_state *st, int i)
     /* A pending operand read more than once is computed once, as its local (in operand
      * order, before anything of this member is written). */
     for (int j = 0; j < m->n_in; j++) {
-        int at = st->ops[j].member = member_index(st, m->in[j]);
+        int at = st->ops[j].member = member_index_below(st, operand_id(st, m, j), i);
         if (at >= 0 && st->v[at].pending && st->uses[j] != 1)
             flush(st, at);
     }
@@ -369,6 +384,10 @@ static void load_arg(cg_ctx *c, const cg_kernel *k, const loop_axes *la, int a)
 void cg_elementwise(cg_ctx *c, const cg_kernel *k)
 {
     loop_axes la;
+    if (!c->plan) {
+        cg_internal_error(c, "a fused kernel is written without its plan");
+        return;
+    }
     if (k->n_args > CG_MAX_ARGS) {
         cg_internal_error(c, "a fused kernel has %d operands, over CG_MAX_ARGS (%d)", k->n_args,
                           CG_MAX_ARGS);
@@ -396,7 +415,8 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
         st.ids[i] = k->members[i]->id;
     for (int i = 0; i < k->n_members; i++)
         for (int j = 0; j < k->members[i]->n_in; j++) {
-            int at = member_index(&st, k->members[i]->in[j]);
+            /* An operand has a smaller id: it can only be an earlier member. */
+            int at = member_index_below(&st, operand_id(&st, k->members[i], j), i);
             if (at >= 0)
                 st.v[at].readers++;
         }

@@ -4,6 +4,7 @@
  * inside never touches memory; one that is also read later, or is an output, is
  * "stored": the loop writes it too (a kernel with several outputs). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cg.h"
 
@@ -14,21 +15,22 @@ typedef struct user_lists {
     int *start, *list;
 } user_lists;
 
-static int users_build(const ir_graph *g, const cg_node_plan *nodes, user_lists *u)
+static int users_build(const ir_graph *g, const cg_node_plan *nodes, const int *operands,
+                       user_lists *u)
 {
     int n = g->n_nodes, total = 0;
     u->start = ir_calloc((size_t)n + 2, sizeof *u->start);
     for (int id = 0; u->start && id < n; id++)
-        for (int j = 0; nodes[id].live && j < g->nodes[id]->n_in; j++, total++)
-            u->start[g->nodes[id]->in[j]->id + 2]++;
+        for (int j = 0; nodes[id].live && j < nodes[id].n_in; j++, total++)
+            u->start[operands[nodes[id].in_at + j] + 2]++;
     u->list = ir_malloc(((size_t)total + 1) * sizeof *u->list);
     if (!u->start || !u->list)
         return -1;
     for (int id = 0; id < n; id++)
         u->start[id + 2] += u->start[id + 1];
     for (int id = 0; id < n; id++)
-        for (int j = 0; nodes[id].live && j < g->nodes[id]->n_in; j++)
-            u->list[u->start[g->nodes[id]->in[j]->id + 1]++] = id;
+        for (int j = 0; nodes[id].live && j < nodes[id].n_in; j++)
+            u->list[u->start[operands[nodes[id].in_at + j] + 1]++] = id;
     return 0;
 }
 
@@ -82,15 +84,25 @@ static int heap_pop(id_heap *h)
     return top;
 }
 
-int cg_fuse(const ir_graph *g, cg_node_plan *nodes)
+/* Whether types a and b of the plan have one shape (their dtypes may differ). */
+static int same_shape(const cg_plan *pl, int a, int b)
 {
+    const cg_type *ta = &pl->types[a], *tb = &pl->types[b];
+    return a == b || (ta->rank == tb->rank &&
+                      memcmp(ta->shape, tb->shape, (size_t)ta->rank * sizeof *ta->shape) == 0);
+}
+
+int cg_fuse(const ir_graph *g, cg_plan *pl)
+{
+    cg_node_plan *nodes = pl->nodes;
+    const int *operands = pl->operands;
     int n = g->n_nodes;
     user_lists u = {0};
     int *inside = ir_calloc((size_t)n + 1, sizeof *inside); /* uses from the current group */
     int *stamp = ir_calloc((size_t)n + 1, sizeof *stamp);
     /* A node enters the heap once per kernel, as an operand of a member: at most n. */
     id_heap heap = {ir_malloc(((size_t)n + 1) * sizeof *heap.id), 0};
-    if (!inside || !stamp || !heap.id || users_build(g, nodes, &u) != 0) {
+    if (!inside || !stamp || !heap.id || users_build(g, nodes, operands, &u) != 0) {
         free(inside), free(stamp), free(heap.id), free(u.start), free(u.list);
         return -1;
     }
@@ -100,27 +112,26 @@ int cg_fuse(const ir_graph *g, cg_node_plan *nodes)
         nodes[id].stored = 0;
     }
     for (int id = n - 1; id >= 0; id--) {
-        const ir_node *r = g->nodes[id];
         /* A view is no kernel: it is its operand's memory (cg_plan.c). */
-        if (!nodes[id].live || nodes[id].root >= 0 || r->n_in == 0 || nodes[id].view)
+        if (!nodes[id].live || nodes[id].root >= 0 || nodes[id].n_in == 0 || nodes[id].view)
             continue;
         nodes[id].root = id;
         nodes[id].stored = 1;
-        if (!cg_is_elementwise(r))
+        if (!nodes[id].ew)
             continue;
         /* Candidates are the operands of members, visited in decreasing id order (a
          * heap, so the work is in the kernel's operands, not in the ids between them):
          * by the time a node is considered every member that could use it has already
          * joined, and every node above the root already belongs to a kernel that runs
          * after this one. */
-        int members = 1, operands = r->n_in, cand = id;
+        int members = 1, n_operands = nodes[id].n_in, cand = id;
         heap.n = 0;
         for (;;) {
-            const ir_node *m = g->nodes[cand];
+            const cg_node_plan *m = &nodes[cand];
             int joins = cand == id;
             ir_work.fuse_steps++;
-            if (!joins && nodes[cand].root < 0 && cg_is_elementwise(m) && ir_same_shape(m, r) &&
-                members < CG_FUSE_MAX && operands + m->n_in <= CG_MAX_ARGS) {
+            if (!joins && m->root < 0 && m->ew && members < CG_FUSE_MAX &&
+                n_operands + m->n_in <= CG_MAX_ARGS && same_shape(pl, m->type, nodes[id].type)) {
                 int outside = u.start[cand + 1] - u.start[cand] - inside[cand];
                 ir_work.fuse_steps++;
                 /* A reader outside that runs before this kernel would see no value. */
@@ -128,12 +139,12 @@ int cg_fuse(const ir_graph *g, cg_node_plan *nodes)
                     nodes[cand].root = id;
                     nodes[cand].stored = outside > 0 || nodes[cand].kept;
                     members++;
-                    operands += m->n_in;
+                    n_operands += m->n_in;
                     joins = 1;
                 }
             }
             for (int j = 0; joins && j < m->n_in; j++) {
-                int p = m->in[j]->id;
+                int p = operands[m->in_at + j];
                 if (stamp[p] != id) {
                     stamp[p] = id, inside[p] = 0;
                     heap_push(&heap, p);

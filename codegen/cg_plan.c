@@ -2,6 +2,7 @@
  * nodes fuse into kernels, which updates are written in place, and the buffers that
  * hold every value with their live ranges and arena offsets. It is complete before any
  * text is written (cg_program.c only reads it) and prints as text (cg_plan_print). */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,8 @@
 
 /* Marks the nodes the outputs and updates need; update values are kept whole to the
  * end of the run like outputs. */
-static void mark_live(const ir_graph *g, const cg_request *rq, cg_node_plan *nodes)
+static void mark_live(const ir_graph *g, const cg_request *rq, cg_node_plan *nodes,
+                      const int *operands)
 {
     for (int i = 0; i < rq->n_outputs; i++) {
         cg_node_plan *o = &nodes[rq->outputs[i]->id];
@@ -25,8 +27,8 @@ static void mark_live(const ir_graph *g, const cg_request *rq, cg_node_plan *nod
     }
     for (int id = g->n_nodes - 1; id >= 0; id--)
         if (nodes[id].live)
-            for (int j = 0; j < g->nodes[id]->n_in; j++)
-                nodes[g->nodes[id]->in[j]->id].live = 1;
+            for (int j = 0; j < nodes[id].n_in; j++)
+                nodes[operands[nodes[id].in_at + j]].live = 1;
 }
 
 /* When slice n takes one contiguous run of its operand — leading axes of one index,
@@ -78,7 +80,7 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
     int n = g->n_nodes, slots = 0;
     for (int id = 0; id < n; id++)
         if (nodes[id].root >= 0)
-            slots += 2 + g->nodes[id]->n_in;
+            slots += 2 + nodes[id].n_in;
     pl->kernels = ir_calloc((size_t)n + 1, sizeof *pl->kernels);
     pl->lists = ir_calloc((size_t)slots + 1, sizeof *pl->lists);
     pl->arg_outs = ir_malloc(((size_t)slots + 1) * sizeof *pl->arg_outs);
@@ -92,7 +94,7 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
     for (int id = 0; id < n; id++)
         if (nodes[id].root >= 0) {
             members[nodes[id].root]++;
-            operands[nodes[id].root] += g->nodes[id]->n_in;
+            operands[nodes[id].root] += nodes[id].n_in;
         }
     /* Lay the lists out: members, then operands, then outputs, per kernel. */
     const ir_node **next = pl->lists;
@@ -123,18 +125,19 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         k->members[k->n_members++] = v;
         if (nodes[id].stored)
             k->outs[k->n_outs++] = v;
-        for (int j = 0; j < v->n_in; j++) {
-            const ir_node *x = v->in[j];
+        int ew = nodes[k->root->id].ew;
+        for (int j = 0; j < nodes[id].n_in; j++) {
+            int xid = pl->operands[nodes[id].in_at + j];
+            const ir_node *x = g->nodes[xid];
             int seen = 0;
-            if (nodes[x->id].root == nodes[id].root ||
-                (cg_is_elementwise(k->root) && cg_is_inlined(x)))
+            if (nodes[xid].root == nodes[id].root || (ew && nodes[xid].inlined))
                 continue;
-            for (int a = 0; a < k->n_args && cg_is_elementwise(k->root); a++)
+            for (int a = 0; a < k->n_args && ew; a++)
                 seen |= k->args[a] == x;
             if (!seen) {
                 k->arg_out[k->n_args] = -1;
                 pl->arg_permuted[&k->arg_out[k->n_args] - pl->arg_outs] =
-                    nodes[x->id].view && x->op == IR_OP_PERMUTE;
+                    nodes[xid].view && nodes[xid].op == IR_OP_PERMUTE;
                 k->args[k->n_args++] = x;
             }
         }
@@ -170,16 +173,20 @@ static const ir_node *memory_of(const scratch *sc, const ir_node *x)
 /* Marks the views (in id order, so a view of a view finds its operand's base). A
  * permute read by anything but an elementwise node (a reduction, a matmul, a copy, a
  * view) must be contiguous: it stays a kernel. */
-static void plan_views(const ir_graph *g, cg_node_plan *nodes, scratch *sc)
+static void plan_views(const ir_graph *g, cg_node_plan *nodes, const int *operands, scratch *sc)
 {
     unsigned char *contiguous = sc->contiguous;
     for (int id = 0; id < g->n_nodes; id++)
-        for (int j = 0;
-             nodes[id].live && !cg_is_elementwise(g->nodes[id]) && j < g->nodes[id]->n_in; j++)
-            contiguous[g->nodes[id]->in[j]->id] = 1;
+        for (int j = 0; nodes[id].live && !nodes[id].ew && j < nodes[id].n_in; j++)
+            contiguous[operands[nodes[id].in_at + j]] = 1;
     for (int id = 0; id < g->n_nodes; id++) {
-        const ir_node *n = g->nodes[id], *x;
+        const ir_node *n, *x;
         int64_t at;
+        /* Only these ops can be views: the others' node structs are not read. */
+        if (nodes[id].op != IR_OP_RESHAPE && nodes[id].op != IR_OP_PERMUTE &&
+            nodes[id].op != IR_OP_SLICE)
+            continue;
+        n = g->nodes[id];
         if (!is_view(n, &nodes[id], contiguous[id], &at))
             continue;
         nodes[id].view = 1;
@@ -352,6 +359,120 @@ static void mark_used_consts(const cg_request *rq, cg_plan *pl, const scratch *s
         pl->nodes[rq->outputs[i]->id].used_const |= rq->outputs[i]->op == IR_OP_CONST;
 }
 
+_Static_assert(IR_OP_COUNT - 1 <= USHRT_MAX, "cg_node_plan.op holds every ir_op");
+
+/* Slots of the first type table: a power of two, at least twice the types it holds. */
+#define CG_TYPE_SLOTS_MIN 64
+
+static uint64_t type_hash(nb_dtype dt, int rank, const int64_t *shape)
+{
+    uint64_t h = ir_fnv1a(IR_FNV1A_BASIS, &dt, sizeof dt);
+    h = ir_fnv1a(h, &rank, sizeof rank);
+    return ir_mix64(ir_fnv1a(h, shape, (size_t)rank * sizeof *shape));
+}
+
+static int type_same(const cg_type *t, const ir_node *v)
+{
+    return t->dtype == v->dtype && t->rank == v->rank &&
+           memcmp(t->shape, v->shape, (size_t)v->rank * sizeof *v->shape) == 0;
+}
+
+/* Doubles the type table and places every type again. 0, or -1 on OOM. */
+static int types_grow(cg_plan *pl)
+{
+    size_t cap = pl->type_slots_cap ? 2 * pl->type_slots_cap : CG_TYPE_SLOTS_MIN;
+    int *slots = ir_malloc(cap * sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < cap; i++)
+        slots[i] = -1;
+    for (int i = 0; i < pl->n_types; i++) {
+        const cg_type *t = &pl->types[i];
+        size_t at = type_hash(t->dtype, t->rank, t->shape) & (cap - 1);
+        while (slots[at] >= 0)
+            at = (at + 1) & (cap - 1);
+        slots[at] = i;
+    }
+    free(pl->type_slots);
+    pl->type_slots = slots;
+    pl->type_slots_cap = cap;
+    return 0;
+}
+
+/* The index of v's type in pl->types, added (with its text) when new; -1 on OOM. last:
+ * the type of the node before, or -1. */
+static int type_of(cg_plan *pl, const ir_node *v, int last)
+{
+    /* Neighbours mostly share a type (a chain of scalars, a layer's elementwise ops). */
+    if (last >= 0 && type_same(&pl->types[last], v))
+        return last;
+    if ((size_t)pl->n_types * 2 >= pl->type_slots_cap && types_grow(pl) != 0)
+        return -1;
+    size_t mask = pl->type_slots_cap - 1, at = type_hash(v->dtype, v->rank, v->shape) & mask;
+    for (; pl->type_slots[at] >= 0; at = (at + 1) & mask)
+        if (type_same(&pl->types[pl->type_slots[at]], v))
+            return pl->type_slots[at];
+    if (pl->n_types == pl->cap_types) {
+        int cap = pl->cap_types ? 2 * pl->cap_types : CG_TYPE_SLOTS_MIN / 2;
+        cg_type *types = ir_realloc(pl->types, (size_t)cap * sizeof *types);
+        if (!types)
+            return -1;
+        pl->types = types;
+        pl->cap_types = cap;
+    }
+    cg_type *t = &pl->types[pl->n_types];
+    memset(t, 0, sizeof *t);
+    t->dtype = v->dtype;
+    t->rank = v->rank;
+    memcpy(t->shape, v->shape, (size_t)v->rank * sizeof *v->shape);
+    t->at = pl->type_text.len;
+    ir_text_type(&pl->type_text, v->dtype, v->rank, v->shape);
+    if (pl->type_text.failed)
+        return -1;
+    t->len = pl->type_text.len - t->at;
+    pl->type_slots[at] = pl->n_types;
+    return pl->n_types++;
+}
+
+/* Copies what the passes below and the emitters read of every node into pl->nodes and
+ * pl->operands, in one pass over the node structs. 0, or -1 with the error on g. */
+static int plan_nodes(ir_graph *g, cg_plan *pl)
+{
+    /* One pass: the operand array grows as it fills (doubling) rather than being
+     * counted first, which would read every node struct twice. */
+    size_t at = 0, cap = (size_t)g->n_nodes * 2 + 1;
+    pl->operands = ir_malloc(cap * sizeof *pl->operands);
+    if (!pl->operands)
+        return ir_oom(g);
+    for (int id = 0; id < g->n_nodes; id++) {
+        const ir_node *v = g->nodes[id];
+        cg_node_plan *np = &pl->nodes[id];
+        if ((size_t)v->n_in > (size_t)INT_MAX - at) /* in_at is an int */
+            return ir_error(g, "compile: the graph has more than %d operands in all", INT_MAX);
+        if (cap - at < (size_t)v->n_in) {
+            size_t grown = 2 * (at + (size_t)v->n_in);
+            int *operands = ir_realloc(pl->operands, grown * sizeof *operands);
+            if (!operands)
+                return ir_oom(g);
+            pl->operands = operands;
+            cap = grown;
+        }
+        np->op = (unsigned short)v->op;
+        np->ew = cg_is_elementwise(v) != 0;
+        np->inlined = cg_is_inlined(v) != 0;
+        np->lit = np->inlined ? v->data[0] : 0;
+        np->origin = v->origin;
+        np->n_in = v->n_in;
+        np->in_at = (int)at;
+        np->root = np->kernel = np->buffer = -1;
+        if ((np->type = type_of(pl, v, id ? np[-1].type : -1)) < 0)
+            return ir_oom(g);
+        for (int j = 0; j < v->n_in; j++)
+            pl->operands[at++] = v->in[j]->id;
+    }
+    return 0;
+}
+
 int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     int n = g->n_nodes, rc = -1;
@@ -374,13 +495,13 @@ int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
     sc.via_view = sc.first_read + 2 * count;
     sc.last_use = sc.first_read + 3 * count;
     sc.in_place = sc.first_read + 4 * count;
-    for (int id = 0; id < n; id++) {
-        pl->nodes[id].root = pl->nodes[id].kernel = pl->nodes[id].buffer = -1;
+    if (plan_nodes(g, pl) != 0)
+        goto done;
+    for (int id = 0; id < n; id++)
         sc.in_place[id] = -1;
-    }
-    mark_live(g, rq, pl->nodes);
-    plan_views(g, pl->nodes, &sc);
-    if (cg_fuse(g, pl->nodes) != 0) {
+    mark_live(g, rq, pl->nodes, pl->operands);
+    plan_views(g, pl->nodes, pl->operands, &sc);
+    if (cg_fuse(g, pl) != 0) {
         ir_oom(g);
         goto done;
     }
@@ -415,6 +536,10 @@ done:
 void cg_plan_free(cg_plan *pl)
 {
     free(pl->nodes);
+    free(pl->operands);
+    free(pl->types);
+    free(pl->type_slots);
+    free(pl->type_text.buf);
     free(pl->kernels);
     free(pl->buffers);
     free(pl->update_swap);

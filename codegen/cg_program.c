@@ -10,6 +10,10 @@
 
 #include "cg.h"
 
+/* Bytes of a user's name escaped for a comment (ir_escape_name): enough for a long
+ * name; a longer one is cut. */
+#define CG_ESCAPED_NAME_MAX 1100
+
 static const char *const cg_libm_protos[] = {
 #define CG_LIBM(fn, proto) proto,
 #include "cg_libm.def"
@@ -29,11 +33,12 @@ static size_t node_bytes(const ir_node *n)
     return (size_t)n->numel * ir_dtype_size(n->dtype);
 }
 
-/* The C name of a node's buffer inside the entry point. */
-static const char *var(const ir_node *n, char *buf, size_t size)
+/* Appends the C name of a node's buffer inside the entry point: "n<origin>", or
+ * "c<origin>" for a constant. */
+static void put_var(ir_text *out, const ir_node *n)
 {
-    snprintf(buf, size, "%c%d", n->op == IR_OP_CONST ? 'c' : 'n', n->origin);
-    return buf;
+    ir_text_putc(out, n->op == IR_OP_CONST ? 'c' : 'n');
+    ir_text_int(out, n->origin);
 }
 
 static int slot_fill(ir_graph *g, cg_slot *s, const ir_node *n)
@@ -84,25 +89,35 @@ static void emit_rt_proto(ir_text *out, const char *proto, cg_rt_link link)
                        name, paren);
 }
 
-/* A one-line description of a node for comments: "%7 = mul f32[2,3] (%5, %6) 'w'". */
-static void describe(ir_text *t, const ir_node *n)
+/* Appends the text of type i of the plan: "f32[2,3]". */
+static void put_type(ir_text *t, const cg_plan *pl, int i)
 {
+    ir_text_append(t, pl->type_text.buf + pl->types[i].at, pl->types[i].len);
+}
+
+/* A one-line description of a node for comments: "%7 = mul f32[2,3] (%5, %6) 'w'". Its
+ * operands' numbers and types come from the plan: reading them from the operand nodes,
+ * which may be anywhere in a large graph, would cost a cache miss each. */
+static void describe(ir_text *t, const cg_plan *pl, const ir_node *n)
+{
+    const cg_node_plan *np = &pl->nodes[n->id];
     ir_text_putc(t, '%');
-    ir_text_int(t, n->origin);
+    ir_text_int(t, np->origin);
     ir_text_append(t, " = ", 3);
-    ir_text_puts(t, ir_op_defs[n->op].name);
-    if (n->op == IR_OP_MATMUL) /* the one op with flags: no other node's attr is read */
+    ir_text_puts(t, ir_op_defs[np->op].name);
+    if (np->op == IR_OP_MATMUL) /* the one op with flags: no other node's attr is read */
         ir_text_puts(t, ir_op_suffix(n));
     ir_text_putc(t, ' ');
-    ir_text_type(t, n->dtype, n->rank, n->shape);
-    for (int j = 0; j < n->n_in; j++) {
+    put_type(t, pl, np->type);
+    for (int j = 0; j < np->n_in; j++) {
+        const cg_node_plan *x = &pl->nodes[pl->operands[np->in_at + j]];
         ir_text_puts(t, j ? ", %" : " <- %");
-        ir_text_int(t, n->in[j]->origin);
+        ir_text_int(t, x->origin);
         ir_text_putc(t, ' ');
-        ir_text_type(t, n->in[j]->dtype, n->in[j]->rank, n->in[j]->shape);
+        put_type(t, pl, x->type);
     }
     if (n->name) {
-        char esc[1100];
+        char esc[CG_ESCAPED_NAME_MAX];
         ir_text_printf(t, " '%s'", ir_escape_name(n->name, esc, sizeof esc));
     }
 }
@@ -149,11 +164,16 @@ static void add_param(ir_text *out, size_t *line, int open, const char *type, co
 }
 
 /* Writes `static void|int kN(T *y, const T0 *x0, ...)` and its body. */
-static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
+static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k, ir_text *scratch)
 {
     const ir_node *n = k->root;
     cg_emit_fn kernel = cg_kernel_emitter(n->op);
-    ir_text body = {0};
+    /* The body is written first (the signature depends on whether it can fail) into
+     * scratch, which every kernel uses again: no allocation per kernel. */
+    ir_text body = *scratch;
+    body.len = 0;
+    if (body.buf)
+        body.buf[0] = 0;
     c->t = &body;
     c->indent = 1;
     c->can_fail = 0;
@@ -165,13 +185,12 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
         return ir_error(g, "codegen: internal error: op %s has no emitter in cg_ops.def",
                         ir_op_defs[n->op].name);
     c->t = NULL; /* body ends here; later writes through c name their own text */
-    if (body.failed) {
-        free(body.buf); /* an emitter may mark it failed and leave text in it */
-        return cg_text_error(g, c);
-    }
+    *scratch = body;
+    if (body.failed)
+        return cg_text_error(g, c); /* the caller frees scratch, whatever is left in it */
     for (int i = 0; i < k->n_members; i++) {
         ir_text_puts(out, i ? "\n * " : "/* ");
-        describe(out, k->members[i]);
+        describe(out, c->plan, k->members[i]);
     }
     ir_text_append(out, " */\n", 4);
     size_t line = out->len;
@@ -199,17 +218,20 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k)
     if (body.buf)
         ir_text_append(out, body.buf, body.len);
     ir_text_puts(out, c->can_fail ? "    return 0;\n}\n\n" : "}\n\n");
-    free(body.buf);
     return 0;
 }
 
 static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
 {
-    char v[32];
     (void)c;
     int short_list = n->numel <= 8;
-    ir_text_printf(out, "static const %s %s[%lld] = {", cg_ctype(n->dtype), var(n, v, sizeof v),
-                   (long long)n->numel);
+    ir_text_puts(out, "static const ");
+    ir_text_puts(out, cg_ctype(n->dtype));
+    ir_text_putc(out, ' ');
+    put_var(out, n);
+    ir_text_putc(out, '[');
+    ir_text_int(out, (long long)n->numel);
+    ir_text_append(out, "] = {", 5);
     for (int64_t i = 0; i < n->numel; i++) {
         ir_text_puts(out, i % 8 ? ", " : (i ? ",\n    " : (short_list ? "" : "\n    ")));
         cg_lit_put(out, n->dtype, n->data[i]);
@@ -227,6 +249,9 @@ static int program_slots(ir_graph *g, const cg_request *rq, const cg_plan *pl, c
     if (!p->inputs || !p->params || !p->outputs)
         return ir_oom(g);
     for (int id = 0; id < g->n_nodes; id++) {
+        /* The plan's copy of the op: most nodes are neither, and their structs stay unread. */
+        if (pl->nodes[id].op != IR_OP_INPUT && pl->nodes[id].op != IR_OP_PARAM)
+            continue;
         const ir_node *v = g->nodes[id];
         if (v->op == IR_OP_INPUT) {
             cg_slot *s = &p->inputs[p->n_inputs++];
@@ -255,7 +280,7 @@ static int program_slots(ir_graph *g, const cg_request *rq, const cg_plan *pl, c
 static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
 {
     cg_failure *f = ir_realloc(p->failures, (size_t)(p->n_failures + 1) * sizeof *f);
-    char desc[1400], esc[1100];
+    char desc[1400], esc[CG_ESCAPED_NAME_MAX];
     if (!f)
         return ir_oom(g);
     p->failures = f;
@@ -272,14 +297,125 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
     return 0;
 }
 
+/* Appends a byte offset or count in decimal, as printf's %zu writes it. */
+static void put_size(ir_text *out, size_t v)
+{
+    char buf[IR_INT_STR_MAX];
+    unsigned long long u = (unsigned long long)v;
+    size_t n = 0;
+    do {
+        buf[sizeof buf - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    ir_text_append(out, buf + sizeof buf - n, n);
+}
+
+/* Appends " '<name>'" with the name escaped for a comment; nothing when name is NULL. */
+static void put_name(ir_text *out, const char *name)
+{
+    char esc[CG_ESCAPED_NAME_MAX];
+    if (!name)
+        return;
+    ir_text_append(out, " '", 2);
+    ir_text_puts(out, ir_escape_name(name, esc, sizeof esc));
+    ir_text_putc(out, '\'');
+}
+
+/* Appends "    <T> *<var> = (<T> *)(<base> + <offset>);" (without the line end). */
+static void put_pointer(ir_text *out, const char *t, const ir_node *x, const char *base,
+                        size_t offset)
+{
+    ir_text_append(out, "    ", 4);
+    ir_text_puts(out, t);
+    ir_text_append(out, " *", 2);
+    put_var(out, x);
+    ir_text_append(out, " = (", 4);
+    ir_text_puts(out, t);
+    ir_text_append(out, " *)(", 4);
+    ir_text_puts(out, base);
+    ir_text_append(out, " + ", 3);
+    put_size(out, offset);
+    ir_text_append(out, ");", 2);
+}
+
+/* Appends "    <copy>(<dst>, <src>, <bytes>);\n": one update copied into its parameter. */
+static void put_copy(ir_text *out, cg_ctx *c, const ir_node *dst, const ir_node *src, int swap,
+                     int64_t bytes)
+{
+    ir_text_append(out, "    ", 4);
+    ir_text_puts(out, cg_rt(c, "nb_rt_copy"));
+    ir_text_putc(out, '(');
+    if (dst)
+        put_var(out, dst);
+    else {
+        ir_text_putc(out, 's');
+        ir_text_int(out, swap);
+    }
+    ir_text_append(out, ", ", 2);
+    if (src)
+        put_var(out, src);
+    else {
+        ir_text_putc(out, 's');
+        ir_text_int(out, swap);
+    }
+    ir_text_append(out, ", ", 2);
+    ir_text_int(out, bytes);
+    ir_text_append(out, ");\n", 3);
+}
+
+/* The call of kernel k in the entry point (its operands in an array when there are too
+ * many for one call, CG_MAX_CALL_ARGS), returning on a failure when it can fail. */
+static void put_call(ir_text *out, const cg_plan *pl, const cg_kernel *k)
+{
+    int origin = k->root->origin, fails = pl->nodes[k->root->id].fails;
+    int array = k->args_buffer >= 0;
+    if (array) {
+        ir_text_puts(out, "    {\n        const void **xs = (const void **)(arena + ");
+        put_size(out, pl->buffers[k->args_buffer].offset);
+        ir_text_append(out, ");", 2);
+        for (int j = 0; j < k->n_args; j++) {
+            ir_text_puts(out, j % 4 ? " xs[" : "\n        xs[");
+            ir_text_int(out, j);
+            ir_text_append(out, "] = ", 4);
+            put_var(out, k->args[j]);
+            ir_text_putc(out, ';');
+        }
+        ir_text_append(out, "\n    ", 5);
+    }
+    ir_text_puts(out, fails ? "    if (k" : "    k");
+    ir_text_int(out, origin);
+    ir_text_putc(out, '(');
+    put_var(out, k->root);
+    for (int o = 0; o < k->n_outs - 1; o++) {
+        ir_text_append(out, ", ", 2);
+        put_var(out, k->outs[o]);
+    }
+    for (int j = 0; j < k->n_args && !array; j++)
+        if (k->arg_out[j] < 0) {
+            ir_text_append(out, ", ", 2);
+            put_var(out, k->args[j]);
+        }
+    if (array)
+        ir_text_append(out, ", xs", 4);
+    if (fails) {
+        ir_text_puts(out, "))\n        return ");
+        ir_text_int(out, origin + 1);
+        ir_text_append(out, ";\n", 2);
+    } else {
+        ir_text_append(out, ");\n", 3);
+    }
+    if (array)
+        ir_text_append(out, "    }\n", 6);
+}
+
 /* The entry point: binds every buffer to a local pointer (where the plan put it),
- * calls the kernels, copies leaf outputs and the updates not written in place. */
+ * calls the kernels, copies leaf outputs and the updates not written in place. Written
+ * by appends, not printf: it has a line per buffer and per kernel. */
 static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq,
                        const cg_plan *pl, const cg_program *p)
 {
-    char v[32], esc[1100];
-    ir_text_printf(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
-                        "unsigned char *state)\n{\n");
+    ir_text_puts(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
+                      "unsigned char *state)\n{\n");
     /* A program may have no inputs, no parameters, or nothing in the arena. */
     int uses_in = 0, uses_state = 0, uses_arena = pl->arena_size > 0;
     for (int i = 0; i < p->n_inputs; i++)
@@ -287,94 +423,92 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
     for (int i = 0; i < p->n_params; i++)
         uses_state |= pl->nodes[p->params[i].node].live;
     if (!uses_in)
-        ir_text_printf(out, "    (void)in;\n");
+        ir_text_puts(out, "    (void)in;\n");
     if (!uses_arena)
-        ir_text_printf(out, "    (void)arena;\n");
+        ir_text_puts(out, "    (void)arena;\n");
     if (!uses_state)
-        ir_text_printf(out, "    (void)state;\n");
+        ir_text_puts(out, "    (void)state;\n");
     for (int i = 0; i < p->n_inputs; i++) {
         const ir_node *x = g->nodes[p->inputs[i].node];
         if (!pl->nodes[x->id].live)
             continue;
         const char *t = cg_ctype(x->dtype);
-        ir_text_printf(out, "    const %s *%s = (const %s *)in[%d]; /* input", t,
-                       var(x, v, sizeof v), t, i);
-        if (x->name)
-            ir_text_printf(out, " '%s'", ir_escape_name(x->name, esc, sizeof esc));
-        ir_text_printf(out, " */\n");
+        ir_text_puts(out, "    const ");
+        ir_text_puts(out, t);
+        ir_text_append(out, " *", 2);
+        put_var(out, x);
+        ir_text_puts(out, " = (const ");
+        ir_text_puts(out, t);
+        ir_text_puts(out, " *)in[");
+        ir_text_int(out, i);
+        ir_text_puts(out, "]; /* input");
+        put_name(out, x->name);
+        ir_text_append(out, " */\n", 4);
     }
     for (int i = 0; i < p->n_params; i++) {
         const ir_node *x = g->nodes[p->params[i].node];
         if (!pl->nodes[x->id].live)
             continue;
-        const char *t = cg_ctype(x->dtype);
-        ir_text_printf(out, "    %s *%s = (%s *)(state + %zu); /* param '%s' */\n", t,
-                       var(x, v, sizeof v), t, p->params[i].offset,
-                       ir_escape_name(x->name, esc, sizeof esc));
+        put_pointer(out, cg_ctype(x->dtype), x, "state", p->params[i].offset);
+        ir_text_puts(out, " /* param");
+        put_name(out, x->name);
+        ir_text_append(out, " */\n", 4);
     }
     /* Kernel results, then views: a view points into a result or a leaf declared above. */
     for (int i = 0; i < pl->n_buffers; i++) {
         const cg_buffer *b = &pl->buffers[i];
         const ir_node *x = b->node;
-        const char *t = cg_ctype(x->dtype);
         if (b->kind == CG_BUF_IN_PLACE) {
-            char pv[32];
-            ir_text_printf(out, "    %s *%s = %s; /* written in place: a parameter update */\n", t,
-                           var(x, v, sizeof v), var(b->alias, pv, sizeof pv));
+            ir_text_append(out, "    ", 4);
+            ir_text_puts(out, cg_ctype(x->dtype));
+            ir_text_append(out, " *", 2);
+            put_var(out, x);
+            ir_text_append(out, " = ", 3);
+            put_var(out, b->alias);
+            ir_text_puts(out, "; /* written in place: a parameter update */\n");
         } else if (b->kind == CG_BUF_ARENA) {
-            ir_text_printf(out, "    %s *%s = (%s *)(arena + %zu);\n", t, var(x, v, sizeof v), t,
-                           b->offset);
+            put_pointer(out, cg_ctype(x->dtype), x, "arena", b->offset);
+            ir_text_putc(out, '\n');
         }
     }
     for (int i = 0; i < pl->n_buffers; i++) {
         const cg_buffer *b = &pl->buffers[i];
         const ir_node *x = b->node;
-        char av[32];
         if (b->kind != CG_BUF_VIEW || b->first < 0)
             continue; /* read only through other views: no pointer of its own */
-        ir_text_printf(out, "    const %s *%s = %s + %zu; /* view of %%%d */\n", cg_ctype(x->dtype),
-                       var(x, v, sizeof v), var(b->alias, av, sizeof av),
-                       b->alias_offset / ir_dtype_size(x->dtype), b->alias->origin);
+        ir_text_puts(out, "    const ");
+        ir_text_puts(out, cg_ctype(x->dtype));
+        ir_text_append(out, " *", 2);
+        put_var(out, x);
+        ir_text_append(out, " = ", 3);
+        put_var(out, b->alias);
+        ir_text_append(out, " + ", 3);
+        put_size(out, b->alias_offset / ir_dtype_size(x->dtype));
+        ir_text_puts(out, "; /* view of %");
+        ir_text_int(out, b->alias->origin);
+        ir_text_append(out, " */\n", 4);
     }
-    ir_text_printf(out, "\n");
-    for (int i = 0; i < pl->n_kernels; i++) {
-        const cg_kernel *k = &pl->kernels[i];
-        int id = k->root->id, origin = k->root->origin, fails = pl->nodes[id].fails;
-        int array = k->args_buffer >= 0;
-        if (array) {
-            /* Too many operands for one call: they go in an array (CG_MAX_CALL_ARGS). */
-            ir_text_printf(out, "    {\n        const void **xs = (const void **)(arena + %zu);",
-                           pl->buffers[k->args_buffer].offset);
-            for (int j = 0; j < k->n_args; j++)
-                ir_text_printf(out, "%sxs[%d] = %s;", j % 4 ? " " : "\n        ", j,
-                               var(k->args[j], v, sizeof v));
-            ir_text_printf(out, "\n    ");
-        }
-        ir_text_printf(out, fails ? "    if (k%d(%s" : "    k%d(%s", origin,
-                       var(k->root, v, sizeof v));
-        for (int o = 0; o < k->n_outs - 1; o++)
-            ir_text_printf(out, ", %s", var(k->outs[o], v, sizeof v));
-        for (int j = 0; j < k->n_args && !array; j++)
-            if (k->arg_out[j] < 0)
-                ir_text_printf(out, ", %s", var(k->args[j], v, sizeof v));
-        if (array)
-            ir_text_printf(out, ", xs");
-        ir_text_printf(out, fails ? "))\n        return %d;\n" : ");\n", origin + 1);
-        if (array)
-            ir_text_printf(out, "    }\n");
-    }
+    ir_text_putc(out, '\n');
+    for (int i = 0; i < pl->n_kernels; i++)
+        put_call(out, pl, &pl->kernels[i]);
     for (int i = 0; i < p->n_outputs; i++) {
         const cg_buffer *b = &pl->buffers[pl->output_buffer[i]];
         if (b->kind != CG_BUF_OUTPUT_COPY)
             continue;
-        const char *t = cg_ctype(b->node->dtype);
-        ir_text_printf(out,
-                       "    for (long i = 0; i < %lld; i++) /* output %d */\n"
-                       "        ((%s *)(arena + %zu))[i] = %s[i];\n",
-                       (long long)b->node->numel, i, t, b->offset, var(b->node, v, sizeof v));
+        ir_text_puts(out, "    for (long i = 0; i < ");
+        ir_text_int(out, (long long)b->node->numel);
+        ir_text_puts(out, "; i++) /* output ");
+        ir_text_int(out, i);
+        ir_text_puts(out, " */\n        ((");
+        ir_text_puts(out, cg_ctype(b->node->dtype));
+        ir_text_puts(out, " *)(arena + ");
+        put_size(out, b->offset);
+        ir_text_puts(out, "))[i] = ");
+        put_var(out, b->node);
+        ir_text_puts(out, "[i];\n");
     }
     if (rq->n_updates)
-        ir_text_printf(out, "\n    /* parameter updates, after every read of the old values */\n");
+        ir_text_puts(out, "\n    /* parameter updates, after every read of the old values */\n");
     /* A parameter that is both the value of one update and the target of another
      * (a <- b, b <- a) is first copied aside, to s<i>, so every update reads the old
      * value. */
@@ -383,26 +517,26 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
         if (pl->update_swap[i] < 0)
             continue;
         const char *t = cg_ctype(val->dtype);
-        ir_text_printf(out, "    %s *s%d = (%s *)(arena + %zu);\n", t, i, t,
-                       pl->buffers[pl->update_swap[i]].offset);
-        ir_text_printf(out, "    %s(s%d, %s, %lld);\n", cg_rt(c, "nb_rt_copy"), i,
-                       var(val, v, sizeof v), (long long)node_bytes(val));
+        ir_text_append(out, "    ", 4);
+        ir_text_puts(out, t);
+        ir_text_append(out, " *s", 3);
+        ir_text_int(out, i);
+        ir_text_append(out, " = (", 4);
+        ir_text_puts(out, t);
+        ir_text_puts(out, " *)(arena + ");
+        put_size(out, pl->buffers[pl->update_swap[i]].offset);
+        ir_text_append(out, ");\n", 3);
+        put_copy(out, c, NULL, val, i, (int64_t)node_bytes(val));
     }
     for (int i = 0; i < rq->n_updates; i++) {
         const ir_node *x = rq->upd_params[i], *val = rq->upd_values[i];
         const cg_buffer *vb =
             pl->nodes[val->id].buffer >= 0 ? &pl->buffers[pl->nodes[val->id].buffer] : NULL;
-        char pv[32];
         if (vb && vb->kind == CG_BUF_IN_PLACE && vb->alias == x)
             continue;
-        if (pl->update_swap[i] >= 0)
-            snprintf(v, sizeof v, "s%d", i);
-        else
-            var(val, v, sizeof v);
-        ir_text_printf(out, "    %s(%s, %s, %lld);\n", cg_rt(c, "nb_rt_copy"),
-                       var(x, pv, sizeof pv), v, (long long)node_bytes(x));
+        put_copy(out, c, x, pl->update_swap[i] >= 0 ? NULL : val, i, (int64_t)node_bytes(x));
     }
-    ir_text_printf(out, "    return 0;\n}\n");
+    ir_text_puts(out, "    return 0;\n}\n");
 }
 
 /* CPU seconds of this thread, for cg_times. */
@@ -417,13 +551,14 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
 {
     double t0 = rq->times ? thread_seconds() : 0.0, t1 = t0;
     cg_plan pl = {0};
-    ir_text body = {0}, entry = {0}, out = {0}, plan_text = {0};
+    ir_text body = {0}, out = {0}, plan_text = {0}, scratch = {0};
     cg_ctx c = {0};
     memset(p, 0, sizeof *p);
     if (!g || g->error)
         return -1;
     if (cg_plan_build(g, rq, &pl) != 0 || program_slots(g, rq, &pl, p) != 0)
         goto fail;
+    c.plan = &pl;
     if (rq->keep_plan) {
         cg_plan_print(&pl, &plan_text);
         if (plan_text.failed) {
@@ -437,10 +572,10 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         if (pl.nodes[id].used_const)
             emit_constant(&body, &c, g->nodes[id]);
     if (body.len)
-        ir_text_printf(&body, "\n");
+        ir_text_putc(&body, '\n');
     for (int i = 0; i < pl.n_kernels; i++) {
         const cg_kernel *k = &pl.kernels[i];
-        if (emit_kernel(g, &body, &c, k) != 0)
+        if (emit_kernel(g, &body, &c, k, &scratch) != 0)
             goto fail;
         /* The plan decided from the op table; the emitter must agree. */
         assert(c.can_fail == pl.nodes[k->root->id].fails);
@@ -448,12 +583,18 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
             goto fail;
     }
     /* The entry first: the functions it calls need prototypes at the top. */
-    emit_entry(g, &entry, &c, rq, &pl, p);
-    ir_text_printf(&out, "/* Generated by nabla from a graph of %d nodes. */\n\n", g->n_nodes);
+    emit_entry(g, &body, &c, rq, &pl, p);
+    /* Then the header and prototypes, put in front of the body by moving it within its
+     * own buffer: a copy into a new buffer would fault in megabytes of fresh pages for
+     * a long chain. Appends, not printf. */
+    ir_text_puts(&out, "/* Generated by nabla from a graph of ");
+    ir_text_int(&out, g->n_nodes);
+    ir_text_puts(&out, " nodes. */\n\n");
     int any_proto = 0;
     for (int i = 0; i < CG_LIBM_COUNT; i++)
         if (c.libm_used[i]) {
-            ir_text_printf(&out, "%s\n", cg_libm_protos[i]);
+            ir_text_puts(&out, cg_libm_protos[i]);
+            ir_text_putc(&out, '\n');
             any_proto = 1;
         }
     for (int i = 0; i < CG_RT_COUNT; i++)
@@ -461,26 +602,32 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
             emit_rt_proto(&out, cg_rt_protos[i], rq->rt_link);
             any_proto = 1;
         }
-    ir_text_printf(&out, "%s%s%s", any_proto ? "\n" : "", body.buf ? body.buf : "",
-                   entry.buf ? entry.buf : "");
-    if (out.failed || body.failed || entry.failed || c.internal[0]) {
+    if (any_proto)
+        ir_text_putc(&out, '\n');
+    if (!out.failed && ir_text_reserve(&body, out.len) == 0) {
+        memmove(body.buf + out.len, body.buf, body.len);
+        memcpy(body.buf, out.buf, out.len);
+        body.len += out.len;
+        body.buf[body.len] = 0;
+    }
+    if (out.failed || body.failed || c.internal[0]) {
         cg_text_error(g, &c);
         goto fail;
     }
-    p->source = out.buf;
+    p->source = body.buf;
     p->plan = plan_text.buf;
     if (rq->times) {
         rq->times->plan_seconds = t1 - t0;
         rq->times->emit_seconds = thread_seconds() - t1;
     }
-    free(body.buf);
-    free(entry.buf);
+    free(out.buf);
+    free(scratch.buf);
     cg_plan_free(&pl);
     return 0;
 fail:
     free(out.buf);
     free(body.buf);
-    free(entry.buf);
+    free(scratch.buf);
     free(plan_text.buf);
     cg_plan_free(&pl);
     cg_program_free(p);

@@ -50,26 +50,42 @@ typedef struct ir_attr {
 /* Kinds of parameters (attr.k of a PARAM). */
 enum { IR_PARAM_PLAIN = 0, IR_PARAM_GRAD = 1 };
 
+/* Operands a node holds in itself: most ops take one or two, and then reading a node's
+ * operands reads no other allocation. */
+#define IR_NODE_SMALL_IN 2
+
 struct nb_node {
+    /* First the fields nearly every pass reads, within the node's first cache line
+     * (blocks of nodes are aligned to IR_NODE_ALIGN). */
     int id;     /* dense, in creation (= topological) order */
     int origin; /* id in the user's graph (ir_simplify copies keep it) */
     ir_op op;
     nb_dtype dtype;
     int rank;
-    int64_t shape[NB_MAX_RANK];
-    int64_t numel;
     int n_in;
-    ir_node **in; /* n_in operands, all with smaller ids */
-    ir_attr attr;
-    char *name; /* user's name or NULL; never pasted into code */
+    ir_node **in; /* n_in operands, all with smaller ids: in_small when they fit */
+    ir_node *in_small[IR_NODE_SMALL_IN];
+    char *name;   /* user's name or NULL; never pasted into code */
+    double *data; /* CONST: numel values, row-major */
+    int64_t numel;
     ir_graph *graph;
-    double *data;   /* CONST: numel values, row-major */
     int leaf_index; /* INPUT: index among inputs; PARAM: among params */
+    int64_t shape[NB_MAX_RANK];
+    /* Last: the attributes are most of the node's bytes and few passes read them. */
+    ir_attr attr;
 };
+
+/* The alignment of blocks of nodes: a cache line. */
+#define IR_NODE_ALIGN 64
+
+/* Nodes are allocated from blocks of the graph, in creation order, so that passes over
+ * the ids walk memory forwards instead of wherever the heap put each node. */
+typedef struct ir_node_block ir_node_block;
 
 struct nb_graph {
     ir_node **nodes;
     int n_nodes, cap;
+    ir_node_block *blocks; /* the newest first */
     int n_inputs, n_params;
     char *error; /* first error, or NULL */
     /* The named inputs and parameters, an open-addressing set (ir_leaf_find): checking
@@ -159,7 +175,9 @@ int ir_oom(ir_graph *g);
  * op's shape rule and appends it. Returns NULL (poison) when g already has an error,
  * an operand is NULL or of another graph, the shape rule rejects it, or on OOM. */
 ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const ir_attr *attr);
-/* Frees a node that is no longer in any graph's node list (its operands, name, data). */
+/* Frees what a node that is no longer in any graph's node list holds (its operand list,
+ * name, data); its own memory is part of a block of its graph and goes with the graph,
+ * or is used again when it was the graph's newest node. */
 void ir_node_free(ir_node *n);
 /* The largest operand count among nodes 0..last of g: the size of a per-node buffer. */
 int ir_max_operands(const ir_graph *g, int last);

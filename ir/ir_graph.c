@@ -19,12 +19,58 @@ ir_graph *ir_graph_new(void)
     return ir_calloc(1, sizeof(ir_graph));
 }
 
+/* Nodes of the first block; each later block holds twice as many as the one before, up
+ * to IR_NODE_BLOCK_MAX, so a small graph takes little memory and a large one few
+ * allocations. */
+#define IR_NODE_BLOCK_MIN 8
+#define IR_NODE_BLOCK_MAX 256
+
+struct ir_node_block {
+    ir_node_block *next; /* the block allocated before this one */
+    int used, cap;
+    /* cap slots, used of them handed out; each starting on a cache line when the size
+     * of a node is a multiple of one. */
+    _Alignas(IR_NODE_ALIGN) ir_node nodes[];
+};
+
+/* A zeroed node from g's newest block (a new block when it is full); NULL on OOM. */
+static ir_node *node_take(ir_graph *g)
+{
+    ir_node_block *b = g->blocks;
+    if (!b || b->used == b->cap) {
+        int cap = b ? 2 * b->cap : IR_NODE_BLOCK_MIN;
+        if (cap > IR_NODE_BLOCK_MAX)
+            cap = IR_NODE_BLOCK_MAX;
+        size_t bytes = sizeof *b + (size_t)cap * sizeof(ir_node);
+        /* aligned_alloc takes a multiple of the alignment. */
+        bytes = (bytes + IR_NODE_ALIGN - 1) / IR_NODE_ALIGN * IR_NODE_ALIGN;
+        b = ir_aligned_alloc(IR_NODE_ALIGN, bytes);
+        if (!b)
+            return NULL;
+        b->next = g->blocks;
+        b->used = 0;
+        b->cap = cap;
+        g->blocks = b;
+    }
+    ir_node *n = &b->nodes[b->used++];
+    memset(n, 0, sizeof *n);
+    return n;
+}
+
 void ir_node_free(ir_node *n)
 {
-    free(n->in);
+    if (n->in != n->in_small)
+        free(n->in);
     free(n->name);
     free(n->data);
-    free(n);
+    n->in = NULL;
+    n->name = NULL;
+    n->data = NULL;
+    /* The newest node of its graph (one just found a duplicate, or rejected by its
+     * shape rule): its slot is handed out again. */
+    ir_node_block *b = n->graph ? n->graph->blocks : NULL;
+    if (b && b->used > 0 && n == &b->nodes[b->used - 1])
+        b->used--;
 }
 
 void ir_graph_free(ir_graph *g)
@@ -33,6 +79,11 @@ void ir_graph_free(ir_graph *g)
         return;
     for (int i = 0; i < g->n_nodes; i++)
         ir_node_free(g->nodes[i]);
+    while (g->blocks) {
+        ir_node_block *b = g->blocks;
+        g->blocks = b->next;
+        free(b);
+    }
     free(g->nodes);
     free(g->leaf_names);
     ir_error_clear(g);
@@ -217,14 +268,19 @@ ir_node *ir_node_new(ir_graph *g, ir_op op, ir_node *const *in, int n_in, const 
         g->nodes = nodes;
         g->cap = cap;
     }
-    ir_node *n = ir_calloc(1, sizeof *n);
-    if (!n || (n_in && !(n->in = ir_malloc((size_t)n_in * sizeof *n->in)))) {
-        free(n);
+    ir_node *n = node_take(g);
+    if (!n) {
+        ir_oom(g);
+        return NULL;
+    }
+    n->graph = g;
+    n->in = n->in_small;
+    if (n_in > IR_NODE_SMALL_IN && !(n->in = ir_malloc((size_t)n_in * sizeof *n->in))) {
+        ir_node_free(n);
         ir_oom(g);
         return NULL;
     }
     n->op = op;
-    n->graph = g;
     n->id = n->origin = g->n_nodes;
     n->n_in = n_in;
     if (n_in)

@@ -54,20 +54,47 @@ void ir_text_append_slow(ir_text *t, const void *bytes, size_t n)
     t->buf[t->len] = 0;
 }
 
+/* "00" "01" ... "99": two digits per division, half the divisions of one at a time. */
+static const char ir_two_digits[] = "00010203040506070809"
+                                    "10111213141516171819"
+                                    "20212223242526272829"
+                                    "30313233343536373839"
+                                    "40414243444546474849"
+                                    "50515253545556575859"
+                                    "60616263646566676869"
+                                    "70717273747576777879"
+                                    "80818283848586878889"
+                                    "90919293949596979899";
+
+/* Writes the decimal digits of u backwards, ending at end; returns where they start. */
+static char *digits_before(char *end, unsigned long long u)
+{
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        end -= 2;
+        memcpy(end, ir_two_digits + 2 * r, 2);
+    }
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, ir_two_digits + 2 * u, 2);
+    } else {
+        *--end = (char)('0' + u);
+    }
+    return end;
+}
+
 size_t ir_int_str(long long v, char *buf)
 {
     char digits[IR_INT_STR_MAX];
-    size_t n = 0, len = 0;
-    /* Through unsigned: -LLONG_MIN does not fit in a long long. */
+    /* Through unsigned: -LLONG_MAX - 1 does not fit in a long long. */
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do {
-        digits[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    char *end = digits + sizeof digits, *start = digits_before(end, u);
+    size_t len = 0;
     if (v < 0)
         buf[len++] = '-';
-    while (n)
-        buf[len++] = digits[--n];
+    memcpy(buf + len, start, (size_t)(end - start));
+    len += (size_t)(end - start);
     buf[len] = 0;
     return len;
 }
@@ -78,16 +105,24 @@ void ir_text_int(ir_text *t, long long v)
     ir_text_append(t, buf, ir_int_str(v, buf));
 }
 
+/* Longest "f32[d0,d1,...]": a dtype name, brackets, and per axis a comma and digits. */
+#define IR_TYPE_STR_MAX (8 + NB_MAX_RANK * IR_INT_STR_MAX)
+
 void ir_text_type(ir_text *t, nb_dtype dt, int rank, const int64_t *shape)
 {
-    ir_text_puts(t, ir_dtype_name(dt));
-    ir_text_putc(t, '[');
-    for (int i = 0; i < rank; i++) {
+    /* Built in a buffer and appended once: comments name a type per operand. */
+    char buf[IR_TYPE_STR_MAX];
+    const char *name = ir_dtype_name(dt);
+    size_t len = strlen(name);
+    memcpy(buf, name, len);
+    buf[len++] = '[';
+    for (int i = 0; i < rank && i < NB_MAX_RANK; i++) {
         if (i)
-            ir_text_putc(t, ',');
-        ir_text_int(t, (long long)shape[i]);
+            buf[len++] = ',';
+        len += ir_int_str((long long)shape[i], buf + len);
     }
-    ir_text_putc(t, ']');
+    buf[len++] = ']';
+    ir_text_append(t, buf, len);
 }
 
 void ir_text_vprintf(ir_text *t, const char *fmt, va_list ap)
