@@ -34,9 +34,14 @@ static pthread_mutex_t rt_cc_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The compiler command; the ISA flag (machine()), output and source follow it. Chosen
  * by measurement and by the tests that compare cc with tcc (docs/performance.md):
  * -march=native is not used, because gcc 12 at -O3 with AVX-512 vectorizes a select
- * of second-order gradients wrongly (tests/test_backend_cc.c, pow_matmul_grad2). */
+ * of second-order gradients wrongly (tests/test_backend_cc.c, pow_matmul_grad2); and
+ * the basic-block (SLP) vectorizer is off, because gcc 12 at -O2 and -O3 (any -march)
+ * folds the vector conversions (double)(float)x of a short loop it unrolled into a
+ * copy, so a value cast to f32 and back was never rounded (tests/test_ew_edges.c,
+ * round_trip_through_f32). Loops are still vectorized. */
 static const char *const rt_cc_flags[] = {
-    "-O3", "-fno-math-errno", "-ffp-contract=off", "-std=c99", "-fPIC", "-shared", "-w",
+    "-O3",      "-fno-math-errno", "-ffp-contract=off", "-fno-tree-slp-vectorize",
+    "-std=c99", "-fPIC",           "-shared",           "-w",
 };
 
 /* The x86-64-v3 features (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE) as /proc/cpuinfo names
