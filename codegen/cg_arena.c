@@ -33,7 +33,7 @@ int cg_reserve(ir_graph *g, const char *what, const ir_node *n, size_t *size, si
     size_t bytes, end;
     if (ir_size_bytes(n->dtype, n->numel, &bytes) != 0 ||
         ir_size_align(bytes, CG_ALIGN, &bytes) != 0 || ir_size_add(*size, bytes, &end) != 0) {
-        char t[160], esc[1100];
+        char t[IR_TYPE_STR_MAX], esc[IR_ESCAPED_NAME_MAX];
         return ir_error(
             g, "compile: the %s would need more than %zu bytes: node %d (%s%s%s%s) %s does not fit",
             what, (size_t)SIZE_MAX, n->origin, ir_op_defs[n->op].name, n->name ? " '" : "",

@@ -576,7 +576,7 @@ static void print_time(ir_text *out, const cg_plan *pl, int t)
 
 void cg_plan_print(const cg_plan *pl, ir_text *out)
 {
-    char ty[160];
+    char ty[IR_TYPE_STR_MAX];
     for (int i = 0; i < pl->n_kernels; i++) {
         const cg_kernel *k = &pl->kernels[i];
         ir_text_printf(out, "kernel k%d: %%%d %s%s %s", i, k->root->origin,

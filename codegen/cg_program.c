@@ -10,10 +10,6 @@
 
 #include "cg.h"
 
-/* Bytes of a user's name escaped for a comment (ir_escape_name): enough for a long
- * name; a longer one is cut. */
-#define CG_ESCAPED_NAME_MAX 1100
-
 static const char *const cg_libm_protos[] = {
 #define CG_LIBM(fn, proto) proto,
 #include "cg_libm.def"
@@ -117,7 +113,7 @@ static void describe(ir_text *t, const cg_plan *pl, const ir_node *n)
         put_type(t, pl, x->type);
     }
     if (n->name) {
-        char esc[CG_ESCAPED_NAME_MAX];
+        char esc[IR_ESCAPED_NAME_MAX];
         ir_text_printf(t, " '%s'", ir_escape_name(n->name, esc, sizeof esc));
     }
 }
@@ -280,7 +276,7 @@ static int program_slots(ir_graph *g, const cg_request *rq, const cg_plan *pl, c
 static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
 {
     cg_failure *f = ir_realloc(p->failures, (size_t)(p->n_failures + 1) * sizeof *f);
-    char desc[1400], esc[CG_ESCAPED_NAME_MAX];
+    char desc[IR_ESCAPED_NAME_MAX + 128], esc[IR_ESCAPED_NAME_MAX];
     if (!f)
         return ir_oom(g);
     p->failures = f;
@@ -313,7 +309,7 @@ static void put_size(ir_text *out, size_t v)
 /* Appends " '<name>'" with the name escaped for a comment; nothing when name is NULL. */
 static void put_name(ir_text *out, const char *name)
 {
-    char esc[CG_ESCAPED_NAME_MAX];
+    char esc[IR_ESCAPED_NAME_MAX];
     if (!name)
         return;
     ir_text_append(out, " '", 2);

@@ -182,7 +182,7 @@ int nb_grad_buffers(nb_graph *g, nb_node *const *params, nb_node *const *grads, 
         return ir_error(g, "grad_buffers: a list is NULL or n = %d is negative", n);
     for (int i = 0; i < n; i++) {
         const ir_node *p = params[i];
-        char t[160], u[160];
+        char t[IR_TYPE_STR_MAX], u[IR_TYPE_STR_MAX];
         if (!p || !grads[i])
             return ir_error(g, "grad_buffers: %s %d is NULL", !p ? "parameter" : "gradient", i);
         if (p->graph != g || grads[i]->graph != g)

@@ -30,7 +30,7 @@ static int check_common(nb_graph *g, const char *op, nb_node *a, nb_node *b, nb_
 /* Prediction and target: one float dtype, one shape. */
 static int check_pair(nb_graph *g, const char *op, nb_node *a, nb_node *b, nb_reduction r)
 {
-    char ta[160], tb[160];
+    char ta[IR_TYPE_STR_MAX], tb[IR_TYPE_STR_MAX];
     if (check_common(g, op, a, b, r) != 0)
         return -1;
     if (!ir_is_float(a->dtype) || a->dtype != b->dtype || !ir_same_shape(a, b))
@@ -124,7 +124,7 @@ nb_node *nb_bce_with_logits(nb_graph *g, nb_node *z, nb_node *target, nb_reducti
 static int check_labels(nb_graph *g, const char *op, nb_node *logits, nb_node *labels,
                         nb_reduction r)
 {
-    char tl[160], tx[160];
+    char tl[IR_TYPE_STR_MAX], tx[IR_TYPE_STR_MAX];
     if (check_common(g, op, logits, labels, r) != 0)
         return -1;
     if (!ir_is_float(logits->dtype) || (logits->rank != 1 && logits->rank != 2))

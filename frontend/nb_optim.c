@@ -36,7 +36,7 @@ static nb_node *coef(nb_graph *g, nb_node *x64, nb_dtype dt)
 static int check_param(nb_graph *g, const char *op, nb_node *const *params, nb_node *const *grads,
                        int i, int *seen, const char *const *state, int n_state)
 {
-    char t[160], u[160];
+    char t[IR_TYPE_STR_MAX], u[IR_TYPE_STR_MAX];
     const ir_node *p = params[i], *d = grads[i];
     if (!p || !d)
         return ir_error(g, "%s: %s %d is NULL", op, !p ? "parameter" : "gradient", i);
@@ -82,7 +82,7 @@ static int check_args(nb_graph *g, optim_kind kind, nb_node *lr, nb_node *const 
                       const char *const *state, int n_state)
 {
     const char *op = optim_names[kind];
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     if (!g || g->error)
         return -1;
     if (!lr)

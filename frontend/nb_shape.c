@@ -34,7 +34,7 @@ nb_node *nb_matmul(nb_graph *g, nb_node *a, nb_node *b)
 nb_node *nb_permute(nb_graph *g, nb_node *x, const int *perm, int n)
 {
     ir_attr attr = {0};
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     if (check_operand(g, "permute", x) != 0)
         return NULL;
     if (n != x->rank) {
@@ -55,7 +55,7 @@ nb_node *nb_permute(nb_graph *g, nb_node *x, const int *perm, int n)
 nb_node *nb_transpose(nb_graph *g, nb_node *x)
 {
     int perm[NB_MAX_RANK];
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     if (check_operand(g, "transpose", x) != 0)
         return NULL;
     if (x->rank < 2) {
@@ -82,7 +82,7 @@ nb_node *nb_slice(nb_graph *g, nb_node *x, const int64_t *start, const int64_t *
                   const int64_t *step)
 {
     ir_attr attr = {0};
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     if (check_operand(g, "slice", x) != 0)
         return NULL;
     int r = x->rank;
@@ -127,7 +127,7 @@ nb_node *nb_concat(nb_graph *g, nb_node *const *xs, int n, int axis)
     int rank = xs[0]->rank;
     /* A rank-0 operand is left to the shape rule, which names the problem. */
     if (rank > 0 && (axis < -rank || axis >= rank)) {
-        char t[160];
+        char t[IR_TYPE_STR_MAX];
         ir_error(g, "concat: axis %d is out of range for %s", axis,
                  ir_type_str(xs[0], t, sizeof t));
         return NULL;

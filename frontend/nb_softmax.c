@@ -20,7 +20,7 @@ static nb_node *log_softmax(nb_graph *g, const char *op, nb_node *x, int axis)
     else if (ir_axes_mask(g, op, x->rank, &axis, 1, &mask) != 0)
         return NULL;
     if (!ir_is_float(x->dtype)) {
-        char t[160];
+        char t[IR_TYPE_STR_MAX];
         ir_error(g, "%s: expected an f32 or f64 operand, got %s", op, ir_type_str(x, t, sizeof t));
         return NULL;
     }

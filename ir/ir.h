@@ -275,6 +275,11 @@ void ir_text_vprintf(ir_text *t, const char *fmt, va_list ap);
 #define IR_INT_STR_MAX 24
 /* Writes v in decimal into buf[IR_INT_STR_MAX] and returns its length. */
 size_t ir_int_str(long long v, char *buf);
+/* Bytes of the longest "f32[d0,d1,...]" and its terminator: a dtype name, brackets, and
+ * per axis a comma and digits. */
+#define IR_TYPE_STR_MAX (8 + NB_MAX_RANK * IR_INT_STR_MAX)
+/* Writes "f32[2,3]" into buf[IR_TYPE_STR_MAX], terminated, and returns its length. */
+size_t ir_type_chars(nb_dtype dt, int rank, const int64_t *shape, char *buf);
 
 /* ---- random numbers (ir_rng.c) --------------------------------------------------- */
 
@@ -341,6 +346,9 @@ ir_node *ir_rewrite(const ir_node *v, ir_node **in, ir_attr *attr);
 /* Copies name into buf keeping only [A-Za-z0-9_ .:+=-] and writing every other byte
  * as \\xNN, so the result is safe inside a C comment or one line of text. */
 const char *ir_escape_name(const char *name, char *buf, size_t size);
+/* Bytes of a name escaped into a fixed buffer: enough for a long name; a longer one is
+ * cut. */
+#define IR_ESCAPED_NAME_MAX 1100
 
 /* Checks the graph's invariants; 0, or -1 with a description in msg. */
 int ir_verify(const ir_graph *g, char *msg, size_t size);

@@ -25,7 +25,7 @@ static void mark_deps(const ir_graph *g, ir_node *y, ir_node *const *xs, int n, 
 static int check_args(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n,
                       ir_node **grads)
 {
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     if (!y || (n > 0 && (!xs || !grads)) || n < 0)
         return ir_error(g, "grad: %s", !y ? "the output is NULL" : "bad list of inputs");
     if (y->graph != g)
@@ -37,7 +37,7 @@ static int check_args(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs
         return ir_error(g, "grad: the output is %s, not a scalar; give a seed (nb_vjp)",
                         ir_type_str(y, t, sizeof t));
     if (seed && (seed->graph != g || seed->dtype != y->dtype || !ir_same_shape(seed, y))) {
-        char u[160];
+        char u[IR_TYPE_STR_MAX];
         return ir_error(g, "grad: the seed is %s, the output %s; they must match",
                         ir_type_str(seed, u, sizeof u), ir_type_str(y, t, sizeof t));
     }

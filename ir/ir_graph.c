@@ -192,11 +192,13 @@ const char *ir_dtype_name(nb_dtype dt)
 
 const char *ir_format_type(nb_dtype dt, int rank, const int64_t *shape, char *buf, size_t size)
 {
-    size_t len = (size_t)snprintf(buf, size, "%s[", ir_dtype_name(dt));
-    for (int i = 0; i < rank && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, i ? ",%lld" : "%lld", (long long)shape[i]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
+    char full[IR_TYPE_STR_MAX];
+    size_t len = ir_type_chars(dt, rank, shape, full);
+    if (size) {
+        len = len < size - 1 ? len : size - 1;
+        memcpy(buf, full, len);
+        buf[len] = 0;
+    }
     return buf;
 }
 
@@ -226,7 +228,7 @@ static int check_extent(ir_graph *g, ir_node *n)
                             (long long)n->shape[i]);
     int64_t numel = ir_shape_numel(n->rank, n->shape);
     if (numel < 0 || numel > IR_MAX_NUMEL) {
-        char t[160];
+        char t[IR_TYPE_STR_MAX];
         return ir_error(g, "%s: element count of the result %s overflows (at most %lld elements)",
                         op, ir_type_str(n, t, sizeof t), (long long)IR_MAX_NUMEL);
     }

@@ -80,7 +80,7 @@ char *ir_print(const ir_graph *g)
     ir_text_printf(&t, "graph: %d nodes\n", g->n_nodes);
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = g->nodes[i];
-        char ty[160];
+        char ty[IR_TYPE_STR_MAX];
         ir_text_printf(&t, "%%%d = %s%s %s (", n->id, ir_op_defs[n->op].name, ir_op_suffix(n),
                        ir_type_str(n, ty, sizeof ty));
         for (int j = 0; j < n->n_in; j++)
@@ -88,7 +88,7 @@ char *ir_print(const ir_graph *g)
         ir_text_printf(&t, ")");
         print_attr(&t, n);
         if (n->name) {
-            char esc[4 * 256 + 8];
+            char esc[IR_ESCAPED_NAME_MAX];
             ir_text_printf(&t, " '%s'", ir_escape_name(n->name, esc, sizeof esc));
         }
         ir_text_printf(&t, "\n");

@@ -20,7 +20,7 @@ static const char *operand_types(const ir_node *n, char *buf, size_t size)
     size_t len = 0;
     buf[0] = 0;
     for (int i = 0; i < n->n_in && len + 2 < size; i++) {
-        char t[160];
+        char t[IR_TYPE_STR_MAX];
         len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
                                 ir_type_str(n->in[i], t, sizeof t));
     }

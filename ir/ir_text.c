@@ -105,13 +105,8 @@ void ir_text_int(ir_text *t, long long v)
     ir_text_append(t, buf, ir_int_str(v, buf));
 }
 
-/* Longest "f32[d0,d1,...]": a dtype name, brackets, and per axis a comma and digits. */
-#define IR_TYPE_STR_MAX (8 + NB_MAX_RANK * IR_INT_STR_MAX)
-
-void ir_text_type(ir_text *t, nb_dtype dt, int rank, const int64_t *shape)
+size_t ir_type_chars(nb_dtype dt, int rank, const int64_t *shape, char *buf)
 {
-    /* Built in a buffer and appended once: comments name a type per operand. */
-    char buf[IR_TYPE_STR_MAX];
     const char *name = ir_dtype_name(dt);
     size_t len = strlen(name);
     memcpy(buf, name, len);
@@ -122,7 +117,15 @@ void ir_text_type(ir_text *t, nb_dtype dt, int rank, const int64_t *shape)
         len += ir_int_str((long long)shape[i], buf + len);
     }
     buf[len++] = ']';
-    ir_text_append(t, buf, len);
+    buf[len] = 0;
+    return len;
+}
+
+void ir_text_type(ir_text *t, nb_dtype dt, int rank, const int64_t *shape)
+{
+    /* Built in a buffer and appended once: comments name a type per operand. */
+    char buf[IR_TYPE_STR_MAX];
+    ir_text_append(t, buf, ir_type_chars(dt, rank, shape, buf));
 }
 
 void ir_text_vprintf(ir_text *t, const char *fmt, va_list ap)

@@ -69,7 +69,7 @@ int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n)
 static int check_update(ir_graph *g, ir_node *const *params, ir_node *const *values, int i,
                         int *written)
 {
-    char t[160], u[160];
+    char t[IR_TYPE_STR_MAX], u[IR_TYPE_STR_MAX];
     const ir_node *p = params[i], *v = values[i];
     if (!p || !v)
         return ir_error(g, "compile: update %d: the %s is NULL", i, !p ? "parameter" : "value");

@@ -29,7 +29,7 @@ int ir_shape_compare(ir_graph *g, ir_node *n)
 int ir_shape_where(ir_graph *g, ir_node *n)
 {
     const ir_node *m = n->in[0], *a = n->in[1], *b = n->in[2];
-    char tm[160], ta[160], tb[160];
+    char tm[IR_TYPE_STR_MAX], ta[IR_TYPE_STR_MAX], tb[IR_TYPE_STR_MAX];
     if (m->dtype != NB_BOOL)
         return ir_error(g, "where: the mask must be bool, got %s (with a %s, b %s)",
                         ir_type_str(m, tm, sizeof tm), ir_type_str(a, ta, sizeof ta),
@@ -50,7 +50,7 @@ int ir_shape_clamp(ir_graph *g, ir_node *n)
     if (ir_check_dtypes(g, n, 1) != 0)
         return -1;
     if (isnan(n->attr.f[0]) || isnan(n->attr.f[1])) {
-        char t[160];
+        char t[IR_TYPE_STR_MAX];
         return ir_error(g, "clamp: the bounds of %s must not be NaN, got lo = %g, hi = %g",
                         ir_type_str(x, t, sizeof t), n->attr.f[0], n->attr.f[1]);
     }

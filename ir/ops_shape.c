@@ -42,7 +42,7 @@ int ir_shape_reshape(ir_graph *g, ir_node *n)
     const ir_node *x = n->in[0];
     int infer = -1;
     int64_t known = 1;
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     n->dtype = x->dtype;
     n->rank = n->attr.target.rank;
     if (n->rank < 0 || n->rank > NB_MAX_RANK)
@@ -89,7 +89,7 @@ int ir_vjp_reshape(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *ne
 int ir_shape_broadcast_to(ir_graph *g, ir_node *n)
 {
     const ir_node *x = n->in[0];
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     n->dtype = x->dtype;
     n->rank = n->attr.target.rank;
     if (n->rank < x->rank || n->rank > NB_MAX_RANK)
@@ -120,7 +120,7 @@ int ir_shape_permute(ir_graph *g, ir_node *n)
 {
     const ir_node *x = n->in[0];
     unsigned seen = 0;
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     n->dtype = x->dtype;
     n->rank = x->rank;
     if (n->attr.permute.rank != x->rank)
@@ -154,7 +154,7 @@ int ir_vjp_permute(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *ne
 int ir_shape_matmul(ir_graph *g, ir_node *n)
 {
     const ir_node *a = n->in[0], *b = n->in[1];
-    char ta[160], tb[160];
+    char ta[IR_TYPE_STR_MAX], tb[IR_TYPE_STR_MAX];
     if (ir_check_dtypes(g, n, 1) != 0)
         return -1;
     ir_type_str(a, ta, sizeof ta);
@@ -218,7 +218,7 @@ int ir_shape_slice(ir_graph *g, ir_node *n)
 {
     const ir_node *x = n->in[0];
     int r = x->rank;
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     n->dtype = x->dtype;
     n->rank = r;
     if (n->attr.slice.rank != r)
@@ -260,7 +260,7 @@ int ir_shape_slice_grad(ir_graph *g, ir_node *n)
 {
     const ir_node *x = n->in[0];
     int r = x->rank;
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     n->dtype = x->dtype;
     n->rank = r;
     if (n->attr.target.rank != r || n->attr.slice.rank != r)
@@ -305,7 +305,7 @@ int ir_vjp_slice_grad(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char 
 int ir_shape_concat(ir_graph *g, ir_node *n)
 {
     int axis = n->attr.axis;
-    char t[160], u[160];
+    char t[IR_TYPE_STR_MAX], u[IR_TYPE_STR_MAX];
     if (n->n_in < 1)
         return ir_error(g, "concat: needs at least one operand");
     const ir_node *x0 = n->in[0];
@@ -365,7 +365,7 @@ static int shape_indexed(ir_graph *g, ir_node *n, const ir_node *index, const in
                          int n_rest)
 {
     const char *op = ir_op_defs[n->op].name;
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     if (index->dtype != NB_I32)
         return ir_error(g, "%s: the index is %s; it must be i32", op,
                         ir_type_str(index, t, sizeof t));
@@ -383,7 +383,7 @@ static int shape_indexed(ir_graph *g, ir_node *n, const ir_node *index, const in
 int ir_shape_gather(ir_graph *g, ir_node *n)
 {
     const ir_node *table = n->in[0], *index = n->in[1];
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     n->dtype = table->dtype;
     if (table->rank < 1)
         return ir_error(g, "gather: the table is %s; it needs rank >= 1 (rows first)",
@@ -408,7 +408,7 @@ int ir_shape_scatter_add(ir_graph *g, ir_node *n)
 {
     const ir_node *values = n->in[0], *index = n->in[1];
     int r = n->attr.target.rank;
-    char t[160], u[160];
+    char t[IR_TYPE_STR_MAX], u[IR_TYPE_STR_MAX];
     n->dtype = values->dtype;
     if (r < 1 || r > NB_MAX_RANK)
         return ir_error(g, "scatter_add: the table rank %d is out of range [1, %d]", r,

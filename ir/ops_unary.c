@@ -52,7 +52,7 @@ int ir_shape_unary_any(ir_graph *g, ir_node *n)
 
 int ir_shape_cast(ir_graph *g, ir_node *n)
 {
-    char t[160];
+    char t[IR_TYPE_STR_MAX];
     nb_dtype to = n->attr.dt;
     if (to < NB_F32 || to > NB_BOOL)
         return ir_error(g, "cast: unknown target dtype %d for %s", (int)to,

@@ -291,7 +291,7 @@ static int shape_error(st_loader *l, const st_fields *f, const char *name, const
     if (f->bad_dim >= 0)
         return load_error(l, "tensor '%.200s': shape entry %d is not a non-negative integer", name,
                           f->bad_dim);
-    char got[160], type[160];
+    char got[IR_TYPE_STR_MAX], type[IR_TYPE_STR_MAX];
     size_t len = (size_t)snprintf(got, sizeof got, "[");
     for (int d = 0; d < f->rank && d <= NB_MAX_RANK && len < sizeof got; d++)
         len +=
@@ -355,7 +355,7 @@ static void read_offsets(rt_json *j, st_fields *f)
 static int check_fields(st_loader *l, const st_fields *f, const char *name, int i)
 {
     const cg_slot *s = &l->p->cg.params[i];
-    char type[160];
+    char type[IR_TYPE_STR_MAX];
     slot_type(s, type, sizeof type);
     if (!f->dtype)
         return load_error(l, "tensor '%.200s' has no \"dtype\" string", name);

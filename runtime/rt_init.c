@@ -389,7 +389,7 @@ static int prepare(const nb_init *init, nb_dtype dt, int rank, const int64_t *sh
             return fail(err, size, "dimension %d is negative (%lld)", i, (long long)shape[i]);
     int64_t n = ir_shape_numel(rank, shape);
     if (n < 0) {
-        char type[160];
+        char type[IR_TYPE_STR_MAX];
         return fail(err, size, "the element count of %s overflows 64 bits",
                     ir_format_type(dt, rank, shape, type, sizeof type));
     }
@@ -422,7 +422,7 @@ static int prepare_param(nb_program *p, const char *what, const char *name, cons
     nb_dtype dt = nb_program_param_dtype(p, i);
     int rank = nb_program_param_rank(p, i);
     const int64_t *shape = nb_program_param_shape(p, i);
-    char msg[512], type[160];
+    char msg[512], type[IR_TYPE_STR_MAX];
     int64_t n;
     if (prepare(init, dt, rank, shape, d, &n, msg, sizeof msg) != 0)
         return rt_error(p, "%s: parameter '%.200s' (%s): %s", what, name,
