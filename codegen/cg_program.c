@@ -334,6 +334,17 @@ static void put_pointer(ir_text *out, const char *t, const ir_node *x, const cha
     ir_text_append(out, ");", 2);
 }
 
+/* Appends the variable of n, or swap slot s<swap> when n is NULL. */
+static void put_var_or_swap(ir_text *out, const ir_node *n, int swap)
+{
+    if (n)
+        put_var(out, n);
+    else {
+        ir_text_putc(out, 's');
+        ir_text_int(out, swap);
+    }
+}
+
 /* Appends "    <copy>(<dst>, <src>, <bytes>);\n": one update copied into its parameter. */
 static void put_copy(ir_text *out, cg_ctx *c, const ir_node *dst, const ir_node *src, int swap,
                      int64_t bytes)
@@ -341,19 +352,9 @@ static void put_copy(ir_text *out, cg_ctx *c, const ir_node *dst, const ir_node 
     ir_text_append(out, "    ", 4);
     ir_text_puts(out, cg_rt(c, "nb_rt_copy"));
     ir_text_putc(out, '(');
-    if (dst)
-        put_var(out, dst);
-    else {
-        ir_text_putc(out, 's');
-        ir_text_int(out, swap);
-    }
+    put_var_or_swap(out, dst, swap);
     ir_text_append(out, ", ", 2);
-    if (src)
-        put_var(out, src);
-    else {
-        ir_text_putc(out, 's');
-        ir_text_int(out, swap);
-    }
+    put_var_or_swap(out, src, swap);
     ir_text_append(out, ", ", 2);
     ir_text_int(out, bytes);
     ir_text_append(out, ");\n", 3);
