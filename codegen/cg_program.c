@@ -317,23 +317,6 @@ static void put_name(ir_text *out, const char *name)
     ir_text_putc(out, '\'');
 }
 
-/* Appends "    <T> *<var> = (<T> *)(<base> + <offset>);" (without the line end). */
-static void put_pointer(ir_text *out, const char *t, const ir_node *x, const char *base,
-                        size_t offset)
-{
-    ir_text_append(out, "    ", 4);
-    ir_text_puts(out, t);
-    ir_text_append(out, " *", 2);
-    put_var(out, x);
-    ir_text_append(out, " = (", 4);
-    ir_text_puts(out, t);
-    ir_text_append(out, " *)(", 4);
-    ir_text_puts(out, base);
-    ir_text_append(out, " + ", 3);
-    put_size(out, offset);
-    ir_text_append(out, ");", 2);
-}
-
 /* Appends the variable of n, or swap slot s<swap> when n is NULL. */
 static void put_var_or_swap(ir_text *out, const ir_node *n, int swap)
 {
@@ -343,6 +326,24 @@ static void put_var_or_swap(ir_text *out, const ir_node *n, int swap)
         ir_text_putc(out, 's');
         ir_text_int(out, swap);
     }
+}
+
+/* Appends "    <T> *<var> = (<T> *)(<base> + <offset>);" (without the line end), the
+ * variable of x or swap slot s<swap> when x is NULL. */
+static void put_pointer(ir_text *out, const char *t, const ir_node *x, int swap,
+                        const char *base, size_t offset)
+{
+    ir_text_append(out, "    ", 4);
+    ir_text_puts(out, t);
+    ir_text_append(out, " *", 2);
+    put_var_or_swap(out, x, swap);
+    ir_text_append(out, " = (", 4);
+    ir_text_puts(out, t);
+    ir_text_append(out, " *)(", 4);
+    ir_text_puts(out, base);
+    ir_text_append(out, " + ", 3);
+    put_size(out, offset);
+    ir_text_append(out, ");", 2);
 }
 
 /* Appends "    <copy>(<dst>, <src>, <bytes>);\n": one update copied into its parameter. */
@@ -446,7 +447,7 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
         const ir_node *x = g->nodes[p->params[i].node];
         if (!pl->nodes[x->id].live)
             continue;
-        put_pointer(out, cg_ctype(x->dtype), x, "state", p->params[i].offset);
+        put_pointer(out, cg_ctype(x->dtype), x, 0, "state", p->params[i].offset);
         ir_text_puts(out, " /* param");
         put_name(out, x->name);
         ir_text_append(out, " */\n", 4);
@@ -464,7 +465,7 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
             put_var(out, b->alias);
             ir_text_puts(out, "; /* written in place: a parameter update */\n");
         } else if (b->kind == CG_BUF_ARENA) {
-            put_pointer(out, cg_ctype(x->dtype), x, "arena", b->offset);
+            put_pointer(out, cg_ctype(x->dtype), x, 0, "arena", b->offset);
             ir_text_putc(out, '\n');
         }
     }
@@ -513,16 +514,9 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
         const ir_node *val = rq->upd_values[i];
         if (pl->update_swap[i] < 0)
             continue;
-        const char *t = cg_ctype(val->dtype);
-        ir_text_append(out, "    ", 4);
-        ir_text_puts(out, t);
-        ir_text_append(out, " *s", 3);
-        ir_text_int(out, i);
-        ir_text_append(out, " = (", 4);
-        ir_text_puts(out, t);
-        ir_text_puts(out, " *)(arena + ");
-        put_size(out, pl->buffers[pl->update_swap[i]].offset);
-        ir_text_append(out, ");\n", 3);
+        put_pointer(out, cg_ctype(val->dtype), NULL, i, "arena",
+                    pl->buffers[pl->update_swap[i]].offset);
+        ir_text_putc(out, '\n');
         put_copy(out, c, NULL, val, i, (int64_t)node_bytes(val));
     }
     for (int i = 0; i < rq->n_updates; i++) {
