@@ -485,6 +485,73 @@ static void test_arena_mlp_step(void **state)
     nb_graph_free(g);
 }
 
+/* A Linear layer's bias and ReLU, forward and backward, are one loop after the gemm:
+ * relu's gradient tests its result y (y <= 0 where x <= 0), so the loop keeps
+ * x w + b (%5) in a register rather than storing it for the backward pass, and the
+ * gradient's mul by gy and where (%11 .. %16) join it. Then the bias gradient's sum
+ * and the weight gradient's gemm. %7 .. %10 are the scalar seed of the gradient:
+ * d sum / d sum = 1, broadcast (%10 a view of the constant). */
+static void test_linear_relu_one_pass(void **state)
+{
+    (void)state;
+    int64_t xs[2] = {2, 3}, ws[2] = {3, 4}, bs = 4, gys[2] = {2, 4};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, xs);              /* 0 */
+    nb_node *gy = nb_input(g, "gy", NB_F32, 2, gys);           /* 1 */
+    nb_node *w = nb_param(g, "w", NB_F32, 2, ws);              /* 2 */
+    nb_node *b = nb_param(g, "b", NB_F32, 1, &bs);             /* 3 */
+    nb_node *y = nb_relu(g, nb_add(g, nb_matmul(g, x, w), b)); /* 4 matmul, 5 add, 6 relu */
+    nb_node *l = nb_sum(g, nb_mul(g, y, gy), NULL, 0, 0);      /* 7 mul, 8 sum */
+    nb_node *ps[2] = {w, b}, *outs[3] = {y};
+    assert_int_equal(nb_grad(g, l, ps, 2, outs + 1), 0);
+    nb_program *p = compile(g, outs, 3, NULL, 0);
+    expect_plan(p, "kernel k0: %4 matmul f32[2,4]; members %4; operands %0 %2; stores %4\n"
+                   "kernel k1: %16 where f32[2,4]; members %5 %6 %11 %12 %14 %16; operands %4 "
+                   "%3 %10 %1; stores %6 %16\n"
+                   "kernel k2: %17 sum f32[1,4]; members %17; operands %16; stores %17\n"
+                   "kernel k3: %18 reshape f32[4]; members %18; operands %17; stores %18\n"
+                   "kernel k4: %19 matmul.T_a f32[3,4]; members %19; operands %0 %16; stores "
+                   "%19\n"
+                   "buffer b0: %4 f32[2,4] 64 bytes at 0, k0..k1\n"
+                   "buffer b1: %6 f32[2,4] 64 bytes at 64, k1..end\n"
+                   "buffer b2: %16 f32[2,4] 64 bytes at 128, k1..k4\n"
+                   "buffer b3: %17 f32[1,4] 64 bytes at 0, k2..k3\n"
+                   "buffer b4: %18 f32[4] 64 bytes at 192, k3..end\n"
+                   "buffer b5: %19 f32[3,4] 64 bytes at 0, k4..end\n"
+                   "buffer b6: %10 f32[1,1] view of %9 at byte 0, k1..k1\n"
+                   "arena 256 bytes, live peak 256 bytes, first fit\n");
+    /* The gradient at relu's kinks, by hand (PyTorch's threshold_backward): x w + b of
+     * -1, -0, +0, NaN, 2 with gy = inf, inf, inf, 3, 4 and w = identity, b = 0: 0 where
+     * x <= 0 (the inf dropped, not 0 * inf), gy at NaN and 2. */
+    nb_program_free(p);
+    nb_graph_free(g);
+    int64_t s5 = 5;
+    g = nb_graph_new();
+    x = nb_input(g, "x", NB_F32, 1, &s5);
+    gy = nb_input(g, "gy", NB_F32, 1, &s5);
+    l = nb_sum(g, nb_mul(g, nb_relu(g, x), gy), NULL, 0, 0);
+    nb_node *dx;
+    assert_int_equal(nb_grad(g, l, &x, 1, &dx), 0);
+    for (int be = 0; be < 2; be++) {
+        nb_compile_options opt = {
+            .outputs = &dx, .n_outputs = 1, .backend = be ? NB_BACKEND_CC : NB_BACKEND_TCC};
+        p = nb_compile(g, &opt);
+        assert_non_null(p);
+        float xv[5] = {-1.0f, -0.0f, 0.0f, NAN, 2.0f};
+        float gv[5] = {INFINITY, INFINITY, INFINITY, 3.0f, 4.0f};
+        float want[5] = {0.0f, 0.0f, 0.0f, 3.0f, 4.0f};
+        assert_int_equal(nb_program_bind(p, "x", xv), 0);
+        assert_int_equal(nb_program_bind(p, "gy", gv), 0);
+        run(p);
+        const float *got = nb_program_output(p, 0);
+        for (int i = 0; i < 5; i++)
+            if (memcmp(&got[i], &want[i], sizeof *got) != 0)
+                fail_msg("relu gradient %d: %g, expected %g", i, got[i], want[i]);
+        nb_program_free(p);
+    }
+    nb_graph_free(g);
+}
+
 /* h = tanh(h * w_i) through `layers` layers of width 4, the gradient of sum(h) and SGD:
  * every tanh is live until the backward pass reads it. */
 static void test_arena_deep_chain(void **state)
@@ -530,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_permute_read_through_strides),
         cmocka_unit_test(test_view_of_updated_param),
         cmocka_unit_test(test_swap_set_aside),
+        cmocka_unit_test(test_linear_relu_one_pass),
         cmocka_unit_test(test_arena_mlp_step),
         cmocka_unit_test(test_arena_deep_chain),
     };
