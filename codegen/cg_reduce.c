@@ -121,6 +121,47 @@ static void min_body(cg_ctx *c, const reduce_loops *l)
     store(c, l, "m");
 }
 
+/* Whether n's operand is a - max(a) over n's axes, kept (log_softmax's shifted scores,
+ * nb_softmax.c; the max may stand behind stop_gradient). Then the operand's own max is
+ * 0 or NaN: the group's largest element minus itself is +0, the others are <= 0 (a -0
+ * among them leaves the max at -0 or +0), and a NaN or infinite element of a makes
+ * every difference of its group NaN (inf - inf, or NaN - anything). */
+static int is_shifted(const ir_node *n)
+{
+    const ir_node *x = n->in[0], *a, *m;
+    if (x->op != IR_OP_SUB)
+        return 0;
+    a = x->in[0];
+    m = x->in[1]->op == IR_OP_STOP_GRADIENT ? x->in[1]->in[0] : x->in[1];
+    return m->op == IR_OP_MAX && m->in[0] == a && m->attr.keepdim && m->attr.axes == n->attr.axes &&
+           a->dtype == x->dtype && ir_same_shape(a, x);
+}
+
+/* log(sum exp(x)) for shifted scores (is_shifted): the max pass of logsumexp_body would
+ * find m = +-0 or NaN, and with m = +-0 its exp(x - m) is exp(x) and log(s) + m is log(s)
+ * (s >= 1, as the max element adds exp(0)), while with a NaN m every x of the group is
+ * NaN and both give NaN. The same values, with one pass over x instead of two. */
+static void logsumexp_shifted_body(cg_ctx *c, const reduce_loops *l)
+{
+    nb_dtype dt = l->n->dtype;
+    cg_line(c, "double acc = 0.0;");
+    int inner = inner_open(c, l);
+    cg_begin(c);
+    cg_s(c, "acc += ");
+    cg_s(c, cg_fn(c, dt, "exp"));
+    cg_s(c, "(x0[");
+    put_xi(c, l);
+    cg_end(c, "]);");
+    cg_loops_close(c, inner);
+    cg_line(c, "const %s s = (%s)acc;", l->t, l->t);
+    cg_begin(c);
+    cg_s(c, "y[");
+    put_yi(c, l);
+    cg_s(c, "] = ");
+    cg_s(c, cg_fn(c, dt, "log"));
+    cg_end(c, "(s);");
+}
+
 /* m + log(sum exp(x - m)) with m the max; an infinite m shifts by 0 instead, so that
  * all -inf gives -inf and a +inf gives +inf (as torch.logsumexp). */
 static void logsumexp_body(cg_ctx *c, const reduce_loops *l)
@@ -344,5 +385,5 @@ void cg_k_min(cg_ctx *c, const ir_node *n)
 
 void cg_k_logsumexp(cg_ctx *c, const ir_node *n)
 {
-    reduce_kernel(c, n, logsumexp_body);
+    reduce_kernel(c, n, is_shifted(n) ? logsumexp_shifted_body : logsumexp_body);
 }

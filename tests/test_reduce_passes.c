@@ -1,5 +1,8 @@
-/* test_reduce_rows.c — reductions whose innermost axis is kept (a sum over axis 0, a
- * bias gradient) are emitted row-outer, a block of output elements accumulated side by
+/* test_reduce_passes.c — reductions emitted to read their operand in fewer or cheaper
+ * passes give the same bits as before.
+ *
+ * Reductions whose innermost axis is kept (a sum over axis 0, a bias gradient) are
+ * emitted row-outer, a block of output elements accumulated side by
  * side (codegen/cg_reduce.c). Each output element must still add its terms in the
  * order of the reduced axes, into a double for sums: the expected values are computed
  * here by plain column-outer loops in that order, and the results must be the same
@@ -178,12 +181,76 @@ static void test_max_min_axis0(void **state)
     free(x);
 }
 
+/* log_softmax's logsumexp reads its shifted scores once (no max pass: their max is +-0
+ * or NaN, codegen/cg_reduce.c). Its rows must equal a logsumexp over the same shifted
+ * values given as an input (the kernel with its max pass), and torch's values on the
+ * first row; special rows: NaN, +inf, all -inf, a -0 before the +0 max, wide range. */
+static void test_log_softmax_one_pass(void **state)
+{
+    (void)state;
+#define LS_ROWS 7
+#define LS_COLS 4
+    int64_t shape[2] = {LS_ROWS, LS_COLS};
+    float x[LS_ROWS * LS_COLS] = {
+        0.0f,      0.0f,      0.0f,      0.0f,      /* -log 4 each */
+        NAN,       1.0f,      2.0f,      3.0f,      /* all NaN */
+        INFINITY,  0.0f,      1.0f,      2.0f,      /* all NaN (inf - inf in the row) */
+        -INFINITY, -INFINITY, -INFINITY, -INFINITY, /* all NaN */
+        -0.0f,     0.0f,      -1.0f,     -2.0f,     /* shifted: -0, +0, -1, -2 */
+        1e30f,     -1e30f,    0.0f,      5.0f,      /* exp underflows to 0 but for the max */
+        1.0f,      2.0f,      3.0f,      4.0f,
+    };
+    int axis = 1;
+    for (int b = 0; b < 2; b++) {
+        nb_backend be = b ? NB_BACKEND_CC : NB_BACKEND_TCC;
+        /* The program under test: log_softmax, and its shifted scores as an output. */
+        nb_graph *g = nb_graph_new();
+        nb_node *in = nb_input(g, "x", NB_F32, 2, shape);
+        nb_node *ls = nb_log_softmax(g, in, 1);
+        nb_node *m = nb_max(g, in, &axis, 1, 1);
+        nb_node *outs[2] = {ls, nb_sub(g, in, m)};
+        nb_compile_options opt = {.outputs = outs, .n_outputs = 2, .backend = be};
+        nb_program *p = nb_compile(g, &opt);
+        if (!p)
+            fail_msg("compile: %s", nb_graph_error(g));
+        assert_int_equal(nb_program_bind(p, "x", x), 0);
+        assert_int_equal(nb_program_run(p), 0);
+        const float *got = nb_program_output(p, 0), *shifted = nb_program_output(p, 1);
+        /* The reference: logsumexp with its max pass over the shifted values as input. */
+        nb_graph *rg = nb_graph_new();
+        nb_node *rin = nb_input(rg, "s", NB_F32, 2, shape);
+        nb_node *rls = nb_sub(rg, rin, nb_logsumexp(rg, rin, &axis, 1, 1));
+        nb_compile_options ropt = {.outputs = &rls, .n_outputs = 1, .backend = be};
+        nb_program *rp = nb_compile(rg, &ropt);
+        assert_non_null(rp);
+        assert_null(strstr(nb_program_source(rp), "acc += expf(x0["));
+        assert_non_null(strstr(nb_program_source(p), "acc += expf(x0["));
+        assert_int_equal(nb_program_bind(rp, "s", shifted), 0);
+        assert_int_equal(nb_program_run(rp), 0);
+        const float *want = nb_program_output(rp, 0);
+        for (int i = 0; i < LS_ROWS * LS_COLS; i++)
+            if (memcmp(&got[i], &want[i], sizeof *got) != 0 && !(isnan(got[i]) && isnan(want[i])))
+                fail_msg("element %d: %.9g, expected %.9g", i, got[i], want[i]);
+        /* Row 0 by hand: 0 - log(4); rows 1 and 3 NaN; row 5's max element 0 - log(1). */
+        for (int j = 0; j < LS_COLS; j++) {
+            assert_true(got[j] == 0.0f - logf(4.0f));
+            assert_true(isnan(got[LS_COLS + j]) && isnan(got[3 * LS_COLS + j]));
+        }
+        assert_true(got[5 * LS_COLS] == 0.0f);
+        nb_program_free(rp);
+        nb_graph_free(rg);
+        nb_program_free(p);
+        nb_graph_free(g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sum_axis0_wide),
         cmocka_unit_test(test_sum_interleaved_axes),
         cmocka_unit_test(test_max_min_axis0),
+        cmocka_unit_test(test_log_softmax_one_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
