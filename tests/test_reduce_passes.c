@@ -244,13 +244,75 @@ static void test_log_softmax_one_pass(void **state)
     }
 }
 
+/* cross_entropy with mean and sum reduces -picked over every element at once
+ * (frontend/nb_loss.c). Its loss and gradient must be the bits of the per-sample
+ * formula, built here from public ops: mean or sum of -(sum over classes of
+ * where(one_hot, log_softmax, 0)). Rows: a label on the max of a row whose other
+ * exps underflow (log_softmax +0 there), -inf scores of other classes, a 1e30 spread,
+ * values that round. */
+static void test_cross_entropy_same_bits(void **state)
+{
+    (void)state;
+#define CE_ROWS 6
+#define CE_COLS 5
+    int64_t shape[2] = {CE_ROWS, CE_COLS}, rows = CE_ROWS;
+    float z[CE_ROWS * CE_COLS] = {
+        0.0f,  -200.0f,   -200.0f,   -200.0f, -200.0f, /* pick +0 */
+        -0.0f, -INFINITY, -INFINITY, 1.0f,    -300.0f, 0.25f, 1e30f, -1e30f, 3.0f,
+        7.5f,  1.1f,      2.2f,      3.3f,    4.4f,    5.5f,  -1.0f, 0.3f,   0.7f,
+        9.0f,  -2.5f,     100.0f,    99.0f,   98.5f,   0.0f,  -7.0f,
+    };
+    int32_t labels[CE_ROWS] = {0, 3, 4, 2, 1, 0};
+    int last = -1;
+    for (int b = 0; b < 2; b++)
+        for (int r = NB_REDUCTION_MEAN; r <= NB_REDUCTION_SUM; r++) {
+            const float *got[2][2];
+            nb_graph *g[2];
+            nb_program *p[2];
+            for (int v = 0; v < 2; v++) {
+                g[v] = nb_graph_new();
+                nb_node *in = nb_input(g[v], "z", NB_F32, 2, shape);
+                nb_node *lab = nb_input(g[v], "labels", NB_I32, 1, &rows);
+                nb_node *loss;
+                if (v == 0) {
+                    loss = nb_cross_entropy(g[v], in, lab, (nb_reduction)r);
+                } else {
+                    nb_node *logp = nb_log_softmax(g[v], in, -1);
+                    nb_node *hot = nb_one_hot(g[v], lab, CE_COLS, NB_BOOL);
+                    nb_node *zero = nb_scalar(g[v], NB_F32, 0.0);
+                    nb_node *per =
+                        nb_neg(g[v], nb_sum(g[v], nb_where(g[v], hot, logp, zero), &last, 1, 0));
+                    loss = r == NB_REDUCTION_MEAN ? nb_mean(g[v], per, NULL, 0, 0)
+                                                  : nb_sum(g[v], per, NULL, 0, 0);
+                }
+                nb_node *outs[2] = {loss};
+                assert_int_equal(nb_grad(g[v], loss, &in, 1, outs + 1), 0);
+                nb_compile_options opt = {
+                    .outputs = outs, .n_outputs = 2, .backend = b ? NB_BACKEND_CC : NB_BACKEND_TCC};
+                p[v] = nb_compile(g[v], &opt);
+                if (!p[v])
+                    fail_msg("compile: %s", nb_graph_error(g[v]));
+                assert_int_equal(nb_program_bind(p[v], "z", z), 0);
+                assert_int_equal(nb_program_bind(p[v], "labels", labels), 0);
+                assert_int_equal(nb_program_run(p[v]), 0);
+                got[v][0] = nb_program_output(p[v], 0);
+                got[v][1] = nb_program_output(p[v], 1);
+            }
+            assert_memory_equal(got[0][0], got[1][0], sizeof(float));
+            assert_memory_equal(got[0][1], got[1][1], sizeof(float) * CE_ROWS * CE_COLS);
+            for (int v = 0; v < 2; v++) {
+                nb_program_free(p[v]);
+                nb_graph_free(g[v]);
+            }
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sum_axis0_wide),
-        cmocka_unit_test(test_sum_interleaved_axes),
-        cmocka_unit_test(test_max_min_axis0),
-        cmocka_unit_test(test_log_softmax_one_pass),
+        cmocka_unit_test(test_sum_axis0_wide),          cmocka_unit_test(test_sum_interleaved_axes),
+        cmocka_unit_test(test_max_min_axis0),           cmocka_unit_test(test_log_softmax_one_pass),
+        cmocka_unit_test(test_cross_entropy_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
