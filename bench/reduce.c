@@ -14,6 +14,7 @@
  *   batch 64) as examples/fashion_mnist.c builds it.
  * bench/reduce_torch.py times the same cases with PyTorch.
  *
+ * --threads N sets nb_set_threads (the BLAS threads of the gemms) before compiling.
  * Each timing is the wall time of one call (a run of the program), --repeat rounds of
  * enough calls to take about 0.2 s; min and median over the rounds are printed, in
  * microseconds per call. */
@@ -337,21 +338,29 @@ static void bench_mlp(int rounds)
 
 int main(int argc, char **argv)
 {
-    int rounds = BENCH_ROUNDS_DEFAULT;
+    int rounds = BENCH_ROUNDS_DEFAULT, threads = 0;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc)
             rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--case") == 0 && i + 1 < argc)
             only = argv[++i];
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--repeat N] [--case axis0|ce64x10|ce256x1000|linear|mlp]\n",
+            fprintf(stderr,
+                    "usage: %s [--repeat N] [--threads N] "
+                    "[--case axis0|ce64x10|ce256x1000|linear|mlp]\n",
                     argv[0]);
             return 2;
         }
     }
     if (rounds < 1 || rounds > BENCH_ROUNDS_MAX) {
         fprintf(stderr, "--repeat: between 1 and %d\n", BENCH_ROUNDS_MAX);
+        return 2;
+    }
+    if (threads > 0 && nb_set_threads(threads) != 0) {
+        fprintf(stderr, "--threads: %d refused\n", threads);
         return 2;
     }
     if (!only || strcmp(only, "axis0") == 0)
