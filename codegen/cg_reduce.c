@@ -256,14 +256,14 @@ static void put_index(cg_ctx *c, int rank, const int64_t *strides, int64_t j0, c
     int loops = 0;
     for (int d = 0; d < rank; d++)
         loops |= strides[d] != 0;
-    if (loops || j0 > 0 || (j0 == 0 && !tail))
+    /* Something before j0 and the tail: the loop terms or a literal j0, or the lone "0". */
+    int head = loops || j0 > 0 || (j0 == 0 && !tail);
+    if (head)
         cg_index(c->t, j0 > 0 ? j0 : 0, "i", rank, strides);
-    else if (j0 < 0 || tail)
-        loops = -1; /* nothing written yet */
     if (j0 < 0)
-        cg_s(c, loops >= 0 ? " + j0" : "j0");
+        cg_s(c, head ? " + j0" : "j0");
     if (tail) {
-        cg_s(c, loops >= 0 || j0 < 0 ? " + " : "");
+        cg_s(c, head || j0 < 0 ? " + " : "");
         cg_s(c, tail);
     }
 }
