@@ -2,6 +2,7 @@
  * inside, one accumulator per output element. One skeleton writes the loops; each op
  * gives the statements around and inside the inner loops. */
 #include <math.h>
+#include <string.h>
 
 #include "cg.h"
 
@@ -120,6 +121,47 @@ static void min_body(cg_ctx *c, const reduce_loops *l)
     store(c, l, "m");
 }
 
+/* Whether n's operand is a - max(a) over n's axes, kept (log_softmax's shifted scores,
+ * nb_softmax.c; the max may stand behind stop_gradient). Then the operand's own max is
+ * 0 or NaN: the group's largest element minus itself is +0, the others are <= 0 (a -0
+ * among them leaves the max at -0 or +0), and a NaN or infinite element of a makes
+ * every difference of its group NaN (inf - inf, or NaN - anything). */
+static int is_shifted(const ir_node *n)
+{
+    const ir_node *x = n->in[0], *a, *m;
+    if (x->op != IR_OP_SUB)
+        return 0;
+    a = x->in[0];
+    m = x->in[1]->op == IR_OP_STOP_GRADIENT ? x->in[1]->in[0] : x->in[1];
+    return m->op == IR_OP_MAX && m->in[0] == a && m->attr.keepdim && m->attr.axes == n->attr.axes &&
+           a->dtype == x->dtype && ir_same_shape(a, x);
+}
+
+/* log(sum exp(x)) for shifted scores (is_shifted): the max pass of logsumexp_body would
+ * find m = +-0 or NaN, and with m = +-0 its exp(x - m) is exp(x) and log(s) + m is log(s)
+ * (s >= 1, as the max element adds exp(0)), while with a NaN m every x of the group is
+ * NaN and both give NaN. The same values, with one pass over x instead of two. */
+static void logsumexp_shifted_body(cg_ctx *c, const reduce_loops *l)
+{
+    nb_dtype dt = l->n->dtype;
+    cg_line(c, "double acc = 0.0;");
+    int inner = inner_open(c, l);
+    cg_begin(c);
+    cg_s(c, "acc += ");
+    cg_s(c, cg_fn(c, dt, "exp"));
+    cg_s(c, "(x0[");
+    put_xi(c, l);
+    cg_end(c, "]);");
+    cg_loops_close(c, inner);
+    cg_line(c, "const %s s = (%s)acc;", l->t, l->t);
+    cg_begin(c);
+    cg_s(c, "y[");
+    put_yi(c, l);
+    cg_s(c, "] = ");
+    cg_s(c, cg_fn(c, dt, "log"));
+    cg_end(c, "(s);");
+}
+
 /* m + log(sum exp(x - m)) with m the max; an infinite m shifts by 0 instead, so that
  * all -inf gives -inf and a +inf gives +inf (as torch.logsumexp). */
 static void logsumexp_body(cg_ctx *c, const reduce_loops *l)
@@ -151,22 +193,197 @@ static void logsumexp_body(cg_ctx *c, const reduce_loops *l)
     cg_end(c, "(s) + m;");
 }
 
+/* ---- strided reductions, row-outer ------------------------------------------------ */
+
+/* Output elements a strided reduction accumulates side by side: one block's accumulators
+ * live on the stack (2 KiB of doubles), and each row of x is read as a run of this many
+ * contiguous elements instead of one element per cache line. */
+#define CG_REDUCE_BLOCK 256
+
+/* The loop nest of a reduction whose innermost axis is kept (a sum over axis 0, a bias
+ * gradient), axes merged where x and y walk them as one. */
+typedef struct reduce_rows {
+    const ir_node *n;
+    int rank; /* merged axes; the last is kept */
+    int64_t size[NB_MAX_RANK];
+    int64_t stride[2][NB_MAX_RANK]; /* of x's element, and of y's (0 on reduced axes) */
+    uint32_t red;                   /* the merged axes that are reduced */
+    const char *cmp;                /* max ">", min "<", sum NULL */
+} reduce_rows;
+
+/* Whether n reduces axes outside its innermost kept axis; if so sets up *r. A reduction
+ * whose innermost axis is reduced reads x in order already, and an empty x takes the
+ * plain loops (its outputs are the initial values). */
+static int rows_plan(const ir_node *n, const char *cmp, reduce_rows *r)
+{
+    const ir_node *x = n->in[0];
+    int64_t s = 1;
+    r->n = n;
+    r->cmp = cmp;
+    for (int d = 0; d < x->rank; d++)
+        if (x->shape[d] == 0)
+            return 0;
+    memcpy(r->size, x->shape, (size_t)x->rank * sizeof *x->shape);
+    cg_strides(x->rank, x->shape, r->stride[0]);
+    for (int d = x->rank - 1; d >= 0; d--) {
+        int reduced = (n->attr.axes >> d) & 1u;
+        r->stride[1][d] = reduced ? 0 : s;
+        s *= reduced ? 1 : x->shape[d];
+    }
+    r->rank = cg_merge_axes(x->rank, r->size, 2, r->stride);
+    r->red = 0;
+    for (int d = 0; d < r->rank; d++)
+        if (r->stride[1][d] == 0)
+            r->red |= 1u << d;
+    return r->rank >= 2 && r->red != 0 && r->stride[1][r->rank - 1] != 0;
+}
+
+/* Opens `for (long j = 0; j < count; j++) {`. */
+static void rows_loop(cg_ctx *c, int64_t count)
+{
+    cg_begin(c);
+    cg_s(c, "for (long j = 0; j < ");
+    cg_i(c, count);
+    cg_end(c, "; j++) {");
+    c->indent++;
+}
+
+/* Appends the index of the element at column j0 of the block (j0 < 0: the variable j0),
+ * then " + <tail>" when tail is not NULL: the loop variables' terms, j0, the tail; "0"
+ * when there is none. */
+static void put_index(cg_ctx *c, int rank, const int64_t *strides, int64_t j0, const char *tail)
+{
+    int loops = 0;
+    for (int d = 0; d < rank; d++)
+        loops |= strides[d] != 0;
+    /* Something before j0 and the tail: the loop terms or a literal j0, or the lone "0". */
+    int head = loops || j0 > 0 || (j0 == 0 && !tail);
+    if (head)
+        cg_index(c->t, j0 > 0 ? j0 : 0, "i", rank, strides);
+    if (j0 < 0)
+        cg_s(c, head ? " + j0" : "j0");
+    if (tail) {
+        cg_s(c, head || j0 < 0 ? " + " : "");
+        cg_s(c, tail);
+    }
+}
+
+/* One block of `count` output elements from element j0 of the innermost axis (j0 < 0:
+ * the block loop's variable j0): accumulators set, the reduced elements added
+ * row by row, the results stored. Each output element takes its terms in the order the
+ * column-outer loops took them (the reduced axes in increasing order) into the same
+ * accumulator type, so the results are the same bits; only the walk over memory
+ * changes. */
+static void rows_block(cg_ctx *c, const reduce_rows *r, int64_t j0, int64_t count)
+{
+    int last = r->rank - 1;
+    const char *t = cg_ctype(r->n->dtype);
+    int64_t xs[NB_MAX_RANK], ys[NB_MAX_RANK];
+    memcpy(xs, r->stride[0], sizeof xs);
+    memcpy(ys, r->stride[1], sizeof ys);
+    xs[last] = ys[last] = 0;
+    /* double acc[256]; or float m[256]; each set to its start value (a loop: an
+     * initializer would make tcc call memset, which the generated code has not) */
+    cg_begin(c);
+    cg_s(c, r->cmp ? t : "double");
+    cg_s(c, r->cmp ? " m[" : " acc[");
+    cg_i(c, count);
+    cg_end(c, "];");
+    rows_loop(c, count);
+    cg_begin(c);
+    if (r->cmp) {
+        cg_s(c, "m[j] = ");
+        cg_lit_put(c->t, r->n->dtype, *r->cmp == '>' ? -INFINITY : INFINITY);
+        cg_end(c, ";");
+    } else {
+        cg_end(c, "acc[j] = 0;");
+    }
+    cg_loops_close(c, 1);
+    int inner = cg_loops_open(c, "i", r->rank, r->size, r->red);
+    /* const float *row = x0 + i0 * 1024 + j0; */
+    cg_begin(c);
+    cg_s(c, "const ");
+    cg_s(c, cg_ctype(r->n->in[0]->dtype));
+    cg_s(c, " *row = x0 + ");
+    put_index(c, r->rank, xs, j0, NULL);
+    cg_end(c, ";");
+    rows_loop(c, count);
+    if (r->cmp) {
+        /* As extreme_into: a NaN, once seen, stays. */
+        cg_line(c, "const %s v = row[j];", t);
+        cg_line(c, "if (v %s m[j] || v != v)", r->cmp);
+        cg_line(c, "    m[j] = v;");
+    } else {
+        cg_line(c, "acc[j] += row[j];");
+    }
+    cg_loops_close(c, 1 + inner);
+    /* y[i0 * 1024 + j0 + j] = (float)acc[j]; */
+    rows_loop(c, count);
+    cg_begin(c);
+    cg_s(c, "y[");
+    put_index(c, r->rank, ys, j0, "j");
+    cg_s(c, "] = ");
+    if (r->cmp) {
+        cg_end(c, "m[j];");
+    } else {
+        cg_s(c, "(");
+        cg_s(c, t);
+        cg_end(c, ")acc[j];");
+    }
+    cg_loops_close(c, 1);
+}
+
+/* The kernel of a strided reduction: the kept axes outside, then the innermost axis in
+ * blocks of CG_REDUCE_BLOCK, each block accumulating over the reduced axes. */
+static void rows_kernel(cg_ctx *c, const reduce_rows *r)
+{
+    int last = r->rank - 1;
+    int64_t k = r->size[last], full = k / CG_REDUCE_BLOCK * CG_REDUCE_BLOCK;
+    int outer = cg_loops_open(c, "i", r->rank, r->size, ~r->red & ~(1u << last));
+    if (full > 0) {
+        /* for (long j0 = 0; j0 < 1024; j0 += 256) { */
+        cg_begin(c);
+        cg_s(c, "for (long j0 = 0; j0 < ");
+        cg_i(c, full);
+        cg_s(c, "; j0 += ");
+        cg_i(c, CG_REDUCE_BLOCK);
+        cg_end(c, ") {");
+        c->indent++;
+        rows_block(c, r, -1, CG_REDUCE_BLOCK);
+        cg_loops_close(c, 1);
+    }
+    if (k > full)
+        rows_block(c, r, full, k - full);
+    cg_loops_close(c, outer);
+}
+
+/* A reduction kernel: row-outer when the innermost axis is kept, else the plain loops
+ * with one accumulator per output element. */
+static void reduce_any(cg_ctx *c, const ir_node *n, const char *cmp, reduce_body body)
+{
+    reduce_rows r;
+    if (rows_plan(n, cmp, &r))
+        rows_kernel(c, &r);
+    else
+        reduce_kernel(c, n, body);
+}
+
 void cg_k_sum(cg_ctx *c, const ir_node *n)
 {
-    reduce_kernel(c, n, sum_body);
+    reduce_any(c, n, NULL, sum_body);
 }
 
 void cg_k_max(cg_ctx *c, const ir_node *n)
 {
-    reduce_kernel(c, n, max_body);
+    reduce_any(c, n, ">", max_body);
 }
 
 void cg_k_min(cg_ctx *c, const ir_node *n)
 {
-    reduce_kernel(c, n, min_body);
+    reduce_any(c, n, "<", min_body);
 }
 
 void cg_k_logsumexp(cg_ctx *c, const ir_node *n)
 {
-    reduce_kernel(c, n, logsumexp_body);
+    reduce_kernel(c, n, is_shifted(n) ? logsumexp_shifted_body : logsumexp_body);
 }

@@ -147,7 +147,15 @@ static int check_labels(nb_graph *g, const char *op, nb_node *logits, nb_node *l
 /* -logp[label] per sample, picked with a one-hot mask of the labels, then reduced. The
  * mask selects (where) rather than multiplies: a -inf score of another class (a class
  * ruled out) would give -inf * 0 = NaN, where PyTorch ignores it. logp is NULL when building
- * it failed (out of memory): the error is on g already. */
+ * it failed (out of memory): the error is on g already.
+ *
+ * Mean and sum take -picked over every element at once, rather than each sample's sum,
+ * negated, then summed: one reduction, with the neg fused into the loop that picks, in
+ * place of three kernels. The bits are the same, gradient included: a row of picked is
+ * +0 but at its label (the labels are checked, one per row), so a row's double sum was
+ * exactly its pick v; the sum over all elements adds the same -v in the same order, and
+ * the -0s between them change no sum (a double sum of these is never -0). The mean
+ * divides by the number of samples, as nb_mean of the per-sample losses did. */
 static nb_node *pick_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
 {
     if (!logp)
@@ -156,7 +164,12 @@ static nb_node *pick_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reducti
     int classes = (int)logp->shape[logp->rank - 1];
     nb_node *hot = nb_one_hot(g, labels, classes, NB_BOOL);
     nb_node *picked = nb_where(g, hot, logp, ir_scalar_like(g, logp, 0.0));
-    return reduce_loss(g, ir_neg(g, nb_sum(g, picked, &last, 1, 0)), r);
+    if (r == NB_REDUCTION_NONE)
+        return ir_neg(g, nb_sum(g, picked, &last, 1, 0));
+    nb_node *total = nb_sum(g, ir_neg(g, picked), NULL, 0, 0);
+    if (r == NB_REDUCTION_SUM || !total)
+        return total;
+    return ir_mul(g, total, ir_scalar_like(g, total, 1.0 / (double)labels->numel));
 }
 
 nb_node *nb_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)

@@ -201,12 +201,14 @@ int ir_vjp_sigmoid(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *ne
 
 /* x <= 0 ? 0 : gy, as PyTorch's threshold_backward: the gradient passes at NaN (NaN <= 0
  * is false), and an infinite gy is dropped where x <= 0 rather than turned into
- * 0 * inf = NaN. relu'(0) = 0. */
+ * 0 * inf = NaN. relu'(0) = 0. The test reads the result y = relu(x), as PyTorch does:
+ * y <= 0 exactly where x <= 0 (x < 0 gives y = 0; +-0, positives and NaN give y = x),
+ * and y is kept anyway for the next layer, so the forward loop of a Linear's bias and
+ * ReLU stores y alone instead of y and x. */
 int ir_vjp_relu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    ir_node *x = n->in[0];
-    ir_node *off = ir_make2(g, IR_OP_LE, x, k(g, x, 0.0), NULL);
+    ir_node *off = ir_make2(g, IR_OP_LE, n, k(g, n, 0.0), NULL);
     gx[0] = where(g, off, k(g, gy, 0.0), gy);
     return 0;
 }

@@ -485,6 +485,124 @@ static void test_arena_mlp_step(void **state)
     nb_graph_free(g);
 }
 
+/* A Linear layer's bias and ReLU, forward and backward, are one loop after the gemm:
+ * relu's gradient tests its result y (y <= 0 where x <= 0), so the loop keeps
+ * x w + b (%5) in a register rather than storing it for the backward pass, and the
+ * gradient's mul by gy and where (%11 .. %16) join it. Then the bias gradient's sum
+ * and the weight gradient's gemm. %7 .. %10 are the scalar seed of the gradient:
+ * d sum / d sum = 1, broadcast (%10 a view of the constant). */
+static void test_linear_relu_one_pass(void **state)
+{
+    (void)state;
+    int64_t xs[2] = {2, 3}, ws[2] = {3, 4}, bs = 4, gys[2] = {2, 4};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, xs);              /* 0 */
+    nb_node *gy = nb_input(g, "gy", NB_F32, 2, gys);           /* 1 */
+    nb_node *w = nb_param(g, "w", NB_F32, 2, ws);              /* 2 */
+    nb_node *b = nb_param(g, "b", NB_F32, 1, &bs);             /* 3 */
+    nb_node *y = nb_relu(g, nb_add(g, nb_matmul(g, x, w), b)); /* 4 matmul, 5 add, 6 relu */
+    nb_node *l = nb_sum(g, nb_mul(g, y, gy), NULL, 0, 0);      /* 7 mul, 8 sum */
+    nb_node *ps[2] = {w, b}, *outs[3] = {y};
+    assert_int_equal(nb_grad(g, l, ps, 2, outs + 1), 0);
+    nb_program *p = compile(g, outs, 3, NULL, 0);
+    expect_plan(p, "kernel k0: %4 matmul f32[2,4]; members %4; operands %0 %2; stores %4\n"
+                   "kernel k1: %16 where f32[2,4]; members %5 %6 %11 %12 %14 %16; operands %4 "
+                   "%3 %10 %1; stores %6 %16\n"
+                   "kernel k2: %17 sum f32[1,4]; members %17; operands %16; stores %17\n"
+                   "kernel k3: %18 reshape f32[4]; members %18; operands %17; stores %18\n"
+                   "kernel k4: %19 matmul.T_a f32[3,4]; members %19; operands %0 %16; stores "
+                   "%19\n"
+                   "buffer b0: %4 f32[2,4] 64 bytes at 0, k0..k1\n"
+                   "buffer b1: %6 f32[2,4] 64 bytes at 64, k1..end\n"
+                   "buffer b2: %16 f32[2,4] 64 bytes at 128, k1..k4\n"
+                   "buffer b3: %17 f32[1,4] 64 bytes at 0, k2..k3\n"
+                   "buffer b4: %18 f32[4] 64 bytes at 192, k3..end\n"
+                   "buffer b5: %19 f32[3,4] 64 bytes at 0, k4..end\n"
+                   "buffer b6: %10 f32[1,1] view of %9 at byte 0, k1..k1\n"
+                   "arena 256 bytes, live peak 256 bytes, first fit\n");
+    /* The gradient at relu's kinks, by hand (PyTorch's threshold_backward): x w + b of
+     * -1, -0, +0, NaN, 2 with gy = inf, inf, inf, 3, 4 and w = identity, b = 0: 0 where
+     * x <= 0 (the inf dropped, not 0 * inf), gy at NaN and 2. */
+    nb_program_free(p);
+    nb_graph_free(g);
+    int64_t s5 = 5;
+    g = nb_graph_new();
+    x = nb_input(g, "x", NB_F32, 1, &s5);
+    gy = nb_input(g, "gy", NB_F32, 1, &s5);
+    l = nb_sum(g, nb_mul(g, nb_relu(g, x), gy), NULL, 0, 0);
+    nb_node *dx;
+    assert_int_equal(nb_grad(g, l, &x, 1, &dx), 0);
+    for (int be = 0; be < 2; be++) {
+        nb_compile_options opt = {
+            .outputs = &dx, .n_outputs = 1, .backend = be ? NB_BACKEND_CC : NB_BACKEND_TCC};
+        p = nb_compile(g, &opt);
+        assert_non_null(p);
+        float xv[5] = {-1.0f, -0.0f, 0.0f, NAN, 2.0f};
+        float gv[5] = {INFINITY, INFINITY, INFINITY, 3.0f, 4.0f};
+        float want[5] = {0.0f, 0.0f, 0.0f, 3.0f, 4.0f};
+        assert_int_equal(nb_program_bind(p, "x", xv), 0);
+        assert_int_equal(nb_program_bind(p, "gy", gv), 0);
+        run(p);
+        const float *got = nb_program_output(p, 0);
+        for (int i = 0; i < 5; i++)
+            if (memcmp(&got[i], &want[i], sizeof *got) != 0)
+                fail_msg("relu gradient %d: %g, expected %g", i, got[i], want[i]);
+        nb_program_free(p);
+    }
+    nb_graph_free(g);
+}
+
+/* Softmax cross-entropy (mean) and its gradient for the logits. Forward: the max (its
+ * stop_gradient is gone after autodiff: ir_rewrite.c), the shifted scores, their
+ * logsumexp (one pass: cg_reduce.c), the labels' mask, then one
+ * loop for log_softmax (%6, stored for the backward pass), the pick and its negation,
+ * whose sum over every element (%11) and scaling by 1/4 are the loss: the pick's row
+ * sums and their negation are no kernels of their own (nb_loss.c). Backward: the
+ * mask applied to the scaled seed, its row sums negated (the logsumexp's share), and
+ * one loop for softmax times that plus the pick's gradient. */
+static void test_cross_entropy_kernels(void **state)
+{
+    (void)state;
+    int64_t zs[2] = {4, 3}, n = 4;
+    nb_graph *g = nb_graph_new();
+    nb_node *z = nb_input(g, "z", NB_F32, 2, zs);           /* 0 */
+    nb_node *labels = nb_input(g, "labels", NB_I32, 1, &n); /* 1 */
+    nb_node *l = nb_cross_entropy(g, z, labels, NB_REDUCTION_MEAN);
+    nb_node *outs[2] = {l};
+    assert_int_equal(nb_grad(g, l, &z, 1, outs + 1), 0);
+    nb_program *p = compile(g, outs, 2, NULL, 0);
+    expect_plan(p, "kernel k0: %2 max f32[4,1]; members %2; operands %0; stores %2\n"
+                   "kernel k1: %4 sub f32[4,3]; members %4; operands %0 %2; stores %4\n"
+                   "kernel k2: %5 logsumexp f32[4,1]; members %5; operands %4; stores %5\n"
+                   "kernel k3: %7 one_hot bool[4,3]; members %7; operands %1; stores %7\n"
+                   "kernel k4: %10 neg f32[4,3]; members %6 %9 %10; operands %4 %5 %7; stores "
+                   "%6 %10\n"
+                   "kernel k5: %11 sum f32[]; members %11; operands %10; stores %11\n"
+                   "kernel k6: %13 mul f32[]; members %13; operands %11; stores %13\n"
+                   "kernel k7: %20 where f32[4,3]; members %17 %18 %20; operands %16 %7; stores "
+                   "%20\n"
+                   "kernel k8: %21 sum f32[4,1]; members %21; operands %20; stores %21\n"
+                   "kernel k9: %22 neg f32[4,1]; members %22; operands %21; stores %22\n"
+                   "kernel k10: %26 add f32[4,3]; members %24 %25 %26; operands %6 %22 %20; "
+                   "stores %26\n"
+                   "buffer b0: %2 f32[4,1] 64 bytes at 0, k0..k1\n"
+                   "buffer b1: %4 f32[4,3] 64 bytes at 64, k1..k4\n"
+                   "buffer b2: %5 f32[4,1] 64 bytes at 0, k2..k4\n"
+                   "buffer b3: %7 bool[4,3] 64 bytes at 128, k3..k7\n"
+                   "buffer b4: %6 f32[4,3] 64 bytes at 192, k4..k10\n"
+                   "buffer b5: %10 f32[4,3] 64 bytes at 256, k4..k5\n"
+                   "buffer b6: %11 f32[] 64 bytes at 0, k5..k6\n"
+                   "buffer b7: %13 f32[] 64 bytes at 64, k6..end\n"
+                   "buffer b8: %20 f32[4,3] 64 bytes at 0, k7..k10\n"
+                   "buffer b9: %21 f32[4,1] 64 bytes at 128, k8..k9\n"
+                   "buffer b10: %22 f32[4,1] 64 bytes at 256, k9..k10\n"
+                   "buffer b11: %26 f32[4,3] 64 bytes at 128, k10..end\n"
+                   "buffer b12: %16 f32[1,1] view of %12 at byte 0, k7..k7\n"
+                   "arena 320 bytes, live peak 320 bytes, first fit\n");
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 /* h = tanh(h * w_i) through `layers` layers of width 4, the gradient of sum(h) and SGD:
  * every tanh is live until the backward pass reads it. */
 static void test_arena_deep_chain(void **state)
@@ -530,6 +648,8 @@ int main(void)
         cmocka_unit_test(test_permute_read_through_strides),
         cmocka_unit_test(test_view_of_updated_param),
         cmocka_unit_test(test_swap_set_aside),
+        cmocka_unit_test(test_linear_relu_one_pass),
+        cmocka_unit_test(test_cross_entropy_kernels),
         cmocka_unit_test(test_arena_mlp_step),
         cmocka_unit_test(test_arena_deep_chain),
     };
