@@ -85,6 +85,26 @@ typedef struct rt_symbol {
 extern const rt_symbol rt_kernel_symbols[];
 extern const int rt_n_kernel_symbols;
 
+/* ---- the floating-point mode of a run (rt_fpmode.c) ----------------------------- */
+
+/* The caller's floating-point control state, saved by rt_fpmode_enter. */
+typedef struct rt_fpmode {
+    unsigned saved; /* the control register as the thread had it */
+    int changed;    /* whether enter wrote it (leave then writes saved back) */
+} rt_fpmode;
+
+/* Saves the calling thread's floating-point mode in m and sets flush-to-zero and
+ * denormals-are-zero (flush nonzero: NB_DENORMALS_FLUSH) or clears both (exact IEEE
+ * subnormals), leaving rounding and exception masks as they were. The mode belongs to
+ * the thread: a worker thread that runs part of a program (a thread pool) calls enter
+ * with the program's flush before its share of the work and leave after it. A no-op
+ * on architectures other than x86-64 and AArch64. */
+void rt_fpmode_enter(rt_fpmode *m, int flush);
+/* Puts back the mode that rt_fpmode_enter saved in m, on the same thread: every control
+ * bit (flushing, rounding, exception masks) as it was; exception flags the work raised
+ * stay raised, as after any arithmetic. */
+void rt_fpmode_leave(const rt_fpmode *m);
+
 /* ---- programs (rt_program.c, rt_params.c) --------------------------------------- */
 
 /* Parameter memory, shared by the programs compiled with share_state. */
@@ -102,6 +122,7 @@ struct nb_program {
     rt_state *state;      /* parameters */
     const void **bound;   /* one pointer per input, NULL until bound */
     double compile_seconds;
+    int flush;        /* runs flush subnormals to zero (nb_compile_options.denormals) */
     char error[1024]; /* fixed: reporting an error allocates nothing */
     int has_error;
 };

@@ -153,11 +153,17 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         ir_error(g, "compile: unknown backend %d", (int)opt->backend);
         return NULL;
     }
+    if (opt->denormals != NB_DENORMALS_FLUSH && opt->denormals != NB_DENORMALS_IEEE) {
+        ir_error(g, "compile: unknown denormals mode %d (NB_DENORMALS_FLUSH or NB_DENORMALS_IEEE)",
+                 (int)opt->denormals);
+        return NULL;
+    }
     nb_program *p = ir_calloc(1, sizeof *p);
     if (!p) {
         ir_oom(g);
         return NULL;
     }
+    p->flush = opt->denormals == NB_DENORMALS_FLUSH;
     if (generate(g, opt, b, &p->cg) != 0)
         goto fail;
     char err[1024];
@@ -285,7 +291,11 @@ int nb_program_run(nb_program *p)
             return rt_error(p, "run: input %d%s%.200s%s is not bound", i, s->name ? " '" : "",
                             s->name ? s->name : "", s->name ? "'" : "");
     }
+    /* The program's floating-point mode for the run, the caller's afterwards. */
+    rt_fpmode fp;
+    rt_fpmode_enter(&fp, p->flush);
     int rc = p->jit.entry(p->bound, p->arena, p->state->bytes);
+    rt_fpmode_leave(&fp);
     if (rc != 0) {
         for (int i = 0; i < p->cg.n_failures; i++)
             if (p->cg.failures[i].node == rc - 1)
