@@ -111,14 +111,16 @@ void rt_fpmode_leave(const rt_fpmode *m);
 typedef struct rt_state {
     int refs;
     size_t size;
-    unsigned char *bytes;
+    unsigned char *bytes; /* CG_ALIGN-aligned, inside base */
+    void *base;           /* what to free */
 } rt_state;
 
 struct nb_program {
     const rt_backend *backend; /* what made jit (NULL until nb_compile picks it) */
     rt_jit jit;
     cg_program cg;        /* source text and where every slot lives */
-    unsigned char *arena; /* intermediates and outputs */
+    unsigned char *arena; /* intermediates and outputs, CG_ALIGN-aligned */
+    void *arena_base;     /* the block arena lies in: what to free */
     rt_state *state;      /* parameters */
     const void **bound;   /* one pointer per input, NULL until bound */
     double compile_seconds;
@@ -132,7 +134,8 @@ int rt_error(nb_program *p, const char *fmt, ...) __attribute__((format(printf, 
 /* Forgets the program's error: every public call that can fail calls it first, so that
  * nb_program_error describes the last such call (NULL when it succeeded). */
 void rt_error_clear(nb_program *p);
-/* 64-byte aligned zeroed memory (at least 64 bytes), or NULL. */
-void *rt_alloc_zeroed(size_t size);
+/* CG_ALIGN-aligned zeroed memory of at least size bytes (CG_ALIGN when size is 0), or
+ * NULL; *base is the block to free (NULL on failure). Fresh pages stay untouched. */
+void *rt_alloc_zeroed(size_t size, void **base);
 
 #endif
