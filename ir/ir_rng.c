@@ -2,6 +2,7 @@
  * machine (xoshiro256** seeded through splitmix64; never rand()), and the bit mixers
  * that hash tables share with it. */
 #include <math.h>
+#include <string.h>
 
 #include "ir.h"
 
@@ -50,18 +51,31 @@ static uint64_t rotl(uint64_t x, int k)
 /* XXH64 consumes 32-byte stripes, four 8-byte lanes each. */
 #define IR_XXH_STRIPE 32
 
-/* Little-endian reads, whatever the host, through memcpy (no alignment assumed). */
+/* Little-endian reads, whatever the host and the alignment: memcpy, which compilers turn
+ * into one load, where the host is little-endian; bytes assembled one by one elsewhere. */
 static uint64_t read_le64(const unsigned char *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+#else
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--)
         v = v << 8 | p[i];
     return v;
+#endif
 }
 
 static uint64_t read_le32(const unsigned char *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+#else
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
+#endif
 }
 
 static uint64_t xxh_round(uint64_t acc, uint64_t in)
