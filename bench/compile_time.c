@@ -15,12 +15,13 @@
  *
  * Phases: build (builder calls), grad (nb_grad and the optimizer's builder), verify
  * (ir_verify), simplify (ir_simplify), plan and emit (the two halves of cg_generate, from
- * cg_request.times) and tcc (libtcc: compile and relocate). Times are the CPU time of the
- * thread (the machines are shared). Each size runs --repeat times; the minimum and the
- * median are printed, per node for the chains (and the ratio of the largest size's
- * per-node cost to the smallest's: a linear compiler keeps it near 1) and per compile for
- * the MLP. The column cg/tcc is codegen (plan + emit) over libtcc on the same program:
- * issue 7 asks for codegen no slower than the compiler it feeds (at most 1).
+ * cg_request.times), tcc (libtcc: compile and relocate) and memory (the zeroed arena
+ * and parameter state, allocated as nb_compile does: rt_alloc_zeroed). Times are the CPU time of
+ * the thread (the machines are shared). Each size runs --repeat times; the minimum and the median
+ * are printed, per node for the chains (and the ratio of the largest size's per-node cost to the
+ * smallest's: a linear compiler keeps it near 1) and per compile for the MLP. The column cg/tcc is
+ * codegen (plan + emit) over libtcc on the same program: issue 7 asks for codegen no slower than
+ * the compiler it feeds (at most 1).
  *
  * The compiled program is run once per size; for the sum graph its two outputs are
  * checked against closed forms (acc = x * sum c_i, d acc / d x = sum c_i), for the MLP
@@ -47,9 +48,9 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-enum { PH_BUILD, PH_GRAD, PH_VERIFY, PH_SIMPLIFY, PH_PLAN, PH_EMIT, PH_TCC, PH_COUNT };
+enum { PH_BUILD, PH_GRAD, PH_VERIFY, PH_SIMPLIFY, PH_PLAN, PH_EMIT, PH_TCC, PH_MEMORY, PH_COUNT };
 static const char *const phase_names[PH_COUNT] = {"build", "grad", "verify", "simplify",
-                                                  "plan",  "emit", "tcc"};
+                                                  "plan",  "emit", "tcc",    "memory"};
 /* Columns after the phases: their sum, and codegen (plan + emit) over libtcc. */
 enum { COL_TOTAL = PH_COUNT, COL_CG_TCC, COL_COUNT };
 
@@ -62,9 +63,6 @@ enum { COL_TOTAL = PH_COUNT, COL_CG_TCC, COL_COUNT };
 #define LINE_SIZE 1024
 /* Room for a parameter's name. */
 #define NAME_SIZE 32
-/* Extra bytes past the arena and the state: generated code never reads them, they only
- * keep a zero-sized arena from being a zero-sized allocation. */
-#define ARENA_SLACK 64
 
 /* Runs of the MLP when --repeat is not given: one compile takes milliseconds, so many
  * runs cost little and steady the median. */
@@ -246,6 +244,7 @@ static int run_once(int graph, long terms, int check, run_result *res)
     rt_jit jit = {0};
     const rt_backend *tcc = rt_backend_find(NB_BACKEND_TCC);
     unsigned char *arena = NULL, *state = NULL;
+    void *arena_base = NULL, *state_base = NULL;
     ir_node **roots = NULL, **mapped = NULL;
     bench_graph b = {0};
     memset(res, 0, sizeof *res);
@@ -326,6 +325,15 @@ static int run_once(int graph, long terms, int check, run_result *res)
     }
     res->seconds[PH_TCC] = cpu_seconds() - t;
 
+    t = cpu_seconds();
+    arena = rt_alloc_zeroed(cg.arena_size, &arena_base);
+    state = rt_alloc_zeroed(cg.state_size, &state_base);
+    res->seconds[PH_MEMORY] = cpu_seconds() - t;
+    if (!arena || !state) {
+        fprintf(stderr, "out of memory\n");
+        goto done;
+    }
+
     if (check) {
         /* Inputs in order: the sum graph reads x; deep reads x, lr; mlp x, y, lr. */
         static float in_x[MLP_BATCH * MLP_IN];
@@ -337,10 +345,7 @@ static int run_once(int graph, long terms, int check, run_result *res)
             in_y[i] = i % MLP_CLASSES;
         in_x[0] = 0.5f; /* the sum graph's x */
         const void *in_deep[2] = {in_x, &lr}, *in_mlp[3] = {in_x, in_y, &lr};
-        arena = calloc(1, cg.arena_size + ARENA_SLACK);
-        state = calloc(1, cg.state_size + ARENA_SLACK);
-        if (!arena || !state ||
-            jit.entry(graph == GRAPH_MLP ? in_mlp : in_deep, arena, state) != 0) {
+        if (jit.entry(graph == GRAPH_MLP ? in_mlp : in_deep, arena, state) != 0) {
             fprintf(stderr, "run failed\n");
             goto done;
         }
@@ -349,8 +354,8 @@ static int run_once(int graph, long terms, int check, run_result *res)
     }
     rc = 0;
 done:
-    free(arena);
-    free(state);
+    free(arena_base);
+    free(state_base);
     free(roots);
     free(mapped);
     free(b.updates);

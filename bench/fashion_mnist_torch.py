@@ -42,6 +42,9 @@ def parse_args():
                    help="seed of the initialization and the shuffling (default 0)")
     p.add_argument("--batch", type=int, default=64, help="minibatch size (default 64)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--flush-denormal", action="store_true",
+                   help="torch.set_flush_denormal(True): subnormals flushed to zero, as "
+                        "nabla does by default (default: exact IEEE subnormals)")
     p.add_argument("--data", default=DATA_DIR,
                    help="directory holding the four *-ubyte.gz files (default %(default)s)")
     a = p.parse_args()
@@ -121,6 +124,8 @@ def main():
         sys.exit(f"fashion_mnist_torch: {e}: run with /usr/bin/python3 "
                  "(Debian's python3-torch and python3-numpy)")
     torch.set_num_threads(args.threads)
+    if args.flush_denormal and not torch.set_flush_denormal(True):
+        sys.exit("fashion_mnist_torch: this CPU cannot flush denormals (no SSE3)")
     torch.autograd.set_detect_anomaly(False)
     torch.manual_seed(args.seed)
 
@@ -138,7 +143,8 @@ def main():
     # Python loop of per-tensor ops: measured faster here, so the baseline uses it.
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, foreach=True)
     shuffle = torch.Generator().manual_seed(args.seed)
-    print(f"torch {torch.__version__}, {args.threads} thread(s) "
+    print(f"torch {torch.__version__}, {args.threads} thread(s), "
+          f"denormals {'flushed' if args.flush_denormal else 'IEEE'} "
           f"(OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}), batch {args.batch}, "
           f"lr {args.lr:g}, seed {args.seed}, {n} train / {x_test.shape[0]} test samples",
           flush=True)

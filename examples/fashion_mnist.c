@@ -19,6 +19,7 @@ typedef struct options {
     unsigned long long seed;
     const char *save, *load, *data;
     nb_backend backend;
+    nb_denormals denormals;
 } options;
 
 static void usage(FILE *f)
@@ -34,6 +35,7 @@ static void usage(FILE *f)
                "  --threads N    threads for matmul (2)\n"
                "  --backend B    tcc (compile in milliseconds) or cc (system compiler at -O3,\n"
                "                 cached; fastest steps) (cc)\n"
+               "  --denormals M  flush (subnormals to zero: fast) or ieee (exact) (flush)\n"
                "  --data DIR     the Fashion-MNIST .gz files (/usr/share/datasets/fashion-mnist)\n"
                "  --help         this text\n");
 }
@@ -53,8 +55,16 @@ static long positive(const char *opt, const char *v)
 
 static options parse(int argc, char **argv)
 {
-    options o = {10,           64, 2, 1e-3, 0, NULL, NULL, "/usr/share/datasets/fashion-mnist",
-                 NB_BACKEND_CC};
+    options o = {10,
+                 64,
+                 2,
+                 1e-3,
+                 0,
+                 NULL,
+                 NULL,
+                 "/usr/share/datasets/fashion-mnist",
+                 NB_BACKEND_CC,
+                 NB_DENORMALS_FLUSH};
     /* Every option but --help takes a value. */
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -100,6 +110,14 @@ static options parse(int argc, char **argv)
                 o.backend = !strcmp(v, "cc") ? NB_BACKEND_CC : NB_BACKEND_TCC;
             else {
                 fprintf(stderr, "fashion_mnist: --backend is tcc or cc, got '%s'\n", v);
+                exit(2);
+            }
+        } else if (!strcmp(a, "--denormals")) {
+            if (v && (!strcmp(v, "flush") || !strcmp(v, "ieee")))
+                o.denormals = !strcmp(v, "ieee") ? NB_DENORMALS_IEEE : NB_DENORMALS_FLUSH;
+            else {
+                fprintf(stderr, "fashion_mnist: --denormals is flush or ieee, got '%s'\n",
+                        v ? v : "");
                 exit(2);
             }
         } else {
@@ -252,11 +270,15 @@ int main(int argc, char **argv)
                                     .n_outputs = 2,
                                     .updates = updates,
                                     .n_updates = n_updates,
-                                    .backend = o.backend};
+                                    .backend = o.backend,
+                                    .denormals = o.denormals};
     double t0 = now();
     nb_program *step = n_updates > 0 ? nb_compile(g, &train_opt) : NULL;
-    nb_compile_options eval_opt = {
-        .outputs = &eval_logits, .n_outputs = 1, .share_state = step, .backend = o.backend};
+    nb_compile_options eval_opt = {.outputs = &eval_logits,
+                                   .n_outputs = 1,
+                                   .share_state = step,
+                                   .backend = o.backend,
+                                   .denormals = o.denormals};
     nb_program *eval = step ? nb_compile(g, &eval_opt) : NULL;
     if (!eval) {
         fprintf(stderr, "fashion_mnist: %s\n", nb_graph_error(g));

@@ -220,6 +220,30 @@ typedef enum nb_backend {
     NB_BACKEND_CC = 1
 } nb_backend;
 
+/* What a run does with subnormal floats (nonzero values below 1.2e-38 in f32, 2.2e-308
+ * in f64). Arithmetic on them takes a microcode assist on Intel CPUs (about a hundred
+ * times the normal cost), and training drives values there: Adam's moments of weights
+ * whose gradient is exactly zero decay into that range, and the update took 75% of a
+ * step (docs/performance.md). Each nb_program_run saves the calling thread's
+ * floating-point mode, sets the program's, runs, and puts the caller's back (also when
+ * the run fails). Only values below those thresholds are affected; the examples'
+ * printed losses are the same either way (docs/performance.md, "Denormals").
+ * - Constant folding at compile time computes in exact IEEE arithmetic.
+ * - The mode is the calling thread's: OpenBLAS's worker threads keep the mode they were
+ *   created with (the process's at startup, normally IEEE), so with more than one BLAS
+ *   thread part of a large matmul sees subnormals exactly even under FLUSH.
+ * - On x86-64 this is MXCSR's FTZ and DAZ bits, on AArch64 FPCR.FZ; on other
+ *   architectures both values run in the caller's mode.
+ * - Cost: two writes of the control register per run when the caller's mode differs
+ *   from the program's (about 15 ns on the AMD EPYC measured), none when it is the
+ *   same: a caller running many tiny programs may set FTZ/DAZ on its thread itself. */
+typedef enum nb_denormals {
+    /* Flush to zero: subnormal results become 0, subnormal operands read as 0. */
+    NB_DENORMALS_FLUSH = 0,
+    /* Exact IEEE 754 gradual underflow, whatever the caller's mode. */
+    NB_DENORMALS_IEEE = 1
+} nb_denormals;
+
 typedef struct nb_compile_options {
     nb_node *const *outputs; /* values the program computes on each run */
     int n_outputs;
@@ -234,6 +258,7 @@ typedef struct nb_compile_options {
     /* When nonzero, the program keeps its plan as text for nb_program_plan (printing it
      * costs compile time, so it is off unless asked for). */
     int keep_plan;
+    nb_denormals denormals; /* NB_DENORMALS_FLUSH unless set */
 } nb_compile_options;
 
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).
@@ -293,7 +318,11 @@ int nb_program_bind_index(nb_program *p, int index, const void *data);
  * range) on the program. Allocates nothing. A run is all or nothing for the state:
  * when it fails, every parameter (optimizer state and gradient buffers included, and
  * so the state shared with other programs) keeps the value it had before the run; the
- * outputs are then unspecified. */
+ * outputs are then unspecified. The run happens in the program's floating-point mode
+ * (nb_compile_options.denormals); the calling thread's mode (every control bit:
+ * flushing, rounding, exception masks) is the same afterwards, whether the run
+ * succeeded or failed. Exception flags the run raised stay raised, as after any
+ * arithmetic (fetestexcept sees them). */
 int nb_program_run(nb_program *p);
 
 int nb_program_output_count(const nb_program *p);

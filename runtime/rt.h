@@ -85,23 +85,46 @@ typedef struct rt_symbol {
 extern const rt_symbol rt_kernel_symbols[];
 extern const int rt_n_kernel_symbols;
 
+/* ---- the floating-point mode of a run (rt_fpmode.c) ----------------------------- */
+
+/* The caller's floating-point control state, saved by rt_fpmode_enter. */
+typedef struct rt_fpmode {
+    unsigned saved; /* the control register as the thread had it */
+    int changed;    /* whether enter wrote it (leave then writes saved back) */
+} rt_fpmode;
+
+/* Saves the calling thread's floating-point mode in m and sets flush-to-zero and
+ * denormals-are-zero (flush nonzero: NB_DENORMALS_FLUSH) or clears both (exact IEEE
+ * subnormals), leaving rounding and exception masks as they were. The mode belongs to
+ * the thread: a worker thread that runs part of a program (a thread pool) calls enter
+ * with the program's flush before its share of the work and leave after it. A no-op
+ * on architectures other than x86-64 and AArch64. */
+void rt_fpmode_enter(rt_fpmode *m, int flush);
+/* Puts back the mode that rt_fpmode_enter saved in m, on the same thread: every control
+ * bit (flushing, rounding, exception masks) as it was; exception flags the work raised
+ * stay raised, as after any arithmetic. */
+void rt_fpmode_leave(const rt_fpmode *m);
+
 /* ---- programs (rt_program.c, rt_params.c) --------------------------------------- */
 
 /* Parameter memory, shared by the programs compiled with share_state. */
 typedef struct rt_state {
     int refs;
     size_t size;
-    unsigned char *bytes;
+    unsigned char *bytes; /* CG_ALIGN-aligned, inside base */
+    void *base;           /* what to free */
 } rt_state;
 
 struct nb_program {
     const rt_backend *backend; /* what made jit (NULL until nb_compile picks it) */
     rt_jit jit;
     cg_program cg;        /* source text and where every slot lives */
-    unsigned char *arena; /* intermediates and outputs */
+    unsigned char *arena; /* intermediates and outputs, CG_ALIGN-aligned */
+    void *arena_base;     /* the block arena lies in: what to free */
     rt_state *state;      /* parameters */
     const void **bound;   /* one pointer per input, NULL until bound */
     double compile_seconds;
+    int flush;        /* runs flush subnormals to zero (nb_compile_options.denormals) */
     char error[1024]; /* fixed: reporting an error allocates nothing */
     int has_error;
 };
@@ -111,7 +134,8 @@ int rt_error(nb_program *p, const char *fmt, ...) __attribute__((format(printf, 
 /* Forgets the program's error: every public call that can fail calls it first, so that
  * nb_program_error describes the last such call (NULL when it succeeded). */
 void rt_error_clear(nb_program *p);
-/* 64-byte aligned zeroed memory (at least 64 bytes), or NULL. */
-void *rt_alloc_zeroed(size_t size);
+/* CG_ALIGN-aligned zeroed memory of at least size bytes (CG_ALIGN when size is 0), or
+ * NULL; *base is the block to free (NULL on failure). Fresh pages stay untouched. */
+void *rt_alloc_zeroed(size_t size, void **base);
 
 #endif

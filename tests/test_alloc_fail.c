@@ -331,7 +331,8 @@ static nb_program *build(outcome *o)
         goto done;
     }
     nb_node *outs[] = {loss, probs};
-    nb_compile_options opt = {outs, 2, upd, nu, NULL, NB_BACKEND_TCC, 1};
+    nb_compile_options opt = {
+        .outputs = outs, .n_outputs = 2, .updates = upd, .n_updates = nu, .keep_plan = 1};
     p = nb_compile(g, &opt);
     if (!p)
         fail_at(o, "nb_compile", nb_graph_error(g));
@@ -514,10 +515,11 @@ static void scenario_wide(outcome *o)
     }
     upd[0] = (nb_update){buf, acc};
     nb_node *outs_p[] = {loss, m}, *outs_q[] = {red};
-    nb_compile_options op = {outs_p, 2, upd, 1 + nu, NULL, NB_BACKEND_TCC, 0};
+    nb_compile_options op = {
+        .outputs = outs_p, .n_outputs = 2, .updates = upd, .n_updates = 1 + nu};
     if (!(p = compile_or_fail(g, o, "nb_compile (wide)", &op)))
         goto done;
-    nb_compile_options oq = {outs_q, 1, NULL, 0, p, NB_BACKEND_TCC, 0};
+    nb_compile_options oq = {.outputs = outs_q, .n_outputs = 1, .share_state = p};
     if (!(q = compile_or_fail(g, o, "nb_compile (shared state)", &oq)))
         goto done;
     nb_graph_free(g);

@@ -152,14 +152,26 @@ static void test_init_fill(void **state)
     assert_int_equal(nb_init_fill(&in, NB_F32, 3, empty, out, err, sizeof err), 0);
 }
 
-/* The runtime's aligned allocation refuses a size whose rounding to 64 bytes wraps. */
+/* The runtime's aligned allocation refuses a size whose rounding to 64 bytes, or whose
+ * slack for the alignment, wraps; what it returns is 64-byte aligned and zero. */
 static void test_alloc_rounding(void **state)
 {
     (void)state;
-    assert_null(rt_alloc_zeroed(SIZE_MAX - 10));
-    void *m = rt_alloc_zeroed(1);
-    assert_non_null(m);
-    free(m);
+    void *base = &base;
+    assert_null(rt_alloc_zeroed(SIZE_MAX - 10, &base));
+    assert_null(base);
+    /* Rounding is fine but the alignment slack wraps. */
+    assert_null(rt_alloc_zeroed(SIZE_MAX - 2 * 64 + 2, &base));
+    assert_null(base);
+    for (size_t size = 0; size < 300; size += 37) {
+        unsigned char *m = rt_alloc_zeroed(size, &base);
+        assert_non_null(m);
+        assert_non_null(base);
+        assert_int_equal((uintptr_t)m % 64, 0);
+        for (size_t i = 0; i < (size ? size : 64); i++)
+            assert_int_equal(m[i], 0);
+        free(base);
+    }
 }
 
 int main(void)
