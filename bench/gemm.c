@@ -170,7 +170,7 @@ static double now(void)
 }
 
 /* Operands 64-byte aligned, as nabla's arena and state and PyTorch's tensors are:
- * OpenBLAS runs 1024³ about 15% slower on malloc's 16-byte offset from a page. */
+ * OpenBLAS ran 1024³ 10–20% slower at malloc's 16-byte offset from a page. */
 static void *alloc_floats(int64_t n)
 {
     size_t bytes = ((size_t)n * sizeof(float) + BENCH_ALIGN - 1) / BENCH_ALIGN * BENCH_ALIGN;
@@ -218,8 +218,13 @@ static int check_threads(int threads)
 {
     int rc = 1;
     float *a = NULL, *b = NULL, *c1 = NULL, *c2 = NULL;
-    const bench_shape *big = &BENCH_SHAPES[BENCH_N_SHAPES - 1];
-    size_t n = (size_t)(big->m * big->k);
+    size_t n = 0; /* floats in the largest operand or result */
+    for (int i = 0; i < BENCH_N_SHAPES; i++) {
+        const bench_shape *s = &BENCH_SHAPES[i];
+        long sizes[3] = {s->m * s->k, s->k * s->n, s->m * s->n};
+        for (int j = 0; j < 3; j++)
+            n = (size_t)sizes[j] > n ? (size_t)sizes[j] : n;
+    }
     a = alloc_floats((int64_t)n);
     b = alloc_floats((int64_t)n);
     c1 = alloc_floats((int64_t)n);
@@ -332,7 +337,7 @@ static int run(int threads, int rounds)
         double flop = 2.0 * (double)s->m * (double)s->n * (double)s->k;
         double med[BENCH_N_LIBS];
         char op[4] = {s->ta ? 'T' : 'N', s->tb ? 'T' : 'N', 0, 0};
-        char dims[32];
+        char dims[BENCH_DIMS_CHARS];
         snprintf(dims, sizeof dims, "%ldx%ldx%ld", s->m, s->n, s->k);
         printf("%-14s %-3s %-16s", s->name, op, dims);
         int best = -1, second = -1;
@@ -419,10 +424,10 @@ int main(int argc, char **argv)
 #ifdef NABLA_HAVE_XSMM
     libxsmm_init();
 #endif
-    char cpu[256] = "unknown CPU";
+    char cpu[BENCH_CPU_CHARS] = "unknown CPU";
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (f) {
-        char line[512];
+        char line[BENCH_LINE_CHARS];
         while (fgets(line, sizeof line, f))
             if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
                 snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);

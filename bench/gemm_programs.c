@@ -54,7 +54,7 @@ static double now(void)
 }
 
 /* Operands 64-byte aligned, as nabla's arena and state and PyTorch's tensors are:
- * OpenBLAS runs 1024³ about 15% slower on malloc's 16-byte offset from a page. */
+ * OpenBLAS ran 1024³ 10–20% slower at malloc's 16-byte offset from a page. */
 static void *alloc_floats(int64_t n)
 {
     size_t bytes = ((size_t)n * sizeof(float) + GP_ALIGN - 1) / GP_ALIGN * GP_ALIGN;
