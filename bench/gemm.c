@@ -28,11 +28,11 @@
 #include <omp.h>
 #endif
 
+/* Text widths: a shape's "m x n x k", the CPU's name, a line of /proc/cpuinfo. */
+enum { BENCH_DIMS_CHARS = 32, BENCH_CPU_CHARS = 256, BENCH_LINE_CHARS = 512 };
 /* Rounds (each library once per round, per shape) and the time one sample lasts at
  * least: short enough that a run of every shape takes under a minute, long enough that
  * the clock's resolution does not matter. */
-/* Text widths: a shape's "m x n x k", the CPU's name, a line of /proc/cpuinfo. */
-enum { BENCH_DIMS_CHARS = 32, BENCH_CPU_CHARS = 256, BENCH_LINE_CHARS = 512 };
 enum {
     BENCH_ALIGN = 64,
     BENCH_ROUNDS_DEFAULT = 15,
