@@ -85,6 +85,29 @@ typedef struct rt_symbol {
 extern const rt_symbol rt_kernel_symbols[];
 extern const int rt_n_kernel_symbols;
 
+/* ---- the thread pool (rt_pool.c, rt_threads.c) ---------------------------------- */
+
+/* Most threads a program may ask for (nb_compile_options.threads). */
+#define RT_THREADS_MAX 256
+
+/* Holds the process's pool for a program of `threads` threads (nothing for one),
+ * creating it or adding workers until it has threads - 1. 0, or -1 when out of
+ * memory. A worker the system refuses to start leaves the pool smaller (fewer parts run
+ * at once, the same results). Each successful acquire is paired with a release. */
+int rt_pool_acquire(int threads);
+/* Drops a program's hold; the last one stops, joins and frees the workers. */
+void rt_pool_release(int threads);
+/* Workers the pool has now (0 without a pool), for tests. */
+int rt_pool_workers(void);
+
+/* The thread count of nb_compile_options.threads == 0: nb_set_threads's value, else the
+ * machine's online cores (at most RT_THREADS_MAX). */
+int rt_threads_default(void);
+/* Fewest elements of an elementwise kernel per part of its split (CG_SPLIT_MIN unless a
+ * test sets another, > 0, to split the small kernels of random graphs). */
+long rt_threads_split_min(void);
+void rt_threads_set_split_min(long elements);
+
 /* ---- programs (rt_program.c, rt_params.c) --------------------------------------- */
 
 /* Parameter memory, shared by the programs compiled with share_state. */
@@ -102,6 +125,7 @@ struct nb_program {
     rt_state *state;      /* parameters */
     const void **bound;   /* one pointer per input, NULL until bound */
     double compile_seconds;
+    int threads;      /* holds the pool (rt_pool_acquire) when above 1; 0 until compiled */
     char error[1024]; /* fixed: reporting an error allocates nothing */
     int has_error;
 };

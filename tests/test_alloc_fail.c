@@ -36,6 +36,7 @@
 #include "cg.h"
 #include "ir.h"
 #include "nabla.h"
+#include "rt.h"
 #include "tmpdir.h"
 
 /* ---- the wrapped allocator: live blocks and libtcc's share ------------------------ */
@@ -331,7 +332,7 @@ static nb_program *build(outcome *o)
         goto done;
     }
     nb_node *outs[] = {loss, probs};
-    nb_compile_options opt = {outs, 2, upd, nu, NULL, NB_BACKEND_TCC, 1};
+    nb_compile_options opt = {outs, 2, upd, nu, NULL, NB_BACKEND_TCC, 1, 2};
     p = nb_compile(g, &opt);
     if (!p)
         fail_at(o, "nb_compile", nb_graph_error(g));
@@ -514,10 +515,10 @@ static void scenario_wide(outcome *o)
     }
     upd[0] = (nb_update){buf, acc};
     nb_node *outs_p[] = {loss, m}, *outs_q[] = {red};
-    nb_compile_options op = {outs_p, 2, upd, 1 + nu, NULL, NB_BACKEND_TCC, 0};
+    nb_compile_options op = {outs_p, 2, upd, 1 + nu, NULL, NB_BACKEND_TCC, 0, 1};
     if (!(p = compile_or_fail(g, o, "nb_compile (wide)", &op)))
         goto done;
-    nb_compile_options oq = {outs_q, 1, NULL, 0, p, NB_BACKEND_TCC, 0};
+    nb_compile_options oq = {outs_q, 1, NULL, 0, p, NB_BACKEND_TCC, 0, 1};
     if (!(q = compile_or_fail(g, o, "nb_compile (shared state)", &oq)))
         goto done;
     nb_graph_free(g);
@@ -846,6 +847,9 @@ static void test_internal_errors_say_so(void **state)
 
 int main(void)
 {
+    /* The MLP scenario runs on 2 threads, with its small kernels split (as if they were
+     * large): creating the pool and its workers fails in turn like everything else. */
+    rt_threads_set_split_min(CG_SPLIT_GRAIN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_internal_errors_say_so),
         cmocka_unit_test(test_long_line_written_whole),

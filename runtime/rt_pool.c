@@ -1,0 +1,246 @@
+/* rt_pool.c — the process's thread pool: workers that run the parts of a split kernel
+ * (nb_rt_parallel) beside the calling thread, parked on a condition variable between
+ * jobs, shared by every program compiled with more than one thread and joined when the
+ * last of them is freed. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#else
+#include <fenv.h>
+#endif
+
+#include "rt.h"
+#include "rt_kernels.h"
+
+/* The floating-point mode a part runs in: the caller's, so that a worker rounds and
+ * flushes (FTZ/DAZ) exactly as the calling thread would have. */
+typedef struct rt_fpmode {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned int mxcsr; /* SSE rounding, flush-to-zero, denormals-are-zero, masks */
+#else
+    fenv_t env;
+#endif
+} rt_fpmode;
+
+/* Reads the calling thread's floating-point mode into *m (apply == 0), or makes *m the
+ * calling thread's mode (apply != 0). The one place the pool touches the mode: a
+ * denormal policy that keeps more state swaps this function. */
+static void rt_pool_fpmode(rt_fpmode *m, int apply)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (apply)
+        _mm_setcsr(m->mxcsr);
+    else
+        m->mxcsr = _mm_getcsr();
+#else
+    if (apply)
+        fesetenv(&m->env);
+    else
+        fegetenv(&m->env);
+#endif
+}
+
+typedef struct rt_pool {
+    pthread_mutex_t lock; /* guards every field below but the workers array */
+    pthread_cond_t wake;  /* a new job, or stop */
+    pthread_cond_t done;  /* the job's last part finished */
+    pthread_t *workers;
+    int n_workers;
+    int refs;                 /* programs holding the pool */
+    unsigned long generation; /* counts jobs: a worker runs each job once */
+    int stop;
+    /* The job: parts next_part .. parts - 1 are not taken yet, `pending` not done. */
+    nb_rt_part_fn fn;
+    const void *const *args;
+    long n;
+    int parts, next_part, pending;
+    rt_fpmode mode;
+} rt_pool;
+
+/* Guards rt_the_pool's creation, growth and release (not its jobs). */
+static pthread_mutex_t rt_pool_global = PTHREAD_MUTEX_INITIALIZER;
+static rt_pool *_Atomic rt_the_pool;
+/* Held by the thread whose job the pool runs: a second thread that finds it taken runs
+ * its kernel alone (elementwise parts give the same bits either way). */
+static pthread_mutex_t rt_pool_busy = PTHREAD_MUTEX_INITIALIZER;
+
+/* The first iteration of part p of n iterations in parts: rounded down to RT_POOL_GRAIN,
+ * so that parts of a float array start on a cache line and never share one. The split
+ * depends on n and parts only. */
+static long part_bound(long n, int parts, int p)
+{
+    if (p >= parts)
+        return n;
+    long b = n / parts * p + n % parts * p / parts;
+    return b - b % RT_POOL_GRAIN;
+}
+
+/* Takes and runs the parts of the current job until none is left; called and returns
+ * with pool->lock held. */
+static void run_parts(rt_pool *pool)
+{
+    while (pool->next_part < pool->parts) {
+        int p = pool->next_part++;
+        nb_rt_part_fn fn = pool->fn;
+        const void *const *args = pool->args;
+        long lo = part_bound(pool->n, pool->parts, p), hi = part_bound(pool->n, pool->parts, p + 1);
+        pthread_mutex_unlock(&pool->lock);
+        fn(args, lo, hi);
+        pthread_mutex_lock(&pool->lock);
+        if (--pool->pending == 0)
+            pthread_cond_signal(&pool->done);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    rt_pool *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    unsigned long seen = pool->generation;
+    for (;;) {
+        while (pool->generation == seen && !pool->stop)
+            pthread_cond_wait(&pool->wake, &pool->lock);
+        if (pool->stop)
+            break;
+        seen = pool->generation;
+        rt_fpmode mode = pool->mode;
+        rt_pool_fpmode(&mode, 1);
+        run_parts(pool);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* Stops and joins the workers, frees the pool. */
+static void pool_free(rt_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->stop = 1;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 0; i < pool->n_workers; i++)
+        pthread_join(pool->workers[i], NULL);
+    pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->done);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->workers);
+    free(pool);
+}
+
+/* A pool with no workers yet, or NULL when out of memory. */
+static rt_pool *pool_new(void)
+{
+    rt_pool *pool = ir_calloc(1, sizeof *pool);
+    if (!pool)
+        return NULL;
+    int m = pthread_mutex_init(&pool->lock, NULL);
+    int w = m ? -1 : pthread_cond_init(&pool->wake, NULL);
+    int d = w ? -1 : pthread_cond_init(&pool->done, NULL);
+    if (d) {
+        if (!w)
+            pthread_cond_destroy(&pool->wake);
+        if (!m)
+            pthread_mutex_destroy(&pool->lock);
+        free(pool);
+        return NULL;
+    }
+    return pool;
+}
+
+/* Starts workers until the pool has `want` (every worker is created detached from any
+ * job: it waits for the next one). A thread the system refuses leaves the pool smaller:
+ * kernels then run in fewer threads, with the same results. 0, or -1 when out of
+ * memory. */
+static int pool_grow(rt_pool *pool, int want)
+{
+    if (pool->n_workers >= want)
+        return 0;
+    pthread_t *w = ir_realloc(pool->workers, (size_t)want * sizeof *w);
+    if (!w)
+        return -1;
+    pool->workers = w;
+    pthread_mutex_lock(&pool->lock);
+    while (pool->n_workers < want) {
+        if (pthread_create(&w[pool->n_workers], NULL, worker_main, pool) != 0)
+            break;
+        pool->n_workers++;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return 0;
+}
+
+int rt_pool_acquire(int threads)
+{
+    int rc = 0;
+    if (threads <= 1)
+        return 0;
+    pthread_mutex_lock(&rt_pool_global);
+    rt_pool *pool = atomic_load(&rt_the_pool);
+    int created = !pool;
+    if (created && !(pool = pool_new()))
+        rc = -1;
+    else if (pool_grow(pool, threads - 1) != 0) {
+        if (created)
+            pool_free(pool);
+        rc = -1;
+    } else {
+        pool->refs++;
+        atomic_store(&rt_the_pool, pool);
+    }
+    pthread_mutex_unlock(&rt_pool_global);
+    return rc;
+}
+
+void rt_pool_release(int threads)
+{
+    if (threads <= 1)
+        return;
+    pthread_mutex_lock(&rt_pool_global);
+    rt_pool *pool = atomic_load(&rt_the_pool);
+    if (pool && --pool->refs == 0) {
+        atomic_store(&rt_the_pool, NULL);
+        pool_free(pool);
+    }
+    pthread_mutex_unlock(&rt_pool_global);
+}
+
+int rt_pool_workers(void)
+{
+    pthread_mutex_lock(&rt_pool_global);
+    rt_pool *pool = atomic_load(&rt_the_pool);
+    int n = pool ? pool->n_workers : 0;
+    pthread_mutex_unlock(&rt_pool_global);
+    return n;
+}
+
+void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts)
+{
+    rt_pool *pool = atomic_load(&rt_the_pool);
+    if (parts > n / RT_POOL_GRAIN)
+        parts = (int)(n / RT_POOL_GRAIN);
+    /* A pool whose workers could not start still works: the caller takes every part. */
+    if (parts > 1 && pool && pthread_mutex_trylock(&rt_pool_busy) == 0) {
+        pthread_mutex_lock(&pool->lock);
+        pool->fn = fn;
+        pool->args = args;
+        pool->n = n;
+        pool->parts = parts;
+        pool->next_part = 0;
+        pool->pending = parts;
+        rt_pool_fpmode(&pool->mode, 0);
+        pool->generation++;
+        pthread_cond_broadcast(&pool->wake);
+        run_parts(pool); /* the caller works too, from part 0 */
+        while (pool->pending > 0)
+            pthread_cond_wait(&pool->done, &pool->lock);
+        pthread_mutex_unlock(&pool->lock);
+        pthread_mutex_unlock(&rt_pool_busy);
+        return;
+    }
+    fn(args, 0, n);
+}
