@@ -422,6 +422,10 @@ typedef struct cg_request {
  * worker and waiting for it costs more than the part saves (docs/performance.md has
  * the measurement, bench/bench_threads.c repeats it). */
 #define CG_SPLIT_MIN 32768
+/* Parts per thread of a split kernel, at most: threads take parts as they come free,
+ * so a thread that the system runs late (a loaded machine, a worker still asleep) takes
+ * fewer and the calling thread does not wait long for it. */
+#define CG_SPLIT_PER_THREAD 4
 /* Iterations of a split loop per unit of its split: the runtime's part bounds are
  * multiples of it (a 64-byte cache line of floats), so no two threads write one line. */
 #define CG_SPLIT_GRAIN 16

@@ -474,9 +474,10 @@ static int plan_nodes(ir_graph *g, cg_plan *pl)
 }
 
 /* The thread split of each kernel: an elementwise kernel (one loop nest, each
- * iteration independent of the others) runs in up to rq->threads parts of at least
- * rq->split_min elements and CG_SPLIT_GRAIN iterations of its outermost loop each;
- * every other kernel (a reduction, a matmul, a gather, a wide concat) in one. */
+ * iteration independent of the others) of at least 2 * rq->split_min elements runs in
+ * up to CG_SPLIT_PER_THREAD * rq->threads parts of at least rq->split_min elements and
+ * CG_SPLIT_GRAIN iterations of its outermost loop each; every other kernel (a
+ * reduction, a matmul, a gather, a wide concat) in one. */
 static void plan_split(const cg_request *rq, cg_plan *pl)
 {
     for (int i = 0; i < pl->n_kernels; i++) {
@@ -489,8 +490,8 @@ static void plan_split(const cg_request *rq, cg_plan *pl)
         int64_t parts = r->numel / rq->split_min, rows = cg_elementwise_extent(k) / CG_SPLIT_GRAIN;
         if (parts > rows)
             parts = rows;
-        if (parts > rq->threads)
-            parts = rq->threads;
+        if (parts > (int64_t)rq->threads * CG_SPLIT_PER_THREAD)
+            parts = (int64_t)rq->threads * CG_SPLIT_PER_THREAD;
         if (parts > 1)
             k->parts = (int)parts;
     }

@@ -439,9 +439,11 @@ int nb_program_init_linear(nb_program *p, const char *weight, const char *bias, 
 int nb_init_fill(const nb_init *init, nb_dtype dt, int rank, const int64_t *shape, void *out,
                  char *err, size_t err_size);
 
-/* The process-wide thread count: the default of nb_compile_options.threads (for
- * programs compiled afterwards) and the threads OpenBLAS may use for matmul. Until it
- * is called: the machine's online cores. -1 for n < 1 or n > 256. */
+/* The process-wide thread count: the default of nb_compile_options.threads, for
+ * programs compiled afterwards. Until it is called: the machine's online cores. -1 for
+ * n < 1 or n > 256. Matmul runs on the program's threads too: the first nb_compile
+ * sets OpenBLAS to one thread for the whole process (openblas_set_num_threads(1)) and
+ * large products run as blocks on the pool, the same blocks for any thread count. */
 int nb_set_threads(int n);
 int nb_get_threads(void);
 

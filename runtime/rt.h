@@ -103,6 +103,9 @@ int rt_pool_workers(void);
 /* The thread count of nb_compile_options.threads == 0: nb_set_threads's value, else the
  * machine's online cores (at most RT_THREADS_MAX). */
 int rt_threads_default(void);
+/* Sets OpenBLAS to one thread, once for the process (nb_compile calls it): large gemms
+ * are split on the pool instead (rt_kernels.c). */
+void rt_threads_blas_init(void);
 /* Fewest elements of an elementwise kernel per part of its split (CG_SPLIT_MIN unless a
  * test sets another, > 0, to split the small kernels of random graphs). */
 long rt_threads_split_min(void);

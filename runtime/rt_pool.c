@@ -223,6 +223,8 @@ void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts
     rt_pool *pool = atomic_load(&rt_the_pool);
     if (parts > n / RT_POOL_GRAIN)
         parts = (int)(n / RT_POOL_GRAIN);
+    if (parts < 1)
+        parts = 1;
     /* A pool whose workers could not start still works: the caller takes every part. */
     if (parts > 1 && pool && pthread_mutex_trylock(&rt_pool_busy) == 0) {
         pthread_mutex_lock(&pool->lock);
@@ -242,5 +244,8 @@ void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts
         pthread_mutex_unlock(&rt_pool_busy);
         return;
     }
-    fn(args, 0, n);
+    /* The same parts, one after the other: a part may be a library call (a block of a
+     * gemm) whose bits depend on its bounds. */
+    for (int p = 0; p < parts; p++)
+        fn(args, part_bound(n, parts, p), part_bound(n, parts, p + 1));
 }

@@ -162,6 +162,7 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         return NULL;
     }
     int threads = opt->threads ? opt->threads : rt_threads_default();
+    rt_threads_blas_init();
     nb_program *p = ir_calloc(1, sizeof *p);
     if (!p) {
         ir_oom(g);

@@ -1,6 +1,7 @@
 /* rt_threads.c — how many threads programs and the runtime's kernels (OpenBLAS) use:
  * the process-wide default of nb_compile_options.threads, and the size below which an
  * elementwise kernel is not split. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -18,9 +19,25 @@ int nb_set_threads(int n)
 {
     if (n < 1 || n > RT_THREADS_MAX)
         return -1;
-    openblas_set_num_threads(n);
     atomic_store(&rt_threads_set, n);
     return 0;
+}
+
+static pthread_once_t rt_blas_once = PTHREAD_ONCE_INIT;
+
+/* OpenBLAS on one thread for the whole process: a gemm's blocks run on the pool
+ * instead (rt_kernels.c). OpenBLAS's own workers spin in sched_yield for about 2^28
+ * cycles after each gemm (OPENBLAS_THREAD_TIMEOUT, read only when the library loads),
+ * taking the core the pool's workers need, and its results change with its thread
+ * count. */
+static void blas_one_thread(void)
+{
+    openblas_set_num_threads(1);
+}
+
+void rt_threads_blas_init(void)
+{
+    pthread_once(&rt_blas_once, blas_one_thread);
 }
 
 int nb_get_threads(void)
