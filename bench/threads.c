@@ -4,9 +4,11 @@
  * (the threshold forced down), timed in alternation in the same run; prints min and
  * median microseconds per run and the ratio 1 thread / 2 threads. The shipped
  * threshold (CG_SPLIT_MIN elements per part) sits where the ratio passes 1 with room.
+ * Then the Fashion-MNIST MLP's whole training step, 1 thread against T.
  *
  *   bench_threads [--backend tcc|cc] [--rounds R] [--threads T]
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,48 @@ static nb_program *adam_program(int64_t n, nb_backend backend, int threads, floa
     nb_program_bind(p, "g", grad);
     nb_program_bind(p, "lr", lr);
     return p;
+}
+
+/* The Fashion-MNIST MLP's training step (784-256-128-10, batch 64, cross-entropy,
+ * Adam) on fixed data, for `threads` threads with the shipped threshold. */
+static nb_program *mlp_program(nb_backend backend, int threads, float *x, int32_t *y, float *lr)
+{
+    static const char *names[6] = {"w1", "b1", "w2", "b2", "w3", "b3"};
+    int64_t shapes[6][2] = {{784, 256}, {256, 0}, {256, 128}, {128, 0}, {128, 10}, {10, 0}};
+    int64_t xs[2] = {64, 784}, ys[1] = {64};
+    nb_graph *g = nb_graph_new();
+    nb_node *p[6], *grads[6];
+    for (int i = 0; i < 6; i++)
+        p[i] = nb_param(g, names[i], NB_F32, i % 2 ? 1 : 2, shapes[i]);
+    nb_node *h = nb_input(g, "x", NB_F32, 2, xs), *labels = nb_input(g, "y", NB_I32, 1, ys);
+    nb_node *lrn = nb_input(g, "lr", NB_F32, 0, NULL);
+    for (int l = 0; l < 3; l++) {
+        h = nb_add(g, nb_matmul(g, h, p[2 * l]), p[2 * l + 1]);
+        if (l < 2)
+            h = nb_relu(g, h);
+    }
+    nb_node *loss = nb_cross_entropy(g, h, labels, NB_REDUCTION_MEAN);
+    nb_grad(g, loss, p, 6, grads);
+    nb_update upd[6 * NB_ADAM_UPDATES_PER_PARAM];
+    int nu = nb_adam(g, lrn, p, grads, 6, NULL, upd, 6 * NB_ADAM_UPDATES_PER_PARAM);
+    nb_compile_options opt = {.outputs = &loss,
+                              .n_outputs = 1,
+                              .updates = upd,
+                              .n_updates = nu,
+                              .backend = backend,
+                              .threads = threads};
+    nb_program *prog = nu > 0 ? nb_compile(g, &opt) : NULL;
+    if (!prog) {
+        fprintf(stderr, "bench_threads: %s\n", nb_graph_error(g));
+        exit(1);
+    }
+    nb_graph_free(g);
+    for (int i = 0; i < 6; i += 2)
+        nb_program_init_linear(prog, names[i], names[i + 1], 1);
+    nb_program_bind(prog, "x", x);
+    nb_program_bind(prog, "y", y);
+    nb_program_bind(prog, "lr", lr);
+    return prog;
 }
 
 /* Seconds per run: the mean over enough runs to take about 2 ms. */
@@ -117,5 +161,33 @@ int main(int argc, char **argv)
         free(t1);
         free(t2);
     }
+    /* The whole training step, both programs with the shipped threshold. */
+    static float x[64 * 784];
+    static int32_t y[64];
+    for (int i = 0; i < 64 * 784; i++)
+        x[i] = (float)(i * 7919 % 256) / 255.0f;
+    for (int i = 0; i < 64; i++)
+        y[i] = i % 10;
+    nb_program *one = mlp_program(backend, 1, x, y, &lr);
+    nb_program *two = mlp_program(backend, threads, x, y, &lr);
+    double *t1 = malloc((size_t)rounds * sizeof *t1), *t2 = malloc((size_t)rounds * sizeof *t2);
+    if (!t1 || !t2)
+        return 1;
+    time_runs(one, 50);
+    time_runs(two, 50);
+    for (int r = 0; r < rounds; r++) {
+        t1[r] = time_runs(one, 50) * 1e6;
+        t2[r] = time_runs(two, 50) * 1e6;
+    }
+    qsort(t1, (size_t)rounds, sizeof *t1, cmp_double);
+    qsort(t2, (size_t)rounds, sizeof *t2, cmp_double);
+    printf("MLP step 784-256-128-10, batch 64, Adam: 1 thread %.1f / %.1f us, %d threads %.1f / "
+           "%.1f us (min / median), ratio %.2f / %.2f\n",
+           t1[0], t1[rounds / 2], threads, t2[0], t2[rounds / 2], t1[0] / t2[0],
+           t1[rounds / 2] / t2[rounds / 2]);
+    nb_program_free(one);
+    nb_program_free(two);
+    free(t1);
+    free(t2);
     return 0;
 }
