@@ -5,7 +5,7 @@
  * threads option is checked. Splitting is forced on small kernels
  * (rt_threads_set_split_min) so that random graphs split at all; the MLP step also
  * runs with the shipped threshold. NABLA_THREADS_GRAPHS sets how many random graphs
- * (tcc; a tenth of them with cc). */
+ * (tcc; a twentieth of them with cc). */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -140,7 +140,7 @@ static void test_random_graphs_tcc(void **state)
 static void test_random_graphs_cc(void **state)
 {
     (void)state;
-    random_graphs(NB_BACKEND_CC, env_long("NABLA_THREADS_GRAPHS", 40) / 10 + 1);
+    random_graphs(NB_BACKEND_CC, env_long("NABLA_THREADS_GRAPHS", 40) / 20 + 1);
 }
 
 /* ---- an MLP training step with Adam ------------------------------------------------ */
