@@ -23,20 +23,19 @@ typedef struct options {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: fashion_mnist [options]\n"
-            "  --epochs N     epochs to train (10)\n"
-            "  --batch N      minibatch size (64)\n"
-            "  --lr X         Adam learning rate (1e-3)\n"
-            "  --seed N       seed of the initial weights and the shuffling (0)\n"
-            "  --save PATH    write the parameters and Adam's state to PATH (safetensors)\n"
-            "                 after every epoch\n"
-            "  --load PATH    start from a checkpoint written by --save\n"
-            "  --threads N    threads of the programs: matmul and large elementwise kernels (2)\n"
-            "  --backend B    tcc (compile in milliseconds) or cc (system compiler at -O3,\n"
-            "                 cached; fastest steps) (cc)\n"
-            "  --data DIR     the Fashion-MNIST .gz files (/usr/share/datasets/fashion-mnist)\n"
-            "  --help         this text\n");
+    fprintf(f, "usage: fashion_mnist [options]\n"
+               "  --epochs N     epochs to train (10)\n"
+               "  --batch N      minibatch size (64)\n"
+               "  --lr X         Adam learning rate (1e-3)\n"
+               "  --seed N       seed of the initial weights and the shuffling (0)\n"
+               "  --save PATH    write the parameters and Adam's state to PATH (safetensors)\n"
+               "                 after every epoch\n"
+               "  --load PATH    start from a checkpoint written by --save\n"
+               "  --threads N    threads of the programs, matmul included (2)\n"
+               "  --backend B    tcc (compile in milliseconds) or cc (system compiler at -O3,\n"
+               "                 cached; fastest steps) (cc)\n"
+               "  --data DIR     the Fashion-MNIST .gz files (/usr/share/datasets/fashion-mnist)\n"
+               "  --help         this text\n");
 }
 
 /* Parses a positive integer option value; exits with a message on anything else. */
