@@ -99,6 +99,8 @@ int rt_pool_acquire(int threads);
 void rt_pool_release(int threads);
 /* Workers the pool has now (0 without a pool), for tests. */
 int rt_pool_workers(void);
+/* Parts of split kernels the workers have run since the process started, for tests. */
+long rt_pool_worker_parts_run(void);
 
 /* The thread count of nb_compile_options.threads == 0: nb_set_threads's value, else the
  * machine's online cores (at most RT_THREADS_MAX). */

@@ -80,9 +80,12 @@ static long part_bound(long n, int parts, int p)
     return b - b % RT_POOL_GRAIN;
 }
 
+/* Parts the workers (not the calling threads) have run, for tests. */
+static _Atomic long rt_pool_worker_parts;
+
 /* Takes and runs the parts of the current job until none is left; called and returns
- * with pool->lock held. */
-static void run_parts(rt_pool *pool)
+ * with pool->lock held. worker: the thread is one of the pool's. */
+static void run_parts(rt_pool *pool, int worker)
 {
     while (pool->next_part < pool->parts) {
         int p = pool->next_part++;
@@ -91,6 +94,8 @@ static void run_parts(rt_pool *pool)
         long lo = part_bound(pool->n, pool->parts, p), hi = part_bound(pool->n, pool->parts, p + 1);
         pthread_mutex_unlock(&pool->lock);
         fn(args, lo, hi);
+        if (worker)
+            atomic_fetch_add(&rt_pool_worker_parts, 1);
         pthread_mutex_lock(&pool->lock);
         if (--pool->pending == 0)
             pthread_cond_signal(&pool->done);
@@ -110,7 +115,7 @@ static void *worker_main(void *arg)
         seen = pool->generation;
         rt_fpmode mode = pool->mode;
         rt_pool_fpmode(&mode, 1);
-        run_parts(pool);
+        run_parts(pool, 1);
     }
     pthread_mutex_unlock(&pool->lock);
     return NULL;
@@ -218,6 +223,11 @@ int rt_pool_workers(void)
     return n;
 }
 
+long rt_pool_worker_parts_run(void)
+{
+    return atomic_load(&rt_pool_worker_parts);
+}
+
 void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts)
 {
     rt_pool *pool = atomic_load(&rt_the_pool);
@@ -237,7 +247,7 @@ void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts
         rt_pool_fpmode(&pool->mode, 0);
         pool->generation++;
         pthread_cond_broadcast(&pool->wake);
-        run_parts(pool); /* the caller works too, from part 0 */
+        run_parts(pool, 0); /* the caller works too, from part 0 */
         while (pool->pending > 0)
             pthread_cond_wait(&pool->done, &pool->lock);
         pthread_mutex_unlock(&pool->lock);
