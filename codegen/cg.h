@@ -192,9 +192,9 @@ typedef struct cg_kernel {
     /* The buffer holding the operand array of a kernel with more than CG_MAX_CALL_ARGS
      * operands, or -1. */
     int args_buffer;
-    /* Room for the thread split of the kernel's loop: how many parts the program's pool
-     * runs it in. Nothing splits loops yet, so the plan sets 1 (one part, the calling
-     * thread). */
+    /* The thread split of the kernel's loop: how many parts the program's pool runs it
+     * in (nb_rt_parallel), over its outermost loop; 1: the calling thread alone. Only
+     * elementwise kernels of at least 2 * split_min elements split (cg_plan.c). */
     int parts;
 } cg_kernel;
 
@@ -346,6 +346,9 @@ int cg_reserve(ir_graph *g, const char *what, const ir_node *n, size_t *size, si
  * broadcast by strides, each member's expression (its CG_EW emitter's) inlined into its
  * reader or held in a local. */
 void cg_elementwise(cg_ctx *c, const cg_kernel *k);
+/* Iterations of the outermost loop cg_elementwise writes for k (after merging axes):
+ * what a split kernel's parts divide. */
+int64_t cg_elementwise_extent(const cg_kernel *k);
 
 /* ---- programs (cg_program.c) ---------------------------------------------------- */
 
@@ -411,7 +414,21 @@ typedef struct cg_request {
     cg_rt_link rt_link; /* how the code reaches the runtime kernels */
     cg_times *times;    /* when not NULL, set to the time each phase took */
     int keep_plan;      /* keep the printed plan in the program (cg_program.plan) */
+    int threads; /* threads the program runs on: elementwise kernels split in up to so many parts */
+    long split_min; /* fewest elements per part of a split kernel (CG_SPLIT_MIN) */
 } cg_request;
+
+/* Fewest elements per part of a split elementwise kernel: below it, waking a parked
+ * worker and waiting for it costs more than the part saves (docs/performance.md has
+ * the measurement, bench/bench_threads.c repeats it). */
+#define CG_SPLIT_MIN 32768
+/* Parts per thread of a split kernel, at most: threads take parts as they come free,
+ * so a thread that the system runs late (a loaded machine, a worker still asleep) takes
+ * fewer and the calling thread does not wait long for it. */
+#define CG_SPLIT_PER_THREAD 4
+/* Iterations of a split loop per unit of its split: the runtime's part bounds are
+ * multiples of it (a 64-byte cache line of floats), so no two threads write one line. */
+#define CG_SPLIT_GRAIN 16
 
 /* Generates the program of rq, whose outputs and updates the caller has checked
  * (ir_check_outputs, ir_check_updates). Returns 0, or -1 with the error recorded on g.

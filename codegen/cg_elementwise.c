@@ -381,6 +381,15 @@ static void load_arg(cg_ctx *c, const cg_kernel *k, const loop_axes *la, int a)
     cg_end(c, "];");
 }
 
+int64_t cg_elementwise_extent(const cg_kernel *k)
+{
+    loop_axes la;
+    if (k->n_args > CG_MAX_ARGS)
+        return 1; /* cg_elementwise reports it */
+    plan_axes(k, &la);
+    return la.n > 0 ? la.size[0] : 1;
+}
+
 void cg_elementwise(cg_ctx *c, const cg_kernel *k)
 {
     loop_axes la;
@@ -398,7 +407,14 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
     for (int a = 0; a < k->n_args; a++)
         if (all_zero(la.stride[a + 1], la.n))
             load_arg(c, k, &la, a);
-    int loops = cg_loops_open(c, "i", la.n, la.size, (1u << la.n) - 1);
+    int loops = 0;
+    if (k->parts > 1 && la.n > 0) {
+        /* A split kernel runs the iterations [lo, hi) of its outermost loop. */
+        cg_line(c, "for (long i0 = lo; i0 < hi; i0++) {");
+        c->indent++;
+        loops = 1;
+    }
+    loops += cg_loops_open(c, "i", la.n, la.size, ((1u << la.n) - 1) & ~(uint32_t)(loops));
     for (int a = 0; a < k->n_args; a++)
         if (!all_zero(la.stride[a + 1], la.n))
             load_arg(c, k, &la, a);

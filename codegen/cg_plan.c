@@ -473,6 +473,30 @@ static int plan_nodes(ir_graph *g, cg_plan *pl)
     return 0;
 }
 
+/* The thread split of each kernel: an elementwise kernel (one loop nest, each
+ * iteration independent of the others) of at least 2 * rq->split_min elements runs in
+ * up to CG_SPLIT_PER_THREAD * rq->threads parts of at least rq->split_min elements and
+ * CG_SPLIT_GRAIN iterations of its outermost loop each; every other kernel (a
+ * reduction, a matmul, a gather, a wide concat) in one. */
+static void plan_split(const cg_request *rq, cg_plan *pl)
+{
+    for (int i = 0; i < pl->n_kernels; i++) {
+        cg_kernel *k = &pl->kernels[i];
+        const ir_node *r = k->root;
+        k->parts = 1;
+        if (rq->threads <= 1 || rq->split_min <= 0 || cg_kernel_emitter(r->op) ||
+            !pl->nodes[r->id].ew || k->args_buffer >= 0 || pl->nodes[r->id].fails)
+            continue;
+        int64_t parts = r->numel / rq->split_min, rows = cg_elementwise_extent(k) / CG_SPLIT_GRAIN;
+        if (parts > rows)
+            parts = rows;
+        if (parts > (int64_t)rq->threads * CG_SPLIT_PER_THREAD)
+            parts = (int64_t)rq->threads * CG_SPLIT_PER_THREAD;
+        if (parts > 1)
+            k->parts = (int)parts;
+    }
+}
+
 int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     int n = g->n_nodes, rc = -1;
@@ -524,6 +548,7 @@ int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
     if (plan_buffers(g, rq, pl, &sc) != 0 || cg_arena_plan(g, pl) != 0)
         goto done;
     mark_used_consts(rq, pl, &sc);
+    plan_split(rq, pl);
     rc = 0;
 done:
     free(sc.base);
@@ -591,6 +616,8 @@ void cg_plan_print(const cg_plan *pl, ir_text *out)
                 ir_text_printf(out, "; %%%d in place of %%%d", k->outs[o]->origin,
                                b->alias->origin);
         }
+        if (k->parts > 1)
+            ir_text_printf(out, "; split in %d", k->parts);
         ir_text_printf(out, "\n");
     }
     for (int i = 0; i < pl->n_buffers; i++) {

@@ -159,6 +159,48 @@ static void add_param(ir_text *out, size_t *line, int open, const char *type, co
     ir_text_append(out, num, num_len);
 }
 
+/* Appends "    <const >T *<letter><number> = (<const >T *)a[<slot>];\n": a split
+ * kernel's pointer, unpacked from its argument array. number < 0: none. */
+static void put_unpack(ir_text *out, int is_const, nb_dtype dt, const char *name, long long number,
+                       int slot)
+{
+    const char *q = is_const ? "const " : "";
+    ir_text_append(out, "    ", 4);
+    ir_text_puts(out, q);
+    ir_text_puts(out, cg_ctype(dt));
+    ir_text_append(out, " *", 2);
+    ir_text_puts(out, name);
+    if (number >= 0)
+        ir_text_int(out, number);
+    ir_text_append(out, " = (", 4);
+    ir_text_puts(out, q);
+    ir_text_puts(out, cg_ctype(dt));
+    ir_text_append(out, " *)a[", 5);
+    ir_text_int(out, slot);
+    ir_text_append(out, "];\n", 3);
+}
+
+/* Writes a split kernel (k->parts > 1): `static void kN(const void *const *a, long lo,
+ * long hi)`, which runs the iterations [lo, hi) of its outermost loop over the
+ * pointers in a (outputs, root first, then operands, as put_call lists them), and its
+ * body. */
+static void emit_split_kernel(ir_text *out, const cg_kernel *k, const ir_text *body)
+{
+    ir_text_puts(out, "static void k");
+    ir_text_int(out, k->root->origin);
+    ir_text_puts(out, "(const void *const *a, long lo, long hi)\n{\n");
+    int slot = 0;
+    put_unpack(out, 0, k->root->dtype, "y", -1, slot++);
+    for (int o = 0; o < k->n_outs - 1; o++)
+        put_unpack(out, 0, k->outs[o]->dtype, "s", k->outs[o]->origin, slot++);
+    for (int a = 0; a < k->n_args; a++)
+        if (k->arg_out[a] < 0)
+            put_unpack(out, 1, k->args[a]->dtype, "x", a, slot++);
+    if (body->buf)
+        ir_text_append(out, body->buf, body->len);
+    ir_text_puts(out, "}\n\n");
+}
+
 /* Writes `static void|int kN(T *y, const T0 *x0, ...)` and its body. */
 static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k, ir_text *scratch)
 {
@@ -189,6 +231,10 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k,
         describe(out, c->plan, k->members[i]);
     }
     ir_text_append(out, " */\n", 4);
+    if (k->parts > 1) {
+        emit_split_kernel(out, k, &body);
+        return 0;
+    }
     size_t line = out->len;
     ir_text_puts(out, c->can_fail ? "static int k" : "static void k");
     ir_text_int(out, n->origin);
@@ -330,8 +376,8 @@ static void put_var_or_swap(ir_text *out, const ir_node *n, int swap)
 
 /* Appends "    <T> *<var> = (<T> *)(<base> + <offset>);" (without the line end), the
  * variable of x or swap slot s<swap> when x is NULL. */
-static void put_pointer(ir_text *out, const char *t, const ir_node *x, int swap,
-                        const char *base, size_t offset)
+static void put_pointer(ir_text *out, const char *t, const ir_node *x, int swap, const char *base,
+                        size_t offset)
 {
     ir_text_append(out, "    ", 4);
     ir_text_puts(out, t);
@@ -363,8 +409,32 @@ static void put_copy(ir_text *out, cg_ctx *c, const ir_node *dst, const ir_node 
 
 /* The call of kernel k in the entry point (its operands in an array when there are too
  * many for one call, CG_MAX_CALL_ARGS), returning on a failure when it can fail. */
-static void put_call(ir_text *out, const cg_plan *pl, const cg_kernel *k)
+static void put_call(ir_text *out, cg_ctx *c, const cg_plan *pl, const cg_kernel *k)
 {
+    if (k->parts > 1) {
+        /* Split: its pointers in an array, its parts run by the pool (nb_rt_parallel). */
+        ir_text_puts(out, "    {\n        const void *const a[] = {");
+        put_var(out, k->root);
+        for (int o = 0; o < k->n_outs - 1; o++) {
+            ir_text_append(out, ", ", 2);
+            put_var(out, k->outs[o]);
+        }
+        for (int j = 0; j < k->n_args; j++)
+            if (k->arg_out[j] < 0) {
+                ir_text_append(out, ", ", 2);
+                put_var(out, k->args[j]);
+            }
+        ir_text_puts(out, "};\n        ");
+        ir_text_puts(out, cg_rt(c, "nb_rt_parallel"));
+        ir_text_append(out, "(k", 2);
+        ir_text_int(out, k->root->origin);
+        ir_text_append(out, ", a, ", 5);
+        ir_text_int(out, (long long)cg_elementwise_extent(k));
+        ir_text_append(out, ", ", 2);
+        ir_text_int(out, k->parts);
+        ir_text_puts(out, ");\n    }\n");
+        return;
+    }
     int origin = k->root->origin, fails = pl->nodes[k->root->id].fails;
     int array = k->args_buffer >= 0;
     if (array) {
@@ -488,7 +558,7 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
     }
     ir_text_putc(out, '\n');
     for (int i = 0; i < pl->n_kernels; i++)
-        put_call(out, pl, &pl->kernels[i]);
+        put_call(out, c, pl, &pl->kernels[i]);
     for (int i = 0; i < p->n_outputs; i++) {
         const cg_buffer *b = &pl->buffers[pl->output_buffer[i]];
         if (b->kind != CG_BUF_OUTPUT_COPY)

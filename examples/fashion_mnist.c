@@ -32,7 +32,7 @@ static void usage(FILE *f)
                "  --save PATH    write the parameters and Adam's state to PATH (safetensors)\n"
                "                 after every epoch\n"
                "  --load PATH    start from a checkpoint written by --save\n"
-               "  --threads N    threads for matmul (2)\n"
+               "  --threads N    threads of the programs, matmul included (2)\n"
                "  --backend B    tcc (compile in milliseconds) or cc (system compiler at -O3,\n"
                "                 cached; fastest steps) (cc)\n"
                "  --denormals M  flush (subnormals to zero: fast) or ieee (exact) (flush)\n"

@@ -259,6 +259,14 @@ typedef struct nb_compile_options {
      * costs compile time, so it is off unless asked for). */
     int keep_plan;
     nb_denormals denormals; /* NB_DENORMALS_FLUSH unless set */
+    /* Threads the program's elementwise kernels are split across (those of at least
+     * twice the split threshold, 32,768 elements per part; docs/performance.md): 0 means
+     * nb_get_threads() at compile time, 1 the calling thread alone, at most 256. Results
+     * are the same bits for any count. The workers are one pool for the process,
+     * started by the first program with more than one thread, parked (not spinning)
+     * between kernels, and joined when the last such program is freed; a program run
+     * while another thread's program uses the pool runs on its own thread. */
+    int threads;
 } nb_compile_options;
 
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).
@@ -460,8 +468,11 @@ int nb_program_init_linear(nb_program *p, const char *weight, const char *bias, 
 int nb_init_fill(const nb_init *init, nb_dtype dt, int rank, const int64_t *shape, void *out,
                  char *err, size_t err_size);
 
-/* Threads the runtime's kernels (matmul through OpenBLAS) may use, process-wide;
- * generated elementwise code runs on the calling thread. -1 for n < 1. */
+/* The process-wide thread count: the default of nb_compile_options.threads, for
+ * programs compiled afterwards. Until it is called: the machine's online cores. -1 for
+ * n < 1 or n > 256. Matmul runs on the program's threads too: the first nb_compile
+ * sets OpenBLAS to one thread for the whole process (openblas_set_num_threads(1)) and
+ * large products run as blocks on the pool, the same blocks for any thread count. */
 int nb_set_threads(int n);
 int nb_get_threads(void);
 

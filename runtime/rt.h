@@ -96,14 +96,47 @@ typedef struct rt_fpmode {
 /* Saves the calling thread's floating-point mode in m and sets flush-to-zero and
  * denormals-are-zero (flush nonzero: NB_DENORMALS_FLUSH) or clears both (exact IEEE
  * subnormals), leaving rounding and exception masks as they were. The mode belongs to
- * the thread: a worker thread that runs part of a program (a thread pool) calls enter
- * with the program's flush before its share of the work and leave after it. A no-op
+ * the thread: a pool worker that runs part of a program adopts the caller's mode
+ * (rt_fpmode_adopt below) before its share of the work. A no-op
  * on architectures other than x86-64 and AArch64. */
 void rt_fpmode_enter(rt_fpmode *m, int flush);
 /* Puts back the mode that rt_fpmode_enter saved in m, on the same thread: every control
  * bit (flushing, rounding, exception masks) as it was; exception flags the work raised
  * stay raised, as after any arithmetic. */
 void rt_fpmode_leave(const rt_fpmode *m);
+/* The calling thread's floating-point control bits (rounding, flushing, exception
+ * masks), for a pool worker to adopt: rt_fpmode_adopt(rt_fpmode_current()) on another
+ * thread makes it round and flush as this one does. Status flags stay the thread's. */
+unsigned rt_fpmode_current(void);
+void rt_fpmode_adopt(unsigned mode);
+
+/* ---- the thread pool (rt_pool.c, rt_threads.c) ---------------------------------- */
+
+/* Most threads a program may ask for (nb_compile_options.threads). */
+#define RT_THREADS_MAX 256
+
+/* Holds the process's pool for a program of `threads` threads (nothing for one),
+ * creating it or adding workers until it has threads - 1. 0, or -1 when out of
+ * memory. A worker the system refuses to start leaves the pool smaller (fewer parts run
+ * at once, the same results). Each successful acquire is paired with a release. */
+int rt_pool_acquire(int threads);
+/* Drops a program's hold; the last one stops, joins and frees the workers. */
+void rt_pool_release(int threads);
+/* Workers the pool has now (0 without a pool), for tests. */
+int rt_pool_workers(void);
+/* Parts of split kernels the workers have run since the process started, for tests. */
+long rt_pool_worker_parts_run(void);
+
+/* The thread count of nb_compile_options.threads == 0: nb_set_threads's value, else the
+ * machine's online cores (at most RT_THREADS_MAX). */
+int rt_threads_default(void);
+/* Sets OpenBLAS to one thread, once for the process (nb_compile calls it): large gemms
+ * are split on the pool instead (rt_kernels.c). */
+void rt_threads_blas_init(void);
+/* Fewest elements of an elementwise kernel per part of its split (CG_SPLIT_MIN unless a
+ * test sets another, > 0, to split the small kernels of random graphs). */
+long rt_threads_split_min(void);
+void rt_threads_set_split_min(long elements);
 
 /* ---- programs (rt_program.c, rt_params.c) --------------------------------------- */
 
@@ -125,6 +158,7 @@ struct nb_program {
     const void **bound;   /* one pointer per input, NULL until bound */
     double compile_seconds;
     int flush;        /* runs flush subnormals to zero (nb_compile_options.denormals) */
+    int threads;      /* holds the pool (rt_pool_acquire) when above 1; 0 until compiled */
     char error[1024]; /* fixed: reporting an error allocates nothing */
     int has_error;
 };

@@ -10,7 +10,8 @@
  *
  * The mode is per thread: a thread other than the caller's (OpenBLAS's workers, a
  * thread pool's) keeps its own, so whatever runs a program's work on another thread
- * must call rt_fpmode_enter and rt_fpmode_leave around that work itself. */
+ * must set it there: the pool's workers adopt the caller's (rt_fpmode_current,
+ * rt_fpmode_adopt) before each part. */
 #include "rt.h"
 
 #if defined(__x86_64__)
@@ -89,4 +90,16 @@ void rt_fpmode_leave(const rt_fpmode *m)
 {
     if (m->changed)
         rt_fpmode_set((m->saved & ~RT_FPMODE_STATUS) | (rt_fpmode_get() & RT_FPMODE_STATUS));
+}
+
+unsigned rt_fpmode_current(void)
+{
+    return rt_fpmode_get() & ~RT_FPMODE_STATUS;
+}
+
+void rt_fpmode_adopt(unsigned mode)
+{
+    unsigned now = rt_fpmode_get();
+    if ((now & ~RT_FPMODE_STATUS) != mode)
+        rt_fpmode_set(mode | (now & RT_FPMODE_STATUS));
 }

@@ -8,20 +8,76 @@
 #include "rt.h"
 #include "rt_kernels.h"
 
+/* A gemm split into blocks of rows or columns of c, for the thread pool. OpenBLAS
+ * runs on one thread in every call (rt_threads_blas_init): its own threads spin in
+ * sched_yield for a long time after each gemm, on the core the pool's workers need, and
+ * its results depend on how many threads it splits a gemm across. Here the blocks
+ * depend on the shape alone (RT_GEMM_PARTS blocks above RT_GEMM_SPLIT_MACS
+ * multiply-adds), and the same blocks run whether the pool runs them side by side or
+ * the calling thread one after the other: the bits do not depend on the threads. */
+typedef struct gemm_job {
+    int ta, tb, f64;
+    int by_rows; /* blocks of rows of c (the larger of m and n is split) */
+    long m, n, k;
+    const void *a, *b;
+    void *c;
+} gemm_job;
+
+/* Multiply-adds from which a gemm is split, and into how many blocks: a block of a
+ * smaller gemm costs more in packing and calls than running beside another saves. */
+#define RT_GEMM_SPLIT_MACS (1L << 20)
+#define RT_GEMM_PARTS 2
+
+/* Block [lo, hi) of rows or columns of c. */
+static void gemm_part(const void *const *args, long lo, long hi)
+{
+    const gemm_job *j = args[0];
+    long m = j->m, n = j->n, k = j->k, lda = j->ta ? m : k, ldb = j->tb ? k : n;
+    /* Offsets in elements: rows of op(a) and c, or columns of op(b) and c. */
+    long a_at = 0, b_at = 0, c_at = lo;
+    if (j->by_rows) {
+        a_at = j->ta ? lo : lo * k;
+        c_at = lo * n;
+        m = hi - lo;
+    } else {
+        b_at = j->tb ? lo * k : lo;
+        n = hi - lo;
+    }
+    enum CBLAS_TRANSPOSE ta = j->ta ? CblasTrans : CblasNoTrans,
+                         tb = j->tb ? CblasTrans : CblasNoTrans;
+    if (j->f64)
+        cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0,
+                    (const double *)j->a + a_at, (blasint)lda, (const double *)j->b + b_at,
+                    (blasint)ldb, 0.0, (double *)j->c + c_at, (blasint)j->n);
+    else
+        cblas_sgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0f,
+                    (const float *)j->a + a_at, (blasint)lda, (const float *)j->b + b_at,
+                    (blasint)ldb, 0.0f, (float *)j->c + c_at, (blasint)j->n);
+}
+
+static void gemm_run(gemm_job *j)
+{
+    const void *args[1] = {j};
+    j->by_rows = j->m >= j->n;
+    long split = j->by_rows ? j->m : j->n;
+    int parts = (double)j->m * (double)j->n * (double)j->k >= (double)RT_GEMM_SPLIT_MACS
+                    ? RT_GEMM_PARTS
+                    : 1;
+    nb_rt_parallel(gemm_part, args, split, parts);
+}
+
 void nb_rt_gemm_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
                     float *c)
 {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)(ta ? m : k), b,
-                (blasint)(tb ? k : n), 0.0f, c, (blasint)n);
+    gemm_job j = {.ta = ta, .tb = tb, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
+    gemm_run(&j);
 }
 
 void nb_rt_gemm_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
                     double *c)
 {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (blasint)m, (blasint)n, (blasint)k, 1.0, a, (blasint)(ta ? m : k), b,
-                (blasint)(tb ? k : n), 0.0, c, (blasint)n);
+    gemm_job j = {.ta = ta, .tb = tb, .f64 = 1, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
+    gemm_run(&j);
 }
 
 void nb_rt_copy(void *dst, const void *src, long bytes)

@@ -2,9 +2,12 @@
 #ifndef RT_KERNELS_H
 #define RT_KERNELS_H
 
+#include "cg.h"
+
 /* c[m, n] = op(a) @ op(b), row-major and contiguous, through OpenBLAS; op(a) is a[m, k],
  * or the transpose of a stored [k, m] when ta is set (likewise b: [k, n] or [n, k]).
- * c does not overlap a or b. */
+ * c does not overlap a or b. A large gemm runs as blocks of c on the thread pool, the
+ * same blocks for any number of threads (rt_kernels.c). */
 void nb_rt_gemm_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
                     float *c);
 void nb_rt_gemm_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
@@ -12,5 +15,19 @@ void nb_rt_gemm_f64(int ta, int tb, long m, long n, long k, const double *a, con
 
 /* Copies bytes from src to dst (no overlap): parameter updates at the end of a run. */
 void nb_rt_copy(void *dst, const void *src, long bytes);
+
+/* One part of a split kernel: its iterations [lo, hi) of the outermost loop, over the
+ * pointers in args (the kernel's outputs, then its operands). */
+typedef void (*nb_rt_part_fn)(const void *const *args, long lo, long hi);
+
+/* Part bounds of a split loop are multiples of it (codegen plans with the same). */
+#define RT_POOL_GRAIN CG_SPLIT_GRAIN
+
+/* Runs fn over the iterations [0, n) in `parts` parts (fewer when n is small: each
+ * holds at least RT_POOL_GRAIN iterations), on the calling thread and the pool's
+ * workers, each in the caller's floating-point mode; returns when all are done. The
+ * parts are the same for the same n and parts; when there is no pool, or another
+ * thread's job holds it, the calling thread runs them one after the other. (rt_pool.c) */
+void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts);
 
 #endif

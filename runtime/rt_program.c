@@ -107,7 +107,8 @@ static void state_release(rt_state *s)
 /* Simplifies a copy of the graph and generates C from it for the backend b; errors end
  * up on g. The simplified graph is asked for the outputs, the update values and the
  * updated parameters, in that order. */
-static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend *b, cg_program *cg)
+static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend *b, int threads,
+                    cg_program *cg)
 {
     int no = opt->n_outputs, nu = opt->n_updates;
     if (ir_check_outputs(g, opt->outputs, no) != 0)
@@ -137,7 +138,9 @@ static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend
                          .upd_values = mapped + no,
                          .n_updates = nu,
                          .rt_link = b->rt_link,
-                         .keep_plan = opt->keep_plan != 0};
+                         .keep_plan = opt->keep_plan != 0,
+                         .threads = threads,
+                         .split_min = rt_threads_split_min()};
         rc = cg_generate(s, &rq, cg);
         if (s->error)
             ir_error(g, "%s", s->error);
@@ -168,13 +171,20 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
                  (int)opt->denormals);
         return NULL;
     }
+    if (opt->threads < 0 || opt->threads > RT_THREADS_MAX) {
+        ir_error(g, "compile: threads is %d; expected 0 (the default, nb_get_threads) to %d",
+                 opt->threads, RT_THREADS_MAX);
+        return NULL;
+    }
+    int threads = opt->threads ? opt->threads : rt_threads_default();
+    rt_threads_blas_init();
     nb_program *p = ir_calloc(1, sizeof *p);
     if (!p) {
         ir_oom(g);
         return NULL;
     }
     p->flush = opt->denormals == NB_DENORMALS_FLUSH;
-    if (generate(g, opt, b, &p->cg) != 0)
+    if (generate(g, opt, b, threads, &p->cg) != 0)
         goto fail;
     char err[1024];
     double t0 = seconds();
@@ -194,6 +204,11 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         ir_error(g, "compile: %s", err);
         goto fail;
     }
+    if (rt_pool_acquire(threads) != 0) {
+        ir_oom(g);
+        goto fail;
+    }
+    p->threads = threads;
     return p;
 fail:
     nb_program_free(p);
@@ -204,6 +219,7 @@ void nb_program_free(nb_program *p)
 {
     if (!p)
         return;
+    rt_pool_release(p->threads);
     if (p->backend)
         p->backend->free(&p->jit);
     cg_program_free(&p->cg);

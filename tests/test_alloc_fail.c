@@ -36,6 +36,7 @@
 #include "cg.h"
 #include "ir.h"
 #include "nabla.h"
+#include "rt.h"
 #include "tmpdir.h"
 
 /* ---- the wrapped allocator: live blocks and libtcc's share ------------------------ */
@@ -332,7 +333,8 @@ static nb_program *build(outcome *o)
     }
     nb_node *outs[] = {loss, probs};
     nb_compile_options opt = {
-        .outputs = outs, .n_outputs = 2, .updates = upd, .n_updates = nu, .keep_plan = 1};
+        .outputs = outs, .n_outputs = 2, .updates = upd, .n_updates = nu, .keep_plan = 1,
+        .threads = 2};
     p = nb_compile(g, &opt);
     if (!p)
         fail_at(o, "nb_compile", nb_graph_error(g));
@@ -516,10 +518,11 @@ static void scenario_wide(outcome *o)
     upd[0] = (nb_update){buf, acc};
     nb_node *outs_p[] = {loss, m}, *outs_q[] = {red};
     nb_compile_options op = {
-        .outputs = outs_p, .n_outputs = 2, .updates = upd, .n_updates = 1 + nu};
+        .outputs = outs_p, .n_outputs = 2, .updates = upd, .n_updates = 1 + nu,
+        .threads = 1};
     if (!(p = compile_or_fail(g, o, "nb_compile (wide)", &op)))
         goto done;
-    nb_compile_options oq = {.outputs = outs_q, .n_outputs = 1, .share_state = p};
+    nb_compile_options oq = {.outputs = outs_q, .n_outputs = 1, .share_state = p, .threads = 1};
     if (!(q = compile_or_fail(g, o, "nb_compile (shared state)", &oq)))
         goto done;
     nb_graph_free(g);
@@ -848,6 +851,9 @@ static void test_internal_errors_say_so(void **state)
 
 int main(void)
 {
+    /* The MLP scenario runs on 2 threads, with its small kernels split (as if they were
+     * large): creating the pool and its workers fails in turn like everything else. */
+    rt_threads_set_split_min(CG_SPLIT_GRAIN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_internal_errors_say_so),
         cmocka_unit_test(test_long_line_written_whole),

@@ -9,6 +9,9 @@
  *   NABLA_DIFF_PACKS   cc programs (default 1), each packing NABLA_DIFF_PACK subgraphs
  *                      (default 16, 8 under AddressSanitizer): gcc -O3 takes about
  *                      0.1 s a subgraph
+ *   NABLA_DIFF_THREADS programs compiled for this many threads (default 0: the
+ *                      default); above 1, every elementwise kernel that can be is split
+ *                      (the threshold forced down to 16 iterations per part)
  * A long run, e.g. 200000 graphs from seed 1000000 and 1000 subgraphs on cc:
  *   NABLA_DIFF_SEED=1000000 NABLA_DIFF_GRAPHS=200000 NABLA_DIFF_PACKS=10 \
  *       NABLA_DIFF_PACK=100 build/tests/test_differential
@@ -28,6 +31,7 @@
 
 #include "opbyop.h"
 #include "randgraph.h"
+#include "rt.h"
 #include "tmpdir.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -44,6 +48,7 @@
 enum { DIFF_ERR_SIZE = 1024 };
 
 static ob_cache *programs_cache;
+static int diff_threads; /* NABLA_DIFF_THREADS */
 
 static long env_long(const char *name, long fallback)
 {
@@ -93,7 +98,8 @@ static int run_case(uint64_t seed, int n_sub, nb_backend backend, int *programs)
                               .n_outputs = c.n_outputs,
                               .updates = c.updates,
                               .n_updates = c.n_updates,
-                              .backend = backend};
+                              .backend = backend,
+                              .threads = diff_threads};
     p = nb_compile(c.g, &opt);
     if (!p) {
         snprintf(err, sizeof err, "compile: %s", nb_graph_error(c.g));
@@ -196,6 +202,9 @@ static int setup(void **state)
     if (tu_cc_cache_setup(state) != 0)
         return -1;
     programs_cache = ob_cache_new();
+    diff_threads = (int)env_long("NABLA_DIFF_THREADS", 0);
+    if (diff_threads > 1)
+        rt_threads_set_split_min(CG_SPLIT_GRAIN);
     return programs_cache ? 0 : -1;
 }
 

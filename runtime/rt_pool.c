@@ -1,0 +1,226 @@
+/* rt_pool.c — the process's thread pool: workers that run the parts of a split kernel
+ * (nb_rt_parallel) beside the calling thread, parked on a condition variable between
+ * jobs, shared by every program compiled with more than one thread and joined when the
+ * last of them is freed. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+#include "rt_kernels.h"
+
+typedef struct rt_pool {
+    pthread_mutex_t lock; /* guards every field below but the workers array */
+    pthread_cond_t wake;  /* a new job, or stop */
+    pthread_cond_t done;  /* the job's last part finished */
+    pthread_t *workers;
+    int n_workers;
+    int refs;                 /* programs holding the pool */
+    unsigned long generation; /* counts jobs: a worker runs each job once */
+    int stop;
+    /* The job: parts next_part .. parts - 1 are not taken yet, `pending` not done. */
+    nb_rt_part_fn fn;
+    const void *const *args;
+    long n;
+    int parts, next_part, pending;
+    unsigned mode; /* the caller's floating-point mode (rt_fpmode_current) */
+} rt_pool;
+
+/* Guards rt_the_pool's creation, growth and release (not its jobs). */
+static pthread_mutex_t rt_pool_global = PTHREAD_MUTEX_INITIALIZER;
+static rt_pool *_Atomic rt_the_pool;
+/* Held by the thread whose job the pool runs: a second thread that finds it taken runs
+ * its kernel alone (elementwise parts give the same bits either way). */
+static pthread_mutex_t rt_pool_busy = PTHREAD_MUTEX_INITIALIZER;
+
+/* The first iteration of part p of n iterations in parts: rounded down to RT_POOL_GRAIN,
+ * so that parts of a float array start on a cache line and never share one. The split
+ * depends on n and parts only. */
+static long part_bound(long n, int parts, int p)
+{
+    if (p >= parts)
+        return n;
+    long b = n / parts * p + n % parts * p / parts;
+    return b - b % RT_POOL_GRAIN;
+}
+
+/* Parts the workers (not the calling threads) have run, for tests. */
+static _Atomic long rt_pool_worker_parts;
+
+/* Takes and runs the parts of the current job until none is left; called and returns
+ * with pool->lock held. worker: the thread is one of the pool's. */
+static void run_parts(rt_pool *pool, int worker)
+{
+    while (pool->next_part < pool->parts) {
+        int p = pool->next_part++;
+        nb_rt_part_fn fn = pool->fn;
+        const void *const *args = pool->args;
+        long lo = part_bound(pool->n, pool->parts, p), hi = part_bound(pool->n, pool->parts, p + 1);
+        pthread_mutex_unlock(&pool->lock);
+        fn(args, lo, hi);
+        if (worker)
+            atomic_fetch_add(&rt_pool_worker_parts, 1);
+        pthread_mutex_lock(&pool->lock);
+        if (--pool->pending == 0)
+            pthread_cond_signal(&pool->done);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    rt_pool *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    unsigned long seen = pool->generation;
+    for (;;) {
+        while (pool->generation == seen && !pool->stop)
+            pthread_cond_wait(&pool->wake, &pool->lock);
+        if (pool->stop)
+            break;
+        seen = pool->generation;
+        rt_fpmode_adopt(pool->mode); /* round and flush as the caller would */
+        run_parts(pool, 1);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* Stops and joins the workers, frees the pool. */
+static void pool_free(rt_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->stop = 1;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 0; i < pool->n_workers; i++)
+        pthread_join(pool->workers[i], NULL);
+    pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->done);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->workers);
+    free(pool);
+}
+
+/* A pool with no workers yet, or NULL when out of memory. */
+static rt_pool *pool_new(void)
+{
+    rt_pool *pool = ir_calloc(1, sizeof *pool);
+    if (!pool)
+        return NULL;
+    int m = pthread_mutex_init(&pool->lock, NULL);
+    int w = m ? -1 : pthread_cond_init(&pool->wake, NULL);
+    int d = w ? -1 : pthread_cond_init(&pool->done, NULL);
+    if (d) {
+        if (!w)
+            pthread_cond_destroy(&pool->wake);
+        if (!m)
+            pthread_mutex_destroy(&pool->lock);
+        free(pool);
+        return NULL;
+    }
+    return pool;
+}
+
+/* Starts workers until the pool has `want` (every worker is created detached from any
+ * job: it waits for the next one). A thread the system refuses leaves the pool smaller:
+ * kernels then run in fewer threads, with the same results. 0, or -1 when out of
+ * memory. */
+static int pool_grow(rt_pool *pool, int want)
+{
+    if (pool->n_workers >= want)
+        return 0;
+    pthread_t *w = ir_realloc(pool->workers, (size_t)want * sizeof *w);
+    if (!w)
+        return -1;
+    pool->workers = w;
+    pthread_mutex_lock(&pool->lock);
+    while (pool->n_workers < want) {
+        if (pthread_create(&w[pool->n_workers], NULL, worker_main, pool) != 0)
+            break;
+        pool->n_workers++;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return 0;
+}
+
+int rt_pool_acquire(int threads)
+{
+    int rc = 0;
+    if (threads <= 1)
+        return 0;
+    pthread_mutex_lock(&rt_pool_global);
+    rt_pool *pool = atomic_load(&rt_the_pool);
+    int created = !pool;
+    if (created && !(pool = pool_new()))
+        rc = -1;
+    else if (pool_grow(pool, threads - 1) != 0) {
+        if (created)
+            pool_free(pool);
+        rc = -1;
+    } else {
+        pool->refs++;
+        atomic_store(&rt_the_pool, pool);
+    }
+    pthread_mutex_unlock(&rt_pool_global);
+    return rc;
+}
+
+void rt_pool_release(int threads)
+{
+    if (threads <= 1)
+        return;
+    pthread_mutex_lock(&rt_pool_global);
+    rt_pool *pool = atomic_load(&rt_the_pool);
+    if (pool && --pool->refs == 0) {
+        atomic_store(&rt_the_pool, NULL);
+        pool_free(pool);
+    }
+    pthread_mutex_unlock(&rt_pool_global);
+}
+
+int rt_pool_workers(void)
+{
+    pthread_mutex_lock(&rt_pool_global);
+    rt_pool *pool = atomic_load(&rt_the_pool);
+    int n = pool ? pool->n_workers : 0;
+    pthread_mutex_unlock(&rt_pool_global);
+    return n;
+}
+
+long rt_pool_worker_parts_run(void)
+{
+    return atomic_load(&rt_pool_worker_parts);
+}
+
+void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts)
+{
+    rt_pool *pool = atomic_load(&rt_the_pool);
+    if (parts > n / RT_POOL_GRAIN)
+        parts = (int)(n / RT_POOL_GRAIN);
+    if (parts < 1)
+        parts = 1;
+    /* A pool whose workers could not start still works: the caller takes every part. */
+    if (parts > 1 && pool && pthread_mutex_trylock(&rt_pool_busy) == 0) {
+        pthread_mutex_lock(&pool->lock);
+        pool->fn = fn;
+        pool->args = args;
+        pool->n = n;
+        pool->parts = parts;
+        pool->next_part = 0;
+        pool->pending = parts;
+        pool->mode = rt_fpmode_current();
+        pool->generation++;
+        pthread_cond_broadcast(&pool->wake);
+        run_parts(pool, 0); /* the caller works too, from part 0 */
+        while (pool->pending > 0)
+            pthread_cond_wait(&pool->done, &pool->lock);
+        pthread_mutex_unlock(&pool->lock);
+        pthread_mutex_unlock(&rt_pool_busy);
+        return;
+    }
+    /* The same parts, one after the other: a part may be a library call (a block of a
+     * gemm) whose bits depend on its bounds. */
+    for (int p = 0; p < parts; p++)
+        fn(args, part_bound(n, parts, p), part_bound(n, parts, p + 1));
+}
