@@ -23,6 +23,20 @@ extern char **environ;
 /* One build or load at a time in this process: loading the same object twice returns
  * one handle whose kernel pointers are written here. */
 static pthread_mutex_t rt_cc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t rt_cc_once = PTHREAD_ONCE_INIT;
+
+/* A process forked while a thread builds (the background build of NB_BACKEND_AUTO)
+ * would inherit the lock held by a thread it does not have: the child starts with it
+ * free. */
+static void cc_lock_reset(void)
+{
+    pthread_mutex_init(&rt_cc_lock, NULL);
+}
+
+static void cc_register_fork(void)
+{
+    pthread_atfork(NULL, NULL, cc_lock_reset);
+}
 
 /* The name of the string every object exports, and the start of its value. Bump the
  * version when what goes into an object changes, so old objects are rebuilt. */
@@ -291,6 +305,7 @@ static int cc_compile(const char *source, rt_jit *jit, char *err, size_t size)
 
 int rt_cc_compile(const char *source, rt_jit *jit, char *err, size_t size)
 {
+    pthread_once(&rt_cc_once, cc_register_fork);
     pthread_mutex_lock(&rt_cc_lock);
     int rc = cc_compile(source, jit, err, size);
     pthread_mutex_unlock(&rt_cc_lock);
