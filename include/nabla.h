@@ -257,7 +257,8 @@ typedef struct nb_compile_options {
  * NB_BACKEND_TCC, libtcc 0.9.27 itself calls exit(1) when one of its own allocations
  * fails (and may crash while cleaning up): nothing outside libtcc can catch that. A
  * process that must survive running out of memory while compiling should use
- * NB_BACKEND_CC, whose compiler runs in a process of its own. See docs/memory.md. */
+ * NB_BACKEND_CC, whose compiler runs in a process of its own (NB_BACKEND_AUTO compiles
+ * with libtcc first: it is as exposed as NB_BACKEND_TCC). See docs/memory.md. */
 nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt);
 void nb_program_free(nb_program *p);
 /* The error of the last call on p that can fail (those returning 0 or -1: bind, run,
