@@ -52,10 +52,15 @@ static void cc_register_fork(void)
  * the basic-block (SLP) vectorizer is off, because gcc 12 at -O2 and -O3 (any -march)
  * folds the vector conversions (double)(float)x of a short loop it unrolled into a
  * copy, so a value cast to f32 and back was never rounded (tests/test_ew_edges.c,
- * round_trip_through_f32). Loops are still vectorized. */
+ * round_trip_through_f32). Loops are still vectorized. -Bsymbolic: the object's code
+ * reads its own kernel pointers, which cc_compile fills, even in a process that exports
+ * global nb_rt_* functions of the same names (linked with -rdynamic, as clang's
+ * sanitizer runtimes are): without it the loader bound the pointers to those
+ * functions' code and the first kernel call crashed (tests/test_backend_cc.c). */
 static const char *const rt_cc_flags[] = {
     "-O3",      "-fno-math-errno", "-ffp-contract=off", "-fno-tree-slp-vectorize",
-    "-std=c99", "-fPIC",           "-shared",           "-w",
+    "-std=c99", "-fPIC",           "-shared",           "-Wl,-Bsymbolic",
+    "-w",
 };
 
 /* The x86-64-v3 features (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE) as /proc/cpuinfo names
