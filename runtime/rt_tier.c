@@ -2,7 +2,6 @@
  * while a thread of its own builds the same C with the cc backend; the start of a run
  * installs the cc code with one pointer exchange. Both codes come from one source, so
  * they address the same arena and state and compute the same bits. */
-#define _GNU_SOURCE /* pid_t, getpid under -std=c11 */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
