@@ -33,11 +33,25 @@ static void usage(FILE *f)
                "                 after every epoch\n"
                "  --load PATH    start from a checkpoint written by --save\n"
                "  --threads N    threads of the programs, matmul included (2)\n"
-               "  --backend B    tcc (compile in milliseconds) or cc (system compiler at -O3,\n"
-               "                 cached; fastest steps) (cc)\n"
+               "  --backend B    tcc (compile in milliseconds), cc (system compiler at -O3,\n"
+               "                 cached; fastest steps) or auto (starts at once on tcc's\n"
+               "                 code, swaps cc's in when its build ends) (auto)\n"
                "  --denormals M  flush (subnormals to zero: fast) or ieee (exact) (flush)\n"
                "  --data DIR     the Fashion-MNIST .gz files (/usr/share/datasets/fashion-mnist)\n"
                "  --help         this text\n");
+}
+
+/* The names of --backend, indexed by nb_backend. */
+static const char *const backend_names[] = {
+    [NB_BACKEND_TCC] = "tcc", [NB_BACKEND_CC] = "cc", [NB_BACKEND_AUTO] = "auto"};
+
+/* The backend named name, or -1. */
+static int backend_value(const char *name)
+{
+    for (int i = 0; i < (int)(sizeof backend_names / sizeof *backend_names); i++)
+        if (!strcmp(name, backend_names[i]))
+            return i;
+    return -1;
 }
 
 /* Parses a positive integer option value; exits with a message on anything else. */
@@ -63,7 +77,7 @@ static options parse(int argc, char **argv)
                  NULL,
                  NULL,
                  "/usr/share/datasets/fashion-mnist",
-                 NB_BACKEND_CC,
+                 NB_BACKEND_AUTO,
                  NB_DENORMALS_FLUSH};
     /* Every option but --help takes a value. */
     for (int i = 1; i < argc; i += 2) {
@@ -106,10 +120,10 @@ static options parse(int argc, char **argv)
                 o.load = v;
             else if (!strcmp(a, "--data"))
                 o.data = v;
-            else if (!strcmp(v, "tcc") || !strcmp(v, "cc"))
-                o.backend = !strcmp(v, "cc") ? NB_BACKEND_CC : NB_BACKEND_TCC;
+            else if (backend_value(v) >= 0)
+                o.backend = (nb_backend)backend_value(v);
             else {
-                fprintf(stderr, "fashion_mnist: --backend is tcc or cc, got '%s'\n", v);
+                fprintf(stderr, "fashion_mnist: --backend is tcc, cc or auto, got '%s'\n", v);
                 exit(2);
             }
         } else if (!strcmp(a, "--denormals")) {
@@ -285,8 +299,9 @@ int main(int argc, char **argv)
         return 1;
     }
     nb_graph_free(g);
+    double t_compiled = now();
     printf("compiled the training step and the evaluation in %.1f ms (%s backend)\n",
-           (now() - t0) * 1e3, o.backend == NB_BACKEND_CC ? "cc" : "tcc");
+           (t_compiled - t0) * 1e3, backend_names[o.backend]);
 
     if (o.load) {
         if (nb_program_load(step, o.load) != 0) {
@@ -318,6 +333,8 @@ int main(int argc, char **argv)
     int tty = isatty(STDOUT_FILENO);
     int64_t per_epoch = nb_batcher_batches(batches);
     double test_acc = 0;
+    /* With auto: whether the step's code is cc's yet (told once, when it becomes so). */
+    int on_cc = o.backend != NB_BACKEND_AUTO, told_failure = 0;
     for (int epoch = 1; epoch <= o.epochs; epoch++) {
         const int64_t *idx;
         int64_t count, done = 0, hits = 0;
@@ -325,6 +342,15 @@ int main(int argc, char **argv)
         while (nb_batcher_next(batches, &idx, &count) == 1) {
             nb_gather_rows_f32(bx, train.images, train.n, 784, idx, count);
             nb_gather_i32(by, train.labels, train.n, idx, count);
+            /* Ready before the run: this run swaps cc's code in. */
+            if (!on_cc && nb_program_backend(step) == NB_BACKEND_CC) {
+                on_cc = 1;
+                if (tty)
+                    printf("\r\033[K");
+                printf("cc's code runs the training step from batch %lld of epoch %d on, "
+                       "%.2f s after compiling\n",
+                       (long long)done + 1, epoch, now() - t_compiled);
+            }
             if (nb_program_run(step) != 0) {
                 fprintf(stderr, "fashion_mnist: %s\n", nb_program_error(step));
                 return 1;
@@ -342,6 +368,10 @@ int main(int argc, char **argv)
             }
         }
         double seconds = now() - t_start;
+        if (!told_failure && nb_program_tier_error(step)) {
+            told_failure = 1;
+            printf("staying on tcc's code: %s\n", nb_program_tier_error(step));
+        }
         test_acc = evaluate(eval, &test);
         if (tty)
             printf("\r\033[K");

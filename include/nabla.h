@@ -217,7 +217,18 @@ typedef enum nb_backend {
      * writable by you only (created 0700; nb_compile fails otherwise); objects there
      * that are not yours, not private, damaged or built from another source are
      * rebuilt. docs/cc-backend.md has the details. */
-    NB_BACKEND_CC = 1
+    NB_BACKEND_CC = 1,
+    /* Tiered: nb_compile returns at libtcc's speed with libtcc's code, and a thread of
+     * the program builds the same C with cc (as NB_BACKEND_CC: same cache, same
+     * NABLA_CC) in the background. The start of the first nb_program_run after that
+     * build ends swaps the cc code in (one pointer exchange, never during a run); the
+     * arena and the parameter state stay where they are, and the results are the same
+     * bits (the two backends agree bit for bit). When cc is missing or fails, the
+     * program stays on libtcc's code without an error (nb_program_tier_error says why).
+     * nb_program_free waits for a build still running (the compiler's run, about a
+     * second). In a child forked while the build runs, the program stays on libtcc's
+     * code. See docs/cc-backend.md. */
+    NB_BACKEND_AUTO = 2
 } nb_backend;
 
 /* What a run does with subnormal floats (nonzero values below 1.2e-38 in f32, 2.2e-308
@@ -279,7 +290,8 @@ typedef struct nb_compile_options {
  * NB_BACKEND_TCC, libtcc 0.9.27 itself calls exit(1) when one of its own allocations
  * fails (and may crash while cleaning up): nothing outside libtcc can catch that. A
  * process that must survive running out of memory while compiling should use
- * NB_BACKEND_CC, whose compiler runs in a process of its own. See docs/memory.md. */
+ * NB_BACKEND_CC, whose compiler runs in a process of its own (NB_BACKEND_AUTO compiles
+ * with libtcc first: it is as exposed as NB_BACKEND_TCC). See docs/memory.md. */
 nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt);
 void nb_program_free(nb_program *p);
 /* The error of the last call on p that can fail (those returning 0 or -1: bind, run,
@@ -310,9 +322,22 @@ const char *nb_program_source(const nb_program *p);
 const char *nb_program_plan(const nb_program *p);
 /* Writes the generated C to a file; 0 or -1 with the error on the program. */
 int nb_program_write_source(nb_program *p, const char *path);
-/* Seconds the backend took to turn the program's C into code: libtcc's compile and
- * relocation, or the cc backend's build (or its cache lookup and load). */
+/* Seconds the backend took to turn the program's C into the code that runs it:
+ * libtcc's compile and relocation, or the cc backend's build (or its cache lookup and
+ * load). With NB_BACKEND_AUTO, libtcc's until the cc code is swapped in, cc's after. */
 double nb_program_compile_seconds(const nb_program *p);
+/* The backend whose code the next run of p uses: NB_BACKEND_TCC or NB_BACKEND_CC
+ * (for NB_BACKEND_AUTO, NB_BACKEND_CC as soon as the cc build is ready: the next run
+ * swaps it in). Any thread may ask, also while p runs. -1 for a NULL p. */
+nb_backend nb_program_backend(const nb_program *p);
+/* Waits until the background cc build of an NB_BACKEND_AUTO program has ended (at once
+ * for other programs, and in a child forked since the build started) and returns
+ * nb_program_backend(p): NB_BACKEND_CC when its code is ready, NB_BACKEND_TCC when the
+ * build failed. For tests and benchmarks; training needs no wait. */
+nb_backend nb_program_wait_tier(nb_program *p);
+/* Why the background cc build of an NB_BACKEND_AUTO program failed (the text
+ * NB_BACKEND_CC's nb_compile would have given), or NULL: no failure (yet). Owned by p. */
+const char *nb_program_tier_error(const nb_program *p);
 
 /* Inputs, in the order they were created. */
 int nb_program_input_count(const nb_program *p);

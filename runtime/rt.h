@@ -17,13 +17,17 @@ typedef struct rt_jit {
 
 /* A backend: one row of the table that nb_compile looks its nb_backend up in. */
 typedef struct rt_backend {
-    const char *name;   /* "tcc", "cc" */
+    const char *name;   /* "tcc", "cc", "auto" */
     cg_rt_link rt_link; /* how code generated for it reaches the runtime kernels */
     /* Compiles generated C: 0 with *jit filled, or -1 with a message in err that starts
      * with the backend's name, and *jit empty. */
     int (*compile)(const char *source, rt_jit *jit, char *err, size_t size);
     /* Releases what compile made; an empty jit is fine. */
     void (*free)(rt_jit *jit);
+    nb_backend code; /* whose code compile makes: this row's own value, or tcc for auto */
+    /* The row whose build of the same source replaces the code in the background
+     * (rt_tier.c), or NULL. Its rt_link must be this row's. */
+    const struct rt_backend *upgrade;
 } rt_backend;
 
 /* The row of backend, or NULL when no backend has that value. */
@@ -32,6 +36,9 @@ const rt_backend *rt_backend_find(nb_backend backend);
 /* Compiles source with libtcc (under the project's libtcc mutex). Returns 0, or -1 with
  * a message in err that quotes the offending generated line. */
 int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size);
+/* The same for source generated with CG_RT_LINK_POINTERS (the C a shared object
+ * needs): the kernel pointers are filled before the code becomes read-only. */
+int rt_tcc_compile_pointers(const char *source, rt_jit *jit, char *err, size_t size);
 void rt_tcc_free(rt_jit *jit);
 /* What libtcc calls instead of mprotect (CMakeLists.txt renames the symbol in nabla's
  * copy of libtcc.a): a request on the mapping rt_tcc_compile is relocating into is
@@ -148,9 +155,31 @@ typedef struct rt_state {
     void *base;           /* what to free */
 } rt_state;
 
+/* ---- tiered compilation (rt_tier.c) --------------------------------------------- */
+
+typedef struct rt_tier rt_tier;
+/* Starts building p's source with the row upgrade on a thread of its own (all signals
+ * blocked). 0, or -1 with "out of memory" in err; a thread that cannot be started is a
+ * failed build (p stays on its code), not an error. */
+int rt_tier_start(nb_program *p, const rt_backend *upgrade, char *err, size_t size);
+/* Installs the upgrade's code in p when its build has ended well and it is not in yet.
+ * Called at the start of a run only, on the thread that runs p. */
+void rt_tier_install(nb_program *p);
+/* The backend whose code p's next run uses: the upgrade's once its code is ready (or
+ * installed), else that of the row p was compiled with. Any thread may ask. */
+nb_backend rt_tier_backend(const rt_tier *t);
+/* Waits for the build to end (at once in a child process forked since it started). */
+void rt_tier_wait(rt_tier *t);
+/* The build's error, or NULL. */
+const char *rt_tier_error(const rt_tier *t);
+/* Waits for the build, releases its code unless installed, frees t (NULL is fine). */
+void rt_tier_free(rt_tier *t);
+
 struct nb_program {
     const rt_backend *backend; /* what made jit (NULL until nb_compile picks it) */
     rt_jit jit;
+    rt_tier *tier;        /* the background build of NB_BACKEND_AUTO, or NULL */
+    int tier_settled;     /* the build has ended and its outcome is in (run's thread only) */
     cg_program cg;        /* source text and where every slot lives */
     unsigned char *arena; /* intermediates and outputs, CG_ALIGN-aligned */
     void *arena_base;     /* the block arena lies in: what to free */

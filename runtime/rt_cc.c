@@ -23,6 +23,20 @@ extern char **environ;
 /* One build or load at a time in this process: loading the same object twice returns
  * one handle whose kernel pointers are written here. */
 static pthread_mutex_t rt_cc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t rt_cc_once = PTHREAD_ONCE_INIT;
+
+/* A process forked while a thread builds (the background build of NB_BACKEND_AUTO)
+ * would inherit the lock held by a thread it does not have: the child starts with it
+ * free. */
+static void cc_lock_reset(void)
+{
+    pthread_mutex_init(&rt_cc_lock, NULL);
+}
+
+static void cc_register_fork(void)
+{
+    pthread_atfork(NULL, NULL, cc_lock_reset);
+}
 
 /* The name of the string every object exports, and the start of its value. Bump the
  * version when what goes into an object changes, so old objects are rebuilt. */
@@ -38,10 +52,15 @@ static pthread_mutex_t rt_cc_lock = PTHREAD_MUTEX_INITIALIZER;
  * the basic-block (SLP) vectorizer is off, because gcc 12 at -O2 and -O3 (any -march)
  * folds the vector conversions (double)(float)x of a short loop it unrolled into a
  * copy, so a value cast to f32 and back was never rounded (tests/test_ew_edges.c,
- * round_trip_through_f32). Loops are still vectorized. */
+ * round_trip_through_f32). Loops are still vectorized. -Bsymbolic: the object's code
+ * reads its own kernel pointers, which cc_compile fills, even in a process that exports
+ * global nb_rt_* functions of the same names (linked with -rdynamic, as clang's
+ * sanitizer runtimes are): without it the loader bound the pointers to those
+ * functions' code and the first kernel call crashed (tests/test_backend_cc.c). */
 static const char *const rt_cc_flags[] = {
     "-O3",      "-fno-math-errno", "-ffp-contract=off", "-fno-tree-slp-vectorize",
-    "-std=c99", "-fPIC",           "-shared",           "-w",
+    "-std=c99", "-fPIC",           "-shared",           "-Wl,-Bsymbolic",
+    "-w",
 };
 
 /* The x86-64-v3 features (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE) as /proc/cpuinfo names
@@ -312,6 +331,7 @@ static int cc_compile(const char *source, rt_jit *jit, char *err, size_t size)
 
 int rt_cc_compile(const char *source, rt_jit *jit, char *err, size_t size)
 {
+    pthread_once(&rt_cc_once, cc_register_fork);
     pthread_mutex_lock(&rt_cc_lock);
     int rc = cc_compile(source, jit, err, size);
     pthread_mutex_unlock(&rt_cc_lock);

@@ -209,6 +209,11 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         goto fail;
     }
     p->threads = threads;
+    /* Last: nothing after it can fail, so no failure waits for the build. */
+    if (b->upgrade && rt_tier_start(p, b->upgrade, err, sizeof err) != 0) {
+        ir_error(g, "compile: %s", err);
+        goto fail;
+    }
     return p;
 fail:
     nb_program_free(p);
@@ -219,6 +224,7 @@ void nb_program_free(nb_program *p)
 {
     if (!p)
         return;
+    rt_tier_free(p->tier); /* first: its thread reads the source */
     rt_pool_release(p->threads);
     if (p->backend)
         p->backend->free(&p->jit);
@@ -263,6 +269,31 @@ int nb_program_write_source(nb_program *p, const char *path)
 double nb_program_compile_seconds(const nb_program *p)
 {
     return p ? p->compile_seconds : 0.0;
+}
+
+nb_backend nb_program_backend(const nb_program *p)
+{
+    if (!p)
+        return (nb_backend)-1;
+    /* Another thread may ask while p runs: the tier's state is atomic, p->backend is
+     * not read for a tiered program. */
+    if (p->tier)
+        return rt_tier_backend(p->tier);
+    return p->backend->code;
+}
+
+nb_backend nb_program_wait_tier(nb_program *p)
+{
+    if (!p)
+        return (nb_backend)-1;
+    if (p->tier)
+        rt_tier_wait(p->tier);
+    return nb_program_backend(p);
+}
+
+const char *nb_program_tier_error(const nb_program *p)
+{
+    return p && p->tier ? rt_tier_error(p->tier) : NULL;
 }
 
 int nb_program_input_count(const nb_program *p)
@@ -311,6 +342,8 @@ int nb_program_run(nb_program *p)
     if (!p)
         return -1;
     rt_error_clear(p);
+    if (p->tier && !p->tier_settled)
+        rt_tier_install(p); /* the one place code changes: between runs */
     for (int i = 0; i < p->cg.n_inputs; i++) {
         const cg_slot *s = &p->cg.inputs[i];
         if (s->used && !p->bound[i])

@@ -85,7 +85,10 @@ static void quote_line(const char *source, const char *msg, char *err, size_t si
     snprintf(err, size, "tcc: %s\n  generated line %ld: %.*s", msg, line, len > 300 ? 300 : len, s);
 }
 
-int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size)
+/* Compiles source whose runtime kernels are declared as link asks: as functions
+ * (given to libtcc by name) or as pointers (filled in the code's own data once it is
+ * relocated, before it becomes read-only). */
+static int tcc_compile(const char *source, cg_rt_link link, rt_jit *jit, char *err, size_t size)
 {
     tcc_errors e = {{0}, 0};
     memset(jit, 0, sizeof *jit);
@@ -102,8 +105,9 @@ int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size)
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     for (size_t i = 0; i < sizeof rt_libm / sizeof *rt_libm; i++)
         tcc_add_symbol(s, rt_libm[i].name, rt_libm[i].addr);
-    for (int i = 0; i < rt_n_kernel_symbols; i++)
-        tcc_add_symbol(s, rt_kernel_symbols[i].name, rt_kernel_symbols[i].addr);
+    if (link == CG_RT_LINK_SYMBOLS)
+        for (int i = 0; i < rt_n_kernel_symbols; i++)
+            tcc_add_symbol(s, rt_kernel_symbols[i].name, rt_kernel_symbols[i].addr);
     const char *why = NULL;
     unsigned char *code = MAP_FAILED;
     size_t len = 0;
@@ -139,6 +143,13 @@ int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size)
         why = "the entry point is missing";
         goto done;
     }
+    /* The pointers live in our mapping, still writable here. */
+    if (link == CG_RT_LINK_POINTERS)
+        for (int i = 0; i < rt_n_kernel_symbols; i++) {
+            void *slot = tcc_get_symbol(s, rt_kernel_symbols[i].name);
+            if (slot)
+                memcpy(slot, &rt_kernel_symbols[i].addr, sizeof(void *));
+        }
     if (mprotect(code, len, PROT_READ | PROT_EXEC) != 0) {
         why = "the system refuses to make the code executable (mprotect)";
         entry = NULL;
@@ -161,6 +172,16 @@ done:
     /* A data pointer to a function pointer: the one cast every JIT makes. */
     memcpy(&jit->entry, &entry, sizeof entry);
     return 0;
+}
+
+int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size)
+{
+    return tcc_compile(source, CG_RT_LINK_SYMBOLS, jit, err, size);
+}
+
+int rt_tcc_compile_pointers(const char *source, rt_jit *jit, char *err, size_t size)
+{
+    return tcc_compile(source, CG_RT_LINK_POINTERS, jit, err, size);
 }
 
 void rt_tcc_free(rt_jit *jit)

@@ -1,7 +1,9 @@
 /* test_backend_cc.c — the cc backend: same numbers as libtcc (both follow C's float
  * rules: no contraction, no fast-math), parameter updates, a cache hit on the second
  * build, clean errors for a missing compiler, and a second-order gradient that an
- * optimizer bug once got wrong under cc (both backends against PyTorch). */
+ * optimizer bug once got wrong under cc (both backends against PyTorch). The process
+ * exports its symbols (ENABLE_EXPORTS): the objects' kernel pointers must stay their
+ * own (-Wl,-Bsymbolic, docs/cc-backend.md). */
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>

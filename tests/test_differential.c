@@ -1,6 +1,6 @@
 /* test_differential.c — random graphs compiled whole against the same graphs evaluated
  * one op at a time (tests/support/randgraph.c builds them, tests/support/opbyop.c is
- * the reference), on the tcc and the cc backend, parameter updates included.
+ * the reference), on the tcc, cc and auto backends, parameter updates included.
  *
  * Knobs (environment); docs/differential.md has more:
  *   NABLA_DIFF_SEED    first seed (default 1); graph i uses seed SEED + i
@@ -8,7 +8,8 @@
  *                      400 under AddressSanitizer)
  *   NABLA_DIFF_PACKS   cc programs (default 1), each packing NABLA_DIFF_PACK subgraphs
  *                      (default 16, 8 under AddressSanitizer): gcc -O3 takes about
- *                      0.1 s a subgraph
+ *                      0.1 s a subgraph; as many auto programs (seeds SEED + 2000003
+ *                      on), whose second run waits for cc's code
  *   NABLA_DIFF_THREADS programs compiled for this many threads (default 0: the
  *                      default); above 1, every elementwise kernel that can be is split
  *                      (the threshold forced down to 16 iterations per part)
@@ -93,7 +94,11 @@ static int run_case(uint64_t seed, int n_sub, nb_backend backend, int *programs)
     if (ob_eval(&c, programs_cache, &ref, err, sizeof err) != 0)
         goto done;
     *programs += ref.programs;
-    stage = backend == NB_BACKEND_CC ? "whole graph, cc" : "whole graph, tcc";
+    static const char *const names[] = {
+        [NB_BACKEND_TCC] = "tcc", [NB_BACKEND_CC] = "cc", [NB_BACKEND_AUTO] = "auto"};
+    char stage_text[DIFF_ERR_SIZE];
+    snprintf(stage_text, sizeof stage_text, "whole graph, %s", names[backend]);
+    stage = stage_text;
     nb_compile_options opt = {.outputs = c.outputs,
                               .n_outputs = c.n_outputs,
                               .updates = c.updates,
@@ -111,7 +116,12 @@ static int run_case(uint64_t seed, int n_sub, nb_backend backend, int *programs)
      * has written (a kernel that relies on zeroed memory fails here). */
     for (int run = 1; run <= 2; run++) {
         if (run == 2) {
-            stage = backend == NB_BACKEND_CC ? "second run, cc" : "second run, tcc";
+            /* auto: the first run on whichever code was in, the second on cc's. */
+            if (backend == NB_BACKEND_AUTO && nb_program_wait_tier(p) != NB_BACKEND_CC) {
+                snprintf(err, sizeof err, "cc's build failed: %s", nb_program_tier_error(p));
+                goto done;
+            }
+            snprintf(stage_text, sizeof stage_text, "second run, %s", names[backend]);
             if (ob_advance(&c, &ref) != 0) {
                 snprintf(err, sizeof err, "out of memory");
                 goto done;
@@ -163,6 +173,23 @@ static void test_cc(void **state)
     for (long i = 0; i < packs; i++)
         failed += run_case((uint64_t)(seed + i), (int)per, NB_BACKEND_CC, &programs) != 0;
     print_message("cc: %ld programs of %ld subgraphs from seed %ld, %d single-op programs, "
+                  "%d failed\n",
+                  packs, per, seed, programs, failed);
+    assert_int_equal(failed, 0);
+}
+
+/* Packs on NB_BACKEND_AUTO (seeds of their own): libtcc's code of the pointer-linked
+ * C, then cc's swapped in between the two runs. */
+static void test_auto(void **state)
+{
+    (void)state;
+    long seed = env_long("NABLA_DIFF_SEED", 1) + 2000003;
+    long packs = env_long("NABLA_DIFF_PACKS", 1);
+    long per = env_long("NABLA_DIFF_PACK", DIFF_ASAN ? 8 : 16);
+    int failed = 0, programs = 0;
+    for (long i = 0; i < packs; i++)
+        failed += run_case((uint64_t)(seed + i), (int)per, NB_BACKEND_AUTO, &programs) != 0;
+    print_message("auto: %ld programs of %ld subgraphs from seed %ld, %d single-op programs, "
                   "%d failed\n",
                   packs, per, seed, programs, failed);
     assert_int_equal(failed, 0);
@@ -221,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_matmul_operand_with_fewer_batch_axes),
         cmocka_unit_test(test_tcc),
         cmocka_unit_test(test_cc),
+        cmocka_unit_test(test_auto),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
