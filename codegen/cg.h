@@ -12,6 +12,14 @@ enum {
     CG_LIBM_COUNT
 };
 
+/* How many functions cg_math.def lists. */
+enum {
+#define CG_MATH(fn, needs) CG_MATH_##fn,
+#include "cg_math.def"
+#undef CG_MATH
+    CG_MATH_COUNT
+};
+
 /* How many runtime kernels cg_rt.def lists. */
 enum {
 #define CG_RT(fn, proto) CG_RT_##fn,
@@ -33,6 +41,7 @@ typedef struct cg_ctx {
     int indent;
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
+    unsigned char math_used[CG_MATH_COUNT]; /* entry i of cg_math.def is called */
     int can_fail;                           /* the kernel returns nonzero on bad runtime data */
     /* The first internal error (a bug of an emitter, never of the user's graph), or "".
      * The text being written is marked failed too; cg_text_error tells it apart from
@@ -130,8 +139,19 @@ void cg_internal_error(cg_ctx *c, const char *fmt, ...) __attribute__((format(pr
 int cg_text_error(ir_graph *g, const cg_ctx *c);
 /* The C type of dt: "float", "double", "int", "unsigned char". */
 const char *cg_ctype(nb_dtype dt);
-/* The libm function `base` for dt ("exp" -> "expf" for f32), marked as used. */
+/* The function `base` for dt, marked as used: nabla's own (cg_math.def) where it has one
+ * ("exp" -> "nbm_expf" for f32), else libm's ("exp" -> "exp" for f64). */
 const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base);
+
+/* ---- nabla's own math as C text (cg_math.c) --------------------------------------- */
+
+/* The entry of cg_math.def for a libm name ("expf"), or -1. */
+int cg_math_find(const char *libm_name);
+/* The name generated code calls for entry i ("nbm_expf"). */
+const char *cg_math_name(int i);
+/* Appends the text of the entries marked in used[CG_MATH_COUNT], with the pieces they
+ * need, once each, in a fixed order; nothing when none is marked. */
+void cg_math_put(ir_text *out, const unsigned char *used);
 /* The runtime kernel `name` (an entry of cg_rt.def), marked as used. */
 const char *cg_rt(cg_ctx *c, const char *name);
 /* Bytes of the longest literal cg_lit writes, with its terminator. */

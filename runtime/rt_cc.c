@@ -38,10 +38,20 @@ static pthread_mutex_t rt_cc_lock = PTHREAD_MUTEX_INITIALIZER;
  * the basic-block (SLP) vectorizer is off, because gcc 12 at -O2 and -O3 (any -march)
  * folds the vector conversions (double)(float)x of a short loop it unrolled into a
  * copy, so a value cast to f32 and back was never rounded (tests/test_ew_edges.c,
- * round_trip_through_f32). Loops are still vectorized. */
+ * round_trip_through_f32). Loops are still vectorized. -fno-trapping-math changes no
+ * value (nothing here reads the floating-point exception flags) but lets gcc turn the
+ * selects of a loop (x < 0 ? -y : y, in nabla's own math and in emitters) into blends:
+ * with trapping math it keeps them as branches and does not vectorize the loop. */
 static const char *const rt_cc_flags[] = {
-    "-O3",      "-fno-math-errno", "-ffp-contract=off", "-fno-tree-slp-vectorize",
-    "-std=c99", "-fPIC",           "-shared",           "-w",
+    "-O3",
+    "-fno-math-errno",
+    "-fno-trapping-math",
+    "-ffp-contract=off",
+    "-fno-tree-slp-vectorize",
+    "-std=c99",
+    "-fPIC",
+    "-shared",
+    "-w",
 };
 
 /* The x86-64-v3 features (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE) as /proc/cpuinfo names
