@@ -15,45 +15,31 @@
 /* Pieces of text shared by the functions, written once, in this order, before them. */
 enum {
     CG_MATH_ASF,   /* float from its bits */
-    CG_MATH_BITS,  /* double to and from its bits */
     CG_MATH_EXP_Q, /* e^x as 2^k (1 + q) */
     CG_MATH_LOG_D, /* log of a positive normal double */
     CG_MATH_PIECES
 };
 
 /* What each function of cg_math.def needs: a set of pieces (bit i for piece i). */
-#define CG_MATH_NEEDS_EXP (1u << CG_MATH_BITS | 1u << CG_MATH_EXP_Q)
-#define CG_MATH_NEEDS_LOG (1u << CG_MATH_ASF | 1u << CG_MATH_BITS | 1u << CG_MATH_LOG_D)
+#define CG_MATH_NEEDS_EXP (1u << CG_MATH_EXP_Q)
+#define CG_MATH_NEEDS_LOG (1u << CG_MATH_ASF | 1u << CG_MATH_LOG_D)
 
 static const char *const cg_math_pieces[CG_MATH_PIECES] = {
-    [CG_MATH_ASF] = "/* Bit views through unions: C99, and compilers vectorize them. */\n"
+    [CG_MATH_ASF] = "/* A float from its bits (a union: C99, and compilers vectorize it). */\n"
                     "static float nbm_asf(unsigned int u)\n"
                     "{\n"
                     "    union { unsigned int u; float f; } v;\n"
                     "    v.u = u;\n"
                     "    return v.f;\n"
                     "}\n",
-    [CG_MATH_BITS] = "static unsigned long long nbm_du(double d)\n"
-                     "{\n"
-                     "    union { double d; unsigned long long u; } v;\n"
-                     "    v.d = d;\n"
-                     "    return v.u;\n"
-                     "}\n"
-                     "\n"
-                     "static double nbm_ud(unsigned long long u)\n"
-                     "{\n"
-                     "    union { unsigned long long u; double d; } v;\n"
-                     "    v.u = u;\n"
-                     "    return v.d;\n"
-                     "}\n",
     [CG_MATH_EXP_Q] =
         "/* e^x = s (1 + q) with s = 2^k, k = round(x / ln 2), q = e^r - 1 by its Taylor series\n"
         " * to r^9 for |r| <= ln(2) / 2 (truncation below 2^-36). x is finite, |x| <= 300. */\n"
         "static double nbm_exp_q(double x, double *s)\n"
         "{\n"
-        "    double kd = x * 0x1.71547652b82fep+0 + 0x1.8p52;\n"
-        "    unsigned long long ki = nbm_du(kd);\n"
-        "    kd = kd - 0x1.8p52;\n"
+        "    union { double d; unsigned long long u; } k, b;\n"
+        "    k.d = x * 0x1.71547652b82fep+0 + 0x1.8p52;\n"
+        "    double kd = k.d - 0x1.8p52;\n"
         "    double r = x - kd * 0x1.62e42fefa39efp-1;\n"
         "    double p = 0x1.71de3a556c734p-19;\n"
         "    p = p * r + 0x1.a01a01a01a01ap-16;\n"
@@ -64,7 +50,8 @@ static const char *const cg_math_pieces[CG_MATH_PIECES] = {
         "    p = p * r + 0x1.5555555555555p-3;\n"
         "    p = p * r + 0x1p-1;\n"
         "    p = p * r + 1.0;\n"
-        "    *s = nbm_ud((ki + 1023) << 52);\n"
+        "    b.u = (k.u + 1023) << 52;\n"
+        "    *s = b.d;\n"
         "    return p * r;\n"
         "}\n",
     [CG_MATH_LOG_D] =
@@ -72,9 +59,12 @@ static const char *const cg_math_pieces[CG_MATH_PIECES] = {
         " * log z = 2 atanh(f / (2 + f)) with f = z - 1 exact, series to s^13 (below 2^-38). */\n"
         "static double nbm_log_d(double y)\n"
         "{\n"
-        "    unsigned long long iy = nbm_du(y);\n"
-        "    double e = nbm_ud((iy >> 52) | 0x4330000000000000ULL) - 0x1.00000000003ffp52;\n"
-        "    double z = nbm_ud((iy & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);\n"
+        "    union { double d; unsigned long long u; } v, ev, zv;\n"
+        "    v.d = y;\n"
+        "    ev.u = (v.u >> 52) | 0x4330000000000000ULL;\n"
+        "    zv.u = (v.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;\n"
+        "    double e = ev.d - 0x1.00000000003ffp52;\n"
+        "    double z = zv.d;\n"
         "    double big = z > 0x1.6a09e667f3bcdp+0 ? 1.0 : 0.0;\n"
         "    z = z * (1.0 - 0.5 * big);\n"
         "    e = e + big;\n"
