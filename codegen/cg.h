@@ -14,7 +14,7 @@ enum {
 
 /* How many functions cg_math.def lists. */
 enum {
-#define CG_MATH(fn, needs) CG_MATH_##fn,
+#define CG_MATH(fn, helpers) CG_MATH_##fn,
 #include "cg_math.def"
 #undef CG_MATH
     CG_MATH_COUNT
@@ -149,9 +149,7 @@ const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base);
 int cg_math_find(const char *libm_name);
 /* The name generated code calls for entry i ("nbm_expf"). */
 const char *cg_math_name(int i);
-/* Appends the text of the entries marked in used[CG_MATH_COUNT], with the pieces they
- * need, once each, in a fixed order; nothing when none is marked. */
-void cg_math_put(ir_text *out, const unsigned char *used);
+
 /* The runtime kernel `name` (an entry of cg_rt.def), marked as used. */
 const char *cg_rt(cg_ctx *c, const char *name);
 /* Bytes of the longest literal cg_lit writes, with its terminator. */
@@ -413,6 +411,11 @@ typedef enum cg_rt_link {
      * after loading: a shared object cannot link against the process's functions. */
     CG_RT_LINK_POINTERS
 } cg_rt_link;
+
+/* For a program whose entries of cg_math.def are marked in used[CG_MATH_COUNT] (nothing
+ * when none is): the prototypes of the used functions when the code is linked by
+ * symbols (the runtime has them compiled), else nabla's own math as text. */
+void cg_math_put(ir_text *out, const unsigned char *used, cg_rt_link link);
 
 /* CPU time of the phases of one cg_generate (CLOCK_THREAD_CPUTIME_ID), for benchmarks:
  * planning (liveness, fusion, kernels, in-place updates, memory) and writing the text. */

@@ -102,6 +102,8 @@ int rt_tcc_compile(const char *source, rt_jit *jit, char *err, size_t size)
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     for (size_t i = 0; i < sizeof rt_libm / sizeof *rt_libm; i++)
         tcc_add_symbol(s, rt_libm[i].name, rt_libm[i].addr);
+    for (int i = 0; i < CG_MATH_COUNT; i++)
+        tcc_add_symbol(s, rt_math_symbols[i].name, rt_math_symbols[i].addr);
     for (int i = 0; i < rt_n_kernel_symbols; i++)
         tcc_add_symbol(s, rt_kernel_symbols[i].name, rt_kernel_symbols[i].addr);
     const char *why = NULL;
