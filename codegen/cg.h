@@ -95,8 +95,8 @@ void cg_ew_x(cg_ew *e, int j);
 void cg_ew_s(cg_ew *e, const char *text);
 /* A literal of the node's dtype. */
 void cg_ew_lit(cg_ew *e, double v);
-/* Opens a call of the libm function `base` for the node's dtype ("exp" -> "expf(");
- * cg_ew_close writes its ")". */
+/* Opens a call of the function `base` for the node's dtype, as cg_fn names it ("exp"
+ * -> "nbm_expf(" in f32, "exp(" in f64); cg_ew_close writes its ")". */
 void cg_ew_call(cg_ew *e, const char *base);
 void cg_ew_close(cg_ew *e);
 /* Ends the text so far as the statement `const T t<id>_<name> = ...;` (T the node's
