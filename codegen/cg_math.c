@@ -65,7 +65,7 @@ static int chunk_needed(const char *chunk, size_t len, const unsigned char *used
         if (strlen(cg_math_own[i]) == n && memcmp(cg_math_own[i], name, n) == 0)
             return 1;
         for (const char *h = cg_math_helpers[i]; (h = strstr(h, "nbm_")); h++)
-            if (memcmp(h, name, n) == 0 && (h[n] == ' ' || h[n] == 0))
+            if (strncmp(h, name, n) == 0 && (h[n] == ' ' || h[n] == 0))
                 return 1;
     }
     return 0;
