@@ -6,10 +6,18 @@
 
 /* How many functions cg_libm.def lists. */
 enum {
-#define CG_LIBM(fn, proto) CG_LIBM_##fn,
+#define CG_LIBM(fn, proto, exact) CG_LIBM_##fn,
 #include "cg_libm.def"
 #undef CG_LIBM
     CG_LIBM_COUNT
+};
+
+/* How many functions cg_math.def lists. */
+enum {
+#define CG_MATH(fn, helpers) CG_MATH_##fn,
+#include "cg_math.def"
+#undef CG_MATH
+    CG_MATH_COUNT
 };
 
 /* How many runtime kernels cg_rt.def lists. */
@@ -33,6 +41,7 @@ typedef struct cg_ctx {
     int indent;
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
+    unsigned char math_used[CG_MATH_COUNT]; /* entry i of cg_math.def is called */
     int can_fail;                           /* the kernel returns nonzero on bad runtime data */
     /* The first internal error (a bug of an emitter, never of the user's graph), or "".
      * The text being written is marked failed too; cg_text_error tells it apart from
@@ -86,8 +95,8 @@ void cg_ew_x(cg_ew *e, int j);
 void cg_ew_s(cg_ew *e, const char *text);
 /* A literal of the node's dtype. */
 void cg_ew_lit(cg_ew *e, double v);
-/* Opens a call of the libm function `base` for the node's dtype ("exp" -> "expf(");
- * cg_ew_close writes its ")". */
+/* Opens a call of the function `base` for the node's dtype, as cg_fn names it ("exp"
+ * -> "nbm_expf(" in f32, "exp(" in f64); cg_ew_close writes its ")". */
 void cg_ew_call(cg_ew *e, const char *base);
 void cg_ew_close(cg_ew *e);
 /* Ends the text so far as the statement `const T t<id>_<name> = ...;` (T the node's
@@ -130,8 +139,17 @@ void cg_internal_error(cg_ctx *c, const char *fmt, ...) __attribute__((format(pr
 int cg_text_error(ir_graph *g, const cg_ctx *c);
 /* The C type of dt: "float", "double", "int", "unsigned char". */
 const char *cg_ctype(nb_dtype dt);
-/* The libm function `base` for dt ("exp" -> "expf" for f32), marked as used. */
+/* The function `base` for dt, marked as used: nabla's own (cg_math.def) where it has one
+ * ("exp" -> "nbm_expf" for f32), else libm's ("exp" -> "exp" for f64). */
 const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base);
+
+/* ---- nabla's own math as C text (cg_math.c) --------------------------------------- */
+
+/* The entry of cg_math.def for a libm name ("expf"), or -1. */
+int cg_math_find(const char *libm_name);
+/* The name generated code calls for entry i ("nbm_expf"). */
+const char *cg_math_name(int i);
+
 /* The runtime kernel `name` (an entry of cg_rt.def), marked as used. */
 const char *cg_rt(cg_ctx *c, const char *name);
 /* Bytes of the longest literal cg_lit writes, with its terminator. */
@@ -396,6 +414,11 @@ typedef enum cg_rt_link {
      * after loading: a shared object cannot link against the process's functions. */
     CG_RT_LINK_POINTERS
 } cg_rt_link;
+
+/* For a program whose entries of cg_math.def are marked in used[CG_MATH_COUNT] (nothing
+ * when none is): the prototypes of the used functions when the code is linked by
+ * symbols (the runtime has them compiled), else nabla's own math as text. */
+void cg_math_put(ir_text *out, const unsigned char *used, cg_rt_link link);
 
 /* CPU time of the phases of one cg_generate (CLOCK_THREAD_CPUTIME_ID), for benchmarks:
  * planning (liveness, fusion, kernels, in-place updates, memory) and writing the text. */

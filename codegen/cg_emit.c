@@ -15,7 +15,7 @@
 #define CG_LIT_WHOLE_MAX 1e6
 
 static const char *const cg_libm_names[] = {
-#define CG_LIBM(fn, proto) #fn,
+#define CG_LIBM(fn, proto, exact) #fn,
 #include "cg_libm.def"
 #undef CG_LIBM
 };
@@ -115,6 +115,11 @@ const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base)
     if (dt == NB_F32)
         name[len++] = 'f';
     name[len] = 0;
+    int own = cg_math_find(name);
+    if (own >= 0) {
+        c->math_used[own] = 1;
+        return cg_math_name(own);
+    }
     const char *fn = lookup(c, "cg_libm.def", cg_libm_names, c->libm_used, CG_LIBM_COUNT, name);
     return fn ? fn : "missing_libm_function";
 }

@@ -11,7 +11,7 @@
 #include "cg.h"
 
 static const char *const cg_libm_protos[] = {
-#define CG_LIBM(fn, proto) proto,
+#define CG_LIBM(fn, proto, exact) proto,
 #include "cg_libm.def"
 #undef CG_LIBM
 };
@@ -665,6 +665,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         }
     if (any_proto)
         ir_text_putc(&out, '\n');
+    cg_math_put(&out, c.math_used, rq->rt_link);
     if (!out.failed && ir_text_reserve(&body, out.len) == 0) {
         memmove(body.buf + out.len, body.buf, body.len);
         memcpy(body.buf, out.buf, out.len);

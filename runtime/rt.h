@@ -90,6 +90,9 @@ typedef struct rt_symbol {
 } rt_symbol;
 /* The kernels of cg_rt.def. */
 extern const rt_symbol rt_kernel_symbols[];
+/* nabla's own f32 math (rt_math.c), CG_MATH_COUNT entries named as generated code
+ * calls them ("nbm_expf"). */
+extern const rt_symbol rt_math_symbols[];
 extern const int rt_n_kernel_symbols;
 
 /* ---- the floating-point mode of a run (rt_fpmode.c) ----------------------------- */

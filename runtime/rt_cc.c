@@ -52,15 +52,39 @@ static void cc_register_fork(void)
  * the basic-block (SLP) vectorizer is off, because gcc 12 at -O2 and -O3 (any -march)
  * folds the vector conversions (double)(float)x of a short loop it unrolled into a
  * copy, so a value cast to f32 and back was never rounded (tests/test_ew_edges.c,
- * round_trip_through_f32). Loops are still vectorized. -Bsymbolic: the object's code
- * reads its own kernel pointers, which cc_compile fills, even in a process that exports
- * global nb_rt_* functions of the same names (linked with -rdynamic, as clang's
- * sanitizer runtimes are): without it the loader bound the pointers to those
- * functions' code and the first kernel call crashed (tests/test_backend_cc.c). */
+ * round_trip_through_f32). Loops are still vectorized. -fno-trapping-math changes no
+ * value (nothing here reads the floating-point exception flags) but lets gcc turn the
+ * selects of a loop (x < 0 ? -y : y, in nabla's own math and in emitters) into blends:
+ * with trapping math it keeps them as branches and does not vectorize the loop.
+ * -Bsymbolic: the object's code reads its own kernel pointers, which cc_compile fills,
+ * even in a process that exports global nb_rt_* functions of the same names (linked
+ * with -rdynamic, as clang's sanitizer runtimes are): without it the loader bound the
+ * pointers to those functions' code and the first kernel call crashed
+ * (tests/test_backend_cc.c). */
 static const char *const rt_cc_flags[] = {
-    "-O3",      "-fno-math-errno", "-ffp-contract=off", "-fno-tree-slp-vectorize",
-    "-std=c99", "-fPIC",           "-shared",           "-Wl,-Bsymbolic",
+    "-O3",
+    "-fno-math-errno",
+    "-fno-trapping-math",
+    "-ffp-contract=off",
+    "-fno-tree-slp-vectorize",
+    "-std=c99",
+    "-fPIC",
+    "-shared",
+    "-Wl,-Bsymbolic",
     "-w",
+};
+
+/* -fno-builtin-<fn> for each libm function of cg_libm.def whose result is not exact
+ * ("" for the exact ones, which stay builtins: sqrt is one instruction). gcc folds a
+ * call on a constant at compile time, correctly rounded, where glibc's result may differ
+ * in the last bit (tanhf(-0.474347282f): -0.441705137 folded, -0.441705197 at run time);
+ * whether it folds depends on inlining, so an unrelated change to a program moved one
+ * of its results off libtcc's and off the op-by-op reference (tests/test_backend_cc.c,
+ * libm_calls_not_folded). */
+static const char *const rt_cc_libm_flags[] = {
+#define CG_LIBM(fn, proto, exact) (exact) ? "" : "-fno-builtin-" #fn,
+#include "cg_libm.def"
+#undef CG_LIBM
 };
 
 /* The x86-64-v3 features (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE) as /proc/cpuinfo names
@@ -134,11 +158,15 @@ static uint64_t machine(const char **isa)
 static int run_cc(const char *cc, const char *isa, const rt_cache *c, const char *src,
                   const char *out, int log_fd, char *err, size_t size)
 {
-    const char *argv[32];
+    /* cc, the flags, -fno-builtin-<fn>s, the ISA, -o out, src, -lm, NULL */
+    const char *argv[1 + sizeof rt_cc_flags / sizeof *rt_cc_flags + CG_LIBM_COUNT + 6];
     int n = 0;
     argv[n++] = cc;
     for (size_t i = 0; i < sizeof rt_cc_flags / sizeof *rt_cc_flags; i++)
         argv[n++] = rt_cc_flags[i];
+    for (size_t i = 0; i < sizeof rt_cc_libm_flags / sizeof *rt_cc_libm_flags; i++)
+        if (*rt_cc_libm_flags[i])
+            argv[n++] = rt_cc_libm_flags[i];
     if (isa)
         argv[n++] = isa;
     argv[n++] = "-o";
@@ -277,6 +305,8 @@ static int load_or_build(const char *cc, const char *source, void **handle, char
     h = ir_fnv1a(h, cc, strlen(cc) + 1);
     for (size_t i = 0; i < sizeof rt_cc_flags / sizeof *rt_cc_flags; i++)
         h = ir_fnv1a(h, rt_cc_flags[i], strlen(rt_cc_flags[i]) + 1);
+    for (size_t i = 0; i < sizeof rt_cc_libm_flags / sizeof *rt_cc_libm_flags; i++)
+        h = ir_fnv1a(h, rt_cc_libm_flags[i], strlen(rt_cc_libm_flags[i]) + 1);
     h = ir_fnv1a(h, &cpu, sizeof cpu);
     if (isa)
         h = ir_fnv1a(h, isa, strlen(isa) + 1);

@@ -48,7 +48,7 @@ int rt_tcc_mprotect(void *addr, size_t len, int prot)
 }
 
 static const rt_symbol rt_libm[] = {
-#define CG_LIBM(fn, proto) {#fn, (const void *)fn},
+#define CG_LIBM(fn, proto, exact) {#fn, (const void *)fn},
 #include "cg_libm.def"
 #undef CG_LIBM
 };
@@ -105,9 +105,14 @@ static int tcc_compile(const char *source, cg_rt_link link, rt_jit *jit, char *e
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     for (size_t i = 0; i < sizeof rt_libm / sizeof *rt_libm; i++)
         tcc_add_symbol(s, rt_libm[i].name, rt_libm[i].addr);
-    if (link == CG_RT_LINK_SYMBOLS)
+    /* Code linked by pointers (NB_BACKEND_AUTO's first tier) defines nabla's math in its
+     * text and reads the kernels through its own table. */
+    if (link == CG_RT_LINK_SYMBOLS) {
+        for (int i = 0; i < CG_MATH_COUNT; i++)
+            tcc_add_symbol(s, rt_math_symbols[i].name, rt_math_symbols[i].addr);
         for (int i = 0; i < rt_n_kernel_symbols; i++)
             tcc_add_symbol(s, rt_kernel_symbols[i].name, rt_kernel_symbols[i].addr);
+    }
     const char *why = NULL;
     unsigned char *code = MAP_FAILED;
     size_t len = 0;

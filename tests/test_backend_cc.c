@@ -3,7 +3,8 @@
  * build, clean errors for a missing compiler, and a second-order gradient that an
  * optimizer bug once got wrong under cc (both backends against PyTorch). The process
  * exports its symbols (ENABLE_EXPORTS): the objects' kernel pointers must stay their
- * own (-Wl,-Bsymbolic, docs/cc-backend.md). */
+ * own (-Wl,-Bsymbolic, docs/cc-backend.md); and libm calls on literals are not folded
+ * by gcc where glibc's result would differ. */
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
@@ -188,6 +189,43 @@ static void test_pow_matmul_grad2(void **state)
     check_grad2(NB_BACKEND_CC);
 }
 
+/* A libm call on a literal: gcc would fold sinf(0x1.00007cp-3f) at compile time to the
+ * correctly rounded 0x1.feabe4p-4 where glibc's sinf gives 0x1.feabe6p-4, so cc's result
+ * would differ from libtcc's and from the op-by-op reference; the cc backend keeps gcc
+ * from folding calls whose library result is not exact (-fno-builtin-<fn>). The literal
+ * reaches the call straight (a scalar) and through a clamp that saturates (the shape
+ * the differential test found). Both backends must give glibc's bits. */
+static void test_libm_calls_not_folded(void **state)
+{
+    (void)state;
+    const float c = 0x1.00007cp-3f;
+    volatile float vc = c;
+    float want = sinf(vc);
+    int64_t one = 1;
+    for (int b = 0; b < 2; b++) {
+        nb_graph *g = nb_graph_new();
+        nb_node *x = nb_input(g, "x", NB_F32, 1, &one);
+        nb_node *k = nb_scalar(g, NB_F32, c);
+        nb_node *outs[2] = {nb_sin(g, k), nb_sin(g, nb_clamp(g, x, c, c))};
+        nb_compile_options opt = {
+            .outputs = outs, .n_outputs = 2, .backend = b ? NB_BACKEND_CC : NB_BACKEND_TCC};
+        nb_program *p = nb_compile(g, &opt);
+        if (!p)
+            fail_msg("compile: %s", nb_graph_error(g));
+        nb_graph_free(g);
+        const float xv = 0.0f;
+        assert_int_equal(nb_program_bind(p, "x", &xv), 0);
+        assert_int_equal(nb_program_run(p), 0);
+        for (int i = 0; i < 2; i++) {
+            float got = *(const float *)nb_program_output(p, i);
+            if (memcmp(&got, &want, sizeof got) != 0)
+                fail_msg("%s, output %d: sin(%a) is %a, glibc's sinf gives %a", b ? "cc" : "tcc",
+                         i, (double)c, (double)got, (double)want);
+        }
+        nb_program_free(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_missing_compiler),
         cmocka_unit_test(test_pow_matmul_grad2),
+        cmocka_unit_test(test_libm_calls_not_folded),
     };
     return cmocka_run_group_tests(tests, tu_cc_cache_setup, tu_cc_cache_teardown);
 }
