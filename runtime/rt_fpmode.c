@@ -33,6 +33,18 @@ static void rt_fpmode_set(unsigned mode)
     _mm_setcsr(mode);
 }
 
+/* Zeroes the upper halves of the vector registers (vzeroupper) when the CPU has AVX.
+ * Code that ran on the thread before may leave them dirty (AVX code without vzeroupper,
+ * or state restored by the kernel), and then the run's SSE instructions (libtcc's code,
+ * libm, the runtime) each wait on a merge with the upper halves: the seed step on cc's
+ * code took 130 ns per run instead of 55-75 after a libtcc program had run on the same
+ * thread (AMD EPYC, Zen 3; docs/performance.md). */
+static void rt_fpmode_clean_upper(void)
+{
+    if (__builtin_cpu_supports("avx")) /* a load of libgcc's CPU model */
+        __asm__ __volatile__("vzeroupper" ::: "memory");
+}
+
 #elif defined(__aarch64__)
 
 /* FPCR.FZ (bit 24) flushes subnormal operands and results of scalar and Advanced SIMD
@@ -54,6 +66,10 @@ static void rt_fpmode_set(unsigned mode)
     __asm__ __volatile__("msr fpcr, %0" : : "r"(v));
 }
 
+static void rt_fpmode_clean_upper(void)
+{
+}
+
 #else
 
 /* Elsewhere nabla does not know the control register: programs run in the caller's
@@ -71,10 +87,15 @@ static void rt_fpmode_set(unsigned mode)
     (void)mode;
 }
 
+static void rt_fpmode_clean_upper(void)
+{
+}
+
 #endif
 
 void rt_fpmode_enter(rt_fpmode *m, int flush)
 {
+    rt_fpmode_clean_upper();
     m->saved = rt_fpmode_get();
     unsigned want = flush ? m->saved | RT_FPMODE_BITS : m->saved & ~RT_FPMODE_BITS;
     /* Writing the control register costs more than reading it: skip the write when
@@ -99,6 +120,7 @@ unsigned rt_fpmode_current(void)
 
 void rt_fpmode_adopt(unsigned mode)
 {
+    rt_fpmode_clean_upper();
     unsigned now = rt_fpmode_get();
     if ((now & ~RT_FPMODE_STATUS) != mode)
         rt_fpmode_set(mode | (now & RT_FPMODE_STATUS));
