@@ -13,7 +13,11 @@
  * over the minimum) and the ratio of the libm loop's minimum to the variant's (above 1:
  * faster than the libm loop). The cc and tcc outputs are compared bit for bit.
  *
- * Usage: bench_elementwise [--sizes N,N] [--repeat R] [--no-tcc] */
+ * nabla's programs run on --threads threads (default 1; 0: nb_get_threads()): kernels
+ * of 65,536 elements and more are split across the program's thread pool. The C loops
+ * run on the calling thread.
+ *
+ * Usage: bench_elementwise [--sizes N,N] [--repeat R] [--threads T] [--no-tcc] */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
@@ -79,7 +83,7 @@ static void sum4_loop(float *restrict y, const float *restrict a, const float *r
 }
 
 /* The program of one case over n elements, or NULL with a message on stderr. */
-static nb_program *build(int which, int64_t n, nb_backend backend)
+static nb_program *build(int which, int64_t n, nb_backend backend, int threads)
 {
     nb_graph *g = nb_graph_new();
     if (!g)
@@ -99,6 +103,7 @@ static nb_program *build(int which, int64_t n, nb_backend backend)
     opt.outputs = &y;
     opt.n_outputs = 1;
     opt.backend = backend;
+    opt.threads = threads;
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fprintf(stderr, "bench_elementwise: %s\n", nb_graph_error(g));
@@ -134,10 +139,12 @@ static int time_program(nb_program *p, float *const in[4], int repeat, double *t
 int main(int argc, char **argv)
 {
     int64_t sizes[BENCH_MAX_SIZES] = {1 << 20, 1 << 24};
-    int n_sizes = 2, repeat = 5, tcc = 1;
+    int n_sizes = 2, repeat = 5, tcc = 1, threads = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
             repeat = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            threads = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--no-tcc") == 0) {
             tcc = 0;
         } else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
@@ -150,7 +157,8 @@ int main(int argc, char **argv)
                     break;
             }
         } else {
-            fprintf(stderr, "usage: %s [--sizes N,N] [--repeat R] [--no-tcc]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--sizes N,N] [--repeat R] [--threads T] [--no-tcc]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -158,6 +166,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_elementwise: --repeat is 1 to %d\n", BENCH_MAX_REPEAT);
         return 2;
     }
+    if (threads < 0 || threads > 256) {
+        fprintf(stderr, "bench_elementwise: --threads is 0 to 256\n");
+        return 2;
+    }
+    printf("nabla's programs on %d thread(s)\n", threads);
     double t[BENCH_MAX_REPEAT];
     int status = 0;
     for (int s = 0; s < n_sizes && status == 0; s++) {
@@ -196,8 +209,8 @@ int main(int argc, char **argv)
                 t[r] = now_seconds() - t0;
             }
             report("sum4 (bw)", n, summarize(t, repeat), base.min);
-            nb_program *p[2] = {build(k, n, NB_BACKEND_CC),
-                                tcc ? build(k, n, NB_BACKEND_TCC) : NULL};
+            nb_program *p[2] = {build(k, n, NB_BACKEND_CC, threads),
+                                tcc ? build(k, n, NB_BACKEND_TCC, threads) : NULL};
             const char *label[2] = {"nabla cc", "nabla tcc"};
             for (int b = 0; b < 2 && status == 0; b++) {
                 if (b == 1 && !tcc)

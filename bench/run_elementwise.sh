@@ -4,7 +4,7 @@
 # other, so that the figures come from one run on one machine.
 #
 # Usage: bench/run_elementwise.sh [--sizes N,N] [--repeat R] [--threads T]
-#   --threads applies to PyTorch only (nabla's loops run on the calling thread).
+#   --threads T: nabla's programs and PyTorch on T threads (the C loops on one).
 #   NABLA_BENCH (default build/bench/bench_elementwise) and PYTHON (default /usr/bin/python3).
 set -eu
 sizes=1048576,16777216
@@ -23,7 +23,7 @@ bench=${NABLA_BENCH:-build/bench/bench_elementwise}
 python=${PYTHON:-/usr/bin/python3}
 echo "load: $(uptime)"
 grep -m1 'model name' /proc/cpuinfo || true
-"$bench" --sizes "$sizes" --repeat "$repeat"
+"$bench" --sizes "$sizes" --repeat "$repeat" --threads "$threads"
 if "$python" -c 'import torch' 2>/dev/null; then
     OMP_NUM_THREADS=$threads "$python" "$here/elementwise_torch.py" --sizes "$sizes" \
         --repeat "$repeat" --threads "$threads"
