@@ -38,14 +38,13 @@
 #include "ir.h"
 #include "nabla.h"
 #include "rt.h"
+#include "bench_util.h"
 
 /* CPU seconds of this thread: the machines are shared, and wall time counts the time
  * other processes hold the CPU. libtcc runs in this thread too. */
 static double cpu_seconds(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return bench_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 }
 
 enum { PH_BUILD, PH_GRAD, PH_VERIFY, PH_SIMPLIFY, PH_PLAN, PH_EMIT, PH_TCC, PH_MEMORY, PH_COUNT };
@@ -81,12 +80,6 @@ typedef struct run_result {
     int simple_nodes;   /* after ir_simplify */
     size_t source_size; /* bytes of generated C */
 } run_result;
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 enum { GRAPH_SUM, GRAPH_DEEP, GRAPH_MLP, GRAPH_COUNT };
 static const char *const graph_names[GRAPH_COUNT] = {"sum", "deep", "mlp"};
@@ -386,14 +379,6 @@ static void cpu_name(char *buf, size_t size)
     fclose(f);
 }
 
-/* Min and median of the n samples (sorted in place). */
-static void min_median(double *samples, int n, double *min, double *median)
-{
-    qsort(samples, (size_t)n, sizeof *samples, compare_double);
-    *min = samples[0];
-    *median = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
-}
-
 /* Runs one graph at every size and prints its table. 0, or 1 when a run failed. */
 static int bench_graph_sizes(int graph, const long *sizes, int n_sizes, int repeat)
 {
@@ -428,7 +413,7 @@ static int bench_graph_sizes(int graph, const long *sizes, int n_sizes, int repe
         double scale = per_node ? 1e9 : 1e6;
         printf("%8d %8d %9zu", res.nodes, res.simple_nodes, res.source_size);
         for (int p = 0; p <= COL_TOTAL; p++) {
-            min_median(samples[p], repeat, &mins[si][p], &meds[si][p]);
+            bench_min_median(samples[p], repeat, &mins[si][p], &meds[si][p]);
             printf(" %7.0f/%-7.0f", scale * mins[si][p], scale * meds[si][p]);
         }
         mins[si][COL_CG_TCC] = (mins[si][PH_PLAN] + mins[si][PH_EMIT]) / mins[si][PH_TCC];

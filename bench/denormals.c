@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "nabla.h"
+#include "bench_util.h"
 
 #define DEFAULT_REPEAT 7
 #define MAX_REPEAT 64
@@ -25,19 +26,6 @@
 #define DECAY_CALLS 20
 /* The subnormal the decay starts from: 2^-130, far above 0 after 20 steps of 0.9. */
 #define DECAY_START 0x1p-130f
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static nb_program *compile_or_die(nb_graph *g, nb_node **outs, int n, const nb_update *upd,
                                   int n_upd, nb_backend backend, nb_denormals mode)
@@ -100,25 +88,25 @@ static double time_runs(nb_program *p, int calls, const float *reset)
         fprintf(stderr, "bench_denormals: %s\n", nb_program_error(p));
         exit(1);
     }
-    double t0 = now();
+    double t0 = bench_seconds();
     for (int i = 0; i < calls; i++)
         if (nb_program_run(p) != 0) {
             fprintf(stderr, "bench_denormals: run: %s\n", nb_program_error(p));
             exit(1);
         }
-    return (now() - t0) / calls;
+    return (bench_seconds() - t0) / calls;
 }
 
 static void report(const char *what, const char *unit, double scale, double *flush, double *ieee,
                    int repeat)
 {
-    qsort(flush, (size_t)repeat, sizeof *flush, compare_double);
-    qsort(ieee, (size_t)repeat, sizeof *ieee, compare_double);
-    double fmed = flush[repeat / 2], imed = ieee[repeat / 2];
+    double fmin, fmed, imin, imed;
+    bench_min_median(flush, repeat, &fmin, &fmed);
+    bench_min_median(ieee, repeat, &imin, &imed);
     printf("%-34s flush %9.1f / %-9.1f ieee %9.1f / %-9.1f %s (min / median); "
            "ieee/flush %.2f (medians), %.2f (mins)\n",
-           what, scale * flush[0], scale * fmed, scale * ieee[0], scale * imed, unit, imed / fmed,
-           ieee[0] / flush[0]);
+           what, scale * fmin, scale * fmed, scale * imin, scale * imed, unit, imed / fmed,
+           imin / fmin);
 }
 
 int main(int argc, char **argv)

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "nabla.h"
+#include "bench_util.h"
 
 #define BENCH_MAX_SIZES 8
 #define BENCH_MAX_REPEAT 100
@@ -35,28 +36,15 @@
 /* Inputs are uniform in [-BENCH_RANGE, BENCH_RANGE]: the functions' interesting part. */
 #define BENCH_RANGE 3.0
 
-/* Wall time: a program may run its loops on more than one thread. */
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct timing {
     double min, median;
 } timing;
 
 static timing summarize(double *t, int n)
 {
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return (timing){t[0], n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2])};
+    timing r;
+    bench_min_median(t, n, &r.min, &r.median);
+    return r;
 }
 
 enum { CASE_SIGMOID, CASE_CHAIN, CASES };
@@ -128,10 +116,10 @@ static int time_program(nb_program *p, float *const in[4], int repeat, double *t
     if (nb_program_run(p) != 0) /* warm: pages of the arena touched once */
         return -1;
     for (int r = 0; r < repeat; r++) {
-        double t0 = now_seconds();
+        double t0 = bench_seconds();
         if (nb_program_run(p) != 0)
             return -1;
-        t[r] = now_seconds() - t0;
+        t[r] = bench_seconds() - t0;
     }
     return 0;
 }
@@ -197,16 +185,16 @@ int main(int argc, char **argv)
             printf("%s, %lld floats:\n", case_names[k], (long long)n);
             libm_loop(k, y, in[0], in[1], in[2], in[3], n);
             for (int r = 0; r < repeat; r++) {
-                double t0 = now_seconds();
+                double t0 = bench_seconds();
                 libm_loop(k, y, in[0], in[1], in[2], in[3], n);
-                t[r] = now_seconds() - t0;
+                t[r] = bench_seconds() - t0;
             }
             timing base = summarize(t, repeat);
             report("libm loop", n, base, base.min);
             for (int r = 0; r < repeat; r++) {
-                double t0 = now_seconds();
+                double t0 = bench_seconds();
                 sum4_loop(y, in[0], in[1], in[2], in[3], n);
-                t[r] = now_seconds() - t0;
+                t[r] = bench_seconds() - t0;
             }
             report("sum4 (bw)", n, summarize(t, repeat), base.min);
             nb_program *p[2] = {build(k, n, NB_BACKEND_CC, threads),

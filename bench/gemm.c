@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <cblas.h>
+
+#include "bench_util.h"
 #ifdef NABLA_HAVE_BLIS
 #include <blis.h>
 #endif
@@ -166,9 +168,7 @@ static clockid_t bench_clock = CLOCK_MONOTONIC;
 
 static double now(void)
 {
-    struct timespec t;
-    clock_gettime(bench_clock, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return bench_clock_seconds(bench_clock);
 }
 
 /* Operands 64-byte aligned, as nabla's arena and state and PyTorch's tensors are:
@@ -177,12 +177,6 @@ static void *alloc_floats(int64_t n)
 {
     size_t bytes = ((size_t)n * sizeof(float) + BENCH_ALIGN - 1) / BENCH_ALIGN * BENCH_ALIGN;
     return aligned_alloc(BENCH_ALIGN, bytes);
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
 }
 
 /* Seconds per call: enough calls to last BENCH_SAMPLE_SECONDS (counted on the first). */
@@ -350,9 +344,10 @@ static int run(int threads, int rounds)
                 continue;
             }
             double *tl = &t[l * rounds];
-            qsort(tl, (size_t)rounds, sizeof *tl, cmp_double);
-            double gmax = flop / tl[0] * 1e-9;
-            med[l] = flop / tl[rounds / 2] * 1e-9;
+            double tmin, tmed;
+            bench_min_median(tl, rounds, &tmin, &tmed);
+            double gmax = flop / tmin * 1e-9;
+            med[l] = flop / tmed * 1e-9;
             printf(" %8.1f / %6.1f", gmax, med[l]);
             if (best < 0 || med[l] > med[best]) {
                 second = best;
@@ -378,26 +373,15 @@ fail:
     return rc;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     int rounds = BENCH_ROUNDS_DEFAULT, threads[BENCH_MAX_THREADS], n_threads = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rounds") && i + 1 < argc &&
-            !parse_int(argv[i + 1], 1, BENCH_MAX_ROUNDS, &rounds)) {
+            !bench_parse_int(argv[i + 1], 1, BENCH_MAX_ROUNDS, &rounds)) {
             i++;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc && n_threads < BENCH_MAX_THREADS &&
-                   !parse_int(argv[i + 1], 1, BENCH_MAX_THREADS, &threads[n_threads])) {
+                   !bench_parse_int(argv[i + 1], 1, BENCH_MAX_THREADS, &threads[n_threads])) {
             n_threads++;
             i++;
         } else {

@@ -6,13 +6,13 @@
  * Prints one line per case and thread count:
  *   case <name> threads <t> min <seconds> median <seconds>
  * the time of one run of the program. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "nabla.h"
+#include "bench_util.h"
 
 enum {
     GP_ALIGN = 64,
@@ -48,9 +48,7 @@ static clockid_t gp_clock = CLOCK_MONOTONIC;
 
 static double now(void)
 {
-    struct timespec t;
-    clock_gettime(gp_clock, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return bench_clock_seconds(gp_clock);
 }
 
 /* Operands 64-byte aligned, as nabla's arena and state and PyTorch's tensors are:
@@ -59,12 +57,6 @@ static void *alloc_floats(int64_t n)
 {
     size_t bytes = ((size_t)n * sizeof(float) + GP_ALIGN - 1) / GP_ALIGN * GP_ALIGN;
     return aligned_alloc(GP_ALIGN, bytes);
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
 }
 
 /* Fills n floats with deterministic values in [-1, 1]. */
@@ -101,8 +93,9 @@ static int time_program(nb_program *p, const char *name, int threads, int rounds
                 goto fail;
         t[r] = (now() - t0) / (double)runs;
     }
-    qsort(t, (size_t)rounds, sizeof *t, cmp_double);
-    printf("case %s threads %d min %.9f median %.9f\n", name, threads, t[0], t[rounds / 2]);
+    double tmin, tmed;
+    bench_min_median(t, rounds, &tmin, &tmed);
+    printf("case %s threads %d min %.9f median %.9f\n", name, threads, tmin, tmed);
     fflush(stdout);
     free(t);
     return 0;
@@ -196,26 +189,15 @@ fail:
     return rc;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     int rounds = GP_ROUNDS_DEFAULT, threads[GP_MAX_THREADS], n_threads = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rounds") && i + 1 < argc &&
-            !parse_int(argv[i + 1], 1, GP_MAX_ROUNDS, &rounds)) {
+            !bench_parse_int(argv[i + 1], 1, GP_MAX_ROUNDS, &rounds)) {
             i++;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc && n_threads < GP_MAX_THREADS &&
-                   !parse_int(argv[i + 1], 1, GP_MAX_THREADS, &threads[n_threads])) {
+                   !bench_parse_int(argv[i + 1], 1, GP_MAX_THREADS, &threads[n_threads])) {
             n_threads++;
             i++;
         } else {

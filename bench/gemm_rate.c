@@ -18,6 +18,8 @@
 
 #include <cblas.h>
 
+#include "bench_util.h"
+
 #define DEFAULT_REPEAT 7
 #define MAX_REPEAT 64
 #define PEAK_N 1024
@@ -43,36 +45,15 @@ static const shape step_shapes[] = {
 };
 #define N_STEP_SHAPES (sizeof step_shapes / sizeof *step_shapes)
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Seconds per call of one gemm, over calls calls. */
 static double time_gemm(const shape *s, const float *a, const float *b, float *c, int calls)
 {
-    double t0 = now();
+    double t0 = bench_seconds();
     for (int i = 0; i < calls; i++)
         cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans,
                     s->tb ? CblasTrans : CblasNoTrans, s->m, s->n, s->k, 1.0f, a,
                     s->ta ? s->m : s->k, b, s->tb ? s->k : s->n, 0.0f, c, s->n);
-    return (now() - t0) / calls;
-}
-
-/* Min and median of n samples (sorted in place). */
-static void min_median(double *v, int n, double *min, double *median)
-{
-    qsort(v, (size_t)n, sizeof *v, compare_double);
-    *min = v[0];
-    *median = v[n / 2];
+    return (bench_seconds() - t0) / calls;
 }
 
 int main(int argc, char **argv)
@@ -110,7 +91,7 @@ int main(int argc, char **argv)
     time_gemm(&peak, a, b, c, 1); /* warm-up: threads started, pages touched */
     for (int r = 0; r < repeat; r++)
         t[r] = time_gemm(&peak, a, b, c, 1);
-    min_median(t, repeat, &tmin, &tmed);
+    bench_min_median(t, repeat, &tmin, &tmed);
     double peak_flops = 2.0 * PEAK_N * PEAK_N * PEAK_N;
     double peak_rate = peak_flops / tmin; /* the best rate: the floor is a bound */
     printf("%-16s %9.1f / %-9.1f GFLOP/s\n", peak.what, peak_flops / tmin * 1e-9,
@@ -123,7 +104,7 @@ int main(int argc, char **argv)
         time_gemm(s, a, b, c, SMALL_CALLS);
         for (int r = 0; r < repeat; r++)
             t[r] = time_gemm(s, a, b, c, SMALL_CALLS);
-        min_median(t, repeat, &tmin, &tmed);
+        bench_min_median(t, repeat, &tmin, &tmed);
         printf("%-16s %9.1f / %-9.1f GFLOP/s  %4d x %4d x %4d%s  %7.2f / %-7.2f us\n", s->what,
                flops / tmin * 1e-9, flops / tmed * 1e-9, s->m, s->n, s->k,
                s->ta   ? " (A^T)"

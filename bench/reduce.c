@@ -26,26 +26,14 @@
 #include <time.h>
 
 #include "nabla.h"
+#include "bench_util.h"
 
 #define BENCH_ROUNDS_DEFAULT 5
 #define BENCH_ROUND_SECONDS 0.2
 #define BENCH_ROUNDS_MAX 64
 #define AXIS0_N 1024
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef void (*bench_fn)(void *arg);
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Times fn(arg): rounds of as many calls as fill BENCH_ROUND_SECONDS; min and median
  * seconds per call. */
@@ -55,23 +43,21 @@ static void time_it(bench_fn fn, void *arg, int rounds, double *min, double *med
     long calls = 1;
     fn(arg); /* warm caches and pages */
     for (;;) {
-        double t = now();
+        double t = bench_seconds();
         for (long i = 0; i < calls; i++)
             fn(arg);
-        if (now() - t > BENCH_ROUND_SECONDS / 4 || calls > (1L << 30))
+        if (bench_seconds() - t > BENCH_ROUND_SECONDS / 4 || calls > (1L << 30))
             break;
         calls *= 2;
     }
     calls *= 4;
     for (int r = 0; r < rounds; r++) {
-        double t = now();
+        double t = bench_seconds();
         for (long i = 0; i < calls; i++)
             fn(arg);
-        per[r] = (now() - t) / (double)calls;
+        per[r] = (bench_seconds() - t) / (double)calls;
     }
-    qsort(per, (size_t)rounds, sizeof *per, cmp_double);
-    *min = per[0];
-    *median = per[rounds / 2];
+    bench_min_median(per, rounds, min, median);
 }
 
 static void report(const char *label, double min, double median, double base_min)

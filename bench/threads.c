@@ -16,19 +16,7 @@
 
 #include "nabla.h"
 #include "rt.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 /* The Adam step of a parameter of n floats with the gradient as an input. */
 static nb_program *adam_program(int64_t n, nb_backend backend, int threads, float *grad, float *lr)
@@ -102,10 +90,10 @@ static nb_program *mlp_program(nb_backend backend, int threads, float *x, int32_
 /* Seconds per run: the mean over enough runs to take about 2 ms. */
 static double time_runs(nb_program *p, int runs)
 {
-    double t0 = now();
+    double t0 = bench_seconds();
     for (int i = 0; i < runs; i++)
         nb_program_run(p);
-    return (now() - t0) / runs;
+    return (bench_seconds() - t0) / runs;
 }
 
 int main(int argc, char **argv)
@@ -149,11 +137,11 @@ int main(int argc, char **argv)
             t1[r] = time_runs(one, runs) * 1e6;
             t2[r] = time_runs(two, runs) * 1e6;
         }
-        qsort(t1, (size_t)rounds, sizeof *t1, cmp_double);
-        qsort(t2, (size_t)rounds, sizeof *t2, cmp_double);
-        printf("%9lld %10.1f %10.1f %10.1f %10.1f %6.2f %5.2f\n", (long long)n, t1[0],
-               t1[rounds / 2], t2[0], t2[rounds / 2], t1[0] / t2[0],
-               t1[rounds / 2] / t2[rounds / 2]);
+        double min1, med1, min2, med2;
+        bench_min_median(t1, rounds, &min1, &med1);
+        bench_min_median(t2, rounds, &min2, &med2);
+        printf("%9lld %10.1f %10.1f %10.1f %10.1f %6.2f %5.2f\n", (long long)n, min1, med1,
+               min2, med2, min1 / min2, med1 / med2);
         fflush(stdout);
         nb_program_free(one);
         nb_program_free(two);
@@ -179,12 +167,12 @@ int main(int argc, char **argv)
         t1[r] = time_runs(one, 50) * 1e6;
         t2[r] = time_runs(two, 50) * 1e6;
     }
-    qsort(t1, (size_t)rounds, sizeof *t1, cmp_double);
-    qsort(t2, (size_t)rounds, sizeof *t2, cmp_double);
+    double min1, med1, min2, med2;
+    bench_min_median(t1, rounds, &min1, &med1);
+    bench_min_median(t2, rounds, &min2, &med2);
     printf("MLP step 784-256-128-10, batch 64, Adam: 1 thread %.1f / %.1f us, %d threads %.1f / "
            "%.1f us (min / median), ratio %.2f / %.2f\n",
-           t1[0], t1[rounds / 2], threads, t2[0], t2[rounds / 2], t1[0] / t2[0],
-           t1[rounds / 2] / t2[rounds / 2]);
+           min1, med1, threads, min2, med2, min1 / min2, med1 / med2);
     nb_program_free(one);
     nb_program_free(two);
     free(t1);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "nabla.h"
+#include "bench_util.h"
 
 #define BATCH 64
 #define DIM 784
@@ -39,13 +40,6 @@ static const mode modes[] = {
     {"auto, warm cache", NB_BACKEND_AUTO, 0},
 };
 #define N_MODES (int)(sizeof modes / sizeof *modes)
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static nb_node *linear(nb_graph *g, nb_node *x, nb_node *w, nb_node *b)
 {
@@ -110,7 +104,7 @@ typedef struct sample {
 static int measure(const mode *m, int steps, const float *x, const int32_t *y, sample *s)
 {
     static const float lr = 1e-3f;
-    double t0 = now();
+    double t0 = bench_seconds();
     nb_program *p = compile_step(m->backend);
     if (!p)
         return -1;
@@ -128,24 +122,11 @@ static int measure(const mode *m, int steps, const float *x, const int32_t *y, s
             return -1;
         }
         if (i == 0)
-            s->first = now() - t0;
+            s->first = bench_seconds() - t0;
     }
-    s->all = now() - t0;
+    s->all = bench_seconds() - t0;
     nb_program_free(p);
     return 0;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void min_median(double *v, int n, double *min, double *median)
-{
-    qsort(v, (size_t)n, sizeof *v, compare_double);
-    *min = v[0];
-    *median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 int main(int argc, char **argv)
@@ -205,8 +186,8 @@ int main(int argc, char **argv)
 
     double mins[N_MODES][2], meds[N_MODES][2];
     for (int k = 0; k < N_MODES; k++) {
-        min_median(first[k], repeat, &mins[k][0], &meds[k][0]);
-        min_median(all[k], repeat, &mins[k][1], &meds[k][1]);
+        bench_min_median(first[k], repeat, &mins[k][0], &meds[k][0]);
+        bench_min_median(all[k], repeat, &mins[k][1], &meds[k][1]);
     }
     printf("\nfrom nb_compile to the end of the first run and of step %d (%d repeats, %d "
            "threads): min / median, and the medians' ratio to tcc's and to cc's (cold "

@@ -137,6 +137,20 @@ static int is_shifted(const ir_node *n)
            a->dtype == x->dtype && ir_same_shape(a, x);
 }
 
+/* Closes an exp-sum's inner loops and writes y[...] = log((T)acc) followed by `tail`
+ * (logsumexp's "(s) + m;", the shifted one's "(s);"). */
+static void log_of_sum(cg_ctx *c, const reduce_loops *l, int inner, const char *tail)
+{
+    cg_loops_close(c, inner);
+    cg_line(c, "const %s s = (%s)acc;", l->t, l->t);
+    cg_begin(c);
+    cg_s(c, "y[");
+    put_yi(c, l);
+    cg_s(c, "] = ");
+    cg_s(c, cg_fn(c, l->n->dtype, "log"));
+    cg_end(c, tail);
+}
+
 /* log(sum exp(x)) for shifted scores (is_shifted): the max pass of logsumexp_body would
  * find m = +-0 or NaN, and with m = +-0 its exp(x - m) is exp(x) and log(s) + m is log(s)
  * (s >= 1, as the max element adds exp(0)), while with a NaN m every x of the group is
@@ -152,14 +166,7 @@ static void logsumexp_shifted_body(cg_ctx *c, const reduce_loops *l)
     cg_s(c, "(x0[");
     put_xi(c, l);
     cg_end(c, "]);");
-    cg_loops_close(c, inner);
-    cg_line(c, "const %s s = (%s)acc;", l->t, l->t);
-    cg_begin(c);
-    cg_s(c, "y[");
-    put_yi(c, l);
-    cg_s(c, "] = ");
-    cg_s(c, cg_fn(c, dt, "log"));
-    cg_end(c, "(s);");
+    log_of_sum(c, l, inner, "(s);");
 }
 
 /* m + log(sum exp(x - m)) with m the max; an infinite m shifts by 0 instead, so that
@@ -183,14 +190,7 @@ static void logsumexp_body(cg_ctx *c, const reduce_loops *l)
     put_xi(c, l);
     cg_end(c, "] - m;");
     cg_line(c, "acc += %s(d);", cg_fn(c, dt, "exp"));
-    cg_loops_close(c, inner);
-    cg_line(c, "const %s s = (%s)acc;", l->t, l->t);
-    cg_begin(c);
-    cg_s(c, "y[");
-    put_yi(c, l);
-    cg_s(c, "] = ");
-    cg_s(c, cg_fn(c, dt, "log"));
-    cg_end(c, "(s) + m;");
+    log_of_sum(c, l, inner, "(s) + m;");
 }
 
 /* ---- strided reductions, row-outer ------------------------------------------------ */

@@ -162,20 +162,27 @@ static void test_tcc(void **state)
     assert_int_equal(failed, 0);
 }
 
-/* Many subgraphs packed into each graph: gcc at -O3 takes about a second per program. */
-static void test_cc(void **state)
+/* NABLA_DIFF_PACKS programs of NABLA_DIFF_PACK subgraphs each on backend, from the seed
+ * NABLA_DIFF_SEED + offset (each backend its own seeds). */
+static void run_packs(nb_backend backend, const char *name, long offset)
 {
-    (void)state;
-    long seed = env_long("NABLA_DIFF_SEED", 1) + 1000003;
+    long seed = env_long("NABLA_DIFF_SEED", 1) + offset;
     long packs = env_long("NABLA_DIFF_PACKS", 1);
     long per = env_long("NABLA_DIFF_PACK", DIFF_ASAN ? 8 : 16);
     int failed = 0, programs = 0;
     for (long i = 0; i < packs; i++)
-        failed += run_case((uint64_t)(seed + i), (int)per, NB_BACKEND_CC, &programs) != 0;
-    print_message("cc: %ld programs of %ld subgraphs from seed %ld, %d single-op programs, "
+        failed += run_case((uint64_t)(seed + i), (int)per, backend, &programs) != 0;
+    print_message("%s: %ld programs of %ld subgraphs from seed %ld, %d single-op programs, "
                   "%d failed\n",
-                  packs, per, seed, programs, failed);
+                  name, packs, per, seed, programs, failed);
     assert_int_equal(failed, 0);
+}
+
+/* Many subgraphs packed into each graph: gcc at -O3 takes about a second per program. */
+static void test_cc(void **state)
+{
+    (void)state;
+    run_packs(NB_BACKEND_CC, "cc", 1000003);
 }
 
 /* Packs on NB_BACKEND_AUTO (seeds of their own): libtcc's code of the pointer-linked
@@ -183,16 +190,7 @@ static void test_cc(void **state)
 static void test_auto(void **state)
 {
     (void)state;
-    long seed = env_long("NABLA_DIFF_SEED", 1) + 2000003;
-    long packs = env_long("NABLA_DIFF_PACKS", 1);
-    long per = env_long("NABLA_DIFF_PACK", DIFF_ASAN ? 8 : 16);
-    int failed = 0, programs = 0;
-    for (long i = 0; i < packs; i++)
-        failed += run_case((uint64_t)(seed + i), (int)per, NB_BACKEND_AUTO, &programs) != 0;
-    print_message("auto: %ld programs of %ld subgraphs from seed %ld, %d single-op programs, "
-                  "%d failed\n",
-                  packs, per, seed, programs, failed);
-    assert_int_equal(failed, 0);
+    run_packs(NB_BACKEND_AUTO, "auto", 2000003);
 }
 
 /* ---- regressions the random graphs found, each reduced by hand ------------------- */

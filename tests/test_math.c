@@ -70,11 +70,10 @@ static float *points(void)
     return x;
 }
 
-/* The six functions of one input, outputs in F_ order. */
-static nb_program *compile(nb_backend backend)
+/* The six functions of one input of n floats, outputs in F_ order. */
+static nb_program *compile(nb_backend backend, int64_t n)
 {
     nb_graph *g = nb_graph_new();
-    int64_t n = N_POINTS;
     nb_node *x = nb_input(g, "x", NB_F32, 1, &n);
     nb_node *y[F_COUNT] = {nb_exp(g, x), nb_expm1(g, x), nb_tanh(g, x),
                            nb_log(g, x), nb_log1p(g, x), nb_gelu(g, x)};
@@ -138,12 +137,12 @@ static void test_accuracy_and_backends(void **state)
 {
     (void)state;
     float *x = points();
-    nb_program *cc = compile(NB_BACKEND_CC), *tcc = compile(NB_BACKEND_TCC);
+    nb_program *cc = compile(NB_BACKEND_CC, N_POINTS), *tcc = compile(NB_BACKEND_TCC, N_POINTS);
     /* NB_BACKEND_AUTO kept on its first tier (its cc build cannot start): libtcc running
      * the math as text, which the cc object inlines, where NB_BACKEND_TCC calls the
      * runtime's compiled copy. */
     setenv("NABLA_CC", "/nonexistent/cc", 1);
-    nb_program *text = compile(NB_BACKEND_AUTO);
+    nb_program *text = compile(NB_BACKEND_AUTO, N_POINTS);
     assert_int_equal(nb_program_wait_tier(text), NB_BACKEND_TCC);
     unsetenv("NABLA_CC");
     nb_program *const progs[3] = {cc, tcc, text};
@@ -210,18 +209,7 @@ static void test_special_values(void **state)
                     -0.0f},
     };
     for (int backend = NB_BACKEND_TCC; backend <= NB_BACKEND_CC; backend++) {
-        nb_graph *g = nb_graph_new();
-        int64_t n = N_IN;
-        nb_node *x = nb_input(g, "x", NB_F32, 1, &n);
-        nb_node *y[F_COUNT] = {nb_exp(g, x), nb_expm1(g, x), nb_tanh(g, x),
-                               nb_log(g, x), nb_log1p(g, x), nb_gelu(g, x)};
-        nb_compile_options opt = {.outputs = y,
-                                  .n_outputs = F_COUNT,
-                                  .backend = backend,
-                                  .denormals = NB_DENORMALS_IEEE};
-        nb_program *p = nb_compile(g, &opt);
-        assert_non_null(p);
-        nb_graph_free(g);
+        nb_program *p = compile((nb_backend)backend, N_IN);
         assert_int_equal(nb_program_bind(p, "x", in), 0);
         assert_int_equal(nb_program_run(p), 0);
         for (int f = 0; f < F_COUNT; f++) {
