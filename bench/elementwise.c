@@ -14,7 +14,7 @@
  * faster than the libm loop). The cc and tcc outputs are compared bit for bit.
  *
  * nabla's programs run on --threads threads (default 1; 0: nb_get_threads()): kernels
- * of 65,536 elements and more are split across the program's thread pool. The C loops
+ * of 16,384 elements and more are split across the program's thread pool. The C loops
  * run on the calling thread.
  *
  * Usage: bench_elementwise [--sizes N,N] [--repeat R] [--threads T] [--no-tcc] */

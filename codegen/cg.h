@@ -444,7 +444,7 @@ typedef struct cg_request {
 /* Fewest elements per part of a split elementwise kernel: below it, waking a parked
  * worker and waiting for it costs more than the part saves (docs/performance.md has
  * the measurement, bench/bench_threads.c repeats it). */
-#define CG_SPLIT_MIN 32768
+#define CG_SPLIT_MIN 8192
 /* Parts per thread of a split kernel, at most: threads take parts as they come free,
  * so a thread that the system runs late (a loaded machine, a worker still asleep) takes
  * fewer and the calling thread does not wait long for it. */

@@ -271,7 +271,7 @@ typedef struct nb_compile_options {
     int keep_plan;
     nb_denormals denormals; /* NB_DENORMALS_FLUSH unless set */
     /* Threads the program's elementwise kernels are split across (those of at least
-     * twice the split threshold, 32,768 elements per part; docs/performance.md): 0 means
+     * twice the split threshold, 8,192 elements per part; docs/performance.md): 0 means
      * nb_get_threads() at compile time, 1 the calling thread alone, at most 256. Results
      * are the same bits for any count. The workers are one pool for the process,
      * started by the first program with more than one thread, parked (not spinning)

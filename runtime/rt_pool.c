@@ -7,9 +7,19 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rt.h"
 #include "rt_kernels.h"
+
+/* How long a worker that finished a job, and a caller that finished its parts, poll
+ * for the next job or the other parts before they sleep on a condition variable. A
+ * training step dispatches its split kernels a few to a few hundred microseconds apart,
+ * and a dispatch to a parked worker cost tens of microseconds on the project's VMs (the
+ * futex wake of an idle virtual CPU): more than many of the parts. Polling costs at most
+ * this much CPU after each job, with the `pause` hint; nothing polls longer, and
+ * OpenBLAS's threads, which spin for 0.1 s, are not used (docs/performance.md). */
+#define RT_POOL_POLL_NS 50000L
 
 typedef struct rt_pool {
     pthread_mutex_t lock; /* guards every field below but the workers array */
@@ -17,14 +27,19 @@ typedef struct rt_pool {
     pthread_cond_t done;  /* the job's last part finished */
     pthread_t *workers;
     int n_workers;
-    int refs;                 /* programs holding the pool */
-    unsigned long generation; /* counts jobs: a worker runs each job once */
-    int stop;
-    /* The job: parts next_part .. parts - 1 are not taken yet, `pending` not done. */
+    int refs; /* programs holding the pool */
+    /* Counts jobs: a worker runs each job once. Written under the lock, read without it
+     * while polling. */
+    _Atomic unsigned long generation;
+    _Atomic int stop;
+    int sleepers; /* workers waiting on `wake`: a job broadcasts only when some are */
+    /* The job: parts next_part .. parts - 1 are not taken yet, `pending` not done
+     * (written under the lock, read without it by the polling caller). */
     nb_rt_part_fn fn;
     const void *const *args;
     long n;
-    int parts, next_part, pending;
+    int parts, next_part;
+    _Atomic int pending;
     unsigned mode; /* the caller's floating-point mode (rt_fpmode_current) */
 } rt_pool;
 
@@ -68,14 +83,55 @@ static void run_parts(rt_pool *pool, int worker)
     }
 }
 
+static long monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Tells the CPU the thread is in a polling loop (less power, and the other hardware
+ * thread of the core gets its share). */
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Polls *v until it differs from `from` or RT_POOL_POLL_NS have passed, without the
+ * lock. 1 when it changed. */
+static int poll_ulong(_Atomic unsigned long *v, unsigned long from, _Atomic int *stop)
+{
+    long start = monotonic_ns();
+    for (int i = 1;; i++) {
+        if (atomic_load_explicit(v, memory_order_acquire) != from ||
+            atomic_load_explicit(stop, memory_order_relaxed))
+            return 1;
+        if (i % 64 == 0 && monotonic_ns() - start > RT_POOL_POLL_NS)
+            return 0;
+        cpu_relax();
+    }
+}
+
 static void *worker_main(void *arg)
 {
     rt_pool *pool = arg;
+    unsigned long seen = atomic_load(&pool->generation);
     pthread_mutex_lock(&pool->lock);
-    unsigned long seen = pool->generation;
     for (;;) {
-        while (pool->generation == seen && !pool->stop)
+        if (pool->generation == seen && !pool->stop) {
+            pthread_mutex_unlock(&pool->lock);
+            poll_ulong(&pool->generation, seen, &pool->stop);
+            pthread_mutex_lock(&pool->lock);
+        }
+        while (pool->generation == seen && !pool->stop) {
+            pool->sleepers++;
             pthread_cond_wait(&pool->wake, &pool->lock);
+            pool->sleepers--;
+        }
         if (pool->stop)
             break;
         seen = pool->generation;
@@ -211,8 +267,20 @@ void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts
         pool->pending = parts;
         pool->mode = rt_fpmode_current();
         pool->generation++;
-        pthread_cond_broadcast(&pool->wake);
+        if (pool->sleepers)
+            pthread_cond_broadcast(&pool->wake);
         run_parts(pool, 0); /* the caller works too, from part 0 */
+        if (pool->pending > 0) {
+            /* The workers' last parts: poll for them a while, as they do for jobs. */
+            pthread_mutex_unlock(&pool->lock);
+            long start = monotonic_ns();
+            for (int i = 1; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; i++) {
+                if (i % 64 == 0 && monotonic_ns() - start > RT_POOL_POLL_NS)
+                    break;
+                cpu_relax();
+            }
+            pthread_mutex_lock(&pool->lock);
+        }
         while (pool->pending > 0)
             pthread_cond_wait(&pool->done, &pool->lock);
         pthread_mutex_unlock(&pool->lock);

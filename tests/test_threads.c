@@ -217,8 +217,8 @@ static void mlp_threads(nb_backend backend)
 {
     snapshot one = {0}, many = {0};
     assert_int_equal(run_mlp(backend, 1, &one), 0);
-    /* The shipped threshold: the 96x768 weight's Adam kernels (73,728 elements) are the
-     * ones at least twice CG_SPLIT_MIN, in 2 parts. */
+    /* The shipped threshold: the kernels of at least twice CG_SPLIT_MIN elements (the
+     * 96x768 weight's Adam kernels among them) are split. */
     for (int t = 0; t < N_COUNTS; t++) {
         assert_true(run_mlp(backend, thread_counts[t], &many) > 0);
         assert_int_equal(many.len, one.len);
