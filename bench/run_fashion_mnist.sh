@@ -3,10 +3,12 @@
 # PyTorch baseline, one after the other on this machine, and compares the time of an
 # epoch after the first (caches warm) and the test accuracies.
 #
-# Usage: bench/run_fashion_mnist.sh [--epochs K] [--threads N] [--seed N]
+# Usage: bench/run_fashion_mnist.sh [--epochs K] [--threads N] [--seed N] [--repeat R]
 #            [--backends "cc tcc"] [--denormals "flush ieee"] [--no-torch]
 #            [--nabla PATH] [--python PATH]
 #   --epochs K         epochs each configuration trains (default 3; at least 2)
+#   --repeat R         rounds: every configuration runs once per round, in turn, and the
+#                      summary gives the min and median over the rounds (default 1)
 #   --threads N        threads of nabla and of the main PyTorch runs (default 2)
 #   --seed N           seed of initialization and shuffling, given to all (default 0)
 #   --backends LIST    nabla backends to run (default "cc tcc")
@@ -55,6 +57,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 epochs=3
+repeat=1
 threads=2
 seed=0
 batch=64
@@ -83,10 +86,11 @@ is_count() {
 
 while [ $# -gt 0 ]; do
     case $1 in
-    --epochs | --threads | --seed | --nabla | --python | --backends | --denormals)
+    --epochs | --repeat | --threads | --seed | --nabla | --python | --backends | --denormals)
         [ $# -ge 2 ] || die "$1 needs a value"
         case $1 in
         --epochs) epochs=$2 ;;
+        --repeat) repeat=$2 ;;
         --threads) threads=$2 ;;
         --seed) seed=$2 ;;
         --nabla) nabla=$2 ;;
@@ -108,6 +112,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 is_count "$epochs" || die "--epochs must be a positive integer, got '$epochs'"
+is_count "$repeat" || die "--repeat must be a positive integer, got '$repeat'"
 is_count "$threads" || die "--threads must be a positive integer, got '$threads'"
 case $seed in '' | *[!0-9]*) die "--seed must be a non-negative integer, got '$seed'" ;; esac
 for b in $backends; do
@@ -218,33 +223,53 @@ parse_side() {
     }' >"$work/$name.parsed" || exit 1
 }
 
-echo "Fashion-MNIST benchmark: $epochs epoch(s), batch $batch, lr $lr, seed $seed, $threads thread(s)"
+echo "Fashion-MNIST benchmark: $epochs epoch(s), batch $batch, lr $lr, seed $seed, $threads thread(s)," \
+    "$repeat round(s)"
 echo "machine: $ncpu CPUs, $(sed -n 's/^model name[ \t]*: //p' /proc/cpuinfo | head -n 1)," \
     "load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 
+# Every round runs every configuration once, in the same order; a run's files are
+# $work/<configuration>.<round>.*.
 configs=""
 for b in $backends; do
     for m in $modes; do
-        run_side "nabla-$b-$m" "$threads" "$nabla" --epochs "$epochs" --batch "$batch" --lr "$lr" \
-            --seed "$seed" --threads "$threads" --backend "$b" --denormals "$m"
         configs="$configs nabla-$b-$m"
     done
 done
+tthreads=1
+[ "$threads" -ne 1 ] && tthreads="1 $threads"
 if [ "$torch" -eq 1 ]; then
-    tthreads=1
-    [ "$threads" -ne 1 ] && tthreads="1 $threads"
     for t in $tthreads; do
-        run_side "torch-${t}t" "$t" "$python" "$here/fashion_mnist_torch.py" --epochs "$epochs" \
-            --batch "$batch" --lr "$lr" --seed "$seed" --threads "$t"
         configs="$configs torch-${t}t"
     done
-    run_side "torch-${threads}t-flush" "$threads" "$python" "$here/fashion_mnist_torch.py" \
-        --epochs "$epochs" --batch "$batch" --lr "$lr" --seed "$seed" --threads "$threads" \
-        --flush-denormal
     configs="$configs torch-${threads}t-flush"
 fi
-for name in $configs; do
-    parse_side "$name"
+round=1
+while [ "$round" -le "$repeat" ]; do
+    for b in $backends; do
+        for m in $modes; do
+            run_side "nabla-$b-$m.$round" "$threads" "$nabla" --epochs "$epochs" --batch "$batch" \
+                --lr "$lr" --seed "$seed" --threads "$threads" --backend "$b" --denormals "$m"
+        done
+    done
+    if [ "$torch" -eq 1 ]; then
+        for t in $tthreads; do
+            run_side "torch-${t}t.$round" "$t" "$python" "$here/fashion_mnist_torch.py" \
+                --epochs "$epochs" --batch "$batch" --lr "$lr" --seed "$seed" --threads "$t"
+        done
+        run_side "torch-${threads}t-flush.$round" "$threads" "$python" \
+            "$here/fashion_mnist_torch.py" --epochs "$epochs" --batch "$batch" --lr "$lr" \
+            --seed "$seed" --threads "$threads" --flush-denormal
+    fi
+    round=$((round + 1))
+done
+# (cfg, not name: parse_side sets name.)
+for cfg in $configs; do
+    round=1
+    while [ "$round" -le "$repeat" ]; do
+        parse_side "$cfg.$round"
+        round=$((round + 1))
+    done
 done
 
 # The floors: the gemm rate at the same thread count, measured now.
@@ -258,30 +283,47 @@ else
     echo "note: $gemm_rate is not built: no floors (cmake --build build -j2 builds it)"
 fi
 
-# The summary: per configuration, epoch 1, the epoch after the first, accuracy, ratios.
-for name in $configs; do
-    printf '%s ' "$name"
-    awk '$1 == "final" { acc = $2; next } { n++; t[$1] = $2; sum += $2 }
-        END { after = n > 1 ? (sum - t[1]) / (n - 1) : t[1]; printf "%s %s %s\n", t[1], after, acc }' \
-        "$work/$name.parsed"
+# The summary: per configuration and round, epoch 1, the epoch after the first and the
+# accuracy; then, per configuration, the median of epoch 1 and the min and median of
+# the epoch after the first over the rounds, and the ratios of the medians.
+for cfg in $configs; do
+    round=1
+    while [ "$round" -le "$repeat" ]; do
+        printf '%s ' "$cfg"
+        awk '$1 == "final" { acc = $2; next } { n++; t[$1] = $2; sum += $2 }
+            END { after = n > 1 ? (sum - t[1]) / (n - 1) : t[1]; printf "%s %s %s\n", t[1], after, acc }' \
+            "$work/$cfg.$round.parsed"
+        round=$((round + 1))
+    done
 done >"$work/summary"
-awk -v epochs="$epochs" -v threads="$threads" -v ncpu="$ncpu" -v floors="$work/floors" '
-FILENAME ~ /\.others$/ { n = FILENAME; sub(/.*\//, "", n); sub(/\.others$/, "", n); other[n] = $1; wall[n] = $2; next }
-{ name[++k] = $1; first[$1] = $2; after[$1] = $3; acc[$1] = $4 }
+awk -v epochs="$epochs" -v threads="$threads" -v ncpu="$ncpu" -v floors="$work/floors" -v rounds="$repeat" '
+function median(list,    v, m, i, j, x) {
+    m = split(list, v, " ")
+    for (i = 2; i <= m; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > x + 0; j--) v[j + 1] = v[j]; v[j + 1] = x }
+    return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+}
+FILENAME ~ /\.others$/ { n = FILENAME; sub(/.*\//, "", n); sub(/\.others$/, "", n); sub(/\.[0-9]+$/, "", n); other[n] += $1; wall[n] += $2; next }
+{
+    if (!($1 in firsts)) name[++k] = $1
+    firsts[$1] = firsts[$1] " " $2; afters[$1] = afters[$1] " " $3; acc[$1] = $4
+    if (!($1 in best_after) || $3 + 0 < best_after[$1] + 0) best_after[$1] = $3
+}
 END {
+    for (i = 1; i <= k; i++) { n = name[i]; first[n] = median(firsts[n]); after[n] = median(afters[n]) }
     if ((getline line < floors) > 0) { split(line, f, " "); have_floor = 1 }
     what = epochs > 1 ? sprintf("(T_%d - T_1) / %d", epochs, epochs - 1) : "epoch 1, warm-up included: use --epochs 2 or more"
     tref = "torch-" threads "t"
     print ""
-    print "== summary: time of an epoch after the first = " what
-    printf "%-18s %10s %12s %9s %13s %13s\n", "configuration", "epoch 1 s", "epoch 2+ s", "test acc", \
-        "/ " tref, "/ torch-1t"
+    print "== summary: time of an epoch after the first = " what ", over " rounds " round(s)"
+    printf "%-18s %10s %19s %9s %13s %13s\n", "configuration", "epoch 1 s", "epoch 2+ s min/med", \
+        "test acc", "/ " tref, "/ torch-1t"
     for (i = 1; i <= k; i++) {
         n = name[i]
         r = (tref in after) && after[tref] > 0 ? sprintf("%.3f", after[n] / after[tref]) : "-"
         r1 = ("torch-1t" in after) && after["torch-1t"] > 0 ? sprintf("%.3f", after[n] / after["torch-1t"]) : "-"
-        printf "%-18s %10.2f %12.3f %9s %13s %13s\n", n, first[n], after[n], acc[n], r, r1
+        printf "%-18s %10.2f %9.3f / %7.3f %9s %13s %13s\n", n, first[n], best_after[n], after[n], acc[n], r, r1
     }
+    print "(epoch 1: median over the rounds; ratios: of the medians)"
     best = ""
     for (i = 1; i <= k; i++)
         if (name[i] ~ /^nabla/ && (best == "" || after[name[i]] < after[best])) best = name[i]
@@ -303,4 +345,4 @@ END {
     }
     if (noisy)
         print "warning: other processes used the CPU during the run: the timings are not reliable; rerun on an idle machine"
-}' "$work/summary" $(for name in $configs; do echo "$work/$name.others"; done)
+}' "$work/summary" "$work"/*.others
