@@ -43,6 +43,9 @@ typedef struct cg_ctx {
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
     unsigned char math_used[CG_MATH_COUNT]; /* entry i of cg_math.def is called */
     int can_fail;                           /* the kernel returns nonzero on bad runtime data */
+    /* The kernel being written is split (cg_kernel.parts > 1): its outermost splittable
+     * loop runs the iterations [lo, hi) its part is given. */
+    int split;
     /* The first internal error (a bug of an emitter, never of the user's graph), or "".
      * The text being written is marked failed too; cg_text_error tells it apart from
      * running out of memory. */
@@ -367,6 +370,14 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k);
 /* Iterations of the outermost loop cg_elementwise writes for k (after merging axes):
  * what a split kernel's parts divide. */
 int64_t cg_elementwise_extent(const cg_kernel *k);
+/* Iterations of the loop a split reduction kernel divides (the outermost loop over kept
+ * axes, outside every reduced one), or 0 when n is not a reduction cg_reduce.c writes
+ * or has no such loop (a full reduction; a row-outer one whose only kept axis is the
+ * innermost, walked in blocks). */
+int64_t cg_reduce_extent(const ir_node *n);
+/* Iterations of the loop a split kernel k divides among its parts: its outermost loop
+ * (elementwise) or the one cg_reduce_extent names (reductions). */
+int64_t cg_kernel_extent(const cg_kernel *k);
 
 /* ---- programs (cg_program.c) ---------------------------------------------------- */
 

@@ -473,21 +473,33 @@ static int plan_nodes(ir_graph *g, cg_plan *pl)
     return 0;
 }
 
+int64_t cg_kernel_extent(const cg_kernel *k)
+{
+    return cg_kernel_emitter(k->root->op) ? cg_reduce_extent(k->root) : cg_elementwise_extent(k);
+}
+
 /* The thread split of each kernel: an elementwise kernel (one loop nest, each
- * iteration independent of the others) of at least 2 * rq->split_min elements runs in
- * up to CG_SPLIT_PER_THREAD * rq->threads parts of at least rq->split_min elements and
- * CG_SPLIT_GRAIN iterations of its outermost loop each; every other kernel (a
- * reduction, a matmul, a gather, a wide concat) in one. */
+ * iteration independent of the others) of at least 2 * rq->split_min elements, or a
+ * reduction that reads at least as many with a kept loop outside its reduced ones
+ * (cg_reduce_extent; each output element stays on one thread), runs in up to
+ * CG_SPLIT_PER_THREAD * rq->threads parts of at least rq->split_min elements and
+ * CG_SPLIT_GRAIN iterations of that loop each; every other kernel (a matmul, a
+ * gather, a wide concat, a full reduction) in one. */
 static void plan_split(const cg_request *rq, cg_plan *pl)
 {
     for (int i = 0; i < pl->n_kernels; i++) {
         cg_kernel *k = &pl->kernels[i];
         const ir_node *r = k->root;
         k->parts = 1;
-        if (rq->threads <= 1 || rq->split_min <= 0 || cg_kernel_emitter(r->op) ||
-            !pl->nodes[r->id].ew || k->args_buffer >= 0 || pl->nodes[r->id].fails)
+        if (rq->threads <= 1 || rq->split_min <= 0 || k->args_buffer >= 0 ||
+            pl->nodes[r->id].fails)
             continue;
-        int64_t parts = r->numel / rq->split_min, rows = cg_elementwise_extent(k) / CG_SPLIT_GRAIN;
+        int reduction = cg_reduce_extent(r) > 0;
+        if (cg_kernel_emitter(r->op) ? !reduction : !pl->nodes[r->id].ew)
+            continue;
+        /* The work: a reduction's reads, an elementwise kernel's elements. */
+        int64_t work = reduction ? r->in[0]->numel : r->numel;
+        int64_t parts = work / rq->split_min, rows = cg_kernel_extent(k) / CG_SPLIT_GRAIN;
         if (parts > rows)
             parts = rows;
         if (parts > (int64_t)rq->threads * CG_SPLIT_PER_THREAD)

@@ -215,6 +215,7 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k,
     c->t = &body;
     c->indent = 1;
     c->can_fail = 0;
+    c->split = k->parts > 1;
     if (kernel)
         kernel(c, n);
     else if (cg_is_elementwise(n))
@@ -429,7 +430,7 @@ static void put_call(ir_text *out, cg_ctx *c, const cg_plan *pl, const cg_kernel
         ir_text_append(out, "(k", 2);
         ir_text_int(out, k->root->origin);
         ir_text_append(out, ", a, ", 5);
-        ir_text_int(out, (long long)cg_elementwise_extent(k));
+        ir_text_int(out, (long long)cg_kernel_extent(k));
         ir_text_append(out, ", ", 2);
         ir_text_int(out, k->parts);
         ir_text_puts(out, ");\n    }\n");

@@ -34,6 +34,28 @@ static int inner_open(cg_ctx *c, const reduce_loops *l)
     return cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red);
 }
 
+/* The outermost axis of `axes`, or -1 when there is none. */
+static int outermost(int rank, uint32_t axes)
+{
+    for (int d = 0; d < rank; d++)
+        if (axes & (1u << d))
+            return d;
+    return -1;
+}
+
+/* Opens the loops over `axes` (kept axes, outside the reduced ones), the outermost of
+ * them over [lo, hi) when the kernel is split: each output element is still computed by
+ * one thread, its terms in the same order, so the bits do not depend on the split. */
+static int kept_open(cg_ctx *c, int rank, const int64_t *size, uint32_t axes)
+{
+    int d = c->split ? outermost(rank, axes) : -1;
+    if (d < 0)
+        return cg_loops_open(c, "i", rank, size, axes);
+    cg_line(c, "for (long i%d = lo; i%d < hi; i%d++) {", d, d, d);
+    c->indent++;
+    return 1 + cg_loops_open(c, "i", rank, size, axes & ~(1u << d));
+}
+
 static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
 {
     reduce_loops l;
@@ -48,7 +70,7 @@ static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
         l.ys[d] = (l.red & (1u << d)) ? 0 : s;
         s *= (l.red & (1u << d)) ? 1 : l.x->shape[d];
     }
-    int outer = cg_loops_open(c, "i", l.x->rank, l.x->shape, kept);
+    int outer = kept_open(c, l.x->rank, l.x->shape, kept);
     body(c, &l);
     cg_loops_close(c, outer);
 }
@@ -339,7 +361,7 @@ static void rows_kernel(cg_ctx *c, const reduce_rows *r)
 {
     int last = r->rank - 1;
     int64_t k = r->size[last], full = k / CG_REDUCE_BLOCK * CG_REDUCE_BLOCK;
-    int outer = cg_loops_open(c, "i", r->rank, r->size, ~r->red & ~(1u << last));
+    int outer = kept_open(c, r->rank, r->size, ~r->red & ~(1u << last));
     if (full > 0) {
         /* for (long j0 = 0; j0 < 1024; j0 += 256) { */
         cg_begin(c);
@@ -366,6 +388,22 @@ static void reduce_any(cg_ctx *c, const ir_node *n, const char *cmp, reduce_body
         rows_kernel(c, &r);
     else
         reduce_kernel(c, n, body);
+}
+
+int64_t cg_reduce_extent(const ir_node *n)
+{
+    reduce_rows r;
+    const ir_node *x = n->in[0];
+    if (n->op != IR_OP_SUM && n->op != IR_OP_MAX && n->op != IR_OP_MIN &&
+        n->op != IR_OP_LOGSUMEXP)
+        return 0;
+    /* The loops kept_open splits: row-outer (sum, max, min) or plain. */
+    if (n->op != IR_OP_LOGSUMEXP && rows_plan(n, n->op == IR_OP_SUM ? NULL : ">", &r)) {
+        int d = outermost(r.rank, ~r.red & ~(1u << (r.rank - 1)) & ((1u << r.rank) - 1));
+        return d < 0 ? 0 : r.size[d];
+    }
+    int d = outermost(x->rank, ((1u << x->rank) - 1) & ~n->attr.axes);
+    return d < 0 ? 0 : x->shape[d];
 }
 
 void cg_k_sum(cg_ctx *c, const ir_node *n)

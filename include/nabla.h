@@ -270,13 +270,14 @@ typedef struct nb_compile_options {
      * costs compile time, so it is off unless asked for). */
     int keep_plan;
     nb_denormals denormals; /* NB_DENORMALS_FLUSH unless set */
-    /* Threads the program's elementwise kernels are split across (those of at least
-     * twice the split threshold, 8,192 elements per part; docs/performance.md): 0 means
-     * nb_get_threads() at compile time, 1 the calling thread alone, at most 256. Results
-     * are the same bits for any count. The workers are one pool for the process,
-     * started by the first program with more than one thread, parked (not spinning)
-     * between kernels, and joined when the last such program is freed; a program run
-     * while another thread's program uses the pool runs on its own thread. */
+    /* Threads the program's elementwise kernels, reductions and large matmuls are split
+     * across (kernels of at least twice the split threshold, 8,192 elements per part;
+     * docs/performance.md): 0 means nb_get_threads() at compile time, 1 the calling
+     * thread alone, at most 256. Results are the same bits for any count. The workers
+     * are one pool for the process, started by the first program with more than one
+     * thread; after a kernel they poll for the next one for 50 microseconds, then park
+     * until woken; the last program freed joins them. A program run while another
+     * thread's program uses the pool runs on its own thread. */
     int threads;
 } nb_compile_options;
 

@@ -369,6 +369,108 @@ static void test_threads_option_checked(void **state)
     assert_int_equal(nb_get_threads(), 1);
 }
 
+/* ---- reductions split over their kept axes ----------------------------------------- */
+
+/* One reduction over an input of `rank` axes: what it is, and whether the plan must split
+ * it (a kept loop outside the reduced ones) or not (only the innermost axis kept, walked
+ * in blocks). */
+typedef struct reduce_case {
+    const char *what;
+    int op; /* 0 sum, 1 max, 2 min, 3 logsumexp */
+    int rank;
+    int64_t shape[3];
+    int n_axes;
+    int axes[2];
+    int split;
+} reduce_case;
+
+static const reduce_case reduce_cases[] = {
+    {"sum over axis 1 of [256, 64]", 0, 2, {256, 64}, 1, {1}, 1},
+    {"max over axis 1 of [256, 64]", 1, 2, {256, 64}, 1, {1}, 1},
+    {"min over axis 1 of [64, 256, 3] (row-outer)", 2, 3, {64, 256, 3}, 1, {1}, 1},
+    {"sum over axis 1 of [64, 256, 3] (row-outer)", 0, 3, {64, 256, 3}, 1, {1}, 1},
+    {"logsumexp over axis 1 of [256, 100]", 3, 2, {256, 100}, 1, {1}, 1},
+    {"sum over axes 1, 2 of [128, 16, 16]", 0, 3, {128, 16, 16}, 2, {1, 2}, 1},
+    {"sum over axis 0 of [1024, 256] (row-outer, no outer kept axis)", 0, 2, {1024, 256}, 1,
+     {0}, 0},
+};
+
+/* Compiles case rc for `threads` with every kernel split that can be, runs it on x and
+ * copies its output into out. Returns the number of split kernels. */
+static int run_reduce(const reduce_case *rc, nb_backend backend, int threads, const float *x,
+                      float *out, int64_t n_out)
+{
+    nb_graph *g = nb_graph_new();
+    nb_node *in = nb_input(g, "x", NB_F32, rc->rank, rc->shape), *y;
+    if (rc->op == 0)
+        y = nb_sum(g, in, rc->axes, rc->n_axes, 0);
+    else if (rc->op == 1)
+        y = nb_max(g, in, rc->axes, rc->n_axes, 0);
+    else if (rc->op == 2)
+        y = nb_min(g, in, rc->axes, rc->n_axes, 0);
+    else
+        y = nb_logsumexp(g, in, rc->axes, rc->n_axes, 0);
+    nb_compile_options opt = {
+        .outputs = &y, .n_outputs = 1, .backend = backend, .keep_plan = 1, .threads = threads};
+    rt_threads_set_split_min(CG_SPLIT_GRAIN);
+    nb_program *p = nb_compile(g, &opt);
+    rt_threads_set_split_min(0);
+    if (!p)
+        fail_msg("%s: compile: %s", rc->what, nb_graph_error(g));
+    nb_graph_free(g);
+    assert_int_equal(nb_program_output_numel(p, 0), n_out);
+    assert_int_equal(nb_program_bind(p, "x", x), 0);
+    if (nb_program_run(p) != 0)
+        fail_msg("%s: run: %s", rc->what, nb_program_error(p));
+    memcpy(out, nb_program_output(p, 0), (size_t)n_out * sizeof *out);
+    int split = split_kernels(p);
+    nb_program_free(p);
+    return split;
+}
+
+/* Each output element of a split reduction is still computed by one thread, its terms
+ * in the same order: the same bits at 1, 2, 3 and 7 threads, on data where another
+ * order rounds differently (a wide range of magnitudes) and with a NaN in some rows. */
+static void reductions_split(nb_backend backend)
+{
+    enum { MAX_IN = 1024 * 256 };
+    static float x[MAX_IN], one[MAX_IN], many[MAX_IN];
+    for (int i = 0; i < MAX_IN; i++)
+        x[i] = (float)((i * 7919 % 2001) - 1000) * ldexpf(1.0f, i % 23 - 11);
+    x[1000] = NAN;
+    x[77777] = NAN;
+    for (size_t c = 0; c < sizeof reduce_cases / sizeof *reduce_cases; c++) {
+        const reduce_case *rc = &reduce_cases[c];
+        int64_t n_out = 1;
+        for (int d = 0; d < rc->rank; d++)
+            n_out *= rc->axes[0] == d || (rc->n_axes > 1 && rc->axes[1] == d) ? 1 : rc->shape[d];
+        assert_int_equal(run_reduce(rc, backend, 1, x, one, n_out), 0);
+        for (int t = 0; t < N_COUNTS; t++) {
+            int split = run_reduce(rc, backend, thread_counts[t], x, many, n_out);
+            if (split != rc->split)
+                fail_msg("%s, %d threads: %d kernels split, expected %d", rc->what,
+                         thread_counts[t], split, rc->split);
+            for (int64_t i = 0; i < n_out; i++)
+                if (memcmp(&one[i], &many[i], sizeof *one) != 0 &&
+                    !(isnan(one[i]) && isnan(many[i])))
+                    fail_msg("%s, %d threads: element %lld is %a, %a on one thread", rc->what,
+                             thread_counts[t], (long long)i, (double)many[i], (double)one[i]);
+        }
+    }
+}
+
+static void test_reductions_split_tcc(void **state)
+{
+    (void)state;
+    reductions_split(NB_BACKEND_TCC);
+}
+
+static void test_reductions_split_cc(void **state)
+{
+    (void)state;
+    reductions_split(NB_BACKEND_CC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +480,8 @@ int main(void)
         cmocka_unit_test(test_random_graphs_cc),
         cmocka_unit_test(test_mlp_adam_tcc),
         cmocka_unit_test(test_mlp_adam_cc),
+        cmocka_unit_test(test_reductions_split_tcc),
+        cmocka_unit_test(test_reductions_split_cc),
         cmocka_unit_test(test_two_user_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
