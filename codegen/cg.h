@@ -371,9 +371,9 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k);
  * what a split kernel's parts divide. */
 int64_t cg_elementwise_extent(const cg_kernel *k);
 /* Iterations of the loop a split reduction kernel divides (the outermost loop over kept
- * axes, outside every reduced one), or 0 when n is not a reduction cg_reduce.c writes
- * or has no such loop (a full reduction; a row-outer one whose only kept axis is the
- * innermost, walked in blocks). */
+ * axes, outside every reduced one; for a row-outer reduction whose only kept axis is the
+ * innermost, that axis's columns, walked in blocks), or 0 when n is not a reduction
+ * cg_reduce.c writes or keeps no axis. */
 int64_t cg_reduce_extent(const ir_node *n);
 /* Iterations of the loop a split kernel k divides among its parts: its outermost loop
  * (elementwise) or the one cg_reduce_extent names (reductions). */

@@ -260,12 +260,15 @@ static int rows_plan(const ir_node *n, const char *cmp, reduce_rows *r)
     return r->rank >= 2 && r->red != 0 && r->stride[1][r->rank - 1] != 0;
 }
 
-/* Opens `for (long j = 0; j < count; j++) {`. */
+/* Opens `for (long j = 0; j < count; j++) {`; count < 0: the variable cnt. */
 static void rows_loop(cg_ctx *c, int64_t count)
 {
     cg_begin(c);
     cg_s(c, "for (long j = 0; j < ");
-    cg_i(c, count);
+    if (count < 0)
+        cg_s(c, "cnt");
+    else
+        cg_i(c, count);
     cg_end(c, "; j++) {");
     c->indent++;
 }
@@ -290,8 +293,9 @@ static void put_index(cg_ctx *c, int rank, const int64_t *strides, int64_t j0, c
     }
 }
 
-/* One block of `count` output elements from element j0 of the innermost axis (j0 < 0:
- * the block loop's variable j0): accumulators set, the reduced elements added
+/* One block of `count` output elements (count < 0: the variable cnt, at most
+ * CG_REDUCE_BLOCK) from element j0 of the innermost axis (j0 < 0: the block loop's
+ * variable j0): accumulators set, the reduced elements added
  * row by row, the results stored. Each output element takes its terms in the order the
  * column-outer loops took them (the reduced axes in increasing order) into the same
  * accumulator type, so the results are the same bits; only the walk over memory
@@ -309,7 +313,7 @@ static void rows_block(cg_ctx *c, const reduce_rows *r, int64_t j0, int64_t coun
     cg_begin(c);
     cg_s(c, r->cmp ? t : "double");
     cg_s(c, r->cmp ? " m[" : " acc[");
-    cg_i(c, count);
+    cg_i(c, count < 0 ? CG_REDUCE_BLOCK : count);
     cg_end(c, "];");
     rows_loop(c, count);
     cg_begin(c);
@@ -361,7 +365,19 @@ static void rows_kernel(cg_ctx *c, const reduce_rows *r)
 {
     int last = r->rank - 1;
     int64_t k = r->size[last], full = k / CG_REDUCE_BLOCK * CG_REDUCE_BLOCK;
-    int outer = kept_open(c, r->rank, r->size, ~r->red & ~(1u << last));
+    uint32_t outer_axes = ~r->red & ~(1u << last) & ((1u << r->rank) - 1);
+    if (c->split && !outer_axes) {
+        /* Split over the innermost axis itself (a bias gradient): the part's columns
+         * [lo, hi) in blocks of at most CG_REDUCE_BLOCK. */
+        cg_line(c, "for (long j0 = lo; j0 < hi; j0 += %d) {", CG_REDUCE_BLOCK);
+        c->indent++;
+        cg_line(c, "const long cnt = hi - j0 < %d ? hi - j0 : %d;", CG_REDUCE_BLOCK,
+                CG_REDUCE_BLOCK);
+        rows_block(c, r, -1, -1);
+        cg_loops_close(c, 1);
+        return;
+    }
+    int outer = kept_open(c, r->rank, r->size, outer_axes);
     if (full > 0) {
         /* for (long j0 = 0; j0 < 1024; j0 += 256) { */
         cg_begin(c);
@@ -399,8 +415,9 @@ int64_t cg_reduce_extent(const ir_node *n)
         return 0;
     /* The loops kept_open splits: row-outer (sum, max, min) or plain. */
     if (n->op != IR_OP_LOGSUMEXP && rows_plan(n, n->op == IR_OP_SUM ? NULL : ">", &r)) {
+        /* The outermost kept loop; without one, the innermost axis's columns. */
         int d = outermost(r.rank, ~r.red & ~(1u << (r.rank - 1)) & ((1u << r.rank) - 1));
-        return d < 0 ? 0 : r.size[d];
+        return r.size[d < 0 ? r.rank - 1 : d];
     }
     int d = outermost(x->rank, ((1u << x->rank) - 1) & ~n->attr.axes);
     return d < 0 ? 0 : x->shape[d];

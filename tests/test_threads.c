@@ -372,8 +372,8 @@ static void test_threads_option_checked(void **state)
 /* ---- reductions split over their kept axes ----------------------------------------- */
 
 /* One reduction over an input of `rank` axes: what it is, and whether the plan must split
- * it (a kept loop outside the reduced ones) or not (only the innermost axis kept, walked
- * in blocks). */
+ * it (over a kept loop outside the reduced ones, or over the innermost axis's columns
+ * when only it is kept) or not (too small). */
 typedef struct reduce_case {
     const char *what;
     int op; /* 0 sum, 1 max, 2 min, 3 logsumexp */
@@ -391,8 +391,12 @@ static const reduce_case reduce_cases[] = {
     {"sum over axis 1 of [64, 256, 3] (row-outer)", 0, 3, {64, 256, 3}, 1, {1}, 1},
     {"logsumexp over axis 1 of [256, 100]", 3, 2, {256, 100}, 1, {1}, 1},
     {"sum over axes 1, 2 of [128, 16, 16]", 0, 3, {128, 16, 16}, 2, {1, 2}, 1},
-    {"sum over axis 0 of [1024, 256] (row-outer, no outer kept axis)", 0, 2, {1024, 256}, 1,
-     {0}, 0},
+    {"sum over axis 0 of [1024, 256] (a bias gradient: columns split)", 0, 2, {1024, 256}, 1,
+     {0}, 1},
+    {"max over axis 0 of [200, 1000] (columns split, a partial block)", 1, 2, {200, 1000}, 1,
+     {0}, 1},
+    {"sum over axes 0, 1 of [2, 50, 700] (columns split)", 0, 3, {2, 50, 700}, 2, {0, 1}, 1},
+    {"sum over axis 0 of [64, 16] (too small to split)", 0, 2, {64, 16}, 1, {0}, 0},
 };
 
 /* Compiles case rc for `threads` with every kernel split that can be, runs it on x and
