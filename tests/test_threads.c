@@ -186,8 +186,10 @@ static int run_mlp(nb_backend backend, int threads, snapshot *s)
     if (!prog)
         fail_msg("compile: %s", nb_graph_error(g));
     nb_graph_free(g);
-    static float xv[MLP_BATCH * MLP_IN];
-    static int32_t yv[MLP_BATCH];
+    /* The inputs on this call's stack: two user threads run this at once
+     * (test_two_user_threads). 12 KiB. */
+    float xv[MLP_BATCH * MLP_IN];
+    int32_t yv[MLP_BATCH];
     float lrv = 0.01f;
     for (int i = 0; i < MLP_BATCH * MLP_IN; i++)
         xv[i] = value_at((uint64_t)i);
