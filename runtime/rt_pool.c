@@ -1,7 +1,7 @@
 /* rt_pool.c — the process's thread pool: workers that run the parts of a split kernel
- * (nb_rt_parallel) beside the calling thread, parked on a condition variable between
- * jobs, shared by every program compiled with more than one thread and joined when the
- * last of them is freed. */
+ * (nb_rt_parallel) beside the calling thread, polling for the next job for a short
+ * while and then parked on a condition variable, shared by every program compiled with
+ * more than one thread and joined when the last of them is freed. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -101,17 +101,29 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Polls *v until it differs from `from` or RT_POOL_POLL_NS have passed, without the
- * lock. 1 when it changed. */
-static int poll_ulong(_Atomic unsigned long *v, unsigned long from, _Atomic int *stop)
+/* What a thread polls for, without the lock: a worker for a job after the one it saw
+ * (or stop), the caller for the workers' last parts. */
+static int no_new_job(rt_pool *pool, unsigned long seen)
+{
+    return atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
+           !atomic_load_explicit(&pool->stop, memory_order_relaxed);
+}
+
+static int parts_pending(rt_pool *pool, unsigned long seen)
+{
+    (void)seen;
+    return atomic_load_explicit(&pool->pending, memory_order_acquire) > 0;
+}
+
+/* Polls while waiting(pool, seen) holds, for at most RT_POOL_POLL_NS; the thread then
+ * takes the lock and sleeps on a condition variable if it must still wait. */
+static void poll_while(rt_pool *pool, int (*waiting)(rt_pool *, unsigned long),
+                       unsigned long seen)
 {
     long start = monotonic_ns();
-    for (int i = 1;; i++) {
-        if (atomic_load_explicit(v, memory_order_acquire) != from ||
-            atomic_load_explicit(stop, memory_order_relaxed))
-            return 1;
+    for (int i = 1; waiting(pool, seen); i++) {
         if (i % 64 == 0 && monotonic_ns() - start > RT_POOL_POLL_NS)
-            return 0;
+            return;
         cpu_relax();
     }
 }
@@ -124,7 +136,7 @@ static void *worker_main(void *arg)
     for (;;) {
         if (pool->generation == seen && !pool->stop) {
             pthread_mutex_unlock(&pool->lock);
-            poll_ulong(&pool->generation, seen, &pool->stop);
+            poll_while(pool, no_new_job, seen);
             pthread_mutex_lock(&pool->lock);
         }
         while (pool->generation == seen && !pool->stop) {
@@ -273,12 +285,7 @@ void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts
         if (pool->pending > 0) {
             /* The workers' last parts: poll for them a while, as they do for jobs. */
             pthread_mutex_unlock(&pool->lock);
-            long start = monotonic_ns();
-            for (int i = 1; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; i++) {
-                if (i % 64 == 0 && monotonic_ns() - start > RT_POOL_POLL_NS)
-                    break;
-                cpu_relax();
-            }
+            poll_while(pool, parts_pending, 0);
             pthread_mutex_lock(&pool->lock);
         }
         while (pool->pending > 0)
