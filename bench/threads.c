@@ -100,17 +100,22 @@ int main(int argc, char **argv)
 {
     nb_backend backend = NB_BACKEND_CC;
     int rounds = 15, threads = 2;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--backend"))
-            backend = !strcmp(argv[i + 1], "tcc") ? NB_BACKEND_TCC : NB_BACKEND_CC;
-        else if (!strcmp(argv[i], "--rounds"))
-            rounds = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--threads"))
-            threads = atoi(argv[i + 1]);
-    }
-    if (rounds < 1 || rounds > 1000 || threads < 2 || threads > 64) {
-        fprintf(stderr, "bench_threads: --rounds 1..1000, --threads 2..64\n");
-        return 2;
+    for (int i = 1; i < argc; i += 2) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = v != NULL;
+        if (ok && !strcmp(argv[i], "--backend") && (!strcmp(v, "tcc") || !strcmp(v, "cc")))
+            backend = !strcmp(v, "tcc") ? NB_BACKEND_TCC : NB_BACKEND_CC;
+        else if (ok && !strcmp(argv[i], "--rounds"))
+            ok = bench_parse_int(v, 1, 1000, &rounds) == 0;
+        else if (ok && !strcmp(argv[i], "--threads"))
+            ok = bench_parse_int(v, 2, 64, &threads) == 0;
+        else
+            ok = 0;
+        if (!ok) {
+            fprintf(stderr, "usage: %s [--backend tcc|cc] [--rounds 1..1000] [--threads 2..64]\n",
+                    argv[0]);
+            return 2;
+        }
     }
     static const int64_t sizes[] = {4096,   8192,   16384,  32768,  65536,
                                     131072, 200704, 524288, 2097152};
