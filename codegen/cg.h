@@ -214,8 +214,9 @@ typedef struct cg_kernel {
      * operands, or -1. */
     int args_buffer;
     /* The thread split of the kernel's loop: how many parts the program's pool runs it
-     * in (nb_rt_parallel), over its outermost loop; 1: the calling thread alone. Only
-     * elementwise kernels of at least 2 * split_min elements split (cg_plan.c). */
+     * in (nb_rt_parallel), over the loop cg_kernel_extent names; 1: the calling thread
+     * alone. Elementwise kernels and reductions that keep an axis split when they hold
+     * or read at least 2 * split_min elements (cg_plan.c). */
     int parts;
 } cg_kernel;
 
@@ -448,13 +449,14 @@ typedef struct cg_request {
     cg_rt_link rt_link; /* how the code reaches the runtime kernels */
     cg_times *times;    /* when not NULL, set to the time each phase took */
     int keep_plan;      /* keep the printed plan in the program (cg_program.plan) */
-    int threads; /* threads the program runs on: elementwise kernels split in up to so many parts */
+    int threads; /* threads the program runs on: kernels split in up to 4 parts per thread */
     long split_min; /* fewest elements per part of a split kernel (CG_SPLIT_MIN) */
 } cg_request;
 
-/* Fewest elements per part of a split elementwise kernel: below it, waking a parked
- * worker and waiting for it costs more than the part saves (docs/performance.md has
- * the measurement, bench/bench_threads.c repeats it). */
+/* Fewest elements per part of a split kernel (an elementwise kernel's elements, a
+ * reduction's reads): below it, handing a part to a pool worker costs more than the
+ * part saves (docs/performance.md has the measurement, bench/bench_threads.c repeats
+ * it). */
 #define CG_SPLIT_MIN 8192
 /* Parts per thread of a split kernel, at most: threads take parts as they come free,
  * so a thread that the system runs late (a loaded machine, a worker still asleep) takes

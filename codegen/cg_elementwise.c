@@ -408,7 +408,7 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
         if (all_zero(la.stride[a + 1], la.n))
             load_arg(c, k, &la, a);
     int loops = 0;
-    if (k->parts > 1 && la.n > 0) {
+    if (c->split && la.n > 0) {
         /* A split kernel runs the iterations [lo, hi) of its outermost loop. */
         cg_line(c, "for (long i0 = lo; i0 < hi; i0++) {");
         c->indent++;

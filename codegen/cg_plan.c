@@ -494,12 +494,16 @@ static void plan_split(const cg_request *rq, cg_plan *pl)
         if (rq->threads <= 1 || rq->split_min <= 0 || k->args_buffer >= 0 ||
             pl->nodes[r->id].fails)
             continue;
-        int reduction = cg_reduce_extent(r) > 0;
-        if (cg_kernel_emitter(r->op) ? !reduction : !pl->nodes[r->id].ew)
+        /* A kernel emitter's kernel splits only when it is a reduction that keeps an
+         * axis (extent 0 otherwise); its work is what it reads. */
+        int emitted = cg_kernel_emitter(r->op) != NULL;
+        if (!emitted && !pl->nodes[r->id].ew)
             continue;
-        /* The work: a reduction's reads, an elementwise kernel's elements. */
-        int64_t work = reduction ? r->in[0]->numel : r->numel;
-        int64_t parts = work / rq->split_min, rows = cg_kernel_extent(k) / CG_SPLIT_GRAIN;
+        int64_t extent = cg_kernel_extent(k);
+        if (extent <= 0)
+            continue;
+        int64_t work = emitted ? r->in[0]->numel : r->numel;
+        int64_t parts = work / rq->split_min, rows = extent / CG_SPLIT_GRAIN;
         if (parts > rows)
             parts = rows;
         if (parts > (int64_t)rq->threads * CG_SPLIT_PER_THREAD)

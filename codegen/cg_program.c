@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cg.h"
 
@@ -601,17 +600,9 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
     ir_text_puts(out, "    return 0;\n}\n");
 }
 
-/* CPU seconds of this thread, for cg_times. */
-static double thread_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
 {
-    double t0 = rq->times ? thread_seconds() : 0.0, t1 = t0;
+    double t0 = rq->times ? ir_thread_seconds() : 0.0, t1 = t0;
     cg_plan pl = {0};
     ir_text body = {0}, out = {0}, plan_text = {0}, scratch = {0};
     cg_ctx c = {0};
@@ -629,7 +620,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         }
     }
     if (rq->times)
-        t1 = thread_seconds();
+        t1 = ir_thread_seconds();
     for (int id = 0; id < g->n_nodes; id++)
         if (pl.nodes[id].used_const)
             emit_constant(&body, &c, g->nodes[id]);
@@ -681,7 +672,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     p->plan = plan_text.buf;
     if (rq->times) {
         rq->times->plan_seconds = t1 - t0;
-        rq->times->emit_seconds = thread_seconds() - t1;
+        rq->times->emit_seconds = ir_thread_seconds() - t1;
     }
     free(out.buf);
     free(scratch.buf);

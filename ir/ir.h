@@ -142,6 +142,13 @@ void ir_alloc_fail_once(long k);
 long ir_alloc_count(void);
 long ir_alloc_failures(void);
 
+/* ---- clocks (ir_clock.c) ----------------------------------------------------------- */
+
+/* Seconds on a monotonic clock (wall time, never set back). */
+double ir_seconds(void);
+/* CPU seconds the calling thread has used. */
+double ir_thread_seconds(void);
+
 /* ---- checked sizes (ir_size.c) ---------------------------------------------------- */
 
 /* Element counts and byte sizes computed from shapes go through these, never through

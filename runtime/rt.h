@@ -143,8 +143,8 @@ int rt_threads_default(void);
 /* Sets OpenBLAS to one thread, once for the process (nb_compile calls it): large gemms
  * are split on the pool instead (rt_kernels.c). */
 void rt_threads_blas_init(void);
-/* Fewest elements of an elementwise kernel per part of its split (CG_SPLIT_MIN unless a
- * test sets another, > 0, to split the small kernels of random graphs). */
+/* Fewest elements per part of a split kernel (CG_SPLIT_MIN unless a test sets another,
+ * > 0, to split the small kernels of random graphs). */
 long rt_threads_split_min(void);
 void rt_threads_set_split_min(long elements);
 

@@ -7,7 +7,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rt.h"
 #include "rt_kernels.h"
@@ -19,7 +18,7 @@
  * futex wake of an idle virtual CPU): more than many of the parts. Polling costs at most
  * this much CPU after each job, with the `pause` hint; nothing polls longer, and
  * OpenBLAS's threads, which spin for 0.1 s, are not used (docs/performance.md). */
-#define RT_POOL_POLL_NS 50000L
+#define RT_POOL_POLL_SECONDS 50e-6
 
 typedef struct rt_pool {
     pthread_mutex_t lock; /* guards every field below but the workers array */
@@ -83,13 +82,6 @@ static void run_parts(rt_pool *pool, int worker)
     }
 }
 
-static long monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 /* Tells the CPU the thread is in a polling loop (less power, and the other hardware
  * thread of the core gets its share). */
 static void cpu_relax(void)
@@ -115,14 +107,14 @@ static int parts_pending(rt_pool *pool, unsigned long seen)
     return atomic_load_explicit(&pool->pending, memory_order_acquire) > 0;
 }
 
-/* Polls while waiting(pool, seen) holds, for at most RT_POOL_POLL_NS; the thread then
- * takes the lock and sleeps on a condition variable if it must still wait. */
+/* Polls while waiting(pool, seen) holds, for at most RT_POOL_POLL_SECONDS; the thread
+ * then takes the lock and sleeps on a condition variable if it must still wait. */
 static void poll_while(rt_pool *pool, int (*waiting)(rt_pool *, unsigned long),
                        unsigned long seen)
 {
-    long start = monotonic_ns();
+    double start = ir_seconds();
     for (int i = 1; waiting(pool, seen); i++) {
-        if (i % 64 == 0 && monotonic_ns() - start > RT_POOL_POLL_NS)
+        if (i % 64 == 0 && ir_seconds() - start > RT_POOL_POLL_SECONDS)
             return;
         cpu_relax();
     }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cg.h"
 #include "rt.h"
@@ -43,14 +42,6 @@ void *rt_alloc_zeroed(size_t size, void **base)
         return NULL;
     *base = m;
     return m + (CG_ALIGN - (uintptr_t)m % CG_ALIGN) % CG_ALIGN;
-}
-
-/* Seconds from a monotonic clock. */
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Two programs may share parameters when they list the same ones at the same places. */
@@ -187,13 +178,13 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
     if (generate(g, opt, b, threads, &p->cg) != 0)
         goto fail;
     char err[1024];
-    double t0 = seconds();
+    double t0 = ir_seconds();
     p->backend = b;
     if (b->compile(p->cg.source, &p->jit, err, sizeof err) != 0) {
         ir_error(g, "compile: %s", err);
         goto fail;
     }
-    p->compile_seconds = seconds() - t0;
+    p->compile_seconds = ir_seconds() - t0;
     p->arena = rt_alloc_zeroed(p->cg.arena_size, &p->arena_base);
     p->bound = ir_calloc((size_t)p->cg.n_inputs + 1, sizeof *p->bound);
     if (!p->arena || !p->bound) {

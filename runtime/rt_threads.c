@@ -1,6 +1,6 @@
 /* rt_threads.c — how many threads programs and the runtime's kernels (OpenBLAS) use:
- * the process-wide default of nb_compile_options.threads, and the size below which an
- * elementwise kernel is not split. */
+ * the process-wide default of nb_compile_options.threads, and the size below which a
+ * kernel is not split. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "rt.h"
@@ -36,13 +35,6 @@ struct rt_tier {
     char error[RT_TIER_ERROR_MAX];
 };
 
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Records the end of the build and wakes the waiters. */
 static void finish(rt_tier *t, int state)
 {
@@ -56,9 +48,9 @@ static void finish(rt_tier *t, int state)
 static void *build(void *arg)
 {
     rt_tier *t = arg;
-    double t0 = seconds();
+    double t0 = ir_seconds();
     int rc = t->backend->compile(t->source, &t->jit, t->error, sizeof t->error);
-    t->seconds = seconds() - t0;
+    t->seconds = ir_seconds() - t0;
     finish(t, rc == 0 ? RT_TIER_READY : RT_TIER_FAILED);
     return NULL;
 }
