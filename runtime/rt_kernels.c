@@ -85,6 +85,14 @@ static void gemm_run(gemm_job *j)
     nb_rt_parallel(gemm_part, args, split, parts);
 }
 
+/* The whole of c in one call on the calling thread. */
+static void gemm_one(gemm_job *j)
+{
+    const void *args[1] = {j};
+    j->by_rows = 1;
+    gemm_part(args, 0, j->m);
+}
+
 void nb_rt_gemm_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
                     float *c)
 {
@@ -97,6 +105,20 @@ void nb_rt_gemm_f64(int ta, int tb, long m, long n, long k, const double *a, con
 {
     gemm_job j = {.ta = ta, .tb = tb, .f64 = 1, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
     gemm_run(&j);
+}
+
+void nb_rt_gemm_one_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
+                        float *c)
+{
+    gemm_job j = {.ta = ta, .tb = tb, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
+    gemm_one(&j);
+}
+
+void nb_rt_gemm_one_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
+                        double *c)
+{
+    gemm_job j = {.ta = ta, .tb = tb, .f64 = 1, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
+    gemm_one(&j);
 }
 
 void nb_rt_copy(void *dst, const void *src, long bytes)
