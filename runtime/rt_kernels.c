@@ -74,51 +74,41 @@ static void gemm_part(const void *const *args, long lo, long hi)
                     (blasint)ldb, 1.0f, (float *)j->c + c_at, (blasint)j->n);
 }
 
-static void gemm_run(gemm_job *j)
+/* c = op(a) op(b): as RT_GEMM_PARTS blocks from RT_GEMM_SPLIT_MACS multiply-adds on,
+ * unless `one`, which makes it one call on the calling thread whatever its size. */
+static void gemm_run(int f64, int one, int ta, int tb, long m, long n, long k, const void *a,
+                     const void *b, void *c)
 {
-    const void *args[1] = {j};
-    j->by_rows = j->m >= j->n;
-    long split = j->by_rows ? j->m : j->n;
-    int parts = (double)j->m * (double)j->n * (double)j->k >= (double)RT_GEMM_SPLIT_MACS
-                    ? RT_GEMM_PARTS
-                    : 1;
-    nb_rt_parallel(gemm_part, args, split, parts);
-}
-
-/* The whole of c in one call on the calling thread. */
-static void gemm_one(gemm_job *j)
-{
-    const void *args[1] = {j};
-    j->by_rows = 1;
-    gemm_part(args, 0, j->m);
+    gemm_job j = {.ta = ta, .tb = tb, .f64 = f64, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
+    const void *args[1] = {&j};
+    j.by_rows = m >= n;
+    int parts =
+        !one && (double)m * (double)n * (double)k >= (double)RT_GEMM_SPLIT_MACS ? RT_GEMM_PARTS : 1;
+    nb_rt_parallel(gemm_part, args, j.by_rows ? m : n, parts);
 }
 
 void nb_rt_gemm_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
                     float *c)
 {
-    gemm_job j = {.ta = ta, .tb = tb, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
-    gemm_run(&j);
+    gemm_run(0, 0, ta, tb, m, n, k, a, b, c);
 }
 
 void nb_rt_gemm_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
                     double *c)
 {
-    gemm_job j = {.ta = ta, .tb = tb, .f64 = 1, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
-    gemm_run(&j);
+    gemm_run(1, 0, ta, tb, m, n, k, a, b, c);
 }
 
 void nb_rt_gemm_one_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
                         float *c)
 {
-    gemm_job j = {.ta = ta, .tb = tb, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
-    gemm_one(&j);
+    gemm_run(0, 1, ta, tb, m, n, k, a, b, c);
 }
 
 void nb_rt_gemm_one_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
                         double *c)
 {
-    gemm_job j = {.ta = ta, .tb = tb, .f64 = 1, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
-    gemm_one(&j);
+    gemm_run(1, 1, ta, tb, m, n, k, a, b, c);
 }
 
 void nb_rt_copy(void *dst, const void *src, long bytes)
