@@ -260,14 +260,16 @@ enum { PAIR_M = 64, PAIR_K = 1024, PAIR_N = 64, PAIR_RUNS = 4 };
  * says "beside"), each as one gemm call; exp(x / 64), which only the first reads (and
  * OpenBLAS reads again for each block of its 1024 columns), must stay where it is
  * while the second writes its result. Returns how many kernels are paired. */
-static int run_pair(nb_backend backend, int threads, const float *xv, const float *wv, float *out)
+static int run_pair(nb_backend backend, nb_dtype dt, int threads, const void *xv, const void *wv,
+                    void *out)
 {
     int64_t xs[2] = {PAIR_M, PAIR_K}, ws[2] = {PAIR_K, PAIR_N};
+    size_t es = nb_dtype_size(dt);
     nb_graph *g = nb_graph_new();
     assert_non_null(g);
-    nb_node *x = nb_input(g, "x", NB_F32, 2, xs);
-    nb_node *w[2] = {nb_param(g, "w1", NB_F32, 2, ws), nb_param(g, "w2", NB_F32, 2, ws)};
-    nb_node *t = nb_exp(g, nb_mul(g, x, nb_scalar(g, NB_F32, 1.0 / 64)));
+    nb_node *x = nb_input(g, "x", dt, 2, xs);
+    nb_node *w[2] = {nb_param(g, "w1", dt, 2, ws), nb_param(g, "w2", dt, 2, ws)};
+    nb_node *t = nb_exp(g, nb_mul(g, x, nb_scalar(g, dt, 1.0 / 64)));
     nb_node *y1 = nb_matmul(g, t, w[0]); /* first: the kernel that reads t */
     nb_node *y = nb_add(g, y1, nb_matmul(g, x, w[1]));
     nb_compile_options opt = {
@@ -277,13 +279,13 @@ static int run_pair(nb_backend backend, int threads, const float *xv, const floa
         fail_msg("compile: %s", nb_graph_error(g));
     nb_graph_free(g);
     for (int i = 0; i < 2; i++)
-        memcpy(nb_program_param_data(p, i), wv + (size_t)i * PAIR_K * PAIR_N,
-               (size_t)PAIR_K * PAIR_N * sizeof *wv);
+        memcpy(nb_program_param_data(p, i), (const char *)wv + (size_t)i * PAIR_K * PAIR_N * es,
+               (size_t)PAIR_K * PAIR_N * es);
     assert_int_equal(nb_program_bind(p, "x", xv), 0);
     for (int run = 0; run < PAIR_RUNS; run++)
         if (nb_program_run(p) != 0)
             fail_msg("run: %s", nb_program_error(p));
-    memcpy(out, nb_program_output(p, 0), (size_t)PAIR_M * PAIR_N * sizeof *out);
+    memcpy(out, nb_program_output(p, 0), (size_t)PAIR_M * PAIR_N * es);
     int paired = 0;
     for (const char *s = nb_program_plan(p); (s = strstr(s, "; beside ")); s++)
         paired++;
@@ -291,19 +293,26 @@ static int run_pair(nb_backend backend, int threads, const float *xv, const floa
     return paired;
 }
 
+/* The pair in f32 and in f64 (nb_rt_gemm_one_f32 and _f64). */
 static void matmul_pairs(nb_backend backend)
 {
-    static float xv[PAIR_M * PAIR_K], wv[2 * PAIR_K * PAIR_N], one[PAIR_M * PAIR_N],
+    static double xd[PAIR_M * PAIR_K], wd[2 * PAIR_K * PAIR_N], one[PAIR_M * PAIR_N],
         many[PAIR_M * PAIR_N];
+    static float xf[PAIR_M * PAIR_K], wf[2 * PAIR_K * PAIR_N];
     for (int i = 0; i < PAIR_M * PAIR_K; i++)
-        xv[i] = value_at((uint64_t)i);
+        xf[i] = (float)(xd[i] = value_at((uint64_t)i));
     for (int i = 0; i < 2 * PAIR_K * PAIR_N; i++)
-        wv[i] = value_at((uint64_t)(1000000 + i));
-    assert_int_equal(run_pair(backend, 1, xv, wv, one), 2);
-    for (int t = 0; t < N_COUNTS; t++) {
-        assert_int_equal(run_pair(backend, thread_counts[t], xv, wv, many), 2);
-        if (memcmp(one, many, sizeof one) != 0)
-            fail_msg("%d threads: results differ from 1 thread", thread_counts[t]);
+        wf[i] = (float)(wd[i] = value_at((uint64_t)(1000000 + i)));
+    for (nb_dtype dt = NB_F32; dt <= NB_F64; dt++) {
+        const void *xv = dt == NB_F32 ? (const void *)xf : xd, *wv = dt == NB_F32 ? (void *)wf : wd;
+        size_t bytes = (size_t)PAIR_M * PAIR_N * nb_dtype_size(dt);
+        assert_int_equal(run_pair(backend, dt, 1, xv, wv, one), 2);
+        for (int t = 0; t < N_COUNTS; t++) {
+            assert_int_equal(run_pair(backend, dt, thread_counts[t], xv, wv, many), 2);
+            if (memcmp(one, many, bytes) != 0)
+                fail_msg("%s, %d threads: results differ from 1 thread",
+                         dt == NB_F32 ? "f32" : "f64", thread_counts[t]);
+        }
     }
 }
 
