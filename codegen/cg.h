@@ -458,8 +458,8 @@ typedef struct cg_request {
     cg_rt_link rt_link; /* how the code reaches the runtime kernels */
     cg_times *times;    /* when not NULL, set to the time each phase took */
     int keep_plan;      /* keep the printed plan in the program (cg_program.plan) */
-    int threads;        /* threads the program runs on: kernels split in up to 4 parts per thread */
-    long split_min;     /* fewest elements per part of a split kernel (CG_SPLIT_MIN) */
+    int threads; /* threads the program runs on: kernels split in up to 4 parts per thread */
+    long split_min; /* fewest elements per part of a split kernel (CG_SPLIT_MIN) */
 } cg_request;
 
 /* Fewest elements per part of a split kernel (an elementwise kernel's elements, a

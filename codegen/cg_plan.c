@@ -530,7 +530,8 @@ static void plan_split(const cg_request *rq, cg_plan *pl)
         cg_kernel *k = &pl->kernels[i];
         const ir_node *r = k->root;
         k->parts = 1;
-        if (rq->threads <= 1 || rq->split_min <= 0 || k->args_buffer >= 0 || pl->nodes[r->id].fails)
+        if (rq->threads <= 1 || rq->split_min <= 0 || k->args_buffer >= 0 ||
+            pl->nodes[r->id].fails)
             continue;
         /* A kernel emitter's kernel splits only when it is a reduction that keeps an
          * axis (extent 0 otherwise); its work is what it reads. */

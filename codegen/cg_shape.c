@@ -230,9 +230,9 @@ static void put_ptr(cg_ctx *c, const char *p, int rank, const int64_t *st)
 }
 
 /* MATMUL: one runtime (BLAS) call per output matrix, in loops over the batch axes with
- * literal offsets; single calls (never blocks) when the kernel runs beside another. A broadcast
- * operand has batch stride 0. When b is the same for a run of consecutive a and y matrices (a
- * linear layer on a batch), the run is one call with m multiplied. */
+ * literal offsets; single calls (never blocks) when the kernel runs beside another. A
+ * broadcast operand has batch stride 0. When b is the same for a run of consecutive a
+ * and y matrices (a linear layer on a batch), the run is one call with m multiplied. */
 void cg_k_matmul(cg_ctx *c, const ir_node *n)
 {
     const ir_node *a = n->in[0], *b = n->in[1];
