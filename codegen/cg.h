@@ -46,6 +46,9 @@ typedef struct cg_ctx {
     /* The kernel being written is split (cg_kernel.parts > 1): its outermost splittable
      * loop runs the iterations [lo, hi) its part is given. */
     int split;
+    /* The kernel runs beside another one (cg_kernel.pair): its gemms are single calls
+     * (nb_rt_gemm_one_*), never split in blocks. */
+    int gemm_one;
     /* The first internal error (a bug of an emitter, never of the user's graph), or "".
      * The text being written is marked failed too; cg_text_error tells it apart from
      * running out of memory. */
@@ -218,6 +221,12 @@ typedef struct cg_kernel {
      * alone. Elementwise kernels and reductions that keep an axis split when they hold
      * or read at least 2 * split_min elements (cg_plan.c). */
     int parts;
+    /* 1: the kernel runs side by side with the next one (as the two parts of one pool
+     * job, or one after the other on one thread); -1: with the one before; 0: alone.
+     * Only two matmuls of about the same work where the second reads nothing the first
+     * writes pair up (cg_plan.c, plan_pairs), and each then makes single gemm calls,
+     * whatever the thread count, so the bits do not depend on it. */
+    int pair;
 } cg_kernel;
 
 /* The emitter table (cg_ops.c, rows in cg_ops.def): the emitters of an op (NULL when
@@ -462,6 +471,13 @@ typedef struct cg_request {
  * so a thread that the system runs late (a loaded machine, a worker still asleep) takes
  * fewer and the calling thread does not wait long for it. */
 #define CG_SPLIT_PER_THREAD 4
+/* Two matmul kernels run side by side (cg_kernel.pair) when each does at least
+ * CG_PAIR_MIN_MACS multiply-adds and the larger at most CG_PAIR_RATIO times the
+ * smaller's: a linear layer's input and weight gradients do the same work. Below the
+ * minimum the pool's dispatch costs about what the second thread saves; an uneven pair
+ * would leave one thread waiting where blocks of each gemm would not. */
+#define CG_PAIR_MIN_MACS (1L << 16)
+#define CG_PAIR_RATIO 1.25
 /* Iterations of a split loop per unit of its split: the runtime's part bounds are
  * multiples of it (a 64-byte cache line of floats), so no two threads write one line. */
 #define CG_SPLIT_GRAIN 16

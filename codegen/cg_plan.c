@@ -249,6 +249,40 @@ static void plan_in_place(const cg_request *rq, cg_plan *pl, const scratch *sc)
     }
 }
 
+/* Multiply-adds of a matmul kernel's root. */
+static double matmul_macs(const ir_node *n)
+{
+    const ir_node *a = n->in[0];
+    return (double)n->numel * (double)a->shape[a->rank - 1 - (n->attr.trans_a != 0)];
+}
+
+/* Pairs each matmul kernel with the next kernel when that is a matmul too, of about the
+ * same work (CG_PAIR_MIN_MACS, CG_PAIR_RATIO), that reads nothing the first writes
+ * (directly or through a view): the two may then run at once. plan_buffers keeps what
+ * the first reads alive through the second, so that the second's result is never
+ * placed over it. The pairs depend on the graph alone, never on the thread count. */
+static void plan_pairs(cg_plan *pl, const scratch *sc)
+{
+    for (int i = 0; i + 1 < pl->n_kernels; i++) {
+        cg_kernel *a = &pl->kernels[i], *b = &pl->kernels[i + 1];
+        if (a->root->op != IR_OP_MATMUL || b->root->op != IR_OP_MATMUL)
+            continue;
+        double ma = matmul_macs(a->root), mb = matmul_macs(b->root);
+        if (ma < CG_PAIR_MIN_MACS || mb < CG_PAIR_MIN_MACS || ma > CG_PAIR_RATIO * mb ||
+            mb > CG_PAIR_RATIO * ma)
+            continue;
+        int reads_a = 0;
+        for (int j = 0; j < b->n_args; j++)
+            for (int o = 0; o < a->n_outs; o++)
+                reads_a |= memory_of(sc, b->args[j]) == a->outs[o];
+        if (reads_a)
+            continue;
+        a->pair = 1;
+        b->pair = -1;
+        i++;
+    }
+}
+
 /* Appends a buffer; returns its index. The caller sized pl->buffers. */
 static int add_buffer(cg_plan *pl, cg_buffer_kind kind, const ir_node *n, int first, int last)
 {
@@ -299,9 +333,14 @@ static int plan_buffers(ir_graph *g, const cg_request *rq, cg_plan *pl, const sc
                 b = add_buffer(pl, CG_BUF_IN_PLACE, x, i, end);
                 pl->buffers[b].alias = g->nodes[sc->in_place[x->id]];
             } else {
-                /* Read by no later kernel: free once this one has run. */
+                /* Read by no later kernel: free once this one has run, or once the
+                 * kernel that runs beside it has (plan_pairs). */
                 int last = pl->nodes[x->id].kept ? end : sc->last_use[x->id];
-                b = add_buffer(pl, CG_BUF_ARENA, x, i, last > i ? last : i);
+                if (last < i)
+                    last = i;
+                if (last < end && pl->kernels[last].pair == 1)
+                    last++;
+                b = add_buffer(pl, CG_BUF_ARENA, x, i, last);
                 if (node_arena_bytes(g, x, &pl->buffers[b].bytes) != 0)
                     return -1;
             }
@@ -561,6 +600,7 @@ int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
     }
     reads_fill(g, pl, &sc);
     plan_in_place(rq, pl, &sc);
+    plan_pairs(pl, &sc);
     if (plan_buffers(g, rq, pl, &sc) != 0 || cg_arena_plan(g, pl) != 0)
         goto done;
     mark_used_consts(rq, pl, &sc);
@@ -634,6 +674,8 @@ void cg_plan_print(const cg_plan *pl, ir_text *out)
         }
         if (k->parts > 1)
             ir_text_printf(out, "; split in %d", k->parts);
+        if (k->pair)
+            ir_text_printf(out, "; beside k%d", i + k->pair);
         ir_text_printf(out, "\n");
     }
     for (int i = 0; i < pl->n_buffers; i++) {

@@ -215,6 +215,7 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k,
     c->indent = 1;
     c->can_fail = 0;
     c->split = k->parts > 1;
+    c->gemm_one = k->pair != 0;
     if (kernel)
         kernel(c, n);
     else if (cg_is_elementwise(n))
@@ -261,6 +262,65 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k,
         ir_text_append(out, body.buf, body.len);
     ir_text_puts(out, c->can_fail ? "    return 0;\n}\n\n" : "}\n\n");
     return 0;
+}
+
+/* Pointer i of kernel k in the order a split kernel's argument array and a pair's
+ * array list them: the root's output, the other stored members, then the operands not
+ * read through an output. *is_const: an operand. NULL past the last. */
+static const ir_node *kernel_pointer(const cg_kernel *k, int i, int *is_const)
+{
+    *is_const = 0;
+    if (i < k->n_outs)
+        return i ? k->outs[i - 1] : k->root;
+    i -= k->n_outs;
+    *is_const = 1;
+    for (int a = 0; a < k->n_args; a++)
+        if (k->arg_out[a] < 0 && i-- == 0)
+            return k->args[a];
+    return NULL;
+}
+
+/* Appends "kN((T *)a[slot], (const T *)a[slot + 1], ...)" for a kernel that is not split
+ * and takes its operands one by one; returns the next slot. */
+static int put_part_call(ir_text *out, const cg_kernel *k, int slot)
+{
+    const ir_node *x;
+    int is_const;
+    ir_text_putc(out, 'k');
+    ir_text_int(out, k->root->origin);
+    for (int i = 0; (x = kernel_pointer(k, i, &is_const)); i++) {
+        ir_text_puts(out, i ? ", (" : "((");
+        ir_text_puts(out, is_const ? "const " : "");
+        ir_text_puts(out, cg_ctype(x->dtype));
+        ir_text_append(out, " *)a[", 5);
+        ir_text_int(out, slot++);
+        ir_text_putc(out, ']');
+    }
+    ir_text_puts(out, ");\n");
+    return slot;
+}
+
+/* Writes `static void pN(const void *const *a, long lo, long hi)` for kernels k (N) and
+ * the next one run side by side (cg_kernel.pair): the pool's two parts of 16 iterations
+ * each, the first calling k and the second the other over the pointers of both, in the
+ * order put_call lists them. One thread running both parts calls both, k first. */
+static void emit_pair(ir_text *out, const cg_kernel *k)
+{
+    ir_text_puts(out, "/* k");
+    ir_text_int(out, k[0].root->origin);
+    ir_text_puts(out, " and k");
+    ir_text_int(out, k[1].root->origin);
+    ir_text_puts(out, " side by side: the two parts of one pool job. */\nstatic void p");
+    ir_text_int(out, k[0].root->origin);
+    ir_text_puts(out, "(const void *const *a, long lo, long hi)\n{\n    if (lo < ");
+    ir_text_int(out, CG_SPLIT_GRAIN);
+    ir_text_puts(out, ")\n        ");
+    int slot = put_part_call(out, &k[0], 0);
+    ir_text_puts(out, "    if (hi > ");
+    ir_text_int(out, CG_SPLIT_GRAIN);
+    ir_text_puts(out, ")\n        ");
+    put_part_call(out, &k[1], slot);
+    ir_text_puts(out, "}\n\n");
 }
 
 static void emit_constant(ir_text *out, cg_ctx *c, const ir_node *n)
@@ -409,29 +469,30 @@ static void put_copy(ir_text *out, cg_ctx *c, const ir_node *dst, const ir_node 
 
 /* The call of kernel k in the entry point (its operands in an array when there are too
  * many for one call, CG_MAX_CALL_ARGS), returning on a failure when it can fail. */
-static void put_call(ir_text *out, cg_ctx *c, const cg_plan *pl, const cg_kernel *k)
+static void put_call(ir_text *out, cg_ctx *c, const cg_plan *pl, const cg_kernel *k, int threads)
 {
-    if (k->parts > 1) {
-        /* Split: its pointers in an array, its parts run by the pool (nb_rt_parallel). */
+    int side = threads > 1 && k->pair != 0;
+    if (side && k->pair < 0)
+        return; /* called by the pair's function, with the kernel before */
+    if (k->parts > 1 || side) {
+        /* Split, or a pair: the pointers in an array, the parts run by the pool
+         * (nb_rt_parallel). */
+        const ir_node *x;
+        int is_const, n = 0;
         ir_text_puts(out, "    {\n        const void *const a[] = {");
-        put_var(out, k->root);
-        for (int o = 0; o < k->n_outs - 1; o++) {
-            ir_text_append(out, ", ", 2);
-            put_var(out, k->outs[o]);
-        }
-        for (int j = 0; j < k->n_args; j++)
-            if (k->arg_out[j] < 0) {
-                ir_text_append(out, ", ", 2);
-                put_var(out, k->args[j]);
+        for (int half = 0; half <= side; half++)
+            for (int i = 0; (x = kernel_pointer(&k[half], i, &is_const)); i++) {
+                ir_text_puts(out, n++ ? ", " : "");
+                put_var(out, x);
             }
         ir_text_puts(out, "};\n        ");
         ir_text_puts(out, cg_rt(c, "nb_rt_parallel"));
-        ir_text_append(out, "(k", 2);
+        ir_text_append(out, side ? "(p" : "(k", 2);
         ir_text_int(out, k->root->origin);
         ir_text_append(out, ", a, ", 5);
-        ir_text_int(out, (long long)cg_kernel_extent(k));
+        ir_text_int(out, side ? 2 * CG_SPLIT_GRAIN : (long long)cg_kernel_extent(k));
         ir_text_append(out, ", ", 2);
-        ir_text_int(out, k->parts);
+        ir_text_int(out, side ? 2 : k->parts);
         ir_text_puts(out, ");\n    }\n");
         return;
     }
@@ -558,7 +619,7 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
     }
     ir_text_putc(out, '\n');
     for (int i = 0; i < pl->n_kernels; i++)
-        put_call(out, c, pl, &pl->kernels[i]);
+        put_call(out, c, pl, &pl->kernels[i], rq->threads);
     for (int i = 0; i < p->n_outputs; i++) {
         const cg_buffer *b = &pl->buffers[pl->output_buffer[i]];
         if (b->kind != CG_BUF_OUTPUT_COPY)
@@ -634,6 +695,8 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         assert(c.can_fail == pl.nodes[k->root->id].fails);
         if (c.can_fail && add_failure(g, p, k->root) != 0)
             goto fail;
+        if (k->pair < 0 && rq->threads > 1)
+            emit_pair(&body, k - 1);
     }
     /* The entry first: the functions it calls need prototypes at the top. */
     emit_entry(g, &body, &c, rq, &pl, p);

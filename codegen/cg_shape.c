@@ -230,9 +230,9 @@ static void put_ptr(cg_ctx *c, const char *p, int rank, const int64_t *st)
 }
 
 /* MATMUL: one runtime (BLAS) call per output matrix, in loops over the batch axes with
- * literal offsets. A broadcast operand has batch stride 0. When b is the same for a
- * run of consecutive a and y matrices (a linear layer on a batch), the run is one
- * call with m multiplied. */
+ * literal offsets; single calls (never blocks) when the kernel runs beside another. A
+ * broadcast operand has batch stride 0. When b is the same for a run of consecutive a
+ * and y matrices (a linear layer on a batch), the run is one call with m multiplied. */
 void cg_k_matmul(cg_ctx *c, const ir_node *n)
 {
     const ir_node *a = n->in[0], *b = n->in[1];
@@ -267,7 +267,10 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
         m *= size[r - 1];
         r--;
     }
-    const char *fn = cg_rt(c, n->dtype == NB_F32 ? "nb_rt_gemm_f32" : "nb_rt_gemm_f64");
+    /* Beside another kernel, the thread is this gemm's alone: one call, never blocks. */
+    const char *fn =
+        cg_rt(c, n->dtype == NB_F32 ? (c->gemm_one ? "nb_rt_gemm_one_f32" : "nb_rt_gemm_f32")
+                                    : (c->gemm_one ? "nb_rt_gemm_one_f64" : "nb_rt_gemm_f64"));
     int loops = cg_loops_open(c, "i", r, size, (1u << r) - 1);
     /* f(ta, tb, m, n, k, a, b, y); */
     long long ints[5] = {ta, tb, m, nn, k};

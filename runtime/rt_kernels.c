@@ -28,7 +28,25 @@ typedef struct gemm_job {
 #define RT_GEMM_SPLIT_MACS (1L << 20)
 #define RT_GEMM_PARTS 2
 
-/* Block [lo, hi) of rows or columns of c. */
+/* Sets the block of m rows of n elements of c at element c_at (rows j->n apart) to +0.
+ * OpenBLAS's beta = 0 pass does the same with scalar stores; it took 10-20% of the
+ * transposed-a gemms of the MLP's backward pass (docs/performance.md). */
+static void gemm_zero(const gemm_job *j, long c_at, long m, long n)
+{
+    size_t elem = j->f64 ? sizeof(double) : sizeof(float);
+    unsigned char *c = (unsigned char *)j->c + (size_t)c_at * elem;
+    if (n == j->n) {
+        memset(c, 0, (size_t)m * (size_t)n * elem);
+        return;
+    }
+    for (long i = 0; i < m; i++)
+        memset(c + (size_t)i * (size_t)j->n * elem, 0, (size_t)n * elem);
+}
+
+/* Block [lo, hi) of rows or columns of c. The block is zeroed here and OpenBLAS adds
+ * the product to it (beta = 1): OpenBLAS's beta = 0 zeroes c first and then adds the
+ * same product the same way, so the bits are the same (every element of the MLP's
+ * shapes, halves and 1024^3, NaN and subnormal operands, was compared). */
 static void gemm_part(const void *const *args, long lo, long hi)
 {
     const gemm_job *j = args[0];
@@ -45,39 +63,52 @@ static void gemm_part(const void *const *args, long lo, long hi)
     }
     enum CBLAS_TRANSPOSE ta = j->ta ? CblasTrans : CblasNoTrans,
                          tb = j->tb ? CblasTrans : CblasNoTrans;
+    gemm_zero(j, c_at, m, n);
     if (j->f64)
         cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0,
                     (const double *)j->a + a_at, (blasint)lda, (const double *)j->b + b_at,
-                    (blasint)ldb, 0.0, (double *)j->c + c_at, (blasint)j->n);
+                    (blasint)ldb, 1.0, (double *)j->c + c_at, (blasint)j->n);
     else
         cblas_sgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0f,
                     (const float *)j->a + a_at, (blasint)lda, (const float *)j->b + b_at,
-                    (blasint)ldb, 0.0f, (float *)j->c + c_at, (blasint)j->n);
+                    (blasint)ldb, 1.0f, (float *)j->c + c_at, (blasint)j->n);
 }
 
-static void gemm_run(gemm_job *j)
+/* c = op(a) op(b): as RT_GEMM_PARTS blocks from RT_GEMM_SPLIT_MACS multiply-adds on,
+ * unless `one`, which makes it one call on the calling thread whatever its size. */
+static void gemm_run(int f64, int one, int ta, int tb, long m, long n, long k, const void *a,
+                     const void *b, void *c)
 {
-    const void *args[1] = {j};
-    j->by_rows = j->m >= j->n;
-    long split = j->by_rows ? j->m : j->n;
-    int parts = (double)j->m * (double)j->n * (double)j->k >= (double)RT_GEMM_SPLIT_MACS
-                    ? RT_GEMM_PARTS
-                    : 1;
-    nb_rt_parallel(gemm_part, args, split, parts);
+    gemm_job j = {.ta = ta, .tb = tb, .f64 = f64, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
+    const void *args[1] = {&j};
+    j.by_rows = m >= n;
+    int parts =
+        !one && (double)m * (double)n * (double)k >= (double)RT_GEMM_SPLIT_MACS ? RT_GEMM_PARTS : 1;
+    nb_rt_parallel(gemm_part, args, j.by_rows ? m : n, parts);
 }
 
 void nb_rt_gemm_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
                     float *c)
 {
-    gemm_job j = {.ta = ta, .tb = tb, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
-    gemm_run(&j);
+    gemm_run(0, 0, ta, tb, m, n, k, a, b, c);
 }
 
 void nb_rt_gemm_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
                     double *c)
 {
-    gemm_job j = {.ta = ta, .tb = tb, .f64 = 1, .m = m, .n = n, .k = k, .a = a, .b = b, .c = c};
-    gemm_run(&j);
+    gemm_run(1, 0, ta, tb, m, n, k, a, b, c);
+}
+
+void nb_rt_gemm_one_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
+                        float *c)
+{
+    gemm_run(0, 1, ta, tb, m, n, k, a, b, c);
+}
+
+void nb_rt_gemm_one_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
+                        double *c)
+{
+    gemm_run(1, 1, ta, tb, m, n, k, a, b, c);
 }
 
 void nb_rt_copy(void *dst, const void *src, long bytes)

@@ -12,6 +12,13 @@ void nb_rt_gemm_f32(int ta, int tb, long m, long n, long k, const float *a, cons
                     float *c);
 void nb_rt_gemm_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
                     double *c);
+/* The same product as one OpenBLAS call on the calling thread, never split in blocks,
+ * whatever its size: for the gemms the plan runs beside another one (cg_kernel.pair),
+ * each on its own thread. */
+void nb_rt_gemm_one_f32(int ta, int tb, long m, long n, long k, const float *a, const float *b,
+                        float *c);
+void nb_rt_gemm_one_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
+                        double *c);
 
 /* Copies bytes from src to dst (no overlap): parameter updates at the end of a run. */
 void nb_rt_copy(void *dst, const void *src, long bytes);

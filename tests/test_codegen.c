@@ -327,6 +327,24 @@ static nb_program *compile_train_step(nb_backend backend)
     return prog;
 }
 
+/* Two matmuls of 2^16 multiply-adds that read nothing of each other, on two threads:
+ * they run side by side, through a pair function (pN) the pool calls. */
+static nb_program *compile_pair(nb_backend backend)
+{
+    int64_t xs[2] = {64, 64}, ws[2] = {64, 16};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, xs);
+    nb_node *y1 = nb_matmul(g, nb_exp(g, x), nb_param(g, "w1", NB_F32, 2, ws));
+    nb_node *y = nb_add(g, y1, nb_matmul(g, x, nb_param(g, "w2", NB_F32, 2, ws)));
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1, .backend = backend, .threads = 2};
+    nb_program *prog = nb_compile(g, &opt);
+    if (!prog)
+        fail_msg("compile: %s", nb_graph_error(g));
+    nb_graph_free(g);
+    assert_non_null(strstr(nb_program_source(prog), " side by side: "));
+    return prog;
+}
+
 static void test_external_compilers(void **state)
 {
     (void)state;
@@ -350,6 +368,9 @@ static void test_external_compilers(void **state)
         setenv("NABLA_CACHE_DIR", cache, 1);
         for (int backend = NB_BACKEND_TCC; backend <= NB_BACKEND_CC; backend++) {
             nb_program *p = compile_train_step((nb_backend)backend);
+            compile_with(ccs[i], p);
+            nb_program_free(p);
+            p = compile_pair((nb_backend)backend);
             compile_with(ccs[i], p);
             nb_program_free(p);
         }

@@ -109,6 +109,41 @@ static void test_arena_reuse(void **state)
     nb_graph_free(g);
 }
 
+/* Two matmuls of the same work where the second reads nothing the first writes run side
+ * by side (beside each other in the plan), so what the first reads stays live through
+ * the second: exp(x), read only by the first matmul (k1), lives to k2, and the second's
+ * result, written at k2, is not placed over it (it would be at 0 if exp(x) were freed
+ * after k1). 64 x 16 x 64 = 2^16 multiply-adds each. exp(x) (16 KiB) at 0, the first
+ * product above it at 16384, the second at 20480, and the sum, written when exp(x) is
+ * dead, back at 0. */
+static void test_matmuls_side_by_side(void **state)
+{
+    (void)state;
+    int64_t xs[2] = {64, 64}, ws[2] = {64, 16};
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, xs);   /* 0 */
+    nb_node *w1 = nb_param(g, "w1", NB_F32, 2, ws); /* 1 */
+    nb_node *w2 = nb_param(g, "w2", NB_F32, 2, ws); /* 2 */
+    nb_node *t = nb_exp(g, x);                      /* 3 */
+    nb_node *y1 = nb_matmul(g, t, w1);              /* 4 */
+    nb_node *y2 = nb_matmul(g, x, w2);              /* 5 */
+    nb_node *out = nb_add(g, y1, y2);               /* 6 */
+    nb_program *p = compile(g, &out, 1, NULL, 0);
+    expect_plan(p, "kernel k0: %3 exp f32[64,64]; members %3; operands %0; stores %3\n"
+                   "kernel k1: %4 matmul f32[64,16]; members %4; operands %3 %1; stores %4; "
+                   "beside k2\n"
+                   "kernel k2: %5 matmul f32[64,16]; members %5; operands %0 %2; stores %5; "
+                   "beside k1\n"
+                   "kernel k3: %6 add f32[64,16]; members %6; operands %4 %5; stores %6\n"
+                   "buffer b0: %3 f32[64,64] 16384 bytes at 0, k0..k2\n"
+                   "buffer b1: %4 f32[64,16] 4096 bytes at 16384, k1..k3\n"
+                   "buffer b2: %5 f32[64,16] 4096 bytes at 20480, k2..k3\n"
+                   "buffer b3: %6 f32[64,16] 4096 bytes at 0, k3..end\n"
+                   "arena 24576 bytes, live peak 24576 bytes, first fit\n");
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 /* First fit in kernel order puts the 128-byte w * s at 192 (the line exp(x) freed at 0
  * is too small, the slice of w and the sum hold 64..192): 320 bytes for a peak of 256
  * (at k3 and k4: the slice, s or q, and w * s). Largest first puts w * s at 0 and the
@@ -648,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_permute_read_through_strides),
         cmocka_unit_test(test_view_of_updated_param),
         cmocka_unit_test(test_swap_set_aside),
+        cmocka_unit_test(test_matmuls_side_by_side),
         cmocka_unit_test(test_linear_relu_one_pass),
         cmocka_unit_test(test_cross_entropy_kernels),
         cmocka_unit_test(test_arena_mlp_step),

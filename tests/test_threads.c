@@ -1,8 +1,8 @@
 /* test_threads.c — programs split across the thread pool (nb_compile_options.threads):
- * outputs and state are the same bits for 1, 2, 3 and 7 threads on random graphs and
- * on an MLP training step with Adam, with both backends; the pool's workers compute in
- * the caller's floating-point mode; two user threads run two programs at once; the
- * threads option is checked. Splitting is forced on small kernels
+ * outputs and state are the same bits for 1, 2, 3 and 7 threads on random graphs, on an
+ * MLP training step with Adam and on two matmuls run side by side, with both backends;
+ * the pool's workers compute in the caller's floating-point mode; two user threads run
+ * two programs at once; the threads option is checked. Splitting is forced on small kernels
  * (rt_threads_set_split_min) so that random graphs split at all; the MLP step also
  * runs with the shipped threshold. NABLA_THREADS_GRAPHS sets how many random graphs
  * (tcc; a twentieth of them with cc). */
@@ -250,6 +250,84 @@ static void test_mlp_adam_cc(void **state)
     mlp_threads(NB_BACKEND_CC);
 }
 
+/* ---- two matmuls side by side ------------------------------------------------------ */
+
+enum { PAIR_M = 64, PAIR_K = 1024, PAIR_N = 64, PAIR_RUNS = 4 };
+
+/* y1 = exp(x / 64) w1 and y2 = x w2 (64 x 64 x 1024: 2^22 multiply-adds each, past the
+ * size from which a gemm alone runs in blocks), then y1 + y2, run PAIR_RUNS times; the
+ * output into out. The two matmuls run side by side for every thread count (the plan
+ * says "beside"), each as one gemm call; exp(x / 64), which only the first reads (and
+ * OpenBLAS reads again for each block of its 1024 columns), must stay where it is
+ * while the second writes its result. Returns how many kernels are paired. */
+static int run_pair(nb_backend backend, nb_dtype dt, int threads, const void *xv, const void *wv,
+                    void *out)
+{
+    int64_t xs[2] = {PAIR_M, PAIR_K}, ws[2] = {PAIR_K, PAIR_N};
+    size_t es = nb_dtype_size(dt);
+    nb_graph *g = nb_graph_new();
+    assert_non_null(g);
+    nb_node *x = nb_input(g, "x", dt, 2, xs);
+    nb_node *w[2] = {nb_param(g, "w1", dt, 2, ws), nb_param(g, "w2", dt, 2, ws)};
+    nb_node *t = nb_exp(g, nb_mul(g, x, nb_scalar(g, dt, 1.0 / 64)));
+    nb_node *y1 = nb_matmul(g, t, w[0]); /* first: the kernel that reads t */
+    nb_node *y = nb_add(g, y1, nb_matmul(g, x, w[1]));
+    nb_compile_options opt = {
+        .outputs = &y, .n_outputs = 1, .backend = backend, .keep_plan = 1, .threads = threads};
+    nb_program *p = nb_compile(g, &opt);
+    if (!p)
+        fail_msg("compile: %s", nb_graph_error(g));
+    nb_graph_free(g);
+    for (int i = 0; i < 2; i++)
+        memcpy(nb_program_param_data(p, i), (const char *)wv + (size_t)i * PAIR_K * PAIR_N * es,
+               (size_t)PAIR_K * PAIR_N * es);
+    assert_int_equal(nb_program_bind(p, "x", xv), 0);
+    for (int run = 0; run < PAIR_RUNS; run++)
+        if (nb_program_run(p) != 0)
+            fail_msg("run: %s", nb_program_error(p));
+    memcpy(out, nb_program_output(p, 0), (size_t)PAIR_M * PAIR_N * es);
+    int paired = 0;
+    for (const char *s = nb_program_plan(p); (s = strstr(s, "; beside ")); s++)
+        paired++;
+    nb_program_free(p);
+    return paired;
+}
+
+/* The pair in f32 and in f64 (nb_rt_gemm_one_f32 and _f64). */
+static void matmul_pairs(nb_backend backend)
+{
+    static double xd[PAIR_M * PAIR_K], wd[2 * PAIR_K * PAIR_N], one[PAIR_M * PAIR_N],
+        many[PAIR_M * PAIR_N];
+    static float xf[PAIR_M * PAIR_K], wf[2 * PAIR_K * PAIR_N];
+    for (int i = 0; i < PAIR_M * PAIR_K; i++)
+        xf[i] = (float)(xd[i] = value_at((uint64_t)i));
+    for (int i = 0; i < 2 * PAIR_K * PAIR_N; i++)
+        wf[i] = (float)(wd[i] = value_at((uint64_t)(1000000 + i)));
+    for (nb_dtype dt = NB_F32; dt <= NB_F64; dt++) {
+        const void *xv = dt == NB_F32 ? (const void *)xf : xd, *wv = dt == NB_F32 ? (void *)wf : wd;
+        size_t bytes = (size_t)PAIR_M * PAIR_N * nb_dtype_size(dt);
+        assert_int_equal(run_pair(backend, dt, 1, xv, wv, one), 2);
+        for (int t = 0; t < N_COUNTS; t++) {
+            assert_int_equal(run_pair(backend, dt, thread_counts[t], xv, wv, many), 2);
+            if (memcmp(one, many, bytes) != 0)
+                fail_msg("%s, %d threads: results differ from 1 thread",
+                         dt == NB_F32 ? "f32" : "f64", thread_counts[t]);
+        }
+    }
+}
+
+static void test_matmul_pairs_tcc(void **state)
+{
+    (void)state;
+    matmul_pairs(NB_BACKEND_TCC);
+}
+
+static void test_matmul_pairs_cc(void **state)
+{
+    (void)state;
+    matmul_pairs(NB_BACKEND_CC);
+}
+
 /* ---- two user threads, two programs, one pool -------------------------------------- */
 
 typedef struct runner {
@@ -393,10 +471,20 @@ static const reduce_case reduce_cases[] = {
     {"sum over axis 1 of [64, 256, 3] (row-outer)", 0, 3, {64, 256, 3}, 1, {1}, 1},
     {"logsumexp over axis 1 of [256, 100]", 3, 2, {256, 100}, 1, {1}, 1},
     {"sum over axes 1, 2 of [128, 16, 16]", 0, 3, {128, 16, 16}, 2, {1, 2}, 1},
-    {"sum over axis 0 of [1024, 256] (a bias gradient: columns split)", 0, 2, {1024, 256}, 1,
-     {0}, 1},
-    {"max over axis 0 of [200, 1000] (columns split, a partial block)", 1, 2, {200, 1000}, 1,
-     {0}, 1},
+    {"sum over axis 0 of [1024, 256] (a bias gradient: columns split)",
+     0,
+     2,
+     {1024, 256},
+     1,
+     {0},
+     1},
+    {"max over axis 0 of [200, 1000] (columns split, a partial block)",
+     1,
+     2,
+     {200, 1000},
+     1,
+     {0},
+     1},
     {"sum over axes 0, 1 of [2, 50, 700] (columns split)", 0, 3, {2, 50, 700}, 2, {0, 1}, 1},
     {"sum over axis 0 of [64, 16] (too small to split)", 0, 2, {64, 16}, 1, {0}, 0},
 };
@@ -486,6 +574,8 @@ int main(void)
         cmocka_unit_test(test_random_graphs_cc),
         cmocka_unit_test(test_mlp_adam_tcc),
         cmocka_unit_test(test_mlp_adam_cc),
+        cmocka_unit_test(test_matmul_pairs_tcc),
+        cmocka_unit_test(test_matmul_pairs_cc),
         cmocka_unit_test(test_reductions_split_tcc),
         cmocka_unit_test(test_reductions_split_cc),
         cmocka_unit_test(test_two_user_threads),
