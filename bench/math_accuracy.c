@@ -2,7 +2,10 @@
  * tanh, log, log1p; codegen/cg_math.c) over every one of the 2^32 float inputs, through
  * compiled programs (cc backend), in ulps against libm's f64 functions (correctly
  * rounded in all but rare cases, so a reference 2^29 times finer than f32), next to the
- * error of libm's own f32 functions, and how often the two f32 results differ.
+ * error of libm's own f32 functions, and how often the two f32 results differ. The
+ * programs run with IEEE subnormals (the accuracy is IEEE's); a twin under the default
+ * NB_DENORMALS_FLUSH must give the same bits wherever input and result are normal
+ * (counted: "flush differs").
  *
  * Usage: bench_math_accuracy [--step S]   (every S-th bit pattern; default 1: all)
  * All inputs take minutes of one core: run it on a quiet machine (nice). */
@@ -72,17 +75,22 @@ int main(int argc, char **argv)
     nb_node *x = nb_input(g, "x", NB_F32, 1, &n);
     nb_node *y[F_COUNT] = {nb_exp(g, x), nb_expm1(g, x), nb_tanh(g, x), nb_log(g, x),
                            nb_log1p(g, x)};
-    nb_compile_options opt = {.outputs = y, .n_outputs = F_COUNT, .backend = NB_BACKEND_CC};
+    nb_compile_options opt = {.outputs = y,
+                              .n_outputs = F_COUNT,
+                              .backend = NB_BACKEND_CC,
+                              .denormals = NB_DENORMALS_IEEE};
     nb_program *p = nb_compile(g, &opt);
+    opt.denormals = NB_DENORMALS_FLUSH;
+    nb_program *pf = p ? nb_compile(g, &opt) : NULL;
     float *in = malloc(CHUNK * sizeof *in);
-    if (!p || !in) {
-        fprintf(stderr, "bench_math_accuracy: %s\n", p ? "out of memory" : nb_graph_error(g));
+    if (!p || !pf || !in) {
+        fprintf(stderr, "bench_math_accuracy: %s\n", p && pf ? "out of memory" : nb_graph_error(g));
         return 1;
     }
     nb_graph_free(g);
     double worst[F_COUNT] = {0}, worst_libm[F_COUNT] = {0};
     float at[F_COUNT] = {0}, at_libm[F_COUNT] = {0};
-    uint64_t differ[F_COUNT] = {0}, total = 0;
+    uint64_t differ[F_COUNT] = {0}, flush_differs[F_COUNT] = {0}, total = 0;
     for (uint64_t u = 0; u < (1ull << 32);) {
         uint32_t k = 0;
         for (; k < CHUNK && u < (1ull << 32); k++, u += step) {
@@ -91,13 +99,19 @@ int main(int argc, char **argv)
         }
         for (uint32_t i = k; i < CHUNK; i++)
             in[i] = 0;
-        if (nb_program_bind(p, "x", in) != 0 || nb_program_run(p) != 0) {
-            fprintf(stderr, "bench_math_accuracy: %s\n", nb_program_error(p));
+        if (nb_program_bind(p, "x", in) != 0 || nb_program_run(p) != 0 ||
+            nb_program_bind(pf, "x", in) != 0 || nb_program_run(pf) != 0) {
+            fprintf(stderr, "bench_math_accuracy: %s %s\n", nb_program_error(p),
+                    nb_program_error(pf));
             return 1;
         }
         for (int f = 0; f < F_COUNT; f++) {
-            const float *out = nb_program_output(p, f);
+            const float *out = nb_program_output(p, f), *outf = nb_program_output(pf, f);
             for (uint32_t i = 0; i < k; i++) {
+                int normal =
+                    fpclassify(in[i]) != FP_SUBNORMAL && fpclassify(out[i]) != FP_SUBNORMAL;
+                flush_differs[f] += normal && memcmp(&out[i], &outf[i], sizeof *out) != 0 &&
+                                    !(isnan(out[i]) && isnan(outf[i]));
                 double t = ref(f, in[i]);
                 float l = libm(f, in[i]);
                 double e = ulps(out[i], t), el = ulps(l, t);
@@ -114,9 +128,11 @@ int main(int argc, char **argv)
            (unsigned long long)total, (unsigned long long)step);
     for (int f = 0; f < F_COUNT; f++)
         printf("  %-7s nabla max %.4f ulp at %a   libm max %.4f ulp at %a   results differ "
-               "on %llu inputs\n",
-               names[f], worst[f], at[f], worst_libm[f], at_libm[f], (unsigned long long)differ[f]);
+               "on %llu inputs   flush differs on %llu\n",
+               names[f], worst[f], at[f], worst_libm[f], at_libm[f], (unsigned long long)differ[f],
+               (unsigned long long)flush_differs[f]);
     nb_program_free(p);
+    nb_program_free(pf);
     free(in);
     return 0;
 }

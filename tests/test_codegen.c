@@ -151,8 +151,8 @@ static void test_name_injection(void **state)
  * and carries no suffix in an f64 program. In f32 programs a literal on a line that
  * declares a double (the accumulators of f32 sums are double on purpose) is exempt:
  * it does not promote float arithmetic. */
-/* The code without nabla's own math (codegen/cg_math.c), which computes f32 functions
- * in double on purpose: from its first line to its end line, blanked. */
+/* The code without nabla's own math (codegen/cg_math.c), whose expm1 and erf compute in
+ * double on purpose: from its first line to its end line, blanked. */
 static char *strip_own_math(const char *src)
 {
     char *copy = strdup(src);

@@ -1,8 +1,8 @@
 /* test_math.c — nabla's own f32 math (codegen/cg_math.c): exp, expm1, tanh, log and
  * log1p, compiled with both backends over a million points spread over every float
  * exponent, must agree bit for bit between tcc, cc and libtcc running the math's text
- * (NB_BACKEND_AUTO's first tier), stay within 0.6 ulp of the long double libm value
- * (measured: at most 0.5004 over every 5th of the 2^32 inputs, docs/performance.md),
+ * (NB_BACKEND_AUTO's first tier), stay within 1.1 ulp of the long double libm value
+ * (measured over all 2^32 inputs: at most 1.027, tanh; docs/performance.md),
  * and return libm's values for NaN, +-inf, +-0, the overflow and underflow thresholds
  * and subnormal results. erf has no builder of its own: it is checked through gelu,
  * x * (0.5 (1 + erf(x / sqrt 2))) in f32, against the same f32 formula on the long
@@ -25,8 +25,9 @@
  * exponent and low mantissa bit is hit), then the special values below. */
 #define POINT_STEP 4099u
 #define POINT_SWEEP ((uint32_t)(UINT32_MAX / POINT_STEP))
-/* The bound asserted; the functions measure at most 0.5004 (docs/performance.md). */
-#define MAX_ULP 0.6
+/* The bound asserted; the functions measure at most 1.027 (tanhf; the others below
+ * 0.9) over all 2^32 inputs (docs/performance.md). */
+#define MAX_ULP 1.1
 
 static const float specials[] = {
     0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, 1.0f, -1.0f, 0x1p-149f, -0x1p-149f, 0x1p-126f,
