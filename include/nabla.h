@@ -160,6 +160,15 @@ nb_node *nb_gather(nb_graph *g, nb_node *table, nb_node *index);
  * too); there is no all-zero row. */
 nb_node *nb_one_hot(nb_graph *g, nb_node *index, int classes, nb_dtype dt);
 
+/* Elements of x picked along one axis (negative counts from the end) by an i32 index of
+ * x's rank, as torch.take_along_dim / torch.gather(x, axis, index) and
+ * numpy.take_along_axis: out[.., k, ..] = x[.., index[.., k, ..], ..], of the index's
+ * shape, every other axis of the index as long as x's. An index outside
+ * [0, x.shape[axis]) at run time makes nb_program_run return -1 with an error naming the
+ * node; nothing is read out of bounds. The gradient scatters into zeros of x's shape,
+ * repeated indices adding up. */
+nb_node *nb_take_along_axis(nb_graph *g, nb_node *x, nb_node *index, int axis);
+
 /* ---- softmax and losses ------------------------------------------------------------ */
 
 nb_node *nb_softmax(nb_graph *g, nb_node *x, int axis);
