@@ -46,6 +46,9 @@ typedef struct cg_ctx {
     /* The kernel being written is split (cg_kernel.parts > 1): its outermost splittable
      * loop runs the iterations [lo, hi) its part is given. */
     int split;
+    /* The kernel being written (cg_program.c sets it): a reduction reads its fused
+     * producers from it. */
+    const struct cg_kernel *kernel;
     /* The first internal error (a bug of an emitter, never of the user's graph), or "".
      * The text being written is marked failed too; cg_text_error tells it apart from
      * running out of memory. */
@@ -368,9 +371,20 @@ int cg_reserve(ir_graph *g, const char *what, const ir_node *n, size_t *size, si
  * broadcast by strides, each member's expression (its CG_EW emitter's) inlined into its
  * reader or held in a local. */
 void cg_elementwise(cg_ctx *c, const cg_kernel *k);
+/* The fused producers of a reduction kernel k (its elementwise members before the root,
+ * the last of them the root's operand), written inside the reduction's loops over that
+ * operand's axes (variables i0, i1, ..., unmerged). inside == 0: the loads of operands
+ * constant along the reduced axes `reduced` (once per output element, before the
+ * reduced loops); inside != 0: the other loads, every member's statement and the stores
+ * of the stored ones; the root's operand is then the local t<its origin>. */
+void cg_elementwise_producers(cg_ctx *c, const cg_kernel *k, uint32_t reduced, int inside);
 /* Iterations of the outermost loop cg_elementwise writes for k (after merging axes):
  * what a split kernel's parts divide. */
 int64_t cg_elementwise_extent(const cg_kernel *k);
+/* Whether reduction n is written as plain loops (its innermost axis reduced: no
+ * row-outer blocks), so that elementwise producers of its operand can be computed
+ * inside its loops (cg_fuse). */
+int cg_reduce_fusable(const ir_node *n);
 /* Iterations of the loop a split reduction kernel divides (the outermost loop over kept
  * axes, outside every reduced one; for a row-outer reduction whose only kept axis is the
  * innermost, that axis's columns, walked in blocks), or 0 when n is not a reduction
@@ -449,8 +463,8 @@ typedef struct cg_request {
     cg_rt_link rt_link; /* how the code reaches the runtime kernels */
     cg_times *times;    /* when not NULL, set to the time each phase took */
     int keep_plan;      /* keep the printed plan in the program (cg_program.plan) */
-    int threads; /* threads the program runs on: kernels split in up to 4 parts per thread */
-    long split_min; /* fewest elements per part of a split kernel (CG_SPLIT_MIN) */
+    int threads;        /* threads the program runs on: kernels split in up to 4 parts per thread */
+    long split_min;     /* fewest elements per part of a split kernel (CG_SPLIT_MIN) */
 } cg_request;
 
 /* Fewest elements per part of a split kernel (an elementwise kernel's elements, a

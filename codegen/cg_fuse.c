@@ -1,6 +1,7 @@
 /* cg_fuse.c — groups elementwise nodes into fused kernels. A node joins the kernel of
- * its consumers when it is elementwise and has the kernel's shape, and every use of it
- * is either inside the kernel or in a kernel that runs after it. A member used only
+ * its consumers when it is elementwise and has the kernel's shape (a reduction's
+ * kernel: its operand's), and every use of it is either inside the kernel or in a
+ * kernel that runs after it. A member used only
  * inside never touches memory; one that is also read later, or is an output, is
  * "stored": the loop writes it too (a kernel with several outputs). */
 #include <stdlib.h>
@@ -117,8 +118,14 @@ int cg_fuse(const ir_graph *g, cg_plan *pl)
             continue;
         nodes[id].root = id;
         nodes[id].stored = 1;
-        if (!nodes[id].ew)
-            continue;
+        /* A reduction written as plain loops takes the elementwise producers of its
+         * operand into its loops: their members have the operand's shape. */
+        int shape = nodes[id].type;
+        if (!nodes[id].ew) {
+            if (!cg_reduce_fusable(g->nodes[id]))
+                continue;
+            shape = nodes[operands[nodes[id].in_at]].type;
+        }
         /* Candidates are the operands of members, visited in decreasing id order (a
          * heap, so the work is in the kernel's operands, not in the ids between them):
          * by the time a node is considered every member that could use it has already
@@ -131,7 +138,7 @@ int cg_fuse(const ir_graph *g, cg_plan *pl)
             int joins = cand == id;
             ir_work.fuse_steps++;
             if (!joins && m->root < 0 && m->ew && members < CG_FUSE_MAX &&
-                n_operands + m->n_in <= CG_MAX_ARGS && same_shape(pl, m->type, nodes[id].type)) {
+                n_operands + m->n_in <= CG_MAX_ARGS && same_shape(pl, m->type, shape)) {
                 int outside = u.start[cand + 1] - u.start[cand] - inside[cand];
                 ir_work.fuse_steps++;
                 /* A reader outside that runs before this kernel would see no value. */

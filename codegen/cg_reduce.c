@@ -13,14 +13,23 @@ typedef struct reduce_loops {
     int64_t xs[NB_MAX_RANK]; /* strides of x's element in the loop variables */
     int64_t ys[NB_MAX_RANK]; /* strides of y's element (reduced axes have stride 0) */
     const char *t;           /* C type of the elements */
+    int fused;               /* x is computed in the loop by fused producers */
 } reduce_loops;
 
-/* Appends the index of x's element, and of y's. */
-static void put_xi(cg_ctx *c, const reduce_loops *l)
+/* Appends x's element: x0[<index>], or the local its fused producers computed it in. */
+static void put_x(cg_ctx *c, const reduce_loops *l)
 {
+    if (l->fused) {
+        cg_s(c, "t");
+        cg_i(c, l->x->origin);
+        return;
+    }
+    cg_s(c, "x0[");
     cg_index(c->t, 0, "i", l->x->rank, l->xs);
+    cg_s(c, "]");
 }
 
+/* Appends the index of y's element. */
 static void put_yi(cg_ctx *c, const reduce_loops *l)
 {
     cg_index(c->t, 0, "i", l->x->rank, l->ys);
@@ -29,9 +38,14 @@ static void put_yi(cg_ctx *c, const reduce_loops *l)
 /* Writes the statements for one output element, inside the kept-axes loops. */
 typedef void (*reduce_body)(cg_ctx *c, const reduce_loops *l);
 
+/* Opens the loops over the reduced axes; with fused producers, computes x's element
+ * inside them. */
 static int inner_open(cg_ctx *c, const reduce_loops *l)
 {
-    return cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red);
+    int open = cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red);
+    if (l->fused)
+        cg_elementwise_producers(c, c->kernel, l->red, 1);
+    return open;
 }
 
 /* The outermost axis of `axes`, or -1 when there is none. */
@@ -64,6 +78,7 @@ static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
     l.x = n->in[0];
     l.red = n->attr.axes;
     l.t = cg_ctype(n->dtype);
+    l.fused = c->kernel && c->kernel->root == n && c->kernel->n_members > 1;
     uint32_t kept = ((1u << l.x->rank) - 1) & ~l.red;
     cg_strides(l.x->rank, l.x->shape, l.xs);
     for (int d = l.x->rank - 1; d >= 0; d--) {
@@ -71,6 +86,8 @@ static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
         s *= (l.red & (1u << d)) ? 1 : l.x->shape[d];
     }
     int outer = kept_open(c, l.x->rank, l.x->shape, kept);
+    if (l.fused) /* the producers' operands that one output element reads throughout */
+        cg_elementwise_producers(c, c->kernel, l.red, 0);
     body(c, &l);
     cg_loops_close(c, outer);
 }
@@ -93,9 +110,9 @@ static void sum_body(cg_ctx *c, const reduce_loops *l)
     cg_end(c, "double acc = 0.0;");
     int inner = inner_open(c, l);
     cg_begin(c);
-    cg_s(c, "acc += x0[");
-    put_xi(c, l);
-    cg_end(c, "];");
+    cg_s(c, "acc += ");
+    put_x(c, l);
+    cg_end(c, ";");
     cg_loops_close(c, inner);
     /* y[..] = (T)acc; */
     cg_begin(c);
@@ -119,9 +136,9 @@ static void extreme_into(cg_ctx *c, const reduce_loops *l, const char *cmp)
     cg_begin(c);
     cg_s(c, "const ");
     cg_s(c, l->t);
-    cg_s(c, " v = x0[");
-    put_xi(c, l);
-    cg_end(c, "];");
+    cg_s(c, " v = ");
+    put_x(c, l);
+    cg_end(c, ";");
     cg_begin(c);
     cg_s(c, "if (v ");
     cg_s(c, cmp);
@@ -185,9 +202,9 @@ static void logsumexp_shifted_body(cg_ctx *c, const reduce_loops *l)
     cg_begin(c);
     cg_s(c, "acc += ");
     cg_s(c, cg_fn(c, dt, "exp"));
-    cg_s(c, "(x0[");
-    put_xi(c, l);
-    cg_end(c, "]);");
+    cg_s(c, "(");
+    put_x(c, l);
+    cg_end(c, ");");
     log_of_sum(c, l, inner, "(s);");
 }
 
@@ -208,9 +225,9 @@ static void logsumexp_body(cg_ctx *c, const reduce_loops *l)
     cg_begin(c);
     cg_s(c, "const ");
     cg_s(c, l->t);
-    cg_s(c, " d = x0[");
-    put_xi(c, l);
-    cg_end(c, "] - m;");
+    cg_s(c, " d = ");
+    put_x(c, l);
+    cg_end(c, " - m;");
     cg_line(c, "acc += %s(d);", cg_fn(c, dt, "exp"));
     log_of_sum(c, l, inner, "(s) + m;");
 }
@@ -406,12 +423,20 @@ static void reduce_any(cg_ctx *c, const ir_node *n, const char *cmp, reduce_body
         reduce_kernel(c, n, body);
 }
 
+int cg_reduce_fusable(const ir_node *n)
+{
+    reduce_rows r;
+    if (n->op == IR_OP_LOGSUMEXP)
+        return 1;
+    return (n->op == IR_OP_SUM || n->op == IR_OP_MAX || n->op == IR_OP_MIN) &&
+           !rows_plan(n, NULL, &r);
+}
+
 int64_t cg_reduce_extent(const ir_node *n)
 {
     reduce_rows r;
     const ir_node *x = n->in[0];
-    if (n->op != IR_OP_SUM && n->op != IR_OP_MAX && n->op != IR_OP_MIN &&
-        n->op != IR_OP_LOGSUMEXP)
+    if (n->op != IR_OP_SUM && n->op != IR_OP_MAX && n->op != IR_OP_MIN && n->op != IR_OP_LOGSUMEXP)
         return 0;
     /* The loops kept_open splits: row-outer (sum, max, min) or plain. */
     if (n->op != IR_OP_LOGSUMEXP && rows_plan(n, n->op == IR_OP_SUM ? NULL : ">", &r)) {

@@ -525,8 +525,8 @@ int ir_vjp_take_along_axis(ir_graph *g, ir_node *n, ir_node *gy, const unsigned 
     for (int d = axis + 1; d < x->rank; d++)
         after *= x->shape[d];
     int64_t wide[4] = {before, k, 1, after};
-    ir_node *hit = ir_make2(g, IR_OP_EQ, ir_reshape(g, index, 4, wide), positions(g, size, 2, 4),
-                            NULL);
+    ir_node *hit =
+        ir_make2(g, IR_OP_EQ, ir_reshape(g, index, 4, wide), positions(g, size, 2, 4), NULL);
     ir_node *sel = ir_make3(g, IR_OP_WHERE, hit, ir_reshape(g, gy, 4, wide), zero, NULL);
     ir_node *sum = ir_reduce(g, IR_OP_SUM, sel, 1u << 1, 0);
     gx[0] = ir_reshape(g, sum, x->rank, x->shape);
