@@ -349,12 +349,18 @@ void cg_plan_free(cg_plan *pl);
 void cg_plan_print(const cg_plan *pl, ir_text *out);
 
 /* Reads pl->nodes (liveness, views and the per-node fields plan_nodes copied),
- * pl->operands and pl->types, never the node structs, and assigns every live node that
+ * pl->operands and pl->types, and of the node structs only reductions' (whether one
+ * takes its producers: plain loops, split as finely as rq would split the producers
+ * alone), and assigns every live node that
  * is not a view to the kernel that computes it: nodes[id].root is the id
  * of that kernel's root (id itself for a root), -1 for leaves, views and dead nodes;
  * nodes[id].stored is set for the nodes a kernel writes to memory (roots, and fused
  * members read after the kernel or kept). 0, or -1 on OOM. */
-int cg_fuse(const ir_graph *g, cg_plan *pl);
+int cg_fuse(const ir_graph *g, const struct cg_request *rq, cg_plan *pl);
+/* The parts a kernel that reads or writes `work` elements runs in when its split loop
+ * has `extent` iterations (0: it cannot split): 1, or up to CG_SPLIT_PER_THREAD *
+ * rq->threads parts of at least rq->split_min elements and CG_SPLIT_GRAIN iterations. */
+int cg_split_parts(const struct cg_request *rq, int64_t work, int64_t extent);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 

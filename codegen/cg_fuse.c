@@ -93,7 +93,18 @@ static int same_shape(const cg_plan *pl, int a, int b)
                       memcmp(ta->shape, tb->shape, (size_t)ta->rank * sizeof *ta->shape) == 0);
 }
 
-int cg_fuse(const ir_graph *g, cg_plan *pl)
+/* Whether reduction n (plain loops) may take the elementwise producers of its operand:
+ * its own split must divide the loop at least as finely as a kernel of the producers
+ * alone would (a full sum of exp(x) over a million elements stays two kernels on two
+ * threads: the exp loop split, the sum on one thread). */
+static int takes_producers(const ir_node *n, const cg_request *rq)
+{
+    int64_t work = n->in[0]->numel;
+    return cg_reduce_fusable(n) &&
+           cg_split_parts(rq, work, cg_reduce_extent(n)) >= cg_split_parts(rq, work, work);
+}
+
+int cg_fuse(const ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     cg_node_plan *nodes = pl->nodes;
     const int *operands = pl->operands;
@@ -122,7 +133,7 @@ int cg_fuse(const ir_graph *g, cg_plan *pl)
          * operand into its loops: their members have the operand's shape. */
         int shape = nodes[id].type;
         if (!nodes[id].ew) {
-            if (!cg_reduce_fusable(g->nodes[id]))
+            if (!takes_producers(g->nodes[id], rq))
                 continue;
             shape = nodes[operands[nodes[id].in_at]].type;
         }

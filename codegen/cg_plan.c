@@ -483,13 +483,25 @@ int64_t cg_kernel_extent(const cg_kernel *k)
     return cg_kernel_emitter(k->root->op) ? cg_reduce_extent(k->root) : cg_elementwise_extent(k);
 }
 
+int cg_split_parts(const cg_request *rq, int64_t work, int64_t extent)
+{
+    if (rq->threads <= 1 || rq->split_min <= 0 || extent <= 0)
+        return 1;
+    int64_t parts = work / rq->split_min, rows = extent / CG_SPLIT_GRAIN;
+    if (parts > rows)
+        parts = rows;
+    if (parts > (int64_t)rq->threads * CG_SPLIT_PER_THREAD)
+        parts = (int64_t)rq->threads * CG_SPLIT_PER_THREAD;
+    return parts > 1 ? (int)parts : 1;
+}
+
 /* The thread split of each kernel: an elementwise kernel (one loop nest, each
  * iteration independent of the others) of at least 2 * rq->split_min elements, or a
  * reduction that reads at least as many with a kept loop outside its reduced ones
  * (cg_reduce_extent; each output element stays on one thread), runs in up to
  * CG_SPLIT_PER_THREAD * rq->threads parts of at least rq->split_min elements and
- * CG_SPLIT_GRAIN iterations of that loop each; every other kernel (a matmul, a
- * gather, a wide concat, a full reduction) in one. */
+ * CG_SPLIT_GRAIN iterations of that loop each (cg_split_parts); every other kernel (a
+ * matmul, a gather, a wide concat, a full reduction) in one. */
 static void plan_split(const cg_request *rq, cg_plan *pl)
 {
     for (int i = 0; i < pl->n_kernels; i++) {
@@ -503,17 +515,7 @@ static void plan_split(const cg_request *rq, cg_plan *pl)
         int emitted = cg_kernel_emitter(r->op) != NULL;
         if (!emitted && !pl->nodes[r->id].ew)
             continue;
-        int64_t extent = cg_kernel_extent(k);
-        if (extent <= 0)
-            continue;
-        int64_t work = emitted ? r->in[0]->numel : r->numel;
-        int64_t parts = work / rq->split_min, rows = extent / CG_SPLIT_GRAIN;
-        if (parts > rows)
-            parts = rows;
-        if (parts > (int64_t)rq->threads * CG_SPLIT_PER_THREAD)
-            parts = (int64_t)rq->threads * CG_SPLIT_PER_THREAD;
-        if (parts > 1)
-            k->parts = (int)parts;
+        k->parts = cg_split_parts(rq, emitted ? r->in[0]->numel : r->numel, cg_kernel_extent(k));
     }
 }
 
@@ -545,7 +547,7 @@ int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
         sc.in_place[id] = -1;
     mark_live(g, rq, pl->nodes, pl->operands);
     plan_views(g, pl->nodes, pl->operands, &sc);
-    if (cg_fuse(g, pl) != 0) {
+    if (cg_fuse(g, rq, pl) != 0) {
         ir_oom(g);
         goto done;
     }
