@@ -8,6 +8,9 @@
  *   emits now, also compiled here, so the pair shows the loop order alone.
  * - ce64x10, ce256x1000: softmax cross-entropy, mean over the batch, forward and its
  *   gradient with respect to the logits (the MLP's last layer, and a wide one).
+ * - softmax, logsumexp: over the last axis of f32[256,1000], forward and the gradient of
+ *   sum(y * gy) for x.
+ * The cross-entropy, softmax and logsumexp lines name the program's kernel count.
  * - linear: y = relu(x w + b) with x [256,1024], w [1024,1024], forward and backward
  *   (the gradients of sum(y * gy) for x, w and b).
  * - mlp: the Fashion-MNIST training step (784-256-128-10, ReLU, cross-entropy, Adam,
@@ -25,8 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "nabla.h"
 #include "bench_util.h"
+#include "nabla.h"
 
 #define BENCH_ROUNDS_DEFAULT 5
 #define BENCH_ROUND_SECONDS 0.2
@@ -126,14 +129,28 @@ static const char *const backend_names[2] = {"tcc", "cc"};
 static nb_program *compile(nb_graph *g, nb_node **outs, int n_outs, const nb_update *u, int n_u,
                            nb_backend backend)
 {
-    nb_compile_options opt = {
-        .outputs = outs, .n_outputs = n_outs, .updates = u, .n_updates = n_u, .backend = backend};
+    nb_compile_options opt = {.outputs = outs,
+                              .n_outputs = n_outs,
+                              .updates = u,
+                              .n_updates = n_u,
+                              .backend = backend,
+                              .keep_plan = 1};
     nb_program *p = nb_compile(g, &opt);
     if (!p) {
         fprintf(stderr, "compile: %s\n", nb_graph_error(g));
         exit(1);
     }
     return p;
+}
+
+/* The kernels of p's plan (a line each). */
+static int kernel_count(const nb_program *p)
+{
+    int n = 0;
+    for (const char *l = nb_program_plan(p); l && *l;
+         l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "")
+        n += strncmp(l, "kernel ", 7) == 0;
+    return n;
 }
 
 static void bench_axis0(int rounds)
@@ -200,14 +217,59 @@ static void bench_ce(int rounds, int64_t n, int64_t classes)
         double min, med;
         time_it(run_program, p, rounds, &min, &med);
         char label[64];
-        snprintf(label, sizeof label, "nabla %s (loss %.6f)", backend_names[b],
-                 *(const float *)nb_program_output(p, 0));
+        snprintf(label, sizeof label, "nabla %s (loss %.6f, %d kernels)", backend_names[b],
+                 *(const float *)nb_program_output(p, 0), kernel_count(p));
         report(label, min, med, 0);
         nb_program_free(p);
         nb_graph_free(g);
     }
     free(logits);
     free(labels);
+}
+
+/* ---- softmax and logsumexp -------------------------------------------------------- */
+
+#define SM_ROWS 256
+#define SM_COLS 1000
+
+/* softmax (log_sum == 0) or logsumexp over the last axis of x [256,1000]: y and the
+ * gradient of sum(y * gy) for x. */
+static void bench_softmax(int rounds, int log_sum)
+{
+    int64_t shape[2] = {SM_ROWS, SM_COLS}, rows[2] = {SM_ROWS, 1};
+    float *x = malloc(sizeof(float) * SM_ROWS * SM_COLS);
+    float *gy = malloc(sizeof(float) * SM_ROWS * SM_COLS);
+    if (!x || !gy)
+        exit(1);
+    fill(x, SM_ROWS * SM_COLS, 8);
+    fill(gy, SM_ROWS * SM_COLS, 9);
+    printf("%s: over the last axis of f32[%d,%d], forward + gradient\n",
+           log_sum ? "logsumexp" : "softmax", SM_ROWS, SM_COLS);
+    for (int b = 0; b < 2; b++) {
+        nb_graph *g = nb_graph_new();
+        int axis = -1;
+        nb_node *in = nb_input(g, "x", NB_F32, 2, shape);
+        nb_node *y = log_sum ? nb_logsumexp(g, in, &axis, 1, 1) : nb_softmax(g, in, -1);
+        nb_node *w = nb_input(g, "gy", NB_F32, 2, log_sum ? rows : shape);
+        nb_node *l = nb_sum(g, nb_mul(g, y, w), NULL, 0, 0);
+        nb_node *outs[2] = {y, NULL};
+        if (nb_grad(g, l, &in, 1, &outs[1]) != 0) {
+            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
+            exit(1);
+        }
+        nb_program *p = compile(g, outs, 2, NULL, 0, (nb_backend)b);
+        nb_program_bind(p, "x", x);
+        nb_program_bind(p, "gy", gy);
+        double min, med;
+        time_it(run_program, p, rounds, &min, &med);
+        char label[64];
+        snprintf(label, sizeof label, "nabla %s (%d kernels)", backend_names[b], kernel_count(p));
+        report(label, min, med, 0);
+        nb_program_free(p);
+        nb_graph_free(g);
+    }
+    free(x);
+    free(gy);
 }
 
 /* ---- Linear + bias + ReLU ------------------------------------------------------- */
@@ -336,7 +398,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--repeat N] [--threads N] "
-                    "[--case axis0|ce64x10|ce256x1000|linear|mlp]\n",
+                    "[--case axis0|ce64x10|ce256x1000|softmax|logsumexp|linear|mlp]\n",
                     argv[0]);
             return 2;
         }
@@ -355,6 +417,10 @@ int main(int argc, char **argv)
         bench_ce(rounds, 64, 10);
     if (!only || strcmp(only, "ce256x1000") == 0)
         bench_ce(rounds, 256, 1000);
+    if (!only || strcmp(only, "softmax") == 0)
+        bench_softmax(rounds, 0);
+    if (!only || strcmp(only, "logsumexp") == 0)
+        bench_softmax(rounds, 1);
     if (!only || strcmp(only, "linear") == 0)
         bench_linear(rounds);
     if (!only || strcmp(only, "mlp") == 0)

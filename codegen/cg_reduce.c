@@ -6,6 +6,12 @@
 
 #include "cg.h"
 
+/* Output elements a strided reduction accumulates side by side: one block's accumulators
+ * live on the stack (2 KiB of doubles), and each row of x is read as a run of this many
+ * contiguous elements instead of one element per cache line. Also the block of
+ * elements fused producers compute before a reduction takes them in order. */
+#define CG_REDUCE_BLOCK 256
+
 /* The loop structure of one reduction node, shared by its body writers. */
 typedef struct reduce_loops {
     const ir_node *n, *x;
@@ -14,11 +20,19 @@ typedef struct reduce_loops {
     int64_t ys[NB_MAX_RANK]; /* strides of y's element (reduced axes have stride 0) */
     const char *t;           /* C type of the elements */
     int fused;               /* x is computed in the loop by fused producers */
+    /* Fused producers write x's innermost axis in blocks (blk[]) that the reduction then
+     * takes in order: the producers' loop has no accumulator, so a compiler vectorizes
+     * it. block_exp: the block holds exp(x) (the shifted logsumexp's terms). */
+    int block, block_exp;
 } reduce_loops;
 
 /* Appends x's element: x0[<index>], or the local its fused producers computed it in. */
 static void put_x(cg_ctx *c, const reduce_loops *l)
 {
+    if (l->block) {
+        cg_s(c, "blk[j]");
+        return;
+    }
     if (l->fused) {
         cg_s(c, "t");
         cg_i(c, l->x->origin);
@@ -39,13 +53,53 @@ static void put_yi(cg_ctx *c, const reduce_loops *l)
 typedef void (*reduce_body)(cg_ctx *c, const reduce_loops *l);
 
 /* Opens the loops over the reduced axes; with fused producers, computes x's element
- * inside them. */
+ * inside them. With blocks, the innermost reduced axis runs in blocks of at most
+ * CG_REDUCE_BLOCK elements: a loop of the producers fills blk[], then the loop over j
+ * that the caller's statement goes in takes blk[j] in order. Returns the loops to close. */
 static int inner_open(cg_ctx *c, const reduce_loops *l)
 {
-    int open = cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red);
-    if (l->fused)
-        cg_elementwise_producers(c, c->kernel, l->red, 1);
-    return open;
+    int last = l->x->rank - 1;
+    int64_t size = l->x->shape[last];
+    if (!l->block) {
+        int open = cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red);
+        if (l->fused)
+            cg_elementwise_producers(c, c->kernel, l->red, 1);
+        return open;
+    }
+    int open = cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red & ~(1u << last));
+    const char *from = "0", *count = "cnt";
+    char n[IR_INT_STR_MAX];
+    if (size > CG_REDUCE_BLOCK) {
+        cg_line(c, "for (long j0 = 0; j0 < %lld; j0 += %d) {", (long long)size, CG_REDUCE_BLOCK);
+        c->indent++;
+        cg_line(c, "const long cnt = %lld - j0 < %d ? %lld - j0 : %d;", (long long)size,
+                CG_REDUCE_BLOCK, (long long)size, CG_REDUCE_BLOCK);
+        from = "j0";
+        open++;
+    } else {
+        ir_int_str(size, n);
+        count = n;
+    }
+    cg_line(c, "%s blk[%d];", cg_ctype(l->x->dtype), CG_REDUCE_BLOCK);
+    cg_line(c, "for (long i%d = %s; i%d < %s + %s; i%d++) {", last, from, last, from, count, last);
+    c->indent++;
+    cg_elementwise_producers(c, c->kernel, l->red, 1);
+    /* blk[i1 - j0] = t4; or blk[i1] = nbm_expf(t4); */
+    cg_begin(c);
+    cg_s(c, "blk[i");
+    cg_i(c, last);
+    cg_s(c, size > CG_REDUCE_BLOCK ? " - j0] = " : "] = ");
+    if (l->block_exp) {
+        cg_s(c, cg_fn(c, l->x->dtype, "exp"));
+        cg_s(c, "(");
+    }
+    cg_s(c, "t");
+    cg_i(c, l->x->origin);
+    cg_end(c, l->block_exp ? ");" : ";");
+    cg_loops_close(c, 1);
+    cg_line(c, "for (long j = 0; j < %s; j++) {", count);
+    c->indent++;
+    return open + 1;
 }
 
 /* The outermost axis of `axes`, or -1 when there is none. */
@@ -70,6 +124,9 @@ static int kept_open(cg_ctx *c, int rank, const int64_t *size, uint32_t axes)
     return 1 + cg_loops_open(c, "i", rank, size, axes & ~(1u << d));
 }
 
+static void logsumexp_body(cg_ctx *c, const reduce_loops *l);
+static void logsumexp_shifted_body(cg_ctx *c, const reduce_loops *l);
+
 static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
 {
     reduce_loops l;
@@ -79,6 +136,11 @@ static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
     l.red = n->attr.axes;
     l.t = cg_ctype(n->dtype);
     l.fused = c->kernel && c->kernel->root == n && c->kernel->n_members > 1;
+    /* Blocks when the innermost axis is reduced and longer than 1, for every body but
+     * logsumexp's with its max pass (two loops over x). */
+    l.block = l.fused && body != logsumexp_body && l.x->rank > 0 &&
+              ((l.red >> (l.x->rank - 1)) & 1u) && l.x->shape[l.x->rank - 1] > 1;
+    l.block_exp = l.block && body == logsumexp_shifted_body;
     uint32_t kept = ((1u << l.x->rank) - 1) & ~l.red;
     cg_strides(l.x->rank, l.x->shape, l.xs);
     for (int d = l.x->rank - 1; d >= 0; d--) {
@@ -201,10 +263,15 @@ static void logsumexp_shifted_body(cg_ctx *c, const reduce_loops *l)
     int inner = inner_open(c, l);
     cg_begin(c);
     cg_s(c, "acc += ");
-    cg_s(c, cg_fn(c, dt, "exp"));
-    cg_s(c, "(");
-    put_x(c, l);
-    cg_end(c, ");");
+    if (l->block_exp) { /* the block holds the exps */
+        put_x(c, l);
+        cg_end(c, ";");
+    } else {
+        cg_s(c, cg_fn(c, dt, "exp"));
+        cg_s(c, "(");
+        put_x(c, l);
+        cg_end(c, ");");
+    }
     log_of_sum(c, l, inner, "(s);");
 }
 
@@ -233,11 +300,6 @@ static void logsumexp_body(cg_ctx *c, const reduce_loops *l)
 }
 
 /* ---- strided reductions, row-outer ------------------------------------------------ */
-
-/* Output elements a strided reduction accumulates side by side: one block's accumulators
- * live on the stack (2 KiB of doubles), and each row of x is read as a run of this many
- * contiguous elements instead of one element per cache line. */
-#define CG_REDUCE_BLOCK 256
 
 /* The loop nest of a reduction whose innermost axis is kept (a sum over axis 0, a bias
  * gradient), axes merged where x and y walk them as one. */
