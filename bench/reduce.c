@@ -153,6 +153,32 @@ static int kernel_count(const nb_program *p)
     return n;
 }
 
+/* Appends to g the gradient of l for x, compiles y (l itself when y is NULL) and the
+ * gradient on backend b, binds the two inputs, times a run and reports it with the
+ * program's kernel count (and the loss when y is NULL). */
+static void time_with_grad(int rounds, nb_graph *g, nb_node *y, nb_node *l, nb_node *x,
+                           const char *const names[2], const void *const data[2], int b)
+{
+    nb_node *outs[2] = {y ? y : l, NULL};
+    if (nb_grad(g, l, &x, 1, &outs[1]) != 0) {
+        fprintf(stderr, "grad: %s\n", nb_graph_error(g));
+        exit(1);
+    }
+    nb_program *p = compile(g, outs, 2, NULL, 0, (nb_backend)b);
+    for (int i = 0; i < 2; i++)
+        nb_program_bind(p, names[i], data[i]);
+    double min, med;
+    time_it(run_program, p, rounds, &min, &med);
+    char label[64];
+    if (y)
+        snprintf(label, sizeof label, "nabla %s (%d kernels)", backend_names[b], kernel_count(p));
+    else
+        snprintf(label, sizeof label, "nabla %s (loss %.6f, %d kernels)", backend_names[b],
+                 *(const float *)nb_program_output(p, 0), kernel_count(p));
+    report(label, min, med, 0);
+    nb_program_free(p);
+}
+
 static void bench_axis0(int rounds)
 {
     int64_t shape[2] = {AXIS0_N, AXIS0_N};
@@ -201,26 +227,14 @@ static void bench_ce(int rounds, int64_t n, int64_t classes)
         labels[i] = (int32_t)((i * 7) % classes);
     printf("ce%lldx%lld: cross-entropy forward + gradient for the logits\n", (long long)n,
            (long long)classes);
+    static const char *const names[2] = {"z", "labels"};
+    const void *const data[2] = {logits, labels};
     for (int b = 0; b < 2; b++) {
         nb_graph *g = nb_graph_new();
         nb_node *z = nb_input(g, "z", NB_F32, 2, shape);
         nb_node *l =
             nb_cross_entropy(g, z, nb_input(g, "labels", NB_I32, 1, &n), NB_REDUCTION_MEAN);
-        nb_node *outs[2] = {l, NULL};
-        if (nb_grad(g, l, &z, 1, &outs[1]) != 0) {
-            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-            exit(1);
-        }
-        nb_program *p = compile(g, outs, 2, NULL, 0, (nb_backend)b);
-        nb_program_bind(p, "z", logits);
-        nb_program_bind(p, "labels", labels);
-        double min, med;
-        time_it(run_program, p, rounds, &min, &med);
-        char label[64];
-        snprintf(label, sizeof label, "nabla %s (loss %.6f, %d kernels)", backend_names[b],
-                 *(const float *)nb_program_output(p, 0), kernel_count(p));
-        report(label, min, med, 0);
-        nb_program_free(p);
+        time_with_grad(rounds, g, NULL, l, z, names, data, b);
         nb_graph_free(g);
     }
     free(logits);
@@ -245,27 +259,15 @@ static void bench_softmax(int rounds, int log_sum)
     fill(gy, SM_ROWS * SM_COLS, 9);
     printf("%s: over the last axis of f32[%d,%d], forward + gradient\n",
            log_sum ? "logsumexp" : "softmax", SM_ROWS, SM_COLS);
+    static const char *const names[2] = {"x", "gy"};
+    const void *const data[2] = {x, gy};
     for (int b = 0; b < 2; b++) {
         nb_graph *g = nb_graph_new();
         int axis = -1;
         nb_node *in = nb_input(g, "x", NB_F32, 2, shape);
         nb_node *y = log_sum ? nb_logsumexp(g, in, &axis, 1, 1) : nb_softmax(g, in, -1);
         nb_node *w = nb_input(g, "gy", NB_F32, 2, log_sum ? rows : shape);
-        nb_node *l = nb_sum(g, nb_mul(g, y, w), NULL, 0, 0);
-        nb_node *outs[2] = {y, NULL};
-        if (nb_grad(g, l, &in, 1, &outs[1]) != 0) {
-            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-            exit(1);
-        }
-        nb_program *p = compile(g, outs, 2, NULL, 0, (nb_backend)b);
-        nb_program_bind(p, "x", x);
-        nb_program_bind(p, "gy", gy);
-        double min, med;
-        time_it(run_program, p, rounds, &min, &med);
-        char label[64];
-        snprintf(label, sizeof label, "nabla %s (%d kernels)", backend_names[b], kernel_count(p));
-        report(label, min, med, 0);
-        nb_program_free(p);
+        time_with_grad(rounds, g, y, nb_sum(g, nb_mul(g, y, w), NULL, 0, 0), in, names, data, b);
         nb_graph_free(g);
     }
     free(x);

@@ -8,9 +8,12 @@
 
 /* Output elements a strided reduction accumulates side by side: one block's accumulators
  * live on the stack (2 KiB of doubles), and each row of x is read as a run of this many
- * contiguous elements instead of one element per cache line. Also the block of
- * elements fused producers compute before a reduction takes them in order. */
+ * contiguous elements instead of one element per cache line. */
 #define CG_REDUCE_BLOCK 256
+/* Elements of x's innermost axis that fused producers compute into a block before the
+ * reduction takes them in order (4 KiB of f32 on the stack): a row of up to this many
+ * (a thousand classes) is one block, whose loops have literal bounds. */
+#define CG_REDUCE_RUN 1024
 
 /* The loop structure of one reduction node, shared by its body writers. */
 typedef struct reduce_loops {
@@ -54,7 +57,7 @@ typedef void (*reduce_body)(cg_ctx *c, const reduce_loops *l);
 
 /* Opens the loops over the reduced axes; with fused producers, computes x's element
  * inside them. With blocks, the innermost reduced axis runs in blocks of at most
- * CG_REDUCE_BLOCK elements: a loop of the producers fills blk[], then the loop over j
+ * CG_REDUCE_RUN elements: a loop of the producers fills blk[], then the loop over j
  * that the caller's statement goes in takes blk[j] in order. Returns the loops to close. */
 static int inner_open(cg_ctx *c, const reduce_loops *l)
 {
@@ -67,28 +70,31 @@ static int inner_open(cg_ctx *c, const reduce_loops *l)
         return open;
     }
     int open = cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red & ~(1u << last));
-    const char *from = "0", *count = "cnt";
+    const char *count = "cnt";
     char n[IR_INT_STR_MAX];
-    if (size > CG_REDUCE_BLOCK) {
-        cg_line(c, "for (long j0 = 0; j0 < %lld; j0 += %d) {", (long long)size, CG_REDUCE_BLOCK);
+    if (size > CG_REDUCE_RUN) {
+        cg_line(c, "for (long j0 = 0; j0 < %lld; j0 += %d) {", (long long)size, CG_REDUCE_RUN);
         c->indent++;
         cg_line(c, "const long cnt = %lld - j0 < %d ? %lld - j0 : %d;", (long long)size,
-                CG_REDUCE_BLOCK, (long long)size, CG_REDUCE_BLOCK);
-        from = "j0";
+                CG_REDUCE_RUN, (long long)size, CG_REDUCE_RUN);
         open++;
     } else {
         ir_int_str(size, n);
         count = n;
     }
-    cg_line(c, "%s blk[%d];", cg_ctype(l->x->dtype), CG_REDUCE_BLOCK);
-    cg_line(c, "for (long i%d = %s; i%d < %s + %s; i%d++) {", last, from, last, from, count, last);
+    cg_line(c, "%s blk[%lld];", cg_ctype(l->x->dtype),
+            (long long)(size > CG_REDUCE_RUN ? CG_REDUCE_RUN : size));
+    if (size > CG_REDUCE_RUN)
+        cg_line(c, "for (long i%d = j0; i%d < j0 + cnt; i%d++) {", last, last, last);
+    else
+        cg_line(c, "for (long i%d = 0; i%d < %s; i%d++) {", last, last, count, last);
     c->indent++;
     cg_elementwise_producers(c, c->kernel, l->red, 1);
     /* blk[i1 - j0] = t4; or blk[i1] = nbm_expf(t4); */
     cg_begin(c);
     cg_s(c, "blk[i");
     cg_i(c, last);
-    cg_s(c, size > CG_REDUCE_BLOCK ? " - j0] = " : "] = ");
+    cg_s(c, size > CG_REDUCE_RUN ? " - j0] = " : "] = ");
     if (l->block_exp) {
         cg_s(c, cg_fn(c, l->x->dtype, "exp"));
         cg_s(c, "(");
