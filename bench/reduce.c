@@ -8,6 +8,9 @@
  *   emits now, also compiled here, so the pair shows the loop order alone.
  * - ce64x10, ce256x1000: softmax cross-entropy, mean over the batch, forward and its
  *   gradient with respect to the logits (the MLP's last layer, and a wide one).
+ * - softmax, logsumexp: over the last axis of f32[256,1000], forward and the gradient of
+ *   sum(y * gy) for x.
+ * The cross-entropy, softmax and logsumexp lines name the program's kernel count.
  * - linear: y = relu(x w + b) with x [256,1024], w [1024,1024], forward and backward
  *   (the gradients of sum(y * gy) for x, w and b).
  * - mlp: the Fashion-MNIST training step (784-256-128-10, ReLU, cross-entropy, Adam,
@@ -25,8 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "nabla.h"
 #include "bench_util.h"
+#include "nabla.h"
 
 #define BENCH_ROUNDS_DEFAULT 5
 #define BENCH_ROUND_SECONDS 0.2
@@ -126,14 +129,54 @@ static const char *const backend_names[2] = {"tcc", "cc"};
 static nb_program *compile(nb_graph *g, nb_node **outs, int n_outs, const nb_update *u, int n_u,
                            nb_backend backend)
 {
-    nb_compile_options opt = {
-        .outputs = outs, .n_outputs = n_outs, .updates = u, .n_updates = n_u, .backend = backend};
+    nb_compile_options opt = {.outputs = outs,
+                              .n_outputs = n_outs,
+                              .updates = u,
+                              .n_updates = n_u,
+                              .backend = backend,
+                              .keep_plan = 1};
     nb_program *p = nb_compile(g, &opt);
     if (!p) {
         fprintf(stderr, "compile: %s\n", nb_graph_error(g));
         exit(1);
     }
     return p;
+}
+
+/* The kernels of p's plan (a line each). */
+static int kernel_count(const nb_program *p)
+{
+    int n = 0;
+    for (const char *l = nb_program_plan(p); l && *l;
+         l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "")
+        n += strncmp(l, "kernel ", 7) == 0;
+    return n;
+}
+
+/* Appends to g the gradient of l for x, compiles y (l itself when y is NULL) and the
+ * gradient on backend b, binds the two inputs, times a run and reports it with the
+ * program's kernel count (and the loss when y is NULL). */
+static void time_with_grad(int rounds, nb_graph *g, nb_node *y, nb_node *l, nb_node *x,
+                           const char *const names[2], const void *const data[2], int b)
+{
+    nb_node *outs[2] = {y ? y : l, NULL};
+    if (nb_grad(g, l, &x, 1, &outs[1]) != 0) {
+        fprintf(stderr, "grad: %s\n", nb_graph_error(g));
+        exit(1);
+    }
+    nb_program *p = compile(g, outs, 2, NULL, 0, (nb_backend)b);
+    for (int i = 0; i < 2; i++)
+        nb_program_bind(p, names[i], data[i]);
+    double min, med;
+    time_it(run_program, p, rounds, &min, &med);
+    char label[64];
+    if (y)
+        snprintf(label, sizeof label, "nabla %s (%d kernels)", backend_names[b], kernel_count(p));
+    else
+        snprintf(label, sizeof label, "nabla %s (loss %.6f, %d kernels)", backend_names[b],
+                 *(const float *)nb_program_output(p, 0), kernel_count(p));
+    report(label, min, med, 0);
+    nb_program_free(p);
 }
 
 static void bench_axis0(int rounds)
@@ -184,30 +227,51 @@ static void bench_ce(int rounds, int64_t n, int64_t classes)
         labels[i] = (int32_t)((i * 7) % classes);
     printf("ce%lldx%lld: cross-entropy forward + gradient for the logits\n", (long long)n,
            (long long)classes);
+    static const char *const names[2] = {"z", "labels"};
+    const void *const data[2] = {logits, labels};
     for (int b = 0; b < 2; b++) {
         nb_graph *g = nb_graph_new();
         nb_node *z = nb_input(g, "z", NB_F32, 2, shape);
         nb_node *l =
             nb_cross_entropy(g, z, nb_input(g, "labels", NB_I32, 1, &n), NB_REDUCTION_MEAN);
-        nb_node *outs[2] = {l, NULL};
-        if (nb_grad(g, l, &z, 1, &outs[1]) != 0) {
-            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-            exit(1);
-        }
-        nb_program *p = compile(g, outs, 2, NULL, 0, (nb_backend)b);
-        nb_program_bind(p, "z", logits);
-        nb_program_bind(p, "labels", labels);
-        double min, med;
-        time_it(run_program, p, rounds, &min, &med);
-        char label[64];
-        snprintf(label, sizeof label, "nabla %s (loss %.6f)", backend_names[b],
-                 *(const float *)nb_program_output(p, 0));
-        report(label, min, med, 0);
-        nb_program_free(p);
+        time_with_grad(rounds, g, NULL, l, z, names, data, b);
         nb_graph_free(g);
     }
     free(logits);
     free(labels);
+}
+
+/* ---- softmax and logsumexp -------------------------------------------------------- */
+
+#define SM_ROWS 256
+#define SM_COLS 1000
+
+/* softmax (log_sum == 0) or logsumexp over the last axis of x [256,1000]: y and the
+ * gradient of sum(y * gy) for x. */
+static void bench_softmax(int rounds, int log_sum)
+{
+    int64_t shape[2] = {SM_ROWS, SM_COLS}, rows[2] = {SM_ROWS, 1};
+    float *x = malloc(sizeof(float) * SM_ROWS * SM_COLS);
+    float *gy = malloc(sizeof(float) * SM_ROWS * SM_COLS);
+    if (!x || !gy)
+        exit(1);
+    fill(x, SM_ROWS * SM_COLS, 8);
+    fill(gy, SM_ROWS * SM_COLS, 9);
+    printf("%s: over the last axis of f32[%d,%d], forward + gradient\n",
+           log_sum ? "logsumexp" : "softmax", SM_ROWS, SM_COLS);
+    static const char *const names[2] = {"x", "gy"};
+    const void *const data[2] = {x, gy};
+    for (int b = 0; b < 2; b++) {
+        nb_graph *g = nb_graph_new();
+        int axis = -1;
+        nb_node *in = nb_input(g, "x", NB_F32, 2, shape);
+        nb_node *y = log_sum ? nb_logsumexp(g, in, &axis, 1, 1) : nb_softmax(g, in, -1);
+        nb_node *w = nb_input(g, "gy", NB_F32, 2, log_sum ? rows : shape);
+        time_with_grad(rounds, g, y, nb_sum(g, nb_mul(g, y, w), NULL, 0, 0), in, names, data, b);
+        nb_graph_free(g);
+    }
+    free(x);
+    free(gy);
 }
 
 /* ---- Linear + bias + ReLU ------------------------------------------------------- */
@@ -336,7 +400,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--repeat N] [--threads N] "
-                    "[--case axis0|ce64x10|ce256x1000|linear|mlp]\n",
+                    "[--case axis0|ce64x10|ce256x1000|softmax|logsumexp|linear|mlp]\n",
                     argv[0]);
             return 2;
         }
@@ -355,6 +419,10 @@ int main(int argc, char **argv)
         bench_ce(rounds, 64, 10);
     if (!only || strcmp(only, "ce256x1000") == 0)
         bench_ce(rounds, 256, 1000);
+    if (!only || strcmp(only, "softmax") == 0)
+        bench_softmax(rounds, 0);
+    if (!only || strcmp(only, "logsumexp") == 0)
+        bench_softmax(rounds, 1);
     if (!only || strcmp(only, "linear") == 0)
         bench_linear(rounds);
     if (!only || strcmp(only, "mlp") == 0)

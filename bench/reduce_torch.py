@@ -2,7 +2,8 @@
 """PyTorch baseline of bench/reduce.c: the same cases, timed the same way.
 
 Cases: axis0 (sum over axis 0 of a 1024x1024 f32 matrix), ce64x10 and ce256x1000
-(softmax cross-entropy, mean, forward and the gradient for the logits), linear
+(softmax cross-entropy, mean, forward and the gradient for the logits), softmax and
+logsumexp (over the last axis of [256,1000], forward and gradient), linear
 (relu(x w + b), x [256,1024], w [1024,1024], forward and backward for x, w, b) and mlp
 (the Fashion-MNIST training step: 784-256-128-10, ReLU, cross-entropy, Adam, batch 64).
 
@@ -72,6 +73,23 @@ def main():
 
         print("ce%dx%d: cross-entropy forward + gradient for the logits" % (n, c))
         report("torch", time_it(ce, args.repeat))
+
+    xs = (torch.rand(256, 1000) - 0.5).requires_grad_()
+    gs = torch.rand(256, 1000) - 0.5
+    gl = torch.rand(256, 1) - 0.5
+
+    def softmax():
+        y = torch.softmax(xs, -1)
+        return y, torch.autograd.grad(y, xs, gs)
+
+    def logsumexp():
+        y = torch.logsumexp(xs, -1, keepdim=True)
+        return y, torch.autograd.grad(y, xs, gl)
+
+    print("softmax: over the last axis of f32[256,1000], forward + gradient")
+    report("torch", time_it(softmax, args.repeat))
+    print("logsumexp: over the last axis of f32[256,1000], forward + gradient")
+    report("torch", time_it(logsumexp, args.repeat))
 
     xi = (torch.rand(256, 1024) - 0.5).requires_grad_()
     w = (torch.rand(1024, 1024) - 0.5).requires_grad_()

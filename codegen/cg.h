@@ -49,6 +49,9 @@ typedef struct cg_ctx {
     /* The kernel runs beside another one (cg_kernel.pair): its gemms are single calls
      * (nb_rt_gemm_one_*), never split in blocks. */
     int gemm_one;
+    /* The kernel being written (cg_program.c sets it): a reduction reads its fused
+     * producers from it. */
+    const struct cg_kernel *kernel;
     /* The first internal error (a bug of an emitter, never of the user's graph), or "".
      * The text being written is marked failed too; cg_text_error tells it apart from
      * running out of memory. */
@@ -355,12 +358,18 @@ void cg_plan_free(cg_plan *pl);
 void cg_plan_print(const cg_plan *pl, ir_text *out);
 
 /* Reads pl->nodes (liveness, views and the per-node fields plan_nodes copied),
- * pl->operands and pl->types, never the node structs, and assigns every live node that
+ * pl->operands and pl->types, and of the node structs only reductions' (whether one
+ * takes its producers: plain loops, split as finely as rq would split the producers
+ * alone), and assigns every live node that
  * is not a view to the kernel that computes it: nodes[id].root is the id
  * of that kernel's root (id itself for a root), -1 for leaves, views and dead nodes;
  * nodes[id].stored is set for the nodes a kernel writes to memory (roots, and fused
  * members read after the kernel or kept). 0, or -1 on OOM. */
-int cg_fuse(const ir_graph *g, cg_plan *pl);
+int cg_fuse(const ir_graph *g, const struct cg_request *rq, cg_plan *pl);
+/* The parts a kernel that reads or writes `work` elements runs in when its split loop
+ * has `extent` iterations (0: it cannot split): 1, or up to CG_SPLIT_PER_THREAD *
+ * rq->threads parts of at least rq->split_min elements and CG_SPLIT_GRAIN iterations. */
+int cg_split_parts(const struct cg_request *rq, int64_t work, int64_t extent);
 
 #define CG_ALIGN 64 /* every buffer starts on a cache line */
 
@@ -377,9 +386,20 @@ int cg_reserve(ir_graph *g, const char *what, const ir_node *n, size_t *size, si
  * broadcast by strides, each member's expression (its CG_EW emitter's) inlined into its
  * reader or held in a local. */
 void cg_elementwise(cg_ctx *c, const cg_kernel *k);
+/* The fused producers of a reduction kernel k (its elementwise members before the root,
+ * the last of them the root's operand), written inside the reduction's loops over that
+ * operand's axes (variables i0, i1, ..., unmerged). inside == 0: the loads of operands
+ * constant along the reduced axes `reduced` (once per output element, before the
+ * reduced loops); inside != 0: the other loads, every member's statement and the stores
+ * of the stored ones; the root's operand is then the local t<its origin>. */
+void cg_elementwise_producers(cg_ctx *c, const cg_kernel *k, uint32_t reduced, int inside);
 /* Iterations of the outermost loop cg_elementwise writes for k (after merging axes):
  * what a split kernel's parts divide. */
 int64_t cg_elementwise_extent(const cg_kernel *k);
+/* Whether reduction n is written as plain loops (its innermost axis reduced: no
+ * row-outer blocks), so that elementwise producers of its operand can be computed
+ * inside its loops (cg_fuse). */
+int cg_reduce_fusable(const ir_node *n);
 /* Iterations of the loop a split reduction kernel divides (the outermost loop over kept
  * axes, outside every reduced one; for a row-outer reduction whose only kept axis is the
  * innermost, that axis's columns, walked in blocks), or 0 when n is not a reduction
@@ -458,8 +478,8 @@ typedef struct cg_request {
     cg_rt_link rt_link; /* how the code reaches the runtime kernels */
     cg_times *times;    /* when not NULL, set to the time each phase took */
     int keep_plan;      /* keep the printed plan in the program (cg_program.plan) */
-    int threads; /* threads the program runs on: kernels split in up to 4 parts per thread */
-    long split_min; /* fewest elements per part of a split kernel (CG_SPLIT_MIN) */
+    int threads;        /* threads the program runs on: kernels split in up to 4 parts per thread */
+    long split_min;     /* fewest elements per part of a split kernel (CG_SPLIT_MIN) */
 } cg_request;
 
 /* Fewest elements per part of a split kernel (an elementwise kernel's elements, a

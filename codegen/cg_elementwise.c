@@ -14,13 +14,13 @@ typedef struct loop_axes {
     int64_t stride[CG_MAX_ARGS + 1][NB_MAX_RANK];
 } loop_axes;
 
-/* The loop of kernel k: the root's axes, each array's stride along them (0 where an
- * operand is broadcast; a permuted view's strides walk its operand's memory), then
- * merged. */
-static void plan_axes(const cg_kernel *k, loop_axes *la)
+/* The loop of kernel k over the axes of `shape` (the root's, or a fused reduction's
+ * operand's): each array's stride along them (0 where an operand is broadcast; a
+ * permuted view's strides walk its operand's memory), merged when `merge` is set. */
+static void plan_axes_of(const cg_kernel *k, int rank, const int64_t *shape, int merge,
+                         loop_axes *la)
 {
-    const ir_node *r = k->root;
-    cg_strides(r->rank, r->shape, la->stride[0]);
+    cg_strides(rank, shape, la->stride[0]);
     for (int a = 0; a < k->n_args; a++) {
         const ir_node *x = k->args[a];
         int64_t own[NB_MAX_RANK];
@@ -33,22 +33,20 @@ static void plan_axes(const cg_kernel *k, loop_axes *la)
             for (int d = 0; d < x->rank; d++)
                 own[d] = from[x->attr.permute.perm[d]];
         }
-        for (int d = 0; d < r->rank; d++) {
-            int dd = d - (r->rank - x->rank);
+        for (int d = 0; d < rank; d++) {
+            int dd = d - (rank - x->rank);
             la->stride[a + 1][d] = (dd < 0 || x->shape[dd] == 1) ? 0 : own[dd];
         }
     }
-    for (int d = 0; d < r->rank; d++)
-        la->size[d] = r->shape[d];
-    la->n = cg_merge_axes(r->rank, la->size, k->n_args + 1, la->stride);
+    for (int d = 0; d < rank; d++)
+        la->size[d] = shape[d];
+    la->n = merge ? cg_merge_axes(rank, la->size, k->n_args + 1, la->stride) : rank;
 }
 
-static int all_zero(const int64_t *s, int n)
+/* The loop of an elementwise kernel: the root's axes, merged. */
+static void plan_axes(const cg_kernel *k, loop_axes *la)
 {
-    for (int i = 0; i < n; i++)
-        if (s[i])
-            return 0;
-    return 1;
+    plan_axes_of(k, k->root->rank, k->root->shape, 1, la);
 }
 
 /* An expression not yet written: it goes into the one statement that reads it.
@@ -346,7 +344,7 @@ static void emit_member(ew_state *st, int i)
  * for the other stored members. */
 static void put_out_name(cg_ctx *c, const cg_kernel *k, int o)
 {
-    if (o == k->n_outs - 1) {
+    if (k->outs[o] == k->root) {
         cg_s(c, "y");
         return;
     }
@@ -390,34 +388,23 @@ int64_t cg_elementwise_extent(const cg_kernel *k)
     return la.n > 0 ? la.size[0] : 1;
 }
 
-void cg_elementwise(cg_ctx *c, const cg_kernel *k)
+/* Loads the operands that vary along the axes `axes` (inside != 0) or do not (inside ==
+ * 0): an operand constant over the inner loops is read once, before them. */
+static void load_args(cg_ctx *c, const cg_kernel *k, const loop_axes *la, uint32_t axes, int inside)
 {
-    loop_axes la;
-    if (!c->plan) {
-        cg_internal_error(c, "a fused kernel is written without its plan");
-        return;
+    for (int a = 0; a < k->n_args; a++) {
+        int varies = 0;
+        for (int d = 0; d < la->n; d++)
+            varies |= ((axes >> d) & 1u) && la->stride[a + 1][d] != 0;
+        if (varies == inside)
+            load_arg(c, k, la, a);
     }
-    if (k->n_args > CG_MAX_ARGS) {
-        cg_internal_error(c, "a fused kernel has %d operands, over CG_MAX_ARGS (%d)", k->n_args,
-                          CG_MAX_ARGS);
-        return;
-    }
-    plan_axes(k, &la);
-    /* Operands that do not vary in the loop are read once, before it (index 0). */
-    for (int a = 0; a < k->n_args; a++)
-        if (all_zero(la.stride[a + 1], la.n))
-            load_arg(c, k, &la, a);
-    int loops = 0;
-    if (c->split && la.n > 0) {
-        /* A split kernel runs the iterations [lo, hi) of its outermost loop. */
-        cg_line(c, "for (long i0 = lo; i0 < hi; i0++) {");
-        c->indent++;
-        loops = 1;
-    }
-    loops += cg_loops_open(c, "i", la.n, la.size, ((1u << la.n) - 1) & ~(uint32_t)(loops));
-    for (int a = 0; a < k->n_args; a++)
-        if (!all_zero(la.stride[a + 1], la.n))
-            load_arg(c, k, &la, a);
+}
+
+/* Writes the members k->members[0 .. k->n_members) (their operands loaded) and stores
+ * k->outs[0 .. k->n_outs) at the loop's index. */
+static void emit_members(cg_ctx *c, const cg_kernel *k, const loop_axes *la)
+{
     ew_state st = {.c = c, .k = k};
     st.v = ir_calloc((size_t)k->n_members, sizeof *st.v);
     st.ids = ir_malloc((size_t)k->n_members * sizeof *st.ids);
@@ -454,10 +441,56 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
         cg_begin(c);
         put_out_name(c, k, o);
         cg_s(c, "[");
-        cg_index(c->t, 0, "i", la.n, la.stride[0]);
+        cg_index(c->t, 0, "i", la->n, la->stride[0]);
         cg_s(c, "] = t");
         cg_i(c, k->outs[o]->origin);
         cg_end(c, ";");
     }
+}
+
+void cg_elementwise(cg_ctx *c, const cg_kernel *k)
+{
+    loop_axes la;
+    if (!c->plan) {
+        cg_internal_error(c, "a fused kernel is written without its plan");
+        return;
+    }
+    if (k->n_args > CG_MAX_ARGS) {
+        cg_internal_error(c, "a fused kernel has %d operands, over CG_MAX_ARGS (%d)", k->n_args,
+                          CG_MAX_ARGS);
+        return;
+    }
+    plan_axes(k, &la);
+    uint32_t all = (1u << la.n) - 1;
+    load_args(c, k, &la, all, 0);
+    int loops = 0;
+    if (c->split && la.n > 0) {
+        /* A split kernel runs the iterations [lo, hi) of its outermost loop. */
+        cg_line(c, "for (long i0 = lo; i0 < hi; i0++) {");
+        c->indent++;
+        loops = 1;
+    }
+    loops += cg_loops_open(c, "i", la.n, la.size, all & ~(uint32_t)(loops));
+    load_args(c, k, &la, all, 1);
+    emit_members(c, k, &la);
     cg_loops_close(c, loops);
+}
+
+void cg_elementwise_producers(cg_ctx *c, const cg_kernel *k, uint32_t reduced, int inside)
+{
+    loop_axes la;
+    const ir_node *x = k->root->in[0];
+    if (!c->plan || k->n_args > CG_MAX_ARGS || k->n_members < 2 ||
+        k->members[k->n_members - 2] != x) {
+        cg_internal_error(c, "the producers of a reduction kernel are not its operand's");
+        return;
+    }
+    /* The producers alone: every member but the root, every stored one but the root. */
+    cg_kernel producers = *k;
+    producers.n_members = k->n_members - 1;
+    producers.n_outs = k->n_outs - 1;
+    plan_axes_of(k, x->rank, x->shape, 0, &la);
+    load_args(c, k, &la, reduced, inside);
+    if (inside)
+        emit_members(c, &producers, &la);
 }

@@ -1,6 +1,7 @@
 /* cg_fuse.c — groups elementwise nodes into fused kernels. A node joins the kernel of
- * its consumers when it is elementwise and has the kernel's shape, and every use of it
- * is either inside the kernel or in a kernel that runs after it. A member used only
+ * its consumers when it is elementwise and has the kernel's shape (a reduction's
+ * kernel: its operand's), and every use of it is either inside the kernel or in a
+ * kernel that runs after it. A member used only
  * inside never touches memory; one that is also read later, or is an output, is
  * "stored": the loop writes it too (a kernel with several outputs). */
 #include <stdlib.h>
@@ -92,7 +93,18 @@ static int same_shape(const cg_plan *pl, int a, int b)
                       memcmp(ta->shape, tb->shape, (size_t)ta->rank * sizeof *ta->shape) == 0);
 }
 
-int cg_fuse(const ir_graph *g, cg_plan *pl)
+/* Whether reduction n (plain loops) may take the elementwise producers of its operand:
+ * its own split must divide the loop at least as finely as a kernel of the producers
+ * alone would (a full sum of exp(x) over a million elements stays two kernels on two
+ * threads: the exp loop split, the sum on one thread). */
+static int takes_producers(const ir_node *n, const cg_request *rq)
+{
+    int64_t work = n->in[0]->numel;
+    return cg_reduce_fusable(n) &&
+           cg_split_parts(rq, work, cg_reduce_extent(n)) >= cg_split_parts(rq, work, work);
+}
+
+int cg_fuse(const ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     cg_node_plan *nodes = pl->nodes;
     const int *operands = pl->operands;
@@ -117,8 +129,14 @@ int cg_fuse(const ir_graph *g, cg_plan *pl)
             continue;
         nodes[id].root = id;
         nodes[id].stored = 1;
-        if (!nodes[id].ew)
-            continue;
+        /* A reduction written as plain loops takes the elementwise producers of its
+         * operand into its loops: their members have the operand's shape. */
+        int shape = nodes[id].type;
+        if (!nodes[id].ew) {
+            if (!takes_producers(g->nodes[id], rq))
+                continue;
+            shape = nodes[operands[nodes[id].in_at]].type;
+        }
         /* Candidates are the operands of members, visited in decreasing id order (a
          * heap, so the work is in the kernel's operands, not in the ids between them):
          * by the time a node is considered every member that could use it has already
@@ -131,7 +149,7 @@ int cg_fuse(const ir_graph *g, cg_plan *pl)
             int joins = cand == id;
             ir_work.fuse_steps++;
             if (!joins && m->root < 0 && m->ew && members < CG_FUSE_MAX &&
-                n_operands + m->n_in <= CG_MAX_ARGS && same_shape(pl, m->type, nodes[id].type)) {
+                n_operands + m->n_in <= CG_MAX_ARGS && same_shape(pl, m->type, shape)) {
                 int outside = u.start[cand + 1] - u.start[cand] - inside[cand];
                 ir_work.fuse_steps++;
                 /* A reader outside that runs before this kernel would see no value. */

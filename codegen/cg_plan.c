@@ -125,7 +125,9 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         k->members[k->n_members++] = v;
         if (nodes[id].stored)
             k->outs[k->n_outs++] = v;
-        int ew = nodes[k->root->id].ew;
+        /* Fused loops (elementwise, or a reduction with its producers) read each operand
+         * once and write scalar constants as literals. */
+        int ew = nodes[k->root->id].ew || members[k->root->id] > 1;
         for (int j = 0; j < nodes[id].n_in; j++) {
             int xid = pl->operands[nodes[id].in_at + j];
             const ir_node *x = g->nodes[xid];
@@ -216,7 +218,9 @@ static void reads_fill(const ir_graph *g, const cg_plan *pl, scratch *sc)
 /* Lets the kernel that computes update value V write it straight into parameter P (no
  * arena buffer, no copy at the end) when that cannot change what any kernel reads: no
  * kernel after V's reads P, V's own kernel reads P only elementwise (element i before
- * it writes element i) and never through a view, and neither P nor V is an output or
+ * it writes element i: an elementwise kernel, or the fused producers of a reduction,
+ * which read and write at the same index of its operand's shape) and never through a
+ * view, and neither P nor V is an output or
  * another update's value. A run is all or nothing for the state, so no kernel that can
  * fail may come at or after V's: the failing run returns before any parameter is
  * written, and the copies at the end of the entry point only run once every kernel has
@@ -236,7 +240,8 @@ static void plan_in_place(const cg_request *rq, cg_plan *pl, const scratch *sc)
                  !nodes[par->id].output && nodes[val->id].values == 1 && !nodes[par->id].values &&
                  sc->via_view[par->id] < kv &&
                  (sc->last_read[par->id] < kv ||
-                  (sc->last_read[par->id] == kv && cg_is_elementwise(pl->kernels[kv].root)));
+                  (sc->last_read[par->id] == kv &&
+                   (cg_is_elementwise(pl->kernels[kv].root) || pl->kernels[kv].n_members > 1)));
         if (!ok)
             continue;
         cg_kernel *k = &pl->kernels[kv];
@@ -517,38 +522,39 @@ int64_t cg_kernel_extent(const cg_kernel *k)
     return cg_kernel_emitter(k->root->op) ? cg_reduce_extent(k->root) : cg_elementwise_extent(k);
 }
 
+int cg_split_parts(const cg_request *rq, int64_t work, int64_t extent)
+{
+    if (rq->threads <= 1 || rq->split_min <= 0 || extent <= 0)
+        return 1;
+    int64_t parts = work / rq->split_min, rows = extent / CG_SPLIT_GRAIN;
+    if (parts > rows)
+        parts = rows;
+    if (parts > (int64_t)rq->threads * CG_SPLIT_PER_THREAD)
+        parts = (int64_t)rq->threads * CG_SPLIT_PER_THREAD;
+    return parts > 1 ? (int)parts : 1;
+}
+
 /* The thread split of each kernel: an elementwise kernel (one loop nest, each
  * iteration independent of the others) of at least 2 * rq->split_min elements, or a
  * reduction that reads at least as many with a kept loop outside its reduced ones
  * (cg_reduce_extent; each output element stays on one thread), runs in up to
  * CG_SPLIT_PER_THREAD * rq->threads parts of at least rq->split_min elements and
- * CG_SPLIT_GRAIN iterations of that loop each; every other kernel (a matmul, a
- * gather, a wide concat, a full reduction) in one. */
+ * CG_SPLIT_GRAIN iterations of that loop each (cg_split_parts); every other kernel (a
+ * matmul, a gather, a wide concat, a full reduction) in one. */
 static void plan_split(const cg_request *rq, cg_plan *pl)
 {
     for (int i = 0; i < pl->n_kernels; i++) {
         cg_kernel *k = &pl->kernels[i];
         const ir_node *r = k->root;
         k->parts = 1;
-        if (rq->threads <= 1 || rq->split_min <= 0 || k->args_buffer >= 0 ||
-            pl->nodes[r->id].fails)
+        if (rq->threads <= 1 || rq->split_min <= 0 || k->args_buffer >= 0 || pl->nodes[r->id].fails)
             continue;
         /* A kernel emitter's kernel splits only when it is a reduction that keeps an
          * axis (extent 0 otherwise); its work is what it reads. */
         int emitted = cg_kernel_emitter(r->op) != NULL;
         if (!emitted && !pl->nodes[r->id].ew)
             continue;
-        int64_t extent = cg_kernel_extent(k);
-        if (extent <= 0)
-            continue;
-        int64_t work = emitted ? r->in[0]->numel : r->numel;
-        int64_t parts = work / rq->split_min, rows = extent / CG_SPLIT_GRAIN;
-        if (parts > rows)
-            parts = rows;
-        if (parts > (int64_t)rq->threads * CG_SPLIT_PER_THREAD)
-            parts = (int64_t)rq->threads * CG_SPLIT_PER_THREAD;
-        if (parts > 1)
-            k->parts = (int)parts;
+        k->parts = cg_split_parts(rq, emitted ? r->in[0]->numel : r->numel, cg_kernel_extent(k));
     }
 }
 
@@ -580,7 +586,7 @@ int cg_plan_build(ir_graph *g, const cg_request *rq, cg_plan *pl)
         sc.in_place[id] = -1;
     mark_live(g, rq, pl->nodes, pl->operands);
     plan_views(g, pl->nodes, pl->operands, &sc);
-    if (cg_fuse(g, pl) != 0) {
+    if (cg_fuse(g, rq, pl) != 0) {
         ir_oom(g);
         goto done;
     }

@@ -216,6 +216,7 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k,
     c->can_fail = 0;
     c->split = k->parts > 1;
     c->gemm_one = k->pair != 0;
+    c->kernel = k;
     if (kernel)
         kernel(c, n);
     else if (cg_is_elementwise(n))

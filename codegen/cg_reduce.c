@@ -6,6 +6,15 @@
 
 #include "cg.h"
 
+/* Output elements a strided reduction accumulates side by side: one block's accumulators
+ * live on the stack (2 KiB of doubles), and each row of x is read as a run of this many
+ * contiguous elements instead of one element per cache line. */
+#define CG_REDUCE_BLOCK 256
+/* Elements of x's innermost axis that fused producers compute into a block before the
+ * reduction takes them in order (4 KiB of f32 on the stack): a row of up to this many
+ * (a thousand classes) is one block, whose loops have literal bounds. */
+#define CG_REDUCE_RUN 1024
+
 /* The loop structure of one reduction node, shared by its body writers. */
 typedef struct reduce_loops {
     const ir_node *n, *x;
@@ -13,14 +22,31 @@ typedef struct reduce_loops {
     int64_t xs[NB_MAX_RANK]; /* strides of x's element in the loop variables */
     int64_t ys[NB_MAX_RANK]; /* strides of y's element (reduced axes have stride 0) */
     const char *t;           /* C type of the elements */
+    int fused;               /* x is computed in the loop by fused producers */
+    /* Fused producers write x's innermost axis in blocks (blk[]) that the reduction then
+     * takes in order: the producers' loop has no accumulator, so a compiler vectorizes
+     * it. block_exp: the block holds exp(x) (the shifted logsumexp's terms). */
+    int block, block_exp;
 } reduce_loops;
 
-/* Appends the index of x's element, and of y's. */
-static void put_xi(cg_ctx *c, const reduce_loops *l)
+/* Appends x's element: x0[<index>], or the local its fused producers computed it in. */
+static void put_x(cg_ctx *c, const reduce_loops *l)
 {
+    if (l->block) {
+        cg_s(c, "blk[j]");
+        return;
+    }
+    if (l->fused) {
+        cg_s(c, "t");
+        cg_i(c, l->x->origin);
+        return;
+    }
+    cg_s(c, "x0[");
     cg_index(c->t, 0, "i", l->x->rank, l->xs);
+    cg_s(c, "]");
 }
 
+/* Appends the index of y's element. */
 static void put_yi(cg_ctx *c, const reduce_loops *l)
 {
     cg_index(c->t, 0, "i", l->x->rank, l->ys);
@@ -29,9 +55,57 @@ static void put_yi(cg_ctx *c, const reduce_loops *l)
 /* Writes the statements for one output element, inside the kept-axes loops. */
 typedef void (*reduce_body)(cg_ctx *c, const reduce_loops *l);
 
+/* Opens the loops over the reduced axes; with fused producers, computes x's element
+ * inside them. With blocks, the innermost reduced axis runs in blocks of at most
+ * CG_REDUCE_RUN elements: a loop of the producers fills blk[], then the loop over j
+ * that the caller's statement goes in takes blk[j] in order. Returns the loops to close. */
 static int inner_open(cg_ctx *c, const reduce_loops *l)
 {
-    return cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red);
+    int last = l->x->rank - 1;
+    int64_t size = l->x->shape[last];
+    if (!l->block) {
+        int open = cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red);
+        if (l->fused)
+            cg_elementwise_producers(c, c->kernel, l->red, 1);
+        return open;
+    }
+    int open = cg_loops_open(c, "i", l->x->rank, l->x->shape, l->red & ~(1u << last));
+    const char *count = "cnt";
+    char n[IR_INT_STR_MAX];
+    if (size > CG_REDUCE_RUN) {
+        cg_line(c, "for (long j0 = 0; j0 < %lld; j0 += %d) {", (long long)size, CG_REDUCE_RUN);
+        c->indent++;
+        cg_line(c, "const long cnt = %lld - j0 < %d ? %lld - j0 : %d;", (long long)size,
+                CG_REDUCE_RUN, (long long)size, CG_REDUCE_RUN);
+        open++;
+    } else {
+        ir_int_str(size, n);
+        count = n;
+    }
+    cg_line(c, "%s blk[%lld];", cg_ctype(l->x->dtype),
+            (long long)(size > CG_REDUCE_RUN ? CG_REDUCE_RUN : size));
+    if (size > CG_REDUCE_RUN)
+        cg_line(c, "for (long i%d = j0; i%d < j0 + cnt; i%d++) {", last, last, last);
+    else
+        cg_line(c, "for (long i%d = 0; i%d < %s; i%d++) {", last, last, count, last);
+    c->indent++;
+    cg_elementwise_producers(c, c->kernel, l->red, 1);
+    /* blk[i1 - j0] = t4; or blk[i1] = nbm_expf(t4); */
+    cg_begin(c);
+    cg_s(c, "blk[i");
+    cg_i(c, last);
+    cg_s(c, size > CG_REDUCE_RUN ? " - j0] = " : "] = ");
+    if (l->block_exp) {
+        cg_s(c, cg_fn(c, l->x->dtype, "exp"));
+        cg_s(c, "(");
+    }
+    cg_s(c, "t");
+    cg_i(c, l->x->origin);
+    cg_end(c, l->block_exp ? ");" : ";");
+    cg_loops_close(c, 1);
+    cg_line(c, "for (long j = 0; j < %s; j++) {", count);
+    c->indent++;
+    return open + 1;
 }
 
 /* The outermost axis of `axes`, or -1 when there is none. */
@@ -56,6 +130,9 @@ static int kept_open(cg_ctx *c, int rank, const int64_t *size, uint32_t axes)
     return 1 + cg_loops_open(c, "i", rank, size, axes & ~(1u << d));
 }
 
+static void logsumexp_body(cg_ctx *c, const reduce_loops *l);
+static void logsumexp_shifted_body(cg_ctx *c, const reduce_loops *l);
+
 static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
 {
     reduce_loops l;
@@ -64,6 +141,12 @@ static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
     l.x = n->in[0];
     l.red = n->attr.axes;
     l.t = cg_ctype(n->dtype);
+    l.fused = c->kernel && c->kernel->root == n && c->kernel->n_members > 1;
+    /* Blocks when the innermost axis is reduced and longer than 1, for every body but
+     * logsumexp's with its max pass (two loops over x). */
+    l.block = l.fused && body != logsumexp_body && l.x->rank > 0 &&
+              ((l.red >> (l.x->rank - 1)) & 1u) && l.x->shape[l.x->rank - 1] > 1;
+    l.block_exp = l.block && body == logsumexp_shifted_body;
     uint32_t kept = ((1u << l.x->rank) - 1) & ~l.red;
     cg_strides(l.x->rank, l.x->shape, l.xs);
     for (int d = l.x->rank - 1; d >= 0; d--) {
@@ -71,6 +154,8 @@ static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
         s *= (l.red & (1u << d)) ? 1 : l.x->shape[d];
     }
     int outer = kept_open(c, l.x->rank, l.x->shape, kept);
+    if (l.fused) /* the producers' operands that one output element reads throughout */
+        cg_elementwise_producers(c, c->kernel, l.red, 0);
     body(c, &l);
     cg_loops_close(c, outer);
 }
@@ -93,9 +178,9 @@ static void sum_body(cg_ctx *c, const reduce_loops *l)
     cg_end(c, "double acc = 0.0;");
     int inner = inner_open(c, l);
     cg_begin(c);
-    cg_s(c, "acc += x0[");
-    put_xi(c, l);
-    cg_end(c, "];");
+    cg_s(c, "acc += ");
+    put_x(c, l);
+    cg_end(c, ";");
     cg_loops_close(c, inner);
     /* y[..] = (T)acc; */
     cg_begin(c);
@@ -119,9 +204,9 @@ static void extreme_into(cg_ctx *c, const reduce_loops *l, const char *cmp)
     cg_begin(c);
     cg_s(c, "const ");
     cg_s(c, l->t);
-    cg_s(c, " v = x0[");
-    put_xi(c, l);
-    cg_end(c, "];");
+    cg_s(c, " v = ");
+    put_x(c, l);
+    cg_end(c, ";");
     cg_begin(c);
     cg_s(c, "if (v ");
     cg_s(c, cmp);
@@ -184,10 +269,15 @@ static void logsumexp_shifted_body(cg_ctx *c, const reduce_loops *l)
     int inner = inner_open(c, l);
     cg_begin(c);
     cg_s(c, "acc += ");
-    cg_s(c, cg_fn(c, dt, "exp"));
-    cg_s(c, "(x0[");
-    put_xi(c, l);
-    cg_end(c, "]);");
+    if (l->block_exp) { /* the block holds the exps */
+        put_x(c, l);
+        cg_end(c, ";");
+    } else {
+        cg_s(c, cg_fn(c, dt, "exp"));
+        cg_s(c, "(");
+        put_x(c, l);
+        cg_end(c, ");");
+    }
     log_of_sum(c, l, inner, "(s);");
 }
 
@@ -208,19 +298,14 @@ static void logsumexp_body(cg_ctx *c, const reduce_loops *l)
     cg_begin(c);
     cg_s(c, "const ");
     cg_s(c, l->t);
-    cg_s(c, " d = x0[");
-    put_xi(c, l);
-    cg_end(c, "] - m;");
+    cg_s(c, " d = ");
+    put_x(c, l);
+    cg_end(c, " - m;");
     cg_line(c, "acc += %s(d);", cg_fn(c, dt, "exp"));
     log_of_sum(c, l, inner, "(s) + m;");
 }
 
 /* ---- strided reductions, row-outer ------------------------------------------------ */
-
-/* Output elements a strided reduction accumulates side by side: one block's accumulators
- * live on the stack (2 KiB of doubles), and each row of x is read as a run of this many
- * contiguous elements instead of one element per cache line. */
-#define CG_REDUCE_BLOCK 256
 
 /* The loop nest of a reduction whose innermost axis is kept (a sum over axis 0, a bias
  * gradient), axes merged where x and y walk them as one. */
@@ -406,12 +491,20 @@ static void reduce_any(cg_ctx *c, const ir_node *n, const char *cmp, reduce_body
         reduce_kernel(c, n, body);
 }
 
+int cg_reduce_fusable(const ir_node *n)
+{
+    reduce_rows r;
+    if (n->op == IR_OP_LOGSUMEXP)
+        return 1;
+    return (n->op == IR_OP_SUM || n->op == IR_OP_MAX || n->op == IR_OP_MIN) &&
+           !rows_plan(n, NULL, &r);
+}
+
 int64_t cg_reduce_extent(const ir_node *n)
 {
     reduce_rows r;
     const ir_node *x = n->in[0];
-    if (n->op != IR_OP_SUM && n->op != IR_OP_MAX && n->op != IR_OP_MIN &&
-        n->op != IR_OP_LOGSUMEXP)
+    if (n->op != IR_OP_SUM && n->op != IR_OP_MAX && n->op != IR_OP_MIN && n->op != IR_OP_LOGSUMEXP)
         return 0;
     /* The loops kept_open splits: row-outer (sum, max, min) or plain. */
     if (n->op != IR_OP_LOGSUMEXP && rows_plan(n, n->op == IR_OP_SUM ? NULL : ">", &r)) {

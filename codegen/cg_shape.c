@@ -216,6 +216,48 @@ void cg_k_one_hot(cg_ctx *c, const ir_node *n)
     cg_line(c, "}");
 }
 
+/* TAKE_ALONG_AXIS: x0 viewed as [A, C, B] (the axes before the axis, the axis, the axes
+ * after), the index x1 and y as [A, K, B]: y[a, k, b] = x0[a, x1[a, k, b], b], each index
+ * checked against C. Loops of size 1 are left out (a label per row is one loop). */
+void cg_k_take_along_axis(cg_ctx *c, const ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    int axis = n->attr.axis;
+    int64_t size[3] = {1, n->shape[axis], 1}, ys[3], xs[3];
+    for (int d = 0; d < axis; d++)
+        size[0] *= n->shape[d];
+    for (int d = axis + 1; d < n->rank; d++)
+        size[2] *= n->shape[d];
+    cg_strides(3, size, ys);
+    xs[0] = x->shape[axis] * size[2];
+    xs[1] = 0;
+    xs[2] = 1;
+    uint32_t loops = 0;
+    for (int d = 0; d < 3; d++) {
+        if (size[d] > 1)
+            loops |= 1u << d;
+        else
+            ys[d] = xs[d] = 0;
+    }
+    int open = cg_loops_open(c, "i", 3, size, loops);
+    cg_begin(c);
+    cg_s(c, "const long i = ");
+    cg_index(c->t, 0, "i", 3, ys);
+    cg_end(c, ";");
+    load_checked_index(c, "x1", x->shape[axis]);
+    /* y[i] = x0[i0 * 4000 + i2 + r * 4]; */
+    cg_begin(c);
+    cg_s(c, "y[i] = x0[");
+    cg_index(c->t, 0, "i", 3, xs);
+    cg_s(c, " + r");
+    if (size[2] > 1) {
+        cg_s(c, " * ");
+        cg_i(c, size[2]);
+    }
+    cg_end(c, "];");
+    cg_loops_close(c, open);
+}
+
 /* Appends ", p" or ", p + i0 * 12 + ..." for a pointer moved by the loop indices. */
 static void put_ptr(cg_ctx *c, const char *p, int rank, const int64_t *st)
 {

@@ -6,7 +6,7 @@
  *    broadcasts mse with a warning, and rejects the others);
  *  - cross_entropy and nll take no class weights and no ignore_index; a label outside
  *    [0, C) makes the run fail (nb_program_run returns -1 and nb_program_error names
- *    the one_hot node that picks the labels), as torch raises an error. */
+ *    the take_along_axis node that picks the labels), as torch raises an error. */
 #include <math.h>
 
 #include "ir.h"
@@ -144,32 +144,35 @@ static int check_labels(nb_graph *g, const char *op, nb_node *logits, nb_node *l
     return 0;
 }
 
-/* -logp[label] per sample, picked with a one-hot mask of the labels, then reduced. The
- * mask selects (where) rather than multiplies: a -inf score of another class (a class
- * ruled out) would give -inf * 0 = NaN, where PyTorch ignores it. logp is NULL when building
- * it failed (out of memory): the error is on g already.
- *
- * Mean and sum take -picked over every element at once, rather than each sample's sum,
- * negated, then summed: one reduction, with the neg fused into the loop that picks, in
- * place of three kernels. The bits are the same, gradient included: a row of picked is
- * +0 but at its label (the labels are checked, one per row), so a row's double sum was
- * exactly its pick v; the sum over all elements adds the same -v in the same order, and
- * the -0s between them change no sum (a double sum of these is never -0). The mean
- * divides by the number of samples, as nb_mean of the per-sample losses did. */
-static nb_node *pick_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
+/* The labels as an index [N, 1] (a rank-0 label: [1]) for take_along_axis on the last
+ * axis of scores of rank 2 (rank 1). */
+static nb_node *label_index(nb_graph *g, nb_node *labels)
 {
-    if (!logp)
-        return NULL;
-    int last = -1;
-    int classes = (int)logp->shape[logp->rank - 1];
-    nb_node *hot = nb_one_hot(g, labels, classes, NB_BOOL);
-    nb_node *picked = nb_where(g, hot, logp, ir_scalar_like(g, logp, 0.0));
+    int64_t shape[2] = {labels->rank ? labels->shape[0] : 1, 1};
+    return nb_reshape(g, labels, labels->rank + 1, labels->rank ? shape : shape + 1);
+}
+
+/* The per-sample losses l ([N, 1], or [1] for one sample) reduced as r asks: none gives
+ * them as [N] ([]); sum and mean add them up in one double sum (the mean divides by N). */
+static nb_node *reduce_per_sample(nb_graph *g, nb_node *l, nb_node *labels, nb_reduction r)
+{
     if (r == NB_REDUCTION_NONE)
-        return ir_neg(g, nb_sum(g, picked, &last, 1, 0));
-    nb_node *total = nb_sum(g, ir_neg(g, picked), NULL, 0, 0);
+        return nb_reshape(g, l, labels->rank, labels->shape);
+    nb_node *total = nb_sum(g, l, NULL, 0, 0);
     if (r == NB_REDUCTION_SUM || !total)
         return total;
     return ir_mul(g, total, ir_scalar_like(g, total, 1.0 / (double)labels->numel));
+}
+
+/* -logp[label] per sample, picked along the class axis by take_along_axis, which checks
+ * each label against the class count: a label outside [0, C) fails the run, naming the
+ * take_along_axis node. The pick reads one element per row: no mask is built, and no
+ * -inf score of another class (a class ruled out) meets a multiplication. Its gradient
+ * is a select of the label's column, elementwise over [N, C]. */
+static nb_node *pick_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
+{
+    nb_node *picked = nb_take_along_axis(g, logp, label_index(g, labels), -1);
+    return reduce_per_sample(g, ir_neg(g, picked), labels, r);
 }
 
 nb_node *nb_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
@@ -179,10 +182,20 @@ nb_node *nb_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r)
     return pick_nll(g, logp, labels, r);
 }
 
-/* nll of log_softmax over the class axis (the last). */
+/* nll of log_softmax over the class axis (the last), without the log-probabilities: per
+ * sample logsumexp(s) - s[label] with s = x - max(x) (the max behind stop_gradient), as
+ * log_softmax computes them, so the values are the bits of -(s[label] - logsumexp(s)):
+ * the pick is x[label] - max, the same subtraction s makes. The forward reads the scores
+ * for the max and for the exp-sum; the gradient, softmax(x) - one_hot scaled, is one
+ * elementwise loop over [N, C]. A -inf score of another class adds exp(-inf) = 0, as in
+ * PyTorch; a label whose score is -inf gives +inf. */
 nb_node *nb_cross_entropy(nb_graph *g, nb_node *logits, nb_node *labels, nb_reduction r)
 {
     if (check_labels(g, "cross_entropy", logits, labels, r) != 0)
         return NULL;
-    return pick_nll(g, nb_log_softmax(g, logits, -1), labels, r);
+    uint32_t last = 1u << (logits->rank - 1);
+    ir_node *max = ir_make1(g, IR_OP_STOP_GRADIENT, ir_reduce(g, IR_OP_MAX, logits, last, 1), NULL);
+    ir_node *lse = ir_reduce(g, IR_OP_LOGSUMEXP, ir_sub(g, logits, max), last, 1);
+    nb_node *picked = nb_take_along_axis(g, logits, label_index(g, labels), -1);
+    return reduce_per_sample(g, ir_sub(g, lse, ir_sub(g, picked, max)), labels, r);
 }

@@ -141,6 +141,17 @@ nb_node *nb_gather(nb_graph *g, nb_node *table, nb_node *index)
     return ir_make2(g, IR_OP_GATHER, table, index, NULL);
 }
 
+/* The axis is normalized here (negative counts from the end); the shape rule checks the
+ * rest. An operand that is NULL or of another graph is left to ir_make2 to report. */
+nb_node *nb_take_along_axis(nb_graph *g, nb_node *x, nb_node *index, int axis)
+{
+    ir_attr attr = {0};
+    attr.axis = axis;
+    if (g && x && x->graph == g && axis < 0 && axis >= -x->rank)
+        attr.axis = axis + x->rank;
+    return ir_make2(g, IR_OP_TAKE_ALONG_AXIS, x, index, &attr);
+}
+
 nb_node *nb_one_hot(nb_graph *g, nb_node *index, int classes, nb_dtype dt)
 {
     ir_attr attr = {0};

@@ -160,6 +160,15 @@ nb_node *nb_gather(nb_graph *g, nb_node *table, nb_node *index);
  * too); there is no all-zero row. */
 nb_node *nb_one_hot(nb_graph *g, nb_node *index, int classes, nb_dtype dt);
 
+/* Elements of x picked along one axis (negative counts from the end) by an i32 index of
+ * x's rank, as torch.take_along_dim / torch.gather(x, axis, index) and
+ * numpy.take_along_axis: out[.., k, ..] = x[.., index[.., k, ..], ..], of the index's
+ * shape, every other axis of the index as long as x's. An index outside
+ * [0, x.shape[axis]) at run time makes nb_program_run return -1 with an error naming the
+ * node; nothing is read out of bounds. The gradient scatters into zeros of x's shape,
+ * repeated indices adding up. */
+nb_node *nb_take_along_axis(nb_graph *g, nb_node *x, nb_node *index, int axis);
+
 /* ---- softmax and losses ------------------------------------------------------------ */
 
 nb_node *nb_softmax(nb_graph *g, nb_node *x, int axis);
@@ -172,9 +181,12 @@ nb_node *nb_bce(nb_graph *g, nb_node *p, nb_node *target, nb_reduction r);
 /* Binary cross-entropy on logits, exact for any finite z; gradient sigmoid(z) - t, also
  * at z = +-inf (1 - t, -t), where the value is PyTorch's (docs/conventions.md). */
 nb_node *nb_bce_with_logits(nb_graph *g, nb_node *z, nb_node *target, nb_reduction r);
-/* logits[N, C] (or [C]) and i32 labels[N] (or scalar): -log_softmax(logits)[label]. */
+/* logits[N, C] (or [C]) and i32 labels[N] (or scalar): -log_softmax(logits)[label],
+ * computed as logsumexp - the label's score, both shifted by the row's max; a label
+ * outside [0, C) at run time makes nb_program_run fail (as nb_take_along_axis). */
 nb_node *nb_cross_entropy(nb_graph *g, nb_node *logits, nb_node *labels, nb_reduction r);
-/* logp[N, C] of log-probabilities and i32 labels[N]: -logp[label]. */
+/* logp[N, C] of log-probabilities and i32 labels[N]: -logp[label], picked by
+ * nb_take_along_axis (a label outside [0, C) fails the run). */
 nb_node *nb_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r);
 
 /* ---- autodiff ---------------------------------------------------------------------- */

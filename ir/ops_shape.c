@@ -1,6 +1,8 @@
 /* ops_shape.c — shape and gradient rules of the ops that move data around (reshape,
- * broadcast_to, permute, slice, concat, gather, scatter_add, one_hot) and of matmul. */
+ * broadcast_to, permute, slice, concat, gather, scatter_add, one_hot, take_along_axis) and
+ * of matmul. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir.h"
@@ -446,4 +448,87 @@ int ir_shape_one_hot(ir_graph *g, ir_node *n)
         n->attr.dt != NB_BOOL)
         return ir_error(g, "one_hot: dtype %d is unknown", (int)n->attr.dt);
     return shape_indexed(g, n, n->in[0], &classes, 1);
+}
+
+/* ---- take_along_axis ---------------------------------------------------------------- */
+
+int ir_shape_take_along_axis(ir_graph *g, ir_node *n)
+{
+    const ir_node *x = n->in[0], *index = n->in[1];
+    int axis = n->attr.axis;
+    char tx[IR_TYPE_STR_MAX], ti[IR_TYPE_STR_MAX];
+    n->dtype = x->dtype;
+    if (index->dtype != NB_I32)
+        return ir_error(g, "take_along_axis: the index is %s; it must be i32",
+                        ir_type_str(index, ti, sizeof ti));
+    if (x->rank < 1 || axis < 0 || axis >= x->rank)
+        return ir_error(g, "take_along_axis: axis %d is out of range for %s", axis,
+                        ir_type_str(x, tx, sizeof tx));
+    if (index->rank != x->rank)
+        return ir_error(g, "take_along_axis: the index %s must have the rank of %s",
+                        ir_type_str(index, ti, sizeof ti), ir_type_str(x, tx, sizeof tx));
+    for (int d = 0; d < x->rank; d++)
+        if (d != axis && index->shape[d] != x->shape[d])
+            return ir_error(g,
+                            "take_along_axis: the index %s and %s differ on axis %d (%lld vs "
+                            "%lld); only axis %d may differ",
+                            ir_type_str(index, ti, sizeof ti), ir_type_str(x, tx, sizeof tx), d,
+                            (long long)index->shape[d], (long long)x->shape[d], axis);
+    n->rank = index->rank;
+    memcpy(n->shape, index->shape, (size_t)index->rank * sizeof *n->shape);
+    return 0;
+}
+
+/* The positions 0 .. size - 1 along the axis `axis` of a rank-`rank` tensor, as an i32
+ * constant [size, 1, ..., 1] that broadcasts along that axis. A position past INT32_MAX
+ * holds -1, which no checked index equals. */
+static ir_node *positions(ir_graph *g, int64_t size, int axis, int rank)
+{
+    int64_t shape[NB_MAX_RANK];
+    double *at = ir_malloc((size_t)size * sizeof *at);
+    if (!at) {
+        ir_oom(g);
+        return NULL;
+    }
+    for (int64_t i = 0; i < size; i++)
+        at[i] = i <= INT32_MAX ? (double)i : -1.0;
+    shape[0] = size;
+    for (int d = 1; d < rank - axis; d++)
+        shape[d] = 1;
+    ir_node *p = ir_constant(g, NB_I32, rank - axis, shape, at);
+    free(at);
+    return p;
+}
+
+/* The adjoint scatters gy into zeros of x's shape along the axis: x's gradient at
+ * position c is the sum of gy where the index is c. With one index per slot (index
+ * size 1 on the axis: a label per row), that is one select over x's shape,
+ * where(index == c, gy, 0), elementwise, so it fuses with the rest of a gradient (the
+ * cross-entropy's softmax - one_hot in one loop). With K indices per slot, x viewed as
+ * [A, C, B] and the index as [A, K, 1, B] select into [A, K, C, B], summed over K. */
+int ir_vjp_take_along_axis(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
+                           ir_node **gx)
+{
+    ir_node *x = n->in[0], *index = n->in[1];
+    int axis = n->attr.axis;
+    int64_t size = x->shape[axis], k = index->shape[axis], before = 1, after = 1;
+    if (!need[0])
+        return 0;
+    ir_node *zero = ir_scalar_like(g, x, 0.0);
+    if (k == 1) {
+        ir_node *hit = ir_make2(g, IR_OP_EQ, index, positions(g, size, axis, x->rank), NULL);
+        gx[0] = ir_make3(g, IR_OP_WHERE, hit, gy, zero, NULL);
+        return 0;
+    }
+    for (int d = 0; d < axis; d++)
+        before *= x->shape[d];
+    for (int d = axis + 1; d < x->rank; d++)
+        after *= x->shape[d];
+    int64_t wide[4] = {before, k, 1, after};
+    ir_node *hit =
+        ir_make2(g, IR_OP_EQ, ir_reshape(g, index, 4, wide), positions(g, size, 2, 4), NULL);
+    ir_node *sel = ir_make3(g, IR_OP_WHERE, hit, ir_reshape(g, gy, 4, wide), zero, NULL);
+    ir_node *sum = ir_reduce(g, IR_OP_SUM, sel, 1u << 1, 0);
+    gx[0] = ir_reshape(g, sum, x->rank, x->shape);
+    return 0;
 }

@@ -19,6 +19,7 @@
  * A failure prints the seed, the graph and the first mismatch; NABLA_DIFF_SEED=<seed>
  * NABLA_DIFF_GRAPHS=1 NABLA_DIFF_PACKS=0 replays it alone.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,14 +73,15 @@ static void report(uint64_t seed, const rg_case *c, const char *stage, const cha
 
 /* Builds a case of n subgraphs from seed, evaluates it op by op, compiles it whole on
  * backend, runs it once and compares. 0, or -1 after reporting. */
+static int check_case(uint64_t seed, rg_case *c, nb_backend backend, int *programs);
+
+/* Generates a case of n_sub random subgraphs from seed and checks it (check_case). */
 static int run_case(uint64_t seed, int n_sub, nb_backend backend, int *programs)
 {
     char err[DIFF_ERR_SIZE];
     const char *stage = "generate";
     rg_case c;
     rg_rand r;
-    ob_values ref = {0};
-    nb_program *p = NULL;
     int rc = -1;
     if (rg_case_init(&c) != 0)
         return -1;
@@ -88,10 +90,25 @@ static int run_case(uint64_t seed, int n_sub, nb_backend backend, int *programs)
     for (int i = 0; i < n_sub; i++)
         if (rg_add_subgraph(&c, &r) != 0) {
             snprintf(err, sizeof err, "%s", nb_graph_error(c.g) ? nb_graph_error(c.g) : "?");
+            report(seed, &c, stage, err);
             goto done;
         }
-    stage = "op by op";
-    if (ob_eval(&c, programs_cache, &ref, err, sizeof err) != 0)
+    rc = check_case(seed, &c, backend, programs);
+done:
+    rg_case_free(&c);
+    return rc;
+}
+
+/* Compiles case c whole on backend and checks two runs against c evaluated one op at a
+ * time. 0, or -1 with the failure reported under seed. */
+static int check_case(uint64_t seed, rg_case *c, nb_backend backend, int *programs)
+{
+    char err[DIFF_ERR_SIZE];
+    const char *stage = "op by op";
+    ob_values ref = {0};
+    nb_program *p = NULL;
+    int rc = -1;
+    if (ob_eval(c, programs_cache, &ref, err, sizeof err) != 0)
         goto done;
     *programs += ref.programs;
     static const char *const names[] = {
@@ -99,18 +116,18 @@ static int run_case(uint64_t seed, int n_sub, nb_backend backend, int *programs)
     char stage_text[DIFF_ERR_SIZE];
     snprintf(stage_text, sizeof stage_text, "whole graph, %s", names[backend]);
     stage = stage_text;
-    nb_compile_options opt = {.outputs = c.outputs,
-                              .n_outputs = c.n_outputs,
-                              .updates = c.updates,
-                              .n_updates = c.n_updates,
+    nb_compile_options opt = {.outputs = c->outputs,
+                              .n_outputs = c->n_outputs,
+                              .updates = c->updates,
+                              .n_updates = c->n_updates,
                               .backend = backend,
                               .threads = diff_threads};
-    p = nb_compile(c.g, &opt);
+    p = nb_compile(c->g, &opt);
     if (!p) {
-        snprintf(err, sizeof err, "compile: %s", nb_graph_error(c.g));
+        snprintf(err, sizeof err, "compile: %s", nb_graph_error(c->g));
         goto done;
     }
-    if (ob_prepare(&c, p, err, sizeof err) != 0)
+    if (ob_prepare(c, p, err, sizeof err) != 0)
         goto done;
     /* Two runs: the second starts from the updated state and an arena the first one
      * has written (a kernel that relies on zeroed memory fails here). */
@@ -122,12 +139,12 @@ static int run_case(uint64_t seed, int n_sub, nb_backend backend, int *programs)
                 goto done;
             }
             snprintf(stage_text, sizeof stage_text, "second run, %s", names[backend]);
-            if (ob_advance(&c, &ref) != 0) {
+            if (ob_advance(c, &ref) != 0) {
                 snprintf(err, sizeof err, "out of memory");
                 goto done;
             }
             ob_values_free(&ref);
-            if (ob_eval(&c, programs_cache, &ref, err, sizeof err) != 0)
+            if (ob_eval(c, programs_cache, &ref, err, sizeof err) != 0)
                 goto done;
             *programs += ref.programs;
         }
@@ -135,16 +152,15 @@ static int run_case(uint64_t seed, int n_sub, nb_backend backend, int *programs)
             snprintf(err, sizeof err, "run %d: %s", run, nb_program_error(p));
             goto done;
         }
-        if (ob_check(&c, p, &ref, err, sizeof err) != 0)
+        if (ob_check(c, p, &ref, err, sizeof err) != 0)
             goto done;
     }
     rc = 0;
 done:
     if (rc != 0)
-        report(seed, &c, stage, err);
+        report(seed, c, stage, err);
     nb_program_free(p);
     ob_values_free(&ref);
-    rg_case_free(&c);
     return rc;
 }
 
@@ -221,6 +237,108 @@ static void test_matmul_operand_with_fewer_batch_axes(void **state)
     nb_graph_free(g);
 }
 
+/* ---- reductions with their producers in their loops (codegen/cg_fuse.c) ---------- */
+
+#define HAND_MAX 16
+
+/* An f32 input (or parameter) of c with values in [-2, 2) from seed, a NaN at element
+ * nan_at (< 0: none). */
+static nb_node *hand_leaf(rg_case *c, int is_param, const char *name, int rank,
+                          const int64_t *shape, uint64_t seed, int64_t nan_at)
+{
+    rg_leaf *list = is_param ? c->params : c->inputs;
+    int *n = is_param ? &c->n_params : &c->n_inputs;
+    nb_node *x = is_param ? nb_param(c->g, name, NB_F32, rank, shape)
+                          : nb_input(c->g, name, NB_F32, rank, shape);
+    assert_non_null(x);
+    assert_true(*n < HAND_MAX);
+    int64_t numel = nb_node_numel(x);
+    float *v = malloc((size_t)numel * sizeof *v);
+    assert_non_null(v);
+    for (int64_t i = 0; i < numel; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        v[i] = (float)((double)(seed >> 40) / (double)(1ull << 22) - 2.0);
+    }
+    if (nan_at >= 0)
+        v[nan_at] = NAN;
+    list[(*n)++] = (rg_leaf){x, v};
+    return x;
+}
+
+/* Reductions whose elementwise producers run in their loops, with everything that
+ * meets there: operands broadcast along the reduced axis (loaded once per row) and
+ * along the kept one, a producer also read later (stored by the reduction's loop), a
+ * parameter update among the producers (written in place), a NaN, a logsumexp with its
+ * max pass (the producers computed in both loops), a kept middle axis, sum -> neg -> sum,
+ * and a full sum of a loop that splits (which keeps its producers apart on several
+ * threads). Whole programs on tcc and cc against one op at a time; the plan must show
+ * the producers inside the reductions' kernels. */
+static void test_reduction_producers(void **state)
+{
+    (void)state;
+    rg_case c;
+    int programs = 0, one = 1, rows = 1;
+    int64_t xs[2] = {48, 40}, bs[2] = {48, 1}, cs[2] = {1, 40}, ts[3] = {4, 6, 8}, us[2] = {6, 1};
+    assert_int_equal(rg_case_init(&c), 0);
+    c.inputs = calloc(HAND_MAX, sizeof *c.inputs);
+    c.params = calloc(HAND_MAX, sizeof *c.params);
+    c.outputs = calloc(HAND_MAX, sizeof *c.outputs);
+    c.updates = calloc(HAND_MAX, sizeof *c.updates);
+    assert_true(c.inputs && c.params && c.outputs && c.updates);
+    c.cap_inputs = c.cap_params = c.cap_outputs = c.cap_updates = HAND_MAX;
+    nb_graph *g = c.g;
+    nb_node *x = hand_leaf(&c, 0, "x", 2, xs, 1, 3 * 40 + 7);
+    nb_node *b = hand_leaf(&c, 0, "b", 2, bs, 2, -1);
+    nb_node *col = hand_leaf(&c, 0, "col", 2, cs, 3, -1);
+    nb_node *t = hand_leaf(&c, 0, "t", 3, ts, 4, -1);
+    nb_node *u = hand_leaf(&c, 0, "u", 2, us, 5, -1);
+    nb_node *w = hand_leaf(&c, 1, "w", 2, xs, 6, -1);
+    nb_node *e = nb_exp(g, nb_sub(g, nb_mul(g, x, nb_scalar(g, NB_F32, 0.5)), b));
+    nb_node *outs[] = {
+        nb_sum(g, nb_add(g, e, col), &rows, 1, 0),
+        nb_mul(g, e, nb_scalar(g, NB_F32, 2.0)),
+        nb_max(g, nb_sub(g, x, b), &rows, 1, 1),
+        nb_min(g, nb_mul(g, x, col), &rows, 1, 0),
+        nb_logsumexp(g, nb_mul(g, w, x), &rows, 1, 1),
+        nb_sum(g, nb_neg(g, nb_sum(g, nb_mul(g, x, x), &rows, 1, 1)), NULL, 0, 0),
+        nb_sum(g, nb_add(g, nb_tanh(g, t), u), (int[]){0, 2}, 2, 1),
+        nb_sum(g, nb_abs(g, x), NULL, 0, 0),
+    };
+    nb_node *v = nb_mul(g, w, nb_scalar(g, NB_F32, 0.9));
+    int n_outs = (int)(sizeof outs / sizeof *outs);
+    for (int i = 0; i < n_outs; i++)
+        c.outputs[c.n_outputs++] = outs[i];
+    c.outputs[c.n_outputs++] = nb_sum(g, v, &one, 1, 0);
+    c.updates[c.n_updates++] = (nb_update){w, v};
+    for (int be = 0; be < 2; be++)
+        assert_int_equal(check_case(0, &c, be ? NB_BACKEND_CC : NB_BACKEND_TCC, &programs), 0);
+    nb_compile_options opt = {.outputs = c.outputs,
+                              .n_outputs = c.n_outputs,
+                              .updates = c.updates,
+                              .n_updates = c.n_updates,
+                              .keep_plan = 1,
+                              .threads = 1};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    /* Every reduction's kernel holds its producers: members before its root. */
+    int fused = 0;
+    static const char *const ops[] = {"sum ", "max ", "min ", "logsumexp "};
+    for (const char *l = nb_program_plan(p); (l = strstr(l, "kernel k")) != NULL; l++) {
+        /* "kernel k3: %10 sum f32[]; members %8 %9 %10; operands ..." */
+        const char *op = strchr(strchr(l, '%'), ' ') + 1, *m = strstr(l, "; members ");
+        const char *end = strstr(l, "; operands");
+        int reduction = 0;
+        for (int i = 0; i < 4; i++)
+            reduction |= strncmp(op, ops[i], strlen(ops[i])) == 0;
+        fused += reduction && memchr(m + 10, ' ', (size_t)(end - m - 10)) != NULL;
+    }
+    print_message("reductions with producers in their loops: %d\n", fused);
+    assert_true(fused >= 9);
+    assert_non_null(strstr(nb_program_plan(p), " in place of "));
+    nb_program_free(p);
+    rg_case_free(&c);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -244,6 +362,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_operand_with_fewer_batch_axes),
+        cmocka_unit_test(test_reduction_producers),
         cmocka_unit_test(test_tcc),
         cmocka_unit_test(test_cc),
         cmocka_unit_test(test_auto),

@@ -414,6 +414,15 @@ static void b_one_hot(gt *t, const void *arg)
     out(t, "out", nb_one_hot(t->g, in(t, "index"), 5, NB_F32));
 }
 
+static void b_take_along_dim(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_node *x = in(t, "x");
+    nb_node *o = nb_take_along_axis(t->g, x, in(t, "index"), 1);
+    out(t, "out", o);
+    grad1(t, "loss", wsum(t, o), x, "x");
+}
+
 static void b_slice(gt *t, const void *arg)
 {
     (void)arg;
@@ -577,6 +586,7 @@ static const gt_entry entries[] = {
 #if GOLDEN_HAVE_SHAPE
     E("gather_embedding", b_gather, NULL),
     E("one_hot", b_one_hot, NULL),
+    E("take_along_dim", b_take_along_dim, NULL),
     E("slice_step", b_slice, NULL),
     E("concat_axis1", b_concat, NULL),
     E("matmul_batched", b_matmul, NULL),

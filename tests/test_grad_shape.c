@@ -133,6 +133,28 @@ static nb_node *gather_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
     return nb_mul(g, r, r);
 }
 
+/* x[2] picked along axis x[3] of x[0] by x[1], times itself: the repeated picks of one
+ * element add their gradients. */
+static nb_node *take_last(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    return nb_take_along_axis(g, x[0], x[1], -1);
+}
+
+static nb_node *take_axis0_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    nb_node *r = nb_take_along_axis(g, x[0], x[1], 0);
+    return nb_mul(g, r, r);
+}
+
+static nb_node *take_middle_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    nb_node *r = nb_take_along_axis(g, x[0], x[1], 1);
+    return nb_mul(g, r, r);
+}
+
 /* The index input, drawn from [0, hi). */
 #define GC_INDEX(hi, r, ...)                                                                       \
     {                                                                                              \
@@ -170,6 +192,11 @@ static const gc_case cases[] = {
     {"gather_sq_repeated", gather_sq, 2, {GC_F(2, 4, 3), GC_INDEX(4, 2, 2, 3)}, 1},
     {"gather_3d_table", gather_sq, 2, {GC_F(3, 3, 2, 2), GC_INDEX(3, 1, 5)}, 1},
     {"gather_scalar_index", gather, 2, {GC_F(1, 4), GC_INDEX(4, 0, 0)}, 0},
+    /* A label per row (the cross-entropy's pick); several per column, repeated; a middle
+     * axis with more picks than the axis is long. */
+    {"take_along_last", take_last, 2, {GC_F(2, 3, 4), GC_INDEX(4, 2, 3, 1)}, 1},
+    {"take_along_axis0_sq", take_axis0_sq, 2, {GC_F(2, 4, 3), GC_INDEX(4, 2, 2, 3)}, 1},
+    {"take_along_middle_sq", take_middle_sq, 2, {GC_F(3, 2, 3, 2), GC_INDEX(3, 3, 2, 5, 2)}, 1},
 };
 
 /* ---- forward values -------------------------------------------------------------- */
@@ -453,13 +480,55 @@ static void test_index_out_of_range(void **state)
     nb_graph_free(g);
 }
 
+/* take_along_axis by hand: x [2,3] = 0..5; along axis 1 the index [[2,0],[1,1]] picks
+ * 2, 0, 4, 4; along axis 0 the index [[1,0,1]] picks 3, 1, 5. An index outside [0, 3)
+ * (axis 1) or [0, 2) (axis 0), below 0 too, fails the run naming the node; a good index
+ * runs again. */
+static void test_take_along_axis_values(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F64, 2, (const int64_t[]){2, 3});
+    nb_node *i1 = nb_input(g, "i1", NB_I32, 2, (const int64_t[]){2, 2});
+    nb_node *i0 = nb_input(g, "i0", NB_I32, 2, (const int64_t[]){1, 3});
+    nb_node *outs[2] = {nb_name(g, nb_take_along_axis(g, x, i1, -1), "pick"),
+                        nb_take_along_axis(g, x, i0, 0)};
+    double xv[] = {0, 1, 2, 3, 4, 5};
+    int32_t v1[] = {2, 0, 1, 1}, v0[] = {1, 0, 1};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 2};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    nb_program_bind(p, "x", xv);
+    nb_program_bind(p, "i1", v1);
+    nb_program_bind(p, "i0", v0);
+    assert_int_equal(nb_program_run(p), 0);
+    expect_f64(p, 0, (double[]){2, 0, 4, 4}, 4);
+    expect_f64(p, 1, (double[]){3, 1, 5}, 3);
+    v1[3] = 3;
+    assert_int_equal(nb_program_run(p), -1);
+    assert_non_null(strstr(nb_program_error(p), "take_along_axis 'pick'"));
+    assert_non_null(strstr(nb_program_error(p), "out of range"));
+    v1[3] = -1;
+    assert_int_equal(nb_program_run(p), -1);
+    v1[3] = 1;
+    v0[2] = 2; /* in range of axis 1, not of axis 0 */
+    assert_int_equal(nb_program_run(p), -1);
+    assert_non_null(strstr(nb_program_error(p), "take_along_axis"));
+    v0[2] = 1;
+    assert_int_equal(nb_program_run(p), 0);
+    expect_f64(p, 1, (double[]){3, 1, 5}, 3);
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matmul_values),         cmocka_unit_test(test_permute_reshape_values),
-        cmocka_unit_test(test_slice_values),          cmocka_unit_test(test_concat_values),
-        cmocka_unit_test(test_concat_many_gradients), cmocka_unit_test(test_gather_values),
-        cmocka_unit_test(test_one_hot_values),        cmocka_unit_test(test_index_out_of_range),
+        cmocka_unit_test(test_take_along_axis_values), cmocka_unit_test(test_matmul_values),
+        cmocka_unit_test(test_permute_reshape_values), cmocka_unit_test(test_slice_values),
+        cmocka_unit_test(test_concat_values),          cmocka_unit_test(test_concat_many_gradients),
+        cmocka_unit_test(test_gather_values),          cmocka_unit_test(test_one_hot_values),
+        cmocka_unit_test(test_index_out_of_range),
     };
     int failed = cmocka_run_group_tests_name("shape_values", tests, NULL, NULL);
     return failed + gc_run_table("grad_shape", cases, (int)(sizeof cases / sizeof *cases));

@@ -84,26 +84,29 @@ static void test_fusion(void **state)
     nb_graph_free(g);
 }
 
-/* exp(x) dies at the sum that reads it; x * sum comes after, so it reuses its line. */
+/* exp(x) dies at the sum that reads it; x * sum comes after, so it reuses its line. The
+ * sums are over axis 0 (row-outer loops: cg_reduce.c), which take no producers into their
+ * loops, so every result has a buffer of its own. */
 static void test_arena_reuse(void **state)
 {
     (void)state;
-    int64_t s16 = 16;
+    int64_t s44[2] = {4, 4};
+    int axis = 0;
     nb_graph *g = nb_graph_new();
-    nb_node *x = nb_input(g, "x", NB_F32, 1, &s16); /* 0 */
-    nb_node *a = nb_exp(g, x);                      /* 1 */
-    nb_node *s = nb_sum(g, a, NULL, 0, 0);          /* 2 */
-    nb_node *b = nb_mul(g, x, s);                   /* 3 */
-    nb_node *t = nb_sum(g, b, NULL, 0, 0);          /* 4 */
+    nb_node *x = nb_input(g, "x", NB_F32, 2, s44); /* 0 */
+    nb_node *a = nb_exp(g, x);                     /* 1 */
+    nb_node *s = nb_sum(g, a, &axis, 1, 0);        /* 2 */
+    nb_node *b = nb_mul(g, x, s);                  /* 3 */
+    nb_node *t = nb_sum(g, b, &axis, 1, 0);        /* 4 */
     nb_program *p = compile(g, &t, 1, NULL, 0);
-    expect_plan(p, "kernel k0: %1 exp f32[16]; members %1; operands %0; stores %1\n"
-                   "kernel k1: %2 sum f32[]; members %2; operands %1; stores %2\n"
-                   "kernel k2: %3 mul f32[16]; members %3; operands %0 %2; stores %3\n"
-                   "kernel k3: %4 sum f32[]; members %4; operands %3; stores %4\n"
-                   "buffer b0: %1 f32[16] 64 bytes at 0, k0..k1\n"
-                   "buffer b1: %2 f32[] 64 bytes at 64, k1..k2\n"
-                   "buffer b2: %3 f32[16] 64 bytes at 0, k2..k3\n"
-                   "buffer b3: %4 f32[] 64 bytes at 64, k3..end\n"
+    expect_plan(p, "kernel k0: %1 exp f32[4,4]; members %1; operands %0; stores %1\n"
+                   "kernel k1: %2 sum f32[4]; members %2; operands %1; stores %2\n"
+                   "kernel k2: %3 mul f32[4,4]; members %3; operands %0 %2; stores %3\n"
+                   "kernel k3: %4 sum f32[4]; members %4; operands %3; stores %4\n"
+                   "buffer b0: %1 f32[4,4] 64 bytes at 0, k0..k1\n"
+                   "buffer b1: %2 f32[4] 64 bytes at 64, k1..k2\n"
+                   "buffer b2: %3 f32[4,4] 64 bytes at 0, k2..k3\n"
+                   "buffer b3: %4 f32[4] 64 bytes at 64, k3..end\n"
                    "arena 128 bytes, live peak 128 bytes, first fit\n");
     nb_program_free(p);
     nb_graph_free(g);
@@ -149,51 +152,53 @@ static void test_matmuls_side_by_side(void **state)
  * (at k3 and k4: the slice, s or q, and w * s). Largest first puts w * s at 0 and the
  * 64-byte results around it: exp(x) at 0 (it dies before w * s is written), the slice
  * above w * s at 128, s and q at 192, and the output, written when w * s is dead, back
- * at 0. The slice takes every other element: a copy kernel, not fused into the mul. */
+ * at 0. The slice takes every other row: a copy kernel, not fused into the mul. The sums
+ * are over axis 0, row-outer, with no producers in their loops. */
 static void test_greedy_by_size(void **state)
 {
     (void)state;
-    int64_t s16 = 16, s32 = 32, from = 0, to = 32, step = 2;
+    int64_t s44[2] = {4, 4}, s84[2] = {8, 4}, from[2] = {0, 0}, to[2] = {8, 4}, step[2] = {2, 1};
+    int axis = 0;
     nb_graph *g = nb_graph_new();
-    nb_node *x = nb_input(g, "x", NB_F32, 1, &s16); /* 0 */
-    nb_node *w = nb_input(g, "w", NB_F32, 1, &s32); /* 1 */
-    nb_node *e = nb_exp(g, x);                      /* 2 */
-    nb_node *y = nb_slice(g, w, &from, &to, &step); /* 3 */
-    nb_node *s = nb_sum(g, e, NULL, 0, 0);          /* 4 */
-    nb_node *z = nb_mul(g, w, s);                   /* 5 */
-    nb_node *q = nb_sum(g, z, NULL, 0, 0);          /* 6 */
-    nb_node *o = nb_mul(g, y, q);                   /* 7 */
+    nb_node *x = nb_input(g, "x", NB_F32, 2, s44); /* 0 */
+    nb_node *w = nb_input(g, "w", NB_F32, 2, s84); /* 1 */
+    nb_node *e = nb_exp(g, x);                     /* 2 */
+    nb_node *y = nb_slice(g, w, from, to, step);   /* 3 */
+    nb_node *s = nb_sum(g, e, &axis, 1, 0);        /* 4 */
+    nb_node *z = nb_mul(g, w, s);                  /* 5 */
+    nb_node *q = nb_sum(g, z, &axis, 1, 0);        /* 6 */
+    nb_node *o = nb_mul(g, y, q);                  /* 7 */
     nb_program *p = compile(g, &o, 1, NULL, 0);
-    expect_plan(p, "kernel k0: %2 exp f32[16]; members %2; operands %0; stores %2\n"
-                   "kernel k1: %3 slice f32[16]; members %3; operands %1; stores %3\n"
-                   "kernel k2: %4 sum f32[]; members %4; operands %2; stores %4\n"
-                   "kernel k3: %5 mul f32[32]; members %5; operands %1 %4; stores %5\n"
-                   "kernel k4: %6 sum f32[]; members %6; operands %5; stores %6\n"
-                   "kernel k5: %7 mul f32[16]; members %7; operands %3 %6; stores %7\n"
-                   "buffer b0: %2 f32[16] 64 bytes at 0, k0..k2\n"
-                   "buffer b1: %3 f32[16] 64 bytes at 128, k1..k5\n"
-                   "buffer b2: %4 f32[] 64 bytes at 192, k2..k3\n"
-                   "buffer b3: %5 f32[32] 128 bytes at 0, k3..k4\n"
-                   "buffer b4: %6 f32[] 64 bytes at 192, k4..k5\n"
-                   "buffer b5: %7 f32[16] 64 bytes at 0, k5..end\n"
+    expect_plan(p, "kernel k0: %2 exp f32[4,4]; members %2; operands %0; stores %2\n"
+                   "kernel k1: %3 slice f32[4,4]; members %3; operands %1; stores %3\n"
+                   "kernel k2: %4 sum f32[4]; members %4; operands %2; stores %4\n"
+                   "kernel k3: %5 mul f32[8,4]; members %5; operands %1 %4; stores %5\n"
+                   "kernel k4: %6 sum f32[4]; members %6; operands %5; stores %6\n"
+                   "kernel k5: %7 mul f32[4,4]; members %7; operands %3 %6; stores %7\n"
+                   "buffer b0: %2 f32[4,4] 64 bytes at 0, k0..k2\n"
+                   "buffer b1: %3 f32[4,4] 64 bytes at 128, k1..k5\n"
+                   "buffer b2: %4 f32[4] 64 bytes at 192, k2..k3\n"
+                   "buffer b3: %5 f32[8,4] 128 bytes at 0, k3..k4\n"
+                   "buffer b4: %6 f32[4] 64 bytes at 192, k4..k5\n"
+                   "buffer b5: %7 f32[4,4] 64 bytes at 0, k5..end\n"
                    "arena 256 bytes, live peak 256 bytes, greedy by size\n");
-    /* The numbers: o[i] = w[2i] * sum(w * sum(exp(x))). */
+    /* The numbers: o[i][j] = w[2i][j] * sum_r w[r][j] * sum_r exp(x[r][j]). */
     float xv[16], wv[32];
-    double se = 0, sw = 0;
+    double se[4] = {0}, sw[4] = {0};
     for (int i = 0; i < 16; i++) {
         xv[i] = (float)(0.1 * i - 0.7);
-        se += exp((double)xv[i]);
+        se[i % 4] += exp((double)xv[i]);
     }
     for (int i = 0; i < 32; i++) {
         wv[i] = (float)(0.05 * i);
-        sw += wv[i];
+        sw[i % 4] += wv[i];
     }
     assert_int_equal(nb_program_bind(p, "x", xv), 0);
     assert_int_equal(nb_program_bind(p, "w", wv), 0);
     run(p);
     const float *out = nb_program_output(p, 0);
     for (int i = 0; i < 16; i++) {
-        double want = wv[2 * i] * sw * se;
+        double want = wv[8 * (i / 4) + i % 4] * sw[i % 4] * se[i % 4];
         assert_true(fabs(out[i] - want) <= 1e-4 * (1 + fabs(want)));
     }
     nb_program_free(p);
@@ -587,14 +592,14 @@ static void test_linear_relu_one_pass(void **state)
     nb_graph_free(g);
 }
 
-/* Softmax cross-entropy (mean) and its gradient for the logits. Forward: the max (its
- * stop_gradient is gone after autodiff: ir_rewrite.c), the shifted scores, their
- * logsumexp (one pass: cg_reduce.c), the labels' mask, then one
- * loop for log_softmax (%6, stored for the backward pass), the pick and its negation,
- * whose sum over every element (%11) and scaling by 1/4 are the loss: the pick's row
- * sums and their negation are no kernels of their own (nb_loss.c). Backward: the
- * mask applied to the scaled seed, its row sums negated (the logsumexp's share), and
- * one loop for softmax times that plus the pick's gradient. */
+/* Softmax cross-entropy (mean) and its gradient for the logits: 7 kernels, 3 passes over
+ * [4, 3]. Forward: the max (its stop_gradient is gone after autodiff: ir_rewrite.c); one
+ * loop for the shifted scores (%4, stored for the backward pass) and their exp-sum (one
+ * pass: no max of its own, cg_reduce.c), the sub fused into the logsumexp's loop
+ * (cg_fuse.c); the label's score picked by take_along_axis (%7); the per-sample losses
+ * lse - (pick - max) computed in the loop of their sum (%10), scaled by 1/4. Backward:
+ * the seed broadcast and negated per sample, then one loop over [4, 3] for softmax times
+ * the seed plus the select of the label's column (the pick's gradient: %20, %21). */
 static void test_cross_entropy_kernels(void **state)
 {
     (void)state;
@@ -607,33 +612,27 @@ static void test_cross_entropy_kernels(void **state)
     assert_int_equal(nb_grad(g, l, &z, 1, outs + 1), 0);
     nb_program *p = compile(g, outs, 2, NULL, 0);
     expect_plan(p, "kernel k0: %2 max f32[4,1]; members %2; operands %0; stores %2\n"
-                   "kernel k1: %4 sub f32[4,3]; members %4; operands %0 %2; stores %4\n"
-                   "kernel k2: %5 logsumexp f32[4,1]; members %5; operands %4; stores %5\n"
-                   "kernel k3: %7 one_hot bool[4,3]; members %7; operands %1; stores %7\n"
-                   "kernel k4: %10 neg f32[4,3]; members %6 %9 %10; operands %4 %5 %7; stores "
-                   "%6 %10\n"
-                   "kernel k5: %11 sum f32[]; members %11; operands %10; stores %11\n"
-                   "kernel k6: %13 mul f32[]; members %13; operands %11; stores %13\n"
-                   "kernel k7: %20 where f32[4,3]; members %17 %18 %20; operands %16 %7; stores "
-                   "%20\n"
-                   "kernel k8: %21 sum f32[4,1]; members %21; operands %20; stores %21\n"
-                   "kernel k9: %22 neg f32[4,1]; members %22; operands %21; stores %22\n"
-                   "kernel k10: %26 add f32[4,3]; members %24 %25 %26; operands %6 %22 %20; "
-                   "stores %26\n"
-                   "buffer b0: %2 f32[4,1] 64 bytes at 0, k0..k1\n"
-                   "buffer b1: %4 f32[4,3] 64 bytes at 64, k1..k4\n"
-                   "buffer b2: %5 f32[4,1] 64 bytes at 0, k2..k4\n"
-                   "buffer b3: %7 bool[4,3] 64 bytes at 128, k3..k7\n"
-                   "buffer b4: %6 f32[4,3] 64 bytes at 192, k4..k10\n"
-                   "buffer b5: %10 f32[4,3] 64 bytes at 256, k4..k5\n"
-                   "buffer b6: %11 f32[] 64 bytes at 0, k5..k6\n"
-                   "buffer b7: %13 f32[] 64 bytes at 64, k6..end\n"
-                   "buffer b8: %20 f32[4,3] 64 bytes at 0, k7..k10\n"
-                   "buffer b9: %21 f32[4,1] 64 bytes at 128, k8..k9\n"
-                   "buffer b10: %22 f32[4,1] 64 bytes at 256, k9..k10\n"
-                   "buffer b11: %26 f32[4,3] 64 bytes at 128, k10..end\n"
-                   "buffer b12: %16 f32[1,1] view of %12 at byte 0, k7..k7\n"
-                   "arena 320 bytes, live peak 320 bytes, first fit\n");
+                   "kernel k1: %5 logsumexp f32[4,1]; members %4 %5; operands %0 %2; stores %4 "
+                   "%5\n"
+                   "kernel k2: %7 take_along_axis f32[4,1]; members %7; operands %0 %6; stores "
+                   "%7\n"
+                   "kernel k3: %10 sum f32[]; members %8 %9 %10; operands %7 %2 %5; stores %10\n"
+                   "kernel k4: %12 mul f32[]; members %12; operands %10; stores %12\n"
+                   "kernel k5: %17 neg f32[4,1]; members %16 %17; operands %15; stores %16 %17\n"
+                   "kernel k6: %25 add f32[4,3]; members %20 %21 %22 %23 %24 %25; operands %6 "
+                   "%19 %17 %4 %5 %16; stores %25\n"
+                   "buffer b0: %2 f32[4,1] 64 bytes at 0, k0..k3\n"
+                   "buffer b1: %4 f32[4,3] 64 bytes at 64, k1..k6\n"
+                   "buffer b2: %5 f32[4,1] 64 bytes at 128, k1..k6\n"
+                   "buffer b3: %7 f32[4,1] 64 bytes at 192, k2..k3\n"
+                   "buffer b4: %10 f32[] 64 bytes at 256, k3..k4\n"
+                   "buffer b5: %12 f32[] 64 bytes at 0, k4..end\n"
+                   "buffer b6: %16 f32[4,1] 64 bytes at 192, k5..k6\n"
+                   "buffer b7: %17 f32[4,1] 64 bytes at 256, k5..k6\n"
+                   "buffer b8: %25 f32[4,3] 64 bytes at 320, k6..end\n"
+                   "buffer b9: %6 i32[4,1] view of %1 at byte 0, k2..k6\n"
+                   "buffer b10: %15 f32[1,1] view of %11 at byte 0, k5..k5\n"
+                   "arena 384 bytes, live peak 384 bytes, first fit\n");
     nb_program_free(p);
     nb_graph_free(g);
 }

@@ -283,6 +283,36 @@ static void test_gather_one_hot_errors(void **state)
     nb_graph_free(g);
 }
 
+/* take_along_axis: an index that is not i32, of another rank, or longer than x on an
+ * axis other than the picked one; an axis out of range either way. */
+static void test_take_along_axis_errors(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, (const int64_t[]){2, 3});
+    nb_node *f = nb_input(g, "f", NB_F32, 2, (const int64_t[]){2, 1});
+    expect_error(g, nb_take_along_axis(g, x, f, 1), "take_along_axis", "f32[2,1]", "i32", NULL);
+    nb_graph_free(g);
+    g = nb_graph_new();
+    x = nb_input(g, "x", NB_F32, 2, (const int64_t[]){2, 3});
+    nb_node *i = nb_input(g, "i", NB_I32, 1, (const int64_t[]){2});
+    expect_error(g, nb_take_along_axis(g, x, i, 1), "take_along_axis", "i32[2]", "rank", NULL);
+    nb_graph_free(g);
+    g = nb_graph_new();
+    x = nb_input(g, "x", NB_F32, 2, (const int64_t[]){2, 3});
+    i = nb_input(g, "i", NB_I32, 2, (const int64_t[]){3, 1});
+    expect_error(g, nb_take_along_axis(g, x, i, 1), "take_along_axis", "axis 0", "3 vs 2", NULL);
+    nb_graph_free(g);
+    for (int axis = -3; axis <= 2; axis += 5) {
+        g = nb_graph_new();
+        x = nb_input(g, "x", NB_F32, 2, (const int64_t[]){2, 3});
+        i = nb_input(g, "i", NB_I32, 2, (const int64_t[]){2, 1});
+        expect_error(g, nb_take_along_axis(g, x, i, axis), "take_along_axis", "out of range",
+                     "f32[2,3]", NULL);
+        nb_graph_free(g);
+    }
+}
+
 /* After one error every builder returns NULL, the first message stays, and compiling
  * fails with it. */
 static void test_sticky(void **state)
@@ -307,10 +337,10 @@ static void test_sticky(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matmul_errors),  cmocka_unit_test(test_permute_errors),
-        cmocka_unit_test(test_reshape_errors), cmocka_unit_test(test_slice_errors),
-        cmocka_unit_test(test_concat_errors),  cmocka_unit_test(test_gather_one_hot_errors),
-        cmocka_unit_test(test_sticky),
+        cmocka_unit_test(test_matmul_errors),          cmocka_unit_test(test_permute_errors),
+        cmocka_unit_test(test_reshape_errors),         cmocka_unit_test(test_slice_errors),
+        cmocka_unit_test(test_concat_errors),          cmocka_unit_test(test_gather_one_hot_errors),
+        cmocka_unit_test(test_take_along_axis_errors), cmocka_unit_test(test_sticky),
     };
     return cmocka_run_group_tests_name("shape_errors", tests, NULL, NULL);
 }

@@ -383,6 +383,16 @@ def one_hot():
     return [("index", idx)], [("out", out)]
 
 
+@case
+def take_along_dim():
+    (x,) = req(ramp([3, 4], -1.0, 0.21))
+    idx = torch.tensor([[3, 3], [0, 2], [1, 1]])  # repeated picks: their gradients sum
+    out = torch.gather(x, 1, idx)
+    wgt = weights([3, 2])
+    (dx,) = grads((out * wgt).sum(), [x])
+    return [("x", x), ("index", idx), ("wgt", wgt)], [("out", out), ("dloss_dx", dx)]
+
+
 # ---- slice, concat, matmul, transpose/permute, reshape -----------------------------------
 
 @case

@@ -677,6 +677,17 @@ static nb_node *move_index(sub *s)
         shape[rank] = 1 + pick(s->r, 3);
     if (row * shape_numel(rank, shape) > RG_MAX_NUMEL)
         rank = 0;
+    if (chance(s->r, 25)) {
+        /* take_along_axis: an index of x's shape but for 1 to 3 picks along the axis,
+         * each in [0, size) of that axis */
+        int xr = nb_node_rank(x), axis = pick(s->r, xr);
+        int64_t ishape[NB_MAX_RANK];
+        for (int d = 0; d < xr; d++)
+            ishape[d] = nb_node_shape(x)[d];
+        ishape[axis] = 1 + pick(s->r, 3);
+        nb_node *take = leaf(s, 0, NB_I32, xr, ishape, 0, (double)nb_node_shape(x)[axis]);
+        return nb_take_along_axis(g, x, take, chance(s->r, 50) ? axis : axis - xr);
+    }
     nb_node *idx = leaf(s, 0, NB_I32, rank, shape, 0, (double)rows);
     switch (pick(s->r, 3)) {
     case 0: return nb_one_hot(g, idx, (int)rows + pick(s->r, 3), s->dt);
