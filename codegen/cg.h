@@ -230,6 +230,12 @@ typedef struct cg_kernel {
      * writes pair up (cg_plan.c, plan_pairs), and each then makes single gemm calls,
      * whatever the thread count, so the bits do not depend on it. */
     int pair;
+    /* The reduction whose loops the kernel runs in, or NULL: the root itself when it
+     * takes only its producers (members of its operand's shape, computed inside its
+     * reduced loops), or an earlier member when elementwise consumers of its output's
+     * shape follow it (computed where each output element is finalized; the root is
+     * the last of them). */
+    const ir_node *reduction;
 } cg_kernel;
 
 /* The emitter table (cg_ops.c, rows in cg_ops.def): the emitters of an op (NULL when
@@ -386,13 +392,20 @@ int cg_reserve(ir_graph *g, const char *what, const ir_node *n, size_t *size, si
  * broadcast by strides, each member's expression (its CG_EW emitter's) inlined into its
  * reader or held in a local. */
 void cg_elementwise(cg_ctx *c, const cg_kernel *k);
-/* The fused producers of a reduction kernel k (its elementwise members before the root,
- * the last of them the root's operand), written inside the reduction's loops over that
- * operand's axes (variables i0, i1, ..., unmerged). inside == 0: the loads of operands
- * constant along the reduced axes `reduced` (once per output element, before the
- * reduced loops); inside != 0: the other loads, every member's statement and the stores
- * of the stored ones; the root's operand is then the local t<its origin>. */
+/* The fused producers of a reduction kernel k (its members of the shape of
+ * k->reduction's operand, the last of them that operand), written inside the
+ * reduction's loops over that operand's axes (variables i0, i1, ..., unmerged).
+ * inside == 0: the loads of operands constant along the reduced axes `reduced` (once
+ * per output element, before the reduced loops); inside != 0: the other loads, every
+ * member's statement and the stores of the stored ones; the reduction's operand is then
+ * the local t<its origin>. */
 void cg_elementwise_producers(cg_ctx *c, const cg_kernel *k, uint32_t reduced, int inside);
+/* The fused consumers of k->reduction (k's members of its output's shape, the root the
+ * last of them), written inside the reduction's loops over its kept axes (variables i0,
+ * i1, ..., of its operand's axes) once the output element is the local t<its origin>:
+ * their loads, statements and stores, the reduction's own store among them when it is
+ * stored. */
+void cg_elementwise_consumers(cg_ctx *c, const cg_kernel *k);
 /* Iterations of the outermost loop cg_elementwise writes for k (after merging axes):
  * what a split kernel's parts divide. */
 int64_t cg_elementwise_extent(const cg_kernel *k);

@@ -169,6 +169,10 @@ static void operand_of(ew_state *st, const ir_node *m, int j, operand_text *o)
         }
         return;
     }
+    if (x == k->reduction) { /* a consumer reads the local its reduction set */
+        o->len = name_of(o->buf, 't', x->origin);
+        return;
+    }
     const cg_plan *pl = st->c->plan;
     const cg_node_plan *xp = &pl->nodes[operand_id(st, m, j)];
     if (xp->inlined) {
@@ -389,11 +393,15 @@ int64_t cg_elementwise_extent(const cg_kernel *k)
 }
 
 /* Loads the operands that vary along the axes `axes` (inside != 0) or do not (inside ==
- * 0): an operand constant over the inner loops is read once, before them. */
-static void load_args(cg_ctx *c, const cg_kernel *k, const loop_axes *la, uint32_t axes, int inside)
+ * 0): an operand constant over the inner loops is read once, before them. read: the
+ * operands to load (NULL: all). */
+static void load_args(cg_ctx *c, const cg_kernel *k, const loop_axes *la, uint32_t axes, int inside,
+                      const unsigned char *read)
 {
     for (int a = 0; a < k->n_args; a++) {
         int varies = 0;
+        if (read && !read[a])
+            continue;
         for (int d = 0; d < la->n; d++)
             varies |= ((axes >> d) & 1u) && la->stride[a + 1][d] != 0;
         if (varies == inside)
@@ -462,7 +470,7 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
     }
     plan_axes(k, &la);
     uint32_t all = (1u << la.n) - 1;
-    load_args(c, k, &la, all, 0);
+    load_args(c, k, &la, all, 0, NULL);
     int loops = 0;
     if (c->split && la.n > 0) {
         /* A split kernel runs the iterations [lo, hi) of its outermost loop. */
@@ -471,26 +479,122 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
         loops = 1;
     }
     loops += cg_loops_open(c, "i", la.n, la.size, all & ~(uint32_t)(loops));
-    load_args(c, k, &la, all, 1);
+    load_args(c, k, &la, all, 1, NULL);
     emit_members(c, k, &la);
     cg_loops_close(c, loops);
+}
+
+/* The members of k on one side of its reduction r, as a kernel of their own (root and
+ * operands k's): side 0 its producers (of r's operand's shape, before r), side 1 its
+ * consumers (the others but r; r stays among the outputs when stored). read[a] is set
+ * for the operands they read. The caller frees side->members (the outputs are in the
+ * same block). 0, or -1 on OOM (the text is marked failed). */
+static int kernel_side(cg_ctx *c, const cg_kernel *k, int consumers, cg_kernel *side,
+                       unsigned char *read)
+{
+    const ir_node *r = k->reduction;
+    *side = *k;
+    side->members = ir_malloc(((size_t)k->n_members + (size_t)k->n_outs) * sizeof *side->members);
+    if (!side->members) {
+        c->t->failed = 1;
+        return -1;
+    }
+    side->outs = side->members + k->n_members;
+    side->n_members = side->n_outs = 0;
+    for (int i = 0; i < k->n_members; i++) {
+        const ir_node *m = k->members[i];
+        if (m != r && (m->id > r->id || !ir_same_shape(m, r->in[0])) == consumers)
+            side->members[side->n_members++] = m;
+    }
+    for (int o = 0; o < k->n_outs; o++) {
+        const ir_node *m = k->outs[o];
+        if ((m->id >= r->id || !ir_same_shape(m, r->in[0])) == consumers)
+            side->outs[side->n_outs++] = m;
+    }
+    memset(read, 0, (size_t)k->n_args);
+    for (int i = 0; i < side->n_members; i++)
+        for (int j = 0; j < side->members[i]->n_in; j++)
+            for (int a = 0; a < k->n_args; a++)
+                read[a] |= k->args[a] == side->members[i]->in[j];
+    return 0;
 }
 
 void cg_elementwise_producers(cg_ctx *c, const cg_kernel *k, uint32_t reduced, int inside)
 {
     loop_axes la;
-    const ir_node *x = k->root->in[0];
-    if (!c->plan || k->n_args > CG_MAX_ARGS || k->n_members < 2 ||
-        k->members[k->n_members - 2] != x) {
+    cg_kernel producers;
+    unsigned char read[CG_MAX_ARGS];
+    const ir_node *r = k->reduction;
+    if (!c->plan || !r || k->n_args > CG_MAX_ARGS) {
         cg_internal_error(c, "the producers of a reduction kernel are not its operand's");
         return;
     }
-    /* The producers alone: every member but the root, every stored one but the root. */
-    cg_kernel producers = *k;
-    producers.n_members = k->n_members - 1;
-    producers.n_outs = k->n_outs - 1;
-    plan_axes_of(k, x->rank, x->shape, 0, &la);
-    load_args(c, k, &la, reduced, inside);
+    if (kernel_side(c, k, 0, &producers, read) != 0)
+        return;
+    if (producers.n_members == 0 || producers.members[producers.n_members - 1] != r->in[0]) {
+        cg_internal_error(c, "the producers of a reduction kernel are not its operand's");
+        free(producers.members);
+        return;
+    }
+    plan_axes_of(k, r->in[0]->rank, r->in[0]->shape, 0, &la);
+    load_args(c, k, &la, reduced, inside, read);
     if (inside)
         emit_members(c, &producers, &la);
+    free(producers.members);
+}
+
+void cg_elementwise_consumers(cg_ctx *c, const cg_kernel *k)
+{
+    loop_axes out, la;
+    cg_kernel consumers;
+    unsigned char read[CG_MAX_ARGS];
+    const ir_node *r = k->reduction, *x = r ? r->in[0] : NULL;
+    if (!c->plan || !r || k->n_args > CG_MAX_ARGS || !ir_same_shape(r, k->root)) {
+        cg_internal_error(c, "the consumers of a reduction kernel are not of its output's shape");
+        return;
+    }
+    if (kernel_side(c, k, 1, &consumers, read) != 0)
+        return;
+    /* The operands' strides over the output's axes, then over x's (the loop variables):
+     * 0 along the reduced axes, whose loops are closed. */
+    plan_axes_of(k, r->rank, r->shape, 0, &out);
+    la.n = x->rank;
+    for (int d = 0, od = 0; d < x->rank; d++) {
+        int reduced = (r->attr.axes >> d) & 1u;
+        la.size[d] = x->shape[d];
+        for (int a = 0; a <= k->n_args; a++)
+            la.stride[a][d] = reduced ? 0 : out.stride[a][od];
+        od += !reduced || r->attr.keepdim;
+    }
+    /* An operand the producers read too is loaded in this scope already when it is
+     * constant along the reduced axes: at the same index, the consumers read that load;
+     * at another (broadcast differently), they load their own in a block. */
+    cg_kernel producers;
+    unsigned char both[CG_MAX_ARGS];
+    int block = 0;
+    if (kernel_side(c, k, 0, &producers, both) != 0) {
+        free(consumers.members);
+        return;
+    }
+    free(producers.members);
+    plan_axes_of(k, x->rank, x->shape, 0, &out);
+    for (int a = 0; a < k->n_args; a++) {
+        if (!read[a] || !both[a])
+            continue;
+        int same = 1, outer = 1; /* the producers' load is the consumers' / before the loops */
+        for (int d = 0; d < x->rank; d++) {
+            same &= out.stride[a + 1][d] == la.stride[a + 1][d];
+            outer &= !((r->attr.axes >> d) & 1u) || out.stride[a + 1][d] == 0;
+        }
+        read[a] = !same;
+        block |= outer && !same;
+    }
+    if (block) {
+        cg_line(c, "{");
+        c->indent++;
+    }
+    load_args(c, k, &la, 0, 0, read); /* all it reads: none varies along no axis */
+    emit_members(c, &consumers, &la);
+    free(consumers.members);
+    cg_loops_close(c, block);
 }

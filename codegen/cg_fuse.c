@@ -1,9 +1,10 @@
 /* cg_fuse.c — groups elementwise nodes into fused kernels. A node joins the kernel of
  * its consumers when it is elementwise and has the kernel's shape (a reduction's
  * kernel: its operand's), and every use of it is either inside the kernel or in a
- * kernel that runs after it. A member used only
- * inside never touches memory; one that is also read later, or is an output, is
- * "stored": the loop writes it too (a kernel with several outputs). */
+ * kernel that runs after it. An elementwise kernel may also take one reduction of its
+ * shape (plain loops), which it then computes first, and that reduction's producers.
+ * A member used only inside never touches memory; one that is also read later, or is
+ * an output, is "stored": the loop writes it too (a kernel with several outputs). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,17 @@ static int takes_producers(const ir_node *n, const cg_request *rq)
            cg_split_parts(rq, work, cg_reduce_extent(n)) >= cg_split_parts(rq, work, work);
 }
 
+/* Whether reduction n (plain loops) may take the elementwise consumers of its output,
+ * computed where each output element is finalized: it reads more elements than it
+ * writes (so no node of its operand's shape is one of its output's), and its split
+ * divides the work at least as finely as a kernel of the consumers alone would. */
+static int takes_consumers(const ir_node *n, const cg_request *rq)
+{
+    int64_t work = n->in[0]->numel;
+    return cg_reduce_fusable(n) && work > n->numel &&
+           cg_split_parts(rq, work, cg_reduce_extent(n)) >= cg_split_parts(rq, n->numel, n->numel);
+}
+
 int cg_fuse(const ir_graph *g, const cg_request *rq, cg_plan *pl)
 {
     cg_node_plan *nodes = pl->nodes;
@@ -112,10 +124,13 @@ int cg_fuse(const ir_graph *g, const cg_request *rq, cg_plan *pl)
     user_lists u = {0};
     int *inside = ir_calloc((size_t)n + 1, sizeof *inside); /* uses from the current group */
     int *stamp = ir_calloc((size_t)n + 1, sizeof *stamp);
+    /* uses from the current group's reduction and producers (of the reduction's operand's
+     * shape): a node they read is never computed after the reduction */
+    int *inside_red = ir_calloc((size_t)n + 1, sizeof *inside_red);
     /* A node enters the heap once per kernel, as an operand of a member: at most n. */
     id_heap heap = {ir_malloc(((size_t)n + 1) * sizeof *heap.id), 0};
-    if (!inside || !stamp || !heap.id || users_build(g, nodes, operands, &u) != 0) {
-        free(inside), free(stamp), free(heap.id), free(u.start), free(u.list);
+    if (!inside || !stamp || !inside_red || !heap.id || users_build(g, nodes, operands, &u) != 0) {
+        free(inside), free(stamp), free(inside_red), free(heap.id), free(u.start), free(u.list);
         return -1;
     }
     for (int id = 0; id < n; id++) {
@@ -132,10 +147,14 @@ int cg_fuse(const ir_graph *g, const cg_request *rq, cg_plan *pl)
         /* A reduction written as plain loops takes the elementwise producers of its
          * operand into its loops: their members have the operand's shape. */
         int shape = nodes[id].type;
+        /* The kernel's reduction (-1: none yet), the shape of its producers (-1: it takes
+         * none) */
+        int red = -1, red_shape = -1;
         if (!nodes[id].ew) {
             if (!takes_producers(g->nodes[id], rq))
                 continue;
-            shape = nodes[operands[nodes[id].in_at]].type;
+            red = id;
+            red_shape = shape = nodes[operands[nodes[id].in_at]].type;
         }
         /* Candidates are the operands of members, visited in decreasing id order (a
          * heap, so the work is in the kernel's operands, not in the ids between them):
@@ -148,8 +167,15 @@ int cg_fuse(const ir_graph *g, const cg_request *rq, cg_plan *pl)
             const cg_node_plan *m = &nodes[cand];
             int joins = cand == id;
             ir_work.fuse_steps++;
-            if (!joins && m->root < 0 && m->ew && members < CG_FUSE_MAX &&
-                n_operands + m->n_in <= CG_MAX_ARGS && same_shape(pl, m->type, shape)) {
+            /* After the reduction: of its output's shape, read by none of its producers;
+             * before it: of its operand's shape (its producers). */
+            int fits =
+                m->ew && ((same_shape(pl, m->type, shape) && !inside_red[cand]) ||
+                          (red_shape >= 0 && cand < red && same_shape(pl, m->type, red_shape)));
+            int reduction = red < 0 && !m->ew && m->live && !m->view && m->n_in == 1 &&
+                            takes_consumers(g->nodes[cand], rq) && same_shape(pl, m->type, shape);
+            if (!joins && m->root < 0 && (fits || reduction) && members < CG_FUSE_MAX &&
+                n_operands + m->n_in <= CG_MAX_ARGS) {
                 int outside = u.start[cand + 1] - u.start[cand] - inside[cand];
                 ir_work.fuse_steps++;
                 /* A reader outside that runs before this kernel would see no value. */
@@ -159,15 +185,23 @@ int cg_fuse(const ir_graph *g, const cg_request *rq, cg_plan *pl)
                     members++;
                     n_operands += m->n_in;
                     joins = 1;
+                    if (reduction) {
+                        red = cand;
+                        if (takes_producers(g->nodes[cand], rq))
+                            red_shape = nodes[operands[m->in_at]].type;
+                    }
                 }
             }
+            /* The reduction and its producers: the members of the kernel's first loops. */
+            int first = cand == red || (red >= 0 && cand < red && !same_shape(pl, m->type, shape));
             for (int j = 0; joins && j < m->n_in; j++) {
                 int p = operands[m->in_at + j];
                 if (stamp[p] != id) {
-                    stamp[p] = id, inside[p] = 0;
+                    stamp[p] = id, inside[p] = 0, inside_red[p] = 0;
                     heap_push(&heap, p);
                 }
                 inside[p]++;
+                inside_red[p] += first;
             }
             if (heap.n == 0 || members >= CG_FUSE_MAX)
                 break;
@@ -178,6 +212,7 @@ int cg_fuse(const ir_graph *g, const cg_request *rq, cg_plan *pl)
     free(u.list);
     free(inside);
     free(stamp);
+    free(inside_red);
     free(heap.id);
     return 0;
 }

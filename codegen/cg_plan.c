@@ -123,6 +123,8 @@ static int plan_kernels(ir_graph *g, cg_plan *pl)
         const ir_node *v = g->nodes[id];
         nodes[id].kernel = nodes[nodes[id].root].kernel;
         k->members[k->n_members++] = v;
+        if (!nodes[id].ew && members[k->root->id] > 1)
+            k->reduction = v; /* cg_fuse fuses nothing else that is not elementwise */
         if (nodes[id].stored)
             k->outs[k->n_outs++] = v;
         /* Fused loops (elementwise, or a reduction with its producers) read each operand
@@ -215,16 +217,26 @@ static void reads_fill(const ir_graph *g, const cg_plan *pl, scratch *sc)
         }
 }
 
+/* Whether kernel k reads each operand element before it writes the element at the same
+ * index: an elementwise kernel, or a reduction's producers (the same index of its
+ * operand's shape). Not a reduction with consumers: its producers read a row of the
+ * operand's shape before the consumers write at the output's index (broadcast, that
+ * may be another element of the same memory). */
+static int reads_in_step(const cg_kernel *k)
+{
+    if (k->reduction)
+        return k->reduction == k->root;
+    return cg_is_elementwise(k->root);
+}
+
 /* Lets the kernel that computes update value V write it straight into parameter P (no
  * arena buffer, no copy at the end) when that cannot change what any kernel reads: no
  * kernel after V's reads P, V's own kernel reads P only elementwise (element i before
- * it writes element i: an elementwise kernel, or the fused producers of a reduction,
- * which read and write at the same index of its operand's shape) and never through a
- * view, and neither P nor V is an output or
- * another update's value. A run is all or nothing for the state, so no kernel that can
- * fail may come at or after V's: the failing run returns before any parameter is
- * written, and the copies at the end of the entry point only run once every kernel has
- * succeeded. Sets in_place[V] = P. */
+ * it writes element i: reads_in_step) and never through a view, and neither P nor V is
+ * an output or another update's value. A run is all or nothing for the state, so no
+ * kernel that can fail may come at or after V's: the failing run returns before any
+ * parameter is written, and the copies at the end of the entry point only run once
+ * every kernel has succeeded. Sets in_place[V] = P. */
 static void plan_in_place(const cg_request *rq, cg_plan *pl, const scratch *sc)
 {
     const cg_node_plan *nodes = pl->nodes;
@@ -240,8 +252,7 @@ static void plan_in_place(const cg_request *rq, cg_plan *pl, const scratch *sc)
                  !nodes[par->id].output && nodes[val->id].values == 1 && !nodes[par->id].values &&
                  sc->via_view[par->id] < kv &&
                  (sc->last_read[par->id] < kv ||
-                  (sc->last_read[par->id] == kv &&
-                   (cg_is_elementwise(pl->kernels[kv].root) || pl->kernels[kv].n_members > 1)));
+                  (sc->last_read[par->id] == kv && reads_in_step(&pl->kernels[kv])));
         if (!ok)
             continue;
         cg_kernel *k = &pl->kernels[kv];
@@ -519,6 +530,8 @@ static int plan_nodes(ir_graph *g, cg_plan *pl)
 
 int64_t cg_kernel_extent(const cg_kernel *k)
 {
+    if (k->reduction)
+        return cg_reduce_extent(k->reduction);
     return cg_kernel_emitter(k->root->op) ? cg_reduce_extent(k->root) : cg_elementwise_extent(k);
 }
 
@@ -551,6 +564,8 @@ static void plan_split(const cg_request *rq, cg_plan *pl)
             continue;
         /* A kernel emitter's kernel splits only when it is a reduction that keeps an
          * axis (extent 0 otherwise); its work is what it reads. */
+        if (k->reduction) /* with its producers and consumers: it reads its operand */
+            r = k->reduction;
         int emitted = cg_kernel_emitter(r->op) != NULL;
         if (!emitted && !pl->nodes[r->id].ew)
             continue;

@@ -204,7 +204,9 @@ static void emit_split_kernel(ir_text *out, const cg_kernel *k, const ir_text *b
 static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k, ir_text *scratch)
 {
     const ir_node *n = k->root;
-    cg_emit_fn kernel = cg_kernel_emitter(n->op);
+    /* A reduction with fused consumers writes the kernel: they are computed in its loops. */
+    const ir_node *writer = k->reduction ? k->reduction : n;
+    cg_emit_fn kernel = cg_kernel_emitter(writer->op);
     /* The body is written first (the signature depends on whether it can fail) into
      * scratch, which every kernel uses again: no allocation per kernel. */
     ir_text body = *scratch;
@@ -218,7 +220,7 @@ static int emit_kernel(ir_graph *g, ir_text *out, cg_ctx *c, const cg_kernel *k,
     c->gemm_one = k->pair != 0;
     c->kernel = k;
     if (kernel)
-        kernel(c, n);
+        kernel(c, writer);
     else if (cg_is_elementwise(n))
         cg_elementwise(c, k);
     else

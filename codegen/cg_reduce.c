@@ -23,13 +23,15 @@ typedef struct reduce_loops {
     int64_t ys[NB_MAX_RANK]; /* strides of y's element (reduced axes have stride 0) */
     const char *t;           /* C type of the elements */
     int fused;               /* x is computed in the loop by fused producers */
+    int xarg;                /* else x is read through x<xarg> */
+    int consumers;           /* fused consumers take y's element from the local t<origin> */
     /* Fused producers write x's innermost axis in blocks (blk[]) that the reduction then
      * takes in order: the producers' loop has no accumulator, so a compiler vectorizes
      * it. block_exp: the block holds exp(x) (the shifted logsumexp's terms). */
     int block, block_exp;
 } reduce_loops;
 
-/* Appends x's element: x0[<index>], or the local its fused producers computed it in. */
+/* Appends x's element: x<xarg>[<index>], or the local its fused producers computed it in. */
 static void put_x(cg_ctx *c, const reduce_loops *l)
 {
     if (l->block) {
@@ -41,7 +43,9 @@ static void put_x(cg_ctx *c, const reduce_loops *l)
         cg_i(c, l->x->origin);
         return;
     }
-    cg_s(c, "x0[");
+    cg_s(c, "x");
+    cg_i(c, l->xarg);
+    cg_s(c, "[");
     cg_index(c->t, 0, "i", l->x->rank, l->xs);
     cg_s(c, "]");
 }
@@ -50,6 +54,24 @@ static void put_x(cg_ctx *c, const reduce_loops *l)
 static void put_yi(cg_ctx *c, const reduce_loops *l)
 {
     cg_index(c->t, 0, "i", l->x->rank, l->ys);
+}
+
+/* Begins the statement that sets y's element: `y[<yi>] = `, or with fused consumers
+ * `const T t<origin> = `, the local they read it from. */
+static void put_dest(cg_ctx *c, const reduce_loops *l)
+{
+    cg_begin(c);
+    if (l->consumers) {
+        cg_s(c, "const ");
+        cg_s(c, l->t);
+        cg_s(c, " t");
+        cg_i(c, l->n->origin);
+        cg_s(c, " = ");
+        return;
+    }
+    cg_s(c, "y[");
+    put_yi(c, l);
+    cg_s(c, "] = ");
 }
 
 /* Writes the statements for one output element, inside the kept-axes loops. */
@@ -141,7 +163,16 @@ static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
     l.x = n->in[0];
     l.red = n->attr.axes;
     l.t = cg_ctype(n->dtype);
-    l.fused = c->kernel && c->kernel->root == n && c->kernel->n_members > 1;
+    /* In a kernel with other members: x is one of them (a producer) or an operand. */
+    const cg_kernel *k = c->kernel && c->kernel->reduction == n ? c->kernel : NULL;
+    l.fused = 0;
+    l.xarg = 0;
+    for (int i = 0; k && i < k->n_members; i++)
+        l.fused |= k->members[i] == l.x;
+    for (int a = 0; k && !l.fused && a < k->n_args; a++)
+        if (k->args[a] == l.x)
+            l.xarg = a;
+    l.consumers = k && k->root != n;
     /* Blocks when the innermost axis is reduced and longer than 1, for every body but
      * logsumexp's with its max pass (two loops over x). */
     l.block = l.fused && body != logsumexp_body && l.x->rank > 0 &&
@@ -157,16 +188,15 @@ static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
     if (l.fused) /* the producers' operands that one output element reads throughout */
         cg_elementwise_producers(c, c->kernel, l.red, 0);
     body(c, &l);
+    if (l.consumers)
+        cg_elementwise_consumers(c, k);
     cg_loops_close(c, outer);
 }
 
-/* Writes `y[<yi>] = <value>;`. */
+/* Writes `y[<yi>] = <value>;` (put_dest). */
 static void store(cg_ctx *c, const reduce_loops *l, const char *value)
 {
-    cg_begin(c);
-    cg_s(c, "y[");
-    put_yi(c, l);
-    cg_s(c, "] = ");
+    put_dest(c, l);
     cg_s(c, value);
     cg_end(c, ";");
 }
@@ -183,10 +213,8 @@ static void sum_body(cg_ctx *c, const reduce_loops *l)
     cg_end(c, ";");
     cg_loops_close(c, inner);
     /* y[..] = (T)acc; */
-    cg_begin(c);
-    cg_s(c, "y[");
-    put_yi(c, l);
-    cg_s(c, "] = (");
+    put_dest(c, l);
+    cg_s(c, "(");
     cg_s(c, l->t);
     cg_end(c, ")acc;");
 }
@@ -250,10 +278,7 @@ static void log_of_sum(cg_ctx *c, const reduce_loops *l, int inner, const char *
 {
     cg_loops_close(c, inner);
     cg_line(c, "const %s s = (%s)acc;", l->t, l->t);
-    cg_begin(c);
-    cg_s(c, "y[");
-    put_yi(c, l);
-    cg_s(c, "] = ");
+    put_dest(c, l);
     cg_s(c, cg_fn(c, l->n->dtype, "log"));
     cg_end(c, tail);
 }

@@ -265,6 +265,32 @@ static nb_node *hand_leaf(rg_case *c, int is_param, const char *name, int rank,
     return x;
 }
 
+/* An empty case of room for HAND_MAX leaves, outputs and updates. */
+static void hand_case_init(rg_case *c)
+{
+    assert_int_equal(rg_case_init(c), 0);
+    c->inputs = calloc(HAND_MAX, sizeof *c->inputs);
+    c->params = calloc(HAND_MAX, sizeof *c->params);
+    c->outputs = calloc(HAND_MAX, sizeof *c->outputs);
+    c->updates = calloc(HAND_MAX, sizeof *c->updates);
+    assert_true(c->inputs && c->params && c->outputs && c->updates);
+    c->cap_inputs = c->cap_params = c->cap_outputs = c->cap_updates = HAND_MAX;
+}
+
+/* Case c compiled whole on one thread with its plan kept. */
+static nb_program *hand_compile(rg_case *c)
+{
+    nb_compile_options opt = {.outputs = c->outputs,
+                              .n_outputs = c->n_outputs,
+                              .updates = c->updates,
+                              .n_updates = c->n_updates,
+                              .keep_plan = 1,
+                              .threads = 1};
+    nb_program *p = nb_compile(c->g, &opt);
+    assert_non_null(p);
+    return p;
+}
+
 /* Reductions whose elementwise producers run in their loops, with everything that
  * meets there: operands broadcast along the reduced axis (loaded once per row) and
  * along the kept one, a producer also read later (stored by the reduction's loop), a
@@ -279,13 +305,7 @@ static void test_reduction_producers(void **state)
     rg_case c;
     int programs = 0, one = 1, rows = 1;
     int64_t xs[2] = {48, 40}, bs[2] = {48, 1}, cs[2] = {1, 40}, ts[3] = {4, 6, 8}, us[2] = {6, 1};
-    assert_int_equal(rg_case_init(&c), 0);
-    c.inputs = calloc(HAND_MAX, sizeof *c.inputs);
-    c.params = calloc(HAND_MAX, sizeof *c.params);
-    c.outputs = calloc(HAND_MAX, sizeof *c.outputs);
-    c.updates = calloc(HAND_MAX, sizeof *c.updates);
-    assert_true(c.inputs && c.params && c.outputs && c.updates);
-    c.cap_inputs = c.cap_params = c.cap_outputs = c.cap_updates = HAND_MAX;
+    hand_case_init(&c);
     nb_graph *g = c.g;
     nb_node *x = hand_leaf(&c, 0, "x", 2, xs, 1, 3 * 40 + 7);
     nb_node *b = hand_leaf(&c, 0, "b", 2, bs, 2, -1);
@@ -312,14 +332,7 @@ static void test_reduction_producers(void **state)
     c.updates[c.n_updates++] = (nb_update){w, v};
     for (int be = 0; be < 2; be++)
         assert_int_equal(check_case(0, &c, be ? NB_BACKEND_CC : NB_BACKEND_TCC, &programs), 0);
-    nb_compile_options opt = {.outputs = c.outputs,
-                              .n_outputs = c.n_outputs,
-                              .updates = c.updates,
-                              .n_updates = c.n_updates,
-                              .keep_plan = 1,
-                              .threads = 1};
-    nb_program *p = nb_compile(g, &opt);
-    assert_non_null(p);
+    nb_program *p = hand_compile(&c);
     /* Every reduction's kernel holds its producers: members before its root. */
     int fused = 0;
     static const char *const ops[] = {"sum ", "max ", "min ", "logsumexp "};
@@ -335,6 +348,80 @@ static void test_reduction_producers(void **state)
     print_message("reductions with producers in their loops: %d\n", fused);
     assert_true(fused >= 9);
     assert_non_null(strstr(nb_program_plan(p), " in place of "));
+    nb_program_free(p);
+    rg_case_free(&c);
+}
+
+/* Reductions whose elementwise consumers run where each output element is finalized:
+ * a consumer as the program's output, a full sum scaled (a mean), an operand of the
+ * output's shape also read by the producers (loaded in a block of its own), the
+ * reduction also stored (an output) and read by its consumer, a consumer of an operand
+ * computed before the reduction, lse - pick as the cross-entropy has it, a kept middle
+ * axis, sum -> neg -> sum, and a parameter both read by the producers and updated from
+ * the consumers' value (not in place: the row it reads would see new values). Whole
+ * programs on tcc and cc, on 1 to 3 threads with every kernel that can split split
+ * finely, against one op at a time; the plan must show reductions inside kernels of
+ * their consumers. */
+static void test_reduction_consumers(void **state)
+{
+    (void)state;
+    rg_case c;
+    int programs = 0, rows = 1, last = 2, saved = diff_threads;
+    int64_t xs[2] = {48, 40}, bs[2] = {48, 1}, ns[1] = {48}, ts[3] = {4, 6, 8}, ks[1] = {6};
+    hand_case_init(&c);
+    nb_graph *g = c.g;
+    nb_node *x = hand_leaf(&c, 0, "x", 2, xs, 11, 5 * 40 + 3);
+    nb_node *b = hand_leaf(&c, 0, "b", 2, bs, 12, -1);
+    nb_node *pick = hand_leaf(&c, 0, "pick", 1, ns, 13, -1);
+    nb_node *t = hand_leaf(&c, 0, "t", 3, ts, 14, -1);
+    nb_node *k = hand_leaf(&c, 0, "k", 1, ks, 15, -1);
+    nb_node *w = hand_leaf(&c, 1, "w", 2, bs, 16, -1);
+    nb_node *before = nb_mul(g, b, nb_scalar(g, NB_F32, 3.0)); /* below the reduction's id */
+    nb_node *m = nb_max(g, x, &rows, 1, 1);
+    nb_node *shifted = nb_sub(g, x, m);
+    nb_node *lse = nb_logsumexp(g, shifted, &rows, 1, 0);
+    nb_node *wsum = nb_sum(g, nb_mul(g, x, w), &rows, 1, 1);
+    nb_node *v = nb_sub(g, w, nb_mul(g, wsum, nb_scalar(g, NB_F32, 0.01)));
+    nb_node *outs[] = {
+        nb_neg(g, nb_sum(g, nb_exp(g, x), &rows, 1, 0)),
+        nb_mul(g, nb_sum(g, nb_abs(g, x), NULL, 0, 0), nb_scalar(g, NB_F32, 1.0 / 1920)),
+        nb_add(g, nb_sum(g, nb_sub(g, x, b), &rows, 1, 1), nb_mul(g, b, b)),
+        m,
+        nb_sub(g, m, nb_scalar(g, NB_F32, 1.0)),
+        nb_tanh(g, nb_add(g, nb_min(g, x, &rows, 1, 1), before)),
+        nb_sub(g, lse, pick),
+        nb_mul(g, nb_sum(g, t, &last, 1, 0), k),
+        nb_sum(g, nb_neg(g, nb_sum(g, nb_mul(g, x, x), &rows, 1, 1)), NULL, 0, 0),
+        v,
+    };
+    int n_outs = (int)(sizeof outs / sizeof *outs);
+    for (int i = 0; i < n_outs; i++)
+        c.outputs[c.n_outputs++] = outs[i];
+    c.updates[c.n_updates++] = (nb_update){w, nb_mul(g, v, nb_scalar(g, NB_F32, 0.5))};
+    for (diff_threads = 1; diff_threads <= 3; diff_threads++) {
+        rt_threads_set_split_min(diff_threads > 1 ? CG_SPLIT_GRAIN : CG_SPLIT_MIN);
+        for (int be = 0; be < 2; be++)
+            assert_int_equal(check_case(0, &c, be ? NB_BACKEND_CC : NB_BACKEND_TCC, &programs), 0);
+    }
+    diff_threads = saved;
+    rt_threads_set_split_min(diff_threads > 1 ? CG_SPLIT_GRAIN : CG_SPLIT_MIN);
+    nb_program *p = hand_compile(&c);
+    /* Kernels whose comment names a reduction before another member: "%9 = sum ...\n
+     * %10 = neg ...". */
+    int fused = 0;
+    static const char *const ops[] = {" = sum ", " = max ", " = min ", " = logsumexp "};
+    for (const char *l = nb_program_source(p); (l = strstr(l, "\n/* %")) != NULL; l++) {
+        const char *end = strstr(l, "*/"), *found = NULL;
+        for (int i = 0; i < 4; i++) {
+            const char *r = strstr(l, ops[i]);
+            if (r && r < end && (!found || r < found))
+                found = r;
+        }
+        const char *next = found ? strstr(found, "\n * %") : NULL;
+        fused += next != NULL && next < end;
+    }
+    print_message("reductions with consumers in their loops: %d\n", fused);
+    assert_true(fused >= 6);
     nb_program_free(p);
     rg_case_free(&c);
 }
@@ -363,6 +450,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_operand_with_fewer_batch_axes),
         cmocka_unit_test(test_reduction_producers),
+        cmocka_unit_test(test_reduction_consumers),
         cmocka_unit_test(test_tcc),
         cmocka_unit_test(test_cc),
         cmocka_unit_test(test_auto),

@@ -592,12 +592,13 @@ static void test_linear_relu_one_pass(void **state)
     nb_graph_free(g);
 }
 
-/* Softmax cross-entropy (mean) and its gradient for the logits: 7 kernels, 3 passes over
+/* Softmax cross-entropy (mean) and its gradient for the logits: 6 kernels, 3 passes over
  * [4, 3]. Forward: the max (its stop_gradient is gone after autodiff: ir_rewrite.c); one
  * loop for the shifted scores (%4, stored for the backward pass) and their exp-sum (one
  * pass: no max of its own, cg_reduce.c), the sub fused into the logsumexp's loop
  * (cg_fuse.c); the label's score picked by take_along_axis (%7); the per-sample losses
- * lse - (pick - max) computed in the loop of their sum (%10), scaled by 1/4. Backward:
+ * lse - (pick - max) computed in the loop of their sum (%10), scaled by 1/4 where the
+ * sum is finalized (%12, the same kernel). Backward:
  * the seed broadcast and negated per sample, then one loop over [4, 3] for softmax times
  * the seed plus the select of the label's column (the pick's gradient: %20, %21). */
 static void test_cross_entropy_kernels(void **state)
@@ -616,23 +617,58 @@ static void test_cross_entropy_kernels(void **state)
                    "%5\n"
                    "kernel k2: %7 take_along_axis f32[4,1]; members %7; operands %0 %6; stores "
                    "%7\n"
-                   "kernel k3: %10 sum f32[]; members %8 %9 %10; operands %7 %2 %5; stores %10\n"
-                   "kernel k4: %12 mul f32[]; members %12; operands %10; stores %12\n"
-                   "kernel k5: %17 neg f32[4,1]; members %16 %17; operands %15; stores %16 %17\n"
-                   "kernel k6: %25 add f32[4,3]; members %20 %21 %22 %23 %24 %25; operands %6 "
+                   "kernel k3: %12 mul f32[]; members %8 %9 %10 %12; operands %7 %2 %5; stores "
+                   "%12\n"
+                   "kernel k4: %17 neg f32[4,1]; members %16 %17; operands %15; stores %16 %17\n"
+                   "kernel k5: %25 add f32[4,3]; members %20 %21 %22 %23 %24 %25; operands %6 "
                    "%19 %17 %4 %5 %16; stores %25\n"
                    "buffer b0: %2 f32[4,1] 64 bytes at 0, k0..k3\n"
-                   "buffer b1: %4 f32[4,3] 64 bytes at 64, k1..k6\n"
-                   "buffer b2: %5 f32[4,1] 64 bytes at 128, k1..k6\n"
+                   "buffer b1: %4 f32[4,3] 64 bytes at 64, k1..k5\n"
+                   "buffer b2: %5 f32[4,1] 64 bytes at 128, k1..k5\n"
                    "buffer b3: %7 f32[4,1] 64 bytes at 192, k2..k3\n"
-                   "buffer b4: %10 f32[] 64 bytes at 256, k3..k4\n"
-                   "buffer b5: %12 f32[] 64 bytes at 0, k4..end\n"
-                   "buffer b6: %16 f32[4,1] 64 bytes at 192, k5..k6\n"
-                   "buffer b7: %17 f32[4,1] 64 bytes at 256, k5..k6\n"
-                   "buffer b8: %25 f32[4,3] 64 bytes at 320, k6..end\n"
-                   "buffer b9: %6 i32[4,1] view of %1 at byte 0, k2..k6\n"
-                   "buffer b10: %15 f32[1,1] view of %11 at byte 0, k5..k5\n"
+                   "buffer b4: %12 f32[] 64 bytes at 256, k3..end\n"
+                   "buffer b5: %16 f32[4,1] 64 bytes at 0, k4..k5\n"
+                   "buffer b6: %17 f32[4,1] 64 bytes at 192, k4..k5\n"
+                   "buffer b7: %25 f32[4,3] 64 bytes at 320, k5..end\n"
+                   "buffer b8: %6 i32[4,1] view of %1 at byte 0, k2..k5\n"
+                   "buffer b9: %15 f32[1,1] view of %11 at byte 0, k4..k4\n"
                    "arena 384 bytes, live peak 384 bytes, first fit\n");
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
+/* Elementwise consumers of a reduction in its kernel, computed where each output element
+ * is finalized: a row sum negated and its mean (1/4) is one kernel, the sum's producer
+ * too; sum -> neg -> sum is two, the outer sum taking the negation as its producer
+ * (cg_fuse.c fuses one reduction per kernel). */
+static void test_reduction_consumer_kernels(void **state)
+{
+    (void)state;
+    int64_t xs[2] = {4, 3};
+    int rows = 1;
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, xs);               /* 0 */
+    nb_node *s = nb_sum(g, nb_exp(g, x), &rows, 1, 0);          /* 1, 2 */
+    nb_node *neg = nb_neg(g, s);                                /* 3 */
+    nb_node *mean = nb_mul(g, neg, nb_scalar(g, NB_F32, 0.25)); /* 4, 5 */
+    nb_node *inner = nb_sum(g, x, &rows, 1, 0);                 /* 6 */
+    nb_node *total = nb_sum(g, nb_neg(g, inner), NULL, 0, 0);   /* 7, 8 */
+    nb_node *outs[2] = {mean, total};
+    nb_program *p = compile(g, outs, 2, NULL, 0);
+    expect_plan(p, "kernel k0: %5 mul f32[4]; members %1 %2 %3 %5; operands %0; stores %5\n"
+                   "kernel k1: %6 sum f32[4]; members %6; operands %0; stores %6\n"
+                   "kernel k2: %8 sum f32[]; members %7 %8; operands %6; stores %8\n"
+                   "buffer b0: %5 f32[4] 64 bytes at 0, k0..end\n"
+                   "buffer b1: %6 f32[4] 64 bytes at 64, k1..k2\n"
+                   "buffer b2: %8 f32[] 64 bytes at 128, k2..end\n"
+                   "arena 192 bytes, live peak 192 bytes, first fit\n");
+    /* x = 0: each row's exps sum to 3, so the mean is -0.75; the total is -0 summed. */
+    float xv[12] = {0};
+    assert_int_equal(nb_program_bind(p, "x", xv), 0);
+    run(p);
+    for (int i = 0; i < 4; i++)
+        assert_true(((const float *)nb_program_output(p, 0))[i] == -0.75f);
+    assert_true(((const float *)nb_program_output(p, 1))[0] == 0.0f);
     nb_program_free(p);
     nb_graph_free(g);
 }
@@ -685,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_matmuls_side_by_side),
         cmocka_unit_test(test_linear_relu_one_pass),
         cmocka_unit_test(test_cross_entropy_kernels),
+        cmocka_unit_test(test_reduction_consumer_kernels),
         cmocka_unit_test(test_arena_mlp_step),
         cmocka_unit_test(test_arena_deep_chain),
     };
