@@ -49,6 +49,9 @@ typedef struct cg_ctx {
     /* The kernel runs beside another one (cg_kernel.pair): its gemms are single calls
      * (nb_rt_gemm_one_*), never split in blocks. */
     int gemm_one;
+    /* Fused loops that call own math run in blocks, one runtime call per block
+     * (nb_rt_<fn>_block): code linked by symbols, that libtcc compiles (cg_elementwise.c). */
+    int block_math;
     /* The kernel being written (cg_program.c sets it): a reduction reads its fused
      * producers from it. */
     const struct cg_kernel *kernel;

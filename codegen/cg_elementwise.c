@@ -49,6 +49,34 @@ static void plan_axes(const cg_kernel *k, loop_axes *la)
     plan_axes_of(k, k->root->rank, k->root->shape, 1, la);
 }
 
+/* Fused loops that call own math, in code libtcc compiles (cg_ctx.block_math): libtcc
+ * keeps every value in memory and calls the runtime once per element, so such a loop
+ * runs in blocks of CG_EW_BLOCK elements of its one axis instead: the members the math
+ * members read are computed into a block array per math member, one runtime call per
+ * block applies the function to the array in place (nb_rt_<fn>_block, vectorized), then
+ * the rest of the members read the arrays. Blocks start at the part's first element, so
+ * none crosses the bound of a split kernel's part. The runtime computes the same
+ * operations as the per-element text: the bits do not change. */
+#define CG_EW_BLOCK 256
+/* Math members a blocked loop has, at most (a block array each, on the stack). */
+#define CG_EW_BLOCK_MATH 8
+/* Room for "nb_rt_<fn>_block". */
+#define CG_EW_BLOCK_NAME 40
+
+/* Where a member of a blocked loop is computed. */
+enum {
+    EW_AFTER = 0, /* in the loop after the calls */
+    EW_BEFORE,    /* in the loop before them: a math member reads it */
+    EW_MATH       /* by a block call */
+};
+
+typedef struct ew_blocks {
+    int n;
+    const ir_node *math[CG_EW_BLOCK_MATH]; /* in id order */
+    char fn[CG_EW_BLOCK_MATH][CG_EW_BLOCK_NAME];
+    int before; /* emit_members writes the loop before the calls (else after them) */
+} ew_blocks;
+
 /* An expression not yet written: it goes into the one statement that reads it.
  * libtcc keeps every local in memory, so `y = a - s * (b / (sqrtf(c) + e))` runs about
  * twice as fast there as the same work through four locals. Depth and length are
@@ -393,15 +421,15 @@ int64_t cg_elementwise_extent(const cg_kernel *k)
 }
 
 /* Loads the operands that vary along the axes `axes` (inside != 0) or do not (inside ==
- * 0): an operand constant over the inner loops is read once, before them. read: the
- * operands to load (NULL: all). */
+ * 0): an operand constant over the inner loops is read once, before them. Only those
+ * marked in read[] when it is not NULL. */
 static void load_args(cg_ctx *c, const cg_kernel *k, const loop_axes *la, uint32_t axes, int inside,
                       const unsigned char *read)
 {
     for (int a = 0; a < k->n_args; a++) {
-        int varies = 0;
         if (read && !read[a])
             continue;
+        int varies = 0;
         for (int d = 0; d < la->n; d++)
             varies |= ((axes >> d) & 1u) && la->stride[a + 1][d] != 0;
         if (varies == inside)
@@ -409,9 +437,28 @@ static void load_args(cg_ctx *c, const cg_kernel *k, const loop_axes *la, uint32
     }
 }
 
+/* The block array of math member m of a blocked loop, or -1. */
+static int block_of(const ew_blocks *bl, const ir_node *m)
+{
+    for (int b = 0; bl && b < bl->n; b++)
+        if (bl->math[b] == m)
+            return b;
+    return -1;
+}
+
+/* Appends "b<id>[i0 - o0]", the element of math member m's block array. */
+static void put_block_elem(cg_ctx *c, const ir_node *m)
+{
+    cg_s(c, "b");
+    cg_i(c, m->origin);
+    cg_s(c, "[i0 - o0]");
+}
+
 /* Writes the members k->members[0 .. k->n_members) (their operands loaded) and stores
- * k->outs[0 .. k->n_outs) at the loop's index. */
-static void emit_members(cg_ctx *c, const cg_kernel *k, const loop_axes *la)
+ * k->outs[0 .. k->n_outs) at the loop's index. In a blocked loop (bl), the loop before
+ * the calls also stores each math member's operand into its block array, and the loop
+ * after them reads the math members from their arrays. */
+static void emit_members(cg_ctx *c, const cg_kernel *k, const loop_axes *la, const ew_blocks *bl)
 {
     ew_state st = {.c = c, .k = k};
     st.v = ir_calloc((size_t)k->n_members, sizeof *st.v);
@@ -436,8 +483,22 @@ static void emit_members(cg_ctx *c, const cg_kernel *k, const loop_axes *la)
         if (at >= 0)
             st.v[at].stored = 1;
     }
-    for (int i = 0; i < k->n_members && !c->t->failed; i++)
+    for (int b = 0; bl && bl->before && b < bl->n; b++) {
+        /* The operand of a math member is a local: its block array reads it. */
+        int at = member_index(&st, bl->math[b]->in[0]);
+        if (at >= 0)
+            st.v[at].stored = 1;
+    }
+    for (int i = 0; i < k->n_members && !c->t->failed; i++) {
+        if (bl && !bl->before && block_of(bl, k->members[i]) >= 0) {
+            begin_local(c, k->members[i]);
+            cg_s(c, " = ");
+            put_block_elem(c, k->members[i]);
+            cg_end(c, ";");
+            continue;
+        }
         emit_member(&st, i);
+    }
     free(st.v);
     free(st.ids);
     free(st.ops);
@@ -454,6 +515,186 @@ static void emit_members(cg_ctx *c, const cg_kernel *k, const loop_axes *la)
         cg_i(c, k->outs[o]->origin);
         cg_end(c, ";");
     }
+    for (int b = 0; bl && bl->before && b < bl->n; b++) {
+        const ir_node *x = bl->math[b]->in[0];
+        cg_begin(c);
+        put_block_elem(c, bl->math[b]);
+        cg_s(c, " = ");
+        int a = 0;
+        while (a < k->n_args && k->args[a] != x)
+            a++;
+        cg_s(c, a < k->n_args ? "v" : "t");
+        cg_i(c, a < k->n_args ? a : x->origin);
+        cg_end(c, ";");
+    }
+}
+
+/* The runtime function that computes member m over a block into name[CG_EW_BLOCK_NAME],
+ * or 0 when none does: a sigmoid, or a member whose expression is one own-math call of
+ * its operand ("nbm_expf(x)" computes as nb_rt_expf_block). */
+static int math_block_fn(cg_ctx *c, cg_ew *e, const ir_node *m, char *name)
+{
+    if (m->dtype != NB_F32 || m->n_in != 1)
+        return 0;
+    const char *fn = NULL;
+    size_t len = 0;
+    if (m->op == IR_OP_SIGMOID) {
+        fn = "sigmoidf";
+        len = strlen(fn);
+    } else {
+        /* The emitter marks the per-element function used: not when it is only looked at. */
+        unsigned char used[CG_MATH_COUNT];
+        memcpy(used, c->math_used, sizeof used);
+        cg_ew_reset(e, c, m);
+        cg_ew_emitter(m->op)(e, m);
+        memcpy(c->math_used, used, sizeof used);
+        const char *t = e->text.buf;
+        size_t at = e->n_holes == 1 ? e->holes[0].at : 0;
+        if (e->text.failed || e->whole != CG_EW_CALL || e->calls || e->n_holes != 1 ||
+            e->holes[0].operand != 0 || at < 6 || e->text.len != at + 1 ||
+            strncmp(t, "nbm_", 4) != 0 || t[at - 1] != '(' || t[at] != ')')
+            return 0;
+        fn = t + 4;
+        len = at - 5;
+    }
+    if (len + sizeof "nb_rt__block" > CG_EW_BLOCK_NAME)
+        return 0;
+    memcpy(name, "nb_rt_", 6);
+    memcpy(name + 6, fn, len);
+    memcpy(name + 6 + len, "_block", sizeof "_block");
+    return 1;
+}
+
+/* Decides whether kernel k (its loop la) runs in blocks: role[i] of each member (EW_*)
+ * and the math members into bl. 0 when it does not: no math member, more than
+ * CG_EW_BLOCK_MATH, more than one loop axis, a member after the calls that reads one
+ * before them (it would need a block of its own), a math member reading a literal, or
+ * an output written before the calls that an operand reads in place. -1 when out of
+ * memory. */
+static int plan_blocks(cg_ctx *c, const cg_kernel *k, const loop_axes *la, ew_blocks *bl,
+                       unsigned char *role)
+{
+    cg_ew e = {0};
+    int n = k->n_members, ok = 1;
+    bl->n = 0;
+    if (!c->block_math || la->n != 1 || n < 1)
+        return 0;
+    ew_state st = {.c = c, .k = k};
+    st.ids = ir_malloc((size_t)n * sizeof *st.ids);
+    if (!st.ids)
+        return -1;
+    for (int i = 0; i < n; i++)
+        st.ids[i] = k->members[i]->id;
+    for (int i = 0; i < n; i++)
+        role[i] = EW_AFTER;
+    /* From the last member back: what a math member reads is computed before the calls,
+     * and so is what that reads (a math member there too, per element). */
+    for (int i = n - 1; i >= 0; i--) {
+        const ir_node *m = k->members[i];
+        if (role[i] != EW_BEFORE) {
+            if (bl->n == CG_EW_BLOCK_MATH || !math_block_fn(c, &e, m, bl->fn[bl->n]))
+                continue;
+            role[i] = EW_MATH;
+            bl->math[bl->n++] = m;
+        }
+        for (int j = 0; j < m->n_in; j++) {
+            int at = member_index_below(&st, operand_id(&st, m, j), i);
+            if (at >= 0)
+                role[at] = EW_BEFORE;
+        }
+    }
+    for (int i = 0; i < n && ok; i++) {
+        const ir_node *m = k->members[i];
+        if (role[i] == EW_AFTER)
+            for (int j = 0; j < m->n_in; j++) {
+                int at = member_index_below(&st, operand_id(&st, m, j), i);
+                ok &= at < 0 || role[at] != EW_BEFORE;
+            }
+        if (role[i] == EW_MATH && member_index_below(&st, operand_id(&st, m, 0), i) < 0) {
+            int a = 0;
+            while (a < k->n_args && k->args[a] != m->in[0])
+                a++;
+            ok &= a < k->n_args;
+        }
+    }
+    for (int o = 0; o < k->n_outs && ok; o++) {
+        int at = member_index(&st, k->outs[o]);
+        for (int a = 0; at >= 0 && role[at] == EW_BEFORE && a < k->n_args; a++)
+            ok &= k->arg_out[a] < 0;
+    }
+    /* In id order. */
+    for (int b = 0; b < bl->n / 2; b++) {
+        const ir_node *m = bl->math[b];
+        char fn[CG_EW_BLOCK_NAME];
+        bl->math[b] = bl->math[bl->n - 1 - b];
+        bl->math[bl->n - 1 - b] = m;
+        memcpy(fn, bl->fn[b], sizeof fn);
+        memcpy(bl->fn[b], bl->fn[bl->n - 1 - b], sizeof fn);
+        memcpy(bl->fn[bl->n - 1 - b], fn, sizeof fn);
+    }
+    cg_ew_free(&e);
+    free(st.ids);
+    return ok && bl->n > 0;
+}
+
+/* Writes kernel k's loop (one axis, la) in blocks (bl, role: plan_blocks). */
+static void emit_blocked(cg_ctx *c, const cg_kernel *k, const loop_axes *la, ew_blocks *bl,
+                         const unsigned char *role)
+{
+    size_t n = (size_t)k->n_members, n_outs = (size_t)k->n_outs, n_args = (size_t)k->n_args;
+    const ir_node **nodes = ir_malloc(2 * (n + n_outs) * sizeof *nodes);
+    unsigned char *read = ir_calloc(2 * n_args + 1, 1);
+    if (!nodes || !read) {
+        free(nodes);
+        free(read);
+        c->t->failed = 1;
+        return;
+    }
+    /* The loops before (half 0) and after (half 1) the calls: their members, outputs and
+     * the operands they read. A math member is read after the calls, from its block;
+     * what it reads is read before. */
+    cg_kernel half[2] = {*k, *k};
+    for (int h = 0; h < 2; h++) {
+        half[h].members = nodes + (size_t)h * n;
+        half[h].outs = nodes + 2 * n + (size_t)h * n_outs;
+        half[h].n_members = half[h].n_outs = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ir_node *m = k->members[i];
+        int h = role[i] != EW_BEFORE;
+        half[h].members[half[h].n_members++] = m;
+        for (int o = 0; o < k->n_outs; o++)
+            if (k->outs[o] == m)
+                half[h].outs[half[h].n_outs++] = m;
+        for (int j = 0; j < m->n_in; j++)
+            for (size_t a = 0; a < n_args; a++)
+                if (m->in[j] == k->args[a])
+                    read[(role[i] == EW_AFTER ? n_args : 0) + a] = 1;
+    }
+    char lo[CG_LIT_MAX + 2] = "lo", hi[CG_LIT_MAX + 2] = "hi";
+    if (!c->split) {
+        lo[0] = '0';
+        lo[1] = 0;
+        hi[ir_int_str(la->size[0], hi)] = 0;
+    }
+    cg_line(c, "for (long o0 = %s; o0 < %s; o0 += %d) {", lo, hi, CG_EW_BLOCK);
+    c->indent++;
+    cg_line(c, "const long e0 = %s - o0 < %d ? %s : o0 + %d;", hi, CG_EW_BLOCK, hi, CG_EW_BLOCK);
+    for (int b = 0; b < bl->n; b++)
+        cg_line(c, "float b%d[%d];", bl->math[b]->origin, CG_EW_BLOCK);
+    for (int h = 0; h < 2; h++) {
+        bl->before = h == 0;
+        cg_line(c, "for (long i0 = o0; i0 < e0; i0++) {");
+        c->indent++;
+        load_args(c, k, la, 1u, 1, read + (size_t)h * n_args);
+        emit_members(c, &half[h], la, bl);
+        cg_loops_close(c, 1);
+        for (int b = 0; h == 0 && b < bl->n; b++)
+            cg_line(c, "%s(b%d, e0 - o0);", cg_rt(c, bl->fn[b]), bl->math[b]->origin);
+    }
+    cg_loops_close(c, 1);
+    free(nodes);
+    free(read);
 }
 
 void cg_elementwise(cg_ctx *c, const cg_kernel *k)
@@ -471,6 +712,18 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
     plan_axes(k, &la);
     uint32_t all = (1u << la.n) - 1;
     load_args(c, k, &la, all, 0, NULL);
+    ew_blocks bl;
+    unsigned char *role = ir_malloc((size_t)k->n_members);
+    int blocked = role ? plan_blocks(c, k, &la, &bl, role) : -1;
+    if (blocked != 0) {
+        if (blocked > 0)
+            emit_blocked(c, k, &la, &bl, role);
+        else
+            c->t->failed = 1;
+        free(role);
+        return;
+    }
+    free(role);
     int loops = 0;
     if (c->split && la.n > 0) {
         /* A split kernel runs the iterations [lo, hi) of its outermost loop. */
@@ -480,7 +733,7 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
     }
     loops += cg_loops_open(c, "i", la.n, la.size, all & ~(uint32_t)(loops));
     load_args(c, k, &la, all, 1, NULL);
-    emit_members(c, k, &la);
+    emit_members(c, k, &la, NULL);
     cg_loops_close(c, loops);
 }
 
@@ -539,7 +792,7 @@ void cg_elementwise_producers(cg_ctx *c, const cg_kernel *k, uint32_t reduced, i
     plan_axes_of(k, r->in[0]->rank, r->in[0]->shape, 0, &la);
     load_args(c, k, &la, reduced, inside, read);
     if (inside)
-        emit_members(c, &producers, &la);
+        emit_members(c, &producers, &la, NULL);
     free(producers.members);
 }
 
@@ -594,7 +847,7 @@ void cg_elementwise_consumers(cg_ctx *c, const cg_kernel *k)
         c->indent++;
     }
     load_args(c, k, &la, 0, 0, read); /* all it reads: none varies along no axis */
-    emit_members(c, &consumers, &la);
+    emit_members(c, &consumers, &la, NULL);
     free(consumers.members);
     cg_loops_close(c, block);
 }

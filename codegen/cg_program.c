@@ -676,6 +676,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     if (cg_plan_build(g, rq, &pl) != 0 || program_slots(g, rq, &pl, p) != 0)
         goto fail;
     c.plan = &pl;
+    c.block_math = rq->rt_link == CG_RT_LINK_SYMBOLS;
     if (rq->keep_plan) {
         cg_plan_print(&pl, &plan_text);
         if (plan_text.failed) {

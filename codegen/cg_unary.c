@@ -125,7 +125,8 @@ void cg_ew_tanh(cg_ew *e, const ir_node *n)
 
 /* With e = exp(-|x|) <= 1 nothing overflows: 1 / (1 + e) for x >= 0 and
  * e / (1 + e) for x < 0, which keeps tiny results like sigmoid(-100) = 3.7e-44.
- * e and s are read twice: locals. */
+ * e and s are read twice: locals. runtime/rt_math.c's nb_rt_sigmoidf_block (tcc's
+ * blocked loops) computes the same operations: change both. */
 void cg_ew_sigmoid(cg_ew *e, const ir_node *n)
 {
     (void)n;

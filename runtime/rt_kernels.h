@@ -37,4 +37,12 @@ typedef void (*nb_rt_part_fn)(const void *const *args, long lo, long hi);
  * thread's job holds it, the calling thread runs them one after the other. (rt_pool.c) */
 void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts);
 
+/* x[i] = nbm_<fn>(x[i]) for i in [0, n): nabla's own math over a block, the same bits
+ * as the per-element functions (rt_math.c); sigmoidf is cg_ew_sigmoid's expression
+ * over nbm_expf. */
+#define CG_MATH(fn, helpers) void nb_rt_##fn##_block(float *x, long n);
+#include "cg_math.def"
+#undef CG_MATH
+void nb_rt_sigmoidf_block(float *x, long n);
+
 #endif

@@ -6,7 +6,8 @@
  * and return libm's values for NaN, +-inf, +-0, the overflow and underflow thresholds
  * and subnormal results. erf has no builder of its own: it is checked through gelu,
  * x * (0.5 (1 + erf(x / sqrt 2))) in f32, against the same f32 formula on the long
- * double erf rounded to f32, allowing that rounding's neighbours (erf within 1 ulp). */
+ * double erf rounded to f32, allowing that rounding's neighbours (erf within 1 ulp).
+ * Fused loops that tcc runs in blocks (one runtime call per block) give cc's bits. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,10 +80,8 @@ static nb_program *compile(nb_backend backend, int64_t n)
     nb_node *y[F_COUNT] = {nb_exp(g, x), nb_expm1(g, x), nb_tanh(g, x),
                            nb_log(g, x), nb_log1p(g, x), nb_gelu(g, x)};
     /* Exact subnormal results: the accuracy is IEEE's, not the flushed default's. */
-    nb_compile_options opt = {.outputs = y,
-                              .n_outputs = F_COUNT,
-                              .backend = backend,
-                              .denormals = NB_DENORMALS_IEEE};
+    nb_compile_options opt = {
+        .outputs = y, .n_outputs = F_COUNT, .backend = backend, .denormals = NB_DENORMALS_IEEE};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile: %s", nb_graph_error(g));
@@ -161,8 +160,7 @@ static void test_accuracy_and_backends(void **state)
             const float *b = nb_program_output(progs[k], f);
             for (size_t i = 0; i < N_POINTS; i++)
                 if (memcmp(&a[i], &b[i], sizeof *a) != 0 && !(isnan(a[i]) && isnan(b[i])))
-                    fail_msg("%s(%a): cc %a, %s %a", f_names[f], x[i], a[i], prog_names[k],
-                             b[i]);
+                    fail_msg("%s(%a): cc %a, %s %a", f_names[f], x[i], a[i], prog_names[k], b[i]);
         }
         double worst = 0;
         for (size_t i = 0; f == F_GELU && i < N_POINTS; i++)
@@ -228,9 +226,92 @@ static void test_special_values(void **state)
     }
 }
 
+/* Fused loops with own math under tcc run in blocks of 256 elements, one runtime call
+ * per block (codegen/cg_elementwise.c). Sizes with a tail (not a multiple of the block)
+ * and, at 4 threads, above the split threshold (parts that are not multiples of the
+ * block either), NaN, inf and -0 around the block and part bounds: tcc must give cc's
+ * bits, computed per element in one loop. Outputs: y = sigmoid(a * b + c) * d,
+ * u = a * b + c (stored before the calls), t = tanh(u) * exp(-(d * d)) + log1p(a * a),
+ * and e = exp(d) (a math output read from its block). */
+enum { B_Y, B_U, B_T, B_E, B_COUNT };
+
+static nb_program *compile_blocked(nb_backend backend, int64_t n, int threads)
+{
+    nb_graph *g = nb_graph_new();
+    nb_node *a = nb_input(g, "a", NB_F32, 1, &n), *b = nb_input(g, "b", NB_F32, 1, &n),
+            *c = nb_input(g, "c", NB_F32, 1, &n), *d = nb_input(g, "d", NB_F32, 1, &n);
+    nb_node *u = nb_add(g, nb_mul(g, a, b), c);
+    nb_node *y[B_COUNT] = {nb_mul(g, nb_sigmoid(g, u), d), u,
+                           nb_add(g,
+                                  nb_mul(g, nb_tanh(g, u), nb_exp(g, nb_neg(g, nb_mul(g, d, d)))),
+                                  nb_log1p(g, nb_mul(g, a, a))),
+                           nb_exp(g, d)};
+    nb_compile_options opt = {.outputs = y,
+                              .n_outputs = B_COUNT,
+                              .backend = backend,
+                              .threads = threads,
+                              .denormals = NB_DENORMALS_IEEE};
+    nb_program *p = nb_compile(g, &opt);
+    if (!p)
+        fail_msg("compile: %s", nb_graph_error(g));
+    nb_graph_free(g);
+    return p;
+}
+
+static void test_blocked_loops(void **state)
+{
+    (void)state;
+    static const int64_t sizes[] = {1, 255, 257, 1000, 3 * 16384 + 77};
+    static const float odd[] = {NAN, -NAN, INFINITY, -INFINITY, -0.0f, 0.0f, 0x1p-149f, 100.0f};
+    enum { N_ODD = sizeof odd / sizeof *odd };
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        int64_t n = sizes[s];
+        float *in[4];
+        for (int k = 0; k < 4; k++) {
+            in[k] = malloc((size_t)n * sizeof *in[k]);
+            assert_non_null(in[k]);
+            uint32_t r = 12345u + 77u * (uint32_t)k;
+            for (int64_t i = 0; i < n; i++) {
+                r = r * 1664525u + 1013904223u;
+                in[k][i] = (float)((double)(r >> 8) / (1 << 24) * 12.0 - 6.0);
+            }
+            /* The odd values around every 256th element, where blocks and parts start. */
+            for (int64_t i = 253 + k; i < n; i += 256)
+                in[k][i] = odd[(i / 256 + (int64_t)k) % N_ODD];
+        }
+        nb_program *cc = compile_blocked(NB_BACKEND_CC, n, 1);
+        nb_program *tcc = compile_blocked(NB_BACKEND_TCC, n, 4);
+        /* The loop runs in blocks, each within its part. */
+        if (n > 256)
+            assert_non_null(strstr(nb_program_source(tcc), "nb_rt_sigmoidf_block(b"));
+        if (n > 2 * 16384)
+            assert_non_null(strstr(nb_program_source(tcc), "hi - o0 < 256 ? hi : o0 + 256"));
+        nb_program *const progs[2] = {cc, tcc};
+        static const char *const names[4] = {"a", "b", "c", "d"};
+        for (int k = 0; k < 2; k++) {
+            for (int j = 0; j < 4; j++)
+                assert_int_equal(nb_program_bind(progs[k], names[j], in[j]), 0);
+            assert_int_equal(nb_program_run(progs[k]), 0);
+        }
+        for (int o = 0; o < B_COUNT; o++) {
+            const float *want = nb_program_output(cc, o), *got = nb_program_output(tcc, o);
+            for (int64_t i = 0; i < n; i++)
+                if (memcmp(&want[i], &got[i], sizeof *got) != 0 &&
+                    !(isnan(want[i]) && isnan(got[i])))
+                    fail_msg("output %d, n %lld, element %lld: cc %a, tcc %a", o, (long long)n,
+                             (long long)i, want[i], got[i]);
+        }
+        nb_program_free(cc);
+        nb_program_free(tcc);
+        for (int k = 0; k < 4; k++)
+            free(in[k]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blocked_loops),
         cmocka_unit_test(test_special_values),
         cmocka_unit_test(test_accuracy_and_backends),
     };
