@@ -25,26 +25,35 @@ const rt_symbol rt_math_symbols[] = {
 #undef CG_MATH
 };
 
-/* The block loops are built twice on x86-64, for AVX2 (8 lanes) and for the baseline,
- * and the loader picks one for the CPU (gcc and clang's function multi-versioning).
- * No FMA in either (contraction is off): the same operations, the same bits. The
- * clones are static and called through a plain function: clang 14 names its dispatcher
- * <name>.ifunc, which another file could not link to. */
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define RT_MATH_CLONES __attribute__((target_clones("avx2", "default")))
+/* The block loops are built twice on x86-64 with gcc or clang, for AVX2 (8 lanes) and
+ * for the baseline, and each call takes the AVX2 one when the CPU (and the OS) has it.
+ * No FMA in either (contraction is off): the same operations, the same bits (checked on
+ * every fifth float input for every function). The choice is made at the call, not by
+ * the loader: target_clones' ifunc resolvers run before a sanitizer's runtime is up, and
+ * a ThreadSanitizer build crashed in them at startup. */
+/* clang-format off */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RT_MATH_BLOCK(name, ...)                                                     \
+    static void name##_base(float *x, long n) __VA_ARGS__                            \
+    __attribute__((target("avx2"))) static void name##_avx2(float *x, long n)        \
+    __VA_ARGS__                                                                      \
+    static void name(float *x, long n)                                               \
+    {                                                                                \
+        if (__builtin_cpu_supports("avx2"))                                          \
+            name##_avx2(x, n);                                                       \
+        else                                                                         \
+            name##_base(x, n);                                                       \
+    }
+#else
+#define RT_MATH_BLOCK(name, ...) static void name(float *x, long n) __VA_ARGS__
 #endif
-#endif
-#ifndef RT_MATH_CLONES
-#define RT_MATH_CLONES
-#endif
+/* clang-format on */
 
 #define CG_MATH(fn, helpers)                                                                       \
-    RT_MATH_CLONES static void rt_math_##fn##_block(float *x, long n)                              \
-    {                                                                                              \
+    RT_MATH_BLOCK(rt_math_##fn##_block, {                                                          \
         for (long i = 0; i < n; i++)                                                               \
             x[i] = nbm_##fn(x[i]);                                                                 \
-    }                                                                                              \
+    })                                                                                             \
     void nb_rt_##fn##_block(float *x, long n)                                                      \
     {                                                                                              \
         rt_math_##fn##_block(x, n);                                                                \
@@ -54,14 +63,13 @@ const rt_symbol rt_math_symbols[] = {
 
 /* cg_ew_sigmoid's expression (codegen/cg_unary.c) over nbm_expf, operation for
  * operation: e = exp(-|x|), s = 1 / (1 + e), x >= 0 ? s : e * s. */
-RT_MATH_CLONES static void rt_math_sigmoidf_block(float *x, long n)
-{
+RT_MATH_BLOCK(rt_math_sigmoidf_block, {
     for (long i = 0; i < n; i++) {
         const float e = nbm_expf(-fabsf(x[i]));
         const float s = 1.0f / (1.0f + e);
         x[i] = x[i] >= 0.0f ? s : e * s;
     }
-}
+})
 
 void nb_rt_sigmoidf_block(float *x, long n)
 {
