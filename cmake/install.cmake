@@ -40,5 +40,6 @@ install(FILES ${PROJECT_BINARY_DIR}/nablaConfig.cmake ${PROJECT_BINARY_DIR}/nabl
 # nabla.pc finds the prefix from its own place (pkg-config's pcfiledir), so that
 # `cmake --install --prefix P` gives a nabla.pc that is right under P.
 file(RELATIVE_PATH NABLA_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+string(REGEX REPLACE "/$" "" NABLA_PC_TO_PREFIX "${NABLA_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/nabla.pc.in ${PROJECT_BINARY_DIR}/nabla.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/nabla.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
