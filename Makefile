@@ -1,13 +1,17 @@
 # A thin wrapper over CMake: the README's two commands.
 BUILD ?= build
 DEBIAN_PACKAGES := cmake gcc binutils make libtcc-dev tcc libcmocka-dev libopenblas-dev \
-                   zlib1g-dev dataset-fashion-mnist clang libclang-rt-14-dev
+                   zlib1g-dev dataset-fashion-mnist clang libclang-rt-14-dev pkg-config
 # Fuzzing: seconds per target for `make fuzz`, for each target of `make fuzz-long`.
 FUZZ_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 3600
 FUZZ_BUILD ?= build-fuzz
 
-.PHONY: all run test deps build sanitize fuzz fuzz-build fuzz-long bench clean
+# make install PREFIX=/opt/nabla: the header, the library and its CMake and pkg-config
+# files (docs/install.md).
+PREFIX ?= /usr/local
+
+.PHONY: all run test deps build install sanitize fuzz fuzz-build fuzz-long bench clean
 
 all: build
 
@@ -32,6 +36,9 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # Compile time per phase (bench/compile_time.c) for the sum and deep chains and the MLP
 # training step; BENCH_ARGS are passed on, e.g. make bench BENCH_ARGS="--repeat 5".

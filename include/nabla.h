@@ -15,9 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nabla_version.h" /* NABLA_VERSION_MAJOR, _MINOR, _PATCH, _STRING */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The version of the library linked in, "MAJOR.MINOR.PATCH": NABLA_VERSION_STRING of
+ * the nabla.h it was built with (a program may have been compiled against another). */
+const char *nb_version(void);
 
 #define NB_MAX_RANK 8
 

@@ -26,6 +26,16 @@
 
 static pthread_mutex_t rt_tcc_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Our copy of libtcc.a reads these instead of glibc's stdout, stderr and environ
+ * (CMakeLists.txt renames them): libtcc is not position-independent, and its PC-relative
+ * references to glibc's variables are the only ones a shared libnabla.so cannot hold.
+ * Ours are hidden, so those references stay inside the library; tcc_compile sets them
+ * before every use of libtcc. */
+__attribute__((visibility("hidden"))) FILE *rt_tcc_stdout;
+__attribute__((visibility("hidden"))) FILE *rt_tcc_stderr;
+__attribute__((visibility("hidden"))) char **rt_tcc_environ;
+extern char **environ;
+
 /* The mapping libtcc is relocating into (under rt_tcc_lock), or NULL. */
 static unsigned char *rt_tcc_target;
 static size_t rt_tcc_target_size;
@@ -93,6 +103,9 @@ static int tcc_compile(const char *source, cg_rt_link link, rt_jit *jit, char *e
     tcc_errors e = {{0}, 0};
     memset(jit, 0, sizeof *jit);
     pthread_mutex_lock(&rt_tcc_lock);
+    rt_tcc_stdout = stdout;
+    rt_tcc_stderr = stderr;
+    rt_tcc_environ = environ;
     TCCState *s = tcc_new();
     if (!s) {
         pthread_mutex_unlock(&rt_tcc_lock);
