@@ -94,6 +94,8 @@ typedef struct cg_ew {
      * parenthesize it: CG_EW_COMPOUND, CG_EW_CALL (one call "f(...)") or 1 + j
      * (operand j alone). */
     int whole;
+    /* The cg_math.def entry of the call that opened the expression, or -1. */
+    int math;
 } cg_ew;
 
 #define CG_EW_COMPOUND 0
@@ -161,6 +163,11 @@ const char *cg_fn(cg_ctx *c, nb_dtype dt, const char *base);
 int cg_math_find(const char *libm_name);
 /* The name generated code calls for entry i ("nbm_expf"). */
 const char *cg_math_name(int i);
+/* The entry whose name cg_math_name returned as fn, or -1. */
+int cg_math_of(const char *fn);
+/* The runtime function that applies entry i to a block of floats in place
+ * ("nb_rt_expf_block", cg_rt.def). */
+const char *cg_math_block_name(int i);
 
 /* The runtime kernel `name` (an entry of cg_rt.def), marked as used. */
 const char *cg_rt(cg_ctx *c, const char *name);
@@ -424,6 +431,8 @@ int64_t cg_reduce_extent(const ir_node *n);
 /* Iterations of the loop a split kernel k divides among its parts: its outermost loop
  * (elementwise) or the one cg_reduce_extent names (reductions). */
 int64_t cg_kernel_extent(const cg_kernel *k);
+/* The index of x among k's operands (k->args), or -1. */
+int cg_kernel_arg(const cg_kernel *k, const ir_node *x);
 
 /* ---- programs (cg_program.c) ---------------------------------------------------- */
 

@@ -60,8 +60,6 @@ static void plan_axes(const cg_kernel *k, loop_axes *la)
 #define CG_EW_BLOCK 256
 /* Math members a blocked loop has, at most (a block array each, on the stack). */
 #define CG_EW_BLOCK_MATH 8
-/* Room for "nb_rt_<fn>_block". */
-#define CG_EW_BLOCK_NAME 40
 
 /* Where a member of a blocked loop is computed. */
 enum {
@@ -73,7 +71,7 @@ enum {
 typedef struct ew_blocks {
     int n;
     const ir_node *math[CG_EW_BLOCK_MATH]; /* in id order */
-    char fn[CG_EW_BLOCK_MATH][CG_EW_BLOCK_NAME];
+    const char *fn[CG_EW_BLOCK_MATH];      /* each one's runtime function */
     int before; /* emit_members writes the loop before the calls (else after them) */
 } ew_blocks;
 
@@ -215,11 +213,11 @@ static void operand_of(ew_state *st, const ir_node *m, int j, operand_text *o)
         }
         return;
     }
-    for (int a = 0; a < k->n_args; a++)
-        if (k->args[a] == x) {
-            o->len = name_of(o->buf, 'v', a);
-            return;
-        }
+    int a = cg_kernel_arg(k, x);
+    if (a >= 0) {
+        o->len = name_of(o->buf, 'v', a);
+        return;
+    }
     cg_internal_error(st->c,
                       "operand %d of node %d is neither a member nor an operand of its kernel", j,
                       m->origin);
@@ -520,49 +518,34 @@ static void emit_members(cg_ctx *c, const cg_kernel *k, const loop_axes *la, con
         cg_begin(c);
         put_block_elem(c, bl->math[b]);
         cg_s(c, " = ");
-        int a = 0;
-        while (a < k->n_args && k->args[a] != x)
-            a++;
-        cg_s(c, a < k->n_args ? "v" : "t");
-        cg_i(c, a < k->n_args ? a : x->origin);
+        int a = cg_kernel_arg(k, x);
+        cg_s(c, a >= 0 ? "v" : "t");
+        cg_i(c, a >= 0 ? a : x->origin);
         cg_end(c, ";");
     }
 }
 
-/* The runtime function that computes member m over a block into name[CG_EW_BLOCK_NAME],
- * or 0 when none does: a sigmoid, or a member whose expression is one own-math call of
- * its operand ("nbm_expf(x)" computes as nb_rt_expf_block). */
-static int math_block_fn(cg_ctx *c, cg_ew *e, const ir_node *m, char *name)
+/* The runtime function that computes member m over a block in place, or NULL when none
+ * does: a sigmoid, or a member whose expression is one own-math call of its operand
+ * alone ("nbm_expf(x)" computes as nb_rt_expf_block). */
+static const char *math_block_fn(cg_ctx *c, cg_ew *e, const ir_node *m)
 {
     if (m->dtype != NB_F32 || m->n_in != 1)
-        return 0;
-    const char *fn = NULL;
-    size_t len = 0;
-    if (m->op == IR_OP_SIGMOID) {
-        fn = "sigmoidf";
-        len = strlen(fn);
-    } else {
-        /* The emitter marks the per-element function used: not when it is only looked at. */
-        unsigned char used[CG_MATH_COUNT];
-        memcpy(used, c->math_used, sizeof used);
-        cg_ew_reset(e, c, m);
-        cg_ew_emitter(m->op)(e, m);
-        memcpy(c->math_used, used, sizeof used);
-        const char *t = e->text.buf;
-        size_t at = e->n_holes == 1 ? e->holes[0].at : 0;
-        if (e->text.failed || e->whole != CG_EW_CALL || e->calls || e->n_holes != 1 ||
-            e->holes[0].operand != 0 || at < 6 || e->text.len != at + 1 ||
-            strncmp(t, "nbm_", 4) != 0 || t[at - 1] != '(' || t[at] != ')')
-            return 0;
-        fn = t + 4;
-        len = at - 5;
-    }
-    if (len + sizeof "nb_rt__block" > CG_EW_BLOCK_NAME)
-        return 0;
-    memcpy(name, "nb_rt_", 6);
-    memcpy(name + 6, fn, len);
-    memcpy(name + 6 + len, "_block", sizeof "_block");
-    return 1;
+        return NULL;
+    if (m->op == IR_OP_SIGMOID)
+        return "nb_rt_sigmoidf_block";
+    /* The emitter marks the per-element function used: not when it is only looked at. */
+    unsigned char used[CG_MATH_COUNT];
+    memcpy(used, c->math_used, sizeof used);
+    cg_ew_reset(e, c, m);
+    cg_ew_emitter(m->op)(e, m);
+    memcpy(c->math_used, used, sizeof used);
+    /* The call opens the expression and closes it, around operand 0 and nothing else. */
+    if (e->text.failed || e->math < 0 || e->whole != CG_EW_CALL || e->calls || e->n_holes != 1 ||
+        e->holes[0].operand != 0 || e->holes[0].at != strlen(cg_math_name(e->math)) + 1 ||
+        e->text.len != e->holes[0].at + 1)
+        return NULL;
+    return cg_math_block_name(e->math);
 }
 
 /* Decides whether kernel k (its loop la) runs in blocks: role[i] of each member (EW_*)
@@ -592,7 +575,7 @@ static int plan_blocks(cg_ctx *c, const cg_kernel *k, const loop_axes *la, ew_bl
     for (int i = n - 1; i >= 0; i--) {
         const ir_node *m = k->members[i];
         if (role[i] != EW_BEFORE) {
-            if (bl->n == CG_EW_BLOCK_MATH || !math_block_fn(c, &e, m, bl->fn[bl->n]))
+            if (bl->n == CG_EW_BLOCK_MATH || !(bl->fn[bl->n] = math_block_fn(c, &e, m)))
                 continue;
             role[i] = EW_MATH;
             bl->math[bl->n++] = m;
@@ -610,12 +593,8 @@ static int plan_blocks(cg_ctx *c, const cg_kernel *k, const loop_axes *la, ew_bl
                 int at = member_index_below(&st, operand_id(&st, m, j), i);
                 ok &= at < 0 || role[at] != EW_BEFORE;
             }
-        if (role[i] == EW_MATH && member_index_below(&st, operand_id(&st, m, 0), i) < 0) {
-            int a = 0;
-            while (a < k->n_args && k->args[a] != m->in[0])
-                a++;
-            ok &= a < k->n_args;
-        }
+        if (role[i] == EW_MATH && member_index_below(&st, operand_id(&st, m, 0), i) < 0)
+            ok &= cg_kernel_arg(k, m->in[0]) >= 0;
     }
     for (int o = 0; o < k->n_outs && ok; o++) {
         int at = member_index(&st, k->outs[o]);
@@ -625,12 +604,11 @@ static int plan_blocks(cg_ctx *c, const cg_kernel *k, const loop_axes *la, ew_bl
     /* In id order. */
     for (int b = 0; b < bl->n / 2; b++) {
         const ir_node *m = bl->math[b];
-        char fn[CG_EW_BLOCK_NAME];
+        const char *fn = bl->fn[b];
         bl->math[b] = bl->math[bl->n - 1 - b];
         bl->math[bl->n - 1 - b] = m;
-        memcpy(fn, bl->fn[b], sizeof fn);
-        memcpy(bl->fn[b], bl->fn[bl->n - 1 - b], sizeof fn);
-        memcpy(bl->fn[bl->n - 1 - b], fn, sizeof fn);
+        bl->fn[b] = bl->fn[bl->n - 1 - b];
+        bl->fn[bl->n - 1 - b] = fn;
     }
     cg_ew_free(&e);
     free(st.ids);

@@ -16,6 +16,7 @@ void cg_ew_reset(cg_ew *e, cg_ctx *c, const ir_node *n)
     e->calls = 0;
     e->empty = 1;
     e->whole = CG_EW_COMPOUND;
+    e->math = -1;
 }
 
 void cg_ew_free(cg_ew *e)
@@ -83,8 +84,12 @@ void cg_ew_lit(cg_ew *e, double v)
 
 void cg_ew_call(cg_ew *e, const char *base)
 {
+    int opens = e->text.len == 0;
+    const char *fn = cg_fn(e->c, e->n->dtype, base);
     piece(e, CG_EW_CALL);
-    ir_text_puts(&e->text, cg_fn(e->c, e->n->dtype, base));
+    if (opens)
+        e->math = cg_math_of(fn);
+    ir_text_puts(&e->text, fn);
     ir_text_putc(&e->text, '(');
     e->calls++;
 }

@@ -48,6 +48,25 @@ const char *cg_math_name(int i)
     return cg_math_own[i];
 }
 
+int cg_math_of(const char *fn)
+{
+    for (int i = 0; i < CG_MATH_COUNT; i++)
+        if (fn == cg_math_own[i])
+            return i;
+    return -1;
+}
+
+static const char *const cg_math_blocks[CG_MATH_COUNT] = {
+#define CG_MATH(fn, helpers) "nb_rt_" #fn "_block",
+#include "cg_math.def"
+#undef CG_MATH
+};
+
+const char *cg_math_block_name(int i)
+{
+    return cg_math_blocks[i];
+}
+
 /* 1 when the chunk chunk[0..len) of the text defines a function a program with used[]
  * needs: one of them, or a helper one of them names in cg_math.def. */
 static int chunk_needed(const char *chunk, size_t len, const unsigned char *used)

@@ -528,6 +528,14 @@ static int plan_nodes(ir_graph *g, cg_plan *pl)
     return 0;
 }
 
+int cg_kernel_arg(const cg_kernel *k, const ir_node *x)
+{
+    for (int a = 0; a < k->n_args; a++)
+        if (k->args[a] == x)
+            return a;
+    return -1;
+}
+
 int64_t cg_kernel_extent(const cg_kernel *k)
 {
     if (k->reduction)

@@ -166,12 +166,10 @@ static void reduce_kernel(cg_ctx *c, const ir_node *n, reduce_body body)
     /* In a kernel with other members: x is one of them (a producer) or an operand. */
     const cg_kernel *k = c->kernel && c->kernel->reduction == n ? c->kernel : NULL;
     l.fused = 0;
-    l.xarg = 0;
     for (int i = 0; k && i < k->n_members; i++)
         l.fused |= k->members[i] == l.x;
-    for (int a = 0; k && !l.fused && a < k->n_args; a++)
-        if (k->args[a] == l.x)
-            l.xarg = a;
+    int xarg = k && !l.fused ? cg_kernel_arg(k, l.x) : -1;
+    l.xarg = xarg >= 0 ? xarg : 0;
     l.consumers = k && k->root != n;
     /* Blocks when the innermost axis is reduced and longer than 1, for every body but
      * logsumexp's with its max pass (two loops over x). */
