@@ -297,6 +297,10 @@ typedef struct nb_compile_options {
      * until woken; the last program freed joins them. A program run while another
      * thread's program uses the pool runs on its own thread. */
     int threads;
+    /* When nonzero, nb_compile also writes the program as portable C for
+     * nb_program_export (one thread, the runtime kernels as C): about a second pass of
+     * code generation, no compiler run. */
+    int exportable;
 } nb_compile_options;
 
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).
@@ -537,6 +541,44 @@ int nb_program_save(nb_program *p, const char *path);
  * shapes. The whole file is checked before any parameter changes: on error (-1, with a
  * message on the program naming the file and the problem) no parameter has changed. */
 int nb_program_load(nb_program *p, const char *path);
+
+/* ---- ahead-of-time export (runtime/rt_export.c; docs/aot.md) ------------------------ */
+
+/* Where an exported program keeps its parameters. */
+typedef enum nb_export_weights {
+    /* In the caller's state block (<PREFIX>_STATE_SIZE bytes, each parameter at its
+     * <PREFIX>_PARAM<i>_OFFSET); <prefix>_init fills it with the values the parameters
+     * had at the export. For programs that update their parameters (training steps). */
+    NB_EXPORT_WEIGHTS_STATE = 0,
+    /* Baked into the .c as static const arrays (read-only memory, no state block):
+     * only for programs without parameter updates. */
+    NB_EXPORT_WEIGHTS_CONST = 1
+} nb_export_weights;
+
+typedef struct nb_export_options {
+    /* Every name the files define starts with it (macros with it in capitals): a C
+     * identifier of letters, digits and '_' starting with a letter, at most 64 bytes. */
+    const char *prefix;
+    const char *dir; /* where <prefix>.c and <prefix>.h go; NULL: the current directory */
+    nb_export_weights weights;
+} nb_export_options;
+
+/* Writes the program as two files, <prefix>.c and <prefix>.h, that build with any C99
+ * compiler and need only libm at run time: no nabla, no libtcc, no BLAS (matmul is a
+ * portable cache-blocked gemm in the file; defining <PREFIX>_USE_CBLAS when compiling
+ * it calls cblas_sgemm/cblas_dgemm instead, with the JIT's blocking), no allocation, no
+ * threads. The header describes the inputs, outputs and parameters (names, dtypes,
+ * shapes: as tables and as typedefs), the arena and state sizes, and declares
+ *   int <prefix>_run(<inputs>, <outputs>, void *arena, void *state);
+ * Compiled with -ffp-contract=off the file computes the same bits as the program run
+ * by nabla with NB_DENORMALS_IEEE (or with the caller's thread flushing subnormals, for
+ * NB_DENORMALS_FLUSH), with OpenBLAS on one thread under <PREFIX>_USE_CBLAS; the
+ * portable gemm sums each dot product in order and may differ from OpenBLAS in the last
+ * bits. The parameters' current values are baked in (opt->weights). The program must
+ * have been compiled with nb_compile_options.exportable. Each file is written
+ * atomically (a private temporary renamed over it). 0, or -1 with the error on p. See
+ * docs/aot.md. */
+int nb_program_export(nb_program *p, const nb_export_options *opt);
 
 /* Size in bytes of one element of dt (0 for an unknown dtype). */
 size_t nb_dtype_size(nb_dtype dt);

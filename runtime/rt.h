@@ -184,6 +184,10 @@ struct nb_program {
     rt_tier *tier;        /* the background build of NB_BACKEND_AUTO, or NULL */
     int tier_settled;     /* the build has ended and its outcome is in (run's thread only) */
     cg_program cg;        /* source text and where every slot lives */
+    /* The portable C of the same program for nb_program_export (CG_RT_LINK_STATIC, one
+     * thread), when compiled with nb_compile_options.exportable; else empty (source
+     * NULL). Its slots are cg's: the same graph, in the same order. */
+    cg_program exported;
     unsigned char *arena; /* intermediates and outputs, CG_ALIGN-aligned */
     void *arena_base;     /* the block arena lies in: what to free */
     rt_state *state;      /* parameters */
