@@ -158,8 +158,11 @@ int rt_file_replace(const char *dir, const char *base, const void *data, size_t 
     int keep_mode = lstat(path, &old) == 0 && S_ISREG(old.st_mode);
     rt_tmp_remove_stale(dir, base);
     if ((fd = rt_tmp_create(dir, base, keep_mode, &tmp)) < 0) {
-        snprintf(err, size, "cannot create a temporary file next to '%.300s': %s", path,
-                 strerror(errno));
+        if (errno == ENOMEM)
+            snprintf(err, size, "out of memory");
+        else
+            snprintf(err, size, "cannot create a temporary file next to '%.300s': %s", path,
+                     strerror(errno));
         goto done;
     }
     const unsigned char *at = data;

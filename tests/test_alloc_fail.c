@@ -1,6 +1,6 @@
 /* test_alloc_fail.c — SQLite's allocation-failure discipline. Two scenarios — an MLP
  * (built, differentiated and given Adam, compiled with libtcc, initialized, bound,
- * run, saved and loaded; IDX files read; batches drawn; public error paths) and a
+ * run, saved and loaded, exported; IDX files read; batches drawn; public error paths) and a
  * "wide" graph of the other ops with gradient buffers, SGD and a program sharing state
  * — each run once to count their allocations, then once per allocation k with the k-th
  * failing: "persistent" (every later one fails too) and "transient" (only the k-th).
@@ -332,9 +332,14 @@ static nb_program *build(outcome *o, nb_backend backend)
         goto done;
     }
     nb_node *outs[] = {loss, probs};
-    nb_compile_options opt = {
-        .outputs = outs, .n_outputs = 2, .updates = upd, .n_updates = nu, .backend = backend,
-        .keep_plan = 1, .threads = 2};
+    nb_compile_options opt = {.outputs = outs,
+                              .n_outputs = 2,
+                              .updates = upd,
+                              .n_updates = nu,
+                              .backend = backend,
+                              .keep_plan = 1,
+                              .threads = 2,
+                              .exportable = 1};
     p = nb_compile(g, &opt);
     if (!p)
         fail_at(o, "nb_compile", nb_graph_error(g));
@@ -386,6 +391,9 @@ static int train(nb_program *p, outcome *o)
         return -1;
     if (nb_program_get_param(p, "w1", o->w1, sizeof o->w1) != 0)
         return fail_at(o, "nb_program_get_param", nb_program_error(p));
+    nb_export_options eo = {.prefix = "mlp", .dir = dir};
+    if (nb_program_export(p, &eo) != 0)
+        return fail_at(o, "nb_program_export", nb_program_error(p));
     return 0;
 }
 
@@ -537,8 +545,7 @@ static void scenario_wide(outcome *o)
     upd[0] = (nb_update){buf, acc};
     nb_node *outs_p[] = {loss, m}, *outs_q[] = {red};
     nb_compile_options op = {
-        .outputs = outs_p, .n_outputs = 2, .updates = upd, .n_updates = 1 + nu,
-        .threads = 1};
+        .outputs = outs_p, .n_outputs = 2, .updates = upd, .n_updates = 1 + nu, .threads = 1};
     if (!(p = compile_or_fail(g, o, "nb_compile (wide)", &op)))
         goto done;
     nb_compile_options oq = {.outputs = outs_q, .n_outputs = 1, .share_state = p, .threads = 1};

@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include "nabla.h"
+#include "opbyop.h"
+#include "randgraph.h"
 #include "tmpdir.h"
 
 #define CMD_MAX 4096
@@ -92,7 +94,7 @@ static void write_file(const char *path, const void *data, size_t len)
 
 /* ---- programs and their runs ---------------------------------------------------- */
 
-#define MAX_SLOTS 16
+#define MAX_SLOTS 256
 
 /* A graph, what it is fed on each step, and what a run made of it (the JIT's or an
  * exported build's): every output of every step, and the parameters after the last. */
@@ -613,6 +615,112 @@ static void export_two_models(void **state)
     trial_free(&b);
 }
 
+/* ---- random graphs ----------------------------------------------------------------- */
+
+/* The same values: equal bits, or NaN in both (a NaN's sign and payload depend on
+ * which operand a compiler puts first). */
+static int same_value(nb_dtype dt, const unsigned char *a, const unsigned char *b)
+{
+    if (dt == NB_F32) {
+        float x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return memcmp(a, b, 4) == 0 || (x != x && y != y);
+    }
+    if (dt == NB_F64) {
+        double x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return memcmp(a, b, 8) == 0 || (x != x && y != y);
+    }
+    return memcmp(a, b, nb_dtype_size(dt)) == 0;
+}
+
+/* Compares runs tensor by tensor: the outputs of every step, then the parameters. */
+static void same_values(const trial *t, nb_program *p, const result *a, const result *b,
+                        uint64_t seed)
+{
+    assert_int_equal(a->outputs_bytes, b->outputs_bytes);
+    assert_int_equal(a->params_bytes, b->params_bytes);
+    size_t at = 0;
+    for (int s = 0; s < t->steps; s++)
+        for (int i = 0; i < t->n_out; i++) {
+            nb_dtype dt = nb_node_dtype(t->outs[i]);
+            size_t es = nb_dtype_size(dt);
+            for (int64_t j = 0; j < nb_node_numel(t->outs[i]); j++, at += es)
+                if (!same_value(dt, a->outputs + at, b->outputs + at))
+                    fail_msg("seed %llu: step %d, output %d (node %d), element %lld differs",
+                             (unsigned long long)seed, s, i, nb_node_id(t->outs[i]), (long long)j);
+        }
+    at = 0;
+    for (int i = 0; i < nb_program_param_count(p); i++) {
+        nb_dtype dt = nb_program_param_dtype(p, i);
+        size_t es = nb_dtype_size(dt);
+        for (int64_t j = 0; j < nb_program_param_numel(p, i); j++, at += es)
+            if (!same_value(dt, a->params + at, b->params + at))
+                fail_msg("seed %llu: parameter %d ('%s'), element %lld differs",
+                         (unsigned long long)seed, i, nb_program_param_name(p, i), (long long)j);
+    }
+}
+
+/* Random graphs of the differential test (tests/support/randgraph.c), many subgraphs to
+ * a graph: the export, built with gcc under the strict flags and OpenBLAS, computes the
+ * values of libtcc's program over two runs (the second from the updated state). The
+ * seeds: NABLA_EXPORT_SEEDS (default 6) from NABLA_EXPORT_SEED (default 1). */
+static void export_random_graphs(void **state)
+{
+    (void)state;
+    const char *n_env = getenv("NABLA_EXPORT_SEEDS"), *s_env = getenv("NABLA_EXPORT_SEED");
+    int n = n_env ? atoi(n_env) : 6;
+    uint64_t first = s_env ? strtoull(s_env, NULL, 10) : 1;
+    for (uint64_t seed = first; seed < first + (uint64_t)n; seed++) {
+        rg_case c;
+        rg_rand r;
+        assert_int_equal(rg_case_init(&c), 0);
+        rg_rand_seed(&r, seed);
+        for (int i = 0; i < 12; i++)
+            if (rg_add_subgraph(&c, &r) != 0)
+                fail_msg("seed %llu: %s", (unsigned long long)seed, nb_graph_error(c.g));
+        trial t;
+        memset(&t, 0, sizeof t);
+        t.g = c.g;
+        assert_true(c.n_inputs <= MAX_SLOTS && c.n_outputs <= MAX_SLOTS &&
+                    c.n_updates <= MAX_SLOTS);
+        for (int i = 0; i < c.n_inputs; i++) {
+            t.ins[i] = c.inputs[i].node;
+            t.in_step += node_bytes(t.ins[i]);
+        }
+        t.n_in = c.n_inputs;
+        memcpy(t.outs, c.outputs, (size_t)c.n_outputs * sizeof *t.outs);
+        t.n_out = c.n_outputs;
+        memcpy(t.upd, c.updates, (size_t)c.n_updates * sizeof *t.upd);
+        t.n_upd = c.n_updates;
+        t.steps = 2;
+        t.inputs = malloc(2 * t.in_step + 1);
+        assert_non_null(t.inputs);
+        for (int s = 0, at = 0; s < 2; s++)
+            for (int i = 0; i < c.n_inputs; i++) {
+                memcpy(t.inputs + at, c.inputs[i].data, node_bytes(t.ins[i]));
+                at += (int)node_bytes(t.ins[i]);
+            }
+        nb_program *p = trial_compile(&t, NB_BACKEND_TCC);
+        char err[512];
+        if (ob_prepare(&c, p, err, sizeof err) != 0)
+            fail_msg("seed %llu: %s", (unsigned long long)seed, err);
+        export_to(p, "rnd", "rnd", NB_EXPORT_WEIGHTS_STATE);
+        result j = run_jit(&t, p);
+        build_driver("rnd", "gcc", STRICT " -DRND_USE_CBLAS", "-lopenblas", "gcc");
+        result e = run_driver(&t, "rnd", "gcc");
+        same_values(&t, p, &j, &e, seed);
+        result_free(&j);
+        result_free(&e);
+        nb_program_free(p);
+        t.g = NULL; /* the case's */
+        trial_free(&t);
+        rg_case_free(&c);
+    }
+}
+
 /* ---- what the export refuses ----------------------------------------------------- */
 
 static void expect_error(nb_program *p, const nb_export_options *o, const char *part)
@@ -696,6 +804,7 @@ int main(void)
         cmocka_unit_test(export_seed_bits),         cmocka_unit_test(export_mlp_adam_bits),
         cmocka_unit_test(export_mlp_const_weights), cmocka_unit_test(export_index_error),
         cmocka_unit_test(export_two_models),        cmocka_unit_test(export_errors),
+        cmocka_unit_test(export_random_graphs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
