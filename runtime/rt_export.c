@@ -91,11 +91,32 @@ static void put_typedef(export_ctx *e, const char *kind, int i, const cg_slot *s
     ir_text_puts(&e->h, ";\n");
 }
 
+/* Longest name written as a string literal: C99 compilers need only support 4,095
+ * bytes in one (gcc -pedantic warns past it); a longer name is an array of bytes. */
+#define RT_EXPORT_LITERAL_MAX 4000
+
+static int long_name(const cg_slot *s)
+{
+    return s->name && strlen(s->name) > RT_EXPORT_LITERAL_MAX;
+}
+
+/* "static const char <kind>_name<i>[] = {119, 34, ..., 0};" for a long name. */
+static void put_name_array(ir_text *t, const char *kind, int i, const char *name)
+{
+    ir_text_printf(t, "static const char %s_name%d[] = {", kind, i);
+    for (size_t j = 0; name[j]; j++)
+        ir_text_printf(t, j % 16 ? " %d," : "\n    %d,", (int)(unsigned char)name[j]);
+    ir_text_puts(t, " 0};\n\n");
+}
+
 /* One row of a tensor table. */
-static void put_row(ir_text *t, const cg_slot *s, size_t offset)
+static void put_row(ir_text *t, const char *kind, int i, const cg_slot *s, size_t offset)
 {
     ir_text_puts(t, "    {");
-    put_c_string(t, s->name);
+    if (long_name(s))
+        ir_text_printf(t, "%s_name%d", kind, i);
+    else
+        put_c_string(t, s->name);
     ir_text_printf(t, ", \"%s\", %d, {", ir_dtype_name(s->dtype), s->rank);
     for (int d = 0; d < s->rank; d++)
         ir_text_printf(t, d ? ", %lld" : "%lld", (long long)s->shape[d]);
@@ -109,9 +130,12 @@ static void put_row(ir_text *t, const cg_slot *s, size_t offset)
 /* A table of tensors, ending with a row whose name is NULL. */
 static void put_table(export_ctx *e, const char *kind, const cg_slot *slots, int n, int params)
 {
+    for (int i = 0; i < n; i++)
+        if (long_name(&slots[i]))
+            put_name_array(&e->c, kind, i, slots[i].name);
     ir_text_printf(&e->c, "const %s_tensor %s_%s[%d] = {\n", e->prefix, e->prefix, kind, n + 1);
     for (int i = 0; i < n; i++)
-        put_row(&e->c, &slots[i], !params ? 0 : e->consts ? (size_t)-1 : slots[i].offset);
+        put_row(&e->c, kind, i, &slots[i], !params ? 0 : e->consts ? (size_t)-1 : slots[i].offset);
     ir_text_puts(&e->c, "    {NULL, NULL, 0, {0}, 0, 0, 0}};\n\n");
 }
 

@@ -796,6 +796,33 @@ static void export_errors(void **state)
     assert_int_equal(st.st_mode & 0777, 0640);
     nb_program_free(p);
     trial_free(&t);
+    /* A name longer than C99's string literals (4,095 bytes) still compiles under
+     * -pedantic and reads back whole. */
+    char *name = malloc(5001);
+    assert_non_null(name);
+    for (int i = 0; i < 5000; i++)
+        name[i] = (char)('a' + i % 26);
+    name[5000] = 0;
+    seed_trial(&t, name);
+    p = trial_compile(&t, NB_BACKEND_TCC);
+    export_to(p, "longname", "longname", NB_EXPORT_WEIGHTS_STATE);
+    prefix_dir("longname", dir, sizeof dir);
+    char main_c[512];
+    snprintf(main_c, sizeof main_c, "%s/main.c", dir);
+    static const char check[] = "#include <stdio.h>\n#include \"longname.h\"\n"
+                                "int main(void)\n{\n    fputs(longname_params[0].name, stdout);\n"
+                                "    return 0;\n}\n";
+    write_file(main_c, check, strlen(check));
+    assert_int_equal(
+        run("cd %s && gcc " STRICT " main.c longname.c -o main -lm && ./main > name.txt", dir), 0);
+    snprintf(main_c, sizeof main_c, "%s/name.txt", dir);
+    char *got = read_file(main_c, &len);
+    assert_int_equal(len, 5000);
+    assert_memory_equal(got, name, 5000);
+    free(got);
+    free(name);
+    nb_program_free(p);
+    trial_free(&t);
 }
 
 int main(void)
