@@ -1,6 +1,6 @@
 # A thin wrapper over CMake: the README's two commands.
 BUILD ?= build
-DEBIAN_PACKAGES := cmake gcc binutils make libtcc-dev tcc libcmocka-dev libopenblas-dev \
+DEBIAN_PACKAGES := cmake gcc g++ binutils make libtcc-dev tcc libcmocka-dev libopenblas-dev \
                    zlib1g-dev dataset-fashion-mnist clang libclang-rt-14-dev pkg-config
 # Fuzzing: seconds per target for `make fuzz`, for each target of `make fuzz-long`.
 FUZZ_SECONDS ?= 30
