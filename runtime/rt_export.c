@@ -324,8 +324,8 @@ static void write_functions(export_ctx *e, const unsigned char *has_init)
         ir_text_puts(c, "    (void)state;\n");
     if (cg->n_inputs)
         ir_text_puts(c, "    if (!inputs)\n        return -1;\n");
-    if (cg->n_outputs)
-        ir_text_puts(c, "    if (!outputs)\n        return -1;\n");
+    ir_text_puts(c, cg->n_outputs ? "    if (!outputs)\n        return -1;\n"
+                                  : "    (void)outputs;\n");
     if (cg->arena_size)
         put_aligned_check(e, "arena");
     if (uses_state)
