@@ -462,7 +462,8 @@ typedef struct cg_program {
     size_t arena_size, state_size;
     int n_inputs, n_params, n_outputs, n_failures;
     int n_updates;                      /* parameter updates each run makes */
-    unsigned char rt_used[CG_RT_COUNT]; /* entry i of cg_rt.def is called by source */
+    unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called by source */
+    unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called by source */
     cg_slot *inputs, *params, *outputs;
     cg_failure *failures;
 } cg_program;

@@ -763,6 +763,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     p->plan = plan_text.buf;
     p->n_updates = rq->n_updates;
     memcpy(p->rt_used, c.rt_used, sizeof p->rt_used);
+    memcpy(p->libm_used, c.libm_used, sizeof p->libm_used);
     if (rq->times) {
         rq->times->plan_seconds = t1 - t0;
         rq->times->emit_seconds = ir_thread_seconds() - t1;

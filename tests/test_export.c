@@ -25,7 +25,13 @@
 #include "tmpdir.h"
 
 #define CMD_MAX 4096
-#define STRICT "-std=c99 -pedantic -Wall -Wextra -Werror -O2 -ffp-contract=off"
+/* The issue's warning flags, and what the exported file's comment asks for: no
+ * contraction, no libm call folded on a constant (a compiler rounds those correctly,
+ * libm does not: random graph seed 39, tanh). */
+#define STRICT "-std=c99 -pedantic -Wall -Wextra -Werror -O2 -ffp-contract=off -fno-builtin"
+/* gcc 12's basic-block vectorizer folds (double)(float)x of a short loop into x (the cc
+ * backend turns it off for the same reason, runtime/rt_cc.c): random graph seed 29. */
+#define GCC_STRICT STRICT " -fno-tree-slp-vectorize"
 
 static char test_dir[64];
 
@@ -360,7 +366,7 @@ static void export_seed_bits(void **state)
     float loss0;
     memcpy(&loss0, jt.outputs, 4);
     assert_true(loss0 > 6.7011f && loss0 < 6.7013f);
-    build_driver("seed", "gcc", STRICT, "", "gcc");
+    build_driver("seed", "gcc", GCC_STRICT, "", "gcc");
     result eg = run_driver(&t, "seed", "gcc");
     same_bits(&jt, &eg, "export (gcc) vs tcc");
     if (have("clang")) {
@@ -444,10 +450,10 @@ static void export_mlp_adam_bits(void **state)
     export_to(tcc, "mlp", "mlp", NB_EXPORT_WEIGHTS_STATE);
     result jt = run_jit(&t, tcc), jc = run_jit(&t, cc);
     same_bits(&jt, &jc, "tcc vs cc");
-    build_driver("mlp", "gcc", STRICT " -DMLP_USE_CBLAS", "-lopenblas", "blas");
+    build_driver("mlp", "gcc", GCC_STRICT " -DMLP_USE_CBLAS", "-lopenblas", "blas");
     result eb = run_driver(&t, "mlp", "blas");
     same_bits(&jt, &eb, "export (cblas) vs tcc");
-    build_driver("mlp", "gcc", STRICT, "", "gcc");
+    build_driver("mlp", "gcc", GCC_STRICT, "", "gcc");
     result eg = run_driver(&t, "mlp", "gcc");
     close_f32(jt.outputs, eg.outputs, jt.outputs_bytes, 1e-5, "export (portable) loss");
     close_f32(jt.params, eg.params, jt.params_bytes, 1e-2, "export (portable) parameters");
@@ -484,7 +490,7 @@ static void export_mlp_const_weights(void **state)
     mlp_init(p);
     export_to(p, "net", "net", NB_EXPORT_WEIGHTS_CONST);
     result j = run_jit(&t, p);
-    build_driver("net", "gcc", STRICT " -DNET_USE_CBLAS", "-lopenblas", "blas");
+    build_driver("net", "gcc", GCC_STRICT " -DNET_USE_CBLAS", "-lopenblas", "blas");
     result e = run_driver(&t, "net", "blas");
     /* The state holds no parameter: the driver writes none. */
     assert_int_equal(e.params_bytes, 0);
@@ -521,7 +527,7 @@ static void export_index_error(void **state)
     assert_int_equal(nb_program_run(p), -1);
     const char *jit = nb_program_error(p);
     assert_true(strncmp(jit, "run: ", 5) == 0);
-    build_driver("bad", "gcc", STRICT, "", "gcc");
+    build_driver("bad", "gcc", GCC_STRICT, "", "gcc");
     char dir[256], cmd[2048], expect[1100];
     prefix_dir("bad", dir, sizeof dir);
     char in[512];
@@ -666,13 +672,15 @@ static void same_values(const trial *t, nb_program *p, const result *a, const re
 /* Random graphs of the differential test (tests/support/randgraph.c), many subgraphs to
  * a graph: the export, built with gcc under the strict flags and OpenBLAS, computes the
  * values of libtcc's program over two runs (the second from the updated state). The
- * seeds: NABLA_EXPORT_SEEDS (default 6) from NABLA_EXPORT_SEED (default 1). */
+ * seeds: NABLA_EXPORT_SEEDS (default 6) from NABLA_EXPORT_SEED (default 1); the
+ * compiler: NABLA_EXPORT_CC (default gcc). */
 static void export_random_graphs(void **state)
 {
     (void)state;
     const char *n_env = getenv("NABLA_EXPORT_SEEDS"), *s_env = getenv("NABLA_EXPORT_SEED");
     int n = n_env ? atoi(n_env) : 6;
     uint64_t first = s_env ? strtoull(s_env, NULL, 10) : 1;
+    const char *compiler = getenv("NABLA_EXPORT_CC") ? getenv("NABLA_EXPORT_CC") : "gcc";
     for (uint64_t seed = first; seed < first + (uint64_t)n; seed++) {
         rg_case c;
         rg_rand r;
@@ -709,7 +717,9 @@ static void export_random_graphs(void **state)
             fail_msg("seed %llu: %s", (unsigned long long)seed, err);
         export_to(p, "rnd", "rnd", NB_EXPORT_WEIGHTS_STATE);
         result j = run_jit(&t, p);
-        build_driver("rnd", "gcc", STRICT " -DRND_USE_CBLAS", "-lopenblas", "gcc");
+        build_driver("rnd", compiler, strcmp(compiler, "gcc") ? STRICT " -DRND_USE_CBLAS"
+                                                             : GCC_STRICT " -DRND_USE_CBLAS",
+                     "-lopenblas", "gcc");
         result e = run_driver(&t, "rnd", "gcc");
         same_values(&t, p, &j, &e, seed);
         result_free(&j);
