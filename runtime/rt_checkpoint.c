@@ -66,18 +66,26 @@ static void swap_bytes(unsigned char *b, size_t n, size_t elsize)
 
 /* ---- save ------------------------------------------------------------------------ */
 
+/* Whether a save writes parameter s: every one, or with model_only the model's own. */
+static int saves(const cg_slot *s, int model_only)
+{
+    return !model_only || s->kind == NB_PARAM_MODEL;
+}
+
 /* The header JSON padded with spaces so that the data starts at a multiple of 8 bytes.
  * Returns new memory (caller frees) and its length, or NULL with the error recorded on
  * p. JSON is UTF-8 text: a name with other bytes is refused here rather than written
  * into a header that other readers reject (escaping cannot help: \u00ff is the
  * character U+00FF, which reads back as two other bytes). */
-static char *header_build(nb_program *p, const char *path, size_t *len)
+static char *header_build(nb_program *p, const char *path, int model_only, size_t *len)
 {
     rt_buf b = {NULL, 0, 0, 0};
     rt_buf_puts(&b, "{\"__metadata__\":{\"producer\":\"nabla\"}");
     uint64_t offset = 0;
     for (int i = 0; i < p->cg.n_params; i++) {
         const cg_slot *s = &p->cg.params[i];
+        if (!saves(s, model_only))
+            continue;
         if (strcmp(s->name, "__metadata__") == 0) {
             rt_error(p,
                      "save '%.300s': a parameter named '__metadata__' cannot be saved "
@@ -143,7 +151,8 @@ static int write_le(FILE *f, const unsigned char *data, size_t n, size_t elsize)
     return 0;
 }
 
-int nb_program_save(nb_program *p, const char *path)
+/* nb_program_save and nb_program_save_params. */
+static int save(nb_program *p, const char *path, int model_only)
 {
     if (!p)
         return -1;
@@ -154,7 +163,7 @@ int nb_program_save(nb_program *p, const char *path)
     FILE *f = NULL;
     int fd = -1, rc = -1;
     size_t hlen = 0;
-    header = header_build(p, path, &hlen);
+    header = header_build(p, path, model_only, &hlen);
     if (!header)
         goto done;
     const char *slash = strrchr(path, '/');
@@ -192,7 +201,9 @@ int nb_program_save(nb_program *p, const char *path)
     int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(header, 1, hlen, f) == hlen;
     for (int i = 0; ok && i < p->cg.n_params; i++) {
         const cg_slot *s = &p->cg.params[i];
-        ok = write_le(f, p->state->bytes + s->offset, param_bytes(s), ir_dtype_size(s->dtype)) == 0;
+        if (saves(s, model_only))
+            ok = write_le(f, p->state->bytes + s->offset, param_bytes(s),
+                          ir_dtype_size(s->dtype)) == 0;
     }
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
     if (!ok) {
@@ -240,19 +251,48 @@ done:
     return rc;
 }
 
+int nb_program_save(nb_program *p, const char *path)
+{
+    return save(p, path, 0);
+}
+
+int nb_program_save_params(nb_program *p, const char *path)
+{
+    return save(p, path, 1);
+}
+
 /* ---- load ------------------------------------------------------------------------ */
 
-/* What the header says about one parameter's tensor. */
+/* Every dtype safetensors defines with whole-byte elements, and their sizes: a tensor
+ * that a non-strict load skips is still checked against its dtype's size. */
+static const struct {
+    const char *name;
+    unsigned size;
+} st_sizes[] = {{"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"F8_E8M0", 1},
+                {"I16", 2},  {"U16", 2}, {"F16", 2}, {"BF16", 2},    {"I32", 4},     {"U32", 4},
+                {"F32", 4},  {"I64", 8}, {"U64", 8}, {"F64", 8}};
+
+#define N_ST_SIZES (int)(sizeof st_sizes / sizeof st_sizes[0])
+
+/* What the header says about one tensor: a parameter's, or (non-strict) one the program
+ * does not have. */
 typedef struct st_entry {
-    int param; /* index in the program */
+    int param;  /* index in the program, or -1 */
+    char *name; /* the parameter's name, or the file's (owned by the loader) */
     int seen;
+    int order; /* the tie-break of check_layout's sort */
     uint64_t begin, end;
+    size_t stage; /* where a parameter's bytes are staged */
 } st_entry;
 
 typedef struct st_loader {
     nb_program *p;
     const char *path;
+    int strict;
     st_entry *entries; /* one per parameter, in parameter order */
+    st_entry *extras;  /* the tensors the program does not have, in file order */
+    int n_extras, cap_extras;
+    const st_entry **by_name; /* the entries sorted by name: a header may list millions */
 } st_loader;
 
 static int load_error(st_loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -275,6 +315,8 @@ typedef struct st_fields {
     char *dtype;                     /* NULL when not a string */
     int shape_is_array, rank, bad_dim;
     uint64_t dims[NB_MAX_RANK + 1]; /* the first ones, for the message */
+    uint64_t numel;                 /* the product of the dimensions, unless it overflows */
+    int numel_overflow;
     int offsets_is_array, n_offset_values, offsets_ok;
     uint64_t offsets[2];
 } st_fields;
@@ -284,28 +326,57 @@ static int load_oom(st_loader *l)
     return load_error(l, "out of memory while reading the header");
 }
 
+/* Room for a file's type: the longest safetensors dtype name, then the shape's first
+ * NB_MAX_RANK + 1 dimensions and ",...". */
+#define ST_TYPE_STR_MAX (IR_TYPE_STR_MAX + 2 * IR_INT_STR_MAX + 16)
+
+/* Appends the shape read into f, "[2,3]" ("[1,...]" past NB_MAX_RANK + 1 dimensions), to
+ * buf[size] holding len characters. */
+static void dims_put(const st_fields *f, char *buf, size_t size, size_t len)
+{
+    len += (size_t)snprintf(buf + len, size - len, "[");
+    for (int d = 0; d < f->rank && d <= NB_MAX_RANK && len < size; d++)
+        len += (size_t)snprintf(buf + len, size - len, d ? ",%" PRIu64 : "%" PRIu64, f->dims[d]);
+    if (f->rank > NB_MAX_RANK + 1 && len < size)
+        len += (size_t)snprintf(buf + len, size - len, ",...");
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
+}
+
+/* The tensor's type in the file as nabla writes types ("f64[2,3]", "bf16[4]"), when its
+ * dtype is one safetensors defines and its shape was read whole; else NULL. */
+static const char *file_type(const st_fields *f, char buf[ST_TYPE_STR_MAX])
+{
+    int known = 0;
+    for (int k = 0; k < N_ST_SIZES && f->dtype && !known; k++)
+        known = strcmp(f->dtype, st_sizes[k].name) == 0;
+    if (!known || !f->shape_is_array || f->bad_dim >= 0 || f->rank > NB_MAX_RANK)
+        return NULL;
+    size_t len = 0;
+    for (const char *c = f->dtype; *c; c++)
+        buf[len++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    dims_put(f, buf, ST_TYPE_STR_MAX, len);
+    return buf;
+}
+
 /* The shape error of tensor name against parameter s: a dimension that is not an
- * integer, or the shape that differs. */
+ * integer, or the shape that differs (named with the file's dtype once it is known). */
 static int shape_error(st_loader *l, const st_fields *f, const char *name, const cg_slot *s)
 {
     if (f->bad_dim >= 0)
         return load_error(l, "tensor '%.200s': shape entry %d is not a non-negative integer", name,
                           f->bad_dim);
-    char got[IR_TYPE_STR_MAX], type[IR_TYPE_STR_MAX];
-    size_t len = (size_t)snprintf(got, sizeof got, "[");
-    for (int d = 0; d < f->rank && d <= NB_MAX_RANK && len < sizeof got; d++)
-        len +=
-            (size_t)snprintf(got + len, sizeof got - len, d ? ",%" PRIu64 : "%" PRIu64, f->dims[d]);
-    if (f->rank > NB_MAX_RANK + 1 && len < sizeof got)
-        len += (size_t)snprintf(got + len, sizeof got - len, ",...");
-    if (len < sizeof got)
-        snprintf(got + len, sizeof got - len, "]");
-    return load_error(l, "tensor '%.200s' has shape %s, the parameter is %s", name, got,
-                      slot_type(s, type, sizeof type));
+    char got[ST_TYPE_STR_MAX], type[IR_TYPE_STR_MAX];
+    slot_type(s, type, sizeof type);
+    if (file_type(f, got))
+        return load_error(l, "tensor '%.200s' is %s, the parameter is %s", name, got, type);
+    dims_put(f, got, sizeof got, 0);
+    return load_error(l, "tensor '%.200s' has shape %s, the parameter is %s", name, got, type);
 }
 
-/* Reads a "shape" array. A shape longer than any parameter's is refused as soon as it
- * is seen, without reading the rest of it. */
+/* Reads a "shape" array. For a parameter s, a shape longer than any parameter's is
+ * refused as soon as it is seen, without reading the rest of it; a tensor the program
+ * does not have (s NULL) may have any rank. */
 static int read_shape(st_loader *l, rt_json *j, st_fields *f, const char *name, const cg_slot *s)
 {
     if (rt_json_peek(j) != '[') {
@@ -322,7 +393,11 @@ static int read_shape(st_loader *l, rt_json *j, st_fields *f, const char *name, 
             f->bad_dim = f->rank;
         if (f->rank <= NB_MAX_RANK)
             f->dims[f->rank] = v;
-        if (++f->rank > NB_MAX_RANK + 1)
+        if (v != 0 && f->numel > UINT64_MAX / v)
+            f->numel_overflow = 1;
+        else
+            f->numel *= v;
+        if (++f->rank > NB_MAX_RANK + 1 && s)
             return shape_error(l, f, name, s);
     } while (rt_json_eat(j, ','));
     rt_json_eat(j, ']');
@@ -351,6 +426,58 @@ static void read_offsets(rt_json *j, st_fields *f)
     rt_json_eat(j, ']');
 }
 
+/* Checks that tensor name has "data_offsets" [begin, end], begin <= end. */
+static int check_offsets(st_loader *l, const st_fields *f, const char *name)
+{
+    if (!f->offsets_is_array || f->n_offset_values != 2 || !f->offsets_ok)
+        return load_error(l,
+                          "tensor '%.200s': \"data_offsets\" must be [begin, end], two "
+                          "non-negative integers",
+                          name);
+    if (f->offsets[1] < f->offsets[0])
+        return load_error(l,
+                          "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before "
+                          "they begin",
+                          name, f->offsets[0], f->offsets[1]);
+    return 0;
+}
+
+/* Checks the fields of tensor e, which the program does not have: a dtype that
+ * safetensors defines, a shape, and data_offsets that span exactly its bytes. */
+static int check_extra(st_loader *l, const st_fields *f, st_entry *e)
+{
+    const char *name = e->name;
+    if (!f->dtype)
+        return load_error(l, "tensor '%.200s' has no \"dtype\" string", name);
+    unsigned size = 0;
+    for (int k = 0; k < N_ST_SIZES && !size; k++)
+        if (strcmp(f->dtype, st_sizes[k].name) == 0)
+            size = st_sizes[k].size;
+    if (!size)
+        return load_error(l, "tensor '%.200s' has dtype %.40s, which is not a safetensors dtype",
+                          name, f->dtype);
+    if (!f->shape_is_array)
+        return load_error(l, "tensor '%.200s' has no \"shape\" array", name);
+    if (f->bad_dim >= 0)
+        return load_error(l, "tensor '%.200s': shape entry %d is not a non-negative integer", name,
+                          f->bad_dim);
+    if (check_offsets(l, f, name) != 0)
+        return -1;
+    uint64_t b = f->offsets[0], end = f->offsets[1];
+    /* A zero dimension makes the product 0 whatever overflowed before it. */
+    if (f->numel != 0 && (f->numel_overflow || f->numel > UINT64_MAX / size))
+        return load_error(l, "tensor '%.200s': the size of its shape overflows 64 bits", name);
+    if (end - b != f->numel * size)
+        return load_error(l,
+                          "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
+                          " bytes, %" PRIu64 " elements of %.40s need %" PRIu64,
+                          name, b, end, end - b, f->numel, f->dtype, f->numel * size);
+    e->begin = b;
+    e->end = end;
+    e->seen = 1;
+    return 0;
+}
+
 /* Checks the fields of tensor name against parameter i and records its offsets. */
 static int check_fields(st_loader *l, const st_fields *f, const char *name, int i)
 {
@@ -360,6 +487,9 @@ static int check_fields(st_loader *l, const st_fields *f, const char *name, int 
     if (!f->dtype)
         return load_error(l, "tensor '%.200s' has no \"dtype\" string", name);
     const char *want = st_dtype_name(s->dtype);
+    char got[ST_TYPE_STR_MAX];
+    if (strcmp(f->dtype, want) != 0 && file_type(f, got))
+        return load_error(l, "tensor '%.200s' is %s, the parameter is %s", name, got, type);
     if (strcmp(f->dtype, want) != 0)
         return load_error(l, "tensor '%.200s' has dtype %.40s, the parameter is %s (%s)", name,
                           f->dtype, want, type);
@@ -370,17 +500,9 @@ static int check_fields(st_loader *l, const st_fields *f, const char *name, int 
         same = f->dims[d] == (uint64_t)s->shape[d];
     if (!same)
         return shape_error(l, f, name, s);
-    if (!f->offsets_is_array || f->n_offset_values != 2 || !f->offsets_ok)
-        return load_error(l,
-                          "tensor '%.200s': \"data_offsets\" must be [begin, end], two "
-                          "non-negative integers",
-                          name);
+    if (check_offsets(l, f, name) != 0)
+        return -1;
     uint64_t b = f->offsets[0], e = f->offsets[1];
-    if (e < b)
-        return load_error(l,
-                          "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before "
-                          "they begin",
-                          name, b, e);
     size_t need = param_bytes(s);
     if (e - b != need)
         return load_error(l,
@@ -393,16 +515,19 @@ static int check_fields(st_loader *l, const st_fields *f, const char *name, int 
     return 0;
 }
 
-/* Reads the entry of tensor name (parameter i) at the cursor and checks it. */
-static int read_entry(st_loader *l, rt_json *j, const char *name, int i)
+/* Reads the entry of tensor e at the cursor and checks it, against its parameter when
+ * the program has one. */
+static int read_entry(st_loader *l, rt_json *j, st_entry *e)
 {
+    const char *name = e->name;
     if (rt_json_peek(j) != '{')
         return load_error(l, "the entry of tensor '%.200s' is not an object", name);
     j->at++;
-    const cg_slot *s = &l->p->cg.params[i];
+    const cg_slot *s = e->param >= 0 ? &l->p->cg.params[e->param] : NULL;
     st_fields f;
     memset(&f, 0, sizeof f);
     f.bad_dim = -1;
+    f.numel = 1;
     int rc = -1;
     char *key = NULL;
     if (!rt_json_eat(j, '}')) {
@@ -439,7 +564,7 @@ static int read_entry(st_loader *l, rt_json *j, const char *name, int i)
         } while (rt_json_eat(j, ','));
         rt_json_eat(j, '}');
     }
-    rc = check_fields(l, &f, name, i);
+    rc = s ? check_fields(l, &f, name, e->param) : check_extra(l, &f, e);
 done:
     free(key);
     free(f.dtype);
@@ -471,9 +596,85 @@ static int read_metadata(st_loader *l, rt_json *j)
     return 0;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const st_entry *const *)a)->name, (*(const st_entry *const *)b)->name);
+}
+
+/* Sorts the parameters' entries by name for param_find. 0, or -1 (recorded). */
+static int index_params(st_loader *l)
+{
+    int n = l->p->cg.n_params;
+    l->by_name = ir_malloc((size_t)(n ? n : 1) * sizeof *l->by_name);
+    if (!l->by_name)
+        return load_error(l, "out of memory");
+    for (int i = 0; i < n; i++)
+        l->by_name[i] = &l->entries[i];
+    qsort(l->by_name, (size_t)n, sizeof *l->by_name, name_cmp);
+    return 0;
+}
+
+/* The index of the parameter named name, or -1: a binary search, not a scan per key. */
+static int param_find(const st_loader *l, const char *name)
+{
+    int lo = 0, hi = l->p->cg.n_params;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(name, l->by_name[mid]->name);
+        if (c == 0)
+            return l->by_name[mid]->param;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return -1;
+}
+
+/* Reads the entry of tensor *name, which the program does not have (non-strict), and
+ * keeps it, taking *name. */
+static int read_extra(st_loader *l, rt_json *j, char **name)
+{
+    if (l->n_extras == l->cap_extras) {
+        int cap = l->cap_extras ? 2 * l->cap_extras : 8;
+        /* At most one per 30 header bytes (HEADER_LIMIT): cap stays far below INT_MAX. */
+        st_entry *more = ir_realloc(l->extras, (size_t)cap * sizeof *more);
+        if (!more)
+            return load_oom(l);
+        l->extras = more;
+        l->cap_extras = cap;
+    }
+    st_entry *e = &l->extras[l->n_extras++];
+    memset(e, 0, sizeof *e);
+    e->param = -1;
+    e->name = *name;
+    *name = NULL;
+    return read_entry(l, j, e);
+}
+
+/* Refuses a name that two of the tensors the program does not have share: sorted
+ * pointers, not a scan per tensor (a header may list a great many). */
+static int check_extras_unique(st_loader *l)
+{
+    if (l->n_extras < 2)
+        return 0;
+    const st_entry **by_name = ir_malloc((size_t)l->n_extras * sizeof *by_name);
+    if (!by_name)
+        return load_oom(l);
+    for (int k = 0; k < l->n_extras; k++)
+        by_name[k] = &l->extras[k];
+    qsort(by_name, (size_t)l->n_extras, sizeof *by_name, name_cmp);
+    int rc = 0;
+    for (int k = 1; k < l->n_extras && rc == 0; k++)
+        if (strcmp(by_name[k - 1]->name, by_name[k]->name) == 0)
+            rc = load_error(l, "tensor '%.200s' appears twice in the header", by_name[k]->name);
+    free(by_name);
+    return rc;
+}
+
 /* Reads the header object (already checked to be valid JSON) key by key, stopping at
- * the first problem: metadata, tensors the program has, no duplicates, no parameter
- * missing. Nothing but the key being read is kept in memory. */
+ * the first problem: metadata, tensors the program has (strict) or every tensor
+ * (non-strict), no duplicates, no parameter missing (strict). Nothing but the key being
+ * read and, non-strict, the tensors the program does not have is kept in memory. */
 static int read_header(st_loader *l, const char *header, size_t hlen)
 {
     rt_json j = {header, hlen, 0};
@@ -489,20 +690,24 @@ static int read_header(st_loader *l, const char *header, size_t hlen)
             if (strcmp(key, "__metadata__") == 0)
                 rc = meta_seen++ ? load_error(l, "\"__metadata__\" appears twice in the header")
                                  : read_metadata(l, &j);
-            else if ((i = nb_program_param_index(l->p, key)) < 0)
+            else if ((i = param_find(l, key)) < 0 && l->strict)
                 rc = load_error(l,
                                 "the file has a tensor '%.200s' that the program does not "
                                 "have",
                                 key);
+            else if (i < 0)
+                rc = read_extra(l, &j, &key);
             else if (l->entries[i].seen)
                 rc = load_error(l, "tensor '%.200s' appears twice in the header", key);
             else
-                rc = read_entry(l, &j, key, i);
+                rc = read_entry(l, &j, &l->entries[i]);
             free(key);
             if (rc != 0)
                 return -1;
         } while (rt_json_eat(&j, ','));
     }
+    if (!l->strict)
+        return check_extras_unique(l);
     int missing = 0, first = -1;
     for (int i = 0; i < l->p->cg.n_params; i++)
         if (!l->entries[i].seen && missing++ == 0)
@@ -549,49 +754,56 @@ static int entry_cmp(const void *a, const void *b)
     const st_entry *x = a, *y = b;
     if (x->begin != y->begin)
         return x->begin < y->begin ? -1 : 1;
-    return x->param - y->param;
+    return x->order - y->order;
 }
 
-/* Checks that the tensors tile the data section of data_len bytes exactly. Sorts a
- * copy of the entries by offset. */
+/* Checks that the tensors of the file (the parameters found and the tensors the
+ * program does not have) tile the data section of data_len bytes exactly. Sorts a copy
+ * of the entries by offset. */
 static int check_layout(st_loader *l, uint64_t data_len)
 {
-    int n = l->p->cg.n_params;
+    int n = l->p->cg.n_params, count = 0;
     uint64_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += param_bytes(&l->p->cg.params[i]);
-    if (data_len < total)
-        return load_error(l,
-                          "the file is truncated: its data section is %" PRIu64
-                          " bytes, the tensors need %" PRIu64,
-                          data_len, total);
-    if (data_len > total)
-        return load_error(
-            l, "its data section is %" PRIu64 " bytes, %" PRIu64 " more than the tensors need",
-            data_len, data_len - total);
-    for (int i = 0; i < n; i++)
-        if (l->entries[i].end > data_len)
-            return load_error(l,
-                              "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] run "
-                              "past the end of the data section (%" PRIu64 " bytes)",
-                              l->p->cg.params[i].name, l->entries[i].begin, l->entries[i].end,
-                              data_len);
-    size_t count = n > 0 ? (size_t)n : 0;
-    st_entry *sorted = ir_malloc(count * sizeof *sorted);
+    st_entry *sorted = ir_malloc((size_t)(n + l->n_extras + 1) * sizeof *sorted);
     if (!sorted)
         return load_error(l, "out of memory");
-    memcpy(sorted, l->entries, count * sizeof *sorted);
-    qsort(sorted, count, sizeof *sorted, entry_cmp);
-    uint64_t at = 0;
+    for (int i = 0; i < n + l->n_extras; i++) {
+        const st_entry *e = i < n ? &l->entries[i] : &l->extras[i - n];
+        if (!e->seen)
+            continue;
+        sorted[count] = *e;
+        sorted[count].order = count;
+        count++;
+        /* Saturates: the sizes of tensors the program does not have come from the file. */
+        uint64_t bytes = e->end - e->begin;
+        total = bytes > UINT64_MAX - total ? UINT64_MAX : total + bytes;
+    }
     int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
+    if (data_len < total)
+        rc = load_error(l,
+                        "the file is truncated: its data section is %" PRIu64
+                        " bytes, the tensors need %" PRIu64,
+                        data_len, total);
+    else if (data_len > total)
+        rc = load_error(
+            l, "its data section is %" PRIu64 " bytes, %" PRIu64 " more than the tensors need",
+            data_len, data_len - total);
+    for (int i = 0; i < count && rc == 0; i++)
+        if (sorted[i].end > data_len)
+            rc = load_error(l,
+                            "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] run "
+                            "past the end of the data section (%" PRIu64 " bytes)",
+                            sorted[i].name, sorted[i].begin, sorted[i].end, data_len);
+    if (rc == 0)
+        qsort(sorted, (size_t)count, sizeof *sorted, entry_cmp);
+    uint64_t at = 0;
+    for (int i = 0; i < count && rc == 0; i++) {
         const st_entry *e = &sorted[i];
-        const char *name = l->p->cg.params[e->param].name;
         if (e->begin < at)
             rc = load_error(l,
                             "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] "
                             "overlap tensor '%.200s'",
-                            name, e->begin, e->end, l->p->cg.params[sorted[i - 1].param].name);
+                            e->name, e->begin, e->end, sorted[i - 1].name);
         else if (e->begin > at)
             rc = load_error(l,
                             "bytes [%" PRIu64 ", %" PRIu64 ") of the data section belong to "
@@ -603,14 +815,14 @@ static int check_layout(st_loader *l, uint64_t data_len)
     return rc;
 }
 
-/* Rejects BOOL values other than 0 and 1. */
-static int check_bools(st_loader *l, const unsigned char *data)
+/* Rejects BOOL values other than 0 and 1 among the staged parameters. */
+static int check_bools(st_loader *l, const unsigned char *stage)
 {
     for (int i = 0; i < l->p->cg.n_params; i++) {
         const cg_slot *s = &l->p->cg.params[i];
-        if (s->dtype != NB_BOOL)
+        if (s->dtype != NB_BOOL || !l->entries[i].seen)
             continue;
-        const unsigned char *v = data + l->entries[i].begin;
+        const unsigned char *v = stage + l->entries[i].stage;
         for (int64_t k = 0; k < s->numel; k++)
             if (v[k] > 1)
                 return load_error(l,
@@ -621,18 +833,106 @@ static int check_bools(st_loader *l, const unsigned char *data)
     return 0;
 }
 
-/* Reads and checks the header, then the data into a staging buffer; only when all of
- * it is good are the parameters overwritten. */
-int nb_program_load(nb_program *p, const char *path)
+/* Reads the bytes of the parameters found, at data in f, into a new staging buffer
+ * (the caller frees it). NULL with the error recorded. */
+static unsigned char *stage_params(st_loader *l, FILE *f, uint64_t data)
 {
+    size_t size = 0;
+    for (int i = 0; i < l->p->cg.n_params; i++)
+        if (l->entries[i].seen) {
+            l->entries[i].stage = size;
+            size += param_bytes(&l->p->cg.params[i]);
+        }
+    unsigned char *stage = ir_malloc(size ? size : 1);
+    if (!stage) {
+        load_error(l, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < l->p->cg.n_params; i++) {
+        const st_entry *e = &l->entries[i];
+        size_t n = param_bytes(&l->p->cg.params[i]);
+        if (!e->seen || n == 0)
+            continue;
+        /* The offsets were checked against the file's size: they fit an off_t. */
+        if (fseeko(f, (off_t)(data + e->begin), SEEK_SET) != 0 ||
+            fread(stage + e->stage, 1, n, f) != n) {
+            load_error(l, "the file ended while reading its data (%s)",
+                       ferror(f) ? strerror(errno) : "it shrank while loading");
+            free(stage);
+            return NULL;
+        }
+    }
+    return stage;
+}
+
+/* Forgets the names of the last load's report. */
+void rt_load_report_free(nb_program *p)
+{
+    free(p->load_missing);
+    for (int k = 0; k < p->n_load_unexpected; k++)
+        free(p->load_unexpected[k]);
+    free(p->load_unexpected);
+    p->load_missing = NULL;
+    p->load_unexpected = NULL;
+    p->n_load_unexpected = 0;
+}
+
+/* Fills report (when not NULL) with what the load takes and leaves, keeping the names
+ * on p: the missing ones point into p's parameter names, the unexpected ones are taken
+ * from the loader. Allocates before anything changes; -1 (recorded) when out of
+ * memory. */
+static int report_build(st_loader *l, nb_load_report *report)
+{
+    nb_program *p = l->p;
+    int n_missing = 0;
+    for (int i = 0; i < p->cg.n_params; i++)
+        n_missing += !l->entries[i].seen;
+    const char **missing = NULL;
+    char **unexpected = NULL;
+    if (report && n_missing > 0 && !(missing = ir_malloc((size_t)n_missing * sizeof *missing)))
+        return load_error(l, "out of memory");
+    if (report && l->n_extras > 0 &&
+        !(unexpected = ir_malloc((size_t)l->n_extras * sizeof *unexpected))) {
+        free(missing);
+        return load_error(l, "out of memory");
+    }
+    if (!report)
+        return 0;
+    int k = 0;
+    for (int i = 0; i < p->cg.n_params; i++)
+        if (!l->entries[i].seen)
+            missing[k++] = p->cg.params[i].name;
+    for (k = 0; k < l->n_extras; k++) {
+        unexpected[k] = l->extras[k].name;
+        l->extras[k].name = NULL;
+    }
+    p->load_missing = missing;
+    p->load_unexpected = unexpected;
+    p->n_load_unexpected = l->n_extras;
+    report->n_loaded = p->cg.n_params - n_missing;
+    report->n_missing = n_missing;
+    report->missing = missing;
+    report->n_unexpected = l->n_extras;
+    report->unexpected = (const char *const *)unexpected;
+    return 0;
+}
+
+/* Reads and checks the header, then the data of the parameters found into a staging
+ * buffer; only when all of it is good are the parameters overwritten. */
+int nb_program_load_ex(nb_program *p, const char *path, int strict, nb_load_report *report)
+{
+    /* Zeroed now, filled last (report_build, after which nothing fails). */
+    if (report)
+        memset(report, 0, sizeof *report);
     if (!p)
         return -1;
     rt_error_clear(p);
+    rt_load_report_free(p);
     if (!path)
         return rt_error(p, "load: path is NULL");
-    st_loader l = {p, path, NULL};
+    st_loader l = {p, path, strict != 0, NULL, NULL, 0, 0, NULL};
     char *header = NULL;
-    unsigned char *data = NULL;
+    unsigned char *stage = NULL;
     int rc = -1;
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -689,37 +989,39 @@ int nb_program_load(nb_program *p, const char *path)
         load_error(&l, "out of memory");
         goto done;
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         l.entries[i].param = i;
-    if (read_header(&l, header, (size_t)hlen) != 0 || check_layout(&l, size - 8 - hlen) != 0)
-        goto done;
-
-    /* The data section is now known to be exactly the parameters' size: a trusted size. */
-    size_t data_len = (size_t)(size - 8 - hlen);
-    data = ir_malloc(data_len ? data_len : 1);
-    if (!data) {
-        load_error(&l, "out of memory");
-        goto done;
+        l.entries[i].name = p->cg.params[i].name;
     }
-    if (fread(data, 1, data_len, f) != data_len) {
-        load_error(&l, "the file ended while reading its data (%s)",
-                   ferror(f) ? strerror(errno) : "it shrank while loading");
+    if (index_params(&l) != 0 || read_header(&l, header, (size_t)hlen) != 0 ||
+        check_layout(&l, size - 8 - hlen) != 0)
         goto done;
-    }
-    if (check_bools(&l, data) != 0)
+    stage = stage_params(&l, f, 8 + hlen);
+    if (!stage || check_bools(&l, stage) != 0 || report_build(&l, report) != 0)
         goto done;
     for (int i = 0; i < n; i++) {
         const cg_slot *s = &p->cg.params[i];
-        unsigned char *src = data + l.entries[i].begin;
+        if (!l.entries[i].seen)
+            continue;
+        unsigned char *src = stage + l.entries[i].stage;
         if (!host_is_little_endian())
             swap_bytes(src, (size_t)s->numel, ir_dtype_size(s->dtype));
         memcpy(p->state->bytes + s->offset, src, param_bytes(s));
     }
     rc = 0;
 done:
-    free(data);
+    free(stage);
     free(l.entries);
+    for (int k = 0; k < l.n_extras; k++)
+        free(l.extras[k].name);
+    free(l.extras);
+    free(l.by_name);
     free(header);
     fclose(f);
     return rc;
+}
+
+int nb_program_load(nb_program *p, const char *path)
+{
+    return nb_program_load_ex(p, path, 1, NULL);
 }
