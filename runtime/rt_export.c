@@ -109,8 +109,12 @@ static void put_name_array(ir_text *t, const char *kind, int i, const char *name
     ir_text_puts(t, " 0};\n\n");
 }
 
+/* The kind of a parameter as the tables name it, indexed by nb_param_kind. */
+static const char *const rt_param_kinds[] = {
+    [NB_PARAM_MODEL] = "model", [NB_PARAM_OPTIMIZER] = "optimizer", [NB_PARAM_GRAD] = "grad"};
+
 /* One row of a tensor table. */
-static void put_row(ir_text *t, const char *kind, int i, const cg_slot *s, size_t offset)
+static void put_row(ir_text *t, const char *kind, int i, const cg_slot *s, int param, size_t offset)
 {
     ir_text_puts(t, "    {");
     if (long_name(s))
@@ -122,9 +126,10 @@ static void put_row(ir_text *t, const char *kind, int i, const cg_slot *s, size_
         ir_text_printf(t, d ? ", %lld" : "%lld", (long long)s->shape[d]);
     ir_text_printf(t, "%s}, %lld, %zu, ", s->rank ? "" : "0", (long long)s->numel, slot_bytes(s));
     if (offset == (size_t)-1)
-        ir_text_puts(t, "(size_t)-1},\n");
+        ir_text_puts(t, "(size_t)-1, ");
     else
-        ir_text_printf(t, "%zu},\n", offset);
+        ir_text_printf(t, "%zu, ", offset);
+    ir_text_printf(t, "\"%s\"},\n", param ? rt_param_kinds[s->kind] : "");
 }
 
 /* A table of tensors, ending with a row whose name is NULL. */
@@ -135,8 +140,11 @@ static void put_table(export_ctx *e, const char *kind, const cg_slot *slots, int
             put_name_array(&e->c, kind, i, slots[i].name);
     ir_text_printf(&e->c, "const %s_tensor %s_%s[%d] = {\n", e->prefix, e->prefix, kind, n + 1);
     for (int i = 0; i < n; i++)
-        put_row(&e->c, kind, i, &slots[i], !params ? 0 : e->consts ? (size_t)-1 : slots[i].offset);
-    ir_text_puts(&e->c, "    {NULL, NULL, 0, {0}, 0, 0, 0}};\n\n");
+        put_row(&e->c, kind, i, &slots[i], params,
+                !params     ? 0
+                : e->consts ? (size_t)-1
+                            : slots[i].offset);
+    ir_text_puts(&e->c, "    {NULL, NULL, 0, {0}, 0, 0, 0, NULL}};\n\n");
 }
 
 /* ---- the header ------------------------------------------------------------------ */
@@ -176,8 +184,9 @@ static void write_header(export_ctx *e)
             const cg_slot *s = &lists[l][i];
             ir_text_printf(h, "/* %s %d:", kinds[l], i);
             put_comment_slot(h, s);
-            if (l == 2 && s->is_grad)
-                ir_text_puts(h, " (a gradient buffer)");
+            if (l == 2 && s->kind != NB_PARAM_MODEL)
+                ir_text_puts(h, s->kind == NB_PARAM_GRAD ? " (a gradient buffer)"
+                                                         : " (optimizer state)");
             ir_text_puts(h, " */\n");
             put_typedef(e, kinds[l], i, s);
             ir_text_printf(h, "#define %s_%s%d_NUMEL %lld\n", P, macros[l], i, (long long)s->numel);
@@ -189,10 +198,12 @@ static void write_header(export_ctx *e)
         "\n/* A tensor: name (the graph's, as bytes; \"\" when it has none), dtype\n"
         " * (\"f32\" float, \"f64\" double, \"i32\" int, \"bool\" unsigned char), shape,\n"
         " * elements, bytes, and for a parameter its byte offset in the state block\n"
-        " * ((size_t)-1 when the weights are constants). Row-major. */\n"
+        " * ((size_t)-1 when the weights are constants) and kind: \"model\", an\n"
+        " * optimizer's \"optimizer\" state or a \"grad\" buffer (\"\" for inputs and\n"
+        " * outputs). Row-major. */\n"
         "typedef struct %s_tensor {\n    const char *name;\n    const char *dtype;\n"
         "    int rank;\n    int64_t shape[8];\n    int64_t numel;\n    size_t bytes;\n"
-        "    size_t offset;\n} %s_tensor;\n\n"
+        "    size_t offset;\n    const char *kind;\n} %s_tensor;\n\n"
         "/* The tables end with a row whose name is NULL. */\n"
         "extern const %s_tensor %s_inputs[%d];\nextern const %s_tensor %s_outputs[%d];\n"
         "extern const %s_tensor %s_params[%d];\n\n",
@@ -414,8 +425,9 @@ static void write_source(export_ctx *e, unsigned char *has_init)
     for (int i = 0; i < CG_LIBM_COUNT; i++)
         if (cg->libm_used[i] && !rt_libm_exact[i])
             ir_text_printf(c, "%s -fno-builtin-%s",
-                           folds++ == 0 ? " (with gcc or clang\n * also"
-                                        : folds % 4 == 1 ? "\n *" : "",
+                           folds++ == 0     ? " (with gcc or clang\n * also"
+                           : folds % 4 == 1 ? "\n *"
+                                            : "",
                            rt_libm_names[i]);
     ir_text_puts(c, folds ? ";\n * and with gcc 12 -fno-tree-slp-vectorize)."
                           : " (with gcc 12\n * also -fno-tree-slp-vectorize).");

@@ -568,7 +568,7 @@ static const char two_main[] =
     "    if (a_run(x, y, &lr, &loss, &gw, &gb, arena_a, state_a) != 0)\n        return 2;\n"
     "    if (b_run(bx, logits, arena_b, NULL) != 0)\n        return 3;\n"
     "    if (a_run(x, y, &lr, &loss, NULL, &gb, arena_a, state_a) != -1)\n        return 4;\n"
-    "    printf(\"%.4f %.4f %.4f|%s|\", loss, gw, gb, a_params[0].name);\n"
+    "    printf(\"%.4f %.4f %.4f %s|%s|\", loss, gw, gb, a_params[0].kind, a_params[0].name);\n"
     "    return 0;\n}\n";
 
 /* Two exported programs (the seed as a, the MLP's inference as b) link into one
@@ -610,7 +610,7 @@ static void export_two_models(void **state)
         char *out = read_file(path, &len);
         char expect[256];
         /* The tutorial's loss and gradients (x = 6.7, y = 0, w = 1, b = 0). */
-        snprintf(expect, sizeof expect, "6.7012 6.6918 0.9988|%s|", hostile);
+        snprintf(expect, sizeof expect, "6.7012 6.6918 0.9988 model|%s|", hostile);
         assert_int_equal(len, strlen(expect));
         assert_memory_equal(out, expect, len);
         free(out);
@@ -717,8 +717,9 @@ static void export_random_graphs(void **state)
             fail_msg("seed %llu: %s", (unsigned long long)seed, err);
         export_to(p, "rnd", "rnd", NB_EXPORT_WEIGHTS_STATE);
         result j = run_jit(&t, p);
-        build_driver("rnd", compiler, strcmp(compiler, "gcc") ? STRICT " -DRND_USE_CBLAS"
-                                                             : GCC_STRICT " -DRND_USE_CBLAS",
+        build_driver("rnd", compiler,
+                     strcmp(compiler, "gcc") ? STRICT " -DRND_USE_CBLAS"
+                                             : GCC_STRICT " -DRND_USE_CBLAS",
                      "-lopenblas", "gcc");
         result e = run_driver(&t, "rnd", "gcc");
         same_values(&t, p, &j, &e, seed);
