@@ -3,6 +3,7 @@
  * compiler's time to build it, and inference time per image of the exported code (the
  * portable gemm, and <PREFIX>_USE_CBLAS with OpenBLAS) against the JIT's programs (tcc
  * and cc, one thread like the export, and the default two), with the outputs compared.
+ * The exported C is built with -O2 (and the portable gemm also with -O3 -march=native).
  *   bench_aot [--repeat N] [--batch B]   (defaults 7 and 64; $CC, default cc, builds) */
 #include <dlfcn.h>
 #include <math.h>
@@ -74,7 +75,7 @@ static run_fn build(const char *name, const char *flags, const char *libs, doubl
     const char *cc = getenv("CC") ? getenv("CC") : "cc";
     char cmd[4 * PATH_MAX_LEN], so[PATH_MAX_LEN];
     snprintf(so, sizeof so, "%s/%s.so", work_dir, name);
-    snprintf(cmd, sizeof cmd, "%s -O2 -ffp-contract=off -fPIC -shared %s -o %s %s/net.c %s -lm", cc,
+    snprintf(cmd, sizeof cmd, "%s -ffp-contract=off -fPIC -shared %s -o %s %s/net.c %s -lm", cc,
              flags, so, work_dir, libs);
     double t0 = bench_seconds();
     if (system(cmd) != 0)
@@ -183,10 +184,13 @@ int main(int argc, char **argv)
     printf("export: %.1f ms min, %.1f ms median; net.c %.2f MB (weights as constants)\n", lo * 1e3,
            med * 1e3, (double)st.st_size / 1e6);
     double portable_build, blas_build;
-    run_fn portable = build("portable", "", "", &portable_build);
-    run_fn blas = build("cblas", "-DNET_USE_CBLAS", "-lopenblas", &blas_build);
-    printf("build of net.c with cc -O2: %.2f s (portable), %.2f s (cblas)\n", portable_build,
-           blas_build);
+    double native_build;
+    run_fn portable = build("portable", "-O2", "", &portable_build);
+    run_fn native = build("native", "-O3 -march=native", "", &native_build);
+    run_fn blas = build("cblas", "-O2 -DNET_USE_CBLAS", "-lopenblas", &blas_build);
+    printf("build of net.c: %.2f s (portable, -O2), %.2f s (-O3 -march=native), %.2f s "
+           "(cblas, -O2)\n",
+           portable_build, native_build, blas_build);
 
     size_t n = (size_t)batch * 784, n_out = (size_t)batch * 10;
     float *x = malloc(n * sizeof *x);
@@ -200,6 +204,7 @@ int main(int argc, char **argv)
                     {"JIT cc, 1 thread", cc1, NULL, NULL},
                     {"JIT cc, 2 threads", cc2, NULL, NULL},
                     {"export, portable gemm", NULL, portable, malloc(n_out * 4)},
+                    {"export, portable, native", NULL, native, malloc(n_out * 4)},
                     {"export, cblas", NULL, blas, malloc(n_out * 4)}};
     int nv = (int)(sizeof vs / sizeof *vs);
     for (int v = 0; v < 3; v++)
