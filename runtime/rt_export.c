@@ -24,7 +24,9 @@ typedef struct export_ctx {
 } export_ctx;
 
 /* A prefix is a C identifier that starts with a letter (not '_': names starting with
- * '_' and a capital, or two, are the implementation's). 0, or -1 with the error on p. */
+ * '_' and a capital, or two, are the implementation's), and not "nb" or one starting
+ * with "nb_" or "nbm_", the file's own static names (nb_entry, nb_param3, nbm_expf).
+ * 0, or -1 with the error on p. */
 static int prefix_check(nb_program *p, const char *prefix)
 {
     if (!prefix)
@@ -33,6 +35,12 @@ static int prefix_check(nb_program *p, const char *prefix)
     if (n == 0 || n > RT_EXPORT_PREFIX_MAX)
         return rt_error(p, "export: the prefix must have 1 to %d bytes, not %zu",
                         RT_EXPORT_PREFIX_MAX, n);
+    if (strcmp(prefix, "nb") == 0 || strncmp(prefix, "nb_", 3) == 0 ||
+        strncmp(prefix, "nbm_", 4) == 0)
+        return rt_error(p,
+                        "export: the prefix '%.80s' is reserved: the exported file's own names "
+                        "start with nb_ and nbm_",
+                        prefix);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)prefix[i];
         int ok = (ch < 128 && isalpha(ch)) || (i > 0 && ((ch < 128 && isdigit(ch)) || ch == '_'));
@@ -103,7 +111,7 @@ static int long_name(const cg_slot *s)
 /* "static const char <kind>_name<i>[] = {119, 34, ..., 0};" for a long name. */
 static void put_name_array(ir_text *t, const char *kind, int i, const char *name)
 {
-    ir_text_printf(t, "static const char %s_name%d[] = {", kind, i);
+    ir_text_printf(t, "static const char nb_%s_name%d[] = {", kind, i);
     for (size_t j = 0; name[j]; j++)
         ir_text_printf(t, j % 16 ? " %d," : "\n    %d,", (int)(unsigned char)name[j]);
     ir_text_puts(t, " 0};\n\n");
@@ -118,7 +126,7 @@ static void put_row(ir_text *t, const char *kind, int i, const cg_slot *s, int p
 {
     ir_text_puts(t, "    {");
     if (long_name(s))
-        ir_text_printf(t, "%s_name%d", kind, i);
+        ir_text_printf(t, "nb_%s_name%d", kind, i);
     else
         put_c_string(t, s->name);
     ir_text_printf(t, ", \"%s\", %d, {", ir_dtype_name(s->dtype), s->rank);
@@ -262,7 +270,7 @@ static const char rt_copy_text[] =
     "static void nb_rt_copy(void *dst, const void *src, long bytes)\n"
     "{\n    memcpy(dst, src, (size_t)bytes);\n}\n\n";
 
-/* The values of parameter i: a static const array named param<i> (or param<i>_init
+/* The values of parameter i: a static const array named nb_param<i> (nb_param<i>_init
  * when the state holds the parameters). Nothing when all its bytes are zero and the
  * state holds it: init's memset gives those. Returns whether an array was written. */
 static int put_weights(export_ctx *e, int i)
@@ -277,7 +285,7 @@ static int put_weights(export_ctx *e, int i)
     if (zero && !e->consts)
         return 0;
     ir_text *c = &e->c;
-    ir_text_printf(c, "static const %s param%d%s[%lld] = {", cg_ctype(s->dtype), i,
+    ir_text_printf(c, "static const %s nb_param%d%s[%lld] = {", cg_ctype(s->dtype), i,
                    e->consts ? "" : "_init", (long long)(s->numel ? s->numel : 1));
     if (zero || s->numel == 0) {
         ir_text_puts(c, "0};\n");
@@ -332,7 +340,7 @@ static void write_functions(export_ctx *e, const unsigned char *has_init)
             if (has_init[i])
                 ir_text_printf(c,
                                "    memcpy((unsigned char *)state + %s_PARAM%d_OFFSET, "
-                               "param%d_init, %zu);\n",
+                               "nb_param%d_init, %zu);\n",
                                P, i, i, slot_bytes(&cg->params[i]));
         ir_text_puts(c, "    return 0;\n}\n\n");
     }
@@ -361,7 +369,7 @@ static void write_functions(export_ctx *e, const unsigned char *has_init)
             ir_text_printf(c, "    if (!outputs[%d])\n        return -1;\n", i);
     for (int i = 0; i < cg->n_params; i++) {
         if (e->consts)
-            ir_text_printf(c, "    param[%d] = (void *)param%d;\n", i, i);
+            ir_text_printf(c, "    param[%d] = (void *)nb_param%d;\n", i, i);
         else
             ir_text_printf(c, "    param[%d] = (unsigned char *)state + %s_PARAM%d_OFFSET;\n", i, P,
                            i);

@@ -754,7 +754,8 @@ static void export_errors(void **state)
     nb_export_options o = {.prefix = "ok", .dir = dir};
     assert_int_equal(nb_program_export(NULL, &o), -1);
     expect_error(p, NULL, "options are NULL");
-    const char *bad[] = {NULL, "", "9lives", "a-b", "_x", "\xc3\xa9t\xc3\xa9", "a b"};
+    const char *bad[] = {NULL,  "",   "9lives", "a-b",  "_x", "\xc3\xa9t\xc3\xa9",
+                         "a b", "nb", "nb_x",   "nbm_y"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         o.prefix = bad[i];
         expect_error(p, &o, "prefix");
@@ -767,6 +768,8 @@ static void export_errors(void **state)
     longest[64] = 0;
     assert_int_equal(nb_program_export(p, &o), 0);
     assert_null(nb_program_error(p));
+    o.prefix = "nbody"; /* only nb, nb_ and nbm_ are the file's own */
+    assert_int_equal(nb_program_export(p, &o), 0);
     o.prefix = "ok";
     o.weights = (nb_export_weights)7;
     expect_error(p, &o, "unknown weights mode 7");
