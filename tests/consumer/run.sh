@@ -3,7 +3,10 @@
 # outside nabla's tree would, in a temporary directory removed afterwards, and runs it:
 #   find_package      against `cmake --install BUILD` into a temporary prefix
 #   pkg_config        the same install, a plain Makefile and pkg-config
-#   add_subdirectory  nabla's source tree as a subdirectory of the consumer's project
+#   add_subdirectory  nabla's source tree as a subdirectory of the consumer's project (and
+#                     the nabla_add_model consumer's model built with it)
+#   nabla_add_model   the same install: a model exported at build time by the package's
+#                     nabla_add_model (tests/consumer/nabla_add_model) and run without nabla
 #   shared            nabla built with -DBUILD_SHARED_LIBS=ON and installed: libnabla.so
 #                     has no text relocations and exports nb_* only (not nb_rt_*, not
 #                     libtcc); the find_package and pkg_config consumers link it
@@ -42,8 +45,15 @@ pkg_config)
     install_to "$build" "$tmp/prefix"
     make_consumer "$tmp/prefix"
     ;;
+nabla_add_model)
+    install_to "$build" "$tmp/prefix"
+    # Warning-free exported C, as the generated files promise.
+    cmake_consumer nabla_add_model -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+        -DCMAKE_C_FLAGS="-Wall -Wextra -Werror"
+    ;;
 add_subdirectory)
     cmake_consumer add_subdirectory -DNABLA_SOURCE="$source"
+    "$tmp/build-add_subdirectory/model_consumer"
     # Only the library: none of nabla's tests, examples or benchmarks.
     for d in tests examples bench; do
         if [ -e "$tmp/build-add_subdirectory/nabla/$d" ]; then
