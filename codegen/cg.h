@@ -444,9 +444,9 @@ typedef struct cg_slot {
     int rank;
     int64_t shape[NB_MAX_RANK];
     int64_t numel;
-    size_t offset; /* params: in state; outputs: in arena */
-    int used;      /* inputs: read by the program (so must be bound) */
-    int is_grad;   /* params: a gradient buffer (nb_grad_buffers) */
+    size_t offset;      /* params: in state; outputs: in arena */
+    int used;           /* inputs: read by the program (so must be bound) */
+    nb_param_kind kind; /* params: model, optimizer state or gradient buffer (IR_PARAM_*) */
 } cg_slot;
 
 /* A failing kernel: the entry returns node + 1 (the node's id in the user's graph)

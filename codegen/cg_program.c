@@ -370,7 +370,7 @@ static int program_slots(ir_graph *g, const cg_request *rq, const cg_plan *pl, c
             cg_slot *s = &p->params[p->n_params++];
             if (slot_fill(g, s, v) != 0)
                 return -1;
-            s->is_grad = v->attr.k == IR_PARAM_GRAD;
+            s->kind = (nb_param_kind)v->attr.k;
             if (cg_reserve(g, "parameter state", v, &p->state_size, &s->offset) != 0)
                 return -1;
         }

@@ -152,8 +152,10 @@ static void write_header(export_ctx *e)
             const cg_slot *s = &lists[l][i];
             ir_text_printf(h, "/* %s %d:", kinds[l], i);
             put_comment_slot(h, s);
-            if (l == 2 && s->is_grad)
+            if (l == 2 && s->kind == NB_PARAM_GRAD)
                 ir_text_puts(h, " (a gradient buffer)");
+            else if (l == 2 && s->kind == NB_PARAM_OPTIMIZER)
+                ir_text_puts(h, " (optimizer state)");
             ir_text_puts(h, " */\n");
             put_typedef(e, kinds[l], i, s);
             ir_text_printf(h, "#define %s_%s%d_NUMEL %lld\n", P, macros[l], i, (long long)s->numel);

@@ -230,6 +230,7 @@ void nb_program_free(nb_program *p)
     free(p->arena_base);
     state_release(p->state);
     free(p->bound);
+    rt_load_report_free(p);
     free(p);
 }
 
