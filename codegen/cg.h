@@ -498,8 +498,11 @@ typedef enum cg_rt_link {
  * symbols (the runtime has them compiled), else nabla's own math as text. */
 void cg_math_put(ir_text *out, const unsigned char *used, cg_rt_link link);
 
-/* Appends the portable C of the gemm kernels of cg_rt.def marked in rt_used (static
- * definitions, under #if NB_RT_CBLAS calls of cblas_?gemm): for the export. */
+/* For an exported program whose entries of cg_rt.def are marked in rt_used[CG_RT_COUNT]:
+ * appends the text of the nb_rt_gemm_* functions it calls and of their helpers, static,
+ * from codegen/cg_gemm_text.inc (nothing when it calls none). The program must define
+ * NB_RT_CBLAS (0: plain C; 1: cblas, the JIT's bits) and declare the functions static
+ * before the text. (cg_gemm.c) */
 void cg_gemm_put(ir_text *out, const unsigned char *rt_used);
 
 /* CPU time of the phases of one cg_generate (CLOCK_THREAD_CPUTIME_ID), for benchmarks:
