@@ -29,9 +29,13 @@
 #
 # Cross-compiling: the generator is a host program (it links nabla, which runs on the
 # host only). Under CMAKE_CROSSCOMPILING a GENERATOR would be built for the target, so
-# give GENERATOR_COMMAND instead: a host executable (a path, or an IMPORTED executable
-# target, e.g. from a host build's export) run the same way. The exported library itself
-# is compiled with the cross compiler.
+# give GENERATOR_COMMAND instead: a host executable (an absolute path, or an IMPORTED
+# executable target, e.g. from a host build's export) run the same way. The exported
+# library is compiled with the cross compiler. A cross build that cannot find the host's
+# nabla package may include this file alone: it needs nothing else from the package.
+#
+# EXCLUDE_FROM_ALL keeps the generator and the library out of the default build (they
+# are built when a target that is built links the library).
 
 # Makes sure the target nabla::openblas exists (OpenBLAS's library, and the directory
 # of cblas.h as its include directory). Sets <found_var> to TRUE or FALSE.
@@ -97,7 +101,8 @@ function(nabla_add_model target)
     set(gen_depends ${target}_generator)
   else()
     set(gen "${NAM_GENERATOR_COMMAND}")
-    if(TARGET "${NAM_GENERATOR_COMMAND}")
+    # A target or a file: the export reruns when it is rebuilt or changes.
+    if(TARGET "${NAM_GENERATOR_COMMAND}" OR IS_ABSOLUTE "${NAM_GENERATOR_COMMAND}")
       set(gen_depends "${NAM_GENERATOR_COMMAND}")
     else()
       set(gen_depends "")
