@@ -21,7 +21,8 @@
 # <target> is then a static library of <dir>/<p>.c with <dir> as its PUBLIC include
 # directory (#include "<p>.h"), linked to libm, compiled with -ffp-contract=off and
 # -fno-builtin-<f> for the libm functions whose results are not correctly rounded (gcc
-# and clang), so that it computes the bits nabla's JIT computes (docs/aot.md). CBLAS
+# and clang; gcc also without its basic-block vectorizer), so that it computes the bits
+# nabla's JIT computes (docs/aot.md). CBLAS
 # defines <P>_USE_CBLAS (matmul through cblas_sgemm/dgemm with the JIT's blocking) and
 # links OpenBLAS, found as the package finds it (the target nabla::openblas).
 #
@@ -131,7 +132,8 @@ function(nabla_add_model target)
   # rounded: gcc would fold calls on constants with its own (exact) arithmetic, which
   # gives other bits than the library call nabla's JIT makes (codegen/cg_libm.def). Set
   # here, not at file scope: a function sees its caller's variables, and an
-  # add_subdirectory caller does not see nabla's.
+  # add_subdirectory caller does not see nabla's. tests/export/libm_list.sh checks that
+  # the list is cg_libm.def's.
   set(not_exact expf exp logf log log1pf log1p expm1f expm1 sinf sin cosf cos tanhf tanh erff
     erf powf pow)
   if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
@@ -139,6 +141,12 @@ function(nabla_add_model target)
     foreach(fn ${not_exact})
       target_compile_options(${target} PRIVATE -fno-builtin-${fn})
     endforeach()
+  endif()
+  # gcc 12's basic-block vectorizer folds the conversions (double)(float)x of a short
+  # loop into x, so a value cast to f32 and back is not rounded (nabla's cc backend turns
+  # it off for the same reason; tests/test_export.c's random graphs found it here).
+  if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -fno-tree-slp-vectorize)
   endif()
   if(NOT WIN32)
     target_link_libraries(${target} PUBLIC m)
