@@ -1,6 +1,6 @@
 # A thin wrapper over CMake: the README's two commands.
 BUILD ?= build
-DEBIAN_PACKAGES := cmake gcc binutils make libtcc-dev tcc libcmocka-dev libopenblas-dev \
+DEBIAN_PACKAGES := cmake gcc g++ binutils make libtcc-dev tcc libcmocka-dev libopenblas-dev \
                    zlib1g-dev dataset-fashion-mnist clang libclang-rt-14-dev pkg-config
 # Fuzzing: seconds per target for `make fuzz`, for each target of `make fuzz-long`.
 FUZZ_SECONDS ?= 30
@@ -11,7 +11,11 @@ FUZZ_BUILD ?= build-fuzz
 # files (docs/install.md).
 PREFIX ?= /usr/local
 
-.PHONY: all run test deps build install sanitize fuzz fuzz-build fuzz-long bench clean
+# make aot: epochs of the JIT's training before the model is exported (docs/aot.md).
+AOT_EPOCHS ?= 2
+AOT_DIR = $(BUILD)/aot
+
+.PHONY: all run aot test deps build install sanitize fuzz fuzz-build fuzz-long bench clean
 
 all: build
 
@@ -33,6 +37,22 @@ build: deps
 run: build
 	$(BUILD)/examples/seed_autograd
 	$(BUILD)/examples/fashion_mnist --epochs 2
+	@echo "next: make aot (the same model exported as plain C and run without nabla)"
+
+# fashion_mnist's model ahead of time (examples/aot, docs/aot.md): trains AOT_EPOCHS
+# epochs in the JIT and saves a checkpoint, builds the classifier with the checkpoint's
+# weights baked into plain C (nabla_add_model, at build time), classifies the test set
+# with it and prints both test accuracies.
+aot: build
+	@mkdir -p $(AOT_DIR)
+	$(BUILD)/examples/fashion_mnist --epochs $(AOT_EPOCHS) --denormals ieee \
+	  --save $(abspath $(AOT_DIR))/fashion_mnist.safetensors | tee $(AOT_DIR)/jit.log
+	@grep -q '^test accuracy' $(AOT_DIR)/jit.log
+	cmake -S . -B $(BUILD) -DNABLA_AOT_WEIGHTS=$(abspath $(AOT_DIR))/fashion_mnist.safetensors >/dev/null
+	cmake --build $(BUILD) -j2 --target classify
+	@ls -l $(BUILD)/examples/aot/classifier/classifier.c $(BUILD)/examples/aot/classify
+	@echo "nabla's JIT:           $$(grep '^test accuracy' $(AOT_DIR)/jit.log)"
+	@echo "exported classify.c:   $$($(BUILD)/examples/aot/classify)"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2

@@ -35,7 +35,7 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/nablaConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/nablaConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/nablaConfig.cmake ${PROJECT_BINARY_DIR}/nablaConfigVersion.cmake
-  DESTINATION ${NABLA_CMAKE_DIR})
+  ${PROJECT_SOURCE_DIR}/cmake/nabla_add_model.cmake DESTINATION ${NABLA_CMAKE_DIR})
 
 # nabla.pc finds the prefix from its own place (pkg-config's pcfiledir), so that
 # `cmake --install --prefix P` gives a nabla.pc that is right under P.

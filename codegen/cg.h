@@ -444,9 +444,9 @@ typedef struct cg_slot {
     int rank;
     int64_t shape[NB_MAX_RANK];
     int64_t numel;
-    size_t offset; /* params: in state; outputs: in arena */
-    int used;      /* inputs: read by the program (so must be bound) */
-    int is_grad;   /* params: a gradient buffer (nb_grad_buffers) */
+    size_t offset;      /* params: in state; outputs: in arena */
+    int used;           /* inputs: read by the program (so must be bound) */
+    nb_param_kind kind; /* params: model, optimizer state or gradient buffer (IR_PARAM_*) */
 } cg_slot;
 
 /* A failing kernel: the entry returns node + 1 (the node's id in the user's graph)
@@ -461,12 +461,19 @@ typedef struct cg_program {
     char *plan; /* the printed plan (cg_plan_print) when the request kept it, else NULL */
     size_t arena_size, state_size;
     int n_inputs, n_params, n_outputs, n_failures;
+    int n_updates;                      /* parameter updates each run makes */
+    unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called by source */
+    unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called by source */
     cg_slot *inputs, *params, *outputs;
     cg_failure *failures;
 } cg_program;
 
 /* The name of the generated entry point:
- * int nb_entry(const void *const *in, unsigned char *arena, unsigned char *state). */
+ * int nb_entry(const void *const *in, unsigned char *arena, unsigned char *state), or
+ * with CG_RT_LINK_STATIC
+ * static int nb_entry(const void *const *in, unsigned char *arena, void *const *param)
+ * where param[i] is the address of parameter i (cg_program.params). It returns 0, or the
+ * failing node's number + 1 (cg_program.failures). */
 #define CG_ENTRY "nb_entry"
 
 /* How generated code reaches the runtime kernels of cg_rt.def. The backend that will
@@ -478,13 +485,26 @@ typedef enum cg_rt_link {
     CG_RT_LINK_SYMBOLS = 0,
     /* Declared as function pointers ("void (*nb_rt_copy)(...);") that the loader fills
      * after loading: a shared object cannot link against the process's functions. */
-    CG_RT_LINK_POINTERS
+    CG_RT_LINK_POINTERS,
+    /* Declared static ("static void nb_rt_copy(...);"): the ahead-of-time export
+     * (runtime/rt_export.c) appends portable definitions to the same file. The entry
+     * is static too and reads each parameter's address from an array instead of the
+     * state block (see CG_ENTRY), so the export can bind parameters to a caller's state
+     * or to constant arrays; the program runs on one thread. */
+    CG_RT_LINK_STATIC
 } cg_rt_link;
 
 /* For a program whose entries of cg_math.def are marked in used[CG_MATH_COUNT] (nothing
  * when none is): the prototypes of the used functions when the code is linked by
  * symbols (the runtime has them compiled), else nabla's own math as text. */
 void cg_math_put(ir_text *out, const unsigned char *used, cg_rt_link link);
+
+/* For an exported program whose entries of cg_rt.def are marked in rt_used[CG_RT_COUNT]:
+ * appends the text of the nb_rt_gemm_* functions it calls and of their helpers, static,
+ * from codegen/cg_gemm_text.inc (nothing when it calls none). The program must define
+ * NB_RT_CBLAS (0: plain C; 1: cblas, the JIT's bits) and declare the functions static
+ * before the text. (cg_gemm.c) */
+void cg_gemm_put(ir_text *out, const unsigned char *rt_used);
 
 /* CPU time of the phases of one cg_generate (CLOCK_THREAD_CPUTIME_ID), for benchmarks:
  * planning (liveness, fusion, kernels, in-place updates, memory) and writing the text. */

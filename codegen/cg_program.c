@@ -68,12 +68,15 @@ void cg_program_free(cg_program *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Writes a runtime kernel's prototype "void f(int);", or as a pointer "void (*f)(int);"
- * for a backend that fills it at load time (CG_RT_LINK_POINTERS). */
+/* Writes a runtime kernel's prototype "void f(int);", as a pointer "void (*f)(int);"
+ * for a backend that fills it at load time (CG_RT_LINK_POINTERS), or "static void
+ * f(int);" for the export, which defines it further down (CG_RT_LINK_STATIC). */
 static void emit_rt_proto(ir_text *out, const char *proto, cg_rt_link link)
 {
     int as_pointer = link == CG_RT_LINK_POINTERS;
     const char *paren = strchr(proto, '(');
+    if (link == CG_RT_LINK_STATIC)
+        ir_text_puts(out, "static ");
     const char *name = paren;
     while (name > proto && name[-1] != ' ' && name[-1] != '*')
         name--;
@@ -367,7 +370,7 @@ static int program_slots(ir_graph *g, const cg_request *rq, const cg_plan *pl, c
             cg_slot *s = &p->params[p->n_params++];
             if (slot_fill(g, s, v) != 0)
                 return -1;
-            s->is_grad = v->attr.k == IR_PARAM_GRAD;
+            s->kind = (nb_param_kind)v->attr.k;
             if (cg_reserve(g, "parameter state", v, &p->state_size, &s->offset) != 0)
                 return -1;
         }
@@ -453,6 +456,21 @@ static void put_pointer(ir_text *out, const char *t, const ir_node *x, int swap,
     ir_text_append(out, " + ", 3);
     put_size(out, offset);
     ir_text_append(out, ");", 2);
+}
+
+/* Appends "    <T> *<var> = (<T> *)param[<i>];" (without the line end): parameter i
+ * of an exported entry, whose address the caller passes. */
+static void put_param(ir_text *out, const char *t, const ir_node *x, int i)
+{
+    ir_text_append(out, "    ", 4);
+    ir_text_puts(out, t);
+    ir_text_append(out, " *", 2);
+    put_var(out, x);
+    ir_text_append(out, " = (", 4);
+    ir_text_puts(out, t);
+    ir_text_puts(out, " *)param[");
+    ir_text_int(out, i);
+    ir_text_append(out, "];", 2);
 }
 
 /* Appends "    <copy>(<dst>, <src>, <bytes>);\n": one update copied into its parameter. */
@@ -546,8 +564,11 @@ static void put_call(ir_text *out, cg_ctx *c, const cg_plan *pl, const cg_kernel
 static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *rq,
                        const cg_plan *pl, const cg_program *p)
 {
-    ir_text_puts(out, "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
-                      "unsigned char *state)\n{\n");
+    int exported = rq->rt_link == CG_RT_LINK_STATIC;
+    ir_text_puts(out, exported ? "static int " CG_ENTRY "(const void *const *in, unsigned char "
+                                 "*arena, void *const *param)\n{\n"
+                               : "int " CG_ENTRY "(const void *const *in, unsigned char *arena, "
+                                 "unsigned char *state)\n{\n");
     /* A program may have no inputs, no parameters, or nothing in the arena. */
     int uses_in = 0, uses_state = 0, uses_arena = pl->arena_size > 0;
     for (int i = 0; i < p->n_inputs; i++)
@@ -559,7 +580,7 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
     if (!uses_arena)
         ir_text_puts(out, "    (void)arena;\n");
     if (!uses_state)
-        ir_text_puts(out, "    (void)state;\n");
+        ir_text_puts(out, exported ? "    (void)param;\n" : "    (void)state;\n");
     for (int i = 0; i < p->n_inputs; i++) {
         const ir_node *x = g->nodes[p->inputs[i].node];
         if (!pl->nodes[x->id].live)
@@ -581,7 +602,10 @@ static void emit_entry(ir_graph *g, ir_text *out, cg_ctx *c, const cg_request *r
         const ir_node *x = g->nodes[p->params[i].node];
         if (!pl->nodes[x->id].live)
             continue;
-        put_pointer(out, cg_ctype(x->dtype), x, 0, "state", p->params[i].offset);
+        if (exported)
+            put_param(out, cg_ctype(x->dtype), x, i);
+        else
+            put_pointer(out, cg_ctype(x->dtype), x, 0, "state", p->params[i].offset);
         ir_text_puts(out, " /* param");
         put_name(out, x->name);
         ir_text_append(out, " */\n", 4);
@@ -737,6 +761,9 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     }
     p->source = body.buf;
     p->plan = plan_text.buf;
+    p->n_updates = rq->n_updates;
+    memcpy(p->rt_used, c.rt_used, sizeof p->rt_used);
+    memcpy(p->libm_used, c.libm_used, sizeof p->libm_used);
     if (rq->times) {
         rq->times->plan_seconds = t1 - t0;
         rq->times->emit_seconds = ir_thread_seconds() - t1;

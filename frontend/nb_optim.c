@@ -113,7 +113,8 @@ static int check_args(nb_graph *g, optim_kind kind, nb_node *lr, nb_node *const 
     return rc;
 }
 
-/* A state parameter "<p's name>.<suffix>" of dtype dt (p's shape, or rank 0). */
+/* A state parameter "<p's name>.<suffix>" of dtype dt (p's shape, or rank 0), of the
+ * optimizer kind: nb_program_save_params leaves it out. */
 static nb_node *state_param(nb_graph *g, const nb_node *p, const char *suffix, nb_dtype dt,
                             int scalar)
 {
@@ -126,6 +127,8 @@ static nb_node *state_param(nb_graph *g, const nb_node *p, const char *suffix, n
     snprintf(name, len, "%s.%s", p->name, suffix);
     nb_node *s = nb_param(g, name, dt, scalar ? 0 : p->rank, p->shape);
     free(name);
+    if (s)
+        s->attr.k = IR_PARAM_OPTIMIZER;
     return s;
 }
 

@@ -297,6 +297,10 @@ typedef struct nb_compile_options {
      * until woken; the last program freed joins them. A program run while another
      * thread's program uses the pool runs on its own thread. */
     int threads;
+    /* When nonzero, nb_compile also writes the program as portable C for
+     * nb_program_export (one thread, the runtime kernels as C): about a second pass of
+     * code generation, no compiler run. */
+    int exportable;
 } nb_compile_options;
 
 /* Compiles the graph. Returns NULL on failure; the message is then nb_graph_error(g).
@@ -385,6 +389,13 @@ int nb_program_output_rank(const nb_program *p, int i);
 const int64_t *nb_program_output_shape(const nb_program *p, int i);
 int64_t nb_program_output_numel(const nb_program *p, int i);
 
+/* What a parameter of a program holds. */
+typedef enum nb_param_kind {
+    NB_PARAM_MODEL = 0,     /* a parameter the graph made with nb_param */
+    NB_PARAM_OPTIMIZER = 1, /* state of nb_sgd, nb_adam or nb_adamw ("<param>.exp_avg", ...) */
+    NB_PARAM_GRAD = 2       /* a gradient buffer of nb_grad_buffers ("<param>.grad") */
+} nb_param_kind;
+
 /* Parameters, in the order they were created (optimizer state included). */
 int nb_program_param_count(const nb_program *p);
 int nb_program_param_index(const nb_program *p, const char *name); /* -1 when unknown */
@@ -393,6 +404,8 @@ nb_dtype nb_program_param_dtype(const nb_program *p, int i);
 int nb_program_param_rank(const nb_program *p, int i);
 const int64_t *nb_program_param_shape(const nb_program *p, int i);
 int64_t nb_program_param_numel(const nb_program *p, int i);
+/* Which kind of parameter i is; (nb_param_kind)-1 for a bad index. */
+nb_param_kind nb_program_param_kind(const nb_program *p, int i);
 /* The parameter's values inside the program (numel values of its dtype); valid until
  * the program is freed. NULL for a bad index. */
 void *nb_program_param_data(nb_program *p, int i);
@@ -532,11 +545,84 @@ int nb_get_threads(void);
  * must be valid UTF-8 (JSON text). 0, or -1 with the error on the program (no
  * temporary file is left behind). See docs/checkpoints.md. */
 int nb_program_save(nb_program *p, const char *path);
+/* As nb_program_save, but writes only the model's parameters (NB_PARAM_MODEL): no
+ * optimizer state, no gradient buffers. The file is what an inference program of the
+ * same layers loads strictly, and what a training program loads non-strictly (its
+ * optimizer state and gradient buffers then keep their values). */
+int nb_program_save_params(nb_program *p, const char *path);
 /* Reads a safetensors file written for a program of the same graph: the file must hold
  * exactly the program's parameters (no missing or extra names) with their dtypes and
  * shapes. The whole file is checked before any parameter changes: on error (-1, with a
- * message on the program naming the file and the problem) no parameter has changed. */
+ * message on the program naming the file and the problem) no parameter has changed.
+ * The same as nb_program_load_ex(p, path, 1, NULL). */
 int nb_program_load(nb_program *p, const char *path);
+
+/* What a load took and left. The name arrays belong to the program: they stay valid
+ * until the next load on it (nb_program_load or nb_program_load_ex, whether it
+ * succeeds or not) or its free. An array is NULL when its count is 0. */
+typedef struct nb_load_report {
+    int n_loaded; /* parameters given the file's values */
+    /* Parameters of the program that the file does not have, in parameter order: they
+     * keep their values. */
+    int n_missing;
+    const char *const *missing;
+    /* Tensors of the file that the program does not have, in file order: not read. */
+    int n_unexpected;
+    const char *const *unexpected;
+} nb_load_report;
+
+/* Loads a safetensors file, strictly or not (PyTorch's load_state_dict(strict)).
+ * strict != 0: as nb_program_load (every parameter, no other tensor).
+ * strict == 0: takes the file's tensors whose names the program has and leaves the
+ * other parameters as they are; the file may hold other tensors (optimizer state,
+ * gradient buffers, layers the program does not have, of any safetensors dtype and
+ * rank) and may lack parameters. Both modes refuse a tensor whose name the program has
+ * but whose dtype or shape differs from the parameter's (the message names the file,
+ * the tensor and both types), a name that appears twice, and a file that is damaged
+ * anywhere, the tensors it skips included: the whole file is checked before any
+ * parameter changes. A non-strict load that matches no name at all succeeds with
+ * n_loaded = 0 (as PyTorch does): check the report when that matters.
+ * 0 with *report filled (report may be NULL), or -1 with the error on the program, no
+ * parameter changed and *report zeroed. */
+int nb_program_load_ex(nb_program *p, const char *path, int strict, nb_load_report *report);
+
+/* ---- ahead-of-time export (runtime/rt_export.c; docs/aot.md) ------------------------ */
+
+/* Where an exported program keeps its parameters. */
+typedef enum nb_export_weights {
+    /* In the caller's state block (<PREFIX>_STATE_SIZE bytes, each parameter at its
+     * <PREFIX>_PARAM<i>_OFFSET); <prefix>_init fills it with the values the parameters
+     * had at the export. For programs that update their parameters (training steps). */
+    NB_EXPORT_WEIGHTS_STATE = 0,
+    /* Baked into the .c as static const arrays (read-only memory, no state block):
+     * only for programs without parameter updates. */
+    NB_EXPORT_WEIGHTS_CONST = 1
+} nb_export_weights;
+
+typedef struct nb_export_options {
+    /* Every name the files define starts with it (macros with it in capitals): a C
+     * identifier of letters, digits and '_' starting with a letter, at most 64 bytes. */
+    const char *prefix;
+    const char *dir; /* where <prefix>.c and <prefix>.h go; NULL: the current directory */
+    nb_export_weights weights;
+} nb_export_options;
+
+/* Writes the program as two files, <prefix>.c and <prefix>.h, that build with any C99
+ * compiler and need only libm at run time: no nabla, no libtcc, no BLAS (matmul is a
+ * portable cache-blocked gemm in the file; defining <PREFIX>_USE_CBLAS when compiling
+ * it calls cblas_sgemm/cblas_dgemm instead, with the JIT's blocking), no allocation, no
+ * threads. The header describes the inputs, outputs and parameters (names, dtypes,
+ * shapes: as tables and as typedefs), the arena and state sizes, and declares
+ *   int <prefix>_run(<inputs>, <outputs>, void *arena, void *state);
+ * Compiled with -ffp-contract=off the file computes the same bits as the program run
+ * by nabla with NB_DENORMALS_IEEE (or with the caller's thread flushing subnormals, for
+ * NB_DENORMALS_FLUSH), with OpenBLAS on one thread under <PREFIX>_USE_CBLAS; the
+ * portable gemm sums each dot product in order and may differ from OpenBLAS in the last
+ * bits. The parameters' current values are baked in (opt->weights). The program must
+ * have been compiled with nb_compile_options.exportable. Each file is written
+ * atomically (a private temporary renamed over it). 0, or -1 with the error on p. See
+ * docs/aot.md. */
+int nb_program_export(nb_program *p, const nb_export_options *opt);
 
 /* Size in bytes of one element of dt (0 for an unknown dtype). */
 size_t nb_dtype_size(nb_dtype dt);

@@ -47,8 +47,13 @@ typedef struct ir_attr {
     int trans_b;   /* matmul: read b with its last two axes swapped */
 } ir_attr;
 
-/* Kinds of parameters (attr.k of a PARAM). */
-enum { IR_PARAM_PLAIN = 0, IR_PARAM_GRAD = 1 };
+/* Kinds of parameters (attr.k of a PARAM): the public nb_param_kind values, so that a
+ * compiled program's slot carries the kind as it is. */
+enum {
+    IR_PARAM_PLAIN = NB_PARAM_MODEL,         /* nb_param */
+    IR_PARAM_OPTIMIZER = NB_PARAM_OPTIMIZER, /* an optimizer's state (nb_optim.c) */
+    IR_PARAM_GRAD = NB_PARAM_GRAD            /* a gradient buffer (nb_grad_buffers) */
+};
 
 /* Operands a node holds in itself: most ops take one or two, and then reading a node's
  * operands reads no other allocation. */

@@ -184,6 +184,10 @@ struct nb_program {
     rt_tier *tier;        /* the background build of NB_BACKEND_AUTO, or NULL */
     int tier_settled;     /* the build has ended and its outcome is in (run's thread only) */
     cg_program cg;        /* source text and where every slot lives */
+    /* The portable C of the same program for nb_program_export (CG_RT_LINK_STATIC, one
+     * thread), when compiled with nb_compile_options.exportable; else empty (source
+     * NULL). Its slots are cg's: the same graph, in the same order. */
+    cg_program exported;
     unsigned char *arena; /* intermediates and outputs, CG_ALIGN-aligned */
     void *arena_base;     /* the block arena lies in: what to free */
     rt_state *state;      /* parameters */
@@ -193,7 +197,16 @@ struct nb_program {
     int threads;      /* holds the pool (rt_pool_acquire) when above 1; 0 until compiled */
     char error[1024]; /* fixed: reporting an error allocates nothing */
     int has_error;
+    /* The names of the last nb_program_load_ex's report (rt_checkpoint.c), until the
+     * next load or the free: missing points into cg.params' names, unexpected owns its
+     * strings. */
+    const char **load_missing;
+    char **load_unexpected;
+    int n_load_unexpected;
 };
+
+/* Frees the names of the last load's report (rt_checkpoint.c). */
+void rt_load_report_free(nb_program *p);
 
 /* Records an error on the program; returns -1. */
 int rt_error(nb_program *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

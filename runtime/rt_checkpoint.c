@@ -1,9 +1,7 @@
 /* rt_checkpoint.c — checkpoints: a program's parameters saved to safetensors files
- * atomically, and loaded back only after the whole file has been checked. */
+ * atomically (the reader is rt_checkpoint_load.c), and what writer and reader share. */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +11,8 @@
 
 #include "rt.h"
 #include "rt_json.h"
+#include "rt_safetensors.h"
 #include "rt_tmpfile.h"
-
-/* The largest header accepted, as the reference implementation's MAX_HEADER_SIZE. */
-#define HEADER_LIMIT 100000000u
 
 /* safetensors' names of nabla's dtypes. */
 static const struct {
@@ -26,7 +22,7 @@ static const struct {
 
 #define N_ST_DTYPES (int)(sizeof st_dtypes / sizeof st_dtypes[0])
 
-static const char *st_dtype_name(nb_dtype dt)
+const char *rt_st_dtype_name(nb_dtype dt)
 {
     for (int i = 0; i < N_ST_DTYPES; i++)
         if (st_dtypes[i].dtype == dt)
@@ -34,18 +30,12 @@ static const char *st_dtype_name(nb_dtype dt)
     return NULL;
 }
 
-static size_t param_bytes(const cg_slot *s)
+size_t rt_st_bytes(const cg_slot *s)
 {
     return (size_t)s->numel * ir_dtype_size(s->dtype);
 }
 
-/* "f32[2,3]" for a parameter. */
-static const char *slot_type(const cg_slot *s, char *buf, size_t size)
-{
-    return ir_format_type(s->dtype, s->rank, s->shape, buf, size);
-}
-
-static int host_is_little_endian(void)
+int rt_host_is_little_endian(void)
 {
     const uint16_t one = 1;
     unsigned char first;
@@ -53,8 +43,7 @@ static int host_is_little_endian(void)
     return first == 1;
 }
 
-/* Reverses the bytes of each of the n elements of size elsize (big-endian hosts). */
-static void swap_bytes(unsigned char *b, size_t n, size_t elsize)
+void rt_swap_bytes(unsigned char *b, size_t n, size_t elsize)
 {
     for (size_t i = 0; i < n; i++, b += elsize)
         for (size_t j = 0; j < elsize / 2; j++) {
@@ -66,18 +55,26 @@ static void swap_bytes(unsigned char *b, size_t n, size_t elsize)
 
 /* ---- save ------------------------------------------------------------------------ */
 
+/* Whether a save writes parameter s: every one, or with model_only the model's own. */
+static int saves(const cg_slot *s, int model_only)
+{
+    return !model_only || s->kind == NB_PARAM_MODEL;
+}
+
 /* The header JSON padded with spaces so that the data starts at a multiple of 8 bytes.
  * Returns new memory (caller frees) and its length, or NULL with the error recorded on
  * p. JSON is UTF-8 text: a name with other bytes is refused here rather than written
  * into a header that other readers reject (escaping cannot help: \u00ff is the
  * character U+00FF, which reads back as two other bytes). */
-static char *header_build(nb_program *p, const char *path, size_t *len)
+static char *header_build(nb_program *p, const char *path, int model_only, size_t *len)
 {
     rt_buf b = {NULL, 0, 0, 0};
     rt_buf_puts(&b, "{\"__metadata__\":{\"producer\":\"nabla\"}");
     uint64_t offset = 0;
     for (int i = 0; i < p->cg.n_params; i++) {
         const cg_slot *s = &p->cg.params[i];
+        if (!saves(s, model_only))
+            continue;
         if (strcmp(s->name, "__metadata__") == 0) {
             rt_error(p,
                      "save '%.300s': a parameter named '__metadata__' cannot be saved "
@@ -97,7 +94,7 @@ static char *header_build(nb_program *p, const char *path, size_t *len)
         rt_buf_put(&b, ",", 1);
         rt_json_put_string(&b, s->name);
         rt_buf_puts(&b, ":{\"dtype\":\"");
-        rt_buf_puts(&b, st_dtype_name(s->dtype));
+        rt_buf_puts(&b, rt_st_dtype_name(s->dtype));
         rt_buf_puts(&b, "\",\"shape\":[");
         for (int d = 0; d < s->rank; d++) {
             if (d)
@@ -107,7 +104,7 @@ static char *header_build(nb_program *p, const char *path, size_t *len)
         rt_buf_puts(&b, "],\"data_offsets\":[");
         rt_buf_put_u64(&b, offset);
         rt_buf_put(&b, ",", 1);
-        offset += param_bytes(s);
+        offset += rt_st_bytes(s);
         rt_buf_put_u64(&b, offset);
         rt_buf_puts(&b, "]}");
     }
@@ -128,13 +125,13 @@ fail:
 /* Writes n bytes of elements of size elsize, little-endian. 0 or -1 (errno set). */
 static int write_le(FILE *f, const unsigned char *data, size_t n, size_t elsize)
 {
-    if (host_is_little_endian() || elsize == 1)
+    if (rt_host_is_little_endian() || elsize == 1)
         return fwrite(data, 1, n, f) == n ? 0 : -1;
     unsigned char chunk[4096];
     while (n > 0) {
         size_t k = n < sizeof chunk ? n : sizeof chunk;
         memcpy(chunk, data, k);
-        swap_bytes(chunk, k / elsize, elsize);
+        rt_swap_bytes(chunk, k / elsize, elsize);
         if (fwrite(chunk, 1, k, f) != k)
             return -1;
         data += k;
@@ -143,7 +140,8 @@ static int write_le(FILE *f, const unsigned char *data, size_t n, size_t elsize)
     return 0;
 }
 
-int nb_program_save(nb_program *p, const char *path)
+/* nb_program_save and nb_program_save_params. */
+static int save(nb_program *p, const char *path, int model_only)
 {
     if (!p)
         return -1;
@@ -154,7 +152,7 @@ int nb_program_save(nb_program *p, const char *path)
     FILE *f = NULL;
     int fd = -1, rc = -1;
     size_t hlen = 0;
-    header = header_build(p, path, &hlen);
+    header = header_build(p, path, model_only, &hlen);
     if (!header)
         goto done;
     const char *slash = strrchr(path, '/');
@@ -192,7 +190,9 @@ int nb_program_save(nb_program *p, const char *path)
     int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(header, 1, hlen, f) == hlen;
     for (int i = 0; ok && i < p->cg.n_params; i++) {
         const cg_slot *s = &p->cg.params[i];
-        ok = write_le(f, p->state->bytes + s->offset, param_bytes(s), ir_dtype_size(s->dtype)) == 0;
+        if (saves(s, model_only))
+            ok = write_le(f, p->state->bytes + s->offset, rt_st_bytes(s),
+                          ir_dtype_size(s->dtype)) == 0;
     }
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
     if (!ok) {
@@ -240,486 +240,12 @@ done:
     return rc;
 }
 
-/* ---- load ------------------------------------------------------------------------ */
-
-/* What the header says about one parameter's tensor. */
-typedef struct st_entry {
-    int param; /* index in the program */
-    int seen;
-    uint64_t begin, end;
-} st_entry;
-
-typedef struct st_loader {
-    nb_program *p;
-    const char *path;
-    st_entry *entries; /* one per parameter, in parameter order */
-} st_loader;
-
-static int load_error(st_loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Records "load '<path>': <message>" on the program; returns -1. */
-static int load_error(st_loader *l, const char *fmt, ...)
+int nb_program_save(nb_program *p, const char *path)
 {
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return rt_error(l->p, "load '%.200s': %s", l->path, msg);
+    return save(p, path, 0);
 }
 
-/* One tensor entry as read, checked once it is complete so that the checks come in
- * the same order whatever the order of the fields in the file. */
-typedef struct st_fields {
-    int n_dtype, n_shape, n_offsets; /* times each field appeared */
-    char *dtype;                     /* NULL when not a string */
-    int shape_is_array, rank, bad_dim;
-    uint64_t dims[NB_MAX_RANK + 1]; /* the first ones, for the message */
-    int offsets_is_array, n_offset_values, offsets_ok;
-    uint64_t offsets[2];
-} st_fields;
-
-static int load_oom(st_loader *l)
+int nb_program_save_params(nb_program *p, const char *path)
 {
-    return load_error(l, "out of memory while reading the header");
-}
-
-/* The shape error of tensor name against parameter s: a dimension that is not an
- * integer, or the shape that differs. */
-static int shape_error(st_loader *l, const st_fields *f, const char *name, const cg_slot *s)
-{
-    if (f->bad_dim >= 0)
-        return load_error(l, "tensor '%.200s': shape entry %d is not a non-negative integer", name,
-                          f->bad_dim);
-    char got[IR_TYPE_STR_MAX], type[IR_TYPE_STR_MAX];
-    size_t len = (size_t)snprintf(got, sizeof got, "[");
-    for (int d = 0; d < f->rank && d <= NB_MAX_RANK && len < sizeof got; d++)
-        len +=
-            (size_t)snprintf(got + len, sizeof got - len, d ? ",%" PRIu64 : "%" PRIu64, f->dims[d]);
-    if (f->rank > NB_MAX_RANK + 1 && len < sizeof got)
-        len += (size_t)snprintf(got + len, sizeof got - len, ",...");
-    if (len < sizeof got)
-        snprintf(got + len, sizeof got - len, "]");
-    return load_error(l, "tensor '%.200s' has shape %s, the parameter is %s", name, got,
-                      slot_type(s, type, sizeof type));
-}
-
-/* Reads a "shape" array. A shape longer than any parameter's is refused as soon as it
- * is seen, without reading the rest of it. */
-static int read_shape(st_loader *l, rt_json *j, st_fields *f, const char *name, const cg_slot *s)
-{
-    if (rt_json_peek(j) != '[') {
-        rt_json_skip(j);
-        return 0;
-    }
-    f->shape_is_array = 1;
-    j->at++;
-    if (rt_json_eat(j, ']'))
-        return 0;
-    do {
-        uint64_t v = 0;
-        if (!rt_json_uint(j, &v) && f->bad_dim < 0)
-            f->bad_dim = f->rank;
-        if (f->rank <= NB_MAX_RANK)
-            f->dims[f->rank] = v;
-        if (++f->rank > NB_MAX_RANK + 1)
-            return shape_error(l, f, name, s);
-    } while (rt_json_eat(j, ','));
-    rt_json_eat(j, ']');
-    return 0;
-}
-
-static void read_offsets(rt_json *j, st_fields *f)
-{
-    if (rt_json_peek(j) != '[') {
-        rt_json_skip(j);
-        return;
-    }
-    f->offsets_is_array = 1;
-    f->offsets_ok = 1;
-    j->at++;
-    if (rt_json_eat(j, ']'))
-        return;
-    do {
-        uint64_t v = 0;
-        if (!rt_json_uint(j, &v))
-            f->offsets_ok = 0;
-        if (f->n_offset_values < 2)
-            f->offsets[f->n_offset_values] = v;
-        f->n_offset_values++;
-    } while (rt_json_eat(j, ','));
-    rt_json_eat(j, ']');
-}
-
-/* Checks the fields of tensor name against parameter i and records its offsets. */
-static int check_fields(st_loader *l, const st_fields *f, const char *name, int i)
-{
-    const cg_slot *s = &l->p->cg.params[i];
-    char type[IR_TYPE_STR_MAX];
-    slot_type(s, type, sizeof type);
-    if (!f->dtype)
-        return load_error(l, "tensor '%.200s' has no \"dtype\" string", name);
-    const char *want = st_dtype_name(s->dtype);
-    if (strcmp(f->dtype, want) != 0)
-        return load_error(l, "tensor '%.200s' has dtype %.40s, the parameter is %s (%s)", name,
-                          f->dtype, want, type);
-    if (!f->shape_is_array)
-        return load_error(l, "tensor '%.200s' has no \"shape\" array", name);
-    int same = f->bad_dim < 0 && f->rank == s->rank;
-    for (int d = 0; same && d < f->rank; d++)
-        same = f->dims[d] == (uint64_t)s->shape[d];
-    if (!same)
-        return shape_error(l, f, name, s);
-    if (!f->offsets_is_array || f->n_offset_values != 2 || !f->offsets_ok)
-        return load_error(l,
-                          "tensor '%.200s': \"data_offsets\" must be [begin, end], two "
-                          "non-negative integers",
-                          name);
-    uint64_t b = f->offsets[0], e = f->offsets[1];
-    if (e < b)
-        return load_error(l,
-                          "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before "
-                          "they begin",
-                          name, b, e);
-    size_t need = param_bytes(s);
-    if (e - b != need)
-        return load_error(l,
-                          "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
-                          " bytes, %s needs %zu",
-                          name, b, e, e - b, type, need);
-    l->entries[i].begin = b;
-    l->entries[i].end = e;
-    l->entries[i].seen = 1;
-    return 0;
-}
-
-/* Reads the entry of tensor name (parameter i) at the cursor and checks it. */
-static int read_entry(st_loader *l, rt_json *j, const char *name, int i)
-{
-    if (rt_json_peek(j) != '{')
-        return load_error(l, "the entry of tensor '%.200s' is not an object", name);
-    j->at++;
-    const cg_slot *s = &l->p->cg.params[i];
-    st_fields f;
-    memset(&f, 0, sizeof f);
-    f.bad_dim = -1;
-    int rc = -1;
-    char *key = NULL;
-    if (!rt_json_eat(j, '}')) {
-        do {
-            key = rt_json_string(j);
-            if (!key) {
-                load_oom(l);
-                goto done;
-            }
-            rt_json_eat(j, ':');
-            int *count = strcmp(key, "dtype") == 0          ? &f.n_dtype
-                         : strcmp(key, "shape") == 0        ? &f.n_shape
-                         : strcmp(key, "data_offsets") == 0 ? &f.n_offsets
-                                                            : NULL;
-            if (count && (*count)++) {
-                load_error(l, "tensor '%.200s' has \"%s\" twice", name, key);
-                goto done;
-            }
-            if (count == &f.n_dtype && rt_json_peek(j) == '"') {
-                if (!(f.dtype = rt_json_string(j))) {
-                    load_oom(l);
-                    goto done;
-                }
-            } else if (count == &f.n_shape) {
-                if (read_shape(l, j, &f, name, s) != 0)
-                    goto done;
-            } else if (count == &f.n_offsets) {
-                read_offsets(j, &f);
-            } else {
-                rt_json_skip(j);
-            }
-            free(key);
-            key = NULL;
-        } while (rt_json_eat(j, ','));
-        rt_json_eat(j, '}');
-    }
-    rc = check_fields(l, &f, name, i);
-done:
-    free(key);
-    free(f.dtype);
-    return rc;
-}
-
-/* Reads the optional "__metadata__" at the cursor: an object of strings. */
-static int read_metadata(st_loader *l, rt_json *j)
-{
-    if (rt_json_peek(j) != '{')
-        return load_error(l, "\"__metadata__\" is not an object");
-    j->at++;
-    if (rt_json_eat(j, '}'))
-        return 0;
-    do {
-        char *key = rt_json_string(j);
-        if (!key)
-            return load_oom(l);
-        rt_json_eat(j, ':');
-        if (rt_json_peek(j) != '"') {
-            load_error(l, "\"__metadata__\" entry '%.200s' is not a string", key);
-            free(key);
-            return -1;
-        }
-        free(key);
-        rt_json_skip(j);
-    } while (rt_json_eat(j, ','));
-    rt_json_eat(j, '}');
-    return 0;
-}
-
-/* Reads the header object (already checked to be valid JSON) key by key, stopping at
- * the first problem: metadata, tensors the program has, no duplicates, no parameter
- * missing. Nothing but the key being read is kept in memory. */
-static int read_header(st_loader *l, const char *header, size_t hlen)
-{
-    rt_json j = {header, hlen, 0};
-    int meta_seen = 0;
-    rt_json_eat(&j, '{');
-    if (!rt_json_eat(&j, '}')) {
-        do {
-            char *key = rt_json_string(&j);
-            if (!key)
-                return load_oom(l);
-            rt_json_eat(&j, ':');
-            int rc = 0, i = -1;
-            if (strcmp(key, "__metadata__") == 0)
-                rc = meta_seen++ ? load_error(l, "\"__metadata__\" appears twice in the header")
-                                 : read_metadata(l, &j);
-            else if ((i = nb_program_param_index(l->p, key)) < 0)
-                rc = load_error(l,
-                                "the file has a tensor '%.200s' that the program does not "
-                                "have",
-                                key);
-            else if (l->entries[i].seen)
-                rc = load_error(l, "tensor '%.200s' appears twice in the header", key);
-            else
-                rc = read_entry(l, &j, key, i);
-            free(key);
-            if (rc != 0)
-                return -1;
-        } while (rt_json_eat(&j, ','));
-    }
-    int missing = 0, first = -1;
-    for (int i = 0; i < l->p->cg.n_params; i++)
-        if (!l->entries[i].seen && missing++ == 0)
-            first = i;
-    if (missing == 1)
-        return load_error(l, "parameter '%.200s' is missing from the file",
-                          l->p->cg.params[first].name);
-    if (missing > 1)
-        return load_error(l, "parameter '%.200s' and %d more are missing from the file",
-                          l->p->cg.params[first].name, missing - 1);
-    return 0;
-}
-
-/* Checks the header's syntax as a whole before anything is read from it: valid UTF-8
- * JSON, one object that starts at byte 0, nothing after it but space padding. */
-static int check_syntax(st_loader *l, const char *header, size_t hlen)
-{
-    if (memchr(header, '\0', hlen))
-        return load_error(l, "the header holds a NUL byte");
-    size_t end = 0;
-    const char *why = NULL;
-    rt_json_status st = rt_json_check(header, hlen, &end, &why);
-    if (st == RT_JSON_INVALID)
-        return load_error(l, "the header is not valid JSON (%s at byte %zu of %zu)", why, end,
-                          hlen);
-    if (st == RT_JSON_REFUSED)
-        return load_error(l, "the header holds %s at byte %zu", why, end);
-    for (size_t c = end; c < hlen; c++)
-        if (header[c] != ' ')
-            return load_error(l,
-                              "the header has bytes after its JSON value that are not space "
-                              "padding (at byte %zu)",
-                              c);
-    size_t first = strspn(header, " \t\n\r");
-    if (header[first] != '{')
-        return load_error(l, "the header is not a JSON object");
-    if (first != 0)
-        return load_error(l, "the header does not start with '{'");
-    return 0;
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-    const st_entry *x = a, *y = b;
-    if (x->begin != y->begin)
-        return x->begin < y->begin ? -1 : 1;
-    return x->param - y->param;
-}
-
-/* Checks that the tensors tile the data section of data_len bytes exactly. Sorts a
- * copy of the entries by offset. */
-static int check_layout(st_loader *l, uint64_t data_len)
-{
-    int n = l->p->cg.n_params;
-    uint64_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += param_bytes(&l->p->cg.params[i]);
-    if (data_len < total)
-        return load_error(l,
-                          "the file is truncated: its data section is %" PRIu64
-                          " bytes, the tensors need %" PRIu64,
-                          data_len, total);
-    if (data_len > total)
-        return load_error(
-            l, "its data section is %" PRIu64 " bytes, %" PRIu64 " more than the tensors need",
-            data_len, data_len - total);
-    for (int i = 0; i < n; i++)
-        if (l->entries[i].end > data_len)
-            return load_error(l,
-                              "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] run "
-                              "past the end of the data section (%" PRIu64 " bytes)",
-                              l->p->cg.params[i].name, l->entries[i].begin, l->entries[i].end,
-                              data_len);
-    size_t count = n > 0 ? (size_t)n : 0;
-    st_entry *sorted = ir_malloc(count * sizeof *sorted);
-    if (!sorted)
-        return load_error(l, "out of memory");
-    memcpy(sorted, l->entries, count * sizeof *sorted);
-    qsort(sorted, count, sizeof *sorted, entry_cmp);
-    uint64_t at = 0;
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        const st_entry *e = &sorted[i];
-        const char *name = l->p->cg.params[e->param].name;
-        if (e->begin < at)
-            rc = load_error(l,
-                            "tensor '%.200s': data_offsets [%" PRIu64 ", %" PRIu64 "] "
-                            "overlap tensor '%.200s'",
-                            name, e->begin, e->end, l->p->cg.params[sorted[i - 1].param].name);
-        else if (e->begin > at)
-            rc = load_error(l,
-                            "bytes [%" PRIu64 ", %" PRIu64 ") of the data section belong to "
-                            "no tensor",
-                            at, e->begin);
-        at = e->end;
-    }
-    free(sorted);
-    return rc;
-}
-
-/* Rejects BOOL values other than 0 and 1. */
-static int check_bools(st_loader *l, const unsigned char *data)
-{
-    for (int i = 0; i < l->p->cg.n_params; i++) {
-        const cg_slot *s = &l->p->cg.params[i];
-        if (s->dtype != NB_BOOL)
-            continue;
-        const unsigned char *v = data + l->entries[i].begin;
-        for (int64_t k = 0; k < s->numel; k++)
-            if (v[k] > 1)
-                return load_error(l,
-                                  "tensor '%.200s' holds %u at element %lld; BOOL values "
-                                  "are 0 or 1",
-                                  s->name, v[k], (long long)k);
-    }
-    return 0;
-}
-
-/* Reads and checks the header, then the data into a staging buffer; only when all of
- * it is good are the parameters overwritten. */
-int nb_program_load(nb_program *p, const char *path)
-{
-    if (!p)
-        return -1;
-    rt_error_clear(p);
-    if (!path)
-        return rt_error(p, "load: path is NULL");
-    st_loader l = {p, path, NULL};
-    char *header = NULL;
-    unsigned char *data = NULL;
-    int rc = -1;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        load_error(&l, "cannot open it: %s", strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        load_error(&l, "cannot stat it: %s", strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        load_error(&l, "not a regular file");
-        goto done;
-    }
-    uint64_t size = (uint64_t)st.st_size;
-    unsigned char len8[8];
-    if (size < 8 || fread(len8, 1, 8, f) != 8) {
-        load_error(&l,
-                   "the file is %" PRIu64 " bytes, too short to hold the 8-byte header "
-                   "length",
-                   size);
-        goto done;
-    }
-    uint64_t hlen = 0;
-    for (int i = 0; i < 8; i++)
-        hlen |= (uint64_t)len8[i] << (8 * i);
-    if (hlen > size - 8) {
-        load_error(
-            &l, "the header length %" PRIu64 " runs past the end of the file (%" PRIu64 " bytes)",
-            hlen, size);
-        goto done;
-    }
-    if (hlen > HEADER_LIMIT) {
-        load_error(&l, "the header length %" PRIu64 " is over the limit of %u bytes", hlen,
-                   HEADER_LIMIT);
-        goto done;
-    }
-    header = ir_malloc((size_t)hlen + 1);
-    if (!header) {
-        load_error(&l, "out of memory");
-        goto done;
-    }
-    if (fread(header, 1, (size_t)hlen, f) != (size_t)hlen) {
-        load_error(&l, "reading the header failed (the file shrank?)");
-        goto done;
-    }
-    header[hlen] = '\0';
-    if (check_syntax(&l, header, (size_t)hlen) != 0)
-        goto done;
-    int n = p->cg.n_params;
-    l.entries = ir_calloc((size_t)(n ? n : 1), sizeof *l.entries);
-    if (!l.entries) {
-        load_error(&l, "out of memory");
-        goto done;
-    }
-    for (int i = 0; i < n; i++)
-        l.entries[i].param = i;
-    if (read_header(&l, header, (size_t)hlen) != 0 || check_layout(&l, size - 8 - hlen) != 0)
-        goto done;
-
-    /* The data section is now known to be exactly the parameters' size: a trusted size. */
-    size_t data_len = (size_t)(size - 8 - hlen);
-    data = ir_malloc(data_len ? data_len : 1);
-    if (!data) {
-        load_error(&l, "out of memory");
-        goto done;
-    }
-    if (fread(data, 1, data_len, f) != data_len) {
-        load_error(&l, "the file ended while reading its data (%s)",
-                   ferror(f) ? strerror(errno) : "it shrank while loading");
-        goto done;
-    }
-    if (check_bools(&l, data) != 0)
-        goto done;
-    for (int i = 0; i < n; i++) {
-        const cg_slot *s = &p->cg.params[i];
-        unsigned char *src = data + l.entries[i].begin;
-        if (!host_is_little_endian())
-            swap_bytes(src, (size_t)s->numel, ir_dtype_size(s->dtype));
-        memcpy(p->state->bytes + s->offset, src, param_bytes(s));
-    }
-    rc = 0;
-done:
-    free(data);
-    free(l.entries);
-    free(header);
-    fclose(f);
-    return rc;
+    return save(p, path, 1);
 }

@@ -54,6 +54,12 @@ int64_t nb_program_param_numel(const nb_program *p, int i)
     return s ? s->numel : 0;
 }
 
+nb_param_kind nb_program_param_kind(const nb_program *p, int i)
+{
+    const cg_slot *s = param_at(p, i);
+    return s ? s->kind : (nb_param_kind)-1;
+}
+
 void *nb_program_param_data(nb_program *p, int i)
 {
     const cg_slot *s = param_at(p, i);
@@ -67,7 +73,7 @@ int nb_program_zero_grad(nb_program *p)
     rt_error_clear(p);
     for (int i = 0; i < p->cg.n_params; i++) {
         const cg_slot *s = &p->cg.params[i];
-        if (s->is_grad)
+        if (s->kind == NB_PARAM_GRAD)
             memset(p->state->bytes + s->offset, 0, (size_t)s->numel * ir_dtype_size(s->dtype));
     }
     return 0;

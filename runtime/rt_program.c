@@ -95,11 +95,11 @@ static void state_release(rt_state *s)
     free(s);
 }
 
-/* Simplifies a copy of the graph and generates C from it for the backend b; errors end
- * up on g. The simplified graph is asked for the outputs, the update values and the
+/* Simplifies a copy of the graph and generates C from it for the backend b, and for the
+ * export into *exported when opt->exportable is set; errors end up on g. The simplified graph is asked for the outputs, the update values and the
  * updated parameters, in that order. */
 static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend *b, int threads,
-                    cg_program *cg)
+                    cg_program *cg, cg_program *exported)
 {
     int no = opt->n_outputs, nu = opt->n_updates;
     if (ir_check_outputs(g, opt->outputs, no) != 0)
@@ -133,6 +133,12 @@ static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend
                          .threads = threads,
                          .split_min = rt_threads_split_min()};
         rc = cg_generate(s, &rq, cg);
+        if (rc == 0 && opt->exportable) {
+            rq.rt_link = CG_RT_LINK_STATIC;
+            rq.keep_plan = 0;
+            rq.threads = 1;
+            rc = cg_generate(s, &rq, exported);
+        }
         if (s->error)
             ir_error(g, "%s", s->error);
     }
@@ -175,7 +181,7 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
         return NULL;
     }
     p->flush = opt->denormals == NB_DENORMALS_FLUSH;
-    if (generate(g, opt, b, threads, &p->cg) != 0)
+    if (generate(g, opt, b, threads, &p->cg, &p->exported) != 0)
         goto fail;
     char err[1024];
     double t0 = ir_seconds();
@@ -220,9 +226,11 @@ void nb_program_free(nb_program *p)
     if (p->backend)
         p->backend->free(&p->jit);
     cg_program_free(&p->cg);
+    cg_program_free(&p->exported);
     free(p->arena_base);
     state_release(p->state);
     free(p->bound);
+    rt_load_report_free(p);
     free(p);
 }
 

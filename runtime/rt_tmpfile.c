@@ -138,3 +138,69 @@ int rt_tmp_create(const char *dir, const char *base, int keep_mode, char **tmp)
     errno = saved;
     return -1;
 }
+
+int rt_file_replace(const char *dir, const char *base, const void *data, size_t len, char *err,
+                    size_t size)
+{
+    char *path = NULL, *tmp = NULL;
+    int fd = -1, rc = -1;
+    size_t dlen = strlen(dir), blen = strlen(base);
+    if (!(path = ir_malloc(dlen + blen + 2))) {
+        snprintf(err, size, "out of memory");
+        return -1;
+    }
+    memcpy(path, dir, dlen);
+    path[dlen] = '/';
+    memcpy(path + dlen + 1, base, blen + 1);
+    /* A regular file being replaced keeps its mode; a symbolic link is replaced by the
+     * new file, never followed. */
+    struct stat old;
+    int keep_mode = lstat(path, &old) == 0 && S_ISREG(old.st_mode);
+    rt_tmp_remove_stale(dir, base);
+    if ((fd = rt_tmp_create(dir, base, keep_mode, &tmp)) < 0) {
+        if (errno == ENOMEM)
+            snprintf(err, size, "out of memory");
+        else
+            snprintf(err, size, "cannot create a temporary file next to '%.300s': %s", path,
+                     strerror(errno));
+        goto done;
+    }
+    const unsigned char *at = data;
+    for (size_t left = len; left > 0;) {
+        ssize_t n = write(fd, at, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, size, "writing '%.300s' failed: %s", tmp,
+                     n < 0 ? strerror(errno) : "nothing written");
+            goto done;
+        }
+        at += n;
+        left -= (size_t)n;
+    }
+    if (fsync(fd) != 0 || (keep_mode && fchmod(fd, old.st_mode & 0777) != 0)) {
+        snprintf(err, size, "writing '%.300s' failed: %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, size, "cannot replace '%.300s' with the new file: %s", path, strerror(errno));
+        goto done;
+    }
+    free(tmp);
+    tmp = NULL;
+    int sync_errno = rt_sync_dir(dir);
+    if (sync_errno != 0) {
+        snprintf(err, size, "'%.300s' was written, but syncing its directory failed: %s", path,
+                 strerror(sync_errno));
+        goto done;
+    }
+    rc = 0;
+done:
+    if (tmp)
+        unlink(tmp);
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    free(path);
+    return rc;
+}

@@ -1,6 +1,6 @@
 /* test_alloc_fail.c — SQLite's allocation-failure discipline. Two scenarios — an MLP
  * (built, differentiated and given Adam, compiled with libtcc, initialized, bound,
- * run, saved and loaded; IDX files read; batches drawn; public error paths) and a
+ * run, saved and loaded, exported; IDX files read; batches drawn; public error paths) and a
  * "wide" graph of the other ops with gradient buffers, SGD and a program sharing state
  * — each run once to count their allocations, then once per allocation k with the k-th
  * failing: "persistent" (every later one fails too) and "transient" (only the k-th).
@@ -240,10 +240,14 @@ typedef struct outcome {
     int64_t batches[N_BATCH_DRAWS][BATCH];
     int64_t batch_counts[N_BATCH_DRAWS];
     float wide[WIDE_RESULTS]; /* the wide scenario's losses and outputs */
+    /* The non-strict loads: loaded, missing, unexpected of the file with an extra
+     * tensor, then of the parameters-only file; the first missing and unexpected names. */
+    int report[6];
+    char report_names[3][32];
 } outcome;
 
 static char dir[256], source_path[300], ckpt_path[300], missing_path[300], images_path[300],
-    labels_path[300];
+    labels_path[300], params_path[300], extra_path[300];
 
 static int fail_at(outcome *o, const char *step, const char *msg)
 {
@@ -332,9 +336,14 @@ static nb_program *build(outcome *o, nb_backend backend)
         goto done;
     }
     nb_node *outs[] = {loss, probs};
-    nb_compile_options opt = {
-        .outputs = outs, .n_outputs = 2, .updates = upd, .n_updates = nu, .backend = backend,
-        .keep_plan = 1, .threads = 2};
+    nb_compile_options opt = {.outputs = outs,
+                              .n_outputs = 2,
+                              .updates = upd,
+                              .n_updates = nu,
+                              .backend = backend,
+                              .keep_plan = 1,
+                              .threads = 2,
+                              .exportable = 1};
     p = nb_compile(g, &opt);
     if (!p)
         fail_at(o, "nb_compile", nb_graph_error(g));
@@ -348,6 +357,30 @@ static int run_once(nb_program *p, outcome *o, float *loss)
     if (nb_program_run(p) != 0)
         return fail_at(o, "nb_program_run", nb_program_error(p));
     *loss = *(const float *)nb_program_output(p, 0);
+    return 0;
+}
+
+/* Saves the parameters only, then loads non-strictly a file of w1 and a tensor the
+ * program does not have, and the parameters-only file. */
+static int partial_loads(nb_program *p, outcome *o)
+{
+    if (nb_program_save_params(p, params_path) != 0)
+        return fail_at(o, "nb_program_save_params", nb_program_error(p));
+    nb_load_report r;
+    if (nb_program_load_ex(p, extra_path, 0, &r) != 0)
+        return fail_at(o, "nb_program_load_ex (extra)", nb_program_error(p));
+    o->report[0] = r.n_loaded;
+    o->report[1] = r.n_missing;
+    o->report[2] = r.n_unexpected;
+    snprintf(o->report_names[0], sizeof o->report_names[0], "%s", r.n_missing ? r.missing[0] : "");
+    snprintf(o->report_names[1], sizeof o->report_names[1], "%s",
+             r.n_unexpected ? r.unexpected[0] : "");
+    if (nb_program_load_ex(p, params_path, 0, &r) != 0)
+        return fail_at(o, "nb_program_load_ex (params)", nb_program_error(p));
+    o->report[3] = r.n_loaded;
+    o->report[4] = r.n_missing;
+    o->report[5] = r.n_unexpected;
+    snprintf(o->report_names[2], sizeof o->report_names[2], "%s", r.n_missing ? r.missing[0] : "");
     return 0;
 }
 
@@ -386,7 +419,10 @@ static int train(nb_program *p, outcome *o)
         return -1;
     if (nb_program_get_param(p, "w1", o->w1, sizeof o->w1) != 0)
         return fail_at(o, "nb_program_get_param", nb_program_error(p));
-    return 0;
+    nb_export_options eo = {.prefix = "mlp", .dir = dir};
+    if (nb_program_export(p, &eo) != 0)
+        return fail_at(o, "nb_program_export", nb_program_error(p));
+    return partial_loads(p, o);
 }
 
 /* Reads the images (gzip) and labels (plain) files and converts them. */
@@ -537,8 +573,7 @@ static void scenario_wide(outcome *o)
     upd[0] = (nb_update){buf, acc};
     nb_node *outs_p[] = {loss, m}, *outs_q[] = {red};
     nb_compile_options op = {
-        .outputs = outs_p, .n_outputs = 2, .updates = upd, .n_updates = 1 + nu,
-        .threads = 1};
+        .outputs = outs_p, .n_outputs = 2, .updates = upd, .n_updates = 1 + nu, .threads = 1};
     if (!(p = compile_or_fail(g, o, "nb_compile (wide)", &op)))
         goto done;
     nb_compile_options oq = {.outputs = outs_q, .n_outputs = 1, .share_state = p, .threads = 1};
@@ -599,6 +634,18 @@ static void make_files(void)
     snprintf(missing_path, sizeof missing_path, "%s/missing.safetensors", dir);
     snprintf(images_path, sizeof images_path, "%s/images.idx", dir);
     snprintf(labels_path, sizeof labels_path, "%s/labels.idx", dir);
+    snprintf(params_path, sizeof params_path, "%s/params.safetensors", dir);
+    snprintf(extra_path, sizeof extra_path, "%s/extra.safetensors", dir);
+    /* w1 f32[3,5] = 0.5 and a bf16[2] the program does not have. */
+    static const char json[] =
+        "{\"w1\":{\"dtype\":\"F32\",\"shape\":[3,5],\"data_offsets\":[0,60]},"
+        "\"w1.old\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[60,64]}}";
+    unsigned char st[8 + sizeof json - 1 + 64] = {sizeof json - 1}; /* < 256: one byte */
+    memcpy(st + 8, json, sizeof json - 1);
+    const float half = 0.5f;
+    for (int i = 0; i < 15; i++)
+        memcpy(st + 8 + sizeof json - 1 + 4 * i, &half, 4);
+    write_file(extra_path, st, sizeof st, 0);
     /* u8 images [6, 2, 2] and u8 labels [6], IDX's big-endian header. */
     unsigned char img[4 + 12 + IMG_N * IMG_PIXELS] = {0, 0, 0x08, 3, 0, 0, 0, IMG_N,
                                                       0, 0, 0,    2, 0, 0, 0, 2};
@@ -635,7 +682,9 @@ static int same_results(const outcome *a, const outcome *b)
            !memcmp(a->labels, b->labels, sizeof a->labels) &&
            !memcmp(a->batches, b->batches, sizeof a->batches) &&
            !memcmp(a->batch_counts, b->batch_counts, sizeof a->batch_counts) &&
-           !memcmp(a->wide, b->wide, sizeof a->wide);
+           !memcmp(a->wide, b->wide, sizeof a->wide) &&
+           !memcmp(a->report, b->report, sizeof a->report) &&
+           !memcmp(a->report_names, b->report_names, sizeof a->report_names);
 }
 
 typedef void (*scenario_fn)(outcome *o);
@@ -737,6 +786,13 @@ static void fail_every_allocation(const char *name, scenario_fn scenario,
 
 static void check_mlp(const outcome *clean)
 {
+    /* The non-strict loads: w1 and the 11 others (b1, w2, Adam's 9), "w1.old"; then the
+     * 3 layers and Adam's 9 state parameters. */
+    static const int report[6] = {1, 11, 1, 3, 9, 0};
+    assert_memory_equal(clean->report, report, sizeof report);
+    assert_string_equal(clean->report_names[0], "b1");
+    assert_string_equal(clean->report_names[1], "w1.old");
+    assert_string_equal(clean->report_names[2], "w1.exp_avg");
     /* The checkpoint round trip restored the state after the second run. */
     assert_memory_equal(&clean->loss[3], &clean->loss[2], sizeof(float));
     /* Training lowers the loss; softmax rows sum to 1. */

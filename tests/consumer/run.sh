@@ -3,7 +3,14 @@
 # outside nabla's tree would, in a temporary directory removed afterwards, and runs it:
 #   find_package      against `cmake --install BUILD` into a temporary prefix
 #   pkg_config        the same install, a plain Makefile and pkg-config
-#   add_subdirectory  nabla's source tree as a subdirectory of the consumer's project
+#   add_subdirectory  nabla's source tree as a subdirectory of the consumer's project (and
+#                     the nabla_add_model consumer's model built with it)
+#   nabla_add_model   the same install: a model exported at build time by the package's
+#                     nabla_add_model (tests/consumer/nabla_add_model) and run without nabla
+#   cross             the same install: the nabla_add_model consumer's generator, built
+#                     for the host, exports the model for a Cortex-M4F that
+#                     arm-none-eabi-gcc builds (tests/consumer/cross); skipped (77)
+#                     when that compiler is not installed
 #   shared            nabla built with -DBUILD_SHARED_LIBS=ON and installed: libnabla.so
 #                     has no text relocations and exports nb_* only (not nb_rt_*, not
 #                     libtcc); the find_package and pkg_config consumers link it
@@ -42,8 +49,35 @@ pkg_config)
     install_to "$build" "$tmp/prefix"
     make_consumer "$tmp/prefix"
     ;;
+nabla_add_model)
+    install_to "$build" "$tmp/prefix"
+    # Warning-free exported C, as the generated files promise.
+    cmake_consumer nabla_add_model -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+        -DCMAKE_C_FLAGS="-Wall -Wextra -Werror"
+    ;;
+cross)
+    if ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then
+        echo "arm-none-eabi-gcc is not installed: skipped"
+        exit 77
+    fi
+    install_to "$build" "$tmp/prefix"
+    cmake_consumer nabla_add_model -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+    cmake -S "$tmp/src/cross" -B "$tmp/build-cross" \
+        -DCMAKE_TOOLCHAIN_FILE="$tmp/src/cross/toolchain.cmake" \
+        -DNABLA_CMAKE_DIR="$tmp/prefix/lib/cmake/nabla" \
+        -DHOST_GENERATOR="$tmp/build-nabla_add_model/seed_generator" \
+        -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" >/dev/null
+    cmake --build "$tmp/build-cross" -j$jobs >/dev/null
+    machine=$(readelf -h "$tmp/build-cross/consumer" | sed -n 's/^ *Machine: *//p')
+    if [ "$machine" != "ARM" ]; then
+        echo "the cross build made a program for '$machine', not ARM" >&2
+        exit 1
+    fi
+    echo "built an ARM program with the exported model"
+    ;;
 add_subdirectory)
     cmake_consumer add_subdirectory -DNABLA_SOURCE="$source"
+    "$tmp/build-add_subdirectory/model_consumer"
     # Only the library: none of nabla's tests, examples or benchmarks.
     for d in tests examples bench; do
         if [ -e "$tmp/build-add_subdirectory/nabla/$d" ]; then

@@ -1,7 +1,11 @@
-/* fuzz_checkpoint.c — fuzz target for nb_program_load, the reader of untrusted
- * safetensors files. Properties checked on every input: no crash, leak or sanitizer
- * report; a refused file leaves every parameter as it was and names the file in the
- * error; an accepted file saves and loads back to the same bytes. */
+/* fuzz_checkpoint.c — fuzz target for nb_program_load and nb_program_load_ex, the
+ * readers of untrusted safetensors files, strict and not. Properties checked on every
+ * input: no crash, leak or sanitizer report; a refused file leaves every parameter as it
+ * was, names the file in the error and zeroes the report; a non-strict load's report
+ * accounts for every parameter (loaded or missing) and lists as unexpected only names
+ * the program does not have; the strict load accepts exactly the files the non-strict
+ * one accepts with nothing missing or unexpected; an accepted file saves and loads back
+ * to the same bytes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +57,22 @@ static int params_match(nb_program *p, int compare)
     return 1;
 }
 
+/* Checks a non-strict load's report against the program; aborts when it is wrong. */
+static void check_report(nb_program *p, const nb_load_report *r)
+{
+    int n = nb_program_param_count(p);
+    if (r->n_loaded < 0 || r->n_missing < 0 || r->n_unexpected < 0 ||
+        r->n_loaded + r->n_missing != n || (r->n_missing > 0) != (r->missing != NULL) ||
+        (r->n_unexpected > 0) != (r->unexpected != NULL))
+        abort();
+    for (int k = 0; k < r->n_missing; k++)
+        if (!r->missing[k] || nb_program_param_index(p, r->missing[k]) < 0)
+            abort();
+    for (int k = 0; k < r->n_unexpected; k++)
+        if (!r->unexpected[k] || nb_program_param_index(p, r->unexpected[k]) >= 0)
+            abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!prog) {
@@ -68,7 +88,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     params_match(prog, 0);
     const char *in = fuzz_scratch("in.safetensors", data, size);
+    nb_load_report r;
+    memset(&r, 0x5a, sizeof r);
+    int lax = nb_program_load_ex(prog, in, 0, &r);
+    if (getenv("NABLA_FUZZ_VERBOSE")) {
+        if (lax == 0)
+            fprintf(stderr, "non-strict: accepted (%d loaded, %d missing, %d unexpected)\n",
+                    r.n_loaded, r.n_missing, r.n_unexpected);
+        else
+            fprintf(stderr, "non-strict: %s\n", nb_program_error(prog));
+    }
+    if (lax != 0) {
+        const char *e = nb_program_error(prog);
+        if (!e || !strstr(e, in) || !params_match(prog, 1) || r.n_loaded || r.n_missing ||
+            r.n_unexpected || r.missing || r.unexpected)
+            abort();
+    } else {
+        check_report(prog, &r);
+    }
+    int complete = lax == 0 && r.n_missing == 0 && r.n_unexpected == 0;
+    params_match(prog, 0);
     int rc = nb_program_load(prog, in);
+    if ((rc == 0) != complete)
+        abort();
     if (getenv("NABLA_FUZZ_VERBOSE"))
         fprintf(stderr, "%s\n", rc == 0 ? "accepted" : nb_program_error(prog));
     if (rc != 0) {

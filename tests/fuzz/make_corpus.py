@@ -92,6 +92,33 @@ write("checkpoint", "lone-surrogate", st_file(h.replace('"nabla"', '"\\ud800"'),
 write("checkpoint", "deep", st_file('{"__metadata__":' + "[" * 100 + "]" * 100 + "}", b""))
 write("checkpoint", "not-object", st_file("[1,2,3]", b""))
 
+# Files that only a non-strict load takes (nb_program_load_ex, strict = 0), and damage
+# in the tensors it skips.
+def extra(name, entry, data, order=None):
+    h, d = st_header(order=order, override=lambda e: e.update(z=entry(sum(p[3] for p in PARAMS if p[0] in e))))
+    write("checkpoint", name, st_file(h, d + data))
+
+
+extra("lax-extra-bf16", lambda at: {"dtype": "BF16", "shape": [2], "data_offsets": [at, at + 4]}, b"\x80?\0@")
+extra("lax-extra-rank11", lambda at: {"dtype": "I64", "shape": [1] * 10 + [2], "data_offsets": [at, at + 16]},
+      bytes(16))
+extra("lax-missing", lambda at: {"dtype": "U8", "shape": [0, 2**40], "data_offsets": [at, at]}, b"",
+      order=["a", "m"])
+extra("lax-extra-bad-dtype", lambda at: {"dtype": "Q7", "shape": [2], "data_offsets": [at, at + 4]}, bytes(4))
+extra("lax-extra-wrong-size", lambda at: {"dtype": "F16", "shape": [3], "data_offsets": [at, at + 4]}, bytes(4))
+extra("lax-extra-overflow", lambda at: {"dtype": "BF16", "shape": [2**32, 2**32], "data_offsets": [at, at + 4]},
+      bytes(4))
+extra("lax-extra-overlap", lambda at: {"dtype": "BF16", "shape": [2], "data_offsets": [at - 4, at]}, bytes(4))
+h, d = st_header(order=["a"])
+write("checkpoint", "lax-only-a", st_file(h, d))
+h, d = st_header(order=["a", "b"])
+write("checkpoint", "lax-two-extras",
+      st_file(h[:-1] + ',"y":{"dtype":"U16","shape":[1],"data_offsets":[34,36]},'
+              '"z":{"dtype":"U8","shape":[2],"data_offsets":[32,34]}}', d + b"\1\2\3\4"))
+h, d = st_header(override=lambda e: e.update(z={"dtype": "U8", "shape": [1], "data_offsets": [63, 64]}))
+write("checkpoint", "lax-extra-twice",
+      st_file(h[:-1] + ',"z":{"dtype":"U8","shape":[1],"data_offsets":[64,65]}}', d + b"\1\2"))
+
 # ---- idx --------------------------------------------------------------------------------
 
 
