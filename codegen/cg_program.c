@@ -440,10 +440,9 @@ static void put_var_or_swap(ir_text *out, const ir_node *n, int swap)
     }
 }
 
-/* Appends "    <T> *<var> = (<T> *)(<base> + <offset>);" (without the line end), the
+/* Appends "    <T> *<var> = (<T> *)": the start of a pointer's declaration, the
  * variable of x or swap slot s<swap> when x is NULL. */
-static void put_pointer(ir_text *out, const char *t, const ir_node *x, int swap, const char *base,
-                        size_t offset)
+static void put_decl(ir_text *out, const char *t, const ir_node *x, int swap)
 {
     ir_text_append(out, "    ", 4);
     ir_text_puts(out, t);
@@ -451,7 +450,15 @@ static void put_pointer(ir_text *out, const char *t, const ir_node *x, int swap,
     put_var_or_swap(out, x, swap);
     ir_text_append(out, " = (", 4);
     ir_text_puts(out, t);
-    ir_text_append(out, " *)(", 4);
+    ir_text_append(out, " *)", 3);
+}
+
+/* Appends "    <T> *<var> = (<T> *)(<base> + <offset>);" (without the line end). */
+static void put_pointer(ir_text *out, const char *t, const ir_node *x, int swap, const char *base,
+                        size_t offset)
+{
+    put_decl(out, t, x, swap);
+    ir_text_putc(out, '(');
     ir_text_puts(out, base);
     ir_text_append(out, " + ", 3);
     put_size(out, offset);
@@ -462,13 +469,8 @@ static void put_pointer(ir_text *out, const char *t, const ir_node *x, int swap,
  * of an exported entry, whose address the caller passes. */
 static void put_param(ir_text *out, const char *t, const ir_node *x, int i)
 {
-    ir_text_append(out, "    ", 4);
-    ir_text_puts(out, t);
-    ir_text_append(out, " *", 2);
-    put_var(out, x);
-    ir_text_append(out, " = (", 4);
-    ir_text_puts(out, t);
-    ir_text_puts(out, " *)param[");
+    put_decl(out, t, x, 0);
+    ir_text_puts(out, "param[");
     ir_text_int(out, i);
     ir_text_append(out, "];", 2);
 }

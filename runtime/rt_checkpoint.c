@@ -1,13 +1,9 @@
 /* rt_checkpoint.c — checkpoints: a program's parameters saved to safetensors files
  * atomically (the reader is rt_checkpoint_load.c), and what writer and reader share. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "rt.h"
 #include "rt_json.h"
@@ -140,6 +136,31 @@ static int write_le(FILE *f, const unsigned char *data, size_t n, size_t elsize)
     return 0;
 }
 
+/* What a save writes: the length, the header, the parameters' data. */
+typedef struct save_job {
+    nb_program *p;
+    const char *header;
+    size_t hlen;
+    int model_only;
+} save_job;
+
+static int save_write(FILE *f, void *ctx)
+{
+    const save_job *j = ctx;
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)j->hlen >> (8 * i));
+    if (fwrite(len8, 1, 8, f) != 8 || fwrite(j->header, 1, j->hlen, f) != j->hlen)
+        return -1;
+    for (int i = 0; i < j->p->cg.n_params; i++) {
+        const cg_slot *s = &j->p->cg.params[i];
+        if (saves(s, j->model_only) && write_le(f, j->p->state->bytes + s->offset, rt_st_bytes(s),
+                                                ir_dtype_size(s->dtype)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* nb_program_save and nb_program_save_params. */
 static int save(nb_program *p, const char *path, int model_only)
 {
@@ -148,94 +169,14 @@ static int save(nb_program *p, const char *path, int model_only)
     rt_error_clear(p);
     if (!path)
         return rt_error(p, "save: path is NULL");
-    char *tmp = NULL, *dir = NULL, *header = NULL;
-    FILE *f = NULL;
-    int fd = -1, rc = -1;
-    size_t hlen = 0;
-    header = header_build(p, path, model_only, &hlen);
+    save_job j = {.p = p, .model_only = model_only};
+    char *header = header_build(p, path, model_only, &j.hlen), err[1024];
     if (!header)
-        goto done;
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    dir = slash ? ir_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : ir_strdup(".");
-    if (!dir) {
-        rt_error(p, "save '%.300s': out of memory", path);
-        goto done;
-    }
-    /* The mode of the file being replaced is kept (a 0600 checkpoint stays private). */
-    struct stat old;
-    int keep_mode = stat(path, &old) == 0 && S_ISREG(old.st_mode);
-    rt_tmp_remove_stale(dir, base);
-    fd = rt_tmp_create(dir, base, keep_mode, &tmp);
-    if (fd < 0) {
-        if (errno == ENOMEM)
-            rt_error(p, "save '%.300s': out of memory", path);
-        else
-            rt_error(p, "save '%.300s': cannot create a temporary file next to it: %s", path,
-                     strerror(errno));
-        goto done;
-    }
-    /* fd stays open, holding the lock, until the temporary is renamed or removed. */
-    int wfd = dup(fd);
-    f = wfd >= 0 ? fdopen(wfd, "wb") : NULL;
-    if (!f) {
-        rt_error(p, "save '%.300s': %s", path, strerror(errno));
-        if (wfd >= 0)
-            close(wfd);
-        goto done;
-    }
-    unsigned char len8[8];
-    for (int i = 0; i < 8; i++)
-        len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(header, 1, hlen, f) == hlen;
-    for (int i = 0; ok && i < p->cg.n_params; i++) {
-        const cg_slot *s = &p->cg.params[i];
-        if (saves(s, model_only))
-            ok = write_le(f, p->state->bytes + s->offset, rt_st_bytes(s),
-                          ir_dtype_size(s->dtype)) == 0;
-    }
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (!ok) {
-        rt_error(p, "save '%.300s': writing the temporary file '%.300s' failed: %s", path, tmp,
-                 strerror(errno));
-        goto done;
-    }
-    int closed = fclose(f);
-    f = NULL;
-    if (closed != 0) {
-        rt_error(p, "save '%.300s': closing the temporary file failed: %s", path, strerror(errno));
-        goto done;
-    }
-    if (keep_mode && fchmod(fd, old.st_mode & 0777) != 0) {
-        rt_error(p, "save '%.300s': cannot give the new file the old one's mode %03o: %s", path,
-                 (unsigned)(old.st_mode & 0777), strerror(errno));
-        goto done;
-    }
-    if (rename(tmp, path) != 0) {
-        rt_error(p, "save '%.300s': cannot replace it with the new file: %s", path,
-                 strerror(errno));
-        goto done;
-    }
-    free(tmp);
-    tmp = NULL; /* it is the checkpoint now */
-    int sync_errno = rt_sync_dir(dir);
-    if (sync_errno != 0) {
-        rt_error(p,
-                 "save '%.300s': the checkpoint was replaced, but syncing its directory "
-                 "failed (%s): the new file may not survive a power loss",
-                 path, strerror(sync_errno));
-        goto done;
-    }
-    rc = 0;
-done:
-    if (f)
-        fclose(f);
-    if (tmp)
-        unlink(tmp);
-    if (fd >= 0)
-        close(fd);
-    free(tmp);
-    free(dir);
+        return -1;
+    j.header = header;
+    int rc = rt_file_replace(path, save_write, &j, err, sizeof err);
+    if (rc != 0)
+        rt_error(p, "save '%.300s': %s", path, err);
     free(header);
     return rc;
 }

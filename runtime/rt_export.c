@@ -472,6 +472,30 @@ static void write_source(export_ctx *e, unsigned char *has_init)
     write_functions(e, has_init);
 }
 
+static int text_write(FILE *f, void *ctx)
+{
+    const ir_text *t = ctx;
+    return fwrite(t->buf, 1, t->len, f) == t->len ? 0 : -1;
+}
+
+/* Writes text to <dir>/<prefix><ext> atomically. 0, or -1 with the error on p. */
+static int write_file(nb_program *p, const nb_export_options *opt, const char *ext,
+                      const ir_text *text)
+{
+    ir_text path = {0};
+    char err[1024];
+    ir_text_printf(&path, "%s/%s%s", opt->dir ? opt->dir : ".", opt->prefix, ext);
+    if (path.failed) {
+        free(path.buf);
+        return rt_error(p, "export: out of memory");
+    }
+    int rc = rt_file_replace(path.buf, text_write, (void *)text, err, sizeof err);
+    if (rc != 0)
+        rt_error(p, "export '%.300s': %s", path.buf, err);
+    free(path.buf);
+    return rc;
+}
+
 int nb_program_export(nb_program *p, const nb_export_options *opt)
 {
     if (!p)
@@ -500,8 +524,6 @@ int nb_program_export(nb_program *p, const nb_export_options *opt)
                     .consts = opt->weights == NB_EXPORT_WEIGHTS_CONST};
     for (size_t i = 0; opt->prefix[i]; i++)
         e.upper[i] = (char)toupper((unsigned char)opt->prefix[i]);
-    const char *dir = opt->dir ? opt->dir : ".";
-    char name[RT_EXPORT_PREFIX_MAX + 3], err[512];
     unsigned char *has_init = ir_calloc((size_t)e.cg->n_params + 1, 1);
     int rc = -1;
     if (!has_init) {
@@ -514,16 +536,9 @@ int nb_program_export(nb_program *p, const nb_export_options *opt)
         rt_error(p, "export: out of memory");
         goto done;
     }
-    snprintf(name, sizeof name, "%s.h", opt->prefix);
-    if (rt_file_replace(dir, name, e.h.buf, e.h.len, err, sizeof err) != 0) {
-        rt_error(p, "export: %s", err);
+    /* The header first: a build that sees the new .c finds the header it includes. */
+    if (write_file(p, opt, ".h", &e.h) != 0 || write_file(p, opt, ".c", &e.c) != 0)
         goto done;
-    }
-    snprintf(name, sizeof name, "%s.c", opt->prefix);
-    if (rt_file_replace(dir, name, e.c.buf, e.c.len, err, sizeof err) != 0) {
-        rt_error(p, "export: %s", err);
-        goto done;
-    }
     rc = 0;
 done:
     free(has_init);

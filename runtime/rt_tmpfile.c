@@ -1,7 +1,7 @@
-/* rt_tmpfile.c — temporary files that become a file by rename (checkpoints): created
- * exclusively next to their target under a recognizable name, locked while their
- * writer lives, so that the ones a killed writer left behind can be found and removed
- * without ever touching a live writer's file. */
+/* rt_tmpfile.c — files replaced atomically (checkpoints, exported programs): written to
+ * temporary files created exclusively next to their target under a recognizable name,
+ * locked while their writer lives, and renamed over it; the ones a killed writer left
+ * behind are found and removed without ever touching a live writer's file. */
 /* flock(2) is BSD and Linux, not POSIX. */
 #define _DEFAULT_SOURCE
 
@@ -139,21 +139,20 @@ int rt_tmp_create(const char *dir, const char *base, int keep_mode, char **tmp)
     return -1;
 }
 
-int rt_file_replace(const char *dir, const char *base, const void *data, size_t len, char *err,
-                    size_t size)
+int rt_file_replace(const char *path, rt_file_writer writer, void *ctx, char *err, size_t size)
 {
-    char *path = NULL, *tmp = NULL;
+    char *tmp = NULL, *dir = NULL;
+    FILE *f = NULL;
     int fd = -1, rc = -1;
-    size_t dlen = strlen(dir), blen = strlen(base);
-    if (!(path = ir_malloc(dlen + blen + 2))) {
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    dir = slash ? ir_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : ir_strdup(".");
+    if (!dir) {
         snprintf(err, size, "out of memory");
         return -1;
     }
-    memcpy(path, dir, dlen);
-    path[dlen] = '/';
-    memcpy(path + dlen + 1, base, blen + 1);
-    /* A regular file being replaced keeps its mode; a symbolic link is replaced by the
-     * new file, never followed. */
+    /* A regular file being replaced keeps its mode (a 0600 checkpoint stays private); a
+     * symbolic link is replaced by the new file, never followed. */
     struct stat old;
     int keep_mode = lstat(path, &old) == 0 && S_ISREG(old.st_mode);
     rt_tmp_remove_stale(dir, base);
@@ -161,46 +160,56 @@ int rt_file_replace(const char *dir, const char *base, const void *data, size_t 
         if (errno == ENOMEM)
             snprintf(err, size, "out of memory");
         else
-            snprintf(err, size, "cannot create a temporary file next to '%.300s': %s", path,
-                     strerror(errno));
+            snprintf(err, size, "cannot create a temporary file next to it: %s", strerror(errno));
         goto done;
     }
-    const unsigned char *at = data;
-    for (size_t left = len; left > 0;) {
-        ssize_t n = write(fd, at, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            snprintf(err, size, "writing '%.300s' failed: %s", tmp,
-                     n < 0 ? strerror(errno) : "nothing written");
-            goto done;
-        }
-        at += n;
-        left -= (size_t)n;
+    /* fd stays open, holding the lock, until the temporary is renamed or removed. */
+    int wfd = dup(fd);
+    f = wfd >= 0 ? fdopen(wfd, "wb") : NULL;
+    if (!f) {
+        snprintf(err, size, "%s", strerror(errno));
+        if (wfd >= 0)
+            close(wfd);
+        goto done;
     }
-    if (fsync(fd) != 0 || (keep_mode && fchmod(fd, old.st_mode & 0777) != 0)) {
-        snprintf(err, size, "writing '%.300s' failed: %s", tmp, strerror(errno));
+    if (writer(f, ctx) != 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        snprintf(err, size, "writing the temporary file '%.300s' failed: %s", tmp, strerror(errno));
+        goto done;
+    }
+    int closed = fclose(f);
+    f = NULL;
+    if (closed != 0) {
+        snprintf(err, size, "closing the temporary file failed: %s", strerror(errno));
+        goto done;
+    }
+    if (keep_mode && fchmod(fd, old.st_mode & 0777) != 0) {
+        snprintf(err, size, "cannot give the new file the old one's mode %03o: %s",
+                 (unsigned)(old.st_mode & 0777), strerror(errno));
         goto done;
     }
     if (rename(tmp, path) != 0) {
-        snprintf(err, size, "cannot replace '%.300s' with the new file: %s", path, strerror(errno));
+        snprintf(err, size, "cannot replace it with the new file: %s", strerror(errno));
         goto done;
     }
     free(tmp);
-    tmp = NULL;
+    tmp = NULL; /* it is the file now */
     int sync_errno = rt_sync_dir(dir);
     if (sync_errno != 0) {
-        snprintf(err, size, "'%.300s' was written, but syncing its directory failed: %s", path,
+        snprintf(err, size,
+                 "the file was replaced, but syncing its directory failed (%s): the new file "
+                 "may not survive a power loss",
                  strerror(sync_errno));
         goto done;
     }
     rc = 0;
 done:
+    if (f)
+        fclose(f);
     if (tmp)
         unlink(tmp);
     if (fd >= 0)
         close(fd);
     free(tmp);
-    free(path);
+    free(dir);
     return rc;
 }

@@ -4,6 +4,7 @@
 #define RT_TMPFILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Creates and locks a new temporary file ".<base>.tmp-XXXXXX" in dir, exclusively and
  * without following a symbolic link, mode 0600 when keep_mode (the caller gives it the
@@ -20,12 +21,16 @@ void rt_tmp_remove_stale(const char *dir, const char *base);
 /* Flushes directory dir, so that a rename into it is durable. 0, or an errno value. */
 int rt_sync_dir(const char *dir);
 
-/* Writes len bytes of data to the file <dir>/<base> atomically: a temporary made by
- * rt_tmp_create is written, synced and renamed over it (an existing regular file's
- * mode is kept; a symbolic link there is replaced, not followed), so the file holds
- * either its old contents or all of data. 0, or -1 with a message in err (no temporary
- * is left behind). */
-int rt_file_replace(const char *dir, const char *base, const void *data, size_t len, char *err,
-                    size_t size);
+/* Writes the contents of a file: 0, or -1 with errno set. */
+typedef int (*rt_file_writer)(FILE *f, void *ctx);
+
+/* Replaces the file at path atomically: a temporary made by rt_tmp_create next to it is
+ * written by writer(f, ctx), synced and renamed over it (an existing regular file's mode
+ * is kept; a symbolic link there is replaced, not followed), then the directory is
+ * synced, so the file holds either its old contents or all of the new. 0, or -1 with
+ * what failed in err ("out of memory", "cannot create a temporary file next to it: ...",
+ * "writing the temporary file '...' failed: ...", "cannot replace it with the new
+ * file: ...", ...; the caller names the file). No temporary is left behind. */
+int rt_file_replace(const char *path, rt_file_writer writer, void *ctx, char *err, size_t size);
 
 #endif

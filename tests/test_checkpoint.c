@@ -24,28 +24,12 @@
 
 #include <cmocka.h>
 
+#include "files.h"
 #include "ir.h"
 #include "memlimit.h"
 #include "nabla.h"
 
 /* ---- files and directories -------------------------------------------------------- */
-
-static char *make_dir(void)
-{
-    char tmpl[] = "/tmp/nabla-ckpt-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
-    assert_non_null(s);
-    snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
 
 /* Removes a test directory and the files in it (one level). */
 static void remove_dir(char *dir)
@@ -56,7 +40,7 @@ static void remove_dir(char *dir)
     while ((e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        char *f = join(dir, e->d_name);
+        char *f = tu_join(dir, e->d_name);
         if (remove(f) != 0)
             fail_msg("cannot remove %s: %s", f, strerror(errno));
         free(f);
@@ -93,30 +77,6 @@ static void list_dir(const char *dir, char *out, size_t size)
         snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? " " : "", names[i]);
 }
 
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)size + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *n = (size_t)size;
-    return b;
-}
-
-static void write_bytes(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(b, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* A safetensors file by hand: the 8-byte length field hlen, the header text, and
  * data_len bytes of data (from data, or a 0x3c pattern when NULL). */
 static void write_st_len(const char *path, uint64_t hlen, const char *json, const void *data,
@@ -132,7 +92,7 @@ static void write_st_len(const char *path, uint64_t hlen, const char *json, cons
         memcpy(b + 8 + jn, data, data_len);
     else
         memset(b + 8 + jn, 0x3c, data_len);
-    write_bytes(path, b, 8 + jn + data_len);
+    tu_write_file(path, b, 8 + jn + data_len);
     free(b);
 }
 
@@ -211,11 +171,11 @@ static void expect_load_error(nb_program *p, const char *path, const char *what)
 static void test_layout(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "small.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "small.safetensors");
     nb_program *p = small_program();
     assert_int_equal(nb_program_save(p, path), 0);
     size_t n;
-    unsigned char *b = read_all(path, &n);
+    unsigned char *b = tu_read_file(path, &n);
     const char *json = "{\"__metadata__\":{\"producer\":\"nabla\"},"
                        "\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
                        "\"b\":{\"dtype\":\"F64\",\"shape\":[],\"data_offsets\":[24,32]}}";
@@ -244,7 +204,7 @@ static void test_layout(void **state)
 static void test_load_foreign_file(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "foreign.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "foreign.safetensors");
     /* b = -2.0 at [0, 8), a = 0.5, -0, 1e-45 (denormal), inf, -1, 3 at [8, 32). */
     static const unsigned char data[32] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0,
                                            0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x00, 0x80,
@@ -337,7 +297,7 @@ static nb_program *spec_program(void)
 static void test_round_trip_bit_exact(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "ckpt.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "ckpt.safetensors");
     nb_program *a = spec_program(), *b = spec_program();
     ir_rng r;
     ir_rng_seed(&r, 1234);
@@ -365,7 +325,7 @@ static void test_round_trip_bit_exact(void **state)
     /* The layout: length field, a header of spaces-padded JSON ending at a multiple of 8,
      * then the values back to back in parameter order, and nothing else. */
     size_t n;
-    unsigned char *file = read_all(path, &n);
+    unsigned char *file = tu_read_file(path, &n);
     uint64_t hlen = le64(file);
     assert_int_equal((8 + hlen) % 8, 0);
     assert_int_equal(n, 8 + hlen + total);
@@ -405,10 +365,10 @@ static void test_round_trip_bit_exact(void **state)
     free(file);
 
     /* Saving what was loaded gives the same bytes. */
-    char *again = join(dir, "again.safetensors");
+    char *again = tu_join(dir, "again.safetensors");
     assert_int_equal(nb_program_save(b, again), 0);
     size_t n1, n2;
-    unsigned char *f1 = read_all(path, &n1), *f2 = read_all(again, &n2);
+    unsigned char *f1 = tu_read_file(path, &n1), *f2 = tu_read_file(again, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(f1, f2, n1);
     free(f1);
@@ -480,7 +440,7 @@ static float step(nb_program *p)
 static void test_resume_training(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "train.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "train.safetensors");
     nb_node *loss;
     nb_update u[4];
     int nu;
@@ -520,8 +480,8 @@ static void test_resume_training(void **state)
 static void test_grad_buffers_must_match(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *with = join(dir, "with.safetensors"),
-         *without = join(dir, "without.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *with = tu_join(dir, "with.safetensors"),
+         *without = tu_join(dir, "without.safetensors");
     nb_node *loss1, *loss2;
     nb_update u1[4], u2[4];
     int n1, n2;
@@ -692,7 +652,7 @@ static const bad_header bad_headers[] = {
 static void test_corrupt_headers(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "bad.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "bad.safetensors");
     nb_program *p = small_program();
     for (size_t i = 0; i < sizeof bad_headers / sizeof bad_headers[0]; i++) {
         const bad_header *c = &bad_headers[i];
@@ -711,17 +671,17 @@ static void test_corrupt_headers(void **state)
 static void test_corrupt_lengths(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "bad.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "bad.safetensors");
     nb_program *p = small_program();
     const char *json = "{" A_OK "," B_OK "}";
 
     expect_load_error(p, "/nonexistent/dir/x.safetensors", "cannot open it");
     expect_load_error(p, dir, "not a regular file");
-    write_bytes(path, "", 0);
+    tu_write_file(path, "", 0);
     expect_load_error(p, path, "the file is 0 bytes, too short to hold the 8-byte header length");
-    write_bytes(path, "\x10\0\0\0\0", 5);
+    tu_write_file(path, "\x10\0\0\0\0", 5);
     expect_load_error(p, path, "the file is 5 bytes, too short");
-    write_bytes(path, "\0\0\0\0\0\0\0\0", 8);
+    tu_write_file(path, "\0\0\0\0\0\0\0\0", 8);
     expect_load_error(p, path, "the header is not valid JSON");
 
     /* A length one past the end, and huge ones that must not be allocated. */
@@ -761,7 +721,7 @@ static void test_corrupt_lengths(void **state)
         buf[i] = (unsigned char)((uint64_t)jn >> (8 * i));
     memcpy(buf + 8, with_nul, jn);
     memset(buf + 8 + jn, 0, 32);
-    write_bytes(path, buf, 8 + jn + 32);
+    tu_write_file(path, buf, 8 + jn + 32);
     expect_load_error(p, path, "the header holds a NUL byte");
 
     nb_program_free(p);
@@ -774,7 +734,7 @@ static void test_corrupt_bool(void **state)
 {
     (void)state;
     static const int64_t s3[] = {3};
-    char *dir = make_dir(), *path = join(dir, "bool.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "bool.safetensors");
     nb_graph *g = nb_graph_new();
     nb_node *m = nb_param(g, "m", NB_BOOL, 1, s3);
     nb_program *p = compile_outputs(g, &m, 1);
@@ -797,7 +757,7 @@ static void test_corrupt_bool(void **state)
 static void test_save_replaces(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "c.safetensors");
     nb_program *p = small_program();
     assert_int_equal(nb_program_save(p, path), 0);
     float a2[6] = {-1, -2, -3, -4, -5, -6};
@@ -821,7 +781,7 @@ static void test_save_replaces(void **state)
 static void assert_file_is(const char *path, const unsigned char *old, size_t n)
 {
     size_t m;
-    unsigned char *now = read_all(path, &m);
+    unsigned char *now = tu_read_file(path, &m);
     assert_int_equal(m, n);
     assert_memory_equal(now, old, n);
     free(now);
@@ -830,17 +790,17 @@ static void assert_file_is(const char *path, const unsigned char *old, size_t n)
 static void test_save_failures(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "c.safetensors");
     nb_program *p = small_program();
     assert_int_equal(nb_program_save(p, path), 0);
     size_t n;
-    unsigned char *old = read_all(path, &n);
+    unsigned char *old = tu_read_file(path, &n);
     float a2[6] = {9, 9, 9, 9, 9, 9};
     assert_int_equal(nb_program_set_param(p, "a", a2, sizeof a2), 0);
     char names[1024];
 
     /* A missing directory. */
-    char *missing = join(dir, "no/such/dir/c.safetensors");
+    char *missing = tu_join(dir, "no/such/dir/c.safetensors");
     assert_int_equal(nb_program_save(p, missing), -1);
     assert_error_has(p, missing);
     assert_error_has(p, "cannot create a temporary file next to it");
@@ -851,7 +811,7 @@ static void test_save_failures(void **state)
     char longname[256];
     memset(longname, 'x', 250);
     strcpy(longname + 250, ".st");
-    char *longpath = join(dir, longname);
+    char *longpath = tu_join(dir, longname);
     assert_int_equal(rename(path, longpath), 0);
     assert_int_equal(nb_program_save(p, longpath), -1);
     assert_error_has(p, "cannot create a temporary file next to it");
@@ -863,7 +823,7 @@ static void test_save_failures(void **state)
 
     /* The target is a directory: the rename fails after the file was written, and the
      * temporary file is removed. */
-    char *sub = join(dir, "sub");
+    char *sub = tu_join(dir, "sub");
     assert_int_equal(mkdir(sub, 0755), 0);
     assert_int_equal(nb_program_save(p, sub), -1);
     assert_error_has(p, "cannot replace it with the new file");
@@ -908,7 +868,7 @@ static void test_save_failures(void **state)
 static void test_reserved_name(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "c.safetensors");
     nb_graph *g = nb_graph_new();
     nb_node *m = nb_param(g, "__metadata__", NB_F32, 0, NULL);
     nb_program *p = compile_outputs(g, &m, 1);
@@ -932,7 +892,7 @@ static void test_reserved_name(void **state)
 static void test_huge_shape_array(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "huge.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "huge.safetensors");
     const size_t count = 8u << 20;
     const char *head = "{\"a\":{\"dtype\":\"F32\",\"shape\":[",
                *tail = "],\"data_offsets\":[0,24]}," B_OK "}";
@@ -973,7 +933,7 @@ static void test_huge_shape_array(void **state)
 static void test_names_utf8(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "c.safetensors");
     char names[1024];
     static const char *bad[] = {"w\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1000,7 +960,7 @@ static void test_names_utf8(void **state)
     if (nb_program_save(p, path) != 0)
         fail_msg("save: %s", nb_program_error(p));
     size_t n;
-    unsigned char *b = read_all(path, &n);
+    unsigned char *b = tu_read_file(path, &n);
     /* The UTF-8 bytes as they are, control characters escaped. */
     assert_non_null(
         strstr((char *)b + 8, "\"poids \xc3\xa9t\xc3\xa9 \xe2\x88\x87 \xf0\x9f\x98\x80\""));
@@ -1042,7 +1002,7 @@ static unsigned mode_of(const char *path)
 static void test_save_keeps_mode(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "c.safetensors");
     nb_program *p = small_program();
     mode_t mask = umask(027);
     assert_int_equal(nb_program_save(p, path), 0);
@@ -1066,7 +1026,7 @@ static void test_save_keeps_mode(void **state)
 
 static void touch(const char *path)
 {
-    write_bytes(path, "partial", 7);
+    tu_write_file(path, "partial", 7);
 }
 
 /* A save removes the temporaries that killed saves of the same checkpoint left: regular
@@ -1075,14 +1035,14 @@ static void touch(const char *path)
 static void test_save_removes_stale_temporaries(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "c.safetensors");
-    char *stale1 = join(dir, ".c.safetensors.tmp-a1B2c3"),
-         *stale2 = join(dir, ".c.safetensors.tmp-ZZZZZZ");
-    char *live = join(dir, ".c.safetensors.tmp-live00"),
-         *link = join(dir, ".c.safetensors.tmp-link00");
-    char *target = join(dir, "target"), *other = join(dir, ".d.safetensors.tmp-a1B2c3");
-    char *odd = join(dir, ".c.safetensors.tmp-a1B2c"),
-         *odd2 = join(dir, ".c.safetensors.tmp-a1B2c-");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "c.safetensors");
+    char *stale1 = tu_join(dir, ".c.safetensors.tmp-a1B2c3"),
+         *stale2 = tu_join(dir, ".c.safetensors.tmp-ZZZZZZ");
+    char *live = tu_join(dir, ".c.safetensors.tmp-live00"),
+         *link = tu_join(dir, ".c.safetensors.tmp-link00");
+    char *target = tu_join(dir, "target"), *other = tu_join(dir, ".d.safetensors.tmp-a1B2c3");
+    char *odd = tu_join(dir, ".c.safetensors.tmp-a1B2c"),
+         *odd2 = tu_join(dir, ".c.safetensors.tmp-a1B2c-");
     touch(stale1);
     touch(stale2);
     touch(live);
@@ -1104,7 +1064,7 @@ static void test_save_removes_stale_temporaries(void **state)
                                ".c.safetensors.tmp-link00 .c.safetensors.tmp-live00 "
                                ".d.safetensors.tmp-a1B2c3 c.safetensors target");
     size_t n;
-    unsigned char *b = read_all(target, &n);
+    unsigned char *b = tu_read_file(target, &n);
     assert_int_equal(n, 7);
     free(b);
     /* Once its writer is gone (the lock released), the temporary is stale too. */
@@ -1126,7 +1086,7 @@ static void test_save_removes_stale_temporaries(void **state)
 static void test_killed_saves(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "c.safetensors");
     static const int64_t big[] = {256, 1024};
     nb_graph *g = nb_graph_new();
     nb_node *w = nb_param(g, "w", NB_F32, 2, big);
@@ -1171,11 +1131,11 @@ static void test_killed_saves(void **state)
 static void test_checkpoint_out_of_memory(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char *dir = tu_make_dir("nabla-ckpt"), *path = tu_join(dir, "c.safetensors");
     nb_program *p = small_program();
     assert_int_equal(nb_program_save(p, path), 0);
     size_t n_old;
-    unsigned char *old = read_all(path, &n_old);
+    unsigned char *old = tu_read_file(path, &n_old);
     /* The program now differs from the file, so a failed save that wrote anyway, or a
      * failed load that copied anyway, shows. */
     const float other_a[6] = {-1, -2, -3, -4, -5, -6};

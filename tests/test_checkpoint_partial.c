@@ -15,44 +15,12 @@
 
 #include <cmocka.h>
 
+#include "files.h"
 #include "ir.h"
 #include "nabla.h"
 #include "tmpdir.h"
 
 /* ---- files ------------------------------------------------------------------------- */
-
-static char *make_dir(void)
-{
-    char tmpl[] = "/tmp/nabla-partial-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
-    assert_non_null(s);
-    snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
-
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)size + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *n = (size_t)size;
-    return b;
-}
 
 /* A safetensors file by hand: the header json (its length as the length field), then
  * data_len bytes of 0x3c. */
@@ -285,7 +253,7 @@ static void test_param_kinds(void **state)
 static void test_train_to_inference(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "train.safetensors");
+    char *dir = tu_make_dir("nabla-partial"), *path = tu_join(dir, "train.safetensors");
     nb_program *t = train_program(), *p = infer_program(NB_F32, sw2, 0);
     assert_int_equal(nb_program_save(t, path), 0);
 
@@ -357,7 +325,7 @@ static void test_train_to_inference(void **state)
 static void test_missing_keeps_value(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "train.safetensors");
+    char *dir = tu_make_dir("nabla-partial"), *path = tu_join(dir, "train.safetensors");
     nb_program *t = train_program(), *p = infer_program(NB_F32, sw2, 1);
     assert_int_equal(nb_program_save(t, path), 0);
     nb_load_report r;
@@ -405,7 +373,7 @@ static void test_missing_keeps_value(void **state)
 static void test_mismatch_refused(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "train.safetensors");
+    char *dir = tu_make_dir("nabla-partial"), *path = tu_join(dir, "train.safetensors");
     nb_program *t = train_program();
     assert_int_equal(nb_program_save(t, path), 0);
     struct {
@@ -442,12 +410,12 @@ static void test_mismatch_refused(void **state)
 static void test_save_params(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "params.safetensors");
+    char *dir = tu_make_dir("nabla-partial"), *path = tu_join(dir, "params.safetensors");
     nb_program *t = train_program(), *p = infer_program(NB_F32, sw2, 0);
     if (nb_program_save_params(t, path) != 0)
         fail_msg("save_params: %s", nb_program_error(t));
     size_t n;
-    unsigned char *b = read_all(path, &n);
+    unsigned char *b = tu_read_file(path, &n);
     uint64_t hlen = 0;
     for (int i = 0; i < 8; i++)
         hlen |= (uint64_t)b[i] << (8 * i);
@@ -481,11 +449,11 @@ static void test_save_params(void **state)
     assert_memory_equal(param_f32(t2, "fc2.w.grad"), g2, sizeof g2);
 
     /* A program without optimizer or gradient buffers saves the same file either way. */
-    char *all = join(dir, "all.safetensors"), *only = join(dir, "only.safetensors");
+    char *all = tu_join(dir, "all.safetensors"), *only = tu_join(dir, "only.safetensors");
     assert_int_equal(nb_program_save(p, all), 0);
     assert_int_equal(nb_program_save_params(p, only), 0);
     size_t n1, n2;
-    unsigned char *f1 = read_all(all, &n1), *f2 = read_all(only, &n2);
+    unsigned char *f1 = tu_read_file(all, &n1), *f2 = tu_read_file(only, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(f1, f2, n1);
     free(f1);
@@ -507,8 +475,8 @@ static void test_save_params(void **state)
 static void test_report_lifetime(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "train.safetensors"),
-         *params = join(dir, "params.safetensors"), *copy = join(dir, "copy.safetensors");
+    char *dir = tu_make_dir("nabla-partial"), *path = tu_join(dir, "train.safetensors"),
+         *params = tu_join(dir, "params.safetensors"), *copy = tu_join(dir, "copy.safetensors");
     nb_program *t = train_program(), *p = infer_program(NB_F32, sw2, 1);
     assert_int_equal(nb_program_save(t, path), 0);
     assert_int_equal(nb_program_save_params(t, params), 0);
@@ -525,7 +493,7 @@ static void test_report_lifetime(void **state)
     assert_names(r2.missing, r2.n_missing, (const char *const[]){"head.w"}, 1);
     assert_int_equal(r2.n_unexpected, 0);
     /* A failed load, then a successful one: each report its own. */
-    char *missing = join(dir, "missing.safetensors");
+    char *missing = tu_join(dir, "missing.safetensors");
     assert_int_equal(nb_program_load_ex(p, missing, 0, &r2), -1);
     assert_error_has(p, "cannot open it");
     assert_report_zero(&r2);
@@ -544,7 +512,7 @@ static void test_report_lifetime(void **state)
 static void test_null_arguments(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "c.safetensors");
+    char *dir = tu_make_dir("nabla-partial"), *path = tu_join(dir, "c.safetensors");
     nb_program *p = infer_program(NB_F32, sw2, 0);
     nb_load_report r;
     memset(&r, 0x5a, sizeof r);
@@ -631,7 +599,7 @@ static void test_skipped_tensors_checked(void **state)
     (void)state;
     static const int64_t s23[] = {2, 3};
     static const float a0[6] = {1, 2, 3, 4, 5, 6};
-    char *dir = make_dir(), *path = join(dir, "z.safetensors");
+    char *dir = tu_make_dir("nabla-partial"), *path = tu_join(dir, "z.safetensors");
     nb_graph *g = nb_graph_new();
     nb_node *a = nb_param(g, "a", NB_F32, 2, s23);
     nb_compile_options opt = {.outputs = &a, .n_outputs = 1};
@@ -681,8 +649,8 @@ static void test_skipped_tensors_checked(void **state)
 static void test_out_of_memory(void **state)
 {
     (void)state;
-    char *dir = make_dir(), *path = join(dir, "train.safetensors"),
-         *params = join(dir, "params.safetensors");
+    char *dir = tu_make_dir("nabla-partial"), *path = tu_join(dir, "train.safetensors"),
+         *params = tu_join(dir, "params.safetensors");
     nb_program *t = train_program(), *p = infer_program(NB_F32, sw2, 1);
     assert_int_equal(nb_program_save(t, path), 0);
     long loaded_at = 0;

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "files.h"
 #include "nabla.h"
 #include "tmpdir.h"
 
@@ -230,22 +231,6 @@ static void test_no_include(void **state)
     }
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 /* A fresh temporary path ending in .c; caller unlinks. */
 static void temp_c_path(char *path, size_t size)
 {
@@ -265,13 +250,13 @@ static void test_write_source(void **state)
     size_t len;
     temp_c_path(path, sizeof path);
     assert_int_equal(nb_program_write_source(p, path), 0);
-    char *text = read_all(path, &len);
+    char *text = tu_read_file(path, &len);
     assert_int_equal(len, strlen(nb_program_source(p)));
     assert_memory_equal(text, nb_program_source(p), len);
     /* Writing again overwrites rather than appends. */
     assert_int_equal(nb_program_write_source(p, path), 0);
     free(text);
-    text = read_all(path, &len);
+    text = tu_read_file(path, &len);
     assert_int_equal(len, strlen(nb_program_source(p)));
     free(text);
     unlink(path);

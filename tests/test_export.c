@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "files.h"
 #include "nabla.h"
 #include "opbyop.h"
 #include "randgraph.h"
@@ -73,29 +74,6 @@ static int have(const char *tool)
     char cmd[256];
     snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
     return system(cmd) == 0;
-}
-
-static void *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
 }
 
 /* ---- programs and their runs ---------------------------------------------------- */
@@ -267,12 +245,12 @@ static result run_driver(const trial *t, const char *prefix, const char *tag)
     snprintf(path, sizeof path, "%s/in.bin", dir);
     snprintf(out, sizeof out, "%s/out.bin", dir);
     snprintf(params, sizeof params, "%s/params.bin", dir);
-    write_file(path, t->inputs, t->in_step * (size_t)t->steps);
+    tu_write_file(path, t->inputs, t->in_step * (size_t)t->steps);
     assert_int_equal(
         run("OPENBLAS_NUM_THREADS=1 %s/%s %d %s %s %s", dir, tag, t->steps, path, out, params), 0);
     result r = {0};
-    r.outputs = read_file(out, &r.outputs_bytes);
-    r.params = read_file(params, &r.params_bytes);
+    r.outputs = tu_read_file(out, &r.outputs_bytes);
+    r.params = tu_read_file(params, &r.params_bytes);
     return r;
 }
 
@@ -356,7 +334,7 @@ static void export_seed_bits(void **state)
         snprintf(a, sizeof a, "%s/seed/seed.%s", test_dir, ext[i]);
         snprintf(b, sizeof b, "%s/seedcc/seed.%s", test_dir, ext[i]);
         size_t la, lb;
-        char *ta = read_file(a, &la), *tb = read_file(b, &lb);
+        char *ta = tu_read_file(a, &la), *tb = tu_read_file(b, &lb);
         assert_true(la == lb && memcmp(ta, tb, la) == 0);
         free(ta);
         free(tb);
@@ -499,7 +477,7 @@ static void export_mlp_const_weights(void **state)
     char path[512];
     snprintf(path, sizeof path, "%s/net/net.h", test_dir);
     size_t len;
-    char *h = read_file(path, &len);
+    char *h = tu_read_file(path, &len);
     h[len] = 0;
     assert_non_null(strstr(h, "#define NET_STATE_SIZE 0\n"));
     free(h);
@@ -532,13 +510,13 @@ static void export_index_error(void **state)
     prefix_dir("bad", dir, sizeof dir);
     char in[512];
     snprintf(in, sizeof in, "%s/in.bin", dir);
-    write_file(in, t.inputs, t.in_step);
+    tu_write_file(in, t.inputs, t.in_step);
     snprintf(cmd, sizeof cmd, "%s/gcc 1 %s %s/out.bin %s/params.bin > %s/msg.txt", dir, in, dir,
              dir, dir);
     assert_int_equal(WEXITSTATUS(system(cmd)), 3);
     snprintf(in, sizeof in, "%s/msg.txt", dir);
     size_t len;
-    char *msg = read_file(in, &len);
+    char *msg = tu_read_file(in, &len);
     msg[len] = 0;
     /* "error <code>: <what>\n" */
     char *colon = strchr(msg, ':');
@@ -593,9 +571,9 @@ static void export_two_models(void **state)
     char dir[256], path[512];
     prefix_dir("two", dir, sizeof dir);
     snprintf(path, sizeof path, "%s/main.c", dir);
-    write_file(path, two_main, strlen(two_main));
+    tu_write_file(path, two_main, strlen(two_main));
     snprintf(path, sizeof path, "%s/main.cc", dir);
-    write_file(path, two_main, strlen(two_main));
+    tu_write_file(path, two_main, strlen(two_main));
     assert_int_equal(run("cd %s && gcc " STRICT " main.c a.c b.c -o c_main -lm", dir), 0);
     /* The header as C++: compiled by g++, linked with the C objects. */
     assert_int_equal(run("cd %s && gcc " STRICT " -c a.c b.c && g++ -std=c++11 -pedantic -Wall "
@@ -607,7 +585,7 @@ static void export_two_models(void **state)
         assert_int_equal(run("cd %s && ./%s > %s.txt", dir, mains[i], mains[i]), 0);
         snprintf(path, sizeof path, "%s/%s.txt", dir, mains[i]);
         size_t len;
-        char *out = read_file(path, &len);
+        char *out = tu_read_file(path, &len);
         char expect[256];
         /* The tutorial's loss and gradients (x = 6.7, y = 0, w = 1, b = 0). */
         snprintf(expect, sizeof expect, "6.7012 6.6918 0.9988 model|%s|", hostile);
@@ -793,13 +771,13 @@ static void export_errors(void **state)
     snprintf(target, sizeof target, "%s/target", dir);
     snprintf(link_path, sizeof link_path, "%s/ok.h", dir);
     snprintf(c_path, sizeof c_path, "%s/ok.c", dir);
-    write_file(target, "keep", 4);
+    tu_write_file(target, "keep", 4);
     assert_int_equal(symlink(target, link_path), 0);
-    write_file(c_path, "old", 3);
+    tu_write_file(c_path, "old", 3);
     assert_int_equal(chmod(c_path, 0640), 0);
     assert_int_equal(nb_program_export(p, &o), 0);
     size_t len;
-    char *kept = read_file(target, &len);
+    char *kept = tu_read_file(target, &len);
     assert_int_equal(len, 4);
     assert_memory_equal(kept, "keep", 4);
     free(kept);
@@ -826,11 +804,11 @@ static void export_errors(void **state)
     static const char check[] = "#include <stdio.h>\n#include \"longname.h\"\n"
                                 "int main(void)\n{\n    fputs(longname_params[0].name, stdout);\n"
                                 "    return 0;\n}\n";
-    write_file(main_c, check, strlen(check));
+    tu_write_file(main_c, check, strlen(check));
     assert_int_equal(
         run("cd %s && gcc " STRICT " main.c longname.c -o main -lm && ./main > name.txt", dir), 0);
     snprintf(main_c, sizeof main_c, "%s/name.txt", dir);
-    char *got = read_file(main_c, &len);
+    char *got = tu_read_file(main_c, &len);
     assert_int_equal(len, 5000);
     assert_memory_equal(got, name, 5000);
     free(got);
