@@ -26,7 +26,8 @@
 # defines <P>_USE_CBLAS (matmul through cblas_sgemm/dgemm with the JIT's blocking) and
 # links OpenBLAS, found as the package finds it (the target nabla::openblas).
 #
-# PREFIX defaults to <target>; it must be a C identifier starting with a letter.
+# PREFIX defaults to <target>; it must be a C identifier starting with a letter, and not
+# nb or one starting with nb_ or nbm_ (the exported file's own names).
 #
 # Cross-compiling: the generator is a host program (it links nabla, which runs on the
 # host only). Under CMAKE_CROSSCOMPILING a GENERATOR would be built for the target, so
@@ -84,6 +85,10 @@ function(nabla_add_model target)
   if(NOT NAM_PREFIX MATCHES "^[A-Za-z][A-Za-z0-9_]*$" OR len GREATER 64)
     message(FATAL_ERROR "nabla_add_model(${target}): PREFIX '${NAM_PREFIX}' is not a C identifier "
       "of at most 64 bytes starting with a letter (give PREFIX when the target's name is not one)")
+  endif()
+  if(NAM_PREFIX MATCHES "^(nb|nb_.*|nbm_.*)$")
+    message(FATAL_ERROR "nabla_add_model(${target}): PREFIX '${NAM_PREFIX}' is reserved: the "
+      "exported file's own names start with nb_ and nbm_")
   endif()
   string(TOUPPER "${NAM_PREFIX}" upper)
 

@@ -601,7 +601,8 @@ typedef enum nb_export_weights {
 
 typedef struct nb_export_options {
     /* Every name the files define starts with it (macros with it in capitals): a C
-     * identifier of letters, digits and '_' starting with a letter, at most 64 bytes. */
+     * identifier of letters, digits and '_' starting with a letter, at most 64 bytes;
+     * not "nb" nor starting with "nb_" or "nbm_" (the files' own static names). */
     const char *prefix;
     const char *dir; /* where <prefix>.c and <prefix>.h go; NULL: the current directory */
     nb_export_weights weights;
