@@ -707,6 +707,32 @@ int nb_gather_rows_f32(float *dst, const float *src, int64_t n_rows, int64_t row
 int nb_gather_i32(int32_t *dst, const int32_t *src, int64_t n_rows, const int64_t *idx,
                   int64_t count);
 
+/* ---- data: NumPy .npy files (data/nb_npy.c; docs/data.md) --------------------------- */
+
+/* A whole .npy array in memory: numel values of dtype in host byte order, row-major,
+ * nbytes in all; rank 0 (a scalar) to NB_MAX_RANK, dimensions may be 0. */
+typedef struct nb_npy {
+    nb_dtype dtype;
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    void *data;
+    size_t nbytes;
+} nb_npy;
+
+/* Reads a .npy file (format versions 1 to 3) of float32, float64, int32, int64 or
+ * bool elements, either byte order, in C order. float32 is f32, float64 f64, int32 i32,
+ * bool bool (every byte 0 or 1), and int64 (numpy's default integer) i32 when every
+ * value fits. Returns 0 and fills *out (free it with nb_npy_free), or -1 with *out
+ * zeroed and a message naming the file in err (err may be NULL). Malformed files are
+ * errors: bad magic or version, a header that is not the dict numpy writes, another
+ * element type, Fortran order, more than NB_MAX_RANK dimensions, data shorter or longer
+ * than the shape says. */
+int nb_npy_read(const char *path, nb_npy *out, char *err, size_t err_size);
+/* The same for the bytes of a file in memory. */
+int nb_npy_parse(const void *bytes, size_t len, nb_npy *out, char *err, size_t err_size);
+/* Frees the data and zeroes *x; NULL and zeroed structs are fine. */
+void nb_npy_free(nb_npy *x);
+
 /* ---- optimizers ------------------------------------------------------------------- */
 /* An optimizer builder appends to g the nodes of one step of torch.optim's algorithm
  * (PyTorch 1.13, formulas exactly) for params[i] with gradients grads[i] (nodes of the
