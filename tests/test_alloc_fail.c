@@ -237,6 +237,7 @@ typedef struct outcome {
     float w1[15];
     float images[IMG_N * IMG_PIXELS];
     int32_t labels[IMG_N];
+    int32_t npy[3]; /* the .npy file's int64 values, read as i32 */
     int64_t batches[N_BATCH_DRAWS][BATCH];
     int64_t batch_counts[N_BATCH_DRAWS];
     float wide[WIDE_RESULTS]; /* the wide scenario's losses and outputs */
@@ -247,7 +248,7 @@ typedef struct outcome {
 } outcome;
 
 static char dir[256], source_path[300], ckpt_path[300], missing_path[300], images_path[300],
-    labels_path[300], params_path[300], extra_path[300];
+    labels_path[300], params_path[300], extra_path[300], npy_path[300];
 
 static int fail_at(outcome *o, const char *step, const char *msg)
 {
@@ -450,6 +451,15 @@ static int read_data(outcome *o)
     }
     memcpy(o->images, f, sizeof o->images);
     memcpy(o->labels, l, sizeof o->labels);
+    nb_npy v;
+    if (nb_npy_read(npy_path, &v, err, sizeof err) != 0) {
+        fail_at(o, "nb_npy_read", err);
+        goto done;
+    }
+    if (v.dtype != NB_I32 || v.nbytes != sizeof o->npy)
+        fail_msg("nb_npy_read: i32[3] expected");
+    memcpy(o->npy, v.data, sizeof o->npy);
+    nb_npy_free(&v);
     rc = 0;
 done:
     free(f);
@@ -636,6 +646,7 @@ static void make_files(void)
     snprintf(labels_path, sizeof labels_path, "%s/labels.idx", dir);
     snprintf(params_path, sizeof params_path, "%s/params.safetensors", dir);
     snprintf(extra_path, sizeof extra_path, "%s/extra.safetensors", dir);
+    snprintf(npy_path, sizeof npy_path, "%s/values.npy", dir);
     /* w1 f32[3,5] = 0.5 and a bf16[2] the program does not have. */
     static const char json[] =
         "{\"w1\":{\"dtype\":\"F32\",\"shape\":[3,5],\"data_offsets\":[0,60]},"
@@ -654,6 +665,16 @@ static void make_files(void)
     unsigned char lab[8 + IMG_N] = {0, 0, 0x08, 1, 0, 0, 0, IMG_N, 3, 1, 4, 1, 5, 9};
     write_file(images_path, img, sizeof img, 1);
     write_file(labels_path, lab, sizeof lab, 0);
+    /* An int64[3] .npy file (4, -1, 7), which nb_npy_read converts to i32. */
+    static const char npy_header[] = "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }";
+    unsigned char npy[10 + sizeof npy_header - 1 + 24] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, sizeof npy_header - 1, 0};
+    memcpy(npy + 10, npy_header, sizeof npy_header - 1);
+    const int64_t values[3] = {4, -1, 7};
+    for (int i = 0; i < 24; i++) /* little-endian whatever the host */
+        npy[10 + sizeof npy_header - 1 + i] =
+            (unsigned char)((uint64_t)values[i / 8] >> (8 * (i % 8)));
+    write_file(npy_path, npy, sizeof npy, 0);
 }
 
 /* Problems found by the loop: all are counted, the first few printed, and the test
@@ -680,6 +701,7 @@ static int same_results(const outcome *a, const outcome *b)
            !memcmp(a->probs, b->probs, sizeof a->probs) && !memcmp(a->w1, b->w1, sizeof a->w1) &&
            !memcmp(a->images, b->images, sizeof a->images) &&
            !memcmp(a->labels, b->labels, sizeof a->labels) &&
+           !memcmp(a->npy, b->npy, sizeof a->npy) &&
            !memcmp(a->batches, b->batches, sizeof a->batches) &&
            !memcmp(a->batch_counts, b->batch_counts, sizeof a->batch_counts) &&
            !memcmp(a->wide, b->wide, sizeof a->wide) &&
@@ -793,6 +815,8 @@ static void check_mlp(const outcome *clean)
     assert_string_equal(clean->report_names[0], "b1");
     assert_string_equal(clean->report_names[1], "w1.old");
     assert_string_equal(clean->report_names[2], "w1.exp_avg");
+    const int32_t npy[3] = {4, -1, 7}; /* the int64 values make_files wrote */
+    assert_memory_equal(clean->npy, npy, sizeof npy);
     /* The checkpoint round trip restored the state after the second run. */
     assert_memory_equal(&clean->loss[3], &clean->loss[2], sizeof(float));
     /* Training lowers the loss; softmax rows sum to 1. */
