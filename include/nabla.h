@@ -533,6 +533,57 @@ int nb_init_fill(const nb_init *init, nb_dtype dt, int rank, const int64_t *shap
 int nb_set_threads(int n);
 int nb_get_threads(void);
 
+/* ---- graph files (frontend/nb_graph_write.c, nb_graph_parse.c; docs/graph-format.md) */
+
+/* The values of an input or a parameter carried by a graph file: numel values of the
+ * node, row-major, as doubles holding values of the node's dtype exactly. */
+typedef struct nb_leaf_value {
+    nb_node *node; /* an input or a parameter */
+    double *data;  /* nb_node_numel(node) values */
+} nb_leaf_value;
+
+/* What a graph file carries beyond the nodes: the outputs to compile, the parameter
+ * updates of a training step, and values for inputs and parameters. Any count may be 0
+ * (its array then unused). */
+typedef struct nb_graph_extras {
+    nb_node **outputs;
+    int n_outputs;
+    nb_update *updates;
+    int n_updates;
+    nb_leaf_value *values;
+    int n_values;
+} nb_graph_extras;
+
+/* Frees what nb_graph_parse or nb_graph_load put in *x (the arrays and the values'
+ * data, not the nodes: they belong to the graph) and zeroes it. NULL is fine. Only for
+ * extras those functions filled: a caller's own arrays are the caller's. */
+void nb_graph_extras_free(nb_graph_extras *x);
+
+/* The graph in the text format of docs/graph-format.md ("nabla-graph 1" and one line per
+ * node, then the extras), in a newly malloc'ed string (caller frees). Every attribute,
+ * every constant value and every name is written so that nb_graph_parse rebuilds the same
+ * graph: writing the parsed graph gives the same text, byte for byte. x may be NULL (no
+ * extras). NULL when g is NULL or holds an error, a node of x is NULL or of another graph,
+ * a value is not of an input or a parameter or has no data, or out of memory. */
+char *nb_graph_write(const nb_graph *g, const nb_graph_extras *x);
+/* Writes nb_graph_write's text to path atomically (a private temporary renamed over it,
+ * as nb_program_save). 0, or -1 with a message naming the file in err (err may be NULL). */
+int nb_graph_save(const nb_graph *g, const nb_graph_extras *x, const char *path, char *err,
+                  size_t err_size);
+/* Reads the text format from text[0..len) (no terminator needed) into a new graph, built
+ * through the same builders and shape rules as a program's and checked by the verifier.
+ * When x is not NULL it receives the outputs, updates and values of the file (free them
+ * with nb_graph_extras_free before or after the graph, and the graph with
+ * nb_graph_free). NULL on any error, with *x zeroed and a message in err (err may be
+ * NULL) that names the line and column and what was expected there:
+ * "line 3, column 14: expected a dtype (f32, f64, i32, bool), got 'f33'". */
+nb_graph *nb_graph_parse(const char *text, size_t len, nb_graph_extras *x, char *err,
+                         size_t err_size);
+/* nb_graph_parse of the file at path; messages start with the path. Files above
+ * NB_GRAPH_FILE_MAX bytes are refused. */
+nb_graph *nb_graph_load(const char *path, nb_graph_extras *x, char *err, size_t err_size);
+#define NB_GRAPH_FILE_MAX ((size_t)1 << 30)
+
 /* ---- checkpoints (safetensors) ----------------------------------------------------- */
 
 /* Writes every parameter of the program (optimizer state and "<name>.grad" gradient

@@ -277,6 +277,35 @@ static int expect_error(outcome *o, const char *step, const char *got, const cha
     return -1;
 }
 
+/* The graph text format: g (inputs "a" f32[2,3] and "b" f32[4]) written with an output
+ * and a value, parsed, and the parsed graph written again to the same text. */
+static int graph_text_round_trip(outcome *o, nb_graph *g)
+{
+    char err[256] = "";
+    if (nb_graph_error(g) || nb_graph_node_count(g) == 0)
+        return 0; /* out of memory already: the next step reports it */
+    nb_node *a = g->nodes[0];
+    double v[6] = {1, 2, 3, 4, 5, 6};
+    nb_graph_extras x = {&a, 1, NULL, 0, (nb_leaf_value[]){{a, v}}, 1}, px;
+    char *text = nb_graph_write(g, &x), *again = NULL;
+    if (!text)
+        return fail_at(o, "nb_graph_write", "out of memory");
+    nb_graph *h = nb_graph_parse(text, strlen(text), &px, err, sizeof err);
+    if (!h) {
+        free(text);
+        return fail_at(o, "nb_graph_parse", err);
+    }
+    again = nb_graph_write(h, &px);
+    int rc = again ? 0 : fail_at(o, "nb_graph_write (parsed)", "out of memory");
+    if (again && strcmp(text, again) != 0)
+        fail_msg("the parsed graph writes another text:\n%s---\n%s", text, again);
+    free(again);
+    free(text);
+    nb_graph_extras_free(&px);
+    nb_graph_free(h);
+    return rc;
+}
+
 /* A scratch graph with a shape error: the message names the shapes. */
 static int error_paths_graph(outcome *o)
 {
@@ -293,6 +322,10 @@ static int error_paths_graph(outcome *o)
         return fail_at(o, "nb_graph_print", "out of memory");
     }
     free(text);
+    if (graph_text_round_trip(o, g) != 0) {
+        nb_graph_free(g);
+        return -1;
+    }
     nb_node *c = nb_add(g, a, b);
     int rc =
         c ? -1 : expect_error(o, "nb_add (shape error)", nb_graph_error(g), "cannot broadcast");
