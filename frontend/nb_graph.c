@@ -65,6 +65,29 @@ int nb_node_id(const nb_node *x)
     return x ? x->id : -1;
 }
 
+const char *nb_node_name(const nb_node *x)
+{
+    return x ? x->name : NULL;
+}
+
+const char *nb_node_op(const nb_node *x)
+{
+    return x ? ir_op_defs[x->op].name : NULL;
+}
+
+nb_node *nb_graph_node(nb_graph *g, int id)
+{
+    return g && id >= 0 && id < g->n_nodes ? g->nodes[id] : NULL;
+}
+
+nb_node *nb_graph_find(nb_graph *g, const char *name)
+{
+    for (int id = g && name ? g->n_nodes - 1 : -1; id >= 0; id--)
+        if (g->nodes[id]->name && strcmp(g->nodes[id]->name, name) == 0)
+            return g->nodes[id];
+    return NULL;
+}
+
 nb_node *nb_name(nb_graph *g, nb_node *x, const char *name)
 {
     if (!g || g->error || !x)

@@ -62,6 +62,14 @@ int nb_node_rank(const nb_node *x);
 const int64_t *nb_node_shape(const nb_node *x);
 int64_t nb_node_numel(const nb_node *x);
 int nb_node_id(const nb_node *x);
+/* The node's name (nb_name, or the input's or parameter's), or NULL when it has none. */
+const char *nb_node_name(const nb_node *x);
+/* The node's op as the printer names it ("add", "matmul", "input", "param", ...). */
+const char *nb_node_op(const nb_node *x);
+/* Node id of g (0 to nb_graph_node_count - 1), or NULL for another id or a NULL g. */
+nb_node *nb_graph_node(nb_graph *g, int id);
+/* The node of g named name, the last one when several are, or NULL. */
+nb_node *nb_graph_find(nb_graph *g, const char *name);
 /* Gives the node a name (copied) that shows in the printer and in generated comments;
  * returns x. Names of inputs and parameters are used to bind them by name. */
 nb_node *nb_name(nb_graph *g, nb_node *x, const char *name);
