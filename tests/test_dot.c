@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "files.h"
+#include "ir.h"
 #include "nabla.h"
 
 /* Bytes of the messages and lines the tests compose. */
@@ -394,13 +395,45 @@ static void dot_bad_arguments(void **state)
     nb_graph_free(t.g);
 }
 
+/* Every allocation nb_graph_dot makes may fail: NULL with "out of memory" (nothing
+ * leaked: the sanitizer build checks), until the drawing is the clean run's. */
+static void dot_out_of_memory(void **state)
+{
+    (void)state;
+    seed s;
+    seed_build(&s);
+    nb_node *outs[1] = {s.loss};
+    nb_dot_options o = {.outputs = outs, .n_outputs = 1, .updates = s.u, .n_updates = 2};
+    char err[LINE_MAX_BYTES];
+    char *clean = nb_graph_dot(s.g, &o, err, sizeof err);
+    assert_non_null(clean);
+    long k = 1;
+    for (;; k++) {
+        ir_alloc_fail_once(k);
+        char *dot = nb_graph_dot(s.g, &o, err, sizeof err);
+        long failed = ir_alloc_failures();
+        ir_alloc_fail_from(0);
+        if (!failed) {
+            assert_non_null(dot);
+            assert_string_equal(dot, clean);
+            free(dot);
+            break;
+        }
+        if (dot)
+            fail_msg("allocation %ld failed and nb_graph_dot returned a drawing", k);
+        assert_string_equal(err, "out of memory");
+    }
+    assert_true(k > 2); /* the marks and at least one growth of the text */
+    free(clean);
+    nb_graph_free(s.g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(dot_seed_labels),
-        cmocka_unit_test(dot_second_order),
-        cmocka_unit_test(dot_hostile_names),
-        cmocka_unit_test(dot_bad_arguments),
+        cmocka_unit_test(dot_seed_labels),   cmocka_unit_test(dot_second_order),
+        cmocka_unit_test(dot_hostile_names), cmocka_unit_test(dot_bad_arguments),
+        cmocka_unit_test(dot_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

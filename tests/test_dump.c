@@ -21,6 +21,7 @@
 #include "files.h"
 #include "ir.h"
 #include "nabla.h"
+#include "rt.h"
 #include "tmpdir.h"
 
 /* Bytes of a dump's file name "<16 hex digits>.ir" with its terminator, and of paths. */
@@ -251,12 +252,44 @@ static void dump_symlink_not_followed(void **state)
     free(dangling);
 }
 
+/* Every allocation of a dump may fail: the dump is then incomplete (never a crash,
+ * nothing leaked: the sanitizer build checks), until both files are written. Last: the
+ * process has warned already, so the failures print nothing. */
+static void dump_out_of_memory(void **state)
+{
+    (void)state;
+    clear_dir();
+    assert_int_equal(unsetenv("NABLA_DUMP_DIR"), 0);
+    char *ir, c_path[PATH_BYTES], ir_path[PATH_BYTES];
+    prog r = compile_affine(9, &ir);
+    dump_path(r.p, ".c", c_path, sizeof c_path);
+    dump_path(r.p, ".ir", ir_path, sizeof ir_path);
+    long k = 1;
+    for (;; k++) {
+        ir_alloc_fail_once(k);
+        rt_dump_program(dump_dir, nb_program_source(r.p), r.g);
+        long failed = ir_alloc_failures();
+        ir_alloc_fail_from(0);
+        if (!failed)
+            break;
+        /* A failed dump leaves no temporary behind: at most the two files. */
+        assert_true(count_entries(dump_dir) <= 2);
+    }
+    assert_true(k > 2);
+    check_file(c_path, nb_program_source(r.p));
+    check_file(ir_path, ir);
+    assert_int_equal(count_entries(dump_dir), 2);
+    prog_free(&r);
+    free(ir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dump_two_programs),
         cmocka_unit_test(dump_unwritable_dir),
         cmocka_unit_test(dump_symlink_not_followed),
+        cmocka_unit_test(dump_out_of_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
