@@ -25,6 +25,22 @@ char *nb_graph_print(const nb_graph *g)
     return g ? ir_print(g) : NULL;
 }
 
+char *nb_graph_dot(const nb_graph *g, const nb_dot_options *o, char *err, size_t err_size)
+{
+    char scratch[1];
+    if (!err) {
+        err = scratch;
+        err_size = sizeof scratch;
+    }
+    if (err_size > 0)
+        err[0] = 0;
+    if (!g) {
+        snprintf(err, err_size, "dot: the graph is NULL");
+        return NULL;
+    }
+    return ir_dot(g, o, err, err_size);
+}
+
 int nb_graph_node_count(const nb_graph *g)
 {
     return g ? g->n_nodes : 0;

@@ -56,6 +56,36 @@ const char *nb_graph_error(const nb_graph *g);
 char *nb_graph_print(const nb_graph *g);
 int nb_graph_node_count(const nb_graph *g);
 
+/* ---- drawing (Graphviz DOT; docs/inspect.md) --------------------------------------- */
+
+struct nb_update;
+
+/* What nb_graph_dot marks besides the graph itself. A zeroed struct (or NULL) draws the
+ * graph top to bottom with shapes, no outputs and no updates marked. */
+typedef struct nb_dot_options {
+    nb_node *const *outputs; /* drawn with a double outline (may be NULL) */
+    int n_outputs;
+    /* Parameter updates (param <- value, as given to nb_compile): a dashed, bold red
+     * arrow from the value to the parameter labelled "update" (may be NULL). */
+    const struct nb_update *updates;
+    int n_updates;
+    const char *rankdir; /* "TB" (NULL: the default), "LR", "BT" or "RL" */
+    int hide_shapes;     /* nonzero: labels without "f32[64,784]" */
+} nb_dot_options;
+
+/* The graph as a Graphviz DOT digraph, in a newly malloc'ed string (caller frees):
+ * `dot -Tsvg` draws it. One node per graph node labelled "%<id> <op>", its dtype and
+ * shape ("f32[64,784]") and its name in quotes; one arrow per operand (numbered from 0
+ * when a node has several). Inputs are blue boxes, model parameters green, optimizer
+ * state violet, constants grey notes; the nodes nb_grad / nb_vjp appended (and
+ * gradient buffers) are orange with orange arrows. Names are escaped (quotes,
+ * backslashes, control bytes and invalid UTF-8 become visible \xNN text), so no name
+ * can break the file. A graph with an error is drawn with the error as its title.
+ * NULL with a message in err (err may be NULL) for a NULL graph, outputs or updates
+ * that are NULL or of another graph, an update of a node that is not a parameter, an
+ * unknown rankdir, or out of memory. */
+char *nb_graph_dot(const nb_graph *g, const nb_dot_options *o, char *err, size_t err_size);
+
 /* Information about a node; rank/shape/dtype of NULL are 0/NULL/-1. */
 nb_dtype nb_node_dtype(const nb_node *x);
 int nb_node_rank(const nb_node *x);
@@ -322,7 +352,18 @@ typedef struct nb_compile_options {
  * fails (and may crash while cleaning up): nothing outside libtcc can catch that. A
  * process that must survive running out of memory while compiling should use
  * NB_BACKEND_CC, whose compiler runs in a process of its own (NB_BACKEND_AUTO compiles
- * with libtcc first: it is as exposed as NB_BACKEND_TCC). See docs/memory.md. */
+ * with libtcc first: it is as exposed as NB_BACKEND_TCC). See docs/memory.md.
+ *
+ * NABLA_DUMP_DIR. When this environment variable names a directory (read at each call;
+ * unset or empty: nothing happens), nb_compile writes there, before the backend
+ * compiles, <h>.c holding nb_program_source and <h>.ir holding nb_graph_print of the
+ * graph given here (whose node numbers the C's comments and nb_program_plan use), h
+ * the XXH64 (seed 0) of the source as 16 lowercase hex digits: the same program gets
+ * the same names, so running an application again overwrites its files. The directory
+ * must exist (it is not created). Each file is replaced atomically by a new one, never
+ * written through a symbolic link. A dump that fails (no such directory, disk full)
+ * never fails the compile: the first failure of the process prints one line on stderr,
+ * "nabla: NABLA_DUMP_DIR: cannot write '<path>': <why> ...". See docs/inspect.md. */
 nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt);
 void nb_program_free(nb_program *p);
 /* The error of the last call on p that can fail (those returning 0 or -1: bind, run,

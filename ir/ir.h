@@ -75,6 +75,10 @@ struct nb_node {
     int64_t numel;
     ir_graph *graph;
     int leaf_index; /* INPUT: index among inputs; PARAM: among params */
+    /* Set on the nodes ir_vjp appended (gradients, and gradients of gradients): only
+     * drawings read it (ir_dot.c); passes treat them as any node. Fits in the padding
+     * before shape. */
+    unsigned char grad;
     int64_t shape[NB_MAX_RANK];
     /* Last: the attributes are most of the node's bytes and few passes read them. */
     ir_attr attr;
@@ -374,6 +378,9 @@ int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n);
 int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n);
 /* The IR as text, one line per node; malloc'ed, NULL on OOM. */
 char *ir_print(const ir_graph *g);
+/* The graph as Graphviz DOT (ir_dot.c), as nb_graph_dot documents it; o NULL means a
+ * zeroed struct. malloc'ed, or NULL with the problem in err[size]. */
+char *ir_dot(const ir_graph *g, const nb_dot_options *o, char *err, size_t size);
 /* What follows the op's name when the node reads operands transposed: "", ".T_a",
  * ".T_b" or ".T_a.T_b" (a matmul's flags). */
 const char *ir_op_suffix(const ir_node *n);
