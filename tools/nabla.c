@@ -2,6 +2,7 @@
  * run, differentiated, exported and timed from the shell, over the public API only.
  * Errors go to stderr with a non-zero exit status; --help works on the command and on
  * each subcommand. docs/cli.md describes it. */
+#define _POSIX_C_SOURCE 200809L /* popen */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,8 +19,8 @@ enum { EXIT_USAGE = 2 };
 
 /* The options every subcommand may take; each subcommand says which it reads. */
 typedef struct args {
-    const char *file, *out, *backend, *of, *wrt, *prefix, *weights, *load;
-    int repeat, consts;
+    const char *file, *out, *backend, *of, *wrt, *prefix, *weights, *load, *rankdir;
+    int repeat, consts, svg;
     const char *inputs[64], *params[64];
     int n_inputs, n_params;
 } args;
@@ -452,6 +453,50 @@ static int cmd_grad(const args *a)
     return rc;
 }
 
+static int cmd_dot(const args *a)
+{
+    nb_graph_extras x = {0};
+    nb_graph *g = load(a, &x);
+    if (!g)
+        return 1;
+    nb_dot_options o = {.outputs = x.outputs,
+                        .n_outputs = x.n_outputs,
+                        .updates = x.updates,
+                        .n_updates = x.n_updates,
+                        .rankdir = a->rankdir};
+    char err[ERR_MAX];
+    char *t = nb_graph_dot(g, &o, err, sizeof err);
+    int rc = 1;
+    if (!t)
+        fail("dot: %s", err);
+    else if (a->svg) {
+        /* Graphviz draws it: dot -Tsvg, reading the text from a pipe. */
+        const char *out = a->out ? a->out : NULL;
+        char cmd[ERR_MAX];
+        if (out && strchr(out, '\''))
+            fail("dot: the output path must not contain a quote");
+        else {
+            snprintf(cmd, sizeof cmd, out ? "dot -Tsvg -o '%s'" : "dot -Tsvg", out);
+            FILE *pipe = popen(cmd, "w");
+            if (!pipe)
+                fail("dot: cannot run Graphviz's dot (apt-get install graphviz)");
+            else {
+                fputs(t, pipe);
+                int status = pclose(pipe);
+                rc = status == 0 ? 0 : 1;
+                if (rc)
+                    fail("dot: Graphviz's dot failed (is it installed? apt-get install graphviz)");
+            }
+        }
+    } else {
+        rc = write_out(a, t);
+    }
+    free(t);
+    nb_graph_extras_free(&x);
+    nb_graph_free(g);
+    return rc;
+}
+
 static int cmd_export(const args *a)
 {
     if (!a->prefix) {
@@ -559,6 +604,11 @@ static const command commands[] = {
      "byte order of exactly the tensor's size. --load takes the parameters a safetensors\n"
      "checkpoint has (a non-strict load).\n",
      cmd_run},
+    {"dot", "nabla dot FILE [--rankdir TB|LR] [--svg] [-o OUT]",
+     "Draws the graph for Graphviz: the DOT text (to OUT with -o), or with --svg the picture\n"
+     "Graphviz's dot makes of it (needs graphviz). Inputs, parameters, constants, gradient\n"
+     "nodes and parameter updates are drawn apart; outputs have a double outline.\n",
+     cmd_dot},
     {"grad", "nabla grad FILE --of NODE --wrt A,B [-o OUT]",
      "Appends the gradients of NODE (a scalar) with respect to A, B, ... to the graph,\n"
      "symbolically, and writes the new graph file (to OUT with -o) with the gradients as\n"
@@ -603,9 +653,10 @@ static int parse(const command *c, int argc, char **argv, args *a)
                             : !strcmp(o, "--prefix")  ? &a->prefix
                             : !strcmp(o, "--weights") ? &a->weights
                             : !strcmp(o, "--load")    ? &a->load
+                            : !strcmp(o, "--rankdir") ? &a->rankdir
                                                       : NULL;
-        if (!strcmp(o, "--const")) {
-            a->consts = 1;
+        if (!strcmp(o, "--const") || !strcmp(o, "--svg")) {
+            *(!strcmp(o, "--svg") ? &a->svg : &a->consts) = 1;
             continue;
         }
         if (!slot && strcmp(o, "--input") && strcmp(o, "--param") && strcmp(o, "--repeat")) {

@@ -70,12 +70,21 @@ C
 "$cc" -std=c99 -pedantic -Wall -Wextra -Werror -ffp-contract=off -I"$dir" "$dir/main.c" "$dir/seed.c" -o "$dir/main" -lm || failed=1
 check "export builds and runs" "6.7012 6.6918 0.9988" "$("$dir/main")"
 
+# dot: the graph for Graphviz, and the picture when Graphviz is installed.
+"$nabla" dot "$file" -o "$dir/seed.dot" || failed=1
+head -1 "$dir/seed.dot" | grep -q '^digraph nabla {$' || { echo "FAIL dot: not a digraph"; failed=1; }
+grep -q "'dloss/dw'" "$dir/seed.dot" || { echo "FAIL dot: no dloss/dw label"; failed=1; }
+if command -v dot >/dev/null 2>&1; then
+  "$nabla" dot "$file" --svg -o "$dir/seed.svg" || failed=1
+  grep -q '<svg' "$dir/seed.svg" || { echo "FAIL dot --svg: no svg"; failed=1; }
+fi
+
 # bench: a line per backend.
 check bench "tcc
 cc" "$("$nabla" bench "$file" --repeat 2 | cut -d' ' -f1)"
 
 # --help everywhere; errors with their exit status and message.
-for c in print emit run grad export bench; do
+for c in print emit run dot grad export bench; do
   status "$c --help" 0 "$nabla" "$c" --help
   grep -q "^usage: nabla $c" "$dir/out" || { echo "FAIL $c --help"; failed=1; }
 done
