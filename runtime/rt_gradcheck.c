@@ -147,6 +147,8 @@ static int chk_build(chk *c, nb_graph *g, nb_node *y, nb_node *const *wrt)
     ir_node **map = ir_calloc((size_t)g->n_nodes + 1, sizeof *map);
     ir_node **outs = ir_calloc((size_t)c->n + 1, sizeof *outs);
     int rc = -1;
+    /* The copy reruns shape rules that accepted these nodes, with every float operand
+     * now f64 alike: only running out of memory fails it. */
     if (!map || !outs || !(c->h = ir_widen(g, map))) {
         chk_fail(c->r, "out of memory");
         goto done;
@@ -187,9 +189,11 @@ static int chk_build(chk *c, nb_graph *g, nb_node *y, nb_node *const *wrt)
                 l->value = &o->values[i];
         if (v->op == IR_OP_PARAM) {
             l->buf = nb_program_param_data(c->p, v->leaf_index);
-        } else if (!(l->buf = ir_calloc((size_t)v->numel, ir_dtype_size(v->dtype))) ||
-                   nb_program_bind_index(c->p, v->leaf_index, l->buf) != 0) {
+        } else if (!(l->buf = ir_calloc((size_t)v->numel, ir_dtype_size(v->dtype)))) {
             chk_fail(c->r, "out of memory");
+            goto done;
+        } else if (nb_program_bind_index(c->p, v->leaf_index, l->buf) != 0) {
+            chk_fail(c->r, "binding input %d: %.400s", v->leaf_index, nb_program_error(c->p));
             goto done;
         }
     }
