@@ -317,8 +317,8 @@ static int chk_point(chk *c, int point)
     }
     if (c->r->checked == checked) {
         snprintf(c->r->message, sizeof c->r->message,
-                 "d %s: every element at point %d was skipped as not smooth (%d skipped, "
-                 "none compared): choose other values or a larger kink_tol",
+                 "d %s / d wrt: every element at point %d was skipped as not smooth (%d "
+                 "skipped, none compared): choose other values or a larger kink_tol",
                  c->y_name, point, c->r->skipped - skipped);
         return 1;
     }
