@@ -643,8 +643,9 @@ typedef struct nb_gradcheck_options {
     double atol; /* an element passes when |a - n| <= atol + rtol * max(|a|, |n|), */
     double rtol; /* a NaN never does: 1e-5 and 1e-4 */
     /* An element is skipped (counted, not compared) when the central differences at h
-     * and 4h differ by more than kink_tol * (1 + |d_h|): the function is not smooth
-     * there (a kink such as relu's at 0, or a jump). 1e-3. */
+     * and 4h, or the one-sided differences at h, differ by more than
+     * kink_tol * (1 + |d_h|): the function is not smooth there (a kink such as relu's
+     * at 0, or a jump). 1e-3. */
     double kink_tol;
     int n_points;  /* points checked when some leaf is drawn at random: 2 (at least 1) */
     uint64_t seed; /* the random values and the choice of elements: 0x5eed */
@@ -652,7 +653,7 @@ typedef struct nb_gradcheck_options {
      * [lo, hi), bool: 0 or 1): -2, 2. */
     double lo, hi;
     /* Elements compared per differentiated leaf and point: 0 means all of them (the
-     * default); with fewer, that many distinct elements are picked at random. */
+     * default); a smaller count draws that many at random, possibly repeating one. */
     int64_t max_elements;
     const nb_gradcheck_value *values; /* values or ranges of some leaves (may be NULL) */
     int n_values;
@@ -683,7 +684,7 @@ typedef struct nb_gradcheck_result {
     double analytic, numeric; /* the two gradients, */
     double error, tolerance;  /* |analytic - numeric| and atol + rtol * max(|a|, |n|) */
     /* One line: "d loss / d w[3]: analytic 0.25, numeric 0.2500001 (error 1e-07 within
-     * 2.6e-05); 40 checked, 2 skipped at 2 points", or why the check failed or could
+     * 3.5e-05); 40 compared, 2 skipped at 2 points", or why the check failed or could
      * not run. */
     char message[NB_GRADCHECK_MESSAGE_MAX];
 } nb_gradcheck_result;
@@ -699,7 +700,7 @@ typedef struct nb_gradcheck_result {
  * changed (nb_grad is called on the copy; opt->grads are nodes of g, copied with it).
  *
  * Elements where the function is not smooth are skipped (opt->kink_tol); a point where
- * every compared element was skipped fails the check. A NaN on either side, or both,
+ * every element was skipped (none compared) fails the check. A NaN on either side, or both,
  * fails. opt NULL means the defaults; r may be NULL.
  * Returns 0 when the gradients agree, 1 when they do not (r says where), -1 when the
  * check could not run: a bad argument (y not a scalar, a wrt that is not an input or
