@@ -725,6 +725,90 @@ typedef struct nb_export_options {
  * docs/aot.md. */
 int nb_program_export(nb_program *p, const nb_export_options *opt);
 
+/* ---- gradient check (runtime/rt_gradcheck.c; docs/gradcheck.md) ------------------- */
+
+/* The value of one input or parameter at the points a gradient check visits. */
+typedef struct nb_gradcheck_value {
+    nb_node *leaf; /* an input or parameter of the graph */
+    /* nb_node_numel(leaf) values, row-major, as doubles whatever the leaf's dtype (an
+     * i32 leaf takes whole numbers, a bool leaf 0 or 1); or NULL: drawn at each point
+     * uniformly from [lo, hi] (i32: whole numbers in [lo, hi); bool: 0 or 1). */
+    const double *data;
+    double lo, hi;
+} nb_gradcheck_value;
+
+/* Knobs of nb_gradcheck; start from nb_gradcheck_default_options(). */
+typedef struct nb_gradcheck_options {
+    double eps;  /* the finite-difference step h, absolute: 1e-6 */
+    double atol; /* an element passes when |a - n| <= atol + rtol * max(|a|, |n|), */
+    double rtol; /* a NaN never does: 1e-5 and 1e-4 */
+    /* An element is skipped (counted, not compared) when the central differences at h
+     * and 4h, or the one-sided differences at h, differ by more than
+     * kink_tol * (1 + |d_h|): the function is not smooth there (a kink such as relu's
+     * at 0, or a jump). 1e-3. */
+    double kink_tol;
+    int n_points;  /* points checked when some leaf is drawn at random: 2 (at least 1) */
+    uint64_t seed; /* the random values and the choice of elements: 0x5eed */
+    /* Leaves without an entry in values are drawn from [lo, hi] (i32: whole numbers in
+     * [lo, hi), bool: 0 or 1): -2, 2. */
+    double lo, hi;
+    /* Elements compared per differentiated leaf and point: 0 means all of them (the
+     * default); a smaller count draws that many at random, possibly repeating one. */
+    int64_t max_elements;
+    const nb_gradcheck_value *values; /* values or ranges of some leaves (may be NULL) */
+    int n_values;
+    /* When set, grads[i] (a node of the graph of wrt[i]'s dtype and shape) is the
+     * analytic gradient checked instead of the one nb_grad builds: for a gradient
+     * written by hand, or by nb_vjp. NULL: nb_grad's. */
+    nb_node *const *grads;
+    nb_backend backend; /* how the check's program is compiled: NB_BACKEND_TCC */
+} nb_gradcheck_options;
+
+nb_gradcheck_options nb_gradcheck_default_options(void);
+
+/* Bytes of nb_gradcheck_result.message, terminator included. */
+#define NB_GRADCHECK_MESSAGE_MAX 512
+
+/* What a check found. The worst element is the failure with the largest error relative
+ * to its tolerance (a NaN disagreement counts as infinite), or, when every element
+ * passed, the one closest to its tolerance. */
+typedef struct nb_gradcheck_result {
+    int ok;                   /* 1 when the check ran and passed */
+    int checked;              /* elements compared, over all points */
+    int skipped;              /* elements skipped as non-smooth */
+    int failed;               /* elements outside the tolerance, NaN disagreements included */
+    int points;               /* points visited */
+    int wrt;                  /* the worst element: index into wrt (-1 when none was compared), */
+    int64_t element;          /* its row-major index in the leaf, */
+    int point;                /* the point it was found at, */
+    double analytic, numeric; /* the two gradients, */
+    double error, tolerance;  /* |analytic - numeric| and atol + rtol * max(|a|, |n|) */
+    /* One line: "d loss / d w[3]: analytic 0.25, numeric 0.2500001 (error 1e-07 within
+     * 3.5e-05); 40 compared, 2 skipped at 2 points", or why the check failed or could
+     * not run. */
+    char message[NB_GRADCHECK_MESSAGE_MAX];
+} nb_gradcheck_result;
+
+/* Checks the gradient of the scalar y (a float node with one element) with respect to
+ * the inputs or parameters wrt[0..n) of g against central finite differences
+ * (f(x + h) - f(x - h)) / 2h, like torch.autograd.gradcheck, at the given values or at
+ * random points (opt->n_points of them; one when every leaf has its data given).
+ *
+ * The check runs in f64 on a copy of g: f32 leaves, constants (their f32 values) and
+ * casts to f32 become f64, so an f32 graph is checked in f64 arithmetic: the check
+ * tests the gradient the graph defines, not the rounding of f32 code. g itself is not
+ * changed (nb_grad is called on the copy; opt->grads are nodes of g, copied with it).
+ *
+ * Elements where the function is not smooth are skipped (opt->kink_tol); a point where
+ * every element was skipped (none compared) fails the check. A NaN on either side, or both,
+ * fails. opt NULL means the defaults; r may be NULL.
+ * Returns 0 when the gradients agree, 1 when they do not (r says where), -1 when the
+ * check could not run: a bad argument (y not a scalar, a wrt that is not an input or
+ * parameter of g, NULLs, n < 1), an error already on g, a failed compile or run, or
+ * out of memory; r->message says which. */
+int nb_gradcheck(nb_graph *g, nb_node *y, nb_node *const *wrt, int n,
+                 const nb_gradcheck_options *opt, nb_gradcheck_result *r);
+
 /* Size in bytes of one element of dt (0 for an unknown dtype). */
 size_t nb_dtype_size(nb_dtype dt);
 const char *nb_dtype_name(nb_dtype dt);

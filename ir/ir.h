@@ -360,6 +360,14 @@ int ir_is_transpose(const ir_node *n);
  * transposed operand is now read through trans_a / trans_b). */
 ir_node *ir_rewrite(const ir_node *v, ir_node **in, ir_attr *attr);
 
+/* ---- widening (ir_widen.c) -------------------------------------------------------- */
+
+/* A copy of every node of g (no error on it) in the same order, with every f32 value
+ * made f64: leaves, constants (their f32 values), casts and one_hot to f32. Names,
+ * leaf indices and parameter kinds are kept. map (g->n_nodes entries) receives each
+ * node's copy. NULL on OOM (g is not changed). The caller frees the copy. */
+ir_graph *ir_widen(const ir_graph *g, ir_node **map);
+
 /* ---- checks and printer (ir_verify.c, ir_print.c) --------------------------------- */
 
 /* Copies name into buf keeping only [A-Za-z0-9_ .:+=-] and writing every other byte

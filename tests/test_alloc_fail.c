@@ -1,11 +1,11 @@
-/* test_alloc_fail.c — SQLite's allocation-failure discipline. Two scenarios — an MLP
+/* test_alloc_fail.c — SQLite's allocation-failure discipline. Scenarios — an MLP
  * (built, differentiated and given Adam, compiled with libtcc, initialized, bound,
- * run, saved and loaded, exported; IDX files read; batches drawn; public error paths) and a
- * "wide" graph of the other ops with gradient buffers, SGD and a program sharing state
- * — each run once to count their allocations, then once per allocation k with the k-th
- * failing: "persistent" (every later one fails too) and "transient" (only the k-th).
- * Each run must crash nowhere, leak nothing, and either end in an error that says "out
- * of memory" or, when the library recovers, give exactly the clean run's results.
+ * run, saved and loaded, exported; IDX files read; batches drawn; public error paths), a
+ * "wide" graph of the other ops with gradient buffers, SGD and a program sharing state,
+ * and nb_gradcheck on an f32 graph — each run once to count their allocations, then once per
+ * allocation k with the k-th failing: "persistent" (every later one fails too) and "transient"
+ * (only the k-th). Each run must crash nowhere, leak nothing, and either end in an error that says
+ * "out of memory" or, when the library recovers, give exactly the clean run's results.
  *
  * The test is linked with --wrap for malloc, calloc, realloc, aligned_alloc and free,
  * which reroutes those calls made by statically linked code (the library, libtcc, this
@@ -742,6 +742,38 @@ static int same_results(const outcome *a, const outcome *b)
            !memcmp(a->report_names, b->report_names, sizeof a->report_names);
 }
 
+/* The gradient checker: an f32 graph with a kink, widened, differentiated, compiled
+ * and run at a given point; its counts and worst element are the results. */
+static void scenario_gradcheck(outcome *o)
+{
+    static const double xs[3] = {0.5, -1.0, 0.0};
+    memset(o, 0, sizeof *o);
+    nb_graph *g = nb_graph_new();
+    if (!g) {
+        fail_at(o, "nb_graph_new (gradcheck)", "out of memory");
+        return;
+    }
+    int64_t s3[] = {3};
+    nb_node *x = nb_input(g, "x", NB_F32, 1, s3);
+    nb_node *w = nb_param(g, "w", NB_F32, 1, s3);
+    nb_node *y = nb_sum(g, nb_mul(g, nb_relu(g, x), nb_tanh(g, w)), NULL, 0, 0);
+    nb_node *wrt[] = {x, w};
+    nb_gradcheck_value v = {.leaf = x, .data = xs};
+    nb_gradcheck_options opt = nb_gradcheck_default_options();
+    opt.values = &v;
+    opt.n_values = 1;
+    nb_gradcheck_result r;
+    if (nb_gradcheck(g, y, wrt, 2, &opt, &r) != 0) {
+        fail_at(o, "nb_gradcheck", r.message);
+    } else {
+        o->wide[0] = (float)r.checked;
+        o->wide[1] = (float)r.skipped;
+        o->wide[2] = (float)r.analytic;
+        o->wide[3] = (float)r.numeric;
+    }
+    nb_graph_free(g);
+}
+
 typedef void (*scenario_fn)(outcome *o);
 
 /* Runs the scenario with allocation k failing (k = 0: none). Checks the outcome against
@@ -893,6 +925,19 @@ static void test_every_allocation_fails_wide(void **state)
     fail_every_allocation("wide", scenario_wide, check_wide);
 }
 
+static void check_gradcheck(const outcome *clean)
+{
+    /* w has no value given: two points, each comparing the 3 + 3 elements but the relu
+     * kink at x = 0, which is skipped. */
+    assert_true(clean->wide[0] == 10 && clean->wide[1] == 2);
+}
+
+static void test_every_allocation_fails_gradcheck(void **state)
+{
+    (void)state;
+    fail_every_allocation("gradcheck", scenario_gradcheck, check_gradcheck);
+}
+
 static void test_every_allocation_fails_tiered(void **state)
 {
     (void)state;
@@ -1012,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_every_allocation_fails),
         cmocka_unit_test(test_every_allocation_fails_wide),
         cmocka_unit_test(test_every_allocation_fails_tiered),
+        cmocka_unit_test(test_every_allocation_fails_gradcheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
