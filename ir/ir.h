@@ -356,7 +356,7 @@ int ir_is_transpose(const ir_node *n);
  * transposed operand is now read through trans_a / trans_b). */
 ir_node *ir_rewrite(const ir_node *v, ir_node **in, ir_attr *attr);
 
-/* ---- checks and printer (ir_verify.c, ir_print.c) --------------------------------- */
+/* ---- checks and names in text (ir_verify.c, ir_print.c) ----------------------------- */
 
 /* Copies name into buf keeping only [A-Za-z0-9_ .:+=-] and writing every other byte
  * as \\xNN, so the result is safe inside a C comment or one line of text. */
@@ -372,8 +372,6 @@ int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n);
 /* Checks updates params[i] <- values[i]: parameters of g, matching dtype and shape,
  * each written once. 0 or -1 (recorded). */
 int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n);
-/* The IR as text, one line per node; malloc'ed, NULL on OOM. */
-char *ir_print(const ir_graph *g);
 /* What follows the op's name when the node reads operands transposed: "", ".T_a",
  * ".T_b" or ".T_a.T_b" (a matmul's flags). */
 const char *ir_op_suffix(const ir_node *n);

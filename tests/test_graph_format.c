@@ -55,6 +55,14 @@ static nb_graph *round_trip(const nb_graph *g, const nb_graph_extras *x, nb_grap
     if (strcmp(text, again) != 0)
         fail_msg("texts differ:\n%s\n---\n%s", text, again);
     assert_int_equal(nb_graph_node_count(h), nb_graph_node_count(g));
+    /* The printer writes the same text without the extras: print(parse(print(g))). */
+    char *printed = nb_graph_print(g), *reprinted = nb_graph_print(h);
+    assert_non_null(printed);
+    assert_non_null(reprinted);
+    assert_string_equal(printed, reprinted);
+    assert_memory_equal(printed, text, strlen(printed));
+    free(printed);
+    free(reprinted);
     corpus_add(stem, text);
     free(text);
     free(again);
@@ -478,6 +486,10 @@ static void test_write_refuses(void **state)
     assert_null(nb_graph_write(g, &y)); /* 0.5 is no i32 */
     nb_exp(g, a);                       /* an error on g */
     assert_null(nb_graph_write(g, NULL));
+    /* The printer still shows the nodes recorded before the error. */
+    char *printed = nb_graph_print(g);
+    assert_string_equal(printed, "nabla-graph 1\n%0 = input i32[] name=\"a\"\n");
+    free(printed);
     nb_graph_free(g);
     nb_graph_free(other);
 }
