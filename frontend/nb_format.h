@@ -46,4 +46,9 @@ int nb_format_value_fits(nb_dtype dt, double v);
  * ir_constant stores constants), other dtypes unchanged. */
 double nb_format_value_round(nb_dtype dt, double v);
 
+/* The text of g and x (x checked by the caller, or NULL), whether g holds an error or not:
+ * nb_graph_write for files, nb_graph_print for people (an errored graph's nodes are all
+ * valid). NULL when out of memory. */
+char *nb_format_write(const nb_graph *g, const nb_graph_extras *x);
+
 #endif

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir.h"
+#include "nb_format.h"
 
 nb_graph *nb_graph_new(void)
 {
@@ -22,7 +22,7 @@ const char *nb_graph_error(const nb_graph *g)
 
 char *nb_graph_print(const nb_graph *g)
 {
-    return g ? ir_print(g) : NULL;
+    return g ? nb_format_write(g, NULL) : NULL;
 }
 
 char *nb_graph_dot(const nb_graph *g, const nb_dot_options *o, char *err, size_t err_size)

@@ -190,10 +190,8 @@ static int check_extras(const nb_graph *g, const nb_graph_extras *x)
     return 0;
 }
 
-char *nb_graph_write(const nb_graph *g, const nb_graph_extras *x)
+char *nb_format_write(const nb_graph *g, const nb_graph_extras *x)
 {
-    if (!g || g->error || (x && check_extras(g, x) != 0))
-        return NULL;
     ir_text t = {0};
     ir_text_printf(&t, "%s %d\n", NB_FORMAT_MAGIC, NB_FORMAT_VERSION);
     for (int i = 0; i < g->n_nodes; i++)
@@ -210,6 +208,13 @@ char *nb_graph_write(const nb_graph *g, const nb_graph_extras *x)
         ir_text_putc(&t, '\n');
     }
     return t.failed ? NULL : t.buf;
+}
+
+char *nb_graph_write(const nb_graph *g, const nb_graph_extras *x)
+{
+    if (!g || g->error || (x && check_extras(g, x) != 0))
+        return NULL;
+    return nb_format_write(g, x);
 }
 
 void nb_graph_extras_free(nb_graph_extras *x)

@@ -51,8 +51,9 @@ nb_graph *nb_graph_new(void); /* NULL only when out of memory */
 void nb_graph_free(nb_graph *g);
 /* The first error recorded on the graph, or NULL when there is none. */
 const char *nb_graph_error(const nb_graph *g);
-/* Writes the IR, one line per node, to a newly malloc'ed string (caller frees); NULL
- * when out of memory. */
+/* Writes the IR, one line per node, to a newly malloc'ed string (caller frees): the
+ * text of nb_graph_write without extras (docs/graph-format.md), also for a graph that
+ * holds an error (its nodes are those recorded before it). NULL when out of memory. */
 char *nb_graph_print(const nb_graph *g);
 int nb_graph_node_count(const nb_graph *g);
 

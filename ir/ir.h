@@ -368,7 +368,7 @@ ir_node *ir_rewrite(const ir_node *v, ir_node **in, ir_attr *attr);
  * node's copy. NULL on OOM (g is not changed). The caller frees the copy. */
 ir_graph *ir_widen(const ir_graph *g, ir_node **map);
 
-/* ---- checks and printer (ir_verify.c, ir_print.c) --------------------------------- */
+/* ---- checks and names in text (ir_verify.c, ir_print.c) ----------------------------- */
 
 /* Copies name into buf keeping only [A-Za-z0-9_ .:+=-] and writing every other byte
  * as \\xNN, so the result is safe inside a C comment or one line of text. */
@@ -384,8 +384,6 @@ int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n);
 /* Checks updates params[i] <- values[i]: parameters of g, matching dtype and shape,
  * each written once. 0 or -1 (recorded). */
 int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n);
-/* The IR as text, one line per node; malloc'ed, NULL on OOM. */
-char *ir_print(const ir_graph *g);
 /* The graph as Graphviz DOT (ir_dot.c), as nb_graph_dot documents it; o NULL means a
  * zeroed struct. malloc'ed, or NULL with the problem in err[size]. */
 char *ir_dot(const ir_graph *g, const nb_dot_options *o, char *err, size_t size);

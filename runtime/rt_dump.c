@@ -51,7 +51,7 @@ void rt_dump_program(const char *dir, const char *source, const ir_graph *g)
 {
     char name[RT_DUMP_NAME_MAX], err[RT_DUMP_ERR_MAX];
     unsigned long long h = (unsigned long long)ir_xxh64(source, strlen(source), 0);
-    char *ir = ir_print(g);
+    char *ir = nb_graph_print(g);
     int rc = -1;
     snprintf(name, sizeof name, "%016llx.c", h);
     if (!ir)

@@ -2,7 +2,8 @@
  * write again gives the same text for random graphs, hand-built graphs of every attribute
  * family, special constants, hostile names and a whole training step with Adam and
  * gradient buffers; the parsed graph computes the same bits; malformed files fail with
- * the line, the column and what was expected; files save and load.
+ * the line, the column and what was expected; files save and load; and every op of the
+ * table was in a graph that round-tripped.
  *
  * NABLA_GRAPH_CORPUS=<dir>: also writes the round-tripped texts and the malformed files
  * there: the seeds of tests/fuzz/corpus/graph_text/ (tests/fuzz/README.md). */
@@ -25,6 +26,8 @@
 enum { ERR_SIZE = 1024 };
 
 static int corpus_count;
+/* The ops of every graph round-tripped so far (test_every_op checks them all). */
+static unsigned char ops_seen[IR_OP_COUNT];
 
 /* Writes text into $NABLA_GRAPH_CORPUS as a seed, when it is set. */
 static void corpus_add(const char *stem, const char *text)
@@ -55,6 +58,16 @@ static nb_graph *round_trip(const nb_graph *g, const nb_graph_extras *x, nb_grap
     if (strcmp(text, again) != 0)
         fail_msg("texts differ:\n%s\n---\n%s", text, again);
     assert_int_equal(nb_graph_node_count(h), nb_graph_node_count(g));
+    for (int i = 0; i < g->n_nodes; i++)
+        ops_seen[g->nodes[i]->op] = 1;
+    /* The printer writes the same text without the extras: print(parse(print(g))). */
+    char *printed = nb_graph_print(g), *reprinted = nb_graph_print(h);
+    assert_non_null(printed);
+    assert_non_null(reprinted);
+    assert_string_equal(printed, reprinted);
+    assert_memory_equal(printed, text, strlen(printed));
+    free(printed);
+    free(reprinted);
     corpus_add(stem, text);
     free(text);
     free(again);
@@ -478,6 +491,10 @@ static void test_write_refuses(void **state)
     assert_null(nb_graph_write(g, &y)); /* 0.5 is no i32 */
     nb_exp(g, a);                       /* an error on g */
     assert_null(nb_graph_write(g, NULL));
+    /* The printer still shows the nodes recorded before the error. */
+    char *printed = nb_graph_print(g);
+    assert_string_equal(printed, "nabla-graph 1\n%0 = input i32[] name=\"a\"\n");
+    free(printed);
     nb_graph_free(g);
     nb_graph_free(other);
 }
@@ -529,13 +546,22 @@ static void test_save_load(void **state)
     free(dir);
 }
 
+/* Every op of the table went through a round trip above (the tests run in order). */
+static void test_every_op(void **state)
+{
+    (void)state;
+    for (int op = 0; op < IR_OP_COUNT; op++)
+        if (!ops_seen[op])
+            fail_msg("no graph of this test holds op '%s'", ir_op_defs[op].name);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_every_attribute),
         cmocka_unit_test(test_training_step), cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_lenient), cmocka_unit_test(test_write_refuses),
-        cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_save_load),     cmocka_unit_test(test_every_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
