@@ -137,7 +137,7 @@ static void dump_two_programs(void **state)
     check_file(path, nb_program_source(a.p));
     dump_path(a.p, ".ir", path, sizeof path);
     check_file(path, ir_a);
-    assert_non_null(strstr(ir_a, "'y'"));
+    assert_non_null(strstr(ir_a, "name=\"y\""));
     dump_path(b.p, ".c", path, sizeof path);
     check_file(path, nb_program_source(b.p));
     dump_path(b.p, ".ir", path, sizeof path);
