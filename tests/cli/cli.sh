@@ -70,6 +70,14 @@ C
 "$cc" -std=c99 -pedantic -Wall -Wextra -Werror -ffp-contract=off -I"$dir" "$dir/main.c" "$dir/seed.c" -o "$dir/main" -lm || failed=1
 check "export builds and runs" "6.7012 6.6918 0.9988" "$("$dir/main")"
 
+# gradcheck: nabla's gradients against finite differences, at the file's values and at
+# random points; the second derivative too.
+out=$("$nabla" gradcheck "$file" --of loss --wrt w,b) || { echo "FAIL gradcheck: exit status"; failed=1; }
+case $out in "ok: d loss / d "*"2 compared, 0 skipped at 1 point") ;; *) echo "FAIL gradcheck: $out"; failed=1 ;; esac
+"$nabla" gradcheck "$file" --of loss --wrt w,b,x --random > /dev/null || { echo "FAIL gradcheck --random"; failed=1; }
+"$nabla" gradcheck "$dir/g2.nbg" --of dloss/dw --wrt w > /dev/null || { echo "FAIL gradcheck of a gradient"; failed=1; }
+status "gradcheck without --wrt" 2 "$nabla" gradcheck "$file" --of loss
+
 # dot: the graph for Graphviz, and the picture when Graphviz is installed.
 "$nabla" dot "$file" -o "$dir/seed.dot" || failed=1
 head -1 "$dir/seed.dot" | grep -q '^digraph nabla {$' || { echo "FAIL dot: not a digraph"; failed=1; }
@@ -84,7 +92,7 @@ check bench "tcc
 cc" "$("$nabla" bench "$file" --repeat 2 | cut -d' ' -f1)"
 
 # --help everywhere; errors with their exit status and message.
-for c in print emit run dot grad export bench; do
+for c in print emit run dot grad gradcheck export bench; do
   status "$c --help" 0 "$nabla" "$c" --help
   grep -q "^usage: nabla $c" "$dir/out" || { echo "FAIL $c --help"; failed=1; }
 done
