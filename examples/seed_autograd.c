@@ -1,7 +1,10 @@
 /* seed_autograd.c — the PyTorch autograd tutorial, compiled: y = x^2, a logistic
- * regression with binary cross-entropy, a vector mean, the generated C, and timing. */
+ * regression with binary cross-entropy, a vector mean, the generated C, and timing.
+ * `seed_autograd --write-graph FILE` writes the logistic regression as a graph file
+ * instead (examples/seed_logistic.nbg is its output). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "nabla.h"
@@ -61,8 +64,9 @@ static void square(void)
 }
 
 /* (b) The tutorial's logistic regression: z = w x + b, p = sigmoid(z), loss = binary
- * cross-entropy with p clamped to [1e-8, 1 - 1e-8]. */
-static nb_program *logistic(nb_backend backend)
+ * cross-entropy with p clamped to [1e-8, 1 - 1e-8]; outs[] gets the loss and its
+ * gradients with respect to w and b, leaves[] x, y, w, b. */
+static nb_graph *logistic_graph(nb_node **outs, nb_node **leaves)
 {
     nb_graph *g = nb_graph_new();
     nb_node *x = nb_input(g, "x", NB_F32, 0, NULL);
@@ -72,10 +76,39 @@ static nb_program *logistic(nb_backend backend)
     nb_node *z = nb_name(g, nb_add(g, nb_mul(g, w, x), b), "z");
     nb_node *p = nb_name(g, nb_sigmoid(g, z), "p");
     nb_node *loss = nb_name(g, nb_bce(g, p, y, NB_REDUCTION_MEAN), "loss");
-    nb_node *params[] = {w, b}, *grads[2];
+    nb_node *params[] = {w, b}, *grads[2] = {NULL, NULL};
     nb_grad(g, loss, params, 2, grads);
-    nb_node *outs[] = {loss, grads[0], grads[1]};
+    outs[0] = loss;
+    outs[1] = nb_name(g, grads[0], "dloss/dw");
+    outs[2] = nb_name(g, grads[1], "dloss/db");
+    leaves[0] = x, leaves[1] = y, leaves[2] = w, leaves[3] = b;
+    return g;
+}
+
+static nb_program *logistic(nb_backend backend)
+{
+    nb_node *outs[3], *leaves[4];
+    nb_graph *g = logistic_graph(outs, leaves);
     return compile_or_die(g, outs, 3, backend);
+}
+
+/* Writes (b) as a graph file holding its values (x = 6.7, y = 0, w = 1, b = 0) and its
+ * three outputs: examples/seed_logistic.nbg, which `nabla run` runs as it is. */
+static int write_graph(const char *path)
+{
+    nb_node *outs[3], *leaves[4];
+    nb_graph *g = logistic_graph(outs, leaves);
+    double values[4] = {6.7f, 0, 1, 0}; /* 6.7 as the f32 input holds it */
+    nb_leaf_value v[4];
+    for (int i = 0; i < 4; i++)
+        v[i] = (nb_leaf_value){leaves[i], &values[i]};
+    nb_graph_extras x = {.outputs = outs, .n_outputs = 3, .values = v, .n_values = 4};
+    char err[512];
+    int rc = nb_graph_save(g, &x, path, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "seed_autograd: %s\n", nb_graph_error(g) ? nb_graph_error(g) : err);
+    nb_graph_free(g);
+    return rc ? 1 : 0;
 }
 
 /* (c) x = [1, 2, 3], y = mean(x^2): dy/dx = 2x / 3. */
@@ -98,8 +131,14 @@ static void vector_mean(void)
     nb_program_free(p);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "--write-graph"))
+        return write_graph(argv[2]);
+    if (argc != 1) {
+        fprintf(stderr, "usage: seed_autograd [--write-graph FILE.nbg]\n");
+        return 2;
+    }
     square();
 
     double t0 = now();

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir.h"
+#include "nb_format.h"
 
 nb_graph *nb_graph_new(void)
 {
@@ -22,7 +22,23 @@ const char *nb_graph_error(const nb_graph *g)
 
 char *nb_graph_print(const nb_graph *g)
 {
-    return g ? ir_print(g) : NULL;
+    return g ? nb_format_write(g, NULL) : NULL;
+}
+
+char *nb_graph_dot(const nb_graph *g, const nb_dot_options *o, char *err, size_t err_size)
+{
+    char scratch[1];
+    if (!err) {
+        err = scratch;
+        err_size = sizeof scratch;
+    }
+    if (err_size > 0)
+        err[0] = 0;
+    if (!g) {
+        snprintf(err, err_size, "dot: the graph is NULL");
+        return NULL;
+    }
+    return ir_dot(g, o, err, err_size);
 }
 
 int nb_graph_node_count(const nb_graph *g)
@@ -63,6 +79,29 @@ int64_t nb_node_numel(const nb_node *x)
 int nb_node_id(const nb_node *x)
 {
     return x ? x->id : -1;
+}
+
+const char *nb_node_name(const nb_node *x)
+{
+    return x ? x->name : NULL;
+}
+
+const char *nb_node_op(const nb_node *x)
+{
+    return x ? ir_op_defs[x->op].name : NULL;
+}
+
+nb_node *nb_graph_node(nb_graph *g, int id)
+{
+    return g && id >= 0 && id < g->n_nodes ? g->nodes[id] : NULL;
+}
+
+nb_node *nb_graph_find(nb_graph *g, const char *name)
+{
+    for (int id = g && name ? g->n_nodes - 1 : -1; id >= 0; id--)
+        if (g->nodes[id]->name && strcmp(g->nodes[id]->name, name) == 0)
+            return g->nodes[id];
+    return NULL;
 }
 
 nb_node *nb_name(nb_graph *g, nb_node *x, const char *name)

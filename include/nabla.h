@@ -51,10 +51,41 @@ nb_graph *nb_graph_new(void); /* NULL only when out of memory */
 void nb_graph_free(nb_graph *g);
 /* The first error recorded on the graph, or NULL when there is none. */
 const char *nb_graph_error(const nb_graph *g);
-/* Writes the IR, one line per node, to a newly malloc'ed string (caller frees); NULL
- * when out of memory. */
+/* Writes the IR, one line per node, to a newly malloc'ed string (caller frees): the
+ * text of nb_graph_write without extras (docs/graph-format.md), also for a graph that
+ * holds an error (its nodes are those recorded before it). NULL when out of memory. */
 char *nb_graph_print(const nb_graph *g);
 int nb_graph_node_count(const nb_graph *g);
+
+/* ---- drawing (Graphviz DOT; docs/inspect.md) --------------------------------------- */
+
+struct nb_update;
+
+/* What nb_graph_dot marks besides the graph itself. A zeroed struct (or NULL) draws the
+ * graph top to bottom with shapes, no outputs and no updates marked. */
+typedef struct nb_dot_options {
+    nb_node *const *outputs; /* drawn with a double outline (may be NULL) */
+    int n_outputs;
+    /* Parameter updates (param <- value, as given to nb_compile): a dashed, bold red
+     * arrow from the value to the parameter labelled "update" (may be NULL). */
+    const struct nb_update *updates;
+    int n_updates;
+    const char *rankdir; /* "TB" (NULL: the default), "LR", "BT" or "RL" */
+    int hide_shapes;     /* nonzero: labels without "f32[64,784]" */
+} nb_dot_options;
+
+/* The graph as a Graphviz DOT digraph, in a newly malloc'ed string (caller frees):
+ * `dot -Tsvg` draws it. One node per graph node labelled "%<id> <op>", its dtype and
+ * shape ("f32[64,784]") and its name in quotes; one arrow per operand (numbered from 0
+ * when a node has several). Inputs are blue boxes, model parameters green, optimizer
+ * state violet, constants grey notes; the nodes nb_grad / nb_vjp appended (and
+ * gradient buffers) are orange with orange arrows. Names are escaped (quotes,
+ * backslashes, control bytes and invalid UTF-8 become visible \xNN text), so no name
+ * can break the file. A graph with an error is drawn with the error as its title.
+ * NULL with a message in err (err may be NULL) for a NULL graph, outputs or updates
+ * that are NULL or of another graph, an update of a node that is not a parameter, an
+ * unknown rankdir, or out of memory. */
+char *nb_graph_dot(const nb_graph *g, const nb_dot_options *o, char *err, size_t err_size);
 
 /* Information about a node; rank/shape/dtype of NULL are 0/NULL/-1. */
 nb_dtype nb_node_dtype(const nb_node *x);
@@ -62,6 +93,14 @@ int nb_node_rank(const nb_node *x);
 const int64_t *nb_node_shape(const nb_node *x);
 int64_t nb_node_numel(const nb_node *x);
 int nb_node_id(const nb_node *x);
+/* The node's name (nb_name, or the input's or parameter's), or NULL when it has none. */
+const char *nb_node_name(const nb_node *x);
+/* The node's op as the printer names it ("add", "matmul", "input", "param", ...). */
+const char *nb_node_op(const nb_node *x);
+/* Node id of g (0 to nb_graph_node_count - 1), or NULL for another id or a NULL g. */
+nb_node *nb_graph_node(nb_graph *g, int id);
+/* The node of g named name, the last one when several are, or NULL. */
+nb_node *nb_graph_find(nb_graph *g, const char *name);
 /* Gives the node a name (copied) that shows in the printer and in generated comments;
  * returns x. Names of inputs and parameters are used to bind them by name. */
 nb_node *nb_name(nb_graph *g, nb_node *x, const char *name);
@@ -314,7 +353,18 @@ typedef struct nb_compile_options {
  * fails (and may crash while cleaning up): nothing outside libtcc can catch that. A
  * process that must survive running out of memory while compiling should use
  * NB_BACKEND_CC, whose compiler runs in a process of its own (NB_BACKEND_AUTO compiles
- * with libtcc first: it is as exposed as NB_BACKEND_TCC). See docs/memory.md. */
+ * with libtcc first: it is as exposed as NB_BACKEND_TCC). See docs/memory.md.
+ *
+ * NABLA_DUMP_DIR. When this environment variable names a directory (read at each call;
+ * unset or empty: nothing happens), nb_compile writes there, before the backend
+ * compiles, <h>.c holding nb_program_source and <h>.ir holding nb_graph_print of the
+ * graph given here (whose node numbers the C's comments and nb_program_plan use), h
+ * the XXH64 (seed 0) of the source as 16 lowercase hex digits: the same program gets
+ * the same names, so running an application again overwrites its files. The directory
+ * must exist (it is not created). Each file is replaced atomically by a new one, never
+ * written through a symbolic link. A dump that fails (no such directory, disk full)
+ * never fails the compile: the first failure of the process prints one line on stderr,
+ * "nabla: NABLA_DUMP_DIR: cannot write '<path>': <why> ...". See docs/inspect.md. */
 nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt);
 void nb_program_free(nb_program *p);
 /* The error of the last call on p that can fail (those returning 0 or -1: bind, run,
@@ -533,6 +583,57 @@ int nb_init_fill(const nb_init *init, nb_dtype dt, int rank, const int64_t *shap
 int nb_set_threads(int n);
 int nb_get_threads(void);
 
+/* ---- graph files (frontend/nb_graph_write.c, nb_graph_parse.c; docs/graph-format.md) */
+
+/* The values of an input or a parameter carried by a graph file: numel values of the
+ * node, row-major, as doubles holding values of the node's dtype exactly. */
+typedef struct nb_leaf_value {
+    nb_node *node; /* an input or a parameter */
+    double *data;  /* nb_node_numel(node) values */
+} nb_leaf_value;
+
+/* What a graph file carries beyond the nodes: the outputs to compile, the parameter
+ * updates of a training step, and values for inputs and parameters. Any count may be 0
+ * (its array then unused). */
+typedef struct nb_graph_extras {
+    nb_node **outputs;
+    int n_outputs;
+    nb_update *updates;
+    int n_updates;
+    nb_leaf_value *values;
+    int n_values;
+} nb_graph_extras;
+
+/* Frees what nb_graph_parse or nb_graph_load put in *x (the arrays and the values'
+ * data, not the nodes: they belong to the graph) and zeroes it. NULL is fine. Only for
+ * extras those functions filled: a caller's own arrays are the caller's. */
+void nb_graph_extras_free(nb_graph_extras *x);
+
+/* The graph in the text format of docs/graph-format.md ("nabla-graph 1" and one line per
+ * node, then the extras), in a newly malloc'ed string (caller frees). Every attribute,
+ * every constant value and every name is written so that nb_graph_parse rebuilds the same
+ * graph: writing the parsed graph gives the same text, byte for byte. x may be NULL (no
+ * extras). NULL when g is NULL or holds an error, a node of x is NULL or of another graph,
+ * a value is not of an input or a parameter or has no data, or out of memory. */
+char *nb_graph_write(const nb_graph *g, const nb_graph_extras *x);
+/* Writes nb_graph_write's text to path atomically (a private temporary renamed over it,
+ * as nb_program_save). 0, or -1 with a message naming the file in err (err may be NULL). */
+int nb_graph_save(const nb_graph *g, const nb_graph_extras *x, const char *path, char *err,
+                  size_t err_size);
+/* Reads the text format from text[0..len) (no terminator needed) into a new graph, built
+ * through the same builders and shape rules as a program's and checked by the verifier.
+ * When x is not NULL it receives the outputs, updates and values of the file (free them
+ * with nb_graph_extras_free before or after the graph, and the graph with
+ * nb_graph_free). NULL on any error, with *x zeroed and a message in err (err may be
+ * NULL) that names the line and column and what was expected there:
+ * "line 3, column 14: expected a dtype (f32, f64, i32, bool), got 'f33'". */
+nb_graph *nb_graph_parse(const char *text, size_t len, nb_graph_extras *x, char *err,
+                         size_t err_size);
+/* nb_graph_parse of the file at path; messages start with the path. Files above
+ * NB_GRAPH_FILE_MAX bytes are refused. */
+nb_graph *nb_graph_load(const char *path, nb_graph_extras *x, char *err, size_t err_size);
+#define NB_GRAPH_FILE_MAX ((size_t)1 << 30)
+
 /* ---- checkpoints (safetensors) ----------------------------------------------------- */
 
 /* Writes every parameter of the program (optimizer state and "<name>.grad" gradient
@@ -624,6 +725,90 @@ typedef struct nb_export_options {
  * atomically (a private temporary renamed over it). 0, or -1 with the error on p. See
  * docs/aot.md. */
 int nb_program_export(nb_program *p, const nb_export_options *opt);
+
+/* ---- gradient check (runtime/rt_gradcheck.c; docs/gradcheck.md) ------------------- */
+
+/* The value of one input or parameter at the points a gradient check visits. */
+typedef struct nb_gradcheck_value {
+    nb_node *leaf; /* an input or parameter of the graph */
+    /* nb_node_numel(leaf) values, row-major, as doubles whatever the leaf's dtype (an
+     * i32 leaf takes whole numbers, a bool leaf 0 or 1); or NULL: drawn at each point
+     * uniformly from [lo, hi] (i32: whole numbers in [lo, hi); bool: 0 or 1). */
+    const double *data;
+    double lo, hi;
+} nb_gradcheck_value;
+
+/* Knobs of nb_gradcheck; start from nb_gradcheck_default_options(). */
+typedef struct nb_gradcheck_options {
+    double eps;  /* the finite-difference step h, absolute: 1e-6 */
+    double atol; /* an element passes when |a - n| <= atol + rtol * max(|a|, |n|), */
+    double rtol; /* a NaN never does: 1e-5 and 1e-4 */
+    /* An element is skipped (counted, not compared) when the central differences at h
+     * and 4h, or the one-sided differences at h, differ by more than
+     * kink_tol * (1 + |d_h|): the function is not smooth there (a kink such as relu's
+     * at 0, or a jump). 1e-3. */
+    double kink_tol;
+    int n_points;  /* points checked when some leaf is drawn at random: 2 (at least 1) */
+    uint64_t seed; /* the random values and the choice of elements: 0x5eed */
+    /* Leaves without an entry in values are drawn from [lo, hi] (i32: whole numbers in
+     * [lo, hi), bool: 0 or 1): -2, 2. */
+    double lo, hi;
+    /* Elements compared per differentiated leaf and point: 0 means all of them (the
+     * default); a smaller count draws that many at random, possibly repeating one. */
+    int64_t max_elements;
+    const nb_gradcheck_value *values; /* values or ranges of some leaves (may be NULL) */
+    int n_values;
+    /* When set, grads[i] (a node of the graph of wrt[i]'s dtype and shape) is the
+     * analytic gradient checked instead of the one nb_grad builds: for a gradient
+     * written by hand, or by nb_vjp. NULL: nb_grad's. */
+    nb_node *const *grads;
+    nb_backend backend; /* how the check's program is compiled: NB_BACKEND_TCC */
+} nb_gradcheck_options;
+
+nb_gradcheck_options nb_gradcheck_default_options(void);
+
+/* Bytes of nb_gradcheck_result.message, terminator included. */
+#define NB_GRADCHECK_MESSAGE_MAX 512
+
+/* What a check found. The worst element is the failure with the largest error relative
+ * to its tolerance (a NaN disagreement counts as infinite), or, when every element
+ * passed, the one closest to its tolerance. */
+typedef struct nb_gradcheck_result {
+    int ok;                   /* 1 when the check ran and passed */
+    int checked;              /* elements compared, over all points */
+    int skipped;              /* elements skipped as non-smooth */
+    int failed;               /* elements outside the tolerance, NaN disagreements included */
+    int points;               /* points visited */
+    int wrt;                  /* the worst element: index into wrt (-1 when none was compared), */
+    int64_t element;          /* its row-major index in the leaf, */
+    int point;                /* the point it was found at, */
+    double analytic, numeric; /* the two gradients, */
+    double error, tolerance;  /* |analytic - numeric| and atol + rtol * max(|a|, |n|) */
+    /* One line: "d loss / d w[3]: analytic 0.25, numeric 0.2500001 (error 1e-07 within
+     * 3.5e-05); 40 compared, 2 skipped at 2 points", or why the check failed or could
+     * not run. */
+    char message[NB_GRADCHECK_MESSAGE_MAX];
+} nb_gradcheck_result;
+
+/* Checks the gradient of the scalar y (a float node with one element) with respect to
+ * the inputs or parameters wrt[0..n) of g against central finite differences
+ * (f(x + h) - f(x - h)) / 2h, like torch.autograd.gradcheck, at the given values or at
+ * random points (opt->n_points of them; one when every leaf has its data given).
+ *
+ * The check runs in f64 on a copy of g: f32 leaves, constants (their f32 values) and
+ * casts to f32 become f64, so an f32 graph is checked in f64 arithmetic: the check
+ * tests the gradient the graph defines, not the rounding of f32 code. g itself is not
+ * changed (nb_grad is called on the copy; opt->grads are nodes of g, copied with it).
+ *
+ * Elements where the function is not smooth are skipped (opt->kink_tol); a point where
+ * every element was skipped (none compared) fails the check. A NaN on either side, or both,
+ * fails. opt NULL means the defaults; r may be NULL.
+ * Returns 0 when the gradients agree, 1 when they do not (r says where), -1 when the
+ * check could not run: a bad argument (y not a scalar, a wrt that is not an input or
+ * parameter of g, NULLs, n < 1), an error already on g, a failed compile or run, or
+ * out of memory; r->message says which. */
+int nb_gradcheck(nb_graph *g, nb_node *y, nb_node *const *wrt, int n,
+                 const nb_gradcheck_options *opt, nb_gradcheck_result *r);
 
 /* Size in bytes of one element of dt (0 for an unknown dtype). */
 size_t nb_dtype_size(nb_dtype dt);

@@ -75,6 +75,10 @@ struct nb_node {
     int64_t numel;
     ir_graph *graph;
     int leaf_index; /* INPUT: index among inputs; PARAM: among params */
+    /* Set on the nodes ir_vjp appended (gradients, and gradients of gradients): only
+     * drawings read it (ir_dot.c); passes treat them as any node. Fits in the padding
+     * before shape. */
+    unsigned char grad;
     int64_t shape[NB_MAX_RANK];
     /* Last: the attributes are most of the node's bytes and few passes read them. */
     ir_attr attr;
@@ -356,7 +360,15 @@ int ir_is_transpose(const ir_node *n);
  * transposed operand is now read through trans_a / trans_b). */
 ir_node *ir_rewrite(const ir_node *v, ir_node **in, ir_attr *attr);
 
-/* ---- checks and printer (ir_verify.c, ir_print.c) --------------------------------- */
+/* ---- widening (ir_widen.c) -------------------------------------------------------- */
+
+/* A copy of every node of g (no error on it) in the same order, with every f32 value
+ * made f64: leaves, constants (their f32 values), casts and one_hot to f32. Names,
+ * leaf indices and parameter kinds are kept. map (g->n_nodes entries) receives each
+ * node's copy. NULL on OOM (g is not changed). The caller frees the copy. */
+ir_graph *ir_widen(const ir_graph *g, ir_node **map);
+
+/* ---- checks and names in text (ir_verify.c, ir_print.c) ----------------------------- */
 
 /* Copies name into buf keeping only [A-Za-z0-9_ .:+=-] and writing every other byte
  * as \\xNN, so the result is safe inside a C comment or one line of text. */
@@ -372,8 +384,9 @@ int ir_check_outputs(ir_graph *g, ir_node *const *outs, int n);
 /* Checks updates params[i] <- values[i]: parameters of g, matching dtype and shape,
  * each written once. 0 or -1 (recorded). */
 int ir_check_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n);
-/* The IR as text, one line per node; malloc'ed, NULL on OOM. */
-char *ir_print(const ir_graph *g);
+/* The graph as Graphviz DOT (ir_dot.c), as nb_graph_dot documents it; o NULL means a
+ * zeroed struct. malloc'ed, or NULL with the problem in err[size]. */
+char *ir_dot(const ir_graph *g, const nb_dot_options *o, char *err, size_t size);
 /* What follows the op's name when the node reads operands transposed: "", ".T_a",
  * ".T_b" or ".T_a.T_b" (a matmul's flags). */
 const char *ir_op_suffix(const ir_node *n);

@@ -104,6 +104,9 @@ int ir_vjp(ir_graph *g, ir_node *y, ir_node *seed, ir_node *const *xs, int n, ir
     }
     for (int i = 0; i < n && !g->error; i++)
         grads[i] = acc[xs[i]->id] ? acc[xs[i]->id] : ir_zeros_like(g, xs[i]);
+    /* Everything appended above is the gradient's, for drawings to tell apart. */
+    for (int id = count; id < g->n_nodes; id++)
+        g->nodes[id]->grad = 1;
 done:
     free(dep);
     free(acc);

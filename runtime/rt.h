@@ -208,6 +208,13 @@ struct nb_program {
 /* Frees the names of the last load's report (rt_checkpoint.c). */
 void rt_load_report_free(nb_program *p);
 
+/* NABLA_DUMP_DIR (rt_dump.c): writes source as <h>.c and g's IR text (ir_print) as
+ * <h>.ir into the existing directory dir, h the XXH64 of source (seed 0) in 16
+ * lowercase hex digits, each file replaced atomically (a symbolic link there is
+ * replaced, never followed). Never fails the caller: a file that cannot be written is
+ * reported on stderr, once per process. */
+void rt_dump_program(const char *dir, const char *source, const ir_graph *g);
+
 /* Records an error on the program; returns -1. */
 int rt_error(nb_program *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Forgets the program's error: every public call that can fail calls it first, so that

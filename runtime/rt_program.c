@@ -96,8 +96,8 @@ static void state_release(rt_state *s)
 }
 
 /* Simplifies a copy of the graph and generates C from it for the backend b, and for the
- * export into *exported when opt->exportable is set; errors end up on g. The simplified graph is asked for the outputs, the update values and the
- * updated parameters, in that order. */
+ * export into *exported when opt->exportable is set; errors end up on g. The simplified graph is
+ * asked for the outputs, the update values and the updated parameters, in that order. */
 static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend *b, int threads,
                     cg_program *cg, cg_program *exported)
 {
@@ -183,6 +183,11 @@ nb_program *nb_compile(nb_graph *g, const nb_compile_options *opt)
     p->flush = opt->denormals == NB_DENORMALS_FLUSH;
     if (generate(g, opt, b, threads, &p->cg, &p->exported) != 0)
         goto fail;
+    /* Read at every compile, so that a process can turn it on and off. Before the
+     * backend runs: the C of a program that fails to build is there to read too. */
+    const char *dump = getenv("NABLA_DUMP_DIR");
+    if (dump && *dump)
+        rt_dump_program(dump, p->cg.source, g);
     char err[1024];
     double t0 = ir_seconds();
     p->backend = b;

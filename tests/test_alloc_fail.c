@@ -1,11 +1,11 @@
-/* test_alloc_fail.c — SQLite's allocation-failure discipline. Two scenarios — an MLP
+/* test_alloc_fail.c — SQLite's allocation-failure discipline. Scenarios — an MLP
  * (built, differentiated and given Adam, compiled with libtcc, initialized, bound,
- * run, saved and loaded, exported; IDX files read; batches drawn; public error paths) and a
- * "wide" graph of the other ops with gradient buffers, SGD and a program sharing state
- * — each run once to count their allocations, then once per allocation k with the k-th
- * failing: "persistent" (every later one fails too) and "transient" (only the k-th).
- * Each run must crash nowhere, leak nothing, and either end in an error that says "out
- * of memory" or, when the library recovers, give exactly the clean run's results.
+ * run, saved and loaded, exported; IDX files read; batches drawn; public error paths), a
+ * "wide" graph of the other ops with gradient buffers, SGD and a program sharing state,
+ * and nb_gradcheck on an f32 graph — each run once to count their allocations, then once per
+ * allocation k with the k-th failing: "persistent" (every later one fails too) and "transient"
+ * (only the k-th). Each run must crash nowhere, leak nothing, and either end in an error that says
+ * "out of memory" or, when the library recovers, give exactly the clean run's results.
  *
  * The test is linked with --wrap for malloc, calloc, realloc, aligned_alloc and free,
  * which reroutes those calls made by statically linked code (the library, libtcc, this
@@ -277,6 +277,35 @@ static int expect_error(outcome *o, const char *step, const char *got, const cha
     return -1;
 }
 
+/* The graph text format: g (inputs "a" f32[2,3] and "b" f32[4]) written with an output
+ * and a value, parsed, and the parsed graph written again to the same text. */
+static int graph_text_round_trip(outcome *o, nb_graph *g)
+{
+    char err[256] = "";
+    if (nb_graph_error(g) || nb_graph_node_count(g) == 0)
+        return 0; /* out of memory already: the next step reports it */
+    nb_node *a = g->nodes[0];
+    double v[6] = {1, 2, 3, 4, 5, 6};
+    nb_graph_extras x = {&a, 1, NULL, 0, (nb_leaf_value[]){{a, v}}, 1}, px;
+    char *text = nb_graph_write(g, &x), *again = NULL;
+    if (!text)
+        return fail_at(o, "nb_graph_write", "out of memory");
+    nb_graph *h = nb_graph_parse(text, strlen(text), &px, err, sizeof err);
+    if (!h) {
+        free(text);
+        return fail_at(o, "nb_graph_parse", err);
+    }
+    again = nb_graph_write(h, &px);
+    int rc = again ? 0 : fail_at(o, "nb_graph_write (parsed)", "out of memory");
+    if (again && strcmp(text, again) != 0)
+        fail_msg("the parsed graph writes another text:\n%s---\n%s", text, again);
+    free(again);
+    free(text);
+    nb_graph_extras_free(&px);
+    nb_graph_free(h);
+    return rc;
+}
+
 /* A scratch graph with a shape error: the message names the shapes. */
 static int error_paths_graph(outcome *o)
 {
@@ -293,6 +322,10 @@ static int error_paths_graph(outcome *o)
         return fail_at(o, "nb_graph_print", "out of memory");
     }
     free(text);
+    if (graph_text_round_trip(o, g) != 0) {
+        nb_graph_free(g);
+        return -1;
+    }
     nb_node *c = nb_add(g, a, b);
     int rc =
         c ? -1 : expect_error(o, "nb_add (shape error)", nb_graph_error(g), "cannot broadcast");
@@ -709,6 +742,38 @@ static int same_results(const outcome *a, const outcome *b)
            !memcmp(a->report_names, b->report_names, sizeof a->report_names);
 }
 
+/* The gradient checker: an f32 graph with a kink, widened, differentiated, compiled
+ * and run at a given point; its counts and worst element are the results. */
+static void scenario_gradcheck(outcome *o)
+{
+    static const double xs[3] = {0.5, -1.0, 0.0};
+    memset(o, 0, sizeof *o);
+    nb_graph *g = nb_graph_new();
+    if (!g) {
+        fail_at(o, "nb_graph_new (gradcheck)", "out of memory");
+        return;
+    }
+    int64_t s3[] = {3};
+    nb_node *x = nb_input(g, "x", NB_F32, 1, s3);
+    nb_node *w = nb_param(g, "w", NB_F32, 1, s3);
+    nb_node *y = nb_sum(g, nb_mul(g, nb_relu(g, x), nb_tanh(g, w)), NULL, 0, 0);
+    nb_node *wrt[] = {x, w};
+    nb_gradcheck_value v = {.leaf = x, .data = xs};
+    nb_gradcheck_options opt = nb_gradcheck_default_options();
+    opt.values = &v;
+    opt.n_values = 1;
+    nb_gradcheck_result r;
+    if (nb_gradcheck(g, y, wrt, 2, &opt, &r) != 0) {
+        fail_at(o, "nb_gradcheck", r.message);
+    } else {
+        o->wide[0] = (float)r.checked;
+        o->wide[1] = (float)r.skipped;
+        o->wide[2] = (float)r.analytic;
+        o->wide[3] = (float)r.numeric;
+    }
+    nb_graph_free(g);
+}
+
 typedef void (*scenario_fn)(outcome *o);
 
 /* Runs the scenario with allocation k failing (k = 0: none). Checks the outcome against
@@ -860,6 +925,19 @@ static void test_every_allocation_fails_wide(void **state)
     fail_every_allocation("wide", scenario_wide, check_wide);
 }
 
+static void check_gradcheck(const outcome *clean)
+{
+    /* w has no value given: two points, each comparing the 3 + 3 elements but the relu
+     * kink at x = 0, which is skipped. */
+    assert_true(clean->wide[0] == 10 && clean->wide[1] == 2);
+}
+
+static void test_every_allocation_fails_gradcheck(void **state)
+{
+    (void)state;
+    fail_every_allocation("gradcheck", scenario_gradcheck, check_gradcheck);
+}
+
 static void test_every_allocation_fails_tiered(void **state)
 {
     (void)state;
@@ -979,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_every_allocation_fails),
         cmocka_unit_test(test_every_allocation_fails_wide),
         cmocka_unit_test(test_every_allocation_fails_tiered),
+        cmocka_unit_test(test_every_allocation_fails_gradcheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,12 +41,13 @@ static void test_printer_format(void **state)
     assert_non_null(z);
     char *text = nb_graph_print(g);
     assert_non_null(text);
-    const char *want = "graph: 6 nodes\n"
-                       "%0 = input f32[2,3] () 'x'\n"
-                       "%1 = param f64[3] () 'w eird\\x0a\\x27\\x2a\\x2f'\n"
+    /* The text format of docs/graph-format.md, names escaped inside double quotes. */
+    const char *want = "nabla-graph 1\n"
+                       "%0 = input f32[2,3] name=\"x\"\n"
+                       "%1 = param f64[3] kind=model name=\"w eird\\n'*/\"\n"
                        "%2 = exp f32[2,3] (%0)\n"
-                       "%3 = sum f32[2,1] (%2) axes=1 keepdim 'total'\n"
-                       "%4 = const f32[] () value=0.5\n"
+                       "%3 = sum f32[2,1] (%2) axes=[1] keepdim=1 name=\"total\"\n"
+                       "%4 = const f32[] values={0.5}\n"
                        "%5 = add f32[2,1] (%3, %4)\n";
     assert_string_equal(text, want);
     free(text);
@@ -315,15 +316,62 @@ static void test_printer_shape_attrs(void **state)
     assert_non_null(ir_make1(g, IR_OP_SLICE_GRAD, s, &attr));
     char *text = nb_graph_print(g);
     assert_non_null(text);
-    const char *want = "graph: 5 nodes\n"
-                       "%0 = input f32[5,6] () 'x'\n"
-                       "%1 = reshape f32[3,10] (%0) shape=3,10\n"
-                       "%2 = permute f32[6,5] (%0) perm=1,0\n"
-                       "%3 = slice f32[2,1] (%0) start=1,2 stop=4,6 step=2,6\n"
-                       "%4 = slice_grad f32[5,6] (%3) shape=5,6 start=1,2 step=2,6\n";
+    const char *want = "nabla-graph 1\n"
+                       "%0 = input f32[5,6] name=\"x\"\n"
+                       "%1 = reshape f32[3,10] (%0) shape=[3,10]\n"
+                       "%2 = permute f32[6,5] (%0) perm=[1,0]\n"
+                       "%3 = slice f32[2,1] (%0) start=[1,2] stop=[4,6] step=[2,6]\n"
+                       "%4 = slice_grad f32[5,6] (%3) shape=[5,6] start=[1,2] step=[2,6]\n";
     assert_string_equal(text, want);
     free(text);
     verify_ok(g);
+    nb_graph_free(g);
+}
+
+/* ir_widen: every f32 value of a copy is f64 (leaves, constants with their f32 values,
+ * casts and one_hot to f32), the rest as it was: other dtypes, names, leaf indices,
+ * parameter kinds; the source graph is untouched. */
+static void test_widen(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    int64_t s2[] = {2}, s3[] = {3};
+    double third[] = {1.0 / 3, 2.0};
+    nb_node *x = nb_input(g, "x", NB_F32, 1, s2);
+    nb_node *i = nb_input(g, "i", NB_I32, 1, s3);
+    nb_node *w = nb_param(g, "w", NB_F32, 1, s2);
+    nb_node *c = nb_constant(g, NB_F32, 1, s2, third);
+    nb_node *d = nb_cast(g, nb_mul(g, nb_cast(g, x, NB_F64), nb_cast(g, c, NB_F64)), NB_F32);
+    nb_node *h = nb_one_hot(g, i, 2, NB_F32);
+    nb_node *y = nb_sum(g, nb_mul(g, h, nb_add(g, d, w)), NULL, 0, 0);
+    assert_non_null(y);
+    char *before = nb_graph_print(g);
+    ir_node **map = calloc((size_t)g->n_nodes, sizeof *map);
+    assert_non_null(map);
+    ir_graph *wide = ir_widen(g, map);
+    assert_non_null(wide);
+    assert_int_equal(wide->n_nodes, g->n_nodes);
+    assert_int_equal(wide->n_inputs, 2);
+    assert_int_equal(wide->n_params, 1);
+    for (int id = 0; id < g->n_nodes; id++) {
+        const ir_node *v = g->nodes[id], *n = map[id];
+        assert_int_equal(n->op, v->op);
+        assert_int_equal(n->dtype, v->dtype == NB_F32 ? NB_F64 : v->dtype);
+        assert_int_equal(n->rank, v->rank);
+        assert_int_equal(n->leaf_index, v->leaf_index);
+    }
+    assert_string_equal(map[w->id]->name, "w");
+    assert_ptr_equal(ir_leaf_find(wide, IR_OP_PARAM, "w"), map[w->id]);
+    assert_int_equal(map[i->id]->dtype, NB_I32);
+    assert_true(map[c->id]->data[0] == (double)(float)(1.0 / 3)); /* the f32 value */
+    char msg[256];
+    assert_int_equal(ir_verify(wide, msg, sizeof msg), 0);
+    char *after = nb_graph_print(g);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    free(map);
+    ir_graph_free(wide);
     nb_graph_free(g);
 }
 
@@ -333,7 +381,7 @@ int main(void)
         cmocka_unit_test(test_printer_format),      cmocka_unit_test(test_escape_name),
         cmocka_unit_test(test_verify_accepts),      cmocka_unit_test(test_verify_rejects),
         cmocka_unit_test(test_broadcasting),        cmocka_unit_test(test_broadcast_grad_shapes),
-        cmocka_unit_test(test_printer_shape_attrs),
+        cmocka_unit_test(test_printer_shape_attrs), cmocka_unit_test(test_widen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,11 @@ case $mode in
 find_package)
     install_to "$build" "$tmp/prefix"
     cmake_consumer find_package -DCMAKE_PREFIX_PATH="$tmp/prefix"
+    # The installed command runs the seed's graph file.
+    if [ -x "$build/tools/nabla" ]; then
+        out=$("$tmp/prefix/bin/nabla" run "$source/examples/seed_logistic.nbg" 2>/dev/null | head -1)
+        [ "$out" = "loss f32[] = 6.7012" ] || { echo "installed nabla run printed '$out'"; exit 1; }
+    fi
     ;;
 pkg_config)
     install_to "$build" "$tmp/prefix"

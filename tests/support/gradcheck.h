@@ -1,15 +1,15 @@
 /* gradcheck.h — checks symbolic gradients against central finite differences in f64.
  *
  * A case names a function y = f(x0, ..., xn-1) built with the public API, and the
- * inputs to sample. The harness builds s = sum(w * y) (w random, so every element of a
- * non-scalar y is checked), asks nb_grad for ds/dxk, compiles, and compares each
- * gradient element with (s(x + h) - s(x - h)) / 2h, all in f64, with the NaN-safe
- * tolerance |a - n| <= atol + rtol * max(|a|, |n|). Elements where the function is not
- * smooth (the finite differences at h and 4h disagree) are skipped and counted; a case
- * fails when every element of a sample was skipped. With second_order set, the same
- * check also runs on s2 = sum_k sum(v_k * ds/dxk): the gradient of a gradient. Each case also
- * runs in f32 and its values and gradients must match the f64 ones (rel 1e-3), which
- * checks the f32 emitters.
+ * inputs to sample. The harness builds T = sum(w * y) (w random, so every element of a
+ * non-scalar y is checked), draws the inputs, and hands T and the float inputs to the
+ * public checker nb_gradcheck (docs/gradcheck.md) with those values: it compares
+ * nb_grad's dT/dxk with central finite differences in f64, with the NaN-safe tolerance
+ * |a - n| <= atol + rtol * max(|a|, |n|), skips (and counts) elements where the function
+ * is not smooth, and fails a sample whose every element was skipped. With second_order
+ * set, the same check also runs on T2 = sum_k sum(v_k * dT/dxk): the gradient of a
+ * gradient. Each case also runs in f32 and its values and gradients must match the f64
+ * ones (rel 1e-3), which checks the f32 emitters.
  */
 #ifndef GRADCHECK_H
 #define GRADCHECK_H
