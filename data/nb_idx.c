@@ -24,16 +24,6 @@
  * 1951), so a gzip file of n bytes holds less than this many times n bytes. */
 #define IDX_DEFLATE_MAX_RATIO 1040u
 
-static void set_err(char *err, size_t size, const char *fmt, ...)
-{
-    if (!err || size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-}
-
 size_t nb_idx_type_size(int type)
 {
     switch (type) {
@@ -110,7 +100,7 @@ static int src_fill(idx_src *s, size_t need)
         size_t got = fread(s->in + s->z.avail_in, 1, sizeof s->in - s->z.avail_in, s->f);
         if (got == 0) {
             if (ferror(s->f)) {
-                set_err(s->err, s->err_size, "%s: read error (%s)", s->path, strerror(errno));
+                ir_errbuf(s->err, s->err_size, "%s: read error (%s)", s->path, strerror(errno));
                 return -1;
             }
             break;
@@ -130,7 +120,7 @@ static int src_open(idx_src *s, const char *path, char *err, size_t err_size)
     s->z.next_in = s->in;
     s->f = fopen(path, "rb");
     if (!s->f) {
-        set_err(err, err_size, "%s: cannot open (%s)", path, strerror(errno));
+        ir_errbuf(err, err_size, "%s: cannot open (%s)", path, strerror(errno));
         return -1;
     }
     struct stat st;
@@ -147,8 +137,8 @@ static int src_open(idx_src *s, const char *path, char *err, size_t err_size)
     s->z.zfree = idx_zfree;
     int rc = inflateInit2(&s->z, 16 + MAX_WBITS); /* gzip wrapper only */
     if (rc != Z_OK) {
-        set_err(err, err_size, "%s: %s", path,
-                rc == Z_MEM_ERROR ? "out of memory" : "cannot start zlib");
+        ir_errbuf(err, err_size, "%s: %s", path,
+                  rc == Z_MEM_ERROR ? "out of memory" : "cannot start zlib");
         return -1;
     }
     s->z_ready = 1;
@@ -178,9 +168,9 @@ static int src_member_end(idx_src *s)
         inflateReset(&s->z);
         return 0;
     }
-    set_err(s->err, s->err_size,
-            "%s: unexpected bytes after the end of the gzip data (at byte %llu)", s->path,
-            (unsigned long long)s->used);
+    ir_errbuf(s->err, s->err_size,
+              "%s: unexpected bytes after the end of the gzip data (at byte %llu)", s->path,
+              (unsigned long long)s->used);
     return -1;
 }
 
@@ -199,7 +189,7 @@ static long long src_read(idx_src *s, unsigned char *buf, size_t len)
             size_t got = fread(buf + done, 1, len - done, s->f);
             if (got == 0) {
                 if (ferror(s->f)) {
-                    set_err(s->err, s->err_size, "%s: read error (%s)", s->path, strerror(errno));
+                    ir_errbuf(s->err, s->err_size, "%s: read error (%s)", s->path, strerror(errno));
                     return -1;
                 }
                 break;
@@ -212,8 +202,8 @@ static long long src_read(idx_src *s, unsigned char *buf, size_t len)
         if (s->z.avail_in == 0 && src_fill(s, 1) != 0)
             return -1;
         if (s->z.avail_in == 0) {
-            set_err(s->err, s->err_size, "%s: truncated gzip data (unexpected end of file)",
-                    s->path);
+            ir_errbuf(s->err, s->err_size, "%s: truncated gzip data (unexpected end of file)",
+                      s->path);
             return -1;
         }
         size_t want = len - done < IDX_OUT_CHUNK ? len - done : IDX_OUT_CHUNK;
@@ -225,11 +215,11 @@ static long long src_read(idx_src *s, unsigned char *buf, size_t len)
             if (src_member_end(s) != 0)
                 return -1;
         } else if (rc == Z_MEM_ERROR) {
-            set_err(s->err, s->err_size, "%s: out of memory", s->path);
+            ir_errbuf(s->err, s->err_size, "%s: out of memory", s->path);
             return -1;
         } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            set_err(s->err, s->err_size, "%s: damaged gzip data (%s)", s->path,
-                    s->z.msg ? s->z.msg : "inflate failed");
+            ir_errbuf(s->err, s->err_size, "%s: damaged gzip data (%s)", s->path,
+                      s->z.msg ? s->z.msg : "inflate failed");
             return -1;
         }
     }
@@ -265,14 +255,14 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
     if (out)
         memset(out, 0, sizeof *out);
     if (!path || !out) {
-        set_err(err, err_size, "nb_idx_read: path and out must not be NULL");
+        ir_errbuf(err, err_size, "nb_idx_read: path and out must not be NULL");
         return -1;
     }
     unsigned char *data = NULL;
     /* The source holds a 64 KiB input buffer: on the heap, not the caller's stack. */
     idx_src *src = ir_malloc(sizeof *src);
     if (!src) {
-        set_err(err, err_size, "%s: out of memory", path);
+        ir_errbuf(err, err_size, "%s: out of memory", path);
         return -1;
     }
     if (src_open(src, path, err, err_size) != 0)
@@ -283,38 +273,38 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
     if (got < 0)
         goto fail;
     if (got == 0) {
-        set_err(err, err_size, "%s: empty file", path);
+        ir_errbuf(err, err_size, "%s: empty file", path);
         goto fail;
     }
     if (got < 4) {
-        set_err(err, err_size, "%s: truncated header (%lld bytes)", path, got);
+        ir_errbuf(err, err_size, "%s: truncated header (%lld bytes)", path, got);
         goto fail;
     }
     if (head[0] != 0 || head[1] != 0) {
-        set_err(err, err_size,
-                "%s: not an IDX file (magic starts with 0x%02x 0x%02x, expected 0x00 0x00)", path,
-                head[0], head[1]);
+        ir_errbuf(err, err_size,
+                  "%s: not an IDX file (magic starts with 0x%02x 0x%02x, expected 0x00 0x00)", path,
+                  head[0], head[1]);
         goto fail;
     }
     int type = head[2], rank = head[3];
     size_t size = nb_idx_type_size(type);
     if (size == 0) {
-        set_err(err, err_size,
-                "%s: unknown IDX element type 0x%02x (expected 0x08, 0x09, 0x0b, 0x0c, 0x0d or "
-                "0x0e)",
-                path, type);
+        ir_errbuf(err, err_size,
+                  "%s: unknown IDX element type 0x%02x (expected 0x08, 0x09, 0x0b, 0x0c, 0x0d or "
+                  "0x0e)",
+                  path, type);
         goto fail;
     }
     if (rank < 1 || rank > NB_MAX_RANK) {
-        set_err(err, err_size, "%s: IDX rank %d is not supported (1 to %d)", path, rank,
-                NB_MAX_RANK);
+        ir_errbuf(err, err_size, "%s: IDX rank %d is not supported (1 to %d)", path, rank,
+                  NB_MAX_RANK);
         goto fail;
     }
     got = src_read(src, head + 4, 4 * (size_t)rank);
     if (got < 0)
         goto fail;
     if (got < 4 * rank) {
-        set_err(err, err_size, "%s: truncated header (%d dimensions announced)", path, rank);
+        ir_errbuf(err, err_size, "%s: truncated header (%d dimensions announced)", path, rank);
         goto fail;
     }
 
@@ -325,12 +315,12 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
     for (int i = 0; i < rank; i++) {
         uint32_t d = be32(head + 4 + 4 * i);
         if (d == 0) {
-            set_err(err, err_size, "%s: dimension %d is 0", path, i);
+            ir_errbuf(err, err_size, "%s: dimension %d is 0", path, i);
             goto fail;
         }
         if (total > limit / d) {
-            set_err(err, err_size, "%s: the dimensions announce more data than can be addressed",
-                    path);
+            ir_errbuf(err, err_size, "%s: the dimensions announce more data than can be addressed",
+                      path);
             goto fail;
         }
         total *= d;
@@ -342,17 +332,17 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
      * to more than IDX_DEFLATE_MAX_RATIO times its size. */
     uint64_t head_len = 4 + 4 * (uint64_t)rank;
     if (src->sized && !src->gzip && src->size - head_len < total) {
-        set_err(err, err_size,
-                "%s: truncated data: the header announces %llu bytes of data, the file "
-                "holds %llu",
-                path, (unsigned long long)total, (unsigned long long)(src->size - head_len));
+        ir_errbuf(err, err_size,
+                  "%s: truncated data: the header announces %llu bytes of data, the file "
+                  "holds %llu",
+                  path, (unsigned long long)total, (unsigned long long)(src->size - head_len));
         goto fail;
     }
     if (src->sized && src->gzip && (head_len + total) / IDX_DEFLATE_MAX_RATIO >= src->size) {
-        set_err(err, err_size,
-                "%s: the header announces %llu bytes of data, more than a gzip file of %llu "
-                "bytes can hold",
-                path, (unsigned long long)total, (unsigned long long)src->size);
+        ir_errbuf(err, err_size,
+                  "%s: the header announces %llu bytes of data, more than a gzip file of %llu "
+                  "bytes can hold",
+                  path, (unsigned long long)total, (unsigned long long)src->size);
         goto fail;
     }
 
@@ -367,7 +357,7 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
                 next = (size_t)total;
             unsigned char *grown = ir_realloc(data, next);
             if (!grown) {
-                set_err(err, err_size, "%s: out of memory (%zu bytes)", path, next);
+                ir_errbuf(err, err_size, "%s: out of memory (%zu bytes)", path, next);
                 goto fail;
             }
             data = grown;
@@ -381,10 +371,10 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
             break; /* end of input */
     }
     if (have < total) {
-        set_err(err, err_size,
-                "%s: truncated data: the header announces %llu bytes of data, the file "
-                "holds %zu",
-                path, (unsigned long long)total, have);
+        ir_errbuf(err, err_size,
+                  "%s: truncated data: the header announces %llu bytes of data, the file "
+                  "holds %zu",
+                  path, (unsigned long long)total, have);
         goto fail;
     }
     /* One more byte tells trailing data apart from a clean end; for gzip, reading it
@@ -394,8 +384,8 @@ int nb_idx_read(const char *path, nb_idx *out, char *err, size_t err_size)
     if (got < 0)
         goto fail;
     if (got > 0) {
-        set_err(err, err_size, "%s: unexpected bytes after the %llu bytes of data", path,
-                (unsigned long long)total);
+        ir_errbuf(err, err_size, "%s: unexpected bytes after the %llu bytes of data", path,
+                  (unsigned long long)total);
         goto fail;
     }
     src_close(src);
@@ -459,7 +449,7 @@ static int idx_valid(const nb_idx *x, const char *fn, char *err, size_t err_size
     /* The size of the f32 copy too, so the conversions below cannot wrap. */
     if (!x || !x->data || size == 0 || n < 1 || ir_size_mul((size_t)n, size, &bytes) != 0 ||
         bytes != x->nbytes || ir_size_mul((size_t)n, sizeof(float), &bytes) != 0) {
-        set_err(err, err_size, "%s: not a loaded IDX file", fn);
+        ir_errbuf(err, err_size, "%s: not a loaded IDX file", fn);
         return -1;
     }
     return 0;
@@ -472,7 +462,7 @@ float *nb_idx_to_f32(const nb_idx *x, float divisor, char *err, size_t err_size)
     size_t n = (size_t)nb_idx_numel(x);
     float *y = ir_malloc(n * sizeof *y);
     if (!y) {
-        set_err(err, err_size, "nb_idx_to_f32: out of memory");
+        ir_errbuf(err, err_size, "nb_idx_to_f32: out of memory");
         return NULL;
     }
     idx_convert_f32(x, n, divisor, y);
@@ -484,8 +474,8 @@ float *nb_idx_images_f32(const nb_idx *x, int64_t *n, int64_t *dim, char *err, s
     if (idx_valid(x, "nb_idx_images_f32", err, err_size) != 0)
         return NULL;
     if (x->type != NB_IDX_U8) {
-        set_err(err, err_size, "nb_idx_images_f32: images must be u8 (type 0x08), not 0x%02x",
-                x->type);
+        ir_errbuf(err, err_size, "nb_idx_images_f32: images must be u8 (type 0x08), not 0x%02x",
+                  x->type);
         return NULL;
     }
     float *y = nb_idx_to_f32(x, 255.0f, err, err_size);
@@ -503,18 +493,18 @@ int32_t *nb_idx_labels_i32(const nb_idx *x, int64_t *n, char *err, size_t err_si
     if (idx_valid(x, "nb_idx_labels_i32", err, err_size) != 0)
         return NULL;
     if (x->type == NB_IDX_F32 || x->type == NB_IDX_F64) {
-        set_err(err, err_size, "nb_idx_labels_i32: labels must have an integer type, not 0x%02x",
-                x->type);
+        ir_errbuf(err, err_size, "nb_idx_labels_i32: labels must have an integer type, not 0x%02x",
+                  x->type);
         return NULL;
     }
     if (x->rank != 1) {
-        set_err(err, err_size, "nb_idx_labels_i32: labels must have rank 1, not %d", x->rank);
+        ir_errbuf(err, err_size, "nb_idx_labels_i32: labels must have rank 1, not %d", x->rank);
         return NULL;
     }
     size_t count = (size_t)x->shape[0];
     int32_t *y = ir_malloc(count * sizeof *y);
     if (!y) {
-        set_err(err, err_size, "nb_idx_labels_i32: out of memory");
+        ir_errbuf(err, err_size, "nb_idx_labels_i32: out of memory");
         return NULL;
     }
     idx_convert_i32(x, count, y);

@@ -20,18 +20,6 @@ static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
  * reader refuses more than 10,000 unless asked). */
 #define NPY_HEADER_MAX 65536u
 
-static void set_err(char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t size, const char *fmt, ...)
-{
-    if (!err || size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-}
-
 /* The element types read, by their descr without the byte-order character. An int64
  * array (numpy's default integer) is read as i32 when every value fits. */
 static const struct {
@@ -64,7 +52,7 @@ static int expect(npy_cursor *c, const char *h, char ch)
 {
     skip_space(c);
     if (c->s >= c->end || *c->s != ch) {
-        set_err(c->err, c->err_size, "header byte %ld: expected '%c'", AT(c, h), ch);
+        ir_errbuf(c->err, c->err_size, "header byte %ld: expected '%c'", AT(c, h), ch);
         return -1;
     }
     c->s++;
@@ -76,21 +64,21 @@ static int string_lit(npy_cursor *c, const char *h, char *buf, size_t size)
 {
     skip_space(c);
     if (c->s >= c->end || (*c->s != '\'' && *c->s != '"')) {
-        set_err(c->err, c->err_size, "header byte %ld: expected a quoted string", AT(c, h));
+        ir_errbuf(c->err, c->err_size, "header byte %ld: expected a quoted string", AT(c, h));
         return -1;
     }
     char q = *c->s++;
     size_t n = 0;
     while (c->s < c->end && *c->s != q) {
         if (*c->s == '\\' || n + 1 >= size) {
-            set_err(c->err, c->err_size, "header byte %ld: a string too long or with escapes",
-                    AT(c, h));
+            ir_errbuf(c->err, c->err_size, "header byte %ld: a string too long or with escapes",
+                      AT(c, h));
             return -1;
         }
         buf[n++] = *c->s++;
     }
     if (c->s >= c->end) {
-        set_err(c->err, c->err_size, "header: a string is not closed");
+        ir_errbuf(c->err, c->err_size, "header: a string is not closed");
         return -1;
     }
     c->s++;
@@ -111,17 +99,19 @@ static int shape_lit(npy_cursor *c, const char *h, nb_npy *out)
             return 0;
         }
         if (c->s >= c->end || *c->s < '0' || *c->s > '9') {
-            set_err(c->err, c->err_size, "header byte %ld: expected a dimension or ')'", AT(c, h));
+            ir_errbuf(c->err, c->err_size, "header byte %ld: expected a dimension or ')'",
+                      AT(c, h));
             return -1;
         }
         if (out->rank == NB_MAX_RANK) {
-            set_err(c->err, c->err_size, "the array has more than %d dimensions", NB_MAX_RANK);
+            ir_errbuf(c->err, c->err_size, "the array has more than %d dimensions", NB_MAX_RANK);
             return -1;
         }
         int64_t v = 0;
         while (c->s < c->end && *c->s >= '0' && *c->s <= '9') {
             if (v > (INT64_MAX - 9) / 10) {
-                set_err(c->err, c->err_size, "header byte %ld: a dimension is too large", AT(c, h));
+                ir_errbuf(c->err, c->err_size, "header byte %ld: a dimension is too large",
+                          AT(c, h));
                 return -1;
             }
             v = v * 10 + (*c->s++ - '0');
@@ -133,8 +123,8 @@ static int shape_lit(npy_cursor *c, const char *h, nb_npy *out)
         if (c->s < c->end && *c->s == ',')
             c->s++;
         else if (c->s >= c->end || *c->s != ')') {
-            set_err(c->err, c->err_size, "header byte %ld: expected ',' or ')' in the shape",
-                    AT(c, h));
+            ir_errbuf(c->err, c->err_size, "header byte %ld: expected ',' or ')' in the shape",
+                      AT(c, h));
             return -1;
         }
     }
@@ -172,10 +162,10 @@ static int parse_header(const char *h, size_t len, nb_npy *out, int *type, int *
                 if (strcmp(code, npy_types[i].code) == 0)
                     *type = i;
             if (*type < 0) {
-                set_err(err, err_size,
-                        "the element type '%s' is not one nabla reads (f4, f8, i4, i8 as i32, "
-                        "b1: float32, float64, int32, int64, bool)",
-                        descr);
+                ir_errbuf(err, err_size,
+                          "the element type '%s' is not one nabla reads (f4, f8, i4, i8 as i32, "
+                          "b1: float32, float64, int32, int64, bool)",
+                          descr);
                 return -1;
             }
             *swap = npy_types[*type].size > 1 &&
@@ -185,40 +175,40 @@ static int parse_header(const char *h, size_t len, nb_npy *out, int *type, int *
             if ((size_t)(c.end - c.s) >= 5 && memcmp(c.s, "False", 5) == 0) {
                 c.s += 5;
             } else if ((size_t)(c.end - c.s) >= 4 && memcmp(c.s, "True", 4) == 0) {
-                set_err(err, err_size,
-                        "the array is in Fortran order; save a C-ordered one "
-                        "(numpy.ascontiguousarray)");
+                ir_errbuf(err, err_size,
+                          "the array is in Fortran order; save a C-ordered one "
+                          "(numpy.ascontiguousarray)");
                 return -1;
             } else {
-                set_err(err, err_size, "header byte %ld: fortran_order is not True or False",
-                        AT(&c, h));
+                ir_errbuf(err, err_size, "header byte %ld: fortran_order is not True or False",
+                          AT(&c, h));
                 return -1;
             }
         } else if (strcmp(key, "shape") == 0 && !seen_shape++) {
             if (shape_lit(&c, h, out) != 0)
                 return -1;
         } else {
-            set_err(err, err_size, "header: the key '%s' is unknown or repeated", key);
+            ir_errbuf(err, err_size, "header: the key '%s' is unknown or repeated", key);
             return -1;
         }
         skip_space(&c);
         if (c.s < c.end && *c.s == ',')
             c.s++;
         else if (c.s >= c.end || *c.s != '}') {
-            set_err(err, err_size, "header byte %ld: expected ',' or '}'", AT(&c, h));
+            ir_errbuf(err, err_size, "header byte %ld: expected ',' or '}'", AT(&c, h));
             return -1;
         }
     }
     skip_space(&c);
     if (c.s != c.end) {
-        set_err(err, err_size, "header byte %ld: text after the dict", AT(&c, h));
+        ir_errbuf(err, err_size, "header byte %ld: text after the dict", AT(&c, h));
         return -1;
     }
     if (!seen_descr || !seen_order || !seen_shape) {
-        set_err(err, err_size, "header: '%s' is missing",
-                !seen_descr   ? "descr"
-                : !seen_order ? "fortran_order"
-                              : "shape");
+        ir_errbuf(err, err_size, "header: '%s' is missing",
+                  !seen_descr   ? "descr"
+                  : !seen_order ? "fortran_order"
+                                : "shape");
         return -1;
     }
     return 0;
@@ -236,7 +226,7 @@ static int convert(const unsigned char *src, size_t n, int t, int swap, nb_npy *
             v[b] = swap ? src[fs - 1 - b] : src[b];
         if (npy_types[t].dtype == NB_BOOL) {
             if (v[0] > 1) {
-                set_err(err, err_size, "bool element %zu is %u, not 0 or 1", i, v[0]);
+                ir_errbuf(err, err_size, "bool element %zu is %u, not 0 or 1", i, v[0]);
                 return -1;
             }
             dst[i] = v[0];
@@ -244,8 +234,8 @@ static int convert(const unsigned char *src, size_t n, int t, int swap, nb_npy *
             int64_t w;
             memcpy(&w, v, 8);
             if (w < INT32_MIN || w > INT32_MAX) {
-                set_err(err, err_size, "int64 element %zu is %lld, which an i32 cannot hold", i,
-                        (long long)w);
+                ir_errbuf(err, err_size, "int64 element %zu is %lld, which an i32 cannot hold", i,
+                          (long long)w);
                 return -1;
             }
             int32_t x = (int32_t)w;
@@ -260,13 +250,13 @@ static int convert(const unsigned char *src, size_t n, int t, int swap, nb_npy *
 int nb_npy_parse(const void *bytes, size_t len, nb_npy *out, char *err, size_t err_size)
 {
     if (!out) {
-        set_err(err, err_size, "npy: out is NULL");
+        ir_errbuf(err, err_size, "npy: out is NULL");
         return -1;
     }
     memset(out, 0, sizeof *out);
     const unsigned char *b = bytes;
     if (!b || len < 10 || memcmp(b, npy_magic, sizeof npy_magic) != 0) {
-        set_err(err, err_size, "not a .npy file (no \\x93NUMPY magic)");
+        ir_errbuf(err, err_size, "not a .npy file (no \\x93NUMPY magic)");
         return -1;
     }
     int major = b[6];
@@ -276,19 +266,19 @@ int nb_npy_parse(const void *bytes, size_t len, nb_npy *out, char *err, size_t e
         at = 10;
     } else if (major == 2 || major == 3) {
         if (len < 12) {
-            set_err(err, err_size, "the file ends inside its header length");
+            ir_errbuf(err, err_size, "the file ends inside its header length");
             return -1;
         }
         hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
         at = 12;
     } else {
-        set_err(err, err_size, "format version %d.%d is not 1, 2 or 3", major, b[7]);
+        ir_errbuf(err, err_size, "format version %d.%d is not 1, 2 or 3", major, b[7]);
         return -1;
     }
     if (hlen > NPY_HEADER_MAX || hlen > len - at) {
-        set_err(err, err_size, "the header length %zu is %s", hlen,
-                hlen > NPY_HEADER_MAX ? "over the limit of 65536 bytes"
-                                      : "past the end of the file");
+        ir_errbuf(err, err_size, "the header length %zu is %s", hlen,
+                  hlen > NPY_HEADER_MAX ? "over the limit of 65536 bytes"
+                                        : "past the end of the file");
         return -1;
     }
     int type = -1, swap = 0;
@@ -299,13 +289,13 @@ int nb_npy_parse(const void *bytes, size_t len, nb_npy *out, char *err, size_t e
     int64_t numel = ir_shape_numel(out->rank, out->shape);
     size_t fs = npy_types[type].size, have = len - at - hlen;
     if (numel < 0 || (uint64_t)numel > SIZE_MAX / fs) {
-        set_err(err, err_size, "the shape has too many elements");
+        ir_errbuf(err, err_size, "the shape has too many elements");
         memset(out, 0, sizeof *out);
         return -1;
     }
     if ((size_t)numel * fs != have) {
-        set_err(err, err_size, "the data is %zu bytes, but the shape needs %zu", have,
-                (size_t)numel * fs);
+        ir_errbuf(err, err_size, "the data is %zu bytes, but the shape needs %zu", have,
+                  (size_t)numel * fs);
         memset(out, 0, sizeof *out);
         return -1;
     }
@@ -313,7 +303,7 @@ int nb_npy_parse(const void *bytes, size_t len, nb_npy *out, char *err, size_t e
     out->nbytes = (size_t)numel * nb_dtype_size(out->dtype);
     out->data = ir_malloc(out->nbytes ? out->nbytes : 1);
     if (!out->data) {
-        set_err(err, err_size, "out of memory");
+        ir_errbuf(err, err_size, "out of memory");
         memset(out, 0, sizeof *out);
         return -1;
     }
@@ -330,7 +320,7 @@ int nb_npy_read(const char *path, nb_npy *out, char *err, size_t err_size)
     if (out)
         memset(out, 0, sizeof *out);
     if (!path || !out) {
-        set_err(err, err_size, "npy: %s is NULL", !path ? "path" : "out");
+        ir_errbuf(err, err_size, "npy: %s is NULL", !path ? "path" : "out");
         return -1;
     }
     FILE *f = fopen(path, "rb");
@@ -338,24 +328,24 @@ int nb_npy_read(const char *path, nb_npy *out, char *err, size_t err_size)
     struct stat st;
     int rc = -1;
     if (!f) {
-        set_err(err, err_size, "'%.300s': cannot open it: %s", path, strerror(errno));
+        ir_errbuf(err, err_size, "'%.300s': cannot open it: %s", path, strerror(errno));
         return -1;
     }
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, err_size, "'%.300s': not a regular file", path);
+        ir_errbuf(err, err_size, "'%.300s': not a regular file", path);
         goto done;
     }
     size_t len = (size_t)st.st_size;
     if ((off_t)len != st.st_size || !(buf = ir_malloc(len ? len : 1))) {
-        set_err(err, err_size, "'%.300s': out of memory", path);
+        ir_errbuf(err, err_size, "'%.300s': out of memory", path);
         goto done;
     }
     if (fread(buf, 1, len, f) != len) {
-        set_err(err, err_size, "'%.300s': reading it failed", path);
+        ir_errbuf(err, err_size, "'%.300s': reading it failed", path);
         goto done;
     }
     if (nb_npy_parse(buf, len, out, why, sizeof why) != 0) {
-        set_err(err, err_size, "'%.300s': %s", path, why);
+        ir_errbuf(err, err_size, "'%.300s': %s", path, why);
         goto done;
     }
     rc = 0;

@@ -286,6 +286,9 @@ void ir_text_type(ir_text *t, nb_dtype dt, int rank, const int64_t *shape);
  * valid while they are appended. 0, or -1 when t has failed. */
 int ir_text_reserve(ir_text *t, size_t n);
 void ir_text_printf(ir_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* printf into err[size] when err is not NULL and size is not 0: the error buffers of the
+ * public readers and writers (nb_idx_read, nb_npy_read, nb_graph_save). */
+void ir_errbuf(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void ir_text_vprintf(ir_text *t, const char *fmt, va_list ap);
 /* Bytes of the longest decimal long long: sign, 19 digits, terminator (and spare). */
 #define IR_INT_STR_MAX 24

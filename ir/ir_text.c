@@ -156,3 +156,13 @@ void ir_text_printf(ir_text *t, const char *fmt, ...)
     ir_text_vprintf(t, fmt, ap);
     va_end(ap);
 }
+
+void ir_errbuf(char *err, size_t size, const char *fmt, ...)
+{
+    if (!err || size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, size, fmt, ap);
+    va_end(ap);
+}

@@ -17,17 +17,6 @@
  * directory that is missing says so once, not a thousand times. */
 static atomic_int rt_dump_warned;
 
-typedef struct rt_dump_text {
-    const char *text;
-    size_t len;
-} rt_dump_text;
-
-static int dump_write(FILE *f, void *ctx)
-{
-    const rt_dump_text *d = ctx;
-    return fwrite(d->text, 1, d->len, f) == d->len ? 0 : -1;
-}
-
 /* Replaces dir/name with text. 0, or -1 with the path and the reason in err. */
 static int dump_file(const char *dir, const char *name, const char *text, char *err, size_t size)
 {
@@ -38,9 +27,8 @@ static int dump_file(const char *dir, const char *name, const char *text, char *
         return -1;
     }
     snprintf(path, n, "%s/%s", dir, name);
-    rt_dump_text d = {text, strlen(text)};
     char why[RT_DUMP_ERR_MAX];
-    int rc = rt_file_replace(path, dump_write, &d, why, sizeof why);
+    int rc = rt_file_replace_text(path, text, strlen(text), why, sizeof why);
     if (rc != 0)
         snprintf(err, size, "cannot write '%.300s': %.600s", path, why);
     free(path);

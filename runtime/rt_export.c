@@ -472,12 +472,6 @@ static void write_source(export_ctx *e, unsigned char *has_init)
     write_functions(e, has_init);
 }
 
-static int text_write(FILE *f, void *ctx)
-{
-    const ir_text *t = ctx;
-    return fwrite(t->buf, 1, t->len, f) == t->len ? 0 : -1;
-}
-
 /* Writes text to <dir>/<prefix><ext> atomically. 0, or -1 with the error on p. */
 static int write_file(nb_program *p, const nb_export_options *opt, const char *ext,
                       const ir_text *text)
@@ -489,7 +483,7 @@ static int write_file(nb_program *p, const nb_export_options *opt, const char *e
         free(path.buf);
         return rt_error(p, "export: out of memory");
     }
-    int rc = rt_file_replace(path.buf, text_write, (void *)text, err, sizeof err);
+    int rc = rt_file_replace_text(path.buf, text->buf, text->len, err, sizeof err);
     if (rc != 0)
         rt_error(p, "export '%.300s': %s", path.buf, err);
     free(path.buf);

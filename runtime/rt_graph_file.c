@@ -13,49 +13,25 @@
 /* Bytes of a message of the file layer before the path is prefixed. */
 #define RT_GRAPH_FILE_MSG_MAX 1024
 
-static void put_err(char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void put_err(char *err, size_t size, const char *fmt, ...)
-{
-    if (!err || !size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-}
-
-typedef struct graph_text {
-    const char *buf;
-    size_t len;
-} graph_text;
-
-static int write_text(FILE *f, void *ctx)
-{
-    const graph_text *t = ctx;
-    return fwrite(t->buf, 1, t->len, f) == t->len ? 0 : -1;
-}
-
 int nb_graph_save(const nb_graph *g, const nb_graph_extras *x, const char *path, char *err,
                   size_t err_size)
 {
     if (!path) {
-        put_err(err, err_size, "graph save: the path is NULL");
+        ir_errbuf(err, err_size, "graph save: the path is NULL");
         return -1;
     }
     char *text = nb_graph_write(g, x);
     if (!text) {
-        put_err(err, err_size,
-                "graph save '%.300s': the graph is NULL or has an error, an extra names a node "
-                "of another graph or a value that does not fit, or out of memory",
-                path);
+        ir_errbuf(err, err_size,
+                  "graph save '%.300s': the graph is NULL or has an error, an extra names a node "
+                  "of another graph or a value that does not fit, or out of memory",
+                  path);
         return -1;
     }
-    graph_text t = {text, strlen(text)};
     char msg[RT_GRAPH_FILE_MSG_MAX];
-    int rc = rt_file_replace(path, write_text, &t, msg, sizeof msg);
+    int rc = rt_file_replace_text(path, text, strlen(text), msg, sizeof msg);
     if (rc != 0)
-        put_err(err, err_size, "graph save '%.300s': %s", path, msg);
+        ir_errbuf(err, err_size, "graph save '%.300s': %s", path, msg);
     free(text);
     return rc;
 }
@@ -110,19 +86,19 @@ nb_graph *nb_graph_load(const char *path, nb_graph_extras *x, char *err, size_t 
     if (x)
         memset(x, 0, sizeof *x);
     if (!path) {
-        put_err(err, err_size, "graph load: the path is NULL");
+        ir_errbuf(err, err_size, "graph load: the path is NULL");
         return NULL;
     }
     char msg[RT_GRAPH_FILE_MSG_MAX];
     size_t len = 0;
     char *text = read_all(path, &len, msg, sizeof msg);
     if (!text) {
-        put_err(err, err_size, "'%.300s': %s", path, msg);
+        ir_errbuf(err, err_size, "'%.300s': %s", path, msg);
         return NULL;
     }
     nb_graph *g = nb_graph_parse(text, len, x, msg, sizeof msg);
     free(text);
     if (!g)
-        put_err(err, err_size, "'%.300s': %s", path, msg);
+        ir_errbuf(err, err_size, "'%.300s': %s", path, msg);
     return g;
 }

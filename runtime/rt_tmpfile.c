@@ -213,3 +213,21 @@ done:
     free(dir);
     return rc;
 }
+
+/* The text and its length, for text_write. */
+typedef struct rt_text {
+    const char *text;
+    size_t len;
+} rt_text;
+
+static int text_write(FILE *f, void *ctx)
+{
+    const rt_text *t = ctx;
+    return fwrite(t->text, 1, t->len, f) == t->len ? 0 : -1;
+}
+
+int rt_file_replace_text(const char *path, const char *text, size_t len, char *err, size_t size)
+{
+    rt_text t = {text, len};
+    return rt_file_replace(path, text_write, &t, err, size);
+}

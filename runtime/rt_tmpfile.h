@@ -32,5 +32,7 @@ typedef int (*rt_file_writer)(FILE *f, void *ctx);
  * "writing the temporary file '...' failed: ...", "cannot replace it with the new
  * file: ...", ...; the caller names the file). No temporary is left behind. */
 int rt_file_replace(const char *path, rt_file_writer writer, void *ctx, char *err, size_t size);
+/* rt_file_replace of the len bytes of text. */
+int rt_file_replace_text(const char *path, const char *text, size_t len, char *err, size_t size);
 
 #endif
