@@ -17,7 +17,7 @@ typedef struct options {
     int epochs, batch, threads;
     double lr;
     unsigned long long seed;
-    const char *save, *load, *data;
+    const char *save, *load, *data, *write_graph;
     nb_backend backend;
     nb_denormals denormals;
 } options;
@@ -38,6 +38,8 @@ static void usage(FILE *f)
                "                 code, swaps cc's in when its build ends) (auto)\n"
                "  --denormals M  flush (subnormals to zero: fast) or ieee (exact) (flush)\n"
                "  --data DIR     the Fashion-MNIST .gz files (/usr/share/datasets/fashion-mnist)\n"
+               "  --write-graph PATH  write the training step as a graph file and exit\n"
+               "                 (examples/fashion_mnist_step.nbg is its output)\n"
                "  --help         this text\n");
 }
 
@@ -69,16 +71,13 @@ static long positive(const char *opt, const char *v)
 
 static options parse(int argc, char **argv)
 {
-    options o = {10,
-                 64,
-                 2,
-                 1e-3,
-                 0,
-                 NULL,
-                 NULL,
-                 "/usr/share/datasets/fashion-mnist",
-                 NB_BACKEND_AUTO,
-                 NB_DENORMALS_FLUSH};
+    options o = {.epochs = 10,
+                 .batch = 64,
+                 .threads = 2,
+                 .lr = 1e-3,
+                 .data = "/usr/share/datasets/fashion-mnist",
+                 .backend = NB_BACKEND_AUTO,
+                 .denormals = NB_DENORMALS_FLUSH};
     /* Every option but --help takes a value. */
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -109,7 +108,7 @@ static options parse(int argc, char **argv)
                 exit(2);
             }
         } else if (!strcmp(a, "--save") || !strcmp(a, "--load") || !strcmp(a, "--data") ||
-                   !strcmp(a, "--backend")) {
+                   !strcmp(a, "--backend") || !strcmp(a, "--write-graph")) {
             if (!v) {
                 fprintf(stderr, "fashion_mnist: %s needs a value\n", a);
                 exit(2);
@@ -120,6 +119,8 @@ static options parse(int argc, char **argv)
                 o.load = v;
             else if (!strcmp(a, "--data"))
                 o.data = v;
+            else if (!strcmp(a, "--write-graph"))
+                o.write_graph = v;
             else if (backend_value(v) >= 0)
                 o.backend = (nb_backend)backend_value(v);
             else {
@@ -250,14 +251,6 @@ static double evaluate(nb_program *eval, const dataset *d)
 int main(int argc, char **argv)
 {
     options o = parse(argc, argv);
-    dataset train, test;
-    load_set(o.data, "train", &train);
-    load_set(o.data, "t10k", &test);
-    if (o.batch > train.n) {
-        fprintf(stderr, "fashion_mnist: --batch %d exceeds the %lld training images\n", o.batch,
-                (long long)train.n);
-        return 2;
-    }
     nb_set_threads(o.threads);
 
     /* One graph: the training step on a batch and the evaluation on EVAL_BATCH rows. */
@@ -278,6 +271,27 @@ int main(int argc, char **argv)
     nb_update updates[6 * NB_ADAM_UPDATES_PER_PARAM];
     int n_updates = nb_adam(g, lr, p, grads, 6, NULL, updates, 6 * NB_ADAM_UPDATES_PER_PARAM);
     nb_node *eval_logits = mlp(g, nb_input(g, "eval_x", NB_F32, 2, es), p);
+    if (o.write_graph) {
+        /* The step's outputs and updates, no values: the weights are drawn at run time. */
+        nb_node *outs[] = {loss, logits};
+        nb_graph_extras ex = {
+            .outputs = outs, .n_outputs = 2, .updates = updates, .n_updates = n_updates};
+        char err[512];
+        if (nb_graph_save(g, &ex, o.write_graph, err, sizeof err) != 0) {
+            fprintf(stderr, "fashion_mnist: %s\n", err);
+            return 1;
+        }
+        nb_graph_free(g);
+        return 0;
+    }
+    dataset train, test;
+    load_set(o.data, "train", &train);
+    load_set(o.data, "t10k", &test);
+    if (o.batch > train.n) {
+        fprintf(stderr, "fashion_mnist: --batch %d exceeds the %lld training images\n", o.batch,
+                (long long)train.n);
+        return 2;
+    }
 
     nb_node *train_outs[] = {loss, logits};
     nb_compile_options train_opt = {.outputs = train_outs,

@@ -364,7 +364,11 @@ static int cmd_run(const args *a)
         goto done;
     double t2 = seconds();
     if (nb_program_run(p) != 0) {
-        fail("%s", nb_program_error(p));
+        const char *e = nb_program_error(p);
+        fail("%s%s", e,
+             strstr(e, "is not bound") ? " (the file holds no value for it: give one "
+                                         "with --input NAME=FILE)"
+                                       : "");
         goto done;
     }
     double t3 = seconds();
@@ -560,6 +564,33 @@ static int cmd_export(const args *a)
     return rc;
 }
 
+/* Binds zeros to every input of g (a label 0 is a valid index): bench times graphs whose
+ * file holds no values; bind_all then puts the file's and the command line's over them.
+ * 0, or -1 after a message. */
+static int bind_zeros(nb_graph *g, nb_program *p, void **owned, int *n_owned)
+{
+    for (int id = 0; id < nb_graph_node_count(g); id++) {
+        nb_node *n = nb_graph_node(g, id);
+        if (strcmp(nb_node_op(n), "input") != 0 || nb_program_input_index(p, nb_node_name(n)) < 0)
+            continue;
+        if (*n_owned == 256) {
+            fail("bench: more than 256 inputs");
+            return -1;
+        }
+        void *z = calloc((size_t)nb_node_numel(n) + 1, nb_dtype_size(nb_node_dtype(n)));
+        if (!z) {
+            fail("out of memory");
+            return -1;
+        }
+        owned[(*n_owned)++] = z;
+        if (nb_program_bind(p, nb_node_name(n), z) != 0) {
+            fail("%s", nb_program_error(p));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -577,7 +608,8 @@ static int cmd_bench(const args *a)
         void *owned[256];
         int n_owned = 0;
         nb_program *p = compile(g, &x, backends[k], 0);
-        if (!p || bind_all(a, g, &x, p, owned, &n_owned) != 0)
+        if (!p || bind_zeros(g, p, owned, &n_owned) != 0 ||
+            bind_all(a, g, &x, p, owned, &n_owned) != 0)
             rc = 1;
         double compile_s = p ? nb_program_compile_seconds(p) : 0;
         /* Warm up while finding how many runs take about 10 ms, then time that many. */
@@ -661,7 +693,8 @@ static const command commands[] = {
     {"bench", "nabla bench FILE [--repeat N] [--input NAME=FILE]...",
      "Compiles the file with each backend (tcc, cc) and times one run: the backend's\n"
      "compile time, and the minimum and median time per run over N samples (9) of about\n"
-     "10 ms each, after a warm-up.\n",
+     "10 ms each, after a warm-up. Inputs without a value (in the file or from --input)\n"
+     "are zeros.\n",
      cmd_bench},
 };
 

@@ -1,9 +1,9 @@
 #!/bin/sh
 # cli.sh — the nabla command on the seed's graph file (examples/seed_logistic.nbg): every
 # subcommand with its output checked, --help, and the errors a user meets.
-#   cli.sh <nabla> <seed_autograd> <source dir> <C compiler>
+#   cli.sh <nabla> <seed_autograd> <fashion_mnist> <source dir> <C compiler>
 set -u
-nabla=$1 seed=$2 src=$3 cc=$4
+nabla=$1 seed=$2 fashion=$3 src=$4 cc=$5
 file=$src/examples/seed_logistic.nbg
 dir=$(mktemp -d /tmp/nabla-cli-XXXXXX) || exit 1
 trap 'rm -rf "$dir"' EXIT
@@ -25,6 +25,18 @@ status() { # status NAME EXPECTED_CODE command...
 # The committed file is what the example writes.
 "$seed" --write-graph "$dir/seed.nbg" || failed=1
 cmp -s "$file" "$dir/seed.nbg" || { echo "FAIL examples/seed_logistic.nbg is not what seed_autograd --write-graph writes"; failed=1; }
+
+# The training step of fashion_mnist, without values: it reads back, runs with values
+# given, and bench times it with zeros.
+step=$src/examples/fashion_mnist_step.nbg
+"$fashion" --write-graph "$dir/step.nbg" || failed=1
+cmp -s "$step" "$dir/step.nbg" || { echo "FAIL examples/fashion_mnist_step.nbg is not what fashion_mnist --write-graph writes"; failed=1; }
+check "print step" "$(cat "$step")" "$("$nabla" print "$step")"
+status "run without values" 1 "$nabla" run "$step"
+grep -q "input 0 'x' is not bound (the file holds no value for it: give one with --input NAME=FILE)" "$dir/err" ||
+  { echo "FAIL run without values: $(cat "$dir/err")"; failed=1; }
+check "bench step" "tcc
+cc" "$("$nabla" bench "$step" --repeat 1 | cut -d' ' -f1)"
 
 # print: the file, checked, written back byte for byte.
 check print "$(cat "$file")" "$("$nabla" print "$file")"
