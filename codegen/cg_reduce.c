@@ -254,6 +254,41 @@ static void min_body(cg_ctx *c, const reduce_loops *l)
     store(c, l, "m");
 }
 
+/* k = the index along the one reduced axis of the first element that is larger (cmp
+ * ">") or smaller ("<") than all before it, a NaN beating any number (torch.argmax and
+ * argmin): m, once NaN, is never replaced, so the first NaN wins; ties keep the first.
+ * The axis is not empty (ir_shape_argreduce), so k is set. */
+static void arg_extreme(cg_ctx *c, const reduce_loops *l, const char *cmp)
+{
+    const char *t = cg_ctype(l->x->dtype);
+    int d = outermost(l->x->rank, l->red);
+    cg_line(c, "%s m = 0;", t);
+    cg_line(c, "int k = -1;");
+    int inner = inner_open(c, l);
+    cg_begin(c);
+    cg_s(c, "const ");
+    cg_s(c, t);
+    cg_s(c, " v = ");
+    put_x(c, l);
+    cg_end(c, ";");
+    cg_line(c, "if (k < 0 || v %s m || (v != v && m == m)) {", cmp);
+    cg_line(c, "    m = v;");
+    cg_line(c, "    k = (int)i%d;", d);
+    cg_line(c, "}");
+    cg_loops_close(c, inner);
+    store(c, l, "k");
+}
+
+static void argmax_body(cg_ctx *c, const reduce_loops *l)
+{
+    arg_extreme(c, l, ">");
+}
+
+static void argmin_body(cg_ctx *c, const reduce_loops *l)
+{
+    arg_extreme(c, l, "<");
+}
+
 /* Whether n's operand is a - max(a) over n's axes, kept (log_softmax's shifted scores,
  * nb_softmax.c; the max may stand behind stop_gradient). Then the operand's own max is
  * 0 or NaN: the group's largest element minus itself is +0, the others are <= 0 (a -0
@@ -527,10 +562,12 @@ int64_t cg_reduce_extent(const ir_node *n)
 {
     reduce_rows r;
     const ir_node *x = n->in[0];
-    if (n->op != IR_OP_SUM && n->op != IR_OP_MAX && n->op != IR_OP_MIN && n->op != IR_OP_LOGSUMEXP)
+    int plain = n->op == IR_OP_LOGSUMEXP || n->op == IR_OP_ARGMAX || n->op == IR_OP_ARGMIN;
+    if (n->op != IR_OP_SUM && n->op != IR_OP_MAX && n->op != IR_OP_MIN && !plain)
         return 0;
-    /* The loops kept_open splits: row-outer (sum, max, min) or plain. */
-    if (n->op != IR_OP_LOGSUMEXP && rows_plan(n, n->op == IR_OP_SUM ? NULL : ">", &r)) {
+    /* The loops kept_open splits: row-outer (sum, max, min) or plain (each output
+     * element on one thread, its elements in order: the split changes no bit). */
+    if (!plain && rows_plan(n, n->op == IR_OP_SUM ? NULL : ">", &r)) {
         /* The outermost kept loop; without one, the innermost axis's columns. */
         int d = outermost(r.rank, ~r.red & ~(1u << (r.rank - 1)) & ((1u << r.rank) - 1));
         return r.size[d < 0 ? r.rank - 1 : d];
@@ -557,4 +594,15 @@ void cg_k_min(cg_ctx *c, const ir_node *n)
 void cg_k_logsumexp(cg_ctx *c, const ir_node *n)
 {
     reduce_kernel(c, n, is_shifted(n) ? logsumexp_shifted_body : logsumexp_body);
+}
+
+/* argmax and argmin take the plain loops, unfused: x is read through x0. */
+void cg_k_argmax(cg_ctx *c, const ir_node *n)
+{
+    reduce_kernel(c, n, argmax_body);
+}
+
+void cg_k_argmin(cg_ctx *c, const ir_node *n)
+{
+    reduce_kernel(c, n, argmin_body);
 }

@@ -46,3 +46,17 @@ nb_node *nb_logsumexp(nb_graph *g, nb_node *x, const int *axes, int n_axes, int 
 {
     return reduce(g, IR_OP_LOGSUMEXP, x, axes, n_axes, keepdim);
 }
+
+/* Like torch.argmax(x, axis, keepdim): the i32 index of the first largest element
+ * along one axis (negative counts from the end); a NaN is the largest. Integer
+ * valued, so nb_grad passes no gradient through it. */
+nb_node *nb_argmax(nb_graph *g, nb_node *x, int axis, int keepdim)
+{
+    return reduce(g, IR_OP_ARGMAX, x, &axis, 1, keepdim);
+}
+
+/* Like torch.argmin: the first smallest element's index; a NaN is the smallest. */
+nb_node *nb_argmin(nb_graph *g, nb_node *x, int axis, int keepdim)
+{
+    return reduce(g, IR_OP_ARGMIN, x, &axis, 1, keepdim);
+}

@@ -175,6 +175,13 @@ nb_node *nb_mean(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepd
 nb_node *nb_max(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
 nb_node *nb_min(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
 nb_node *nb_logsumexp(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
+/* The i32 index of the first largest (argmax) or smallest (argmin) element along one
+ * axis of an f32 or f64 x (negative counts from the end), as torch.argmax/argmin: a
+ * NaN counts as both the largest and the smallest, so the first NaN's index wins. The
+ * axis must not be empty. The result is an integer: nb_grad passes no gradient
+ * through it (a loss that depends on x only through it has a zero gradient). */
+nb_node *nb_argmax(nb_graph *g, nb_node *x, int axis, int keepdim);
+nb_node *nb_argmin(nb_graph *g, nb_node *x, int axis, int keepdim);
 
 /* ---- shapes and linear algebra ----------------------------------------------------- */
 

@@ -19,6 +19,27 @@ int ir_shape_reduce(ir_graph *g, ir_node *n)
     return 0;
 }
 
+/* argmax/argmin: a float operand, exactly one reduced axis that is not empty (torch
+ * rejects an empty one: there is no index to return) and whose indices fit in i32. */
+int ir_shape_argreduce(ir_graph *g, ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    const char *name = ir_op_defs[n->op].name;
+    if (ir_shape_reduce(g, n) != 0) /* checks that x is a float */
+        return -1;
+    uint32_t a = n->attr.axes;
+    if (a == 0 || (a & (a - 1)) != 0)
+        return ir_error(g, "%s: expected one axis, got the axes mask 0x%x", name, a);
+    int d = 0;
+    while (!(a & (1u << d)))
+        d++;
+    if (x->shape[d] == 0 || x->shape[d] > INT32_MAX)
+        return ir_error(g, "%s: axis %d has %lld elements; expected 1 to %d", name, d,
+                        (long long)x->shape[d], INT32_MAX);
+    n->dtype = NB_I32;
+    return 0;
+}
+
 /* A reduction's output (or its gradient) reshaped to keepdim form: x's rank, with
  * size 1 on the reduced axes, so that it broadcasts against x. */
 static ir_node *kept_form(ir_graph *g, const ir_node *n, ir_node *v)

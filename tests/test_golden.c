@@ -296,6 +296,30 @@ static const reduce_arg r_min_0 = {nb_min, {0}, 1, 0};
 static const reduce_arg r_min_12_keep = {nb_min, {1, 2}, 2, 1};
 static const reduce_arg r_lse_1_keep = {nb_logsumexp, {1}, 1, 1};
 static const reduce_arg r_lse_02 = {nb_logsumexp, {0, 2}, 2, 0};
+
+typedef nb_node *(*arg_fn)(nb_graph *g, nb_node *x, int axis, int keepdim);
+
+typedef struct arg_arg {
+    arg_fn fn;
+    int axis;
+    int keepdim;
+} arg_arg;
+
+/* argmax/argmin's i32 indices, compared as f32 (exact for small integers); an integer
+ * output has no gradient to compare (torch gives it none). */
+static void b_arg(gt *t, const void *arg)
+{
+    const arg_arg *r = arg;
+    nb_node *y = r->fn(t->g, in(t, "x"), r->axis, r->keepdim);
+    out(t, "y", nb_cast(t->g, y, NB_F32));
+}
+
+static const arg_arg a_argmax_m1_keep = {nb_argmax, -1, 1};
+static const arg_arg a_argmax_0 = {nb_argmax, 0, 0};
+static const arg_arg a_argmin_1 = {nb_argmin, 1, 0};
+static const arg_arg a_argmin_m2_keep = {nb_argmin, -2, 1};
+static const arg_arg a_argmax_3d_1 = {nb_argmax, 1, 0};
+static const arg_arg a_argmin_3d_m3_keep = {nb_argmin, -3, 1};
 #endif
 
 /* ---- second order ---------------------------------------------------------------------- */
@@ -560,6 +584,12 @@ static const gt_entry entries[] = {
     E("reduce_min_12_keep", b_reduce, &r_min_12_keep),
     E("reduce_logsumexp_1_keep", b_reduce, &r_lse_1_keep),
     E("reduce_logsumexp_02", b_reduce, &r_lse_02),
+    E("argmax_m1_keep", b_arg, &a_argmax_m1_keep),
+    E("argmax_0", b_arg, &a_argmax_0),
+    E("argmin_1", b_arg, &a_argmin_1),
+    E("argmin_m2_keep", b_arg, &a_argmin_m2_keep),
+    E("argmax_3d_1", b_arg, &a_argmax_3d_1),
+    E("argmin_3d_m3_keep", b_arg, &a_argmin_3d_m3_keep),
     E("softmax_m1", b_softmax, &s_softmax_m1),
     E("softmax_0", b_softmax, &s_softmax_0),
     E("log_softmax_m1", b_softmax, &s_log_softmax_m1),

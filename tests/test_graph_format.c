@@ -228,6 +228,8 @@ static void test_every_attribute(void **state)
         nb_softmax(g, x, 1),
         nb_cross_entropy(g, x, nb_constant(g, NB_I32, 1, s2, (const double[]){1, 2}),
                          NB_REDUCTION_MEAN),
+        nb_argmax(g, y, -2, 1),
+        nb_argmin(g, x, 1, 0),
     };
     int n = (int)(sizeof outs / sizeof *outs);
     /* Gradients bring slice_grad, scatter_add and the rules' own nodes. */
@@ -257,6 +259,8 @@ static void test_every_attribute(void **state)
     assert_non_null(strstr(text, "= one_hot f64[4,7] (%2) classes=7 dtype=f64"));
     assert_non_null(strstr(text, "slice_grad f64[2,3,4]"));
     assert_non_null(strstr(text, "scatter_add f32[3,2]"));
+    assert_non_null(strstr(text, "= argmax i32[2,1,4] (%1) axes=[1] keepdim=1"));
+    assert_non_null(strstr(text, "= argmin i32[2] (%0) axes=[1] keepdim=0"));
     free(text);
     free(all);
     nb_graph_extras_free(&px);

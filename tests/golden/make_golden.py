@@ -258,6 +258,38 @@ for _n, _f, _d, _k in REDUCE:
     CASES.append(make_reduce(_n, _f, _d, _k))
 
 
+# ---- argmax and argmin: i32 indices; the first index on ties, a NaN wins both ----------
+
+NAN, INF = float("nan"), float("inf")
+# Rows: a tie for the max, NaNs (the first one wins), all -inf, a tie for the min.
+X_ARG = [[1.0, 3.0, 3.0, -1.0],
+         [2.0, NAN, 5.0, NAN],
+         [-INF, -INF, -INF, -INF],
+         [3.0, -2.0, 5.0, -2.0]]
+
+
+def make_arg(name, fn, x, dim, keepdim):
+    def run():
+        xt = x()
+        return [("x", xt)], [("y", fn(xt, dim=dim, keepdim=keepdim).to(torch.int32))]
+    run.__name__ = name
+    return run
+
+
+ARG = [
+    ("argmax_m1_keep", torch.argmax, lambda: f32(X_ARG), -1, True),
+    ("argmax_0", torch.argmax, lambda: f32(X_ARG), 0, False),
+    ("argmin_1", torch.argmin, lambda: f32(X_ARG), 1, False),
+    ("argmin_m2_keep", torch.argmin, lambda: f32(X_ARG), -2, True),
+    # Repeating values (ties) in three dimensions.
+    ("argmax_3d_1", torch.argmax, lambda: ramp([2, 3, 4], -1.0, 0.5, wrap=1.5), 1, False),
+    ("argmin_3d_m3_keep", torch.argmin, lambda: ramp([2, 3, 4], -1.0, 0.5, wrap=1.5), -3, True),
+]
+
+for _n, _f, _x, _d, _k in ARG:
+    CASES.append(make_arg(_n, _f, _x, _d, _k))
+
+
 # ---- softmax and log_softmax --------------------------------------------------------------
 
 def make_softmax(name, fn, axis):
