@@ -50,6 +50,33 @@ void cg_ew_sign(cg_ew *e, const ir_node *n)
     cg_ew_s(e, ")");
 }
 
+void cg_ew_floor(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    call(e, "floor");
+}
+
+void cg_ew_ceil(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    call(e, "ceil");
+}
+
+/* Half to even, as torch.round: nearbyint rounds in the current mode, which the
+ * generated code leaves at the default, round to nearest even (rint would too, but
+ * nearbyint raises no inexact flag). */
+void cg_ew_round(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    call(e, "nearbyint");
+}
+
+void cg_ew_trunc(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    call(e, "trunc");
+}
+
 void cg_ew_exp(cg_ew *e, const ir_node *n)
 {
     (void)n;

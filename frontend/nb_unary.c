@@ -26,6 +26,22 @@ nb_node *nb_sign(nb_graph *g, nb_node *x)
 {
     return unary(g, IR_OP_SIGN, x);
 }
+nb_node *nb_floor(nb_graph *g, nb_node *x)
+{
+    return unary(g, IR_OP_FLOOR, x);
+}
+nb_node *nb_ceil(nb_graph *g, nb_node *x)
+{
+    return unary(g, IR_OP_CEIL, x);
+}
+nb_node *nb_round(nb_graph *g, nb_node *x)
+{
+    return unary(g, IR_OP_ROUND, x);
+}
+nb_node *nb_trunc(nb_graph *g, nb_node *x)
+{
+    return unary(g, IR_OP_TRUNC, x);
+}
 nb_node *nb_exp(nb_graph *g, nb_node *x)
 {
     return unary(g, IR_OP_EXP, x);

@@ -122,6 +122,12 @@ nb_node *nb_constant(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape, c
 nb_node *nb_neg(nb_graph *g, nb_node *x);
 nb_node *nb_abs(nb_graph *g, nb_node *x);
 nb_node *nb_sign(nb_graph *g, nb_node *x);
+/* Rounding to an integer value, of the same float dtype; round takes halves to the even
+ * neighbour (as torch.round). The gradient of all four is 0, as in PyTorch. */
+nb_node *nb_floor(nb_graph *g, nb_node *x);
+nb_node *nb_ceil(nb_graph *g, nb_node *x);
+nb_node *nb_round(nb_graph *g, nb_node *x);
+nb_node *nb_trunc(nb_graph *g, nb_node *x);
 nb_node *nb_exp(nb_graph *g, nb_node *x);
 nb_node *nb_log(nb_graph *g, nb_node *x);
 nb_node *nb_log1p(nb_graph *g, nb_node *x);

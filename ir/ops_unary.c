@@ -2,10 +2,11 @@
  *
  * Every gradient is built from differentiable nodes, so gradients of gradients work.
  * Conventions at kinks follow PyTorch 1.13: relu'(0) = 0, abs'(0) = sign(0) = 0,
- * leaky_relu'(0) = slope, elu'(0) = alpha, sign' = 0, sqrt'(0) = +inf; so do the
- * gradients at NaN and at the infinities (docs/conventions.md lists them). Piecewise
- * rules select with where, as PyTorch does, rather than multiply by a 0/1 mask: a mask
- * turns a NaN or infinite gy into NaN where the gradient should be 0. */
+ * leaky_relu'(0) = slope, elu'(0) = alpha, sign' = 0, floor' = ceil' = round' = trunc' = 0,
+ * sqrt'(0) = +inf; so do the gradients at NaN and at the infinities (docs/conventions.md
+ * lists them). Piecewise rules select with where, as PyTorch does, rather than multiply
+ * by a 0/1 mask: a mask turns a NaN or infinite gy into NaN where the gradient should
+ * be 0. */
 #include <math.h>
 
 #include "ir.h"

@@ -257,7 +257,8 @@ static nb_node *elu_07(nb_graph *g, nb_node *x)
     return nb_elu(g, x, 0.7);
 }
 
-static const unary_fn u_neg = nb_neg, u_abs = nb_abs, u_sign = nb_sign, u_log1p = nb_log1p,
+static const unary_fn u_neg = nb_neg, u_abs = nb_abs, u_sign = nb_sign, u_floor = nb_floor,
+                      u_ceil = nb_ceil, u_round = nb_round, u_trunc = nb_trunc, u_log1p = nb_log1p,
                       u_expm1 = nb_expm1, u_sqrt = nb_sqrt, u_rsqrt = nb_rsqrt,
                       u_square = nb_square, u_reciprocal = nb_reciprocal, u_sin = nb_sin,
                       u_cos = nb_cos, u_tanh = nb_tanh, u_relu = nb_relu,
@@ -556,6 +557,10 @@ static const gt_entry entries[] = {
     E("unary_neg", b_unary, &u_neg),
     E("unary_abs", b_unary, &u_abs),
     E("unary_sign", b_unary, &u_sign),
+    E("unary_floor", b_unary, &u_floor),
+    E("unary_ceil", b_unary, &u_ceil),
+    E("unary_round", b_unary, &u_round),
+    E("unary_trunc", b_unary, &u_trunc),
     E("unary_log1p", b_unary, &u_log1p),
     E("unary_expm1", b_unary, &u_expm1),
     E("unary_sqrt", b_unary, &u_sqrt),

@@ -199,14 +199,18 @@ typedef struct value_case {
 /* Expected values: PyTorch 1.13 in f64, printed by
  *   x = torch.tensor(set, dtype=torch.float64, requires_grad=True)
  *   y = f(x); y.sum().backward(); print(y.tolist(), x.grad.tolist())
- * with f = torch.<op>, F.leaky_relu(x, 0.1), F.elu(x, 1.5), F.gelu(x),
- * F.gelu(x, approximate="tanh"), F.silu, F.softplus. At x = 0 these rows pin the
+ * with f = torch.<op> (floor, ceil, round, trunc too), F.leaky_relu(x, 0.1), F.elu(x, 1.5),
+ * F.gelu(x), F.gelu(x, approximate="tanh"), F.silu, F.softplus. At x = 0 these rows pin the
  * conventions: abs'(0) = 0, sign(0) = 0, relu'(0) = 0, leaky_relu'(0) = slope,
  * elu'(0) = alpha, gelu'(0) = silu'(0) = 0.5. */
 static const value_case values[] = {
     {"neg", nb_neg, SET_G, {2.5, 0.3, -0.0, -0.7, -1.9}, {-1.0, -1.0, -1.0, -1.0, -1.0}},
     {"abs", nb_abs, SET_G, {2.5, 0.3, 0.0, 0.7, 1.9}, {-1.0, -1.0, 0.0, 1.0, 1.0}},
     {"sign", nb_sign, SET_G, {-1.0, -1.0, 0.0, 1.0, 1.0}, {0.0, 0.0, 0.0, 0.0, 0.0}},
+    {"floor", nb_floor, SET_G, {-3.0, -1.0, 0.0, 0.0, 1.0}, {0.0, 0.0, 0.0, 0.0, 0.0}},
+    {"ceil", nb_ceil, SET_G, {-2.0, -0.0, 0.0, 1.0, 2.0}, {0.0, 0.0, 0.0, 0.0, 0.0}},
+    {"round", nb_round, SET_G, {-2.0, -0.0, 0.0, 1.0, 2.0}, {0.0, 0.0, 0.0, 0.0, 0.0}},
+    {"trunc", nb_trunc, SET_G, {-2.0, -0.0, 0.0, 0.0, 1.0}, {0.0, 0.0, 0.0, 0.0, 0.0}},
     {"exp",
      nb_exp,
      SET_G,
@@ -316,6 +320,27 @@ static void test_values_match_torch(void **state)
             }
         }
     }
+}
+
+/* floor, ceil, round and trunc pass no gradient: nb_grad gives exactly +0 for every x
+ * (halves, signed zeros, huge values, infinities, NaN), in f32 and f64, as PyTorch's
+ * backward of torch.floor/ceil/round/trunc gives zeros. */
+static void test_rounding_gradient_is_zero(void **state)
+{
+    (void)state;
+    const unary_fn ops[] = {nb_floor, nb_ceil, nb_round, nb_trunc};
+    const double x[] = {NAN,  INFINITY, -INFINITY, 0.0, -0.0,  0.5,
+                        -0.5, 1.5,      -2.5,      2.7, -1e30, 1e10};
+    enum { N = sizeof x / sizeof *x };
+    for (size_t f = 0; f < sizeof ops / sizeof *ops; f++)
+        for (int d = 0; d < 2; d++) {
+            double y[N], dy[N];
+            run_unary(ops[f], d ? NB_F32 : NB_F64, x, N, y, dy);
+            for (int i = 0; i < N; i++)
+                if (dy[i] != 0.0 || signbit(dy[i]))
+                    fail_msg("rounding op %zu, %s: gradient at %g is %g, not +0", f,
+                             d ? "f32" : "f64", x[i], dy[i]);
+        }
 }
 
 /* Infinite derivatives at the domain edge, as PyTorch: sqrt'(0) = inf, rsqrt(0) = inf
@@ -522,9 +547,13 @@ static void test_cast(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_values_match_torch), cmocka_unit_test(test_domain_edges),
-        cmocka_unit_test(test_large_magnitude),    cmocka_unit_test(test_nan),
-        cmocka_unit_test(test_stop_gradient),      cmocka_unit_test(test_cast),
+        cmocka_unit_test(test_values_match_torch),
+        cmocka_unit_test(test_rounding_gradient_is_zero),
+        cmocka_unit_test(test_domain_edges),
+        cmocka_unit_test(test_large_magnitude),
+        cmocka_unit_test(test_nan),
+        cmocka_unit_test(test_stop_gradient),
+        cmocka_unit_test(test_cast),
     };
     int failed = cmocka_run_group_tests_name("unary_values", tests, NULL, NULL);
     failed += gc_run_table("unary_grad", cases, (int)(sizeof cases / sizeof *cases));

@@ -156,6 +156,10 @@ static nb_node *b_mse(nb_graph *g, nb_node *x, const ni_case *c)
     }
 UNARY(abs)
 UNARY(sign)
+UNARY(floor)
+UNARY(ceil)
+UNARY(round)
+UNARY(trunc)
 UNARY(sigmoid)
 UNARY(tanh)
 UNARY(softplus)
@@ -186,6 +190,10 @@ static const struct {
     {"elu_gy_inf", b_elu},
     {"abs", b_abs},
     {"sign", b_sign},
+    {"floor", b_floor},
+    {"ceil", b_ceil},
+    {"round", b_round},
+    {"trunc", b_trunc},
     {"clamp", b_clamp},
     {"sigmoid", b_sigmoid},
     {"tanh", b_tanh},

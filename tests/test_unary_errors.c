@@ -31,6 +31,11 @@ static const struct {
     {"neg", nb_neg},
     {"abs", nb_abs},
     {"sign", nb_sign},
+    /* rounding */
+    {"floor", nb_floor},
+    {"ceil", nb_ceil},
+    {"round", nb_round},
+    {"trunc", nb_trunc},
     {"exp", nb_exp},
     {"log", nb_log},
     {"log1p", nb_log1p},

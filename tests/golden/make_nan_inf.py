@@ -71,6 +71,15 @@ for _n, _f in [
     unary(_n, _f)
 
 unary("elu", lambda x: F.elu(x, 0.7), signed_zero=False)
+
+# Rounding: halves of both parities and signs (round goes to even), the float just
+# below 0.5 (floor(x + 0.5) would give 1), zeros of both signs, values past 2^22 (with
+# a half) and 2^24, infinities and NaN. The gradient is 0 everywhere.
+X_ROUND = [NAN, INF, -INF, 0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.49999997, -0.3, 2.7,
+           -2.7, 4194304.5, 4194305.5, 1e10, -1e30]
+for _n, _f in [("floor", torch.floor), ("ceil", torch.ceil), ("round", torch.round),
+               ("trunc", torch.trunc)]:
+    unary(_n, _f, X_ROUND)
 unary("relu_gy_inf", torch.relu, X_GY, W_INF)
 unary("leaky_relu_gy_inf", lambda x: F.leaky_relu(x, 0.1), X_GY, W_INF)
 unary("elu_gy_inf", lambda x: F.elu(x, 0.7), X_GY, W_INF)

@@ -318,7 +318,7 @@ static nb_node *move_unary(sub *s)
 {
     nb_graph *g = s->g;
     nb_node *x = any(s);
-    switch (pick(s->r, 22)) {
+    switch (pick(s->r, 23)) {
     case 0: return nb_neg(g, x);
     case 1: return nb_abs(g, x);
     case 2: return nb_sign(g, x);
@@ -340,6 +340,13 @@ static nb_node *move_unary(sub *s)
     case 18: return chance(s->r, 50) ? nb_gelu(g, x) : nb_gelu_tanh(g, x);
     case 19: return nb_silu(g, x);
     case 20: return nb_softplus(g, x);
+    case 21: {
+        /* Rounding: scaled so that values cross integers and halves. */
+        nb_node *(*const round_ops[])(nb_graph *, nb_node *) = {nb_floor, nb_ceil, nb_round,
+                                                                nb_trunc};
+        nb_node *k = nb_scalar(g, s->dt, 2.0);
+        return round_ops[pick(s->r, 4)](g, nb_mul(g, x, k));
+    }
     default: return nb_stop_gradient(g, x);
     }
 }
