@@ -1,9 +1,10 @@
-# What `cmake --install` puts under the prefix (docs/install.md): nabla.h and
-# nabla_version.h, the library (with libnabla_tcc.a, nabla's copy of libtcc, when the
-# library is static), the CMake package (nabla::nabla) and nabla.pc.
+# What `cmake --install` puts under the prefix (docs/install.md): nabla.h (with
+# nabla_data.h) and nabla_version.h, the library (with libnabla_tcc.a, nabla's copy of
+# libtcc, when the library is static), the CMake package (nabla::nabla) and nabla.pc.
 include(CMakePackageConfigHelpers)
 
-install(FILES ${PROJECT_SOURCE_DIR}/include/nabla.h ${NABLA_GENERATED}/include/nabla_version.h
+install(FILES ${PROJECT_SOURCE_DIR}/include/nabla.h ${PROJECT_SOURCE_DIR}/include/nabla_data.h
+  ${NABLA_GENERATED}/include/nabla_version.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS nabla EXPORT nablaTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

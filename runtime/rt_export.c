@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "rt_safetensors.h"
 #include "rt_tmpfile.h"
 
 /* Longest prefix: the names made from it stay far below any compiler's limit. */
@@ -81,11 +82,6 @@ static void put_comment_slot(ir_text *t, const cg_slot *s)
     ir_text_type(t, s->dtype, s->rank, s->shape);
 }
 
-static size_t slot_bytes(const cg_slot *s)
-{
-    return (size_t)s->numel * ir_dtype_size(s->dtype);
-}
-
 /* "typedef float <prefix>_<kind><i>_t[64][784];": the tensor's type with its shape (a
  * scalar's is the element type; a tensor with no elements has none: C has no empty
  * arrays). */
@@ -132,7 +128,7 @@ static void put_row(ir_text *t, const char *kind, int i, const cg_slot *s, int p
     ir_text_printf(t, ", \"%s\", %d, {", ir_dtype_name(s->dtype), s->rank);
     for (int d = 0; d < s->rank; d++)
         ir_text_printf(t, d ? ", %lld" : "%lld", (long long)s->shape[d]);
-    ir_text_printf(t, "%s}, %lld, %zu, ", s->rank ? "" : "0", (long long)s->numel, slot_bytes(s));
+    ir_text_printf(t, "%s}, %lld, %zu, ", s->rank ? "" : "0", (long long)s->numel, rt_st_bytes(s));
     if (offset == (size_t)-1)
         ir_text_puts(t, "(size_t)-1, ");
     else
@@ -277,7 +273,7 @@ static int put_weights(export_ctx *e, int i)
 {
     const cg_slot *s = &e->cg->params[i];
     const unsigned char *v = e->p->state->bytes + e->p->cg.params[i].offset;
-    size_t bytes = slot_bytes(s);
+    size_t bytes = rt_st_bytes(s);
     size_t nz = 0;
     while (nz < bytes && v[nz] == 0)
         nz++;
@@ -341,7 +337,7 @@ static void write_functions(export_ctx *e, const unsigned char *has_init)
                 ir_text_printf(c,
                                "    memcpy((unsigned char *)state + %s_PARAM%d_OFFSET, "
                                "nb_param%d_init, %zu);\n",
-                               P, i, i, slot_bytes(&cg->params[i]));
+                               P, i, i, rt_st_bytes(&cg->params[i]));
         ir_text_puts(c, "    return 0;\n}\n\n");
     }
     /* run_array */
@@ -380,7 +376,7 @@ static void write_functions(export_ctx *e, const unsigned char *has_init)
     for (int i = 0; i < cg->n_outputs; i++)
         if (cg->outputs[i].numel)
             ir_text_printf(c, "    memcpy(outputs[%d], (unsigned char *)arena + %zu, %zu);\n", i,
-                           cg->outputs[i].offset, slot_bytes(&cg->outputs[i]));
+                           cg->outputs[i].offset, rt_st_bytes(&cg->outputs[i]));
     ir_text_puts(c, "    return 0;\n}\n\n");
     /* run */
     ir_text_printf(c, "int %s_run(", p);
