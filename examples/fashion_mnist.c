@@ -23,6 +23,18 @@ static nb_node *mlp(nb_graph *g, nb_node *x, nb_node *const *p)
     return linear(g, h, p[4], p[5]);
 }
 
+static const char *const names[6] = {"fc1.weight", "fc1.bias",   "fc2.weight",
+                                     "fc2.bias",   "fc3.weight", "fc3.bias"};
+
+/* nn.Linear's initialization of each layer. */
+static int init(nb_program *step, uint64_t seed)
+{
+    for (int i = 0; i < 6; i += 2)
+        if (nb_program_init_linear(step, names[i], names[i + 1], seed) != 0)
+            return -1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     fm_options o = fm_parse(PROG,
@@ -32,8 +44,6 @@ int main(int argc, char **argv)
     nb_set_threads(o.threads);
 
     /* One graph: the training step on a batch and the evaluation on EVAL_BATCH rows. */
-    static const char *names[6] = {"fc1.weight", "fc1.bias",   "fc2.weight",
-                                   "fc2.bias",   "fc3.weight", "fc3.bias"};
     int64_t shapes[6][2] = {{784, 256}, {256, 0}, {256, 128}, {128, 0}, {128, 10}, {10, 0}};
     int64_t xs[2] = {o.batch, 784}, ys[1] = {o.batch}, es[2] = {EVAL_BATCH, 784};
     nb_graph *g = nb_graph_new();
@@ -48,71 +58,13 @@ int main(int argc, char **argv)
     nb_grad(g, loss, p, 6, grads);
     nb_update updates[6 * NB_ADAM_UPDATES_PER_PARAM];
     int n_updates = nb_adam(g, lr, p, grads, 6, NULL, updates, 6 * NB_ADAM_UPDATES_PER_PARAM);
-    nb_node *eval_logits = mlp(g, nb_input(g, "eval_x", NB_F32, 2, es), p);
-    if (o.write_graph) {
-        /* The step's outputs and updates, no values: the weights are drawn at run time. */
-        nb_node *outs[] = {loss, logits};
-        nb_graph_extras ex = {
-            .outputs = outs, .n_outputs = 2, .updates = updates, .n_updates = n_updates};
-        char err[512];
-        if (nb_graph_save(g, &ex, o.write_graph, err, sizeof err) != 0) {
-            fprintf(stderr, PROG ": %s\n", err);
-            return 1;
-        }
-        nb_graph_free(g);
-        return 0;
-    }
-    fm_dataset train, test;
-    fm_dataset_load(PROG, o.data, "train", &train);
-    fm_dataset_load(PROG, o.data, "t10k", &test);
-    if (o.batch > train.n) {
-        fprintf(stderr, PROG ": --batch %d exceeds the %lld training images\n", o.batch,
-                (long long)train.n);
-        return 2;
-    }
-
-    nb_node *train_outs[] = {loss, logits};
-    nb_compile_options train_opt = {.outputs = train_outs,
-                                    .n_outputs = 2,
-                                    .updates = updates,
-                                    .n_updates = n_updates,
-                                    .backend = o.backend,
-                                    .denormals = o.denormals};
-    double t0 = fm_now();
-    nb_program *step = n_updates > 0 ? nb_compile(g, &train_opt) : NULL;
-    nb_compile_options eval_opt = {.outputs = &eval_logits,
-                                   .n_outputs = 1,
-                                   .share_state = step,
-                                   .backend = o.backend,
-                                   .denormals = o.denormals};
-    nb_program *eval = step ? nb_compile(g, &eval_opt) : NULL;
-    if (!eval) {
-        fprintf(stderr, PROG ": %s\n", nb_graph_error(g));
-        return 1;
-    }
-    nb_graph_free(g);
-    fm_programs progs = {
-        .step = step, .eval = eval, .eval_batch = EVAL_BATCH, .t_compiled = fm_now()};
-    printf("compiled the training step and the evaluation in %.1f ms (%s backend)\n",
-           (progs.t_compiled - t0) * 1e3, fm_backend_name(o.backend));
-
-    if (o.load) {
-        if (nb_program_load(step, o.load) != 0) {
-            fprintf(stderr, PROG ": %s\n", nb_program_error(step));
-            return 1;
-        }
-        printf("loaded %s\n", o.load);
-    } else {
-        for (int i = 0; i < 6; i += 2)
-            if (nb_program_init_linear(step, names[i], names[i + 1], o.seed) != 0) {
-                fprintf(stderr, PROG ": %s\n", nb_program_error(step));
-                return 1;
-            }
-    }
-    int status = fm_train(PROG, &o, &progs, &train, &test);
-    nb_program_free(eval);
-    nb_program_free(step);
-    fm_dataset_free(&train);
-    fm_dataset_free(&test);
-    return status;
+    fm_model m = {.g = g,
+                  .loss = loss,
+                  .logits = logits,
+                  .eval_logits = mlp(g, nb_input(g, "eval_x", NB_F32, 2, es), p),
+                  .updates = updates,
+                  .n_updates = n_updates,
+                  .eval_batch = EVAL_BATCH,
+                  .init = init};
+    return fm_main(PROG, &o, &m);
 }

@@ -182,6 +182,14 @@ double fm_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The programs the training loop drives: step (outputs 0 = loss, 1 = logits) and eval
+ * (output 0 = logits of eval_batch images), sharing state. */
+typedef struct programs {
+    nb_program *step, *eval;
+    int eval_batch;
+    double t_compiled; /* fm_now() when compiling ended (for the cc swap message) */
+} programs;
+
 /* Number of rows of logits [rows, 10] whose largest entry is at the label. */
 static int64_t correct(const float *logits, const int32_t *labels, int64_t rows)
 {
@@ -202,7 +210,7 @@ static int64_t correct(const float *logits, const int32_t *labels, int64_t rows)
  * rows (a set whose size is not a multiple of eval_batch) is copied into a zero-padded
  * buffer, and only its real rows are counted: nothing is read past the images or the
  * labels. */
-static double evaluate(const char *prog, const fm_programs *p, const fm_dataset *d)
+static double evaluate(const char *prog, const programs *p, const fm_dataset *d)
 {
     int64_t hits = 0, eb = p->eval_batch;
     float *pad = NULL;
@@ -231,7 +239,7 @@ static double evaluate(const char *prog, const fm_programs *p, const fm_dataset 
 
 /* One epoch of fm_train: trains on every batch of batches, with bx and by bound to the
  * step. 0 with the mean loss and the training accuracy, or 1 after printing the error. */
-static int train_epoch(const char *prog, const fm_options *o, const fm_programs *p,
+static int train_epoch(const char *prog, const fm_options *o, const programs *p,
                        const fm_dataset *train, nb_batcher *batches, float *bx, int32_t *by,
                        int epoch, int *on_cc, double *loss, double *acc)
 {
@@ -274,8 +282,9 @@ static int train_epoch(const char *prog, const fm_options *o, const fm_programs 
     return 0;
 }
 
-int fm_train(const char *prog, const fm_options *o, const fm_programs *p, const fm_dataset *train,
-             const fm_dataset *test)
+/* fm_main's training loop. */
+static int train(const char *prog, const fm_options *o, const programs *p, const fm_dataset *train,
+                 const fm_dataset *test)
 {
     int status = 1;
     /* A compiled step has a fixed batch: the last partial batch of an epoch is dropped. */
@@ -324,5 +333,86 @@ done:
     nb_batcher_free(batches);
     free(bx);
     free(by);
+    return status;
+}
+
+/* Compiles m's step and evaluation; NULL step after printing the graph's error. */
+static int compile(const char *prog, const fm_options *o, fm_model *m, programs *p)
+{
+    nb_node *outs[] = {m->loss, m->logits};
+    nb_compile_options train_opt = {.outputs = outs,
+                                    .n_outputs = 2,
+                                    .updates = m->updates,
+                                    .n_updates = m->n_updates,
+                                    .backend = o->backend,
+                                    .denormals = o->denormals};
+    double t0 = fm_now();
+    p->step = m->n_updates > 0 ? nb_compile(m->g, &train_opt) : NULL;
+    nb_compile_options eval_opt = {.outputs = &m->eval_logits,
+                                   .n_outputs = 1,
+                                   .share_state = p->step,
+                                   .backend = o->backend,
+                                   .denormals = o->denormals};
+    p->eval = p->step ? nb_compile(m->g, &eval_opt) : NULL;
+    if (!p->eval) {
+        fprintf(stderr, "%s: %s\n", prog, nb_graph_error(m->g));
+        nb_program_free(p->step);
+        p->step = NULL;
+        return -1;
+    }
+    p->eval_batch = m->eval_batch;
+    p->t_compiled = fm_now();
+    printf("compiled the training step and the evaluation in %.1f ms (%s backend)\n",
+           (p->t_compiled - t0) * 1e3, fm_backend_name(o->backend));
+    return 0;
+}
+
+int fm_main(const char *prog, const fm_options *o, fm_model *m)
+{
+    int status = 1;
+    programs p = {0};
+    fm_dataset train_set = {0}, test_set = {0};
+    if (o->write_graph) {
+        /* The step's outputs and updates, no values: the weights are drawn at run time. */
+        nb_node *outs[] = {m->loss, m->logits};
+        nb_graph_extras ex = {
+            .outputs = outs, .n_outputs = 2, .updates = m->updates, .n_updates = m->n_updates};
+        char err[512];
+        if (nb_graph_save(m->g, &ex, o->write_graph, err, sizeof err) != 0)
+            fprintf(stderr, "%s: %s\n", prog, err);
+        else
+            status = 0;
+        goto done;
+    }
+    fm_dataset_load(prog, o->data, "train", &train_set);
+    fm_dataset_load(prog, o->data, "t10k", &test_set);
+    if (o->batch > train_set.n) {
+        fprintf(stderr, "%s: --batch %d exceeds the %lld training images\n", prog, o->batch,
+                (long long)train_set.n);
+        status = 2;
+        goto done;
+    }
+    if (compile(prog, o, m, &p) != 0)
+        goto done;
+    nb_graph_free(m->g);
+    m->g = NULL;
+    if (o->load) {
+        if (nb_program_load(p.step, o->load) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, nb_program_error(p.step));
+            goto done;
+        }
+        printf("loaded %s\n", o->load);
+    } else if (m->init(p.step, o->seed) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, nb_program_error(p.step));
+        goto done;
+    }
+    status = train(prog, o, &p, &train_set, &test_set);
+done:
+    nb_program_free(p.eval);
+    nb_program_free(p.step);
+    nb_graph_free(m->g);
+    m->g = NULL;
+    fm_dataset_free(&train_set);
+    fm_dataset_free(&test_set);
     return status;
 }

@@ -39,21 +39,30 @@ void fm_dataset_free(fm_dataset *d);
 /* Seconds of a monotonic clock. */
 double fm_now(void);
 
-/* The programs fm_train drives. step binds inputs "x" (f32, batch images of 784 pixels,
- * any shape of that size), "y" (i32 [batch]) and "lr" (f32 scalar) and has outputs 0 =
- * the mean loss (f32 scalar) and 1 = the logits [batch, 10]; eval shares its state, binds
- * "eval_x" (eval_batch images) and has output 0 = logits [eval_batch, 10]. */
-typedef struct fm_programs {
-    nb_program *step, *eval;
+/* What an example builds: one graph holding the training step on a batch (inputs "x":
+ * f32 with o->batch * 784 elements, any shape; "y": i32 [batch]; "lr": f32 scalar) and
+ * the evaluation of eval_batch images (input "eval_x"). */
+typedef struct fm_model {
+    nb_graph *g;
+    nb_node *loss;        /* f32 scalar: the batch's mean loss */
+    nb_node *logits;      /* [batch, 10] */
+    nb_node *eval_logits; /* [eval_batch, 10] */
+    nb_update *updates;
+    int n_updates;
     int eval_batch;
-    double t_compiled; /* fm_now() when compiling ended (for the cc swap message) */
-} fm_programs;
+    /* Gives the parameters of a fresh model their initial values from seed; 0 or -1 with
+     * the program's error. */
+    int (*init)(nb_program *step, uint64_t seed);
+} fm_model;
 
-/* Trains o->epochs epochs of shuffled batches (the last partial batch dropped), printing
- * a progress line, then per epoch one line "epoch E/N: loss L, train acc A, test acc T,
- * S s, R samples/s" and at the end "test accuracy: T"; saves a checkpoint after every
- * epoch with --save. 0, or 1 after printing the error. */
-int fm_train(const char *prog, const fm_options *o, const fm_programs *p, const fm_dataset *train,
-             const fm_dataset *test);
+/* The rest of an example's main once its graph is built: with --write-graph writes the
+ * step (outputs loss and logits, the updates) and returns; otherwise loads the data,
+ * compiles the step and the evaluation (sharing its state), loads --load or initializes,
+ * then trains o->epochs epochs of shuffled batches (the last partial batch dropped),
+ * printing a progress line, per epoch one line "epoch E/N: loss L, train acc A, test acc
+ * T, S s, R samples/s" and at the end "test accuracy: T"; with --save writes a checkpoint
+ * after every epoch. Frees m->g. The exit status: 0, or 1 (2 for a bad --batch) after
+ * printing the error. */
+int fm_main(const char *prog, const fm_options *o, fm_model *m);
 
 #endif
