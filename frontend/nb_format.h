@@ -29,6 +29,8 @@ typedef enum nb_format_key {
     NB_KEY_ALPHA,   /* attr.f[0] of elu */
     NB_KEY_KIND,    /* attr.k of param: model, optimizer, grad */
     NB_KEY_VALUES,  /* a constant's values: {v0, v1, ...} */
+    NB_KEY_SEED,    /* attr.random.seed of rand: 0x and 16 hex digits */
+    NB_KEY_OFFSET,  /* attr.random.offset of rand: an integer >= 0 */
     NB_KEY_NAME,    /* the node's name: "..." (any op) */
     NB_KEY_COUNT
 } nb_format_key;

@@ -230,6 +230,8 @@ static void test_every_attribute(void **state)
                          NB_REDUCTION_MEAN),
         nb_argmax(g, y, -2, 1),
         nb_argmin(g, x, 1, 0),
+        (nb_manual_seed(g, 0xfedcba9876543210u), nb_rand(g, NB_F64, 2, s23)),
+        nb_dropout(g, x, 0.25, 1),
     };
     int n = (int)(sizeof outs / sizeof *outs);
     /* Gradients bring slice_grad, scatter_add and the rules' own nodes. */
@@ -261,6 +263,9 @@ static void test_every_attribute(void **state)
     assert_non_null(strstr(text, "scatter_add f32[3,2]"));
     assert_non_null(strstr(text, "= argmax i32[2,1,4] (%1) axes=[1] keepdim=1"));
     assert_non_null(strstr(text, "= argmin i32[2] (%0) axes=[1] keepdim=0"));
+    assert_non_null(strstr(text, " = param f64[] kind=optimizer name=\"rng.step\""));
+    assert_non_null(strstr(text, ") shape=[2,3] dtype=f64 seed=0xfedcba9876543210 offset=0"));
+    assert_non_null(strstr(text, ") shape=[2,3] dtype=f32 seed=0xfedcba9876543210 offset=6"));
     free(text);
     free(all);
     nb_graph_extras_free(&px);
