@@ -22,12 +22,12 @@ static const char *u64_literal(uint64_t v, char *buf)
     return buf;
 }
 
-/* nbr_uniformf(step, seed, offset + index) (f32) or nbr_uniform(...) (f64). */
+/* nbm_uniformf(step, seed, offset + index) (f32) or nbm_uniform(...) (f64). */
 void cg_ew_rand(cg_ew *e, const ir_node *n)
 {
     char buf[CG_U64_HEX_MAX];
     e->c->random_used = 1;
-    cg_ew_s(e, n->dtype == NB_F32 ? "nbr_uniformf(" : "nbr_uniform(");
+    cg_ew_s(e, n->dtype == NB_F32 ? "nbm_uniformf(" : "nbm_uniform(");
     cg_ew_x(e, 0);
     cg_ew_s(e, ", ");
     cg_ew_s(e, u64_literal(n->attr.random.seed, buf));
