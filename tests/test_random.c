@@ -422,6 +422,23 @@ static void test_dropout_gradient(void **state)
     nb_graph_free(g);
 }
 
+/* nb_gradcheck holds the step while it differences: dropout in f32 (checked in f64),
+ * at random points (the step among the drawn leaves). */
+static void test_dropout_gradcheck(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    int64_t s[] = {5, 7};
+    nb_node *x = nb_param(g, "x", NB_F32, 2, s);
+    nb_node *y = nb_sum(g, nb_tanh(g, nb_dropout(g, nb_mul(g, x, x), 0.5, 1)), NULL, 0, 0);
+    nb_gradcheck_result r;
+    int rc = nb_gradcheck(g, y, &x, 1, NULL, &r);
+    if (rc != 0)
+        fail_msg("%s", r.message);
+    assert_true(r.checked > 0);
+    nb_graph_free(g);
+}
+
 /* ---- errors ------------------------------------------------------------------------- */
 
 /* Each misuse is a sticky error naming the builder and what was wrong. */
@@ -482,15 +499,11 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_philox_kat),
-        cmocka_unit_test(test_rand_values),
-        cmocka_unit_test(test_statistics),
-        cmocka_unit_test(test_same_bits),
-        cmocka_unit_test(test_checkpoint_resumes),
-        cmocka_unit_test(test_step_update_override),
-        cmocka_unit_test(test_dropout_values),
-        cmocka_unit_test(test_dropout_gradient),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_philox_kat),         cmocka_unit_test(test_rand_values),
+        cmocka_unit_test(test_statistics),         cmocka_unit_test(test_same_bits),
+        cmocka_unit_test(test_checkpoint_resumes), cmocka_unit_test(test_step_update_override),
+        cmocka_unit_test(test_dropout_values),     cmocka_unit_test(test_dropout_gradient),
+        cmocka_unit_test(test_dropout_gradcheck),  cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, tu_cc_cache_setup, tu_cc_cache_teardown);
 }
