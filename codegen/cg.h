@@ -442,10 +442,6 @@ int64_t cg_kernel_extent(const cg_kernel *k);
 /* The index of x among k's operands (k->args), or -1. */
 int cg_kernel_arg(const cg_kernel *k, const ir_node *x);
 
-/* Appends the random number generator's C (cg_random_text.inc) for a program whose
- * kernels draw numbers (cg_ctx.random_used). */
-void cg_random_put(ir_text *out);
-
 /* ---- programs (cg_program.c) ---------------------------------------------------- */
 
 /* Where a program's leaf or output lives. */
@@ -510,6 +506,11 @@ typedef enum cg_rt_link {
  * when none is): the prototypes of the used functions when the code is linked by
  * symbols (the runtime has them compiled), else nabla's own math as text. */
 void cg_math_put(ir_text *out, const unsigned char *used, cg_rt_link link);
+
+/* For a program whose kernels draw random numbers (cg_ctx.random_used): the prototypes
+ * of the generator's entry points when the code is linked by symbols (the runtime has
+ * them compiled, runtime/rt_random.c), else the generator's C (cg_random_text.inc). */
+void cg_random_put(ir_text *out, cg_rt_link link);
 
 /* For an exported program whose entries of cg_rt.def are marked in rt_used[CG_RT_COUNT]:
  * appends the text of the nb_rt_gemm_* functions it calls and of their helpers, static,

@@ -40,8 +40,14 @@ void cg_ew_rand(cg_ew *e, const ir_node *n)
     cg_ew_s(e, ")");
 }
 
-void cg_random_put(ir_text *out)
+void cg_random_put(ir_text *out, cg_rt_link link)
 {
+    if (link == CG_RT_LINK_SYMBOLS) {
+        ir_text_puts(out,
+                     "float nbm_uniformf(double, unsigned long long, unsigned long long);\n"
+                     "double nbm_uniform(double, unsigned long long, unsigned long long);\n\n");
+        return;
+    }
     ir_text_puts(out, "/* nabla's random numbers (codegen/cg_random_text.inc) */\n");
     ir_text_puts(out, cg_random_text);
     ir_text_putc(out, '\n');
