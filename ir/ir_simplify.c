@@ -20,8 +20,8 @@ static int attr_equal(const ir_attr *a, const ir_attr *b)
         a->target.rank != b->target.rank || a->permute.rank != b->permute.rank ||
         a->slice.rank != b->slice.rank)
         return 0;
-    if (a->trans_a != b->trans_a || a->trans_b != b->trans_b ||
-        a->random.seed != b->random.seed || a->random.offset != b->random.offset)
+    if (a->trans_a != b->trans_a || a->trans_b != b->trans_b || a->random.seed != b->random.seed ||
+        a->random.offset != b->random.offset)
         return 0;
     for (int d = 0; d < a->target.rank && d < NB_MAX_RANK; d++)
         if (a->target.shape[d] != b->target.shape[d])

@@ -126,8 +126,8 @@ static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend
      * here writes them (ops_random.c). */
     if (ir_check_updates(g, roots + no + nu, roots + no, nu) == 0 &&
         (s = ir_simplify(g, roots, no + 2 * nu, mapped)) != NULL &&
-        ir_random_updates(s, mapped + no + nu, mapped + no, nu, &upd_params, &upd_values,
-                          &n_upd) == 0) {
+        ir_random_updates(s, mapped + no + nu, mapped + no, nu, &upd_params, &upd_values, &n_upd) ==
+            0) {
         cg_request rq = {.outputs = mapped,
                          .n_outputs = no,
                          .upd_params = upd_params,
