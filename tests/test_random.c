@@ -188,7 +188,10 @@ static void test_statistics(void **state)
 }
 
 /* A graph whose random kernels are large enough to split, fused with other work:
- * dropout of an input, a normal tensor, a uniform one reduced. */
+ * dropout of an input, normal tensors (f64; f32, whose log libtcc's programs compute in
+ * blocks), a uniform one reduced. */
+enum { MIXED_OUTS = 4 };
+
 static nb_graph *mixed_graph(nb_node **outs, float **x)
 {
     nb_graph *g = nb_graph_new();
@@ -198,6 +201,7 @@ static nb_graph *mixed_graph(nb_node **outs, float **x)
     outs[0] = nb_dropout(g, in, 0.3, 1);
     outs[1] = nb_randn(g, NB_F64, 2, s);
     outs[2] = nb_sum(g, nb_exp(g, nb_rand(g, NB_F32, 2, s)), (const int[]){1}, 1, 0);
+    outs[3] = nb_randn(g, NB_F32, 2, s);
     *x = malloc(300 * 257 * sizeof **x);
     assert_non_null(*x);
     for (int i = 0; i < 300 * 257; i++)
@@ -233,7 +237,7 @@ static unsigned char *outputs_of(nb_program *p, const float *x, int steps, size_
 static void test_same_bits(void **state)
 {
     (void)state;
-    nb_node *outs[3];
+    nb_node *outs[MIXED_OUTS];
     float *x;
     nb_graph *g = mixed_graph(outs, &x);
     struct {
@@ -243,7 +247,7 @@ static void test_same_bits(void **state)
     unsigned char *first = NULL;
     size_t first_bytes = 0;
     for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
-        nb_program *p = compile(g, outs, 3, runs[r].b, runs[r].threads);
+        nb_program *p = compile(g, outs, MIXED_OUTS, runs[r].b, runs[r].threads);
         size_t bytes;
         unsigned char *o = outputs_of(p, x, 3, &bytes);
         if (!first) {
@@ -268,18 +272,18 @@ static void test_same_bits(void **state)
 static void test_checkpoint_resumes(void **state)
 {
     (void)state;
-    nb_node *outs[3];
+    nb_node *outs[MIXED_OUTS];
     float *x;
     nb_graph *g = mixed_graph(outs, &x);
     char dir[] = "/tmp/nabla-random-XXXXXX", path[64];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/ckpt.safetensors", dir);
-    nb_program *p = compile(g, outs, 3, NB_BACKEND_TCC, 1);
+    nb_program *p = compile(g, outs, MIXED_OUTS, NB_BACKEND_TCC, 1);
     size_t bytes;
     free(outputs_of(p, x, 2, &bytes));
     assert_int_equal(nb_program_save(p, path), 0);
     unsigned char *third = outputs_of(p, x, 1, &bytes);
-    nb_program *q = compile(g, outs, 3, NB_BACKEND_TCC, 1);
+    nb_program *q = compile(g, outs, MIXED_OUTS, NB_BACKEND_TCC, 1);
     assert_true(step_of(q) == 0);
     if (nb_program_load(q, path) != 0)
         fail_msg("load: %s", nb_program_error(q));
