@@ -6,7 +6,7 @@
 #define NB_TWO_PI 6.283185307179586
 
 /* The parameter the random nodes of g read their step from: made on first use, or the
- * one of that name a graph file brought (nb_graph_read). */
+ * one of that name a graph file brought (nb_graph_parse), kind as the file says. */
 static ir_node *step_counter(nb_graph *g)
 {
     if (g->rng_step)
@@ -14,16 +14,13 @@ static ir_node *step_counter(nb_graph *g)
     ir_node *step = ir_leaf_find(g, IR_OP_PARAM, NB_RNG_STEP_NAME);
     if (step && (step->dtype != NB_F64 || step->rank != 0)) {
         char t[IR_TYPE_STR_MAX];
-        ir_error(g, "rand: parameter '%s' is %s; the step counter must be f64[]", NB_RNG_STEP_NAME,
-                 ir_type_str(step, t, sizeof t));
+        ir_error(g, "random numbers: parameter '%s' is %s; the step counter must be f64[]",
+                 NB_RNG_STEP_NAME, ir_type_str(step, t, sizeof t));
         return NULL;
     }
-    if (!step)
-        step = nb_param(g, NB_RNG_STEP_NAME, NB_F64, 0, NULL);
-    if (step) {
+    if (!step && (step = nb_param(g, NB_RNG_STEP_NAME, NB_F64, 0, NULL)) != NULL)
         step->attr.k = IR_PARAM_OPTIMIZER; /* training state, as an optimizer's step */
-        g->rng_step = step;
-    }
+    g->rng_step = step;
     return step;
 }
 

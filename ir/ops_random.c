@@ -47,10 +47,12 @@ int ir_random_updates(ir_graph *g, ir_node *const *params, ir_node *const *value
     for (int i = 0; i < n; i++)
         p[i] = params[i], v[i] = values[i];
     int count = n;
+    const ir_node *last = NULL; /* random nodes nearly always share one counter */
     for (int id = 0; id < g->n_nodes; id++) {
         ir_node *step = g->nodes[id]->op == IR_OP_RAND ? g->nodes[id]->in[0] : NULL;
-        if (!step || step->op != IR_OP_PARAM)
+        if (!step || step->op != IR_OP_PARAM || step == last)
             continue;
+        last = step;
         int written = 0;
         for (int i = 0; i < count && !written; i++)
             written = p[i] == step;
