@@ -699,7 +699,7 @@ void cg_elementwise(cg_ctx *c, const cg_kernel *k)
     plan_axes(k, &la);
     uint32_t all = (1u << la.n) - 1;
     load_args(c, k, &la, all, 0, NULL);
-    ew_blocks bl = {0};
+    ew_blocks bl;
     unsigned char *role = ir_malloc((size_t)k->n_members);
     int blocked = role ? plan_blocks(c, k, &la, &bl, role) : -1;
     if (blocked != 0) {
