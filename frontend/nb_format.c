@@ -31,6 +31,8 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
     [NB_KEY_GROUPS] = "groups",
     [NB_KEY_CEIL_MODE] = "ceil_mode",
     [NB_KEY_COUNT_INCLUDE_PAD] = "count_include_pad",
+    [NB_KEY_SEED] = "seed",
+    [NB_KEY_OFFSET] = "offset",
     [NB_KEY_NAME] = "name",
 };
 
@@ -62,6 +64,7 @@ const uint64_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_SCATTER_ADD] = KEY(SHAPE),
     [IR_OP_ONE_HOT] = KEY(CLASSES) | KEY(DTYPE),
     [IR_OP_TAKE_ALONG_AXIS] = KEY(AXIS),
+    [IR_OP_RAND] = KEY(SHAPE) | KEY(DTYPE) | KEY(SEED) | KEY(OFFSET),
 };
 
 const char *nb_format_kind_name(int kind)
