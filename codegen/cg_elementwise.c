@@ -611,13 +611,13 @@ static int plan_blocks(cg_ctx *c, const cg_kernel *k, const loop_axes *la, ew_bl
             ok &= k->arg_out[a] < 0;
     }
     /* In id order. */
-    for (int b = 0; b < bl->n / 2; b++) {
-        const ir_node *m = bl->math[b];
-        const char *fn = bl->fn[b];
-        bl->math[b] = bl->math[bl->n - 1 - b];
-        bl->math[bl->n - 1 - b] = m;
-        bl->fn[b] = bl->fn[bl->n - 1 - b];
-        bl->fn[bl->n - 1 - b] = fn;
+    for (int lo = 0, hi = bl->n - 1; lo < hi; lo++, hi--) {
+        const ir_node *m = bl->math[lo];
+        const char *fn = bl->fn[lo];
+        bl->math[lo] = bl->math[hi];
+        bl->math[hi] = m;
+        bl->fn[lo] = bl->fn[hi];
+        bl->fn[hi] = fn;
     }
     cg_ew_free(&e);
     free(st.ids);

@@ -283,7 +283,7 @@ static int chk_kink(const nb_gradcheck_options *o, const double *fd, const doubl
 static int chk_point(chk *c, int point)
 {
     const nb_gradcheck_options *o = c->o;
-    double y, up, down;
+    double y = 0, up = 0, down = 0; /* set by chk_run on success; gcc -O3 cannot tell */
     chk_fill(c);
     if (chk_run(c, point, &y) != 0)
         return -1;
