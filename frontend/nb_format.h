@@ -27,6 +27,7 @@ typedef enum nb_format_key {
     NB_KEY_HI,      /* attr.f[1] of clamp */
     NB_KEY_SLOPE,   /* attr.f[0] of leaky_relu */
     NB_KEY_ALPHA,   /* attr.f[0] of elu */
+    NB_KEY_EPS,     /* attr.f[0] of norm_stats and norm_grad */
     NB_KEY_KIND,    /* attr.k of param: model, optimizer, grad */
     NB_KEY_VALUES,  /* a constant's values: {v0, v1, ...} */
     NB_KEY_NAME,    /* the node's name: "..." (any op) */

@@ -539,8 +539,8 @@ typedef enum norm_kind { NORM_LAYER, NORM_GROUP, NORM_BATCH_EVAL } norm_kind;
 
 typedef struct norm_arg {
     norm_kind kind;
-    int k;        /* layer norm: normalized_rank; group norm: num_groups */
-    int w, b;     /* the case has a weight, a bias */
+    int k;    /* layer norm: normalized_rank; group norm: num_groups */
+    int w, b; /* the case has a weight, a bias */
     double eps;
 } norm_arg;
 
@@ -588,7 +588,8 @@ static void b_batch_norm_train(gt *t, const void *arg)
     nb_graph *g = t->g;
     nb_node *x = in(t, "x"), *w = in(t, "w"), *b = in(t, "b");
     nb_node *rm = in(t, "running_mean"), *rv = in(t, "running_var"), *nm, *nv;
-    nb_node *y = nb_batch_norm(g, x, rm, rv, w, b, 1, NB_BATCH_NORM_MOMENTUM, NB_NORM_EPS, &nm, &nv);
+    nb_node *y =
+        nb_batch_norm(g, x, rm, rv, w, b, 1, NB_BATCH_NORM_MOMENTUM, NB_NORM_EPS, &nm, &nv);
     out(t, "y", y);
     out(t, "new_running_mean", nm);
     out(t, "new_running_var", nv);
@@ -608,7 +609,8 @@ static void b_layer_norm_second(gt *t, const void *arg)
     nb_node *xs[2] = {x, w}, *gs[2], *hs[2];
     assert_int_equal(nb_grad(g, wsum(t, y), xs, 2, gs), 0);
     out(t, "dloss_dx", gs[0]);
-    nb_node *h = nb_add(g, nb_sum(g, nb_mul(g, gs[0], v), NULL, 0, 0), nb_sum(g, gs[1], NULL, 0, 0));
+    nb_node *h =
+        nb_add(g, nb_sum(g, nb_mul(g, gs[0], v), NULL, 0, 0), nb_sum(g, gs[1], NULL, 0, 0));
     assert_int_equal(nb_grad(g, h, xs, 2, hs), 0);
     out(t, "dh_dx", hs[0]);
     out(t, "dh_dw", hs[1]);
