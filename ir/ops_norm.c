@@ -103,19 +103,31 @@ int ir_shape_normalize(ir_graph *g, ir_node *n)
     return ir_broadcast_shapes(g, n);
 }
 
+/* norm_grad: x and gy of one shape, s of x's dtype shaped as the norm_stats of x over
+ * attr.axes (any such tensor: the value reads its rows; only the gradient needs s to be
+ * that norm_stats, ir_vjp_norm_grad). */
 int ir_shape_norm_grad(ir_graph *g, ir_node *n)
 {
     const ir_node *x = n->in[0], *s = n->in[1], *gy = n->in[2];
-    char tx[IR_TYPE_STR_MAX], tg[IR_TYPE_STR_MAX];
+    char tx[IR_TYPE_STR_MAX], ts[IR_TYPE_STR_MAX];
+    int64_t dims[3], want[NB_MAX_RANK];
     if (ir_check_dtypes(g, n, 1) != 0)
         return -1;
-    if (s->op != IR_OP_NORM_STATS || s->in[0] != x || s->attr.axes != n->attr.axes ||
-        s->attr.f[0] != n->attr.f[0])
-        return ir_error(g, "norm_grad: operand 1 must be the norm_stats of operand 0 with the same "
-                           "axes and eps");
+    if (x->rank >= NB_MAX_RANK || n->attr.axes == 0 || (n->attr.axes >> x->rank) != 0 ||
+        ir_norm_dims(x, n->attr.axes, dims) != 0 || dims[0] * dims[2] == 0)
+        return ir_error(g,
+                        "norm_grad: axes mask 0x%x of %s: expected reduced axes that leave "
+                        "the kept ones consecutive and some elements per group",
+                        n->attr.axes, ir_type_str(x, tx, sizeof tx));
+    want[0] = 3;
+    kept_shape(x, n->attr.axes, want + 1);
+    if (s->rank != x->rank + 1 || memcmp(s->shape, want, (size_t)s->rank * sizeof *want) != 0)
+        return ir_error(g, "norm_grad: the statistics are %s; expected %s",
+                        ir_type_str(s, ts, sizeof ts),
+                        ir_format_type(x->dtype, x->rank + 1, want, tx, sizeof tx));
     if (!ir_same_shape(x, gy))
         return ir_error(g, "norm_grad: the gradient is %s, the operand %s; they must match",
-                        ir_type_str(gy, tg, sizeof tg), ir_type_str(x, tx, sizeof tx));
+                        ir_type_str(gy, ts, sizeof ts), ir_type_str(x, tx, sizeof tx));
     n->rank = x->rank;
     memcpy(n->shape, x->shape, sizeof n->shape);
     return 0;
@@ -196,6 +208,11 @@ static ir_node *norm_grad_formula(ir_graph *g, const ir_node *n, ir_node *x, ir_
 int ir_vjp_norm_grad(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     ir_node *xs[2], *grads[2];
+    const ir_node *s = n->in[1];
+    if (s->op != IR_OP_NORM_STATS || s->in[0] != n->in[0] || s->attr.axes != n->attr.axes ||
+        s->attr.f[0] != n->attr.f[0])
+        return ir_error(g, "norm_grad: no gradient: operand 1 is not the norm_stats of operand 0 "
+                           "with the same axes and eps (the rule computes the statistics from x)");
     xs[0] = ir_make1(g, IR_OP_STOP_GRADIENT, n->in[0], NULL);
     xs[1] = ir_make1(g, IR_OP_STOP_GRADIENT, n->in[2], NULL);
     ir_node *f = norm_grad_formula(g, n, xs[0], xs[1]);

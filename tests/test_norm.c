@@ -264,6 +264,43 @@ static void test_fused_backward(void **state)
     nb_graph_free(g);
 }
 
+/* A graph file whose norm_grad reads free statistics: its value is the formula with
+ * those rows (worked out by hand below), and its gradient fails with an error that
+ * says why (the rule computes the statistics from x). */
+static void test_free_statistics(void **state)
+{
+    (void)state;
+    static const char text[] = "nabla-graph 1\n"
+                               "%0 = input f64[1,2] name=\"x\"\n"
+                               "%1 = input f64[3,1,1] name=\"s\"\n"
+                               "%2 = input f64[1,2] name=\"gy\"\n"
+                               "%3 = norm_grad f64[1,2] (%0, %1, %2) axes=[1] eps=0\n";
+    char err[256];
+    nb_graph *g = nb_graph_parse(text, sizeof text - 1, NULL, err, sizeof err);
+    if (!g)
+        fail_msg("parse: %s", err);
+    nb_node *x = nb_graph_node(g, 0), *y = nb_graph_node(g, 3);
+    nb_compile_options opt = {.outputs = &y, .n_outputs = 1};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    /* x = [1, 3], mean 2, rstd 0.5 (var 4), gy = [2, 1]: xhat [-0.5, 0.5], mean(gy) 1.5,
+     * mean(gy * xhat) = (-1 + 0.5) / 2 = -0.25; y = 0.5 * (gy - 1.5 + 0.25 xhat) =
+     * 0.5 * [0.5 - 0.125, -0.5 + 0.125] = [0.1875, -0.1875]. */
+    const double xv[2] = {1, 3}, sv[3] = {2, 4, 0.5}, gv[2] = {2, 1};
+    assert_int_equal(nb_program_bind(p, "x", xv), 0);
+    assert_int_equal(nb_program_bind(p, "s", sv), 0);
+    assert_int_equal(nb_program_bind(p, "gy", gv), 0);
+    assert_int_equal(nb_program_run(p), 0);
+    const double *out = nb_program_output(p, 0);
+    assert_float_equal(out[0], 0.1875, 1e-15);
+    assert_float_equal(out[1], -0.1875, 1e-15);
+    nb_program_free(p);
+    nb_node *gx, *loss = nb_sum(g, y, NULL, 0, 0);
+    assert_int_equal(nb_grad(g, loss, &x, 1, &gx), -1);
+    assert_non_null(strstr(nb_graph_error(g), "norm_grad: no gradient"));
+    nb_graph_free(g);
+}
+
 /* ---- errors --------------------------------------------------------------------------- */
 
 static void expect_error(nb_graph *g, nb_node *n, const char *want)
@@ -334,9 +371,13 @@ int main(void)
     if (!golden)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gradchecks),     cmocka_unit_test(test_train_step_4d),
-        cmocka_unit_test(test_train_step_1d),  cmocka_unit_test(test_threads_same_bits),
-        cmocka_unit_test(test_fused_backward), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_gradchecks),
+        cmocka_unit_test(test_train_step_4d),
+        cmocka_unit_test(test_train_step_1d),
+        cmocka_unit_test(test_threads_same_bits),
+        cmocka_unit_test(test_fused_backward),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_free_statistics),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gd_free(golden);
