@@ -173,12 +173,18 @@ nb_node *nb_batch_norm(nb_graph *g, nb_node *x, nb_node *running_mean, nb_node *
                  ir_type_str(x, t, sizeof t), (long long)count);
         return NULL;
     }
-    /* x as [N, C, S]: statistics per channel over the first and last axes. */
-    int64_t view[3] = {x->shape[0], c, spatial(x)}, feature[2] = {c, 1};
-    nb_node *xv = ir_reshape(g, x, 3, view), *y;
+    /* Statistics per channel over every other axis of x itself (no reshape: the outputs
+     * and gradients keep x's shape, so none is copied), the per-channel tensors as
+     * [C, 1, ...] to broadcast against x's axes from 1 on. */
+    int64_t feature[NB_MAX_RANK];
+    feature[0] = c;
+    for (int d = 1; d < x->rank - 1; d++)
+        feature[d] = 1;
+    int fr = x->rank - 1;
+    nb_node *y;
     if (training) {
         nb_node *s;
-        y = normalize(g, xv, 5u, eps, &s);
+        y = normalize(g, x, ((1u << x->rank) - 1) & ~2u, eps, &s);
         if (running_mean) {
             /* The running variance takes the unbiased variance, as torch does. */
             nb_node *var = ir_mul(g, ir_norm_row(g, s, 1),
@@ -193,9 +199,8 @@ nb_node *nb_batch_norm(nb_graph *g, nb_node *x, nb_node *running_mean, nb_node *
     } else {
         nb_node *rstd =
             ir_make1(g, IR_OP_RSQRT, ir_add(g, running_var, ir_scalar_like(g, x, eps)), NULL);
-        y = ir_make3(g, IR_OP_NORMALIZE, xv, ir_reshape(g, running_mean, 2, feature),
-                     ir_reshape(g, rstd, 2, feature), NULL);
+        y = ir_make3(g, IR_OP_NORMALIZE, x, ir_reshape(g, running_mean, fr, feature),
+                     ir_reshape(g, rstd, fr, feature), NULL);
     }
-    y = affine(g, y, weight, bias, 2, feature);
-    return ir_reshape(g, y, x->rank, x->shape);
+    return affine(g, y, weight, bias, fr, feature);
 }
