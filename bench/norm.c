@@ -4,8 +4,9 @@
  * program threads (2 by default). The baseline is the same layer norm written as a chain
  * of ordinary reductions (mean, variance, rsqrt), timed in the same run.
  * bench/norm_torch.py times the same cases with PyTorch. Each timing is the wall time of
- * one run, --repeat rounds of enough runs to take about 0.2 s; min and median per run in
- * microseconds. */
+ * one run (--cpu: the process's CPU time, steadier on a loaded machine; use it with
+ * --threads 1), --repeat rounds of enough runs to take about 0.2 s; min and median per
+ * run in microseconds. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,14 @@
 #define ROUNDS_MAX 64
 #define ROUND_SECONDS 0.2
 
+/* The clock the timings read: wall time, or the process's CPU time (--cpu). */
+static clockid_t clock_id = CLOCK_MONOTONIC;
+
+static double seconds(void)
+{
+    return bench_clock_seconds(clock_id);
+}
+
 static double time_run(nb_program *p, int rounds, double *median)
 {
     double per[ROUNDS_MAX], min;
@@ -27,19 +36,19 @@ static double time_run(nb_program *p, int rounds, double *median)
         exit(1);
     }
     for (;;) {
-        double t = bench_seconds();
+        double t = seconds();
         for (long i = 0; i < calls; i++)
             nb_program_run(p);
-        if (bench_seconds() - t > ROUND_SECONDS / 4)
+        if (seconds() - t > ROUND_SECONDS / 4)
             break;
         calls *= 2;
     }
     calls *= 4;
     for (int r = 0; r < rounds; r++) {
-        double t = bench_seconds();
+        double t = seconds();
         for (long i = 0; i < calls; i++)
             nb_program_run(p);
-        per[r] = (bench_seconds() - t) / (double)calls;
+        per[r] = (seconds() - t) / (double)calls;
     }
     bench_min_median(per, rounds, &min, median);
     return min;
@@ -122,13 +131,16 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc &&
                  bench_parse_int(argv[i + 1], 1, 256, &threads) == 0)
             i++;
+        else if (strcmp(argv[i], "--cpu") == 0)
+            clock_id = CLOCK_PROCESS_CPUTIME_ID;
         else {
-            fprintf(stderr, "usage: %s [--repeat N] [--threads N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--repeat N] [--threads N] [--cpu]\n", argv[0]);
             return 2;
         }
     }
     const int64_t ln[2] = {64 * 196, 64}, bn[4] = {64, 32, 28, 28};
-    printf("forward + backward (x, weight, bias), %d program threads\n", threads);
+    printf("forward + backward (x, weight, bias), %d program threads, %s time\n", threads,
+           clock_id == CLOCK_MONOTONIC ? "wall" : "CPU");
     bench_case("layer_norm [12544,64]", CASE_LAYER, 2, ln, 64, threads, rounds);
     bench_case("layer_norm as reductions (baseline)", CASE_LAYER_CHAIN, 2, ln, 64, threads, rounds);
     bench_case("batch_norm train [64,32,28,28]", CASE_BATCH, 4, bn, 32, threads, rounds);
