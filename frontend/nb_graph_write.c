@@ -132,6 +132,17 @@ static void put_attr(ir_text *t, const ir_node *n, nb_format_key k)
         ir_text_puts(t, nb_format_kind_name(a->k) ? nb_format_kind_name(a->k) : "?");
         break;
     case NB_KEY_VALUES: put_values(t, n->dtype, n->data, n->numel); break;
+    case NB_KEY_KERNEL: put_list(t, a->window.kernel, 2); break;
+    case NB_KEY_STRIDE: put_list(t, a->window.stride, 2); break;
+    case NB_KEY_DILATION: put_list(t, a->window.dilation, 2); break;
+    case NB_KEY_PADDING:
+        list[0] = a->window.pad_lo[0], list[1] = a->window.pad_lo[1];
+        list[2] = a->window.pad_hi[0], list[3] = a->window.pad_hi[1];
+        put_list(t, list, 4);
+        break;
+    case NB_KEY_GROUPS: ir_text_int(t, a->window.groups); break;
+    case NB_KEY_CEIL_MODE: ir_text_int(t, a->window.ceil_mode != 0); break;
+    case NB_KEY_COUNT_INCLUDE_PAD: ir_text_int(t, a->window.count_include_pad != 0); break;
     case NB_KEY_NAME:
     case NB_KEY_COUNT: break;
     }
@@ -154,7 +165,7 @@ static void put_node(ir_text *t, const ir_node *n)
         ir_text_putc(t, ')');
     }
     for (int k = 0; k < NB_KEY_NAME; k++)
-        if (nb_format_op_keys[n->op] & (1u << k))
+        if (nb_format_op_keys[n->op] & NB_KEY_BIT(k))
             put_attr(t, n, (nb_format_key)k);
     if (n->name) {
         ir_text_puts(t, " name=");

@@ -37,7 +37,18 @@ typedef struct ir_attr {
     struct {
         int rank;
         int64_t start[NB_MAX_RANK], stop[NB_MAX_RANK], step[NB_MAX_RANK];
-    } slice;       /* slice; slice_grad reads start and step */
+    } slice; /* slice; slice_grad reads start and step */
+    /* Sliding-window ops over the last two axes (convolution, pooling): the window's
+     * size, stride and dilation per spatial axis, the zero padding before (pad_lo) and
+     * after (pad_hi) each, the channel groups (convolution, >= 1 when used) and the
+     * pooling flags. */
+    struct {
+        int64_t kernel[2], stride[2], dilation[2];
+        int64_t pad_lo[2], pad_hi[2];
+        int groups;
+        int ceil_mode;         /* pooling: output size rounded up (torch's ceil_mode) */
+        int count_include_pad; /* average pooling: padding counts in the divisor */
+    } window;
     uint32_t axes; /* reductions: bit i set = axis i reduced */
     int axis;      /* softmax, concat: the (normalized) axis */
     int keepdim;   /* reductions */
