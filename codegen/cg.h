@@ -436,6 +436,9 @@ int cg_reduce_fusable(const ir_node *n);
  * innermost, that axis's columns, walked in blocks), or 0 when n is not a reduction
  * cg_reduce.c writes or keeps no axis. */
 int64_t cg_reduce_extent(const ir_node *n);
+/* Groups of a norm_stats or norm_grad kernel (the loop a split one divides), or 0 for
+ * any other node (cg_norm.c). */
+int64_t cg_norm_extent(const ir_node *n);
 /* Iterations of the loop a split kernel k divides among its parts: its outermost loop
  * (elementwise) or the one cg_reduce_extent names (reductions). */
 int64_t cg_kernel_extent(const cg_kernel *k);

@@ -33,6 +33,7 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
     [NB_KEY_COUNT_INCLUDE_PAD] = "count_include_pad",
     [NB_KEY_SEED] = "seed",
     [NB_KEY_OFFSET] = "offset",
+    [NB_KEY_EPS] = "eps",
     [NB_KEY_NAME] = "name",
 };
 
@@ -65,6 +66,8 @@ const uint64_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_ONE_HOT] = KEY(CLASSES) | KEY(DTYPE),
     [IR_OP_TAKE_ALONG_AXIS] = KEY(AXIS),
     [IR_OP_RAND] = KEY(SHAPE) | KEY(DTYPE) | KEY(SEED) | KEY(OFFSET),
+    [IR_OP_NORM_STATS] = KEY(AXES) | KEY(EPS),
+    [IR_OP_NORM_GRAD] = KEY(AXES) | KEY(EPS),
 };
 
 const char *nb_format_kind_name(int kind)

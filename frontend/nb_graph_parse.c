@@ -569,7 +569,8 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
     case NB_KEY_DTYPE: return read_dtype(p, &a->dt);
     case NB_KEY_LO:
     case NB_KEY_SLOPE:
-    case NB_KEY_ALPHA: return read_number(p, &a->f[0]);
+    case NB_KEY_ALPHA:
+    case NB_KEY_EPS: return read_number(p, &a->f[0]);
     case NB_KEY_HI: return read_number(p, &a->f[1]);
     case NB_KEY_KIND: {
         size_t wn;

@@ -134,7 +134,8 @@ static void put_attr(ir_text *t, const ir_node *n, nb_format_key k)
     case NB_KEY_TRANS_B: ir_text_int(t, a->trans_b != 0); break;
     case NB_KEY_LO:
     case NB_KEY_SLOPE:
-    case NB_KEY_ALPHA: put_double(t, a->f[0]); break;
+    case NB_KEY_ALPHA:
+    case NB_KEY_EPS: put_double(t, a->f[0]); break;
     case NB_KEY_HI: put_double(t, a->f[1]); break;
     case NB_KEY_KIND:
         ir_text_puts(t, nb_format_kind_name(a->k) ? nb_format_kind_name(a->k) : "?");

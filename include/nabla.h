@@ -280,6 +280,39 @@ nb_node *nb_dropout(nb_graph *g, nb_node *x, double p, int training);
  * or NULL when g has an error: to read it, reset it (nb_program_set_param with its
  * name), or write it with an update of your own (e.g. to itself, to repeat a draw). */
 nb_node *nb_rng_step(nb_graph *g);
+/* ---- normalisation (frontend/nb_norm.c) --------------------------------------------- */
+
+/* PyTorch's default eps of the norms, and batch norm's default momentum. */
+#define NB_NORM_EPS 1e-5
+#define NB_BATCH_NORM_MOMENTUM 0.1
+
+/* F.layer_norm(x, x.shape[-normalized_rank:], weight, bias, eps): each group of the last
+ * normalized_rank axes becomes (x - mean) / sqrt(var + eps), var the biased variance,
+ * then * weight + bias. weight and bias (either may be NULL) have the shape of those
+ * axes and x's dtype; eps finite and >= 0 (NB_NORM_EPS). The statistics are one kernel
+ * (sums in double), normalisation and affine one fused elementwise kernel, and the
+ * gradient through the statistics one kernel; gradients of gradients work. */
+nb_node *nb_layer_norm(nb_graph *g, nb_node *x, int normalized_rank, nb_node *weight,
+                       nb_node *bias, double eps);
+/* F.group_norm(x, num_groups, weight, bias, eps): x [N, C, ...] (at least two axes), C
+ * a multiple of num_groups; each sample's C / num_groups consecutive channels, with all
+ * their positions, form one group normalized as in layer norm; weight and bias (NULL
+ * or [C]) scale and shift each channel. */
+nb_node *nb_group_norm(nb_graph *g, nb_node *x, int num_groups, nb_node *weight, nb_node *bias,
+                       double eps);
+/* F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps):
+ * x [N, C, ...]; weight, bias, running_mean, running_var NULL or [C] of x's dtype.
+ * training != 0: each channel is normalized by the batch's statistics over every other
+ * axis (biased variance; more than one value per channel), and when running_mean and
+ * running_var are given, *new_running_mean and *new_running_var (where not NULL) are set
+ * to (1 - momentum) * running + momentum * stat with the batch mean and the UNBIASED
+ * variance: give them to nb_compile's spec as updates of the running parameters
+ * (NB_BATCH_NORM_MOMENTUM = 0.1 is torch's default). training == 0 (eval): the running
+ * statistics normalize, both required, and the new values are set to NULL (nothing to
+ * update). running_mean and running_var are given both or neither. */
+nb_node *nb_batch_norm(nb_graph *g, nb_node *x, nb_node *running_mean, nb_node *running_var,
+                       nb_node *weight, nb_node *bias, int training, double momentum,
+                       double eps, nb_node **new_running_mean, nb_node **new_running_var);
 
 /* ---- autodiff ---------------------------------------------------------------------- */
 

@@ -244,6 +244,16 @@ int ir_check_dtypes(ir_graph *g, ir_node *n, int float_only);
 int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_axes,
                  uint32_t *mask);
 
+/* ---- normalisation (ops_norm.c) ---------------------------------------------------- */
+
+/* Views x as [A, K, B] with the axes in `axes` reduced and the kept ones K, a consecutive
+ * run between A and B (dims[0..3) = A, K, B). 0, or -1 when the kept axes are not
+ * consecutive. NORM_STATS and NORM_GRAD loop over this view (codegen/cg_norm.c). */
+int ir_norm_dims(const ir_node *x, uint32_t axes, int64_t *dims);
+/* Row i (0 mean, 1 variance, 2 rstd) of NORM_STATS node s, as the keepdim shape of its
+ * operand (a view of s: a slice and a reshape). */
+ir_node *ir_norm_row(ir_graph *g, ir_node *s, int i);
+
 /* ---- constructors used by gradient rules and the frontend (ir_build.c) ------------ */
 
 ir_node *ir_make1(ir_graph *g, ir_op op, ir_node *a, const ir_attr *attr);

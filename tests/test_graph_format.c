@@ -232,11 +232,14 @@ static void test_every_attribute(void **state)
         nb_argmin(g, x, 1, 0),
         (nb_manual_seed(g, 0xfedcba9876543210u), nb_rand(g, NB_F64, 2, s23)),
         nb_dropout(g, x, 0.25, 1),
+        nb_layer_norm(g, y, 2, NULL, NULL, 1e-3),
     };
     int n = (int)(sizeof outs / sizeof *outs);
     /* Gradients bring slice_grad, scatter_add and the rules' own nodes. */
     nb_node *loss = nb_add(g, nb_sum(g, outs[10], NULL, 0, 0),
                            nb_sum(g, nb_cast(g, outs[12], NB_F64), NULL, 0, 0));
+    /* layer norm's gradient is a norm_grad node */
+    loss = nb_add(g, loss, nb_sum(g, nb_mul(g, outs[n - 1], outs[n - 1]), NULL, 0, 0));
     nb_node *grads[2];
     assert_int_equal(nb_grad(g, loss, (nb_node *const[]){y, w}, 2, grads), 0);
     assert_null(nb_graph_error(g));
@@ -266,6 +269,9 @@ static void test_every_attribute(void **state)
     assert_non_null(strstr(text, " = param f64[] kind=optimizer name=\"rng.step\""));
     assert_non_null(strstr(text, ") shape=[2,3] dtype=f64 seed=0xfedcba9876543210 offset=0"));
     assert_non_null(strstr(text, ") shape=[2,3] dtype=f32 seed=0xfedcba9876543210 offset=6"));
+    assert_non_null(strstr(text, "= norm_stats f64[3,2,1,1] (%1) axes=[1,2] eps=0.001"));
+    assert_non_null(strstr(text, "norm_grad f64[2,3,4] (%1, %"));
+    assert_non_null(strstr(text, "axes=[1,2] eps=0.001"));
     free(text);
     free(all);
     nb_graph_extras_free(&px);
