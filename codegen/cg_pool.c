@@ -1,0 +1,321 @@
+/* cg_pool.c — kernels of the pooling ops (ir/ops_pool.def): max_pool2d, its gradient
+ * and the gradient's adjoint, avg_pool2d and its gradient.
+ *
+ * Every kernel walks the planes (the [H, W] images of each sample and channel) in order,
+ * one plane at a time, all of a plane's windows before the next; a split kernel takes
+ * the planes [lo, hi). A plane's outputs depend only on its own elements, so the split
+ * changes no bit. Windows are walked as torch's CPU kernels walk them (row-major, the
+ * window clipped to the input), with the bounds written as literals. When every window
+ * of the plane lies inside the input (no padding, no partial window of ceil_mode) the
+ * window's elements are read at literal offsets, unrolled when the window is small. */
+#include <math.h>
+
+#include "cg.h"
+
+/* The window unrolls up to this many elements. */
+#define POOL_UNROLL_MAX 16
+
+/* One pooling kernel's geometry: planes of H x W pooled to OH x OW. */
+typedef struct pool_geom {
+    const char *t; /* the element type */
+    nb_dtype dt;
+    int64_t planes;
+    int64_t h, w, oh, ow;
+    int64_t k[2], s[2], d[2], lo[2], hi[2];
+    int inside; /* every window inside the input */
+    int dilated;
+} pool_geom;
+
+static pool_geom geometry(const ir_node *n, const ir_node *big, const ir_node *small)
+{
+    pool_geom p;
+    const ir_attr *a = &n->attr;
+    int r = big->rank;
+    p.dt = n->dtype;
+    p.t = cg_ctype(n->dtype);
+    p.planes = 1;
+    for (int i = 0; i < r - 2; i++)
+        p.planes *= big->shape[i];
+    p.h = big->shape[r - 2];
+    p.w = big->shape[r - 1];
+    p.oh = small->shape[r - 2];
+    p.ow = small->shape[r - 1];
+    p.dilated = n->op == IR_OP_MAX_POOL2D || n->op == IR_OP_MAX_POOL2D_GRAD ||
+                n->op == IR_OP_MAX_POOL2D_SELECT;
+    p.inside = 1;
+    for (int i = 0; i < 2; i++) {
+        p.k[i] = a->window.kernel[i];
+        p.s[i] = a->window.stride[i];
+        p.d[i] = p.dilated ? a->window.dilation[i] : 1;
+        p.lo[i] = a->window.pad_lo[i];
+        p.hi[i] = a->window.pad_hi[i];
+        int64_t out = i ? p.ow : p.oh, size = i ? p.w : p.h;
+        if (p.lo[i] != 0 || (out - 1) * p.s[i] + p.d[i] * (p.k[i] - 1) + 1 > size)
+            p.inside = 0;
+    }
+    return p;
+}
+
+/* Iterations of the loop a split pooling kernel divides (its planes), or 0 when n is
+ * not a pooling op. */
+int64_t cg_pool_extent(const ir_node *n)
+{
+    switch (n->op) {
+    case IR_OP_MAX_POOL2D:
+    case IR_OP_MAX_POOL2D_GRAD:
+    case IR_OP_MAX_POOL2D_SELECT:
+    case IR_OP_AVG_POOL2D:
+    case IR_OP_AVG_POOL2D_GRAD: {
+        const ir_node *big =
+            n->op == IR_OP_MAX_POOL2D_GRAD || n->op == IR_OP_AVG_POOL2D_GRAD ? n : n->in[0];
+        int64_t planes = 1;
+        for (int i = 0; i < big->rank - 2; i++)
+            planes *= big->shape[i];
+        return planes;
+    }
+    default: return 0;
+    }
+}
+
+/* Opens the loop over planes (p) and the loops over output rows and columns (oh, ow).
+ * Returns the count to close. */
+static int open_windows(cg_ctx *c, const pool_geom *p)
+{
+    if (c->split)
+        cg_line(c, "for (long p = lo; p < hi; p++) {");
+    else
+        cg_line(c, "for (long p = 0; p < %lld; p++) {", (long long)p->planes);
+    c->indent++;
+    return 1;
+}
+
+static void open_rows(cg_ctx *c, const pool_geom *p)
+{
+    cg_line(c, "for (long oh = 0; oh < %lld; oh++) {", (long long)p->oh);
+    c->indent++;
+    cg_line(c, "for (long ow = 0; ow < %lld; ow++) {", (long long)p->ow);
+    c->indent++;
+}
+
+static void close_loops(cg_ctx *c, int count)
+{
+    cg_loops_close(c, count);
+}
+
+/* The bounds of the window at (oh, ow) as torch's max pooling takes them: rows
+ * [h0, h1) and columns [w0, w1) stepping by the dilation, h0 and w0 moved into the
+ * input. */
+static void max_bounds(cg_ctx *c, const pool_geom *p)
+{
+    cg_line(c, "long h0 = oh * %lld - %lld, h1 = h0 + %lld;", (long long)p->s[0],
+            (long long)p->lo[0], (long long)(p->d[0] * (p->k[0] - 1) + 1));
+    cg_line(c, "long w0 = ow * %lld - %lld, w1 = w0 + %lld;", (long long)p->s[1],
+            (long long)p->lo[1], (long long)(p->d[1] * (p->k[1] - 1) + 1));
+    cg_line(c, "if (h1 > %lld)", (long long)p->h);
+    cg_line(c, "    h1 = %lld;", (long long)p->h);
+    cg_line(c, "if (w1 > %lld)", (long long)p->w);
+    cg_line(c, "    w1 = %lld;", (long long)p->w);
+    cg_line(c, "while (h0 < 0)");
+    cg_line(c, "    h0 += %lld;", (long long)p->d[0]);
+    cg_line(c, "while (w0 < 0)");
+    cg_line(c, "    w0 += %lld;", (long long)p->d[1]);
+}
+
+/* Declares m (the window's max) and, when with_index, k (its argmax's index in the
+ * plane xp) for the window at (oh, ow): torch's CPU scan, m from -inf, replaced by an
+ * element greater than it or NaN (so a later NaN moves k; m stays NaN). */
+static void window_max(cg_ctx *c, const pool_geom *p, int with_index)
+{
+    char minus_inf[CG_LIT_MAX];
+    cg_lit(minus_inf, p->dt, -INFINITY);
+    const char *t = p->t;
+    if (p->inside) {
+        cg_line(c, "const long at = oh * %lld + ow * %lld;", (long long)(p->s[0] * p->w),
+                (long long)p->s[1]);
+        cg_line(c, "const %s *xw = xp + at;", t);
+        if (p->k[0] * p->k[1] <= POOL_UNROLL_MAX) {
+            cg_line(c, "%s m = xw[0];", t);
+            if (with_index)
+                cg_line(c, "long k = at;");
+            for (int64_t a = 0; a < p->k[0]; a++)
+                for (int64_t b = 0; b < p->k[1]; b++) {
+                    long long off = (long long)(a * p->d[0] * p->w + b * p->d[1]);
+                    if (off == 0)
+                        continue;
+                    if (with_index) {
+                        cg_line(c, "if (xw[%lld] > m || xw[%lld] != xw[%lld]) {", off, off, off);
+                        cg_line(c, "    m = xw[%lld];", off);
+                        cg_line(c, "    k = at + %lld;", off);
+                        cg_line(c, "}");
+                    } else {
+                        cg_line(c, "if (xw[%lld] > m || xw[%lld] != xw[%lld])", off, off, off);
+                        cg_line(c, "    m = xw[%lld];", off);
+                    }
+                }
+            return;
+        }
+        cg_line(c, "%s m = %s;", t, minus_inf);
+        if (with_index)
+            cg_line(c, "long k = at;");
+        cg_line(c, "for (long a = 0; a < %lld; a++)", (long long)p->k[0]);
+        cg_line(c, "    for (long b = 0; b < %lld; b++) {", (long long)p->k[1]);
+        cg_line(c, "        const long o = a * %lld + b * %lld;", (long long)(p->d[0] * p->w),
+                (long long)p->d[1]);
+        cg_line(c, "        if (xw[o] > m || xw[o] != xw[o]) {");
+        cg_line(c, "            m = xw[o];");
+        if (with_index)
+            cg_line(c, "            k = at + o;");
+        cg_line(c, "        }");
+        cg_line(c, "    }");
+        return;
+    }
+    max_bounds(c, p);
+    cg_line(c, "%s m = %s;", t, minus_inf);
+    if (with_index)
+        cg_line(c, "long k = h0 * %lld + w0;", (long long)p->w);
+    cg_line(c, "for (long ih = h0; ih < h1; ih += %lld)", (long long)p->d[0]);
+    cg_line(c, "    for (long iw = w0; iw < w1; iw += %lld) {", (long long)p->d[1]);
+    cg_line(c, "        const long o = ih * %lld + iw;", (long long)p->w);
+    cg_line(c, "        if (xp[o] > m || xp[o] != xp[o]) {");
+    cg_line(c, "            m = xp[o];");
+    if (with_index)
+        cg_line(c, "            k = o;");
+    cg_line(c, "        }");
+    cg_line(c, "    }");
+}
+
+/* Sets the plane yp (H x W) to zero. */
+static void zero_plane(cg_ctx *c, const pool_geom *p)
+{
+    char zero[CG_LIT_MAX];
+    cg_lit(zero, p->dt, 0.0);
+    cg_line(c, "for (long i = 0; i < %lld; i++)", (long long)(p->h * p->w));
+    cg_line(c, "    yp[i] = %s;", zero);
+}
+
+/* MAX_POOL2D: y = the max of each window. */
+void cg_k_max_pool2d(cg_ctx *c, const ir_node *n)
+{
+    pool_geom p = geometry(n, n->in[0], n);
+    int loops = open_windows(c, &p);
+    cg_line(c, "const %s *xp = x0 + p * %lld;", p.t, (long long)(p.h * p.w));
+    cg_line(c, "%s *yp = y + p * %lld;", p.t, (long long)(p.oh * p.ow));
+    open_rows(c, &p);
+    window_max(c, &p, 0);
+    cg_line(c, "yp[oh * %lld + ow] = m;", (long long)p.ow);
+    close_loops(c, 2 + loops);
+}
+
+/* MAX_POOL2D_GRAD(x, dy): zeros, then each dy added at its window's argmax of x. */
+void cg_k_max_pool2d_grad(cg_ctx *c, const ir_node *n)
+{
+    pool_geom p = geometry(n, n, n->in[1]);
+    int loops = open_windows(c, &p);
+    cg_line(c, "const %s *xp = x0 + p * %lld;", p.t, (long long)(p.h * p.w));
+    cg_line(c, "const %s *gp = x1 + p * %lld;", p.t, (long long)(p.oh * p.ow));
+    cg_line(c, "%s *yp = y + p * %lld;", p.t, (long long)(p.h * p.w));
+    zero_plane(c, &p);
+    open_rows(c, &p);
+    window_max(c, &p, 1);
+    cg_line(c, "(void)m;");
+    cg_line(c, "yp[k] += gp[oh * %lld + ow];", (long long)p.ow);
+    close_loops(c, 2 + loops);
+}
+
+/* MAX_POOL2D_SELECT(x, g): g read at each window's argmax of x. */
+void cg_k_max_pool2d_select(cg_ctx *c, const ir_node *n)
+{
+    pool_geom p = geometry(n, n->in[0], n);
+    int loops = open_windows(c, &p);
+    cg_line(c, "const %s *xp = x0 + p * %lld;", p.t, (long long)(p.h * p.w));
+    cg_line(c, "const %s *gp = x1 + p * %lld;", p.t, (long long)(p.h * p.w));
+    cg_line(c, "%s *yp = y + p * %lld;", p.t, (long long)(p.oh * p.ow));
+    open_rows(c, &p);
+    window_max(c, &p, 1);
+    cg_line(c, "(void)m;");
+    cg_line(c, "yp[oh * %lld + ow] = gp[k];", (long long)p.ow);
+    close_loops(c, 2 + loops);
+}
+
+/* Declares the window at (oh, ow) of average pooling as torch's CPU kernel takes it:
+ * rows [h0, h1) and columns [w0, w1) clipped to the input, and div, the divisor
+ * (divisor_override, or the window clipped to the padded input or to the input). */
+static void avg_bounds(cg_ctx *c, const pool_geom *p, const ir_node *n)
+{
+    const ir_attr *a = &n->attr;
+    if (p->inside) {
+        cg_line(c, "const long h0 = oh * %lld, h1 = h0 + %lld;", (long long)p->s[0],
+                (long long)p->k[0]);
+        cg_line(c, "const long w0 = ow * %lld, w1 = w0 + %lld;", (long long)p->s[1],
+                (long long)p->k[1]);
+        cg_line(c, "const long div = %lld;",
+                (long long)(a->window.divisor ? a->window.divisor : p->k[0] * p->k[1]));
+        return;
+    }
+    cg_line(c, "long h0 = oh * %lld - %lld, h1 = h0 + %lld;", (long long)p->s[0],
+            (long long)p->lo[0], (long long)p->k[0]);
+    cg_line(c, "long w0 = ow * %lld - %lld, w1 = w0 + %lld;", (long long)p->s[1],
+            (long long)p->lo[1], (long long)p->k[1]);
+    cg_line(c, "if (h1 > %lld)", (long long)(p->h + p->hi[0]));
+    cg_line(c, "    h1 = %lld;", (long long)(p->h + p->hi[0]));
+    cg_line(c, "if (w1 > %lld)", (long long)(p->w + p->hi[1]));
+    cg_line(c, "    w1 = %lld;", (long long)(p->w + p->hi[1]));
+    cg_line(c, "const long padded = (h1 - h0) * (w1 - w0);");
+    cg_line(c, "if (h0 < 0)");
+    cg_line(c, "    h0 = 0;");
+    cg_line(c, "if (w0 < 0)");
+    cg_line(c, "    w0 = 0;");
+    cg_line(c, "if (h1 > %lld)", (long long)p->h);
+    cg_line(c, "    h1 = %lld;", (long long)p->h);
+    cg_line(c, "if (w1 > %lld)", (long long)p->w);
+    cg_line(c, "    w1 = %lld;", (long long)p->w);
+    if (a->window.divisor)
+        cg_line(c, "const long div = %lld;", (long long)a->window.divisor);
+    else if (a->window.count_include_pad)
+        cg_line(c, "const long div = padded;");
+    else
+        cg_line(c, "const long div = (h1 - h0) * (w1 - w0);");
+    if (a->window.divisor || !a->window.count_include_pad)
+        cg_line(c, "(void)padded;");
+}
+
+/* AVG_POOL2D: each window's sum (in the element type, in torch's order) / div; 0 for a
+ * window with no element inside the input. */
+void cg_k_avg_pool2d(cg_ctx *c, const ir_node *n)
+{
+    pool_geom p = geometry(n, n->in[0], n);
+    char zero[CG_LIT_MAX];
+    cg_lit(zero, p.dt, 0.0);
+    int loops = open_windows(c, &p);
+    cg_line(c, "const %s *xp = x0 + p * %lld;", p.t, (long long)(p.h * p.w));
+    cg_line(c, "%s *yp = y + p * %lld;", p.t, (long long)(p.oh * p.ow));
+    open_rows(c, &p);
+    avg_bounds(c, &p, n);
+    cg_line(c, "%s s = %s;", p.t, zero);
+    cg_line(c, "for (long ih = h0; ih < h1; ih++)");
+    cg_line(c, "    for (long iw = w0; iw < w1; iw++)");
+    cg_line(c, "        s += xp[ih * %lld + iw];", (long long)p.w);
+    if (p.inside)
+        cg_line(c, "yp[oh * %lld + ow] = s / (%s)div;", (long long)p.ow, p.t);
+    else
+        cg_line(c, "yp[oh * %lld + ow] = h0 < h1 && w0 < w1 ? s / (%s)div : %s;", (long long)p.ow,
+                p.t, zero);
+    close_loops(c, 2 + loops);
+}
+
+/* AVG_POOL2D_GRAD(dy): zeros, then each dy / div added over its window. */
+void cg_k_avg_pool2d_grad(cg_ctx *c, const ir_node *n)
+{
+    pool_geom p = geometry(n, n, n->in[0]);
+    int loops = open_windows(c, &p);
+    cg_line(c, "const %s *gp = x0 + p * %lld;", p.t, (long long)(p.oh * p.ow));
+    cg_line(c, "%s *yp = y + p * %lld;", p.t, (long long)(p.h * p.w));
+    zero_plane(c, &p);
+    open_rows(c, &p);
+    avg_bounds(c, &p, n);
+    cg_line(c, "const %s v = gp[oh * %lld + ow] / (%s)div;", p.t, (long long)p.ow, p.t);
+    cg_line(c, "for (long ih = h0; ih < h1; ih++)");
+    cg_line(c, "    for (long iw = w0; iw < w1; iw++)");
+    cg_line(c, "        yp[ih * %lld + iw] += v;", (long long)p.w);
+    close_loops(c, 2 + loops);
+}
