@@ -123,7 +123,8 @@ static void max_bounds(cg_ctx *c, const pool_geom *p)
 
 /* Declares m (the window's max) and, when with_index, k (its argmax's index in the
  * plane xp) for the window at (oh, ow): torch's CPU scan, m from -inf, replaced by an
- * element greater than it or NaN (so a later NaN moves k; m stays NaN). */
+ * element greater than it or NaN (so a later NaN moves k; m stays NaN). A window inside
+ * the input also declares at (its first element's index in the plane) and j (k - at). */
 static void window_max(cg_ctx *c, const pool_geom *p, int with_index)
 {
     char minus_inf[CG_LIT_MAX];
@@ -134,39 +135,46 @@ static void window_max(cg_ctx *c, const pool_geom *p, int with_index)
                 (long long)p->s[1]);
         cg_line(c, "const %s *xw = xp + at;", t);
         if (p->k[0] * p->k[1] <= POOL_UNROLL_MAX) {
+            /* The first element replaces -inf unless it is -inf itself, when k stays. */
             cg_line(c, "%s m = xw[0];", t);
             if (with_index)
-                cg_line(c, "long k = at;");
+                cg_line(c, "long j = 0;");
             for (int64_t a = 0; a < p->k[0]; a++)
                 for (int64_t b = 0; b < p->k[1]; b++) {
                     long long off = (long long)(a * p->d[0] * p->w + b * p->d[1]);
                     if (off == 0)
                         continue;
+                    cg_line(c, "{");
+                    cg_line(c, "    const %s v = xw[%lld];", t, off);
                     if (with_index) {
-                        cg_line(c, "if (xw[%lld] > m || xw[%lld] != xw[%lld]) {", off, off, off);
-                        cg_line(c, "    m = xw[%lld];", off);
-                        cg_line(c, "    k = at + %lld;", off);
-                        cg_line(c, "}");
+                        cg_line(c, "    if (v > m || v != v) {");
+                        cg_line(c, "        m = v;");
+                        cg_line(c, "        j = %lld;", off);
+                        cg_line(c, "    }");
                     } else {
-                        cg_line(c, "if (xw[%lld] > m || xw[%lld] != xw[%lld])", off, off, off);
-                        cg_line(c, "    m = xw[%lld];", off);
+                        cg_line(c, "    if (v > m || v != v)");
+                        cg_line(c, "        m = v;");
                     }
+                    cg_line(c, "}");
                 }
-            return;
+        } else {
+            cg_line(c, "%s m = %s;", t, minus_inf);
+            if (with_index)
+                cg_line(c, "long j = 0;");
+            cg_line(c, "for (long a = 0; a < %lld; a++)", (long long)p->k[0]);
+            cg_line(c, "    for (long b = 0; b < %lld; b++) {", (long long)p->k[1]);
+            cg_line(c, "        const long o = a * %lld + b * %lld;", (long long)(p->d[0] * p->w),
+                    (long long)p->d[1]);
+            cg_line(c, "        const %s v = xw[o];", t);
+            cg_line(c, "        if (v > m || v != v) {");
+            cg_line(c, "            m = v;");
+            if (with_index)
+                cg_line(c, "            j = o;");
+            cg_line(c, "        }");
+            cg_line(c, "    }");
         }
-        cg_line(c, "%s m = %s;", t, minus_inf);
         if (with_index)
-            cg_line(c, "long k = at;");
-        cg_line(c, "for (long a = 0; a < %lld; a++)", (long long)p->k[0]);
-        cg_line(c, "    for (long b = 0; b < %lld; b++) {", (long long)p->k[1]);
-        cg_line(c, "        const long o = a * %lld + b * %lld;", (long long)(p->d[0] * p->w),
-                (long long)p->d[1]);
-        cg_line(c, "        if (xw[o] > m || xw[o] != xw[o]) {");
-        cg_line(c, "            m = xw[o];");
-        if (with_index)
-            cg_line(c, "            k = at + o;");
-        cg_line(c, "        }");
-        cg_line(c, "    }");
+            cg_line(c, "const long k = at + j;");
         return;
     }
     max_bounds(c, p);
@@ -176,8 +184,9 @@ static void window_max(cg_ctx *c, const pool_geom *p, int with_index)
     cg_line(c, "for (long ih = h0; ih < h1; ih += %lld)", (long long)p->d[0]);
     cg_line(c, "    for (long iw = w0; iw < w1; iw += %lld) {", (long long)p->d[1]);
     cg_line(c, "        const long o = ih * %lld + iw;", (long long)p->w);
-    cg_line(c, "        if (xp[o] > m || xp[o] != xp[o]) {");
-    cg_line(c, "            m = xp[o];");
+    cg_line(c, "        const %s v = xp[o];", t);
+    cg_line(c, "        if (v > m || v != v) {");
+    cg_line(c, "            m = v;");
     if (with_index)
         cg_line(c, "            k = o;");
     cg_line(c, "        }");
@@ -214,11 +223,31 @@ void cg_k_max_pool2d_grad(cg_ctx *c, const ir_node *n)
     cg_line(c, "const %s *xp = x0 + p * %lld;", p.t, (long long)(p.h * p.w));
     cg_line(c, "const %s *gp = x1 + p * %lld;", p.t, (long long)(p.oh * p.ow));
     cg_line(c, "%s *yp = y + p * %lld;", p.t, (long long)(p.h * p.w));
-    zero_plane(c, &p);
+    /* Windows that tile the plane exactly (each element in one window) write every
+     * element once: dy at the argmax, zero elsewhere. */
+    int tiles = p.inside && p.k[0] * p.k[1] <= POOL_UNROLL_MAX;
+    for (int i = 0; i < 2; i++)
+        tiles &=
+            p.s[i] == p.k[i] && p.d[i] == 1 && (i ? p.ow * p.s[1] == p.w : p.oh * p.s[0] == p.h);
+    if (!tiles)
+        zero_plane(c, &p);
     open_rows(c, &p);
     window_max(c, &p, 1);
     cg_line(c, "(void)m;");
-    cg_line(c, "yp[k] += gp[oh * %lld + ow];", (long long)p.ow);
+    if (tiles) {
+        char zero[CG_LIT_MAX];
+        cg_lit(zero, p.dt, 0.0);
+        cg_line(c, "(void)k;");
+        cg_line(c, "const %s g = gp[oh * %lld + ow];", p.t, (long long)p.ow);
+        cg_line(c, "%s *yw = yp + at;", p.t);
+        for (int64_t a = 0; a < p.k[0]; a++)
+            for (int64_t b = 0; b < p.k[1]; b++) {
+                long long off = (long long)(a * p.w + b);
+                cg_line(c, "yw[%lld] = j == %lld ? g : %s;", off, off, zero);
+            }
+    } else {
+        cg_line(c, "yp[k] += gp[oh * %lld + ow];", (long long)p.ow);
+    }
     close_loops(c, 2 + loops);
 }
 
