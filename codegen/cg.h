@@ -428,6 +428,28 @@ int cg_reduce_fusable(const ir_node *n);
  * innermost, that axis's columns, walked in blocks), or 0 when n is not a reduction
  * cg_reduce.c writes or keeps no axis. */
 int64_t cg_reduce_extent(const ir_node *n);
+/* The geometry of a pooling kernel as programs linked by symbols (libtcc's) hand it to
+ * the runtime's compiled pooling kernels (runtime/rt_pooling.c, cg_rt.def): a
+ * `static const long g[CG_POOL_GEOM]` indexed by these. */
+enum {
+    CG_POOL_H,
+    CG_POOL_W, /* the input plane */
+    CG_POOL_OH,
+    CG_POOL_OW, /* the pooled plane */
+    CG_POOL_KH,
+    CG_POOL_KW, /* the window */
+    CG_POOL_SH,
+    CG_POOL_SW, /* stride */
+    CG_POOL_DH,
+    CG_POOL_DW, /* dilation (1 for average pooling) */
+    CG_POOL_PT,
+    CG_POOL_PL, /* padding before (top, left) */
+    CG_POOL_PB,
+    CG_POOL_PR,          /* and after (bottom, right) */
+    CG_POOL_INCLUDE_PAD, /* average pooling: count_include_pad */
+    CG_POOL_DIVISOR,     /* average pooling: divisor_override, 0 = none */
+    CG_POOL_GEOM
+};
 /* Iterations of the loop a split pooling kernel divides (its planes: the product of
  * the axes before the last two), or 0 when n is not a pooling op (cg_pool.c). */
 int64_t cg_pool_extent(const ir_node *n);
@@ -464,7 +486,7 @@ typedef struct cg_program {
     char *plan; /* the printed plan (cg_plan_print) when the request kept it, else NULL */
     size_t arena_size, state_size;
     int n_inputs, n_params, n_outputs, n_failures;
-    int n_updates;                      /* parameter updates each run makes */
+    int n_updates;                          /* parameter updates each run makes */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called by source */
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called by source */
     cg_slot *inputs, *params, *outputs;

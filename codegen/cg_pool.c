@@ -14,6 +14,8 @@
 
 /* The window unrolls up to this many elements. */
 #define POOL_UNROLL_MAX 16
+/* The longest row of windows whose argmaxes a kernel keeps in a stack array. */
+#define POOL_ROW_MAX 4096
 
 /* One pooling kernel's geometry: planes of H x W pooled to OH x OW. */
 typedef struct pool_geom {
@@ -193,6 +195,71 @@ static void window_max(cg_ctx *c, const pool_geom *p, int with_index)
     cg_line(c, "    }");
 }
 
+/* Whether n's kernel calls the runtime's compiled pooling kernel (rt_pooling.c): f32 in
+ * code linked by symbols (libtcc's, whose own code for these loops is slow). */
+static int use_runtime(const cg_ctx *c, const ir_node *n)
+{
+    return c->block_math && n->dtype == NB_F32;
+}
+
+/* The call of runtime kernel `name` over the kernel's planes: its pointers are y and
+ * then the operands x0, x1, ... (n_ptr in all), big[i] set when pointer i walks planes of
+ * H x W rather than pooled planes. */
+static void runtime_call(cg_ctx *c, const pool_geom *p, const ir_node *n, const char *name,
+                         int n_ptr, const int *big)
+{
+    const ir_attr *a = &n->attr;
+    long long g[CG_POOL_GEOM] = {
+        [CG_POOL_H] = p->h,
+        [CG_POOL_W] = p->w,
+        [CG_POOL_OH] = p->oh,
+        [CG_POOL_OW] = p->ow,
+        [CG_POOL_KH] = p->k[0],
+        [CG_POOL_KW] = p->k[1],
+        [CG_POOL_SH] = p->s[0],
+        [CG_POOL_SW] = p->s[1],
+        [CG_POOL_DH] = p->d[0],
+        [CG_POOL_DW] = p->d[1],
+        [CG_POOL_PT] = p->lo[0],
+        [CG_POOL_PL] = p->lo[1],
+        [CG_POOL_PB] = p->hi[0],
+        [CG_POOL_PR] = p->hi[1],
+        [CG_POOL_INCLUDE_PAD] = a->window.count_include_pad,
+        [CG_POOL_DIVISOR] = a->window.divisor,
+    };
+    cg_begin(c);
+    cg_s(c, "static const long g[");
+    cg_i(c, CG_POOL_GEOM);
+    cg_s(c, "] = {");
+    for (int i = 0; i < CG_POOL_GEOM; i++) {
+        cg_s(c, i ? ", " : "");
+        cg_i(c, g[i]);
+    }
+    cg_end(c, "};");
+    cg_begin(c);
+    cg_s(c, cg_rt(c, name));
+    for (int i = 0; i < n_ptr; i++) {
+        cg_s(c, i ? ", " : "(");
+        if (i == 0)
+            cg_s(c, "y");
+        else {
+            cg_s(c, "x");
+            cg_i(c, i - 1);
+        }
+        if (c->split) {
+            cg_s(c, " + lo * ");
+            cg_i(c, big[i] ? p->h * p->w : p->oh * p->ow);
+        }
+    }
+    if (c->split)
+        cg_end(c, ", hi - lo, g);");
+    else {
+        cg_s(c, ", ");
+        cg_i(c, p->planes);
+        cg_end(c, ", g);");
+    }
+}
+
 /* Sets the plane yp (H x W) to zero. */
 static void zero_plane(cg_ctx *c, const pool_geom *p)
 {
@@ -206,6 +273,10 @@ static void zero_plane(cg_ctx *c, const pool_geom *p)
 void cg_k_max_pool2d(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n->in[0], n);
+    if (use_runtime(c, n)) {
+        runtime_call(c, &p, n, "nb_rt_max_pool2d_f32", 2, (const int[]){0, 1});
+        return;
+    }
     int loops = open_windows(c, &p);
     cg_line(c, "const %s *xp = x0 + p * %lld;", p.t, (long long)(p.h * p.w));
     cg_line(c, "%s *yp = y + p * %lld;", p.t, (long long)(p.oh * p.ow));
@@ -215,39 +286,80 @@ void cg_k_max_pool2d(cg_ctx *c, const ir_node *n)
     close_loops(c, 2 + loops);
 }
 
+/* MAX_POOL2D_GRAD over windows that tile the plane exactly (stride = kernel, no
+ * dilation, no padding, nothing left over): every element is written once, dy at its
+ * window's argmax and zero elsewhere, in two loops per row of windows, each free of
+ * branches a compiler cannot turn into selects (so gcc vectorizes both): the argmaxes
+ * as window ordinals (of the element type, so the loops hold one type), then the
+ * stores. 0 + dy as zeros and adds would give it (+0 for a -0 gradient). */
+static void grad_tiles(cg_ctx *c, const pool_geom *p)
+{
+    char zero[CG_LIT_MAX], lit[CG_LIT_MAX];
+    cg_lit(zero, p->dt, 0.0);
+    const char *t = p->t;
+    cg_line(c, "for (long oh = 0; oh < %lld; oh++) {", (long long)p->oh);
+    c->indent++;
+    cg_line(c, "%s jr[%lld];", t, (long long)p->ow);
+    cg_line(c, "for (long ow = 0; ow < %lld; ow++) {", (long long)p->ow);
+    cg_line(c, "    const %s *xw = xp + oh * %lld + ow * %lld;", t, (long long)(p->k[0] * p->w),
+            (long long)p->k[1]);
+    cg_line(c, "    %s m = xw[0], j = %s;", t, zero);
+    for (int64_t a = 0; a < p->k[0]; a++)
+        for (int64_t b = 0; b < p->k[1]; b++) {
+            if (a == 0 && b == 0)
+                continue;
+            cg_lit(lit, p->dt, (double)(a * p->k[1] + b));
+            cg_line(c, "    {");
+            cg_line(c, "        const %s v = xw[%lld];", t, (long long)(a * p->w + b));
+            cg_line(c, "        if (v > m || v != v) {");
+            cg_line(c, "            m = v;");
+            cg_line(c, "            j = %s;", lit);
+            cg_line(c, "        }");
+            cg_line(c, "    }");
+        }
+    cg_line(c, "    jr[ow] = j;");
+    cg_line(c, "}");
+    cg_line(c, "const %s *gr = gp + oh * %lld;", t, (long long)p->ow);
+    cg_line(c, "%s *yr = yp + oh * %lld;", t, (long long)(p->k[0] * p->w));
+    cg_line(c, "for (long ow = 0; ow < %lld; ow++) {", (long long)p->ow);
+    cg_line(c, "    const %s g = %s + gr[ow], j = jr[ow];", t, zero);
+    for (int64_t a = 0; a < p->k[0]; a++)
+        for (int64_t b = 0; b < p->k[1]; b++) {
+            cg_lit(lit, p->dt, (double)(a * p->k[1] + b));
+            cg_line(c, "    yr[ow * %lld + %lld] = j == %s ? g : %s;", (long long)p->k[1],
+                    (long long)(a * p->w + b), lit, zero);
+        }
+    cg_line(c, "}");
+    c->indent--;
+    cg_line(c, "}");
+}
+
 /* MAX_POOL2D_GRAD(x, dy): zeros, then each dy added at its window's argmax of x. */
 void cg_k_max_pool2d_grad(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n, n->in[1]);
+    if (use_runtime(c, n)) {
+        runtime_call(c, &p, n, "nb_rt_max_pool2d_grad_f32", 3, (const int[]){1, 1, 0});
+        return;
+    }
     int loops = open_windows(c, &p);
     cg_line(c, "const %s *xp = x0 + p * %lld;", p.t, (long long)(p.h * p.w));
     cg_line(c, "const %s *gp = x1 + p * %lld;", p.t, (long long)(p.oh * p.ow));
     cg_line(c, "%s *yp = y + p * %lld;", p.t, (long long)(p.h * p.w));
-    /* Windows that tile the plane exactly (each element in one window) write every
-     * element once: dy at the argmax, zero elsewhere. */
-    int tiles = p.inside && p.k[0] * p.k[1] <= POOL_UNROLL_MAX;
+    int tiles = p.inside && p.k[0] * p.k[1] <= POOL_UNROLL_MAX && p.ow <= POOL_ROW_MAX;
     for (int i = 0; i < 2; i++)
         tiles &=
             p.s[i] == p.k[i] && p.d[i] == 1 && (i ? p.ow * p.s[1] == p.w : p.oh * p.s[0] == p.h);
-    if (!tiles)
-        zero_plane(c, &p);
+    if (tiles) {
+        grad_tiles(c, &p);
+        close_loops(c, loops);
+        return;
+    }
+    zero_plane(c, &p);
     open_rows(c, &p);
     window_max(c, &p, 1);
     cg_line(c, "(void)m;");
-    if (tiles) {
-        char zero[CG_LIT_MAX];
-        cg_lit(zero, p.dt, 0.0);
-        cg_line(c, "(void)k;");
-        cg_line(c, "const %s g = gp[oh * %lld + ow];", p.t, (long long)p.ow);
-        cg_line(c, "%s *yw = yp + at;", p.t);
-        for (int64_t a = 0; a < p.k[0]; a++)
-            for (int64_t b = 0; b < p.k[1]; b++) {
-                long long off = (long long)(a * p.w + b);
-                cg_line(c, "yw[%lld] = j == %lld ? g : %s;", off, off, zero);
-            }
-    } else {
-        cg_line(c, "yp[k] += gp[oh * %lld + ow];", (long long)p.ow);
-    }
+    cg_line(c, "yp[k] += gp[oh * %lld + ow];", (long long)p.ow);
     close_loops(c, 2 + loops);
 }
 
@@ -255,6 +367,10 @@ void cg_k_max_pool2d_grad(cg_ctx *c, const ir_node *n)
 void cg_k_max_pool2d_select(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n->in[0], n);
+    if (use_runtime(c, n)) {
+        runtime_call(c, &p, n, "nb_rt_max_pool2d_select_f32", 3, (const int[]){0, 1, 1});
+        return;
+    }
     int loops = open_windows(c, &p);
     cg_line(c, "const %s *xp = x0 + p * %lld;", p.t, (long long)(p.h * p.w));
     cg_line(c, "const %s *gp = x1 + p * %lld;", p.t, (long long)(p.h * p.w));
@@ -313,6 +429,10 @@ static void avg_bounds(cg_ctx *c, const pool_geom *p, const ir_node *n)
 void cg_k_avg_pool2d(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n->in[0], n);
+    if (use_runtime(c, n)) {
+        runtime_call(c, &p, n, "nb_rt_avg_pool2d_f32", 2, (const int[]){0, 1});
+        return;
+    }
     char zero[CG_LIT_MAX];
     cg_lit(zero, p.dt, 0.0);
     int loops = open_windows(c, &p);
@@ -336,6 +456,10 @@ void cg_k_avg_pool2d(cg_ctx *c, const ir_node *n)
 void cg_k_avg_pool2d_grad(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n, n->in[0]);
+    if (use_runtime(c, n)) {
+        runtime_call(c, &p, n, "nb_rt_avg_pool2d_grad_f32", 2, (const int[]){1, 0});
+        return;
+    }
     int loops = open_windows(c, &p);
     cg_line(c, "const %s *gp = x0 + p * %lld;", p.t, (long long)(p.oh * p.ow));
     cg_line(c, "%s *yp = y + p * %lld;", p.t, (long long)(p.h * p.w));
