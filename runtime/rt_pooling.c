@@ -187,6 +187,25 @@ static long avg_window(const long *g, long oh, long ow, long *h0, long *h1, long
 void nb_rt_avg_pool2d_f32(float *y, const float *x, long planes, const long *g)
 {
     long w = g[CG_POOL_W], hw = g[CG_POOL_H] * w, on = g[CG_POOL_OH] * g[CG_POOL_OW];
+    if (is_2x2(g)) {
+        /* Inside the input the window has 4 elements: the divisor is 4 or the override. */
+        const float div = (float)(g[CG_POOL_DIVISOR] ? g[CG_POOL_DIVISOR] : 4);
+        long ow_n = g[CG_POOL_OW];
+        for (long p = 0; p < planes; p++)
+            for (long oh = 0; oh < g[CG_POOL_OH]; oh++) {
+                const float *r0 = x + p * hw + 2 * oh * w, *r1 = r0 + w;
+                float *yr = y + p * on + oh * ow_n;
+                for (long ow = 0; ow < ow_n; ow++) {
+                    float s = 0.0f;
+                    s += r0[2 * ow];
+                    s += r0[2 * ow + 1];
+                    s += r1[2 * ow];
+                    s += r1[2 * ow + 1];
+                    yr[ow] = s / div;
+                }
+            }
+        return;
+    }
     for (long p = 0; p < planes; p++)
         for (long oh = 0; oh < g[CG_POOL_OH]; oh++)
             for (long ow = 0; ow < g[CG_POOL_OW]; ow++) {
@@ -203,6 +222,24 @@ void nb_rt_avg_pool2d_f32(float *y, const float *x, long planes, const long *g)
 void nb_rt_avg_pool2d_grad_f32(float *dx, const float *dy, long planes, const long *g)
 {
     long w = g[CG_POOL_W], hw = g[CG_POOL_H] * w, on = g[CG_POOL_OH] * g[CG_POOL_OW];
+    long ow_n = g[CG_POOL_OW];
+    if (is_2x2(g) && 2 * g[CG_POOL_OH] == g[CG_POOL_H] && 2 * ow_n == w) {
+        /* Windows that tile the plane: each element is 0 + dy / div, written once. */
+        const float div = (float)(g[CG_POOL_DIVISOR] ? g[CG_POOL_DIVISOR] : 4);
+        for (long p = 0; p < planes; p++)
+            for (long oh = 0; oh < g[CG_POOL_OH]; oh++) {
+                const float *gr = dy + p * on + oh * ow_n;
+                float *d0 = dx + p * hw + 2 * oh * w, *d1 = d0 + w;
+                for (long ow = 0; ow < ow_n; ow++) {
+                    const float v = 0.0f + gr[ow] / div;
+                    d0[2 * ow] = v;
+                    d0[2 * ow + 1] = v;
+                    d1[2 * ow] = v;
+                    d1[2 * ow + 1] = v;
+                }
+            }
+        return;
+    }
     for (long p = 0; p < planes; p++) {
         float *dp = dx + p * hw;
         for (long i = 0; i < hw; i++)

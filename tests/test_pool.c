@@ -290,6 +290,57 @@ static void test_torch_kernels_cc(void **state)
         check_cfg(&cfgs[i], NB_BACKEND_CC, 1);
 }
 
+/* libtcc's programs call the runtime's compiled pooling kernels (rt_pooling.c), cc's
+ * run the generated C: the same bits, -0 gradients included (a NaN is a NaN in both:
+ * which of two NaNs an addition returns depends on the order a compiler puts its operands
+ * in, as for every op). */
+static void test_backends_same_bits(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
+        const pool_cfg *c = &cfgs[i];
+        int64_t n = c->shape[0] * c->shape[1] * c->shape[2] * c->shape[3];
+        float *x = malloc(sizeof(float) * (size_t)n);
+        assert_non_null(x);
+        fill(x, n, 11u + (unsigned)i, 1);
+        for (int64_t k = 0; k < n; k += 5)
+            x[k] = -x[k] - 0.5f; /* values that are not integers, some -0 gradients below */
+        nb_graph *g = nb_graph_new();
+        nb_node *xn = nb_input(g, "x", NB_F32, 4, c->shape);
+        nb_node *y =
+            c->avg ? nb_avg_pool2d(g, xn, c->k, c->s, c->p, c->ceil, c->include_pad, c->divisor)
+                   : nb_max_pool2d(g, xn, c->k, c->s, c->p, c->d, c->ceil);
+        /* dy = -0 * y + y * y: every kind of value, -0 where y is 0. */
+        nb_node *dy = nb_mul(g, nb_scalar(g, NB_F32, -0.5), nb_mul(g, y, y));
+        nb_node *outs[3] = {y, NULL, NULL};
+        assert_int_equal(nb_vjp(g, y, dy, &xn, 1, &outs[1]), 0);
+        /* The gradient's own gradient: max_pool2d_select, avg_pool2d. */
+        assert_int_equal(nb_vjp(g, outs[1], xn, &xn, 1, &outs[2]), 0);
+        nb_program *p[2];
+        for (int b = 0; b < 2; b++) {
+            nb_compile_options opt = {
+                .outputs = outs, .n_outputs = 3, .backend = b ? NB_BACKEND_CC : NB_BACKEND_TCC};
+            p[b] = nb_compile(g, &opt);
+            if (!p[b])
+                fail_msg("compile: %s", nb_graph_error(g));
+            assert_int_equal(nb_program_bind(p[b], "x", x), 0);
+            assert_int_equal(nb_program_run(p[b]), 0);
+        }
+        for (int o = 0; o < 3; o++) {
+            size_t bytes = (size_t)nb_program_output_numel(p[0], o) * sizeof(float);
+            const float *a = nb_program_output(p[0], o), *b = nb_program_output(p[1], o);
+            for (size_t k = 0; k < bytes / sizeof *a; k++)
+                if (memcmp(a + k, b + k, sizeof *a) != 0 && !(isnan(a[k]) && isnan(b[k])))
+                    fail_msg("cfg %d: output %d [%zu] is %a under tcc, %a under cc", (int)i, o, k,
+                             (double)a[k], (double)b[k]);
+        }
+        nb_program_free(p[0]);
+        nb_program_free(p[1]);
+        nb_graph_free(g);
+        free(x);
+    }
+}
+
 /* Split over planes: each plane on one thread, so the bits are the same. */
 static void test_split_threads(void **state)
 {
@@ -426,9 +477,10 @@ static void test_graph_format_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gradchecks),       cmocka_unit_test(test_torch_kernels_tcc),
-        cmocka_unit_test(test_torch_kernels_cc), cmocka_unit_test(test_split_threads),
-        cmocka_unit_test(test_errors),           cmocka_unit_test(test_graph_format_errors),
+        cmocka_unit_test(test_gradchecks),          cmocka_unit_test(test_torch_kernels_tcc),
+        cmocka_unit_test(test_torch_kernels_cc),    cmocka_unit_test(test_split_threads),
+        cmocka_unit_test(test_backends_same_bits),  cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_graph_format_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
