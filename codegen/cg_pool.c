@@ -58,8 +58,6 @@ static pool_geom geometry(const ir_node *n, const ir_node *big, const ir_node *s
     return p;
 }
 
-/* Iterations of the loop a split pooling kernel divides (its planes), or 0 when n is
- * not a pooling op. */
 int64_t cg_pool_extent(const ir_node *n)
 {
     switch (n->op) {
@@ -97,11 +95,6 @@ static void open_rows(cg_ctx *c, const pool_geom *p)
     c->indent++;
     cg_line(c, "for (long ow = 0; ow < %lld; ow++) {", (long long)p->ow);
     c->indent++;
-}
-
-static void close_loops(cg_ctx *c, int count)
-{
-    cg_loops_close(c, count);
 }
 
 /* The bounds of the window at (oh, ow) as torch's max pooling takes them: rows
@@ -283,7 +276,7 @@ void cg_k_max_pool2d(cg_ctx *c, const ir_node *n)
     open_rows(c, &p);
     window_max(c, &p, 0);
     cg_line(c, "yp[oh * %lld + ow] = m;", (long long)p.ow);
-    close_loops(c, 2 + loops);
+    cg_loops_close(c, 2 + loops);
 }
 
 /* MAX_POOL2D_GRAD over windows that tile the plane exactly (stride = kernel, no
@@ -352,7 +345,7 @@ void cg_k_max_pool2d_grad(cg_ctx *c, const ir_node *n)
             p.s[i] == p.k[i] && p.d[i] == 1 && (i ? p.ow * p.s[1] == p.w : p.oh * p.s[0] == p.h);
     if (tiles) {
         grad_tiles(c, &p);
-        close_loops(c, loops);
+        cg_loops_close(c, loops);
         return;
     }
     zero_plane(c, &p);
@@ -360,7 +353,7 @@ void cg_k_max_pool2d_grad(cg_ctx *c, const ir_node *n)
     window_max(c, &p, 1);
     cg_line(c, "(void)m;");
     cg_line(c, "yp[k] += gp[oh * %lld + ow];", (long long)p.ow);
-    close_loops(c, 2 + loops);
+    cg_loops_close(c, 2 + loops);
 }
 
 /* MAX_POOL2D_SELECT(x, g): g read at each window's argmax of x. */
@@ -379,7 +372,7 @@ void cg_k_max_pool2d_select(cg_ctx *c, const ir_node *n)
     window_max(c, &p, 1);
     cg_line(c, "(void)m;");
     cg_line(c, "yp[oh * %lld + ow] = gp[k];", (long long)p.ow);
-    close_loops(c, 2 + loops);
+    cg_loops_close(c, 2 + loops);
 }
 
 /* Declares the window at (oh, ow) of average pooling as torch's CPU kernel takes it:
@@ -449,7 +442,7 @@ void cg_k_avg_pool2d(cg_ctx *c, const ir_node *n)
     else
         cg_line(c, "yp[oh * %lld + ow] = h0 < h1 && w0 < w1 ? s / (%s)div : %s;", (long long)p.ow,
                 p.t, zero);
-    close_loops(c, 2 + loops);
+    cg_loops_close(c, 2 + loops);
 }
 
 /* AVG_POOL2D_GRAD(dy): zeros, then each dy / div added over its window. */
@@ -470,5 +463,5 @@ void cg_k_avg_pool2d_grad(cg_ctx *c, const ir_node *n)
     cg_line(c, "for (long ih = h0; ih < h1; ih++)");
     cg_line(c, "    for (long iw = w0; iw < w1; iw++)");
     cg_line(c, "        yp[ih * %lld + iw] += v;", (long long)p.w);
-    close_loops(c, 2 + loops);
+    cg_loops_close(c, 2 + loops);
 }
