@@ -356,6 +356,42 @@ static void test_split_threads(void **state)
     rt_threads_set_split_min(0);
 }
 
+/* Two poolings of one input with the same result shape but other windows stay two
+ * nodes (the compile's common-subexpression merge compares the window attributes). */
+static void test_not_merged(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 4, (const int64_t[]){1, 1, 4, 4});
+    nb_node *outs[4] = {
+        nb_max_pool2d(g, x, (const int[]){2, 2}, NULL, NULL, NULL, 0),
+        nb_max_pool2d(g, x, (const int[]){3, 3}, (const int[]){1, 1}, NULL, NULL, 0),
+        nb_avg_pool2d(g, x, (const int[]){2, 2}, NULL, NULL, 0, 1, 0),
+        nb_avg_pool2d(g, x, (const int[]){2, 2}, NULL, NULL, 0, 1, 3),
+    };
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 4};
+    nb_program *p = nb_compile(g, &opt);
+    assert_non_null(p);
+    float xv[16];
+    for (int i = 0; i < 16; i++)
+        xv[i] = (float)i;
+    assert_int_equal(nb_program_bind(p, "x", xv), 0);
+    assert_int_equal(nb_program_run(p), 0);
+    /* By hand: 2x2 windows at stride 2, and 3x3 at stride 1, of 0..15 row-major. */
+    const float want[4][4] = {{5, 7, 13, 15},
+                              {10, 11, 14, 15},
+                              {2.5f, 4.5f, 10.5f, 12.5f},
+                              {10.0f / 3, 6, 42.0f / 3, 50.0f / 3}};
+    for (int o = 0; o < 4; o++) {
+        const float *y = nb_program_output(p, o);
+        for (int i = 0; i < 4; i++)
+            if (y[i] != want[o][i])
+                fail_msg("output %d [%d] = %g, expected %g", o, i, y[i], want[o][i]);
+    }
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 /* ---- errors -------------------------------------------------------------------- */
 
 static void expect_error(nb_graph *g, nb_node *n, const char *msg)
@@ -477,9 +513,13 @@ static void test_graph_format_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gradchecks),          cmocka_unit_test(test_torch_kernels_tcc),
-        cmocka_unit_test(test_torch_kernels_cc),    cmocka_unit_test(test_split_threads),
-        cmocka_unit_test(test_backends_same_bits),  cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_gradchecks),
+        cmocka_unit_test(test_torch_kernels_tcc),
+        cmocka_unit_test(test_torch_kernels_cc),
+        cmocka_unit_test(test_split_threads),
+        cmocka_unit_test(test_backends_same_bits),
+        cmocka_unit_test(test_not_merged),
+        cmocka_unit_test(test_errors),
         cmocka_unit_test(test_graph_format_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
