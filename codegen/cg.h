@@ -52,6 +52,9 @@ typedef struct cg_ctx {
     /* Fused loops that call own math run in blocks, one runtime call per block
      * (nb_rt_<fn>_block): code linked by symbols, that libtcc compiles (cg_elementwise.c). */
     int block_math;
+    /* The runtime's compiled kernels (cg_rt.def) beyond the gemms are at hand: the
+     * program runs in this process (tcc or cc), it is not exported. */
+    int rt_kernels;
     /* The kernel being written (cg_program.c sets it): a reduction reads its fused
      * producers from it. */
     const struct cg_kernel *kernel;

@@ -188,11 +188,17 @@ static void window_max(cg_ctx *c, const pool_geom *p, int with_index)
     cg_line(c, "    }");
 }
 
-/* Whether n's kernel calls the runtime's compiled pooling kernel (rt_pooling.c): f32 in
- * code linked by symbols (libtcc's, whose own code for these loops is slow). */
-static int use_runtime(const cg_ctx *c, const ir_node *n)
+/* Whether n's kernel calls the runtime's compiled pooling kernel (rt_pooling.c) for
+ * f32: always in code linked by symbols (libtcc's, whose own code for these loops is
+ * slow), and in cc's for 2x2 windows at stride 2 (the common case, which the runtime's
+ * loops vectorize whatever the row length: gcc unrolls the generated loops of short
+ * literal rows, 7 windows of a 14-wide plane, into branches that mispredict on random
+ * data, 8x slower). Exported programs always carry the generated C. */
+static int use_runtime(const cg_ctx *c, const ir_node *n, const pool_geom *p)
 {
-    return c->block_math && n->dtype == NB_F32;
+    int two = p->k[0] == 2 && p->k[1] == 2 && p->s[0] == 2 && p->s[1] == 2 && p->d[0] == 1 &&
+              p->d[1] == 1 && p->inside;
+    return n->dtype == NB_F32 && (c->block_math || (c->rt_kernels && two));
 }
 
 /* The call of runtime kernel `name` over the kernel's planes: its pointers are y and
@@ -266,7 +272,7 @@ static void zero_plane(cg_ctx *c, const pool_geom *p)
 void cg_k_max_pool2d(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n->in[0], n);
-    if (use_runtime(c, n)) {
+    if (use_runtime(c, n, &p)) {
         runtime_call(c, &p, n, "nb_rt_max_pool2d_f32", 2, (const int[]){0, 1});
         return;
     }
@@ -331,7 +337,7 @@ static void grad_tiles(cg_ctx *c, const pool_geom *p)
 void cg_k_max_pool2d_grad(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n, n->in[1]);
-    if (use_runtime(c, n)) {
+    if (use_runtime(c, n, &p)) {
         runtime_call(c, &p, n, "nb_rt_max_pool2d_grad_f32", 3, (const int[]){1, 1, 0});
         return;
     }
@@ -360,7 +366,7 @@ void cg_k_max_pool2d_grad(cg_ctx *c, const ir_node *n)
 void cg_k_max_pool2d_select(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n->in[0], n);
-    if (use_runtime(c, n)) {
+    if (use_runtime(c, n, &p)) {
         runtime_call(c, &p, n, "nb_rt_max_pool2d_select_f32", 3, (const int[]){0, 1, 1});
         return;
     }
@@ -422,7 +428,7 @@ static void avg_bounds(cg_ctx *c, const pool_geom *p, const ir_node *n)
 void cg_k_avg_pool2d(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n->in[0], n);
-    if (use_runtime(c, n)) {
+    if (use_runtime(c, n, &p)) {
         runtime_call(c, &p, n, "nb_rt_avg_pool2d_f32", 2, (const int[]){0, 1});
         return;
     }
@@ -449,7 +455,7 @@ void cg_k_avg_pool2d(cg_ctx *c, const ir_node *n)
 void cg_k_avg_pool2d_grad(cg_ctx *c, const ir_node *n)
 {
     pool_geom p = geometry(n, n, n->in[0]);
-    if (use_runtime(c, n)) {
+    if (use_runtime(c, n, &p)) {
         runtime_call(c, &p, n, "nb_rt_avg_pool2d_grad_f32", 2, (const int[]){1, 0});
         return;
     }
