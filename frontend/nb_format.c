@@ -32,6 +32,8 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
     [NB_KEY_CEIL_MODE] = "ceil_mode",
     [NB_KEY_COUNT_INCLUDE_PAD] = "count_include_pad",
     [NB_KEY_DIVISOR_OVERRIDE] = "divisor_override",
+    [NB_KEY_SEED] = "seed",
+    [NB_KEY_OFFSET] = "offset",
     [NB_KEY_NAME] = "name",
 };
 
@@ -72,6 +74,7 @@ const uint64_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_MAX_POOL2D_SELECT] = MAX_POOL,
     [IR_OP_AVG_POOL2D] = AVG_POOL,
     [IR_OP_AVG_POOL2D_GRAD] = KEY(SHAPE) | AVG_POOL,
+    [IR_OP_RAND] = KEY(SHAPE) | KEY(DTYPE) | KEY(SEED) | KEY(OFFSET),
 };
 
 const char *nb_format_kind_name(int kind)
