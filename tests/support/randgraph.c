@@ -122,6 +122,10 @@ typedef struct sub {
     int n_pool;
     /* this subgraph's leaves are c->params[first_param..] and c->inputs[first_input..] */
     int first_param, first_input, n_leaf;
+    /* parameters with updates of their own (batch norm's running statistics): left out
+     * of the gradients and the updates drawn at the end */
+    nb_node *fixed[RG_MAX_POOL];
+    int n_fixed;
 } sub;
 
 static void push(sub *s, nb_node *x)
@@ -753,6 +757,142 @@ static nb_node *move_pool(sub *s)
                          chance(s->r, 20) ? 1 + pick(s->r, 5) : 0);
 }
 
+/* ---- random numbers and normalisation --------------------------------------------- */
+
+/* Lists the step counter among the case's parameters when the first random node is
+ * about to be made, with a starting step: 0, a small count, or around 2^53 (where
+ * adding one stops changing it); now and then a value that counts as step 0
+ * (negative, not below 2^63) or one with a fraction (truncated). 0, or -1. */
+static int step_leaf(sub *s)
+{
+    rg_case *c = s->c;
+    if (c->rng_step)
+        return 0;
+    if (grow((void **)&c->params, &c->cap_params, c->n_params, sizeof *c->params))
+        return -1;
+    nb_node *step = nb_rng_step(s->g);
+    double *v = malloc(sizeof *v);
+    if (!step || !v) {
+        free(v);
+        return -1;
+    }
+    static const double special[] = {0, 9007199254740991.0, 9007199254740992.0, -1, 1e19, 2.5};
+    int k = pick(s->r, 10);
+    *v = k < 4 ? (double)pick(s->r, 1000) : special[k - 4];
+    c->params[c->n_params++] = (rg_leaf){step, v};
+    c->rng_step = step;
+    return 0;
+}
+
+/* rand or randn of a random shape (alone, or added to a pool node of that shape), or
+ * dropout of a pool node with p in {0, 0.2, 0.5, 1}, in training or not; now and then
+ * after nb_manual_seed, which starts a stream again (so nodes may repeat numbers). */
+static nb_node *move_random(sub *s)
+{
+    nb_graph *g = s->g;
+    if (step_leaf(s) != 0)
+        return NULL;
+    if (chance(s->r, 10))
+        nb_manual_seed(g, (uint64_t)pick(s->r, 3));
+    int k = pick(s->r, 4);
+    if (k == 3) {
+        static const double ps[] = {0, 0.2, 0.5, 1};
+        nb_node *x = any(s);
+        return nb_dropout(g, x, ps[pick(s->r, 4)], chance(s->r, 85));
+    }
+    nb_node *x = chance(s->r, 50) ? any(s) : NULL, *y;
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    if (x) {
+        rank = nb_node_rank(x);
+        memcpy(shape, nb_node_shape(x), (size_t)rank * sizeof *shape);
+    } else {
+        random_shape(s, 0, &rank, shape);
+    }
+    y = k == 0 ? nb_rand(g, s->dt, rank, shape) : nb_randn(g, s->dt, rank, shape);
+    return x ? nb_add(g, x, y) : y;
+}
+
+/* An optional per-feature tensor of the given shape (weight, bias): NULL or an
+ * operand. */
+static nb_node *maybe_operand(sub *s, int rank, const int64_t *shape)
+{
+    return chance(s->r, 40) ? NULL : operand(s, rank, shape);
+}
+
+/* A parameter of batch norm's running statistics: its own updates, no SGD. */
+static nb_node *running_stat(sub *s, int64_t channels, double lo, double hi)
+{
+    int is_param = chance(s->r, 70);
+    nb_node *x = leaf(s, is_param, s->dt, 1, &channels, lo, hi);
+    if (x && is_param && s->n_fixed < RG_MAX_POOL)
+        s->fixed[s->n_fixed++] = x;
+    return x;
+}
+
+/* Batch norm over x [N, C, ...]: in training (when a channel has more than one value)
+ * with or without running statistics, whose new values become updates of the
+ * parameters (or outputs); in eval with running statistics. */
+static nb_node *batch_norm(sub *s, nb_node *x, double eps)
+{
+    nb_graph *g = s->g;
+    int64_t c = nb_node_shape(x)[1];
+    int training = nb_node_numel(x) / c > 1 && chance(s->r, 70);
+    nb_node *rm = NULL, *rv = NULL, *new_rm = NULL, *new_rv = NULL;
+    if (!training || chance(s->r, 70)) {
+        rm = running_stat(s, c, -1, 1);
+        rv = running_stat(s, c, 0.25, 2); /* variances: positive */
+    }
+    nb_node *w = maybe_operand(s, 1, &c);
+    nb_node *b = maybe_operand(s, 1, &c);
+    double momentum = chance(s->r, 50) ? NB_BATCH_NORM_MOMENTUM : uniform(s->r, 0, 1);
+    nb_node *y = nb_batch_norm(g, x, rm, rv, w, b, training, momentum, eps, &new_rm, &new_rv);
+    nb_node *stats[2][2] = {{rm, new_rm}, {rv, new_rv}};
+    for (int i = 0; i < 2; i++) {
+        nb_node *p = stats[i][0], *v = stats[i][1];
+        int is_fixed = 0;
+        for (int j = 0; j < s->n_fixed; j++)
+            is_fixed |= s->fixed[j] == p;
+        if (!v)
+            continue;
+        if (is_fixed && chance(s->r, 70) && add_update(s->c, p, v))
+            return NULL;
+        if (chance(s->r, 30) && add_output(s->c, v))
+            return NULL;
+    }
+    return y;
+}
+
+/* Layer, group or batch norm of a pool node with random valid arguments. */
+static nb_node *move_norm(sub *s)
+{
+    nb_graph *g = s->g;
+    static const double epss[] = {NB_NORM_EPS, 1e-3, 0.1};
+    double eps = epss[pick(s->r, 3)];
+    int kind = pick(s->r, 4);
+    nb_node *x = at_least_rank(s, any(s), kind < 2 ? 1 : 2);
+    if (!x)
+        return NULL;
+    int rank = nb_node_rank(x);
+    const int64_t *xs = nb_node_shape(x);
+    if (kind < 2) {
+        int nr = 1 + pick(s->r, rank);
+        nb_node *w = maybe_operand(s, nr, xs + rank - nr);
+        nb_node *b = maybe_operand(s, nr, xs + rank - nr);
+        return nb_layer_norm(g, x, nr, w, b, eps);
+    }
+    if (kind == 3)
+        return batch_norm(s, x, eps);
+    int64_t c = xs[1];
+    int groups[RG_MAX_NUMEL], n = 0;
+    for (int d = 1; d <= c && n < RG_MAX_NUMEL; d++)
+        if (c % d == 0)
+            groups[n++] = d;
+    nb_node *w = maybe_operand(s, 1, &c);
+    nb_node *b = maybe_operand(s, 1, &c);
+    return nb_group_norm(g, x, groups[pick(s->r, n)], w, b, eps);
+}
+
 typedef nb_node *(*move_fn)(sub *s);
 
 /* Each family with a weight: how often it is drawn. */
@@ -761,7 +901,8 @@ static const struct {
     int weight;
 } moves[] = {
     {move_unary, 5}, {move_binary, 5}, {move_reduce, 3}, {move_shape, 4}, {move_matmul, 2},
-    {move_loss, 2},  {move_index, 1},  {move_cast, 1},   {move_pool, 1},
+    {move_loss, 2},  {move_index, 1},  {move_cast, 1},   {move_pool, 1},   {move_random, 1},
+    {move_norm, 1},
 };
 
 static nb_node *move_any(sub *s)
@@ -780,13 +921,19 @@ static nb_node *move_any(sub *s)
 
 /* ---- gradients, outputs, updates -------------------------------------------------- */
 
-/* The parameters of this subgraph. */
+/* The parameters of this subgraph but the step counter and those with updates of their
+ * own. */
 static int sub_params(sub *s, nb_node **ps)
 {
     int n = 0;
-    for (int i = s->first_param; i < s->c->n_params && n < RG_MAX_POOL; i++)
-        if (nb_node_dtype(s->c->params[i].node) == s->dt)
-            ps[n++] = s->c->params[i].node;
+    for (int i = s->first_param; i < s->c->n_params && n < RG_MAX_POOL; i++) {
+        nb_node *p = s->c->params[i].node;
+        int is_fixed = p == s->c->rng_step;
+        for (int j = 0; j < s->n_fixed; j++)
+            is_fixed |= s->fixed[j] == p;
+        if (nb_node_dtype(p) == s->dt && !is_fixed)
+            ps[n++] = p;
+    }
     return n;
 }
 
