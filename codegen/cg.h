@@ -127,6 +127,7 @@ void cg_ew_free(cg_ew *e);
 #define CG_EW(fn) void fn(cg_ew *e, const ir_node *n);
 #define CG_KERNEL(fn) void fn(cg_ctx *c, const ir_node *n);
 #define CG_KERNEL_FALLIBLE(fn) CG_KERNEL(fn)
+#define CG_KERNEL_FALLIBLE_AS(fn, what) CG_KERNEL(fn)
 #define CG_OP(NAME, emit) emit
 #include "cg_ops.def"
 #undef CG_OP
@@ -134,6 +135,7 @@ void cg_ew_free(cg_ew *e);
 #undef CG_EW
 #undef CG_KERNEL
 #undef CG_KERNEL_FALLIBLE
+#undef CG_KERNEL_FALLIBLE_AS
 
 /* ---- helpers for emitters (cg_emit.c) ------------------------------------------- */
 
@@ -259,6 +261,8 @@ int cg_is_leaf(const ir_node *n);
 /* The node's kernel checks data at run time and returns nonzero when it is bad
  * (CG_KERNEL_FALLIBLE in cg_ops.def): the run fails there. */
 int cg_can_fail(const ir_node *n);
+/* What such a kernel found wrong, for the run's error: "an index is out of range". */
+const char *cg_fail_what(const ir_node *n);
 /* A scalar constant, written into elementwise code as a literal. */
 int cg_is_inlined(const ir_node *n);
 
@@ -461,7 +465,7 @@ typedef struct cg_program {
     char *plan; /* the printed plan (cg_plan_print) when the request kept it, else NULL */
     size_t arena_size, state_size;
     int n_inputs, n_params, n_outputs, n_failures;
-    int n_updates;                      /* parameter updates each run makes */
+    int n_updates;                          /* parameter updates each run makes */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called by source */
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called by source */
     cg_slot *inputs, *params, *outputs;

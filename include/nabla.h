@@ -149,15 +149,31 @@ nb_node *nb_silu(nb_graph *g, nb_node *x);
 nb_node *nb_softplus(nb_graph *g, nb_node *x);
 /* PyTorch's detach: the value of x, through which no gradient flows. */
 nb_node *nb_stop_gradient(nb_graph *g, nb_node *x);
-/* Converts to another dtype (float <-> float, bool/i32 -> float). */
+/* Converts to f32, f64 or i32 (from any dtype), as torch's x.to(dtype). A float becomes
+ * an i32 by truncation toward zero; where torch's result is implementation-defined
+ * nabla's is defined: NaN -> 0, values >= 2^31 -> INT32_MAX, values <= -2^31 - 1 ->
+ * INT32_MIN (saturation). i32 -> f32 rounds to nearest even above 2^24. The gradient
+ * reaches float operands through float -> float casts only. */
 nb_node *nb_cast(nb_graph *g, nb_node *x, nb_dtype dt);
 
 /* ---- elementwise binary, NumPy broadcasting; operands share one dtype ------------- */
+/* Operands of two dtypes are an error (convert one with nb_cast; there is no implicit
+ * promotion). add, sub and mul take f32, f64 or i32: i32 results wrap around in two's
+ * complement, as torch's int32 (INT_MAX + 1 = INT_MIN), and pass no gradient. */
 
 nb_node *nb_add(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_sub(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_mul(nb_graph *g, nb_node *a, nb_node *b);
+/* True division of floats (f32, f64); for i32 see nb_floor_div. */
 nb_node *nb_div(nb_graph *g, nb_node *a, nb_node *b);
+/* i32 division rounding toward -inf, as torch.div(a, b, rounding_mode="floor") and
+ * Python's a // b; and its remainder a - b * (a // b), as torch.remainder (the sign of
+ * the divisor: remainder(-7, 2) = 1, remainder(7, -2) = -1). A zero divisor anywhere
+ * makes nb_program_run return -1 naming the node, as an index out of range does in
+ * nb_gather (torch raises ZeroDivisionError); INT_MIN // -1 wraps to INT_MIN (remainder 0), where
+ * torch's CPU kernel traps. i32 operands only; no gradient. */
+nb_node *nb_floor_div(nb_graph *g, nb_node *a, nb_node *b);
+nb_node *nb_remainder(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_pow(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_maximum(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_minimum(nb_graph *g, nb_node *a, nb_node *b);

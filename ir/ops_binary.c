@@ -16,6 +16,32 @@ int ir_shape_binary_float(ir_graph *g, ir_node *n)
     return ir_broadcast_shapes(g, n);
 }
 
+/* add, sub, mul: f32, f64 or i32 operands of one dtype. */
+int ir_shape_binary_arith(ir_graph *g, ir_node *n)
+{
+    if (ir_check_dtypes(g, n, 0) != 0)
+        return -1;
+    if (n->dtype != NB_F32 && n->dtype != NB_F64 && n->dtype != NB_I32) {
+        char t[IR_TYPE_STR_MAX];
+        return ir_error(g, "%s: expected f32, f64 or i32 operands, got %s", ir_op_defs[n->op].name,
+                        ir_type_str(n->in[0], t, sizeof t));
+    }
+    return ir_broadcast_shapes(g, n);
+}
+
+/* floor_div, remainder: i32 operands only (for floats, nb_floor of nb_div). */
+int ir_shape_binary_int(ir_graph *g, ir_node *n)
+{
+    if (ir_check_dtypes(g, n, 0) != 0)
+        return -1;
+    if (n->dtype != NB_I32) {
+        char ta[IR_TYPE_STR_MAX], tb[IR_TYPE_STR_MAX];
+        return ir_error(g, "%s: expected i32 operands, got %s and %s", ir_op_defs[n->op].name,
+                        ir_type_str(n->in[0], ta, sizeof ta), ir_type_str(n->in[1], tb, sizeof tb));
+    }
+    return ir_broadcast_shapes(g, n);
+}
+
 /* Comparisons accept any one dtype (f32, f64, i32, bool) and give a bool mask. */
 int ir_shape_compare(ir_graph *g, ir_node *n)
 {

@@ -58,8 +58,10 @@ int ir_shape_cast(ir_graph *g, ir_node *n)
     if (to < NB_F32 || to > NB_BOOL)
         return ir_error(g, "cast: unknown target dtype %d for %s", (int)to,
                         ir_type_str(n->in[0], t, sizeof t));
-    if (!ir_is_float(to))
-        return ir_error(g, "cast: cannot cast %s to %s; the target must be f32 or f64",
+    if (to == NB_BOOL)
+        return ir_error(g,
+                        "cast: cannot cast %s to %s; the target must be f32, f64 or i32 "
+                        "(for a mask, compare with nb_ne)",
                         ir_type_str(n->in[0], t, sizeof t), ir_dtype_name(to));
     n->dtype = to;
     same_shape(n);

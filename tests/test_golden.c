@@ -126,6 +126,16 @@ static void compare(const gt *t, const char *name, const gd_array *e, const nb_p
         if (shape[d] != e->shape[d])
             fail_msg("%s: %s: dimension %d is %lld, expected %lld", t->c->name, name, d,
                      (long long)shape[d], (long long)e->shape[d]);
+    if (e->dtype == NB_I32) {
+        /* Integers compare exactly. */
+        assert_int_equal(nb_program_output_dtype(p, i), NB_I32);
+        const int32_t *iv = nb_program_output(p, i);
+        for (int64_t k = 0; k < e->numel; k++)
+            if (iv[k] != e->values[k])
+                fail_msg("%s: %s[%lld] = %d, PyTorch %.0f", t->c->name, name, (long long)k, iv[k],
+                         e->values[k]);
+        return;
+    }
     assert_int_equal(nb_program_output_dtype(p, i), NB_F32);
     const float *v = nb_program_output(p, i);
     double scale = 1.0;
@@ -306,13 +316,12 @@ typedef struct arg_arg {
     int keepdim;
 } arg_arg;
 
-/* argmax/argmin's i32 indices, compared as f32 (exact for small integers); an integer
- * output has no gradient to compare (torch gives it none). */
+/* argmax/argmin's i32 indices, compared exactly; an integer output has no gradient to
+ * compare (torch gives it none). */
 static void b_arg(gt *t, const void *arg)
 {
     const arg_arg *r = arg;
-    nb_node *y = r->fn(t->g, in(t, "x"), r->axis, r->keepdim);
-    out(t, "y", nb_cast(t->g, y, NB_F32));
+    out(t, "y", r->fn(t->g, in(t, "x"), r->axis, r->keepdim));
 }
 
 static const arg_arg a_argmax_m1_keep = {nb_argmax, -1, 1};
@@ -358,6 +367,44 @@ static void b_broadcast_binary(gt *t, const void *arg)
     nb_node *xs[] = {a, b, c};
     const char *names[] = {"a", "b", "c"};
     grads(t, "loss", wsum(t, o), xs, names, 3);
+}
+
+/* i32 arithmetic (wrapping), floor_div and remainder, comparisons (bool cast to i32);
+ * compared exactly. */
+static void b_int_arith(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *a = in(t, "a"), *b = in(t, "b"), *c = in(t, "c");
+    out(t, "add", nb_add(g, a, b));
+    out(t, "sub", nb_sub(g, a, b));
+    out(t, "mul", nb_mul(g, a, b));
+    out(t, "floor_div", nb_floor_div(g, a, b));
+    out(t, "remainder", nb_remainder(g, a, b));
+    static const char *const names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+    nb_node *(*const fns[])(nb_graph *, nb_node *, nb_node *) = {nb_eq, nb_ne, nb_lt,
+                                                                 nb_le, nb_gt, nb_ge};
+    for (int i = 0; i < 6; i++)
+        out(t, names[i], nb_cast(g, fns[i](g, a, c), NB_I32));
+}
+
+static void b_int_broadcast(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *a = in(t, "a"), *b = in(t, "b");
+    out(t, "add", nb_add(g, a, b));
+    out(t, "mul", nb_mul(g, a, b));
+    out(t, "floor_div", nb_floor_div(g, a, b));
+    out(t, "remainder", nb_remainder(g, a, b));
+}
+
+/* f32 -> i32 truncates; i32 -> f32 rounds to even. */
+static void b_int_cast(gt *t, const void *arg)
+{
+    (void)arg;
+    out(t, "x_i32", nb_cast(t->g, in(t, "x"), NB_I32));
+    out(t, "i_f32", nb_cast(t->g, in(t, "i"), NB_F32));
 }
 #endif
 
@@ -580,6 +627,9 @@ static const gt_entry entries[] = {
 #endif
 #if GOLDEN_HAVE_BINARY
     E("broadcast_binary", b_broadcast_binary, NULL),
+    E("int_arith", b_int_arith, NULL),
+    E("int_broadcast", b_int_broadcast, NULL),
+    E("int_cast", b_int_cast, NULL),
 #endif
 #if GOLDEN_HAVE_REDUCE
     {"seed_b", "seed_b_nb_bce", b_seed_b_bce, NULL},

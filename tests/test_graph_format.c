@@ -230,6 +230,9 @@ static void test_every_attribute(void **state)
                          NB_REDUCTION_MEAN),
         nb_argmax(g, y, -2, 1),
         nb_argmin(g, x, 1, 0),
+        /* i32 arithmetic and casts to i32 */
+        nb_floor_div(g, nb_mul(g, ci, ci), nb_sub(g, ci, nb_add(g, ci, ci))),
+        nb_remainder(g, nb_cast(g, x, NB_I32), nb_cast(g, c64, NB_I32)),
     };
     int n = (int)(sizeof outs / sizeof *outs);
     /* Gradients bring slice_grad, scatter_add and the rules' own nodes. */
@@ -261,6 +264,9 @@ static void test_every_attribute(void **state)
     assert_non_null(strstr(text, "scatter_add f32[3,2]"));
     assert_non_null(strstr(text, "= argmax i32[2,1,4] (%1) axes=[1] keepdim=1"));
     assert_non_null(strstr(text, "= argmin i32[2] (%0) axes=[1] keepdim=0"));
+    assert_non_null(strstr(text, "= cast i32[2,3] (%0) dtype=i32"));
+    assert_non_null(strstr(text, "= floor_div i32[4] ("));
+    assert_non_null(strstr(text, "= remainder i32[2,3] ("));
     free(text);
     free(all);
     nb_graph_extras_free(&px);

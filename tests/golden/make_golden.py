@@ -294,6 +294,56 @@ for _n, _f, _x, _d, _k in ARG:
     CASES.append(make_arg(_n, _f, _x, _d, _k))
 
 
+# ---- i32 arithmetic, integer division, comparisons and casts -----------------------------
+
+I32_MAX, I32_MIN = 2**31 - 1, -2**31
+# Overflowing sums and products (torch's int32 wraps), signs of both kinds for // and %,
+# a zero and large values; no zero divisor (torch raises) and no INT_MIN // -1 (torch's
+# CPU kernel traps): tests/test_intops.c covers those by hand.
+I32_A = [I32_MAX, I32_MIN, 123456789, -46341, 65536, 7, -7, 7, -7, 0, 5, -1, I32_MIN, I32_MAX]
+I32_B = [1, 2, 1000, 46341, 65536, 2, 2, -2, -2, 3, 7, 3, -7, 13]
+
+
+def i32(values, shape=None):
+    t = torch.tensor(values, dtype=torch.int32)
+    return t if shape is None else t.reshape(shape)
+
+
+@case
+def int_arith():
+    a, b = i32(I32_A), i32(I32_B)
+    outs = [("add", a + b), ("sub", a - b), ("mul", a * b),
+            ("floor_div", torch.div(a, b, rounding_mode="floor")),
+            ("remainder", torch.remainder(a, b))]
+    # c: equal to a, one above or one below it, or at the other end of the range.
+    c = i32([I32_MAX, 0, 123456789, -46340, 65536, 8, -7, 6, -8, 0, 5, -2, I32_MAX, I32_MIN])
+    for n, f in [("eq", torch.eq), ("ne", torch.ne), ("lt", torch.lt), ("le", torch.le),
+                 ("gt", torch.gt), ("ge", torch.ge)]:
+        outs.append((n, f(a, c).to(torch.int32)))
+    return [("a", a), ("b", b), ("c", c)], outs
+
+
+@case
+def int_broadcast():
+    # a [2, 3, 4] with b [3, 1]: floor division and remainder with mixed signs.
+    a = i32([(k * 37) % 101 - 50 for k in range(24)], [2, 3, 4])
+    b = i32([3, -4, 7], [3, 1])
+    return [("a", a), ("b", b)], \
+        [("add", a + b), ("mul", a * b), ("floor_div", torch.div(a, b, rounding_mode="floor")),
+         ("remainder", torch.remainder(a, b))]
+
+
+@case
+def int_cast():
+    # x.to(torch.int32) truncates toward zero (values in range: torch's result for NaN,
+    # inf and out-of-range values is the CPU's, not defined); i32 -> f32 rounds to even.
+    x = f32([2.7, -2.7, 0.5, -0.5, 0.0, 1e9, -1e9, 2147483520.0, -2147483648.0, 123.999])
+    i = i32([16777217, 16777219, I32_MAX, I32_MIN, -3, 0])
+    return [("x", x), ("i", i)], \
+        [("x_i32", x.to(torch.float32).to(torch.int32)),
+         ("i_f32", i.to(torch.float32).to(torch.float64))]
+
+
 # ---- softmax and log_softmax --------------------------------------------------------------
 
 def make_softmax(name, fn, axis):
