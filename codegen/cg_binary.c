@@ -61,6 +61,15 @@ void cg_ew_pow(cg_ew *e, const ir_node *n)
     cg_ew_close(e);
 }
 
+/* fmod(a, b): libm's, exact (IEEE's remainder-style operation rounds nothing). */
+void cg_ew_fmod(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    cg_ew_call(e, "fmod");
+    infix(e, ", ");
+    cg_ew_close(e);
+}
+
 /* (a <cmp> b || a != a) ? a : b. NaN propagates from either operand, as in PyTorch
  * (fmax would drop it): a != a holds only for a NaN, and a NaN b loses every
  * comparison, so the result is b. */

@@ -345,3 +345,10 @@ void cg_ew_normal_cdf(cg_ew *e, const ir_node *n)
     (void)n;
     normal_cdf(e);
 }
+
+/* erf: nabla's own erff in f32 (cg_math.def), libm's erf in f64. */
+void cg_ew_erf(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    call(e, "erf");
+}

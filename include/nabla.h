@@ -147,6 +147,9 @@ nb_node *nb_gelu(nb_graph *g, nb_node *x);      /* erf form */
 nb_node *nb_gelu_tanh(nb_graph *g, nb_node *x); /* tanh approximation */
 nb_node *nb_silu(nb_graph *g, nb_node *x);
 nb_node *nb_softplus(nb_graph *g, nb_node *x);
+/* torch.erf; the gradient is 2/sqrt(pi) exp(-x^2). f64 calls libm's erf; f32 nabla's own
+ * erff (under 1 ulp), the same code on every backend and in exports. */
+nb_node *nb_erf(nb_graph *g, nb_node *x);
 /* PyTorch's detach: the value of x, through which no gradient flows. */
 nb_node *nb_stop_gradient(nb_graph *g, nb_node *x);
 /* Converts to f32, f64 or i32 (from any dtype), as torch's x.to(dtype). A float becomes
@@ -174,6 +177,10 @@ nb_node *nb_div(nb_graph *g, nb_node *a, nb_node *b);
  * torch's CPU kernel traps. i32 operands only; no gradient. */
 nb_node *nb_floor_div(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_remainder(nb_graph *g, nb_node *a, nb_node *b);
+/* torch.fmod (C's fmod) of floats: a - trunc(a / b) * b, exact, with the sign of a;
+ * fmod(a, 0) and fmod(+-inf, b) are NaN, fmod(a, +-inf) = a. Gradient as torch: gy for
+ * a, -gy * trunc(a / b) for b. For i32, see nb_remainder (the sign of the divisor). */
+nb_node *nb_fmod(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_pow(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_maximum(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_minimum(nb_graph *g, nb_node *a, nb_node *b);

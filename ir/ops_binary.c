@@ -218,3 +218,17 @@ int ir_vjp_clamp(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
     gx[0] = r;
     return 0;
 }
+
+/* y = fmod(a, b) = a - trunc(a / b) b, as PyTorch 1.13: da = gy, db = -gy trunc(a / b)
+ * (trunc's own gradient is 0, so second order composes). */
+int ir_vjp_fmod(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
+{
+    ir_node *a = n->in[0], *b = n->in[1];
+    if (need[0])
+        gx[0] = ir_sum_to(g, gy, a);
+    if (need[1]) {
+        ir_node *q = ir_make1(g, IR_OP_TRUNC, ir_div(g, a, b), NULL);
+        gx[1] = ir_neg(g, ir_sum_to(g, ir_mul(g, gy, q), b));
+    }
+    return 0;
+}

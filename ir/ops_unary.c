@@ -13,6 +13,8 @@
 
 /* 1 / sqrt(2 pi), the peak of the standard normal density. */
 #define IR_INV_SQRT_2PI 0.398942280401432677939946059934
+/* 2 / sqrt(pi): erf's derivative at 0. */
+#define IR_2_OVER_SQRT_PI 1.12837916709551257389615890312
 /* gelu_tanh: sqrt(2 / pi) and the cubic coefficient, as in PyTorch. */
 #define IR_GELU_BETA 0.797884560802865355879892119869
 #define IR_GELU_KAPPA 0.044715
@@ -311,5 +313,15 @@ int ir_vjp_normal_cdf(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char 
 {
     (void)need;
     gx[0] = ir_mul(g, gy, normal_pdf(g, n->in[0]));
+    return 0;
+}
+
+/* erf' = 2/sqrt(pi) exp(-x^2), as PyTorch: 0 at +-inf (exp(-inf)), NaN at NaN. */
+int ir_vjp_erf(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    ir_node *e = un(g, IR_OP_EXP, ir_neg(g, ir_mul(g, x, x)));
+    gx[0] = ir_mul(g, gy, ir_mul(g, e, k(g, x, IR_2_OVER_SQRT_PI)));
     return 0;
 }

@@ -58,6 +58,7 @@ static const struct {
     {"div", nb_div, FLOAT},
     {"floor_div", nb_floor_div, INT},
     {"remainder", nb_remainder, INT},
+    {"fmod", nb_fmod, FLOAT},
     {"pow", nb_pow, FLOAT},
     {"maximum", nb_maximum, FLOAT},
     {"minimum", nb_minimum, FLOAT},

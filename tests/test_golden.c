@@ -273,7 +273,8 @@ static const unary_fn u_neg = nb_neg, u_abs = nb_abs, u_sign = nb_sign, u_floor 
                       u_square = nb_square, u_reciprocal = nb_reciprocal, u_sin = nb_sin,
                       u_cos = nb_cos, u_tanh = nb_tanh, u_relu = nb_relu,
                       u_leaky_relu = leaky_relu_01, u_elu = elu_07, u_gelu = nb_gelu,
-                      u_gelu_tanh = nb_gelu_tanh, u_silu = nb_silu, u_softplus = nb_softplus;
+                      u_gelu_tanh = nb_gelu_tanh, u_silu = nb_silu, u_softplus = nb_softplus,
+                      u_erf = nb_erf;
 #endif
 
 /* ---- reductions ------------------------------------------------------------------------ */
@@ -397,6 +398,15 @@ static void b_int_broadcast(gt *t, const void *arg)
     out(t, "mul", nb_mul(g, a, b));
     out(t, "floor_div", nb_floor_div(g, a, b));
     out(t, "remainder", nb_remainder(g, a, b));
+}
+
+static void b_fmod(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_node *a = in(t, "a"), *b = in(t, "b");
+    nb_node *o = nb_fmod(t->g, a, b);
+    out(t, "out", o);
+    grads(t, "loss", wsum(t, o), (nb_node *const[]){a, b}, (const char *const[]){"a", "b"}, 2);
 }
 
 /* f32 -> i32 truncates; i32 -> f32 rounds to even. */
@@ -624,12 +634,14 @@ static const gt_entry entries[] = {
     E("unary_gelu_tanh", b_unary, &u_gelu_tanh),
     E("unary_silu", b_unary, &u_silu),
     E("unary_softplus", b_unary, &u_softplus),
+    E("unary_erf", b_unary, &u_erf),
 #endif
 #if GOLDEN_HAVE_BINARY
     E("broadcast_binary", b_broadcast_binary, NULL),
     E("int_arith", b_int_arith, NULL),
     E("int_broadcast", b_int_broadcast, NULL),
     E("int_cast", b_int_cast, NULL),
+    E("fmod_broadcast", b_fmod, NULL),
 #endif
 #if GOLDEN_HAVE_REDUCE
     {"seed_b", "seed_b_nb_bce", b_seed_b_bce, NULL},

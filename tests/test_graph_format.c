@@ -233,6 +233,7 @@ static void test_every_attribute(void **state)
         /* i32 arithmetic and casts to i32 */
         nb_floor_div(g, nb_mul(g, ci, ci), nb_sub(g, ci, nb_add(g, ci, ci))),
         nb_remainder(g, nb_cast(g, x, NB_I32), nb_cast(g, c64, NB_I32)),
+        nb_fmod(g, nb_erf(g, x), c32),
     };
     int n = (int)(sizeof outs / sizeof *outs);
     /* Gradients bring slice_grad, scatter_add and the rules' own nodes. */

@@ -55,6 +55,7 @@ static const struct {
     {"gelu_tanh", nb_gelu_tanh},
     {"silu", nb_silu},
     {"softplus", nb_softplus},
+    {"erf", nb_erf},
 };
 #define N_FLOAT_OPS (sizeof float_ops / sizeof *float_ops)
 

@@ -167,6 +167,17 @@ def broadcast_binary():
         [("out", out), ("dloss_da", gs[0]), ("dloss_db", gs[1]), ("dloss_dc", gs[2])]
 
 
+@case
+def fmod_broadcast():
+    # Both signs of dividend and divisor (the result takes the dividend's), quotients
+    # kept off integers (where fmod jumps), a [2, 3] by [3] broadcast.
+    a, b = req(f32([[5.3, -5.3, 2.9], [-0.7, 7.45, -3.5]]), f32([2.0, -1.5, 0.8]))
+    out = torch.fmod(a, b)
+    wgt = weights([2, 3])
+    da, db = grads((out * wgt).sum(), [a, b])
+    return [("a", a), ("b", b), ("wgt", wgt)], [("out", out), ("dloss_da", da), ("dloss_db", db)]
+
+
 # ---- unary ops: one case each, x kept off kinks ----------------------------------------
 
 UNARY_X = [-1.7, -0.6, -0.15, 0.2, 0.85, 1.9]
@@ -198,6 +209,7 @@ UNARY = [
     ("gelu_tanh", lambda x: torch.nn.functional.gelu(x, approximate="tanh"), UNARY_X),
     ("silu", torch.nn.functional.silu, UNARY_X),
     ("softplus", torch.nn.functional.softplus, UNARY_X + [30.0, -30.0]),
+    ("erf", torch.erf, UNARY_X + [3.5, -4.5]),
 ]
 
 
