@@ -12,7 +12,8 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
     [NB_KEY_DTYPE] = "dtype",     [NB_KEY_TRANS_A] = "trans_a", [NB_KEY_TRANS_B] = "trans_b",
     [NB_KEY_LO] = "lo",           [NB_KEY_HI] = "hi",           [NB_KEY_SLOPE] = "slope",
     [NB_KEY_ALPHA] = "alpha",     [NB_KEY_KIND] = "kind",       [NB_KEY_VALUES] = "values",
-    [NB_KEY_NAME] = "name",
+    [NB_KEY_NAME] = "name",       [NB_KEY_PAD_LO] = "pad_lo",   [NB_KEY_PAD_HI] = "pad_hi",
+    [NB_KEY_MODE] = "mode",       [NB_KEY_VALUE] = "value",
 };
 
 #define KEY(k) (1u << NB_KEY_##k)
@@ -43,6 +44,8 @@ const uint32_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_SCATTER_ADD] = KEY(SHAPE),
     [IR_OP_ONE_HOT] = KEY(CLASSES) | KEY(DTYPE),
     [IR_OP_TAKE_ALONG_AXIS] = KEY(AXIS),
+    [IR_OP_PAD] = KEY(PAD_LO) | KEY(PAD_HI) | KEY(MODE) | KEY(VALUE),
+    [IR_OP_PAD_REFLECT_GRAD] = KEY(PAD_LO) | KEY(PAD_HI) | KEY(MODE),
 };
 
 const char *nb_format_kind_name(int kind)

@@ -27,6 +27,10 @@ typedef enum nb_format_key {
     NB_KEY_HI,      /* attr.f[1] of clamp */
     NB_KEY_SLOPE,   /* attr.f[0] of leaky_relu */
     NB_KEY_ALPHA,   /* attr.f[0] of elu */
+    NB_KEY_PAD_LO,  /* attr.pad.lo: [..] (sets attr.pad.rank) */
+    NB_KEY_PAD_HI,  /* attr.pad.hi */
+    NB_KEY_MODE,    /* attr.pad.reflect: constant or reflect */
+    NB_KEY_VALUE,   /* attr.f[0] of pad */
     NB_KEY_KIND,    /* attr.k of param: model, optimizer, grad */
     NB_KEY_VALUES,  /* a constant's values: {v0, v1, ...} */
     NB_KEY_NAME,    /* the node's name: "..." (any op) */

@@ -551,6 +551,27 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
     case NB_KEY_SLOPE:
     case NB_KEY_ALPHA: return read_number(p, &a->f[0]);
     case NB_KEY_HI: return read_number(p, &a->f[1]);
+    case NB_KEY_PAD_LO:
+    case NB_KEY_PAD_HI: {
+        if (read_list(p, k == NB_KEY_PAD_LO ? a->pad.lo : a->pad.hi, &n, "a pad") != 0)
+            return -1;
+        if ((l->seen & ((1u << NB_KEY_PAD_LO) | (1u << NB_KEY_PAD_HI))) && n != a->pad.rank)
+            return fail(p, at, "expected %d entries like the other list of the pad, got %d",
+                        a->pad.rank, n);
+        a->pad.rank = n;
+        return 0;
+    }
+    case NB_KEY_MODE: {
+        size_t wn;
+        const char *w = word(p, &wn);
+        if (word_is(w, wn, "constant") || word_is(w, wn, "reflect")) {
+            a->pad.reflect = word_is(w, wn, "reflect");
+            return 0;
+        }
+        p->pos = at;
+        return expected(p, "a pad mode (constant, reflect)");
+    }
+    case NB_KEY_VALUE: return read_number(p, &a->f[0]);
     case NB_KEY_KIND: {
         size_t wn;
         const char *w = word(p, &wn);

@@ -250,6 +250,26 @@ nb_node *nb_one_hot(nb_graph *g, nb_node *index, int classes, nb_dtype dt);
  * repeated indices adding up. */
 nb_node *nb_take_along_axis(nb_graph *g, nb_node *x, nb_node *index, int axis);
 
+/* ---- padding, scatters and scans ---------------------------------------------------- */
+
+/* Padding modes of nb_pad, as torch.nn.functional.pad's mode= argument. */
+typedef enum nb_pad_mode {
+    NB_PAD_CONSTANT = 0, /* "constant": the added elements are value */
+    NB_PAD_REFLECT = 1   /* "reflect": they mirror x about its edge elements */
+} nb_pad_mode;
+
+/* torch.nn.functional.pad(x, pads, mode, value): pads[0..n_pads) are pairs (before,
+ * after) starting from the LAST axis, as in F.pad: (1, 2) pads the last axis with one
+ * element before and two after, (1, 2, 3, 4) the axis before it with 3 and 4 as well;
+ * n_pads is even and at most 2 * rank, axes not named are not padded. A negative pad
+ * removes elements (a crop). NB_PAD_REFLECT mirrors without repeating the edge ([1, 2,
+ * 3] padded (2, 1) is [3, 2, 1, 2, 3, 2]); each of its pads must be less than the size of
+ * its axis, value must be 0, and it pads any axis (torch only the last one to three).
+ * f32 or f64. Gradient: the pads taken off again (constant), or each mirrored element's
+ * gradient added back onto its source (reflect). */
+nb_node *nb_pad(nb_graph *g, nb_node *x, int n_pads, const int64_t *pads, nb_pad_mode mode,
+                double value);
+
 /* ---- softmax and losses ------------------------------------------------------------ */
 
 nb_node *nb_softmax(nb_graph *g, nb_node *x, int axis);

@@ -45,6 +45,11 @@ typedef struct ir_attr {
     nb_dtype dt;   /* cast, one_hot: target dtype */
     int trans_a;   /* matmul: read a with its last two axes swapped */
     int trans_b;   /* matmul: read b with its last two axes swapped */
+    struct {
+        int rank;
+        int64_t lo[NB_MAX_RANK], hi[NB_MAX_RANK]; /* per axis, added before / after */
+        int reflect;                              /* 0: constant (the value in f[0]) */
+    } pad;                                        /* pad, pad_reflect_grad (ir/ops_index.def) */
 } ir_attr;
 
 /* Kinds of parameters (attr.k of a PARAM): the public nb_param_kind values, so that a

@@ -409,6 +409,49 @@ static void b_fmod(gt *t, const void *arg)
     grads(t, "loss", wsum(t, o), (nb_node *const[]){a, b}, (const char *const[]){"a", "b"}, 2);
 }
 
+typedef struct pad_arg {
+    int n;
+    int64_t pads[6];
+    nb_pad_mode mode;
+    double value;
+} pad_arg;
+
+/* F.pad: pairs from the last axis; the gradient of sum(out * wgt). */
+static void b_pad(gt *t, const void *arg)
+{
+    const pad_arg *a = arg;
+    nb_node *x = in(t, "x");
+    nb_node *o = nb_pad(t->g, x, a->n, a->pads, a->mode, a->value);
+    out(t, "out", o);
+    grad1(t, "loss", wsum(t, o), x, "x");
+}
+
+static const pad_arg p_constant_last = {2, {1, 2}, NB_PAD_CONSTANT, 0.0};
+static const pad_arg p_constant_value_2d = {4, {2, 0, 1, 1}, NB_PAD_CONSTANT, -1.5};
+static const pad_arg p_constant_crop = {4, {-1, 2, 1, -2}, NB_PAD_CONSTANT, 0.25};
+static const pad_arg p_reflect_last = {2, {2, 3}, NB_PAD_REFLECT, 0.0};
+static const pad_arg p_reflect_2d = {4, {3, 1, 2, 2}, NB_PAD_REFLECT, 0.0};
+static const pad_arg p_reflect_crop = {2, {-1, 2}, NB_PAD_REFLECT, 0.0};
+
+/* The Hessian-vector product through reflect padding: the adjoint's own gradient. */
+static void b_pad_reflect_second(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *w = in(t, "w"), *v = in(t, "v");
+    nb_node *p = nb_pad(g, x, 2, (const int64_t[]){3, 1}, NB_PAD_REFLECT, 0.0);
+    nb_node *y = nb_sum(g, nb_mul(g, nb_mul(g, p, p), w), NULL, 0, 0);
+    out(t, "y", y);
+    nb_node *gx;
+    if (nb_grad(g, y, &x, 1, &gx) != 0)
+        fail_msg("nb_grad: %s", nb_graph_error(g));
+    out(t, "dy_dx", gx);
+    nb_node *hv;
+    if (nb_grad(g, nb_sum(g, nb_mul(g, gx, v), NULL, 0, 0), &x, 1, &hv) != 0)
+        fail_msg("nb_grad: %s", nb_graph_error(g));
+    out(t, "hv", hv);
+}
+
 /* f32 -> i32 truncates; i32 -> f32 rounds to even. */
 static void b_int_cast(gt *t, const void *arg)
 {
@@ -642,6 +685,13 @@ static const gt_entry entries[] = {
     E("int_broadcast", b_int_broadcast, NULL),
     E("int_cast", b_int_cast, NULL),
     E("fmod_broadcast", b_fmod, NULL),
+    E("pad_constant_last", b_pad, &p_constant_last),
+    E("pad_constant_value_2d", b_pad, &p_constant_value_2d),
+    E("pad_constant_crop", b_pad, &p_constant_crop),
+    E("pad_reflect_last", b_pad, &p_reflect_last),
+    E("pad_reflect_2d", b_pad, &p_reflect_2d),
+    E("pad_reflect_crop", b_pad, &p_reflect_crop),
+    E("pad_reflect_second", b_pad_reflect_second, NULL),
 #endif
 #if GOLDEN_HAVE_REDUCE
     {"seed_b", "seed_b_nb_bce", b_seed_b_bce, NULL},

@@ -234,11 +234,15 @@ static void test_every_attribute(void **state)
         nb_floor_div(g, nb_mul(g, ci, ci), nb_sub(g, ci, nb_add(g, ci, ci))),
         nb_remainder(g, nb_cast(g, x, NB_I32), nb_cast(g, c64, NB_I32)),
         nb_fmod(g, nb_erf(g, x), c32),
+        nb_pad(g, x, 4, (const int64_t[]){1, -1, 0, 2}, NB_PAD_CONSTANT, -2.5),
+        nb_pad(g, y, 4, (const int64_t[]){2, 3, 1, 0}, NB_PAD_REFLECT, 0.0),
     };
     int n = (int)(sizeof outs / sizeof *outs);
     /* Gradients bring slice_grad, scatter_add and the rules' own nodes. */
     nb_node *loss = nb_add(g, nb_sum(g, outs[10], NULL, 0, 0),
                            nb_sum(g, nb_cast(g, outs[12], NB_F64), NULL, 0, 0));
+    /* and pad_reflect_grad, the reflect pad's gradient */
+    loss = nb_add(g, loss, nb_sum(g, nb_mul(g, outs[n - 1], outs[n - 1]), NULL, 0, 0));
     nb_node *grads[2];
     assert_int_equal(nb_grad(g, loss, (nb_node *const[]){y, w}, 2, grads), 0);
     assert_null(nb_graph_error(g));
@@ -268,6 +272,9 @@ static void test_every_attribute(void **state)
     assert_non_null(strstr(text, "= cast i32[2,3] (%0) dtype=i32"));
     assert_non_null(strstr(text, "= floor_div i32[4] ("));
     assert_non_null(strstr(text, "= remainder i32[2,3] ("));
+    assert_non_null(strstr(text, "= pad f32[4,3] (%0) pad_lo=[0,1] pad_hi=[2,-1] mode=constant "
+                                 "value=-2.5"));
+    assert_non_null(strstr(text, "mode=reflect value=0"));
     free(text);
     free(all);
     nb_graph_extras_free(&px);

@@ -531,6 +531,48 @@ def transpose_permute_reshape():
     return [("x", x), ("wgt", wgt)], [("out", out), ("dloss_dx", dx)]
 
 
+# ---- pad: constant (with crops) and reflect, values and gradients ------------------------
+
+def make_pad(name, shape, pads, mode, value):
+    def run():
+        (x,) = req(ramp(shape, -1.0, 0.23, wrap=2.5))
+        if mode == "reflect":
+            # torch pads only the last 1-3 axes of a 2-5 dim input in reflect mode.
+            out = F.pad(x, pads, mode="reflect")
+        else:
+            out = F.pad(x, pads, mode="constant", value=value)
+        wgt = weights(list(out.shape))
+        (dx,) = grads((out * wgt).sum(), [x])
+        return [("x", x), ("wgt", wgt)], [("out", out), ("dloss_dx", dx)]
+    run.__name__ = name
+    return run
+
+
+PAD = [
+    ("pad_constant_last", [2, 3], (1, 2), "constant", 0.0),
+    ("pad_constant_value_2d", [2, 3, 2], (2, 0, 1, 1), "constant", -1.5),
+    ("pad_constant_crop", [3, 4], (-1, 2, 1, -2), "constant", 0.25),
+    ("pad_reflect_last", [2, 4], (2, 3), "reflect", 0.0),
+    ("pad_reflect_2d", [2, 3, 4], (3, 1, 2, 2), "reflect", 0.0),
+    ("pad_reflect_crop", [1, 2, 5], (-1, 2), "reflect", 0.0),
+]
+for _a in PAD:
+    CASES.append(make_pad(*_a))
+
+
+@case
+def pad_reflect_second():
+    # d/dx of sum(grad . v) where grad = d/dx sum(reflect_pad(x)^2 * w): exercises the
+    # adjoint's own gradient (reflect padding again).
+    (x,) = req(ramp([2, 4], -0.8, 0.37, wrap=2.0))
+    w = weights([2, 8])
+    y = (F.pad(x, (3, 1), mode="reflect") ** 2 * w).sum()
+    (gx,) = torch.autograd.grad(y, [x], create_graph=True)
+    v = ramp([2, 4], 0.5, -0.3)
+    (h,) = torch.autograd.grad((gx * v).sum(), [x])
+    return [("x", x), ("w", w), ("v", v)], [("y", y), ("dy_dx", gx), ("hv", h)]
+
+
 # ---- second order -------------------------------------------------------------------------
 
 @case

@@ -1,0 +1,113 @@
+/* cg_index.c — kernels of the ops that move elements by computed positions: pad
+ * (constant and reflect) and reflect pad's adjoint. */
+#include <float.h>
+#include <math.h>
+
+#include "cg.h"
+
+/* Opens loop d over [0, size) and computes j<d>, the position along axis d of the
+ * unpadded side that position i<d> of the padded side reads: i - lo, mirrored about the
+ * edges (reflect; n the unpadded size) or left outside [0, n) (constant: the caller
+ * tests it). */
+static void open_axis(cg_ctx *c, int d, int64_t size, int64_t lo, int64_t n, int reflect)
+{
+    cg_line(c, "for (long i%d = 0; i%d < %lld; i%d++) {", d, d, (long long)size, d);
+    c->indent++;
+    if (lo >= 0)
+        cg_line(c, "long j%d = i%d - %lld;", d, d, (long long)lo);
+    else
+        cg_line(c, "long j%d = i%d + %lld;", d, d, (long long)-lo);
+    if (!reflect)
+        return;
+    cg_line(c, "if (j%d < 0)", d);
+    cg_line(c, "    j%d = -j%d;", d, d);
+    cg_line(c, "else if (j%d > %lld)", d, (long long)(n - 1));
+    cg_line(c, "    j%d = %lld - j%d;", d, (long long)(2 * (n - 1)), d);
+}
+
+/* Appends "i0 * 12 + i1" (var "i") or with "j" over the strides. */
+static void put_index(cg_ctx *c, const char *var, int rank, const int64_t *st)
+{
+    cg_index(c->t, 0, var, rank, st);
+}
+
+/* PAD: y (padded) walked in order; y[i] = x0[j] where every j<d> is inside x, else the
+ * value (constant), or x0[j] with j mirrored (reflect, always inside). */
+void cg_k_pad(cg_ctx *c, const ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    int r = n->rank, reflect = n->attr.pad.reflect;
+    int64_t xs[NB_MAX_RANK], ys[NB_MAX_RANK];
+    cg_strides(r, x->shape, xs);
+    cg_strides(r, n->shape, ys);
+    for (int d = 0; d < r; d++)
+        open_axis(c, d, n->shape[d], n->attr.pad.lo[d], x->shape[d], reflect);
+    /* Axes that add elements before or after need a bounds test (constant mode). */
+    int tests = 0;
+    for (int d = 0; d < r && !reflect; d++)
+        tests += n->attr.pad.lo[d] > 0 || n->attr.pad.hi[d] > 0;
+    cg_begin(c);
+    cg_s(c, "y[");
+    put_index(c, "i", r, ys);
+    cg_s(c, "] = ");
+    if (tests) {
+        int first = 1;
+        for (int d = 0; d < r; d++) {
+            if (n->attr.pad.lo[d] > 0) {
+                cg_s(c, first ? "" : " && ");
+                cg_s(c, "j");
+                cg_i(c, d);
+                cg_s(c, " >= 0");
+                first = 0;
+            }
+            if (n->attr.pad.hi[d] > 0) {
+                cg_s(c, first ? "" : " && ");
+                cg_s(c, "j");
+                cg_i(c, d);
+                cg_s(c, " < ");
+                cg_i(c, (long long)x->shape[d]);
+                first = 0;
+            }
+        }
+        cg_s(c, " ? ");
+    }
+    cg_s(c, "x0[");
+    put_index(c, "j", r, xs);
+    cg_s(c, "]");
+    if (tests) {
+        /* The value as the dtype holds it: an f32 value past FLT_MAX is infinite. */
+        double v = n->attr.f[0];
+        if (n->dtype == NB_F32 && isfinite(v))
+            v = fabs(v) > FLT_MAX ? copysign(INFINITY, v) : (double)(float)v;
+        char lit[CG_LIT_MAX];
+        cg_lit(lit, n->dtype, v);
+        cg_s(c, " : ");
+        cg_s(c, lit);
+    }
+    cg_end(c, ";");
+    cg_loops_close(c, r);
+}
+
+/* PAD_REFLECT_GRAD: zeros of x's shape (y), then every element of the padded operand x0
+ * added onto the element it mirrors, in x0's order (the sums' order is fixed). */
+void cg_k_pad_reflect_grad(cg_ctx *c, const ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    int r = n->rank;
+    int64_t xs[NB_MAX_RANK], ys[NB_MAX_RANK];
+    cg_strides(r, x->shape, xs);
+    cg_strides(r, n->shape, ys);
+    char zero[CG_LIT_MAX];
+    cg_lit(zero, n->dtype, 0.0);
+    cg_line(c, "for (long i = 0; i < %lld; i++)", (long long)n->numel);
+    cg_line(c, "    y[i] = %s;", zero);
+    for (int d = 0; d < r; d++)
+        open_axis(c, d, x->shape[d], n->attr.pad.lo[d], n->shape[d], 1);
+    cg_begin(c);
+    cg_s(c, "y[");
+    put_index(c, "j", r, ys);
+    cg_s(c, "] += x0[");
+    put_index(c, "i", r, xs);
+    cg_end(c, "];");
+    cg_loops_close(c, r);
+}
