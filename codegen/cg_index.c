@@ -1,5 +1,5 @@
 /* cg_index.c — kernels of the ops that move elements by computed positions: pad
- * (constant and reflect) and reflect pad's adjoint. */
+ * (constant and reflect), reflect pad's adjoint, and scatter-add along an axis. */
 #include <float.h>
 #include <math.h>
 
@@ -110,4 +110,51 @@ void cg_k_pad_reflect_grad(cg_ctx *c, const ir_node *n)
     put_index(c, "i", r, xs);
     cg_end(c, "];");
     cg_loops_close(c, r);
+}
+
+/* SCATTER_ADD_AXIS: y = x0, then, viewing x0 and y as [A, C, B] and the index x1 and src
+ * x2 as [A, K, B] (the axes before the axis, the axis, the axes after), y[a, r, b] +=
+ * x2[a, k, b] with r = x1[a, k, b], in index order; r outside [0, C) returns 1. */
+void cg_k_scatter_add_axis(cg_ctx *c, const ir_node *n)
+{
+    const ir_node *index = n->in[1];
+    int axis = n->attr.axis;
+    int64_t size[3] = {1, index->shape[axis], 1}, is[3], ys[3];
+    for (int d = 0; d < axis; d++)
+        size[0] *= n->shape[d];
+    for (int d = axis + 1; d < n->rank; d++)
+        size[2] *= n->shape[d];
+    int64_t cols = n->shape[axis];
+    cg_strides(3, size, is);
+    ys[0] = cols * size[2];
+    ys[1] = 0;
+    ys[2] = 1;
+    uint32_t loops = 0;
+    for (int d = 0; d < 3; d++) {
+        if (size[d] > 1)
+            loops |= 1u << d;
+        else
+            is[d] = ys[d] = 0;
+    }
+    cg_line(c, "for (long i = 0; i < %lld; i++)", (long long)n->numel);
+    cg_line(c, "    y[i] = x0[i];");
+    int open = cg_loops_open(c, "i", 3, size, loops);
+    cg_begin(c);
+    cg_s(c, "const long i = ");
+    cg_index(c->t, 0, "i", 3, is);
+    cg_end(c, ";");
+    cg_line(c, "const long r = x1[i];");
+    cg_line(c, "if (r < 0 || r >= %lld)", (long long)cols);
+    cg_line(c, "    return 1;");
+    cg_begin(c);
+    cg_s(c, "y[");
+    cg_index(c->t, 0, "i", 3, ys);
+    cg_s(c, " + r");
+    if (size[2] > 1) {
+        cg_s(c, " * ");
+        cg_i(c, size[2]);
+    }
+    cg_end(c, "] += x2[i];");
+    cg_loops_close(c, open);
+    c->can_fail = 1;
 }

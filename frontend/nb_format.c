@@ -45,6 +45,7 @@ const uint32_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_ONE_HOT] = KEY(CLASSES) | KEY(DTYPE),
     [IR_OP_TAKE_ALONG_AXIS] = KEY(AXIS),
     [IR_OP_PAD] = KEY(PAD_LO) | KEY(PAD_HI) | KEY(MODE) | KEY(VALUE),
+    [IR_OP_SCATTER_ADD_AXIS] = KEY(AXIS),
     [IR_OP_PAD_REFLECT_GRAD] = KEY(PAD_LO) | KEY(PAD_HI) | KEY(MODE),
 };
 

@@ -269,6 +269,18 @@ typedef enum nb_pad_mode {
  * gradient added back onto its source (reflect). */
 nb_node *nb_pad(nb_graph *g, nb_node *x, int n_pads, const int64_t *pads, nb_pad_mode mode,
                 double value);
+/* torch.scatter_add(x, axis, index, src) (axis negative counts from the end): a copy of
+ * x with src[.., k, ..] added at x[.., index[.., k, ..], ..], repeated indices adding up
+ * in index order. index is i32 of src's shape, which is x's on every axis but `axis`
+ * (torch also accepts shorter ones). An index outside [0, x.shape[axis]) at run time
+ * makes nb_program_run fail naming the node, as nb_gather does. f32 or f64. Gradients as
+ * torch: gy for x, torch.gather(gy, axis, index) for src. */
+nb_node *nb_scatter_add(nb_graph *g, nb_node *x, int axis, nb_node *index, nb_node *src);
+/* torch.index_add(x, axis, index, source): source's slice k along the axis added to x's
+ * slice index[k]; index is a 1-D i32 of source.shape[axis] entries, source is x's shape
+ * but along the axis. Out-of-range indices fail the run; gradients: gy for x,
+ * torch.index_select(gy, axis, index) for source. */
+nb_node *nb_index_add(nb_graph *g, nb_node *x, int axis, nb_node *index, nb_node *source);
 
 /* ---- softmax and losses ------------------------------------------------------------ */
 

@@ -1,8 +1,10 @@
 /* ops_index.c — shape and gradient rules of the ops that move elements by computed
- * positions: pad (constant and reflect) and reflect pad's adjoint. Gradients are
+ * positions: pad (constant and reflect), reflect pad's adjoint, and scatter-add along an
+ * axis. Gradients are
  * compositions of these same ops, so gradients of gradients work. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ir.h"
 
@@ -88,5 +90,55 @@ int ir_vjp_pad_reflect_grad(ir_graph *g, ir_node *n, ir_node *gy, const unsigned
 {
     (void)need;
     gx[0] = ir_make1(g, IR_OP_PAD, gy, &n->attr);
+    return 0;
+}
+
+/* x float; index i32 and src of x's dtype, both of one shape, of x's rank and as long as
+ * x on every axis but attr.axis (torch lets them be shorter; nabla asks for equal, so
+ * that src's gradient is a take_along_axis of gy). */
+int ir_shape_scatter_add_axis(ir_graph *g, ir_node *n)
+{
+    const ir_node *x = n->in[0], *index = n->in[1], *src = n->in[2];
+    int axis = n->attr.axis;
+    char tx[IR_TYPE_STR_MAX], ti[IR_TYPE_STR_MAX], ts[IR_TYPE_STR_MAX];
+    const char *name = ir_op_defs[n->op].name;
+    ir_type_str(x, tx, sizeof tx);
+    ir_type_str(index, ti, sizeof ti);
+    ir_type_str(src, ts, sizeof ts);
+    if (!ir_is_float(x->dtype) || src->dtype != x->dtype)
+        return ir_error(g, "%s: x and src must share one float dtype, got %s and %s", name, tx, ts);
+    if (index->dtype != NB_I32)
+        return ir_error(g, "%s: the index is %s; it must be i32", name, ti);
+    if (x->rank < 1 || axis < 0 || axis >= x->rank)
+        return ir_error(g, "%s: axis %d is out of range for %s", name, axis, tx);
+    if (!ir_same_shape(index, src))
+        return ir_error(g, "%s: the index %s and src %s must have one shape", name, ti, ts);
+    if (index->rank != x->rank)
+        return ir_error(g, "%s: the index %s must have the rank of %s", name, ti, tx);
+    for (int d = 0; d < x->rank; d++)
+        if (d != axis && index->shape[d] != x->shape[d])
+            return ir_error(g,
+                            "%s: the index %s and %s differ on axis %d (%lld vs %lld); only "
+                            "axis %d may differ",
+                            name, ti, tx, d, (long long)index->shape[d], (long long)x->shape[d],
+                            axis);
+    n->dtype = x->dtype;
+    n->rank = x->rank;
+    memcpy(n->shape, x->shape, (size_t)x->rank * sizeof *n->shape);
+    return 0;
+}
+
+/* y = x + scatter(src): x's gradient is gy, src's the elements of gy its elements were
+ * added to (torch.gather(gy, axis, index)). */
+int ir_vjp_scatter_add_axis(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
+                            ir_node **gx)
+{
+    if (need[0])
+        gx[0] = gy;
+    if (need[2]) {
+        ir_attr a = {0};
+        a.axis = n->attr.axis;
+        gx[2] = ir_make2(g, IR_OP_TAKE_ALONG_AXIS, gy, n->in[1], &a);
+    }
     return 0;
 }

@@ -452,6 +452,25 @@ static void b_pad_reflect_second(gt *t, const void *arg)
     out(t, "hv", hv);
 }
 
+typedef struct scatter_arg {
+    int index_add;
+    int axis;
+} scatter_arg;
+
+/* torch.scatter_add / index_add and the gradients of sum(out * wgt). */
+static void b_scatter(gt *t, const void *arg)
+{
+    const scatter_arg *a = arg;
+    nb_node *x = in(t, "x"), *idx = in(t, "index"), *src = in(t, "src");
+    nb_node *o = a->index_add ? nb_index_add(t->g, x, a->axis, idx, src)
+                              : nb_scatter_add(t->g, x, a->axis, idx, src);
+    out(t, "out", o);
+    grads(t, "loss", wsum(t, o), (nb_node *const[]){x, src}, (const char *const[]){"x", "src"}, 2);
+}
+
+static const scatter_arg s_scatter_axis1 = {0, -1}, s_scatter_axis0 = {0, 0},
+                         s_index_axis1 = {1, 1}, s_index_axis0 = {1, -2};
+
 /* f32 -> i32 truncates; i32 -> f32 rounds to even. */
 static void b_int_cast(gt *t, const void *arg)
 {
@@ -692,6 +711,10 @@ static const gt_entry entries[] = {
     E("pad_reflect_2d", b_pad, &p_reflect_2d),
     E("pad_reflect_crop", b_pad, &p_reflect_crop),
     E("pad_reflect_second", b_pad_reflect_second, NULL),
+    E("scatter_add_axis1", b_scatter, &s_scatter_axis1),
+    E("scatter_add_axis0_3d", b_scatter, &s_scatter_axis0),
+    E("index_add_axis1", b_scatter, &s_index_axis1),
+    E("index_add_axis0", b_scatter, &s_index_axis0),
 #endif
 #if GOLDEN_HAVE_REDUCE
     {"seed_b", "seed_b_nb_bce", b_seed_b_bce, NULL},

@@ -235,6 +235,10 @@ static void test_every_attribute(void **state)
         nb_remainder(g, nb_cast(g, x, NB_I32), nb_cast(g, c64, NB_I32)),
         nb_fmod(g, nb_erf(g, x), c32),
         nb_pad(g, x, 4, (const int64_t[]){1, -1, 0, 2}, NB_PAD_CONSTANT, -2.5),
+        nb_scatter_add(g, x, -1, nb_constant(g, NB_I32, 2, s23, (const double[]){2, 0, 0, 1, 1, 1}),
+                       c32),
+        nb_index_add(g, x, 1, nb_constant(g, NB_I32, 1, s2, (const double[]){2, 2}),
+                     nb_slice(g, c32, NULL, (const int64_t[]){2, 2}, NULL)),
         nb_pad(g, y, 4, (const int64_t[]){2, 3, 1, 0}, NB_PAD_REFLECT, 0.0),
     };
     int n = (int)(sizeof outs / sizeof *outs);
@@ -275,6 +279,7 @@ static void test_every_attribute(void **state)
     assert_non_null(strstr(text, "= pad f32[4,3] (%0) pad_lo=[0,1] pad_hi=[2,-1] mode=constant "
                                  "value=-2.5"));
     assert_non_null(strstr(text, "mode=reflect value=0"));
+    assert_non_null(strstr(text, "= scatter_add_axis f32[2,3] (%0, "));
     free(text);
     free(all);
     nb_graph_extras_free(&px);

@@ -96,7 +96,8 @@ static void test_fallible_rows_are_the_index_ops(void **state)
 {
     (void)state;
     static const char *const fallible[] = {"gather",          "scatter_add", "one_hot",
-                                           "take_along_axis", "floor_div",   "remainder"};
+                                           "take_along_axis", "floor_div",   "remainder",
+                                           "scatter_add_axis"};
     int bad = 0;
     for (int op = 0; op < IR_OP_COUNT; op++) {
         int want = 0;

@@ -573,6 +573,53 @@ def pad_reflect_second():
     return [("x", x), ("w", w), ("v", v)], [("y", y), ("dy_dx", gx), ("hv", h)]
 
 
+# ---- scatter_add and index_add: repeated indices add up ---------------------------------
+
+@case
+def scatter_add_axis1():
+    x, src = req(ramp([3, 4], -1.0, 0.31, wrap=2.0), ramp([3, 2], 0.5, -0.27))
+    idx = torch.tensor([[3, 3], [0, 2], [1, 1]])  # rows 0 and 2 hit one column twice
+    out = torch.scatter_add(x, 1, idx, src)
+    wgt = weights([3, 4])
+    dx, ds = grads((out * wgt).sum(), [x, src])
+    return [("x", x), ("index", idx), ("src", src), ("wgt", wgt)], \
+        [("out", out), ("dloss_dx", dx), ("dloss_dsrc", ds)]
+
+
+@case
+def scatter_add_axis0_3d():
+    x, src = req(ramp([2, 3, 2], 0.2, 0.17, wrap=1.5), ramp([4, 3, 2], -0.6, 0.09))
+    idx = torch.tensor([[[1, 0], [0, 0], [1, 1]], [[1, 1], [0, 1], [0, 0]],
+                        [[0, 0], [1, 1], [1, 0]], [[1, 0], [0, 1], [1, 1]]])
+    out = torch.scatter_add(x, 0, idx, src)
+    wgt = weights([2, 3, 2])
+    dx, ds = grads((out * wgt).sum(), [x, src])
+    return [("x", x), ("index", idx), ("src", src), ("wgt", wgt)], \
+        [("out", out), ("dloss_dx", dx), ("dloss_dsrc", ds)]
+
+
+@case
+def index_add_axis1():
+    x, src = req(ramp([2, 5, 2], -0.4, 0.13, wrap=1.2), ramp([2, 3, 2], 0.7, -0.21))
+    idx = torch.tensor([4, 0, 4])
+    out = torch.index_add(x, 1, idx, src)
+    wgt = weights([2, 5, 2])
+    dx, ds = grads((out * wgt).sum(), [x, src])
+    return [("x", x), ("index", idx), ("src", src), ("wgt", wgt)], \
+        [("out", out), ("dloss_dx", dx), ("dloss_dsrc", ds)]
+
+
+@case
+def index_add_axis0():
+    x, src = req(ramp([3, 2], 0.1, 0.4, wrap=1.0), ramp([4, 2], -0.3, 0.11))
+    idx = torch.tensor([2, 2, 0, 2])
+    out = torch.index_add(x, 0, idx, src)
+    wgt = weights([3, 2])
+    dx, ds = grads((out * wgt).sum(), [x, src])
+    return [("x", x), ("index", idx), ("src", src), ("wgt", wgt)], \
+        [("out", out), ("dloss_dx", dx), ("dloss_dsrc", ds)]
+
+
 # ---- second order -------------------------------------------------------------------------
 
 @case
