@@ -1,5 +1,5 @@
 /* cg_index.c — kernels of the ops that move elements by computed positions: pad
- * (constant and reflect), reflect pad's adjoint, and scatter-add along an axis. */
+ * (constant and reflect), reflect pad's adjoint, scatter-add along an axis, and cumsum. */
 #include <float.h>
 #include <math.h>
 
@@ -157,4 +157,31 @@ void cg_k_scatter_add_axis(cg_ctx *c, const ir_node *n)
     cg_end(c, "] += x2[i];");
     cg_loops_close(c, open);
     c->can_fail = 1;
+}
+
+/* CUMSUM: x0 and y viewed as [A, C, B] (the axes before the axis, the axis, the axes
+ * after); for each (a, b) one double accumulator takes x0[a, k, b] for k = 0 .. C - 1 (C - 1
+ * down to 0 when reversed), y[a, k, b] its value rounded to y's type after each. */
+void cg_k_cumsum(cg_ctx *c, const ir_node *n)
+{
+    int axis = n->attr.axis;
+    int64_t outer = 1, inner = 1, len = n->shape[axis];
+    for (int d = 0; d < axis; d++)
+        outer *= n->shape[d];
+    for (int d = axis + 1; d < n->rank; d++)
+        inner *= n->shape[d];
+    const char *t = cg_ctype(n->dtype);
+    cg_line(c, "for (long a = 0; a < %lld; a++)", (long long)outer);
+    cg_line(c, "    for (long b = 0; b < %lld; b++) {", (long long)inner);
+    cg_line(c, "        double s = 0.0;");
+    if (n->attr.reverse)
+        cg_line(c, "        for (long k = %lld; k >= 0; k--) {", (long long)(len - 1));
+    else
+        cg_line(c, "        for (long k = 0; k < %lld; k++) {", (long long)len);
+    cg_line(c, "            const long i = (a * %lld + k) * %lld + b;", (long long)len,
+            (long long)inner);
+    cg_line(c, "            s += x0[i];");
+    cg_line(c, "            y[i] = (%s)s;", t);
+    cg_line(c, "        }");
+    cg_line(c, "    }");
 }

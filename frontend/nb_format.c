@@ -13,7 +13,7 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
     [NB_KEY_LO] = "lo",           [NB_KEY_HI] = "hi",           [NB_KEY_SLOPE] = "slope",
     [NB_KEY_ALPHA] = "alpha",     [NB_KEY_KIND] = "kind",       [NB_KEY_VALUES] = "values",
     [NB_KEY_NAME] = "name",       [NB_KEY_PAD_LO] = "pad_lo",   [NB_KEY_PAD_HI] = "pad_hi",
-    [NB_KEY_MODE] = "mode",       [NB_KEY_VALUE] = "value",
+    [NB_KEY_REVERSE] = "reverse", [NB_KEY_MODE] = "mode",       [NB_KEY_VALUE] = "value",
 };
 
 #define KEY(k) (1u << NB_KEY_##k)
@@ -46,6 +46,7 @@ const uint32_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_TAKE_ALONG_AXIS] = KEY(AXIS),
     [IR_OP_PAD] = KEY(PAD_LO) | KEY(PAD_HI) | KEY(MODE) | KEY(VALUE),
     [IR_OP_SCATTER_ADD_AXIS] = KEY(AXIS),
+    [IR_OP_CUMSUM] = KEY(AXIS) | KEY(REVERSE),
     [IR_OP_PAD_REFLECT_GRAD] = KEY(PAD_LO) | KEY(PAD_HI) | KEY(MODE),
 };
 

@@ -31,6 +31,7 @@ typedef enum nb_format_key {
     NB_KEY_PAD_HI,  /* attr.pad.hi */
     NB_KEY_MODE,    /* attr.pad.reflect: constant or reflect */
     NB_KEY_VALUE,   /* attr.f[0] of pad */
+    NB_KEY_REVERSE, /* attr.reverse of cumsum: 0 or 1 */
     NB_KEY_KIND,    /* attr.k of param: model, optimizer, grad */
     NB_KEY_VALUES,  /* a constant's values: {v0, v1, ...} */
     NB_KEY_NAME,    /* the node's name: "..." (any op) */

@@ -530,11 +530,13 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
     case NB_KEY_KEEPDIM:
     case NB_KEY_TRANS_A:
     case NB_KEY_TRANS_B:
+    case NB_KEY_REVERSE:
         if (read_int_in(p, 0, 1, &v, "a flag (0 or 1)") != 0)
             return -1;
         *(k == NB_KEY_KEEPDIM   ? &a->keepdim
           : k == NB_KEY_TRANS_A ? &a->trans_a
-                                : &a->trans_b) = (int)v;
+          : k == NB_KEY_TRANS_B ? &a->trans_b
+                                : &a->reverse) = (int)v;
         return 0;
     case NB_KEY_AXIS:
         if (read_int_in(p, -NB_MAX_RANK, NB_MAX_RANK, &v, "an axis") != 0)

@@ -1,5 +1,5 @@
 /* nb_index.c — builders of the ops that move elements by computed positions: pad,
- * scatter_add, index_add. */
+ * scatter_add, index_add, cumsum. */
 #include "ir.h"
 
 /* F.pad's flat list, pairs from the last axis, becomes per-axis lo/hi in attr.pad; the
@@ -88,4 +88,11 @@ nb_node *nb_index_add(nb_graph *g, nb_node *x, int axis, nb_node *index, nb_node
     ir_node *column = ir_reshape(g, index, x->rank, shape);
     ir_node *wide = ir_broadcast_to(g, column, source->rank, source->shape);
     return nb_scatter_add(g, x, a, wide, source);
+}
+
+nb_node *nb_cumsum(nb_graph *g, nb_node *x, int axis)
+{
+    ir_attr attr = {0};
+    attr.axis = norm_axis(g, x, axis);
+    return ir_make1(g, IR_OP_CUMSUM, x, &attr);
 }

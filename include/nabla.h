@@ -281,6 +281,11 @@ nb_node *nb_scatter_add(nb_graph *g, nb_node *x, int axis, nb_node *index, nb_no
  * but along the axis. Out-of-range indices fail the run; gradients: gy for x,
  * torch.index_select(gy, axis, index) for source. */
 nb_node *nb_index_add(nb_graph *g, nb_node *x, int axis, nb_node *index, nb_node *source);
+/* torch.cumsum(x, axis) (negative counts from the end) of an f32 or f64 x of rank >= 1:
+ * y[.., k, ..] = x[.., 0, ..] + ... + x[.., k, ..], added in that order in a double
+ * accumulator (as torch's CPU kernel), each y rounded once to x's dtype. The gradient is
+ * the cumsum of gy from the end of the axis. */
+nb_node *nb_cumsum(nb_graph *g, nb_node *x, int axis);
 
 /* ---- softmax and losses ------------------------------------------------------------ */
 

@@ -50,6 +50,7 @@ typedef struct ir_attr {
         int64_t lo[NB_MAX_RANK], hi[NB_MAX_RANK]; /* per axis, added before / after */
         int reflect;                              /* 0: constant (the value in f[0]) */
     } pad;                                        /* pad, pad_reflect_grad (ir/ops_index.def) */
+    int reverse; /* cumsum: from the end of the axis (the gradient's scan) */
 } ir_attr;
 
 /* Kinds of parameters (attr.k of a PARAM): the public nb_param_kind values, so that a

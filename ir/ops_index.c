@@ -1,6 +1,6 @@
 /* ops_index.c — shape and gradient rules of the ops that move elements by computed
- * positions: pad (constant and reflect), reflect pad's adjoint, and scatter-add along an
- * axis. Gradients are
+ * positions: pad (constant and reflect), reflect pad's adjoint, scatter-add along an axis
+ * and cumsum. Gradients are
  * compositions of these same ops, so gradients of gradients work. */
 #include <math.h>
 #include <stdio.h>
@@ -140,5 +140,33 @@ int ir_vjp_scatter_add_axis(ir_graph *g, ir_node *n, ir_node *gy, const unsigned
         a.axis = n->attr.axis;
         gx[2] = ir_make2(g, IR_OP_TAKE_ALONG_AXIS, gy, n->in[1], &a);
     }
+    return 0;
+}
+
+/* A float x of rank >= 1, the axis in range; the result is x's shape. */
+int ir_shape_cumsum(ir_graph *g, ir_node *n)
+{
+    const ir_node *x = n->in[0];
+    char t[IR_TYPE_STR_MAX];
+    if (ir_check_dtypes(g, n, 1) != 0)
+        return -1;
+    if (n->attr.axis < 0 || n->attr.axis >= x->rank)
+        return ir_error(g, "cumsum: axis %d is out of range for %s", n->attr.axis,
+                        ir_type_str(x, t, sizeof t));
+    if (n->attr.reverse != 0 && n->attr.reverse != 1)
+        return ir_error(g, "cumsum: reverse must be 0 or 1, got %d", n->attr.reverse);
+    n->rank = x->rank;
+    memcpy(n->shape, x->shape, (size_t)x->rank * sizeof *n->shape);
+    return 0;
+}
+
+/* y_k = sum_{j <= k} x_j: dx_j = sum_{k >= j} gy_k, the cumsum of gy from the end (and
+ * from the start for a reversed one), as PyTorch. */
+int ir_vjp_cumsum(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
+{
+    (void)need;
+    ir_attr a = n->attr;
+    a.reverse = !a.reverse;
+    gx[0] = ir_make1(g, IR_OP_CUMSUM, gy, &a);
     return 0;
 }

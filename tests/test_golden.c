@@ -471,6 +471,35 @@ static void b_scatter(gt *t, const void *arg)
 static const scatter_arg s_scatter_axis1 = {0, -1}, s_scatter_axis0 = {0, 0},
                          s_index_axis1 = {1, 1}, s_index_axis0 = {1, -2};
 
+/* torch.cumsum along arg's axis; the gradient of sum(out * wgt). */
+static void b_cumsum(gt *t, const void *arg)
+{
+    nb_node *x = in(t, "x");
+    nb_node *o = nb_cumsum(t->g, x, *(const int *)arg);
+    out(t, "out", o);
+    grad1(t, "loss", wsum(t, o), x, "x");
+}
+
+static const int c_last = -1, c_axis1 = 1, c_axis0 = 0;
+
+/* A Hessian-vector product through cumsum: the reversed scan's gradient. */
+static void b_cumsum_second(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *w = in(t, "w"), *v = in(t, "v");
+    nb_node *c = nb_cumsum(g, x, 1);
+    nb_node *y = nb_sum(g, nb_mul(g, nb_mul(g, c, c), w), NULL, 0, 0);
+    out(t, "y", y);
+    nb_node *gx, *hv;
+    if (nb_grad(g, y, &x, 1, &gx) != 0)
+        fail_msg("nb_grad: %s", nb_graph_error(g));
+    out(t, "dy_dx", gx);
+    if (nb_grad(g, nb_sum(g, nb_mul(g, gx, v), NULL, 0, 0), &x, 1, &hv) != 0)
+        fail_msg("nb_grad: %s", nb_graph_error(g));
+    out(t, "hv", hv);
+}
+
 /* f32 -> i32 truncates; i32 -> f32 rounds to even. */
 static void b_int_cast(gt *t, const void *arg)
 {
@@ -715,6 +744,10 @@ static const gt_entry entries[] = {
     E("scatter_add_axis0_3d", b_scatter, &s_scatter_axis0),
     E("index_add_axis1", b_scatter, &s_index_axis1),
     E("index_add_axis0", b_scatter, &s_index_axis0),
+    E("cumsum_last", b_cumsum, &c_last),
+    E("cumsum_axis1_3d", b_cumsum, &c_axis1),
+    E("cumsum_axis0", b_cumsum, &c_axis0),
+    E("cumsum_second", b_cumsum_second, NULL),
 #endif
 #if GOLDEN_HAVE_REDUCE
     {"seed_b", "seed_b_nb_bce", b_seed_b_bce, NULL},

@@ -196,6 +196,15 @@ static nb_node *index_add_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
     return nb_mul(g, s, nb_mul(g, s, s));
 }
 
+/* cumsum, squared for a Hessian (second order goes through the reversed scan's
+ * gradient, a forward scan). */
+static nb_node *cumsum_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    nb_node *c = nb_cumsum(g, x[0], -2);
+    return nb_mul(g, c, c);
+}
+
 /* The index input, drawn from [0, hi). */
 #define GC_INDEX(hi, r, ...)                                                                       \
     {                                                                                              \
@@ -243,6 +252,8 @@ static const gc_case cases[] = {
     {"scatter_add_sq_2nd", scatter_sq, 3, {GC_F(2, 3, 4), GC_INDEX(4, 2, 3, 5), GC_F(2, 3, 5)}, 1},
     {"index_add_cube", index_add_sq, 3, {GC_F(2, 3, 2), GC_INDEX(3, 1, 6), GC_F(2, 6, 2)}, 0},
     {"index_add_cube_2nd", index_add_sq, 3, {GC_F(2, 3, 2), GC_INDEX(3, 1, 6), GC_F(2, 6, 2)}, 1},
+    {"cumsum_sq", cumsum_sq, 1, {GC_F(3, 2, 4, 3)}, 0},
+    {"cumsum_sq_2nd", cumsum_sq, 1, {GC_F(2, 5, 2)}, 1},
     {"pad_constant", pad_constant, 1, {GC_F(2, 3, 4)}, 0},
     {"pad_constant_2nd", pad_constant, 1, {GC_F(3, 2, 3, 4)}, 1},
     {"pad_reflect_last", pad_reflect_last, 1, {GC_F(2, 2, 4)}, 0},

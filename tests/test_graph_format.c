@@ -239,6 +239,7 @@ static void test_every_attribute(void **state)
                        c32),
         nb_index_add(g, x, 1, nb_constant(g, NB_I32, 1, s2, (const double[]){2, 2}),
                      nb_slice(g, c32, NULL, (const int64_t[]){2, 2}, NULL)),
+        nb_cumsum(g, x, -1),
         nb_pad(g, y, 4, (const int64_t[]){2, 3, 1, 0}, NB_PAD_REFLECT, 0.0),
     };
     int n = (int)(sizeof outs / sizeof *outs);
@@ -280,6 +281,7 @@ static void test_every_attribute(void **state)
                                  "value=-2.5"));
     assert_non_null(strstr(text, "mode=reflect value=0"));
     assert_non_null(strstr(text, "= scatter_add_axis f32[2,3] (%0, "));
+    assert_non_null(strstr(text, "= cumsum f32[2,3] (%0) axis=1 reverse=0"));
     free(text);
     free(all);
     nb_graph_extras_free(&px);

@@ -1,6 +1,7 @@
 /* test_pad.c — nb_pad beyond the PyTorch goldens: values worked out by hand on the tcc
  * and cc backends (reflect on an axis torch does not pad, a rank-0 operand, a value past
- * f32's range), and the errors of the builder, the shape rule and the graph format. */
+ * f32's range), the errors of the builder, the shape rule and the graph format, and
+ * pads (and cumsums) differing only in attributes kept apart by the merging of nodes. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -168,12 +169,38 @@ static void test_errors(void **state)
     }
 }
 
+/* Pads that differ only in their pads, and a cumsum next to its reversed twin, are
+ * different nodes to the compiler's merging of equal nodes (all attributes compared). */
+static void test_not_merged(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F64, 1, (const int64_t[]){2});
+    nb_node *outs[] = {nb_pad(g, x, 2, (const int64_t[]){1, 0}, NB_PAD_CONSTANT, 0.0),
+                       nb_pad(g, x, 2, (const int64_t[]){0, 1}, NB_PAD_CONSTANT, 0.0),
+                       nb_pad(g, x, 2, (const int64_t[]){1, 0}, NB_PAD_REFLECT, 0.0),
+                       nb_cumsum(g, x, 0), NULL};
+    /* The gradient of sum(cumsum(x) * x) holds the reversed cumsum of x itself. */
+    assert_int_equal(nb_grad(g, nb_sum(g, nb_mul(g, outs[3], x), NULL, 0, 0), &x, 1, &outs[4]), 0);
+    const double xv[2] = {3, 5};
+    nb_program *p = compile_run(g, outs, 5, NB_BACKEND_TCC, xv);
+    expect_values(p, 0, (const double[]){0, 3, 5}, 3, "pad (1, 0)");
+    expect_values(p, 1, (const double[]){3, 5, 0}, 3, "pad (0, 1)");
+    expect_values(p, 2, (const double[]){5, 3, 5}, 3, "reflect (1, 0)");
+    expect_values(p, 3, (const double[]){3, 8}, 2, "cumsum");
+    /* cumsum(x) + reversed cumsum(x): [3 + 8, 8 + 5] (d/dx of x0^2 + x0 x1 + x1^2) */
+    expect_values(p, 4, (const double[]){11, 13}, 2, "gradient");
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_values),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_not_merged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
-/* test_scatter.c — nb_scatter_add and nb_index_add beyond the PyTorch goldens: values
- * worked out by hand on the tcc and cc backends, an index out of range failing the run
- * (and the program running again with good data), and the builders' errors. */
+/* test_scatter.c — nb_scatter_add, nb_index_add and nb_cumsum beyond the PyTorch goldens:
+ * values worked out by hand on the tcc and cc backends, an index out of range failing the
+ * run (and the program running again with good data), and the builders' errors. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,11 +106,61 @@ static void test_errors(void **state)
     }
 }
 
+/* cumsum of [[1, 2, 3], [4, 5, 6]] along axis 1 and -2, by hand, and in f32 the
+ * accumulator is a double: 2^24 + 1 + 1 gives 2^24 + 2 (an f32 running sum would stay at
+ * 2^24 after each + 1). */
+static void test_cumsum(void **state)
+{
+    (void)state;
+    for (int b = 0; b < 2; b++) {
+        nb_graph *g = nb_graph_new();
+        nb_node *x = nb_input(g, "x", NB_F64, 2, (const int64_t[]){2, 3});
+        nb_node *f = nb_input(g, "f", NB_F32, 1, (const int64_t[]){3});
+        nb_node *outs[] = {nb_cumsum(g, x, 1), nb_cumsum(g, x, -2), nb_cumsum(g, f, 0)};
+        nb_compile_options opt = {
+            .outputs = outs, .n_outputs = 3, .backend = b ? NB_BACKEND_CC : NB_BACKEND_TCC};
+        nb_program *p = nb_compile(g, &opt);
+        if (!p)
+            fail_msg("compile: %s", nb_graph_error(g));
+        const double xv[6] = {1, 2, 3, 4, 5, 6};
+        const float fv[3] = {16777216.f, 1.f, 1.f};
+        assert_int_equal(nb_program_bind(p, "x", xv), 0);
+        assert_int_equal(nb_program_bind(p, "f", fv), 0);
+        assert_int_equal(nb_program_run(p), 0);
+        const double w0[6] = {1, 3, 6, 4, 9, 15}, w1[6] = {1, 2, 3, 5, 7, 9};
+        const double *y0 = nb_program_output(p, 0), *y1 = nb_program_output(p, 1);
+        for (int i = 0; i < 6; i++) {
+            assert_true(y0[i] == w0[i]);
+            assert_true(y1[i] == w1[i]);
+        }
+        const float *y2 = nb_program_output(p, 2);
+        assert_true(y2[0] == 16777216.f && y2[1] == 16777216.f && y2[2] == 16777218.f);
+        nb_program_free(p);
+        nb_graph_free(g);
+    }
+    nb_graph *g = nb_graph_new();
+    nb_node *s = nb_input(g, "s", NB_F32, 0, NULL);
+    assert_null(nb_cumsum(g, s, 0));
+    assert_string_equal(nb_graph_error(g), "cumsum: axis 0 is out of range for f32[]");
+    nb_graph_free(g);
+    g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F32, 2, (const int64_t[]){2, 3});
+    assert_null(nb_cumsum(g, x, -3));
+    assert_string_equal(nb_graph_error(g), "cumsum: axis -3 is out of range for f32[2,3]");
+    nb_graph_free(g);
+    g = nb_graph_new();
+    nb_node *i = nb_input(g, "i", NB_I32, 1, (const int64_t[]){3});
+    assert_null(nb_cumsum(g, i, 0));
+    assert_string_equal(nb_graph_error(g), "cumsum: expected f32 or f64 operands, got i32[3]");
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_and_range),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_cumsum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

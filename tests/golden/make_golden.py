@@ -620,6 +620,37 @@ def index_add_axis0():
         [("out", out), ("dloss_dx", dx), ("dloss_dsrc", ds)]
 
 
+# ---- cumsum: running sums along one axis; the gradient is the reversed cumsum ---------------
+
+def make_cumsum(name, shape, dim):
+    def run():
+        (x,) = req(ramp(shape, -1.1, 0.37, wrap=2.3))
+        out = torch.cumsum(x, dim)
+        wgt = weights(shape)
+        (dx,) = grads((out * wgt).sum(), [x])
+        return [("x", x), ("wgt", wgt)], [("out", out), ("dloss_dx", dx)]
+    run.__name__ = name
+    return run
+
+
+for _a in [("cumsum_last", [7], -1), ("cumsum_axis1_3d", [2, 4, 3], 1),
+           ("cumsum_axis0", [5, 2], 0)]:
+    CASES.append(make_cumsum(*_a))
+
+
+@case
+def cumsum_second():
+    # d/dx of sum(grad . v), grad = d/dx sum(cumsum(x)^2 * w): the reversed scan's own
+    # gradient (a forward scan).
+    (x,) = req(ramp([2, 5], -0.7, 0.29, wrap=1.9))
+    w = weights([2, 5])
+    y = (torch.cumsum(x, 1) ** 2 * w).sum()
+    (gx,) = torch.autograd.grad(y, [x], create_graph=True)
+    v = ramp([2, 5], 0.4, -0.17)
+    (h,) = torch.autograd.grad((gx * v).sum(), [x])
+    return [("x", x), ("w", w), ("v", v)], [("y", y), ("dy_dx", gx), ("hv", h)]
+
+
 # ---- second order -------------------------------------------------------------------------
 
 @case
