@@ -540,7 +540,10 @@ int64_t cg_kernel_extent(const cg_kernel *k)
 {
     if (k->reduction)
         return cg_reduce_extent(k->reduction);
-    return cg_kernel_emitter(k->root->op) ? cg_reduce_extent(k->root) : cg_elementwise_extent(k);
+    if (!cg_kernel_emitter(k->root->op))
+        return cg_elementwise_extent(k);
+    int64_t e = cg_reduce_extent(k->root);
+    return e ? e : cg_norm_extent(k->root);
 }
 
 int cg_split_parts(const cg_request *rq, int64_t work, int64_t extent)
@@ -571,7 +574,8 @@ static void plan_split(const cg_request *rq, cg_plan *pl)
         if (rq->threads <= 1 || rq->split_min <= 0 || k->args_buffer >= 0 || pl->nodes[r->id].fails)
             continue;
         /* A kernel emitter's kernel splits only when it is a reduction that keeps an
-         * axis (extent 0 otherwise); its work is what it reads. */
+         * axis or a norm_stats / norm_grad (extent 0 otherwise); its work is what it
+         * reads. */
         if (k->reduction) /* with its producers and consumers: it reads its operand */
             r = k->reduction;
         int emitted = cg_kernel_emitter(r->op) != NULL;

@@ -6,22 +6,48 @@
 #include "nb_format.h"
 
 const char *const nb_format_key_names[NB_KEY_COUNT] = {
-    [NB_KEY_SHAPE] = "shape",     [NB_KEY_PERM] = "perm",       [NB_KEY_START] = "start",
-    [NB_KEY_STOP] = "stop",       [NB_KEY_STEP] = "step",       [NB_KEY_AXES] = "axes",
-    [NB_KEY_KEEPDIM] = "keepdim", [NB_KEY_AXIS] = "axis",       [NB_KEY_CLASSES] = "classes",
-    [NB_KEY_DTYPE] = "dtype",     [NB_KEY_TRANS_A] = "trans_a", [NB_KEY_TRANS_B] = "trans_b",
-    [NB_KEY_LO] = "lo",           [NB_KEY_HI] = "hi",           [NB_KEY_SLOPE] = "slope",
-    [NB_KEY_ALPHA] = "alpha",     [NB_KEY_KIND] = "kind",       [NB_KEY_VALUES] = "values",
-    [NB_KEY_NAME] = "name",       [NB_KEY_PAD_LO] = "pad_lo",   [NB_KEY_PAD_HI] = "pad_hi",
-    [NB_KEY_REVERSE] = "reverse", [NB_KEY_MODE] = "mode",       [NB_KEY_VALUE] = "value",
+    [NB_KEY_SHAPE] = "shape",
+    [NB_KEY_PERM] = "perm",
+    [NB_KEY_START] = "start",
+    [NB_KEY_STOP] = "stop",
+    [NB_KEY_STEP] = "step",
+    [NB_KEY_AXES] = "axes",
+    [NB_KEY_KEEPDIM] = "keepdim",
+    [NB_KEY_AXIS] = "axis",
+    [NB_KEY_CLASSES] = "classes",
+    [NB_KEY_DTYPE] = "dtype",
+    [NB_KEY_TRANS_A] = "trans_a",
+    [NB_KEY_TRANS_B] = "trans_b",
+    [NB_KEY_LO] = "lo",
+    [NB_KEY_HI] = "hi",
+    [NB_KEY_SLOPE] = "slope",
+    [NB_KEY_ALPHA] = "alpha",
+    [NB_KEY_KIND] = "kind",
+    [NB_KEY_VALUES] = "values",
+    [NB_KEY_KERNEL] = "kernel",
+    [NB_KEY_STRIDE] = "stride",
+    [NB_KEY_DILATION] = "dilation",
+    [NB_KEY_PADDING] = "padding",
+    [NB_KEY_GROUPS] = "groups",
+    [NB_KEY_CEIL_MODE] = "ceil_mode",
+    [NB_KEY_COUNT_INCLUDE_PAD] = "count_include_pad",
+    [NB_KEY_SEED] = "seed",
+    [NB_KEY_OFFSET] = "offset",
+    [NB_KEY_EPS] = "eps",
+    [NB_KEY_PAD_LO] = "pad_lo",
+    [NB_KEY_PAD_HI] = "pad_hi",
+    [NB_KEY_MODE] = "mode",
+    [NB_KEY_VALUE] = "value",
+    [NB_KEY_REVERSE] = "reverse",
+    [NB_KEY_NAME] = "name",
 };
 
-#define KEY(k) (1u << NB_KEY_##k)
+#define KEY(k) NB_KEY_BIT(NB_KEY_##k)
 #define REDUCE (KEY(AXES) | KEY(KEEPDIM))
 
 /* Ops absent here carry no attribute (elementwise ops). Leaves carry their dtype and shape
  * in the line's type. */
-const uint32_t nb_format_op_keys[IR_OP_COUNT] = {
+const uint64_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_PARAM] = KEY(KIND),
     [IR_OP_CONST] = KEY(VALUES),
     [IR_OP_CLAMP] = KEY(LO) | KEY(HI),
@@ -48,6 +74,9 @@ const uint32_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_SCATTER_ADD_AXIS] = KEY(AXIS),
     [IR_OP_CUMSUM] = KEY(AXIS) | KEY(REVERSE),
     [IR_OP_PAD_REFLECT_GRAD] = KEY(PAD_LO) | KEY(PAD_HI) | KEY(MODE),
+    [IR_OP_RAND] = KEY(SHAPE) | KEY(DTYPE) | KEY(SEED) | KEY(OFFSET),
+    [IR_OP_NORM_STATS] = KEY(AXES) | KEY(EPS),
+    [IR_OP_NORM_GRAD] = KEY(AXES) | KEY(EPS),
 };
 
 const char *nb_format_kind_name(int kind)

@@ -218,6 +218,25 @@ static int hex_digit(char c)
     return -1;
 }
 
+/* "0x" and 1 to 16 hex digits: an unsigned 64-bit integer. */
+static int read_hex64(parser *p, uint64_t *v, const char *what)
+{
+    size_t start = (skip_blank(p), p->pos);
+    if (p->pos + 2 > p->len || p->s[p->pos] != '0' || p->s[p->pos + 1] != 'x')
+        return expected(p, what);
+    p->pos += 2;
+    uint64_t u = 0;
+    int n = 0;
+    for (; p->pos < p->len && hex_digit(p->s[p->pos]) >= 0; p->pos++, n++)
+        u = u << 4 | (uint64_t)hex_digit(p->s[p->pos]);
+    if (n == 0 || n > 16 || (p->pos < p->len && is_word_char(p->s[p->pos]))) {
+        p->pos = start;
+        return expected(p, what);
+    }
+    *v = u;
+    return 0;
+}
+
 /* A number as the writer writes it (decimal or hexadecimal floating point, inf, -inf,
  * nan, -nan, nan:0x<16 hex digits of the bits>). */
 static int read_number(parser *p, double *v)
@@ -475,7 +494,7 @@ static int mark(parser *p, const ir_node *n, unsigned char flag)
 typedef struct node_line {
     ir_attr attr;
     char *name;
-    uint32_t seen; /* keys given */
+    uint64_t seen; /* keys given (NB_KEY_BIT) */
 } node_line;
 
 /* Reads "=value" of key k into l. */
@@ -508,7 +527,8 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
                                           : a->slice.step;
         if (read_list(p, dst, &n, "an index") != 0)
             return -1;
-        if ((l->seen & ((1u << NB_KEY_START) | (1u << NB_KEY_STOP) | (1u << NB_KEY_STEP))) &&
+        if ((l->seen &
+             (NB_KEY_BIT(NB_KEY_START) | NB_KEY_BIT(NB_KEY_STOP) | NB_KEY_BIT(NB_KEY_STEP))) &&
             n != a->slice.rank)
             return fail(p, at, "expected %d entries like the other lists of the slice, got %d",
                         a->slice.rank, n);
@@ -551,7 +571,8 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
     case NB_KEY_DTYPE: return read_dtype(p, &a->dt);
     case NB_KEY_LO:
     case NB_KEY_SLOPE:
-    case NB_KEY_ALPHA: return read_number(p, &a->f[0]);
+    case NB_KEY_ALPHA:
+    case NB_KEY_EPS: return read_number(p, &a->f[0]);
     case NB_KEY_HI: return read_number(p, &a->f[1]);
     case NB_KEY_PAD_LO:
     case NB_KEY_PAD_HI: {
@@ -586,6 +607,46 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
         return expected(p, "a parameter kind (model, optimizer, grad)");
     }
     case NB_KEY_VALUES: return read_values(p);
+    case NB_KEY_KERNEL:
+    case NB_KEY_STRIDE:
+    case NB_KEY_DILATION:
+    case NB_KEY_PADDING: {
+        /* Values are checked by the op's shape rule; here only their count and range. */
+        int want = k == NB_KEY_PADDING ? 4 : 2;
+        if (read_list(p, list, &n, "a size") != 0)
+            return -1;
+        if (n != want)
+            return fail(p, at, "expected %d entries, got %d", want, n);
+        for (int i = 0; i < n; i++)
+            if (list[i] < 0 || list[i] > INT32_MAX)
+                return fail(p, at, "%lld is out of range [0, %d]", (long long)list[i], INT32_MAX);
+        int64_t *dst = k == NB_KEY_KERNEL   ? a->window.kernel
+                       : k == NB_KEY_STRIDE ? a->window.stride
+                                            : a->window.dilation;
+        if (k == NB_KEY_PADDING) {
+            memcpy(a->window.pad_lo, list, sizeof a->window.pad_lo);
+            memcpy(a->window.pad_hi, list + 2, sizeof a->window.pad_hi);
+        } else
+            memcpy(dst, list, 2 * sizeof *dst);
+        return 0;
+    }
+    case NB_KEY_GROUPS:
+        if (read_int_in(p, 1, INT32_MAX, &v, "a group count") != 0)
+            return -1;
+        a->window.groups = (int)v;
+        return 0;
+    case NB_KEY_CEIL_MODE:
+    case NB_KEY_COUNT_INCLUDE_PAD:
+        if (read_int_in(p, 0, 1, &v, "a flag (0 or 1)") != 0)
+            return -1;
+        *(k == NB_KEY_CEIL_MODE ? &a->window.ceil_mode : &a->window.count_include_pad) = (int)v;
+        return 0;
+    case NB_KEY_SEED: return read_hex64(p, &a->random.seed, "a seed (0x and 1 to 16 hex digits)");
+    case NB_KEY_OFFSET:
+        if (read_int_in(p, 0, INT64_MAX, &v, "a counter offset") != 0)
+            return -1;
+        a->random.offset = v;
+        return 0;
     case NB_KEY_NAME:
         free(l->name);
         l->name = NULL;
@@ -673,7 +734,7 @@ static int parse_node(parser *p)
         }
     }
     node_line l = {0};
-    uint32_t keys = nb_format_op_keys[op] | 1u << NB_KEY_NAME;
+    uint64_t keys = nb_format_op_keys[op] | NB_KEY_BIT(NB_KEY_NAME);
     int rc = -1;
     p->n_vals = 0;
     while (!at_eol(p)) {
@@ -682,27 +743,27 @@ static int parse_node(parser *p)
         int k = 0;
         while (k < NB_KEY_COUNT && !word_is(w, wn, nb_format_key_names[k]))
             k++;
-        if (k == NB_KEY_COUNT || !(keys & (1u << k))) {
+        if (k == NB_KEY_COUNT || !(keys & NB_KEY_BIT(k))) {
             p->pos = at;
             char what[PARSE_MSG_MAX / 2];
             size_t len = (size_t)snprintf(what, sizeof what, "an attribute of %s (", def->name);
             for (int j = 0; j < NB_KEY_COUNT && len < sizeof what; j++)
-                if (keys & (1u << j))
+                if (keys & NB_KEY_BIT(j))
                     len += (size_t)snprintf(what + len, sizeof what - len, "%s%s",
                                             nb_format_key_names[j], j == NB_KEY_NAME ? ")" : ", ");
             expected(p, what);
             goto done;
         }
-        if (l.seen & (1u << k)) {
+        if (l.seen & NB_KEY_BIT(k)) {
             fail(p, at, "attribute '%s' is given twice", nb_format_key_names[k]);
             goto done;
         }
         if (expect_char(p, '=', "'='") != 0 || read_attr(p, (nb_format_key)k, &l) != 0)
             goto done;
-        l.seen |= 1u << k;
+        l.seen |= NB_KEY_BIT(k);
     }
     for (int k = 0; k < NB_KEY_NAME; k++)
-        if ((keys & (1u << k)) && !(l.seen & (1u << k))) {
+        if ((keys & NB_KEY_BIT(k)) && !(l.seen & NB_KEY_BIT(k))) {
             fail(p, p->pos, "expected attribute '%s' of %s", nb_format_key_names[k], def->name);
             goto done;
         }

@@ -37,7 +37,18 @@ typedef struct ir_attr {
     struct {
         int rank;
         int64_t start[NB_MAX_RANK], stop[NB_MAX_RANK], step[NB_MAX_RANK];
-    } slice;       /* slice; slice_grad reads start and step */
+    } slice; /* slice; slice_grad reads start and step */
+    /* Sliding-window ops over the last two axes (convolution, pooling): the window's
+     * size, stride and dilation per spatial axis, the zero padding before (pad_lo) and
+     * after (pad_hi) each, the channel groups (convolution, >= 1 when used) and the
+     * pooling flags. */
+    struct {
+        int64_t kernel[2], stride[2], dilation[2];
+        int64_t pad_lo[2], pad_hi[2];
+        int groups;
+        int ceil_mode;         /* pooling: output size rounded up (torch's ceil_mode) */
+        int count_include_pad; /* average pooling: padding counts in the divisor */
+    } window;
     uint32_t axes; /* reductions: bit i set = axis i reduced */
     int axis;      /* softmax, concat: the (normalized) axis */
     int keepdim;   /* reductions */
@@ -51,6 +62,10 @@ typedef struct ir_attr {
         int reflect;                              /* 0: constant (the value in f[0]) */
     } pad;                                        /* pad, pad_reflect_grad (ir/ops_index.def) */
     int reverse; /* cumsum: from the end of the axis (the gradient's scan) */
+    struct {
+        uint64_t seed;  /* the Philox key */
+        int64_t offset; /* element i draws counter offset + i (ops_random.def) */
+    } random;           /* rand */
 } ir_attr;
 
 /* Kinds of parameters (attr.k of a PARAM): the public nb_param_kind values, so that a
@@ -109,6 +124,12 @@ struct nb_graph {
     ir_node **leaf_names;
     size_t leaf_names_cap; /* 0 or a power of two, at least twice n_leaf_names */
     size_t n_leaf_names;
+    /* Random numbers (frontend/nb_random.c): the step counter parameter (NULL until the
+     * first random node), the seed of the random nodes built next, and the first counter
+     * offset not drawn yet under that seed. */
+    ir_node *rng_step;
+    uint64_t rng_seed;
+    int64_t rng_offset;
 };
 
 /* Shape rule: given n->op, n->in and n->attr, fills n->dtype, n->rank, n->shape.
@@ -229,6 +250,16 @@ int ir_check_dtypes(ir_graph *g, ir_node *n, int float_only);
 int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_axes,
                  uint32_t *mask);
 
+/* ---- normalisation (ops_norm.c) ---------------------------------------------------- */
+
+/* Views x as [A, K, B] with the axes in `axes` reduced and the kept ones K, a consecutive
+ * run between A and B (dims[0..3) = A, K, B). 0, or -1 when the kept axes are not
+ * consecutive. NORM_STATS and NORM_GRAD loop over this view (codegen/cg_norm.c). */
+int ir_norm_dims(const ir_node *x, uint32_t axes, int64_t *dims);
+/* Row i (0 mean, 1 variance, 2 rstd) of NORM_STATS node s, as the keepdim shape of its
+ * operand (a view of s: a slice and a reshape). */
+ir_node *ir_norm_row(ir_graph *g, ir_node *s, int i);
+
 /* ---- constructors used by gradient rules and the frontend (ir_build.c) ------------ */
 
 ir_node *ir_make1(ir_graph *g, ir_op op, ir_node *a, const ir_attr *attr);
@@ -252,6 +283,16 @@ ir_node *ir_reshape(ir_graph *g, ir_node *x, int rank, const int64_t *shape);
 ir_node *ir_broadcast_to(ir_graph *g, ir_node *x, int rank, const int64_t *shape);
 /* Sums gx (a gradient of a broadcast result) back to the shape of operand x. */
 ir_node *ir_sum_to(ir_graph *g, ir_node *gx, const ir_node *x);
+
+/* ---- random numbers (ops_random.c) ------------------------------------------------ */
+
+/* The updates of a run: params[0..n) <- values[0..n) (nodes of g), then for each step
+ * counter of a random node of g that is a parameter and that none of them writes,
+ * counter <- counter + 1 (a node appended to g): each run draws new numbers without the
+ * caller naming the update. Sets *params_out and *values_out to new arrays (the caller
+ * frees them) and *n_out to their length. 0, or -1 with the error on g. */
+int ir_random_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n,
+                      ir_node ***params_out, ir_node ***values_out, int *n_out);
 
 /* ---- text (ir_text.c) ------------------------------------------------------------ */
 
