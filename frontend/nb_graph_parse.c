@@ -704,7 +704,7 @@ static int parse_node(parser *p)
         return expected(p, "an op name");
     }
     const ir_op_def *def = &ir_op_defs[op];
-    nb_dtype dt;
+    nb_dtype dt = NB_F32; /* set by read_type; gcc -O3 cannot tell */
     int rank;
     int64_t shape[NB_MAX_RANK];
     size_t type_at = (skip_blank(p), p->pos);
