@@ -912,6 +912,100 @@ static nb_node *move_norm(sub *s)
     return nb_group_norm(g, x, groups[pick(s->r, n)], w, b, eps);
 }
 
+/* ---- i32 arithmetic, padding, scatters -------------------------------------------- */
+
+/* i32 arithmetic on a pool node truncated to integers (x * 4 cast to i32): wrapping add,
+ * sub and mul (a product by 2^30 wraps now and then), floor division and remainder by
+ * a divisor of either sign that is never zero; the result cast back (and now and then
+ * an output itself, compared exactly). */
+static nb_node *move_int(sub *s)
+{
+    nb_graph *g = s->g;
+    nb_node *x = any(s);
+    nb_node *four = nb_scalar(g, s->dt, 4.0);
+    nb_node *a = nb_cast(g, nb_mul(g, x, four), NB_I32), *b;
+    if (!a)
+        return NULL;
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    broadcast_partner(s, nb_node_rank(a), nb_node_shape(a), &rank, shape);
+    int k = pick(s->r, 5);
+    if (k >= 3) {
+        /* a divisor in [1, 6), negated now and then */
+        b = leaf(s, 0, NB_I32, rank, shape, 1, 6);
+        if (chance(s->r, 40))
+            b = nb_mul(g, b, nb_scalar(g, NB_I32, -1));
+    } else if (chance(s->r, 15)) {
+        b = nb_scalar(g, NB_I32, 1 << 30);
+    } else {
+        b = leaf(s, 0, NB_I32, rank, shape, -20, 20);
+    }
+    if (chance(s->r, 50) && k < 3) {
+        nb_node *t = a;
+        a = b;
+        b = t;
+    }
+    nb_node *y = k == 0   ? nb_add(g, a, b)
+                 : k == 1 ? nb_sub(g, a, b)
+                 : k == 2 ? nb_mul(g, a, b)
+                 : k == 3 ? nb_floor_div(g, a, b)
+                          : nb_remainder(g, a, b);
+    if (chance(s->r, 20))
+        add_output(s->c, y);
+    return nb_cast(g, y, s->dt);
+}
+
+/* F.pad of x over up to all its axes: constant (value in [-1, 1), negative pads crop as
+ * long as an element is left) or reflect (each pad below its axis' size). */
+static nb_node *move_pad(sub *s)
+{
+    nb_node *x = at_least_rank(s, any(s), 1);
+    if (!x)
+        return NULL;
+    int rank = nb_node_rank(x), n = 1 + pick(s->r, rank), reflect = chance(s->r, 40);
+    const int64_t *xs = nb_node_shape(x);
+    int64_t pads[2 * NB_MAX_RANK], numel = 1;
+    for (int d = 0; d < rank; d++) {
+        int64_t size = xs[rank - 1 - d];
+        if (d < n) {
+            int64_t *p = pads + 2 * d;
+            for (int j = 0; j < 2; j++)
+                p[j] = reflect ? pick(s->r, (int)(size < 3 ? size : 3))
+                               : pick(s->r, 3) - (chance(s->r, 20) ? 1 + pick(s->r, 2) : 0);
+            while (size + p[0] + p[1] < 1)
+                p[p[0] < p[1] ? 0 : 1]++; /* a crop leaves an element */
+            size += p[0] + p[1];
+        }
+        numel *= size;
+    }
+    if (numel > RG_MAX_NUMEL * 2)
+        return nb_relu(s->g, x);
+    return nb_pad(s->g, x, 2 * n, pads, reflect ? NB_PAD_REFLECT : NB_PAD_CONSTANT,
+                  reflect ? 0.0 : uniform(s->r, -1, 1));
+}
+
+/* scatter_add or index_add into a pool node along a random axis: 1 to 3 positions along
+ * it, each index in range (repeats add up in order), the source a new operand. */
+static nb_node *move_scatter(sub *s)
+{
+    nb_node *x = at_least_rank(s, any(s), 1);
+    if (!x)
+        return NULL;
+    int rank = nb_node_rank(x), axis = pick(s->r, rank);
+    int64_t shape[NB_MAX_RANK], n = 1 + pick(s->r, 3), size = nb_node_shape(x)[axis];
+    memcpy(shape, nb_node_shape(x), (size_t)rank * sizeof *shape);
+    shape[axis] = n;
+    int where = chance(s->r, 30) ? axis - rank : axis;
+    if (chance(s->r, 50)) {
+        nb_node *index = leaf(s, 0, NB_I32, rank, shape, 0, (double)size);
+        nb_node *src = operand(s, rank, shape);
+        return nb_scatter_add(s->g, x, where, index, src);
+    }
+    nb_node *index = leaf(s, 0, NB_I32, 1, &n, 0, (double)size);
+    nb_node *src = operand(s, rank, shape);
+    return nb_index_add(s->g, x, where, index, src);
+}
+
 typedef nb_node *(*move_fn)(sub *s);
 
 /* Each family with a weight: how often it is drawn. */
@@ -919,9 +1013,9 @@ static const struct {
     move_fn fn;
     int weight;
 } moves[] = {
-    {move_unary, 5}, {move_binary, 5}, {move_reduce, 3}, {move_shape, 4}, {move_matmul, 2},
-    {move_loss, 2},  {move_index, 1},  {move_cast, 1},   {move_pool, 1},   {move_random, 1},
-    {move_norm, 1},
+    {move_unary, 5}, {move_binary, 5}, {move_reduce, 3}, {move_shape, 4},   {move_matmul, 2},
+    {move_loss, 2},  {move_index, 1},  {move_cast, 1},   {move_pool, 1},    {move_random, 1},
+    {move_norm, 1},  {move_int, 1},    {move_pad, 1},    {move_scatter, 1},
 };
 
 static nb_node *move_any(sub *s)
