@@ -421,8 +421,7 @@ int ob_advance(rg_case *c, const ob_values *ref)
             }
     for (int i = 0; i < c->n_params; i++) {
         double step;
-        if (advanced(c, ref, c->params[i].node, &step) &&
-            !(next[i] = copy_of(&step, sizeof step)))
+        if (advanced(c, ref, c->params[i].node, &step) && !(next[i] = copy_of(&step, sizeof step)))
             goto fail;
     }
     for (int i = 0; i < c->n_params; i++)
