@@ -428,6 +428,9 @@ int cg_reduce_fusable(const ir_node *n);
  * innermost, that axis's columns, walked in blocks), or 0 when n is not a reduction
  * cg_reduce.c writes or keeps no axis. */
 int64_t cg_reduce_extent(const ir_node *n);
+/* Iterations of the loop a split im2col or col2im kernel divides (its N*C image planes),
+ * or 0 when n is neither (cg_conv.c). */
+int64_t cg_window_extent(const ir_node *n);
 /* Iterations of the loop a split kernel k divides among its parts: its outermost loop
  * (elementwise) or the one cg_reduce_extent names (reductions). */
 int64_t cg_kernel_extent(const cg_kernel *k);

@@ -540,7 +540,10 @@ int64_t cg_kernel_extent(const cg_kernel *k)
 {
     if (k->reduction)
         return cg_reduce_extent(k->reduction);
-    return cg_kernel_emitter(k->root->op) ? cg_reduce_extent(k->root) : cg_elementwise_extent(k);
+    if (!cg_kernel_emitter(k->root->op))
+        return cg_elementwise_extent(k);
+    int64_t e = cg_reduce_extent(k->root);
+    return e ? e : cg_window_extent(k->root);
 }
 
 int cg_split_parts(const cg_request *rq, int64_t work, int64_t extent)
