@@ -96,7 +96,8 @@ static int bench_layer(const layer *l, int grads, nb_backend b, int threads, int
         if (nb_grad(g, loss, xs, 3, outs + 1) == 0)
             n_outs = 4;
     }
-    nb_compile_options opt = {.outputs = outs, .n_outputs = n_outs, .backend = b, .threads = threads};
+    nb_compile_options opt = {
+        .outputs = outs, .n_outputs = n_outs, .backend = b, .threads = threads};
     nb_program *p = y && (!grads || n_outs == 4) ? nb_compile(g, &opt) : NULL;
     if (!p) {
         fprintf(stderr, "%s: %s\n", l->name, nb_graph_error(g));
@@ -133,8 +134,7 @@ int main(int argc, char **argv)
             for (int k = 0; k < BENCH_CASES; k++)
                 torch_us[k] = atof(argv[++i]);
         } else {
-            fprintf(stderr,
-                    "usage: %s [--threads N] [--repeat N] [--torch-us c1f c1s c2f c2s]\n",
+            fprintf(stderr, "usage: %s [--threads N] [--repeat N] [--torch-us c1f c1s c2f c2s]\n",
                     argv[0]);
             return 2;
         }
@@ -149,8 +149,8 @@ int main(int argc, char **argv)
                 char label[64];
                 snprintf(label, sizeof label, "%s %s %s", layers[li].name,
                          grads ? "forward+backward" : "forward", backend_names[bi]);
-                if (bench_layer(&layers[li], grads, backends[bi], threads, rounds, &min,
-                                &median) != 0)
+                if (bench_layer(&layers[li], grads, backends[bi], threads, rounds, &min, &median) !=
+                    0)
                     return 1;
                 printf("  %-28s min %10.2f us  median %10.2f us", label, min * 1e6, median * 1e6);
                 double base = torch_us[li * 2 + grads];

@@ -10,7 +10,7 @@
  * positions [OH, OW]; from the image side (x of im2col, y of col2im). */
 typedef struct window_loops {
     nb_dtype dtype;
-    const char *t; /* its C type */
+    const char *t;    /* its C type */
     long long planes; /* N*C */
     long long h, w, kh, kw, sh, sw, dh, dw, top, left, oh, ow;
 } window_loops;

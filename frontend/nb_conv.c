@@ -90,8 +90,7 @@ static int resolve(conv_call *cc, const nb_conv_options *o, const int64_t *kerne
         int64_t s = o->stride[d], p = o->padding[d], dl = o->dilation[d], op = o->output_padding[d];
         if (d >= cc->axes) {
             if (s || p || dl || op)
-                return conv_error(cc, "the options' index 1 is set; %s reads index 0 only",
-                                  cc->op);
+                return conv_error(cc, "the options' index 1 is set; %s reads index 0 only", cc->op);
             continue;
         }
         if (s < 0 || s > INT32_MAX || p < 0 || p > INT32_MAX || dl < 0 || dl > INT32_MAX ||
@@ -285,8 +284,8 @@ nb_node *nb_conv_transpose2d(nb_graph *g, nb_node *x, nb_node *weight, nb_node *
         return conv_error(&cc, "the columns overflow"), NULL;
     /* col [N, G, OC/G*kk, H*W] = w[g]^T @ x[n, g] per group. */
     int64_t xs[4] = {n, groups, c / groups, hw}, ws[3] = {groups, c / groups, ocg * kk};
-    nb_node *col = nb_matmul(g, nb_transpose(g, nb_reshape(g, weight, 3, ws)),
-                             nb_reshape(g, x, 4, xs));
+    nb_node *col =
+        nb_matmul(g, nb_transpose(g, nb_reshape(g, weight, 3, ws)), nb_reshape(g, x, 4, xs));
     int64_t cs[3] = {n, oc * kk, hw};
     ir_attr a = window_attr(&win);
     a.target.rank = 4;

@@ -36,9 +36,8 @@ static int window_check(ir_graph *g, const ir_node *n, const ir_node *image, con
     const ir_attr *a = &n->attr;
     char t[IR_TYPE_STR_MAX];
     for (int d = 0; d < 2; d++)
-        if (ir_window_extent(hw[d], a->window.kernel[d], a->window.stride[d],
-                             a->window.dilation[d], a->window.pad_lo[d], a->window.pad_hi[d],
-                             &ohw[d]) != 0)
+        if (ir_window_extent(hw[d], a->window.kernel[d], a->window.stride[d], a->window.dilation[d],
+                             a->window.pad_lo[d], a->window.pad_hi[d], &ohw[d]) != 0)
             return ir_error(g,
                             "%s: axis %d of %s: kernel %lld, stride %lld, dilation %lld, padding "
                             "%lld and %lld give no window (kernel, stride, dilation >= 1, padding "

@@ -502,9 +502,8 @@ static void export_conv_step(void **state)
             b2s[1] = {2};
     nb_node *x = nb_input(g, "x", NB_F32, 4, xs);
     nb_node *lr = nb_input(g, "lr", NB_F32, 0, NULL);
-    nb_node *params[4] = {
-        nb_param(g, "w1", NB_F32, 4, w1s), nb_param(g, "b1", NB_F32, 1, b1s),
-        nb_param(g, "w2", NB_F32, 4, w2s), nb_param(g, "b2", NB_F32, 1, b2s)};
+    nb_node *params[4] = {nb_param(g, "w1", NB_F32, 4, w1s), nb_param(g, "b1", NB_F32, 1, b1s),
+                          nb_param(g, "w2", NB_F32, 4, w2s), nb_param(g, "b2", NB_F32, 1, b2s)};
     nb_conv_options o1 = {.stride = {2, 2}, .padding = {1, 1}}, o2 = {.stride = {2, 2}};
     nb_node *h = nb_relu(g, nb_conv2d(g, x, params[0], params[1], &o1));
     nb_node *y = nb_conv_transpose2d(g, h, params[2], params[3], &o2);

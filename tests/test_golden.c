@@ -566,8 +566,7 @@ static const conv_arg c_stride3_big = {nb_conv2d, 1, {.stride = {3, 3}, .padding
 static const conv_arg c_t_outpad = {
     nb_conv_transpose2d, 1, {.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 1}}};
 static const conv_arg c_t_groups_dil = {
-    nb_conv_transpose2d, 1,
-    {.stride = {1, 2}, .padding = {0, 1}, .groups = 2, .dilation = {2, 2}}};
+    nb_conv_transpose2d, 1, {.stride = {1, 2}, .padding = {0, 1}, .groups = 2, .dilation = {2, 2}}};
 static const conv_arg c_1d_stride_pad = {nb_conv1d, 1, {.stride = {2}, .padding = {1}}};
 static const conv_arg c_1d_same_groups = {
     nb_conv1d, 0, {.padding_same = 1, .dilation = {2}, .groups = 2}};
