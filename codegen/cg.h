@@ -509,6 +509,11 @@ void cg_math_put(ir_text *out, const unsigned char *used, cg_rt_link link);
  * before the text. (cg_gemm.c) */
 void cg_gemm_put(ir_text *out, const unsigned char *rt_used);
 
+/* For an exported program whose entries of cg_rt.def are marked in rt_used: appends the
+ * im2col and col2im functions it calls (codegen/cg_conv_text.inc, static), nothing when
+ * it calls none. (cg_conv.c) */
+void cg_conv_put(ir_text *out, const unsigned char *rt_used);
+
 /* CPU time of the phases of one cg_generate (CLOCK_THREAD_CPUTIME_ID), for benchmarks:
  * planning (liveness, fusion, kernels, in-place updates, memory) and writing the text. */
 typedef struct cg_times {

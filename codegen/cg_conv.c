@@ -1,7 +1,8 @@
 /* cg_conv.c — kernels of the convolution ops: im2col (a window unrolled into columns)
- * and col2im (its adjoint). Both loop over the N*C image planes outermost, which is the
- * loop a split kernel divides: each plane is read (im2col) or written (col2im) by one
- * thread, its elements in the same order, so the bits do not depend on the split. */
+ * and col2im (its adjoint), as calls of the runtime's loops (codegen/cg_conv_text.inc),
+ * which an exported program carries as text. Both split over the N*C image planes:
+ * each plane is read (im2col) or written (col2im) by one thread, its elements in the
+ * same order, so the bits do not depend on the split. */
 #include <stdio.h>
 
 #include "cg.h"
@@ -37,87 +38,31 @@ static void window_init(window_loops *l, const ir_node *image, const ir_node *co
     l->oh = oh_ow / ow;
 }
 
-/* Opens the loop over image planes ([lo, hi) when split), the kernel offsets ki, kj and
- * sets dh, dw (where offset (ki, kj) of window (0, 0) falls) and [c0, c1), the output
- * columns whose element is inside the image: 0 <= ow*sw + dw < W. */
-static void open_window(cg_ctx *c, const window_loops *l, const char *image, const char *col,
-                        int image_out)
+/* A call of the runtime kernel `base` ("nb_rt_im2col") for the node's dtype over the
+ * planes [lo, hi) of a split kernel or all of them, with the geometry as a literal
+ * array: the loops are codegen/cg_conv_text.inc's, compiled at -O3 in the runtime (the
+ * JIT) or copied into the file (an export). */
+static void window_call(cg_ctx *c, const window_loops *l, const char *base)
 {
+    char name[32];
+    snprintf(name, sizeof name, "%s_%s", base, l->dtype == NB_F32 ? "f32" : "f64");
+    const char *fn = cg_rt(c, name);
+    cg_line(c,
+            "static const long g[12] = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
+            "%lld, %lld, %lld};",
+            l->h, l->w, l->kh, l->kw, l->sh, l->sw, l->dh, l->dw, l->top, l->left, l->oh, l->ow);
     if (c->split)
-        cg_line(c, "for (long nc = lo; nc < hi; nc++) {");
+        cg_line(c, "%s(x0, y, lo, hi, g);", fn);
     else
-        cg_line(c, "for (long nc = 0; nc < %lld; nc++) {", l->planes);
-    c->indent++;
-    cg_line(c, "%s%s *%sp = %s + nc * %lld;", image_out ? "" : "const ", l->t, image, image,
-            l->h * l->w);
-    cg_line(c, "%s%s *%sp = %s + nc * %lld;", image_out ? "const " : "", l->t, col, col,
-            l->kh * l->kw * l->oh * l->ow);
-    if (image_out) {
-        char zero[CG_LIT_MAX];
-        cg_lit(zero, l->dtype, 0.0);
-        cg_line(c, "for (long i = 0; i < %lld; i++)", l->h * l->w);
-        cg_line(c, "    %sp[i] = %s;", image, zero);
-    }
-    cg_line(c, "for (long ki = 0; ki < %lld; ki++) {", l->kh);
-    cg_line(c, "    for (long kj = 0; kj < %lld; kj++) {", l->kw);
-    c->indent += 2;
-    cg_line(c, "const long dh = ki * %lld - %lld, dw = kj * %lld - %lld;", l->dh, l->top, l->dw,
-            l->left);
-    cg_line(c, "long c0 = 0, c1 = %lld;", l->ow);
-    cg_line(c, "if (dw < 0)");
-    cg_line(c, "    c0 = (%lld - dw) / %lld;", l->sw - 1, l->sw);
-    cg_line(c, "if (dw >= %lld)", l->w);
-    cg_line(c, "    c1 = 0;");
-    cg_line(c, "else if ((%lld - dw) / %lld < c1)", l->w + l->sw - 1, l->sw);
-    cg_line(c, "    c1 = (%lld - dw) / %lld;", l->w + l->sw - 1, l->sw);
-    cg_line(c, "if (c0 > c1)");
-    cg_line(c, "    c0 = c1;");
-    cg_line(c, "for (long oh = 0; oh < %lld; oh++) {", l->oh);
-    c->indent++;
-    cg_line(c, "const long ih = oh * %lld + dh;", l->sh);
-}
-
-static void close_window(cg_ctx *c, const char *col, const window_loops *l)
-{
-    cg_line(c, "%sp += %lld;", col, l->ow);
-    c->indent--;
-    cg_line(c, "}");
-    c->indent -= 2;
-    cg_line(c, "    }");
-    cg_line(c, "}");
-    c->indent--;
-    cg_line(c, "}");
-}
-
-/* "x + ow * 2" or "x + ow": the image element of output column ow. */
-static const char *column_step(const window_loops *l, char *buf, size_t size)
-{
-    if (l->sw == 1)
-        snprintf(buf, size, "base + ow");
-    else
-        snprintf(buf, size, "base + ow * %lld", l->sw);
-    return buf;
+        cg_line(c, "%s(x0, y, 0, %lld, g);", fn, l->planes);
 }
 
 /* IM2COL: y[nc, ki, kj, oh, ow] = x0[nc, oh*sh + dh, ow*sw + dw], zero outside x0. */
 void cg_k_im2col(cg_ctx *c, const ir_node *n)
 {
     window_loops l;
-    char zero[CG_LIT_MAX], at[64];
     window_init(&l, n->in[0], n, &n->attr);
-    cg_lit(zero, n->dtype, 0.0);
-    open_window(c, &l, "x0", "y", 0);
-    cg_line(c, "long ow = 0;");
-    cg_line(c, "if (ih >= 0 && ih < %lld) {", l.h);
-    cg_line(c, "    const long base = ih * %lld + dw;", l.w);
-    cg_line(c, "    for (; ow < c0; ow++)");
-    cg_line(c, "        yp[ow] = %s;", zero);
-    cg_line(c, "    for (; ow < c1; ow++)");
-    cg_line(c, "        yp[ow] = x0p[%s];", column_step(&l, at, sizeof at));
-    cg_line(c, "}");
-    cg_line(c, "for (; ow < %lld; ow++)", l.ow);
-    cg_line(c, "    yp[ow] = %s;", zero);
-    close_window(c, "y", &l);
+    window_call(c, &l, "nb_rt_im2col");
 }
 
 /* COL2IM: zeros, then y[nc, oh*sh + dh, ow*sw + dw] += x0[nc, ki, kj, oh, ow] for the
@@ -125,15 +70,40 @@ void cg_k_im2col(cg_ctx *c, const ir_node *n)
 void cg_k_col2im(cg_ctx *c, const ir_node *n)
 {
     window_loops l;
-    char at[64];
     window_init(&l, n, n->in[0], &n->attr);
-    open_window(c, &l, "y", "x0", 1);
-    cg_line(c, "if (ih >= 0 && ih < %lld) {", l.h);
-    cg_line(c, "    const long base = ih * %lld + dw;", l.w);
-    cg_line(c, "    for (long ow = c0; ow < c1; ow++)");
-    cg_line(c, "        yp[%s] += x0p[ow];", column_step(&l, at, sizeof at));
-    cg_line(c, "}");
-    close_window(c, "x0", &l);
+    window_call(c, &l, "nb_rt_col2im");
+}
+
+/* The text, and the functions of it that a program may call (cg_rt.def's names). */
+static const char cg_conv_text[] =
+#include "cg_conv_text.str"
+    ;
+
+static const struct {
+    int rt;
+    const char *flag;
+} cg_conv_fns[] = {
+    {CG_RT_nb_rt_im2col_f32, "NB_RT_CONV_IM2COL_F32"},
+    {CG_RT_nb_rt_im2col_f64, "NB_RT_CONV_IM2COL_F64"},
+    {CG_RT_nb_rt_col2im_f32, "NB_RT_CONV_COL2IM_F32"},
+    {CG_RT_nb_rt_col2im_f64, "NB_RT_CONV_COL2IM_F64"},
+};
+
+void cg_conv_put(ir_text *out, const unsigned char *rt_used)
+{
+    int any = 0;
+    for (size_t i = 0; i < sizeof cg_conv_fns / sizeof *cg_conv_fns; i++)
+        if (rt_used[cg_conv_fns[i].rt]) {
+            if (!any++)
+                ir_text_puts(out, "#define NB_RT_CONV_LINKAGE static\n");
+            ir_text_puts(out, "#define ");
+            ir_text_puts(out, cg_conv_fns[i].flag);
+            ir_text_puts(out, " 1\n");
+        }
+    if (!any)
+        return;
+    ir_text_puts(out, cg_conv_text);
+    ir_text_putc(out, '\n');
 }
 
 int64_t cg_window_extent(const ir_node *n)
