@@ -428,6 +428,13 @@ int cg_reduce_fusable(const ir_node *n);
  * innermost, that axis's columns, walked in blocks), or 0 when n is not a reduction
  * cg_reduce.c writes or keeps no axis. */
 int64_t cg_reduce_extent(const ir_node *n);
+/* Multiply-adds from which the runtime splits one gemm call in blocks (runtime/
+ * rt_kernels.c RT_GEMM_SPLIT_MACS); smaller calls of a batched matmul split over the
+ * batch instead (cg_matmul_extent). */
+#define CG_GEMM_SPLIT_MACS (1L << 20)
+/* Iterations of the outermost batch loop of matmul n when its calls are below
+ * CG_GEMM_SPLIT_MACS (the kernel may split over it), else 0 (cg_shape.c). */
+int64_t cg_matmul_extent(const ir_node *n);
 /* Iterations of the loop a split im2col or col2im kernel divides (its N*C image planes),
  * or 0 when n is neither (cg_conv.c). */
 int64_t cg_window_extent(const ir_node *n);
@@ -464,7 +471,7 @@ typedef struct cg_program {
     char *plan; /* the printed plan (cg_plan_print) when the request kept it, else NULL */
     size_t arena_size, state_size;
     int n_inputs, n_params, n_outputs, n_failures;
-    int n_updates;                      /* parameter updates each run makes */
+    int n_updates;                          /* parameter updates each run makes */
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called by source */
     unsigned char libm_used[CG_LIBM_COUNT]; /* entry i of cg_libm.def is called by source */
     cg_slot *inputs, *params, *outputs;
