@@ -178,17 +178,26 @@ static nb_node *conv_forward(conv_call *cc, nb_node *x, nb_node *w, nb_node *bia
                               (long long)x->shape[2 + d], (long long)win.lo[d],
                               (long long)win.hi[d], d + 2 - (2 - cc->axes)),
                    NULL;
-    int64_t l = out[0] * out[1], ckg = cg * k[0] * k[1];
+    if (out[0] > IR_MAX_NUMEL / out[1] || n > IR_MAX_NUMEL / (out[0] * out[1]) ||
+        oc > IR_MAX_NUMEL / (n * out[0] * out[1]))
+        return conv_error(cc, "the output [%lld, %lld, %lld, %lld] has too many elements",
+                          (long long)n, (long long)oc, (long long)out[0], (long long)out[1]),
+               NULL;
+    /* w's element count bounds C/G*kh*kw. */
+    int64_t l, ckg = cg * k[0] * k[1];
     nb_node *col;
     int pointwise = k[0] == 1 && k[1] == 1 && win.stride[0] == 1 && win.stride[1] == 1 &&
                     !win.lo[0] && !win.lo[1] && !win.hi[0] && !win.hi[1];
     if (pointwise) { /* a 1x1 kernel reads x as it is */
-        int64_t shape[3] = {n, c, l};
+        int64_t shape[3] = {n, c, out[0] * out[1]};
         col = nb_reshape(g, x, 3, shape);
     } else {
         ir_attr a = window_attr(&win);
         col = ir_make1(g, IR_OP_IM2COL, x, &a);
     }
+    if (!col)
+        return NULL;
+    l = col->shape[2];
     nb_node *y;
     if (groups == 1) {
         int64_t ws[2] = {oc, ckg};
@@ -251,6 +260,10 @@ nb_node *nb_conv_transpose2d(nb_graph *g, nb_node *x, nb_node *weight, nb_node *
     for (int d = 0; d < 2; d++) {
         int64_t h = x->shape[2 + d], s = win.stride[d], dl = win.dilation[d], p = win.lo[d],
                 op = win.out_pad[d];
+        if (k[d] > INT32_MAX)
+            return conv_error(&cc, "the kernel has %lld taps on axis %d; at most %d",
+                              (long long)k[d], d, INT32_MAX),
+                   NULL;
         if (op >= s && op >= dl)
             return conv_error(&cc,
                               "output_padding %lld on axis %d; expected less than the stride "

@@ -292,6 +292,15 @@ static void test_errors(void **state)
     o = (nb_conv_options){.padding = {9, 0}};
     expect_error(nb_conv_transpose2d, 4, x, wt, 0, &o, "the output size on axis 0 is -11");
     expect_error(nb_conv_transpose2d, 4, x, w, 0, NULL, "need weight [4, OC/groups");
+    /* Sizes whose products overflow are errors, never wrapped. */
+    const int64_t xbig[4] = {1, 1, (int64_t)1 << 40, 1}, w11[4] = {1, 1, 1, 1};
+    o = (nb_conv_options){.padding = {0, INT32_MAX}};
+    expect_error(nb_conv2d, 4, xbig, w11, 0, &o,
+                 "conv2d: x f32[1,1,1099511627776,1], weight f32[1,1,1,1]: the output [1, 1, "
+                 "1099511627776, 4294967295] has too many elements");
+    const int64_t x1[4] = {1, 4, 1, 1}, wlong[4] = {4, 3, (int64_t)1 << 31, 1};
+    expect_error(nb_conv_transpose2d, 4, x1, wlong, 0, NULL,
+                 "the kernel has 2147483648 taps on axis 0");
     /* Mixed dtypes and NULL operands. */
     nb_graph *g = nb_graph_new();
     nb_node *xf = nb_input(g, "x", NB_F32, 4, x), *wd = nb_input(g, "w", NB_F64, 4, w);
