@@ -170,17 +170,18 @@ static void direct_conv2d(const int64_t *xs, const double *x, const int64_t *ws,
                 }
 }
 
-/* A layer large enough that im2col, col2im and the gemm split across threads: f32
+/* A layer large enough that im2col and the gemms split across threads: f32
  * results of tcc and cc, on 1 and 4 threads, within rounding of the direct convolution,
  * and the same bits whatever the threads. */
-static void reference(int64_t groups, const int64_t *s, const int64_t *p, const int64_t *d)
+static void reference(int64_t batch, int64_t groups, const int64_t *s, const int64_t *p,
+                      const int64_t *d)
 {
-    int64_t xs[4] = {3, 4, 23, 19}, ws[4] = {8, 4 / groups, 3, 4}, bs = 8;
+    int64_t xs[4] = {batch, 4, 23, 19}, ws[4] = {8, 4 / groups, 3, 4}, bs = 8;
     nb_conv_options o = {.stride = {s[0], s[1]},
                          .padding = {p[0], p[1]},
                          .dilation = {d[0], d[1]},
                          .groups = (int)groups};
-    int64_t nx = 3 * 4 * 23 * 19, nw = ws[0] * ws[1] * ws[2] * ws[3];
+    int64_t nx = batch * 4 * 23 * 19, nw = ws[0] * ws[1] * ws[2] * ws[3];
     float *xf = malloc(sizeof(float) * (size_t)(nx + nw + bs));
     double *xd = malloc(sizeof(double) * (size_t)(nx + nw + bs));
     for (int64_t k = 0; k < nx + nw + bs; k++)
@@ -232,9 +233,11 @@ static void reference(int64_t groups, const int64_t *s, const int64_t *p, const 
 static void test_reference(void **state)
 {
     (void)state;
-    reference(1, (const int64_t[]){1, 1}, (const int64_t[]){1, 1}, (const int64_t[]){1, 1});
-    reference(2, (const int64_t[]){2, 3}, (const int64_t[]){0, 2}, (const int64_t[]){2, 1});
-    reference(4, (const int64_t[]){1, 2}, (const int64_t[]){3, 0}, (const int64_t[]){1, 3});
+    reference(3, 1, (const int64_t[]){1, 1}, (const int64_t[]){1, 1}, (const int64_t[]){1, 1});
+    reference(3, 2, (const int64_t[]){2, 3}, (const int64_t[]){0, 2}, (const int64_t[]){2, 1});
+    reference(3, 4, (const int64_t[]){1, 2}, (const int64_t[]){3, 0}, (const int64_t[]){1, 3});
+    /* A batch of 40: the per-image gemms split over the batch on 4 threads. */
+    reference(40, 1, (const int64_t[]){2, 2}, (const int64_t[]){1, 1}, (const int64_t[]){1, 1});
 }
 
 /* ---- errors ------------------------------------------------------------------------ */
