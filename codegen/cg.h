@@ -429,11 +429,12 @@ int cg_reduce_fusable(const ir_node *n);
  * cg_reduce.c writes or keeps no axis. */
 int64_t cg_reduce_extent(const ir_node *n);
 /* Multiply-adds from which the runtime splits one gemm call in blocks (runtime/
- * rt_kernels.c RT_GEMM_SPLIT_MACS); smaller calls of a batched matmul split over the
- * batch instead (cg_matmul_extent). */
+ * rt_kernels.c RT_GEMM_SPLIT_MACS); a batched matmul of smaller calls, or of at least
+ * 2 * CG_SPLIT_GRAIN of them, splits over the batch instead (cg_matmul_extent). */
 #define CG_GEMM_SPLIT_MACS (1L << 20)
-/* Iterations of the outermost batch loop of matmul n when its calls are below
- * CG_GEMM_SPLIT_MACS (the kernel may split over it), else 0 (cg_shape.c). */
+/* Iterations of the outermost batch loop of matmul n when the kernel may split over it
+ * (its calls below CG_GEMM_SPLIT_MACS, or at least 2 * CG_SPLIT_GRAIN of them: then each
+ * call is single, whatever the threads), else 0 (cg_shape.c). */
 int64_t cg_matmul_extent(const ir_node *n);
 /* Iterations of the loop a split im2col or col2im kernel divides (its N*C image planes),
  * or 0 when n is neither (cg_conv.c). */

@@ -318,31 +318,38 @@ static void matmul_plan(const ir_node *n, matmul_loops *l)
     l->k = k;
 }
 
+/* Whether the batch loop of l is split rather than each call: its calls are too small
+ * for the runtime to split, or there are enough of them for every thread (by the shape
+ * alone, so that the calls, and the bits, are the same for any thread count). */
+static int batch_split(const matmul_loops *l)
+{
+    return l->r > 0 && ((double)l->m * (double)l->n * (double)l->k < (double)CG_GEMM_SPLIT_MACS ||
+                        l->size[0] >= 2 * CG_SPLIT_GRAIN);
+}
+
 int64_t cg_matmul_extent(const ir_node *n)
 {
     matmul_loops l;
     if (n->op != IR_OP_MATMUL)
         return 0;
     matmul_plan(n, &l);
-    if (l.r == 0 || (double)l.m * (double)l.n * (double)l.k >= (double)CG_GEMM_SPLIT_MACS)
-        return 0;
-    return l.size[0];
+    return batch_split(&l) ? l.size[0] : 0;
 }
 
 /* MATMUL: one runtime (BLAS) call per output matrix, in loops over the batch axes with
  * literal offsets; single calls (never blocks) when the kernel runs beside another. A
  * broadcast operand has batch stride 0. When b is the same for a run of consecutive a
  * and y matrices (a linear layer on a batch), the run is one call with m multiplied. A
- * split kernel (calls too small for the runtime to split, cg_matmul_extent) runs the
- * outermost batch loop over [lo, hi), each call single: every output matrix is one
- * call's, so the bits do not depend on the split. */
+ * batch split by its shape (batch_split) makes single calls and a split kernel runs the
+ * outermost batch loop over [lo, hi): every output matrix is one call's, so the bits do
+ * not depend on the split. */
 void cg_k_matmul(cg_ctx *c, const ir_node *n)
 {
     /* A flagged operand is stored transposed; the gemm call reads it so (CblasTrans). */
     int ta = n->attr.trans_a != 0, tb = n->attr.trans_b != 0;
     matmul_loops l;
     matmul_plan(n, &l);
-    int r = l.r, one = c->gemm_one || c->split;
+    int r = l.r, one = c->gemm_one || batch_split(&l);
     /* Beside another kernel, the thread is this gemm's alone: one call, never blocks. */
     const char *fn = cg_rt(c, n->dtype == NB_F32 ? (one ? "nb_rt_gemm_one_f32" : "nb_rt_gemm_f32")
                                                  : (one ? "nb_rt_gemm_one_f64" : "nb_rt_gemm_f64"));
