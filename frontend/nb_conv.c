@@ -159,12 +159,15 @@ static nb_node *conv_forward(conv_call *cc, nb_node *x, nb_node *w, nb_node *bia
     if (resolve(cc, o, k + 2 - cc->axes, 0, &win) != 0)
         return NULL;
     int64_t groups = win.groups;
-    if (c % groups != 0 || oc % groups != 0 || c / groups != cg)
+    if (c % groups != 0 || oc % groups != 0)
         return conv_error(cc,
-                          "%lld input channels in %lld groups need weight [OC, %lld, ...] with "
-                          "OC a multiple of the groups",
-                          (long long)c, (long long)groups,
-                          (long long)(c % groups ? -1 : c / groups)),
+                          "%lld input channels and %lld output channels in %lld groups; both "
+                          "must be multiples of groups",
+                          (long long)c, (long long)oc, (long long)groups),
+               NULL;
+    if (c / groups != cg)
+        return conv_error(cc, "%lld input channels in %lld groups need weight [%lld, %lld, kh, kw]",
+                          (long long)c, (long long)groups, (long long)oc, (long long)(c / groups)),
                NULL;
     if (bias && (bias->rank != 1 || bias->shape[0] != oc))
         return conv_error(cc, "expected bias [%lld]", (long long)oc), NULL;

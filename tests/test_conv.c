@@ -269,11 +269,12 @@ static void test_errors(void **state)
     o = (nb_conv_options){.dilation = {3, 1}};
     expect_error(nb_conv2d, 4, x, w, 0, &o, "does not fit the padded input (5 + 0 + 0)");
     o = (nb_conv_options){.groups = 3};
-    expect_error(nb_conv2d, 4, x, w, 0, &o, "4 input channels in 3 groups");
+    expect_error(nb_conv2d, 4, x, w, 0, &o, "4 input channels and 6 output channels in 3 groups");
     o = (nb_conv_options){.groups = -1};
     expect_error(nb_conv2d, 4, x, w, 0, &o, "groups is -1");
     o = (nb_conv_options){.groups = 2}; /* weight [6, 4, ...] needs [6, 2, ...] */
-    expect_error(nb_conv2d, 4, x, w, 0, &o, "need weight [OC, 2, ...]");
+    expect_error(nb_conv2d, 4, x, w, 0, &o,
+                 "4 input channels in 2 groups need weight [6, 2, kh, kw]");
     o = (nb_conv_options){.groups = 0};
     expect_error(nb_conv2d, 4, x, w, 5, &o, "bias f32[5]: expected bias [6]");
     o = (nb_conv_options){.padding_same = 1, .stride = {2, 1}};
