@@ -43,6 +43,7 @@ typedef struct cg_ctx {
     unsigned char rt_used[CG_RT_COUNT];     /* entry i of cg_rt.def is called */
     unsigned char math_used[CG_MATH_COUNT]; /* entry i of cg_math.def is called */
     int can_fail;                           /* the kernel returns nonzero on bad runtime data */
+    int random_used;                        /* a kernel draws random numbers (cg_random.c) */
     /* The kernel being written is split (cg_kernel.parts > 1): its outermost splittable
      * loop runs the iterations [lo, hi) its part is given. */
     int split;
@@ -96,6 +97,9 @@ typedef struct cg_ew {
     int whole;
     /* The cg_math.def entry of the call that opened the expression, or -1. */
     int math;
+    /* The row-major index of the element being computed in the node, as C text over the
+     * loop variables ("i0 * 12 + i1"), set by the fused loop; NULL where there is none. */
+    const char *index;
 } cg_ew;
 
 #define CG_EW_COMPOUND 0
@@ -118,6 +122,10 @@ void cg_ew_close(cg_ew *e);
 void cg_ew_let(cg_ew *e, const char *name);
 /* Reads the local of cg_ew_let(e, name). */
 void cg_ew_local(cg_ew *e, const char *name);
+/* The index of the element being computed (cg_ew.index) as an unsigned long long: the
+ * same value whatever the loop's split or merged axes. An emitter called without one is
+ * an internal error. */
+void cg_ew_index(cg_ew *e);
 /* Empties e for the next node. */
 void cg_ew_reset(cg_ew *e, cg_ctx *c, const ir_node *n);
 void cg_ew_free(cg_ew *e);
@@ -439,6 +447,9 @@ int64_t cg_matmul_extent(const ir_node *n);
 /* Iterations of the loop a split im2col or col2im kernel divides (its N*C image planes),
  * or 0 when n is neither (cg_conv.c). */
 int64_t cg_window_extent(const ir_node *n);
+/* Groups of a norm_stats or norm_grad kernel (the loop a split one divides), or 0 for
+ * any other node (cg_norm.c). */
+int64_t cg_norm_extent(const ir_node *n);
 /* Iterations of the loop a split kernel k divides among its parts: its outermost loop
  * (elementwise) or the one cg_reduce_extent names (reductions). */
 int64_t cg_kernel_extent(const cg_kernel *k);
@@ -509,6 +520,11 @@ typedef enum cg_rt_link {
  * when none is): the prototypes of the used functions when the code is linked by
  * symbols (the runtime has them compiled), else nabla's own math as text. */
 void cg_math_put(ir_text *out, const unsigned char *used, cg_rt_link link);
+
+/* For a program whose kernels draw random numbers (cg_ctx.random_used): the prototypes
+ * of the generator's entry points when the code is linked by symbols (the runtime has
+ * them compiled, runtime/rt_random.c), else the generator's C (cg_random_text.inc). */
+void cg_random_put(ir_text *out, cg_rt_link link);
 
 /* For an exported program whose entries of cg_rt.def are marked in rt_used[CG_RT_COUNT]:
  * appends the text of the nb_rt_gemm_* functions it calls and of their helpers, static,

@@ -114,6 +114,7 @@ typedef struct ew_state {
     operand_text *ops; /* the operands of the member being written */
     int *uses;         /* per operand: holes that read it */
     int max_in;        /* room in ops and uses */
+    ir_text index;     /* the element's row-major index in the loop's shape (cg_ew.index) */
     cg_ew e;
 } ew_state;
 
@@ -291,6 +292,7 @@ static void emit_member(ew_state *st, int i)
         return;
     }
     cg_ew_reset(e, c, m);
+    e->index = st->index.buf;
     cg_ew_emitter(m->op)(e, m);
     if (e->text.failed) {
         c->t->failed = 1;
@@ -469,6 +471,11 @@ static void emit_members(cg_ctx *c, const cg_kernel *k, const loop_axes *la, con
     }
     for (int i = 0; i < k->n_members; i++)
         st.ids[i] = k->members[i]->id;
+    /* Every member has the loop's shape (cg_fuse), whose row-major strides are the
+     * output's: the index counts its elements, whatever the split. */
+    cg_index(&st.index, 0, "i", la->n, la->stride[0]);
+    if (st.index.failed)
+        c->t->failed = 1;
     for (int i = 0; i < k->n_members; i++)
         for (int j = 0; j < k->members[i]->n_in; j++) {
             /* An operand has a smaller id: it can only be an earlier member. */
@@ -502,6 +509,7 @@ static void emit_members(cg_ctx *c, const cg_kernel *k, const loop_axes *la, con
     free(st.ops);
     free(st.uses);
     free(st.pend.buf);
+    free(st.index.buf);
     cg_ew_free(&st.e);
     /* Every load came first: a parameter updated in place is read before it is written. */
     for (int o = 0; o < k->n_outs; o++) {
@@ -538,6 +546,7 @@ static const char *math_block_fn(cg_ctx *c, cg_ew *e, const ir_node *m)
     unsigned char used[CG_MATH_COUNT];
     memcpy(used, c->math_used, sizeof used);
     cg_ew_reset(e, c, m);
+    e->index = "0"; /* only looked at */
     cg_ew_emitter(m->op)(e, m);
     memcpy(c->math_used, used, sizeof used);
     /* The call opens the expression and closes it, around operand 0 and nothing else. */
@@ -602,13 +611,13 @@ static int plan_blocks(cg_ctx *c, const cg_kernel *k, const loop_axes *la, ew_bl
             ok &= k->arg_out[a] < 0;
     }
     /* In id order. */
-    for (int b = 0; b < bl->n / 2; b++) {
-        const ir_node *m = bl->math[b];
-        const char *fn = bl->fn[b];
-        bl->math[b] = bl->math[bl->n - 1 - b];
-        bl->math[bl->n - 1 - b] = m;
-        bl->fn[b] = bl->fn[bl->n - 1 - b];
-        bl->fn[bl->n - 1 - b] = fn;
+    for (int lo = 0, hi = bl->n - 1; lo < hi; lo++, hi--) {
+        const ir_node *m = bl->math[lo];
+        const char *fn = bl->fn[lo];
+        bl->math[lo] = bl->math[hi];
+        bl->math[hi] = m;
+        bl->fn[lo] = bl->fn[hi];
+        bl->fn[hi] = fn;
     }
     cg_ew_free(&e);
     free(st.ids);

@@ -17,6 +17,19 @@ void cg_ew_reset(cg_ew *e, cg_ctx *c, const ir_node *n)
     e->empty = 1;
     e->whole = CG_EW_COMPOUND;
     e->math = -1;
+    e->index = NULL;
+}
+
+void cg_ew_index(cg_ew *e)
+{
+    if (!e->index) {
+        cg_internal_error(e->c, "the emitter of %s reads an element index outside a loop",
+                          ir_op_defs[e->n->op].name);
+        return;
+    }
+    cg_ew_s(e, "(unsigned long long)(");
+    cg_ew_s(e, e->index);
+    cg_ew_s(e, ")");
 }
 
 void cg_ew_free(cg_ew *e)

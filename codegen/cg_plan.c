@@ -545,7 +545,9 @@ int64_t cg_kernel_extent(const cg_kernel *k)
     int64_t e = cg_reduce_extent(k->root);
     if (!e)
         e = cg_window_extent(k->root);
-    return e ? e : cg_matmul_extent(k->root);
+    if (!e)
+        e = cg_matmul_extent(k->root);
+    return e ? e : cg_norm_extent(k->root);
 }
 
 int cg_split_parts(const cg_request *rq, int64_t work, int64_t extent)
@@ -578,7 +580,8 @@ static void plan_split(const cg_request *rq, cg_plan *pl)
         if (rq->threads <= 1 || rq->split_min <= 0 || k->args_buffer >= 0 || pl->nodes[r->id].fails)
             continue;
         /* A kernel emitter's kernel splits only when it is a reduction that keeps an
-         * axis (extent 0 otherwise); its work is what it reads. */
+         * axis or a norm_stats / norm_grad (extent 0 otherwise); its work is what it
+         * reads. */
         if (k->reduction) /* with its producers and consumers: it reads its operand */
             r = k->reduction;
         int emitted = cg_kernel_emitter(r->op) != NULL;

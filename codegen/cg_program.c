@@ -751,6 +751,8 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
     if (any_proto)
         ir_text_putc(&out, '\n');
     cg_math_put(&out, c.math_used, rq->rt_link);
+    if (c.random_used)
+        cg_random_put(&out, rq->rt_link);
     if (!out.failed && ir_text_reserve(&body, out.len) == 0) {
         memmove(body.buf + out.len, body.buf, body.len);
         memcpy(body.buf, out.buf, out.len);

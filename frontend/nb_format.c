@@ -31,6 +31,9 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
     [NB_KEY_GROUPS] = "groups",
     [NB_KEY_CEIL_MODE] = "ceil_mode",
     [NB_KEY_COUNT_INCLUDE_PAD] = "count_include_pad",
+    [NB_KEY_SEED] = "seed",
+    [NB_KEY_OFFSET] = "offset",
+    [NB_KEY_EPS] = "eps",
     [NB_KEY_NAME] = "name",
 };
 
@@ -66,6 +69,9 @@ const uint64_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_TAKE_ALONG_AXIS] = KEY(AXIS),
     [IR_OP_IM2COL] = WINDOW,
     [IR_OP_COL2IM] = KEY(SHAPE) | WINDOW,
+    [IR_OP_RAND] = KEY(SHAPE) | KEY(DTYPE) | KEY(SEED) | KEY(OFFSET),
+    [IR_OP_NORM_STATS] = KEY(AXES) | KEY(EPS),
+    [IR_OP_NORM_GRAD] = KEY(AXES) | KEY(EPS),
 };
 
 const char *nb_format_kind_name(int kind)

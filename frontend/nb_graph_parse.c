@@ -218,6 +218,25 @@ static int hex_digit(char c)
     return -1;
 }
 
+/* "0x" and 1 to 16 hex digits: an unsigned 64-bit integer. */
+static int read_hex64(parser *p, uint64_t *v, const char *what)
+{
+    size_t start = (skip_blank(p), p->pos);
+    if (p->pos + 2 > p->len || p->s[p->pos] != '0' || p->s[p->pos + 1] != 'x')
+        return expected(p, what);
+    p->pos += 2;
+    uint64_t u = 0;
+    int n = 0;
+    for (; p->pos < p->len && hex_digit(p->s[p->pos]) >= 0; p->pos++, n++)
+        u = u << 4 | (uint64_t)hex_digit(p->s[p->pos]);
+    if (n == 0 || n > 16 || (p->pos < p->len && is_word_char(p->s[p->pos]))) {
+        p->pos = start;
+        return expected(p, what);
+    }
+    *v = u;
+    return 0;
+}
+
 /* A number as the writer writes it (decimal or hexadecimal floating point, inf, -inf,
  * nan, -nan, nan:0x<16 hex digits of the bits>). */
 static int read_number(parser *p, double *v)
@@ -550,7 +569,8 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
     case NB_KEY_DTYPE: return read_dtype(p, &a->dt);
     case NB_KEY_LO:
     case NB_KEY_SLOPE:
-    case NB_KEY_ALPHA: return read_number(p, &a->f[0]);
+    case NB_KEY_ALPHA:
+    case NB_KEY_EPS: return read_number(p, &a->f[0]);
     case NB_KEY_HI: return read_number(p, &a->f[1]);
     case NB_KEY_KIND: {
         size_t wn;
@@ -597,6 +617,12 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
         if (read_int_in(p, 0, 1, &v, "a flag (0 or 1)") != 0)
             return -1;
         *(k == NB_KEY_CEIL_MODE ? &a->window.ceil_mode : &a->window.count_include_pad) = (int)v;
+        return 0;
+    case NB_KEY_SEED: return read_hex64(p, &a->random.seed, "a seed (0x and 1 to 16 hex digits)");
+    case NB_KEY_OFFSET:
+        if (read_int_in(p, 0, INT64_MAX, &v, "a counter offset") != 0)
+            return -1;
+        a->random.offset = v;
         return 0;
     case NB_KEY_NAME:
         free(l->name);

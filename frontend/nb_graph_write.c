@@ -92,6 +92,15 @@ static void put_string(ir_text *t, const char *s)
     ir_text_putc(t, '"');
 }
 
+/* "0x" and the 16 hex digits of v. */
+static void put_hex64(ir_text *t, uint64_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+    ir_text_puts(t, "0x");
+    for (int i = 0; i < 16; i++)
+        ir_text_putc(t, digits[(v >> (60 - 4 * i)) & 15]);
+}
+
 /* " key=value" of attribute k of node n. */
 static void put_attr(ir_text *t, const ir_node *n, nb_format_key k)
 {
@@ -125,7 +134,8 @@ static void put_attr(ir_text *t, const ir_node *n, nb_format_key k)
     case NB_KEY_TRANS_B: ir_text_int(t, a->trans_b != 0); break;
     case NB_KEY_LO:
     case NB_KEY_SLOPE:
-    case NB_KEY_ALPHA: put_double(t, a->f[0]); break;
+    case NB_KEY_ALPHA:
+    case NB_KEY_EPS: put_double(t, a->f[0]); break;
     case NB_KEY_HI: put_double(t, a->f[1]); break;
     case NB_KEY_KIND:
         ir_text_puts(t, nb_format_kind_name(a->k) ? nb_format_kind_name(a->k) : "?");
@@ -142,6 +152,8 @@ static void put_attr(ir_text *t, const ir_node *n, nb_format_key k)
     case NB_KEY_GROUPS: ir_text_int(t, a->window.groups); break;
     case NB_KEY_CEIL_MODE: ir_text_int(t, a->window.ceil_mode != 0); break;
     case NB_KEY_COUNT_INCLUDE_PAD: ir_text_int(t, a->window.count_include_pad != 0); break;
+    case NB_KEY_SEED: put_hex64(t, a->random.seed); break;
+    case NB_KEY_OFFSET: ir_text_int(t, (long long)a->random.offset); break;
     case NB_KEY_NAME:
     case NB_KEY_COUNT: break;
     }

@@ -290,6 +290,73 @@ nb_node *nb_cross_entropy(nb_graph *g, nb_node *logits, nb_node *labels, nb_redu
  * nb_take_along_axis (a label outside [0, C) fails the run). */
 nb_node *nb_nll(nb_graph *g, nb_node *logp, nb_node *labels, nb_reduction r);
 
+/* ---- random numbers (frontend/nb_random.c; docs/random.md) --------------------------- */
+
+/* Element i of a random tensor is Philox4x32-10 (as cuRAND, JAX and PyTorch on CUDA use
+ * it) keyed by the seed and counted by (the node's counter offset + i, the step): the
+ * same bits on the tcc and cc backends, for any thread count, and in exported C. The
+ * numbers differ from PyTorch's (its CPU generator is a Mersenne Twister). The step
+ * is the f64 scalar parameter "rng.step" (NB_RNG_STEP_NAME, kind NB_PARAM_OPTIMIZER:
+ * full checkpoints save it, model-only ones do not), 0 at first; each run of a program
+ * that draws numbers adds 1 to it after the run (nb_compile adds that update unless its
+ * updates write the parameter themselves), so every run draws new numbers and a run
+ * resumed from a checkpoint continues the stream. 2^53 runs give distinct steps; past
+ * that the step stops growing. */
+#define NB_RNG_STEP_NAME "rng.step"
+/* torch.manual_seed: the random nodes built after it draw from the stream of seed (0
+ * until it is called), from its start: the same seed and shapes give the same numbers. */
+void nb_manual_seed(nb_graph *g, uint64_t seed);
+/* torch.rand(*shape, dtype): uniform on [0, 1), f32 or f64, the top 24 (f32) or 53 (f64)
+ * bits of the Philox output times 2^-24 or 2^-53, so every value is exact and 1 never
+ * occurs. No gradient flows. */
+nb_node *nb_rand(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape);
+/* torch.randn(*shape, dtype): standard normal by Box-Muller, sqrt(-2 log(1 - u1)) *
+ * cos(2 pi u2) from two uniform draws, computed in dt (|z| < 5.8 in f32, < 8.6 in f64).
+ * No gradient flows. */
+nb_node *nb_randn(nb_graph *g, nb_dtype dt, int rank, const int64_t *shape);
+/* F.dropout(x, p=0.5, training=True): training nonzero zeroes each element with
+ * probability p (a uniform draw below p) and scales the others by 1 / (1 - p) (in x's
+ * dtype); training 0 or p 0 returns x itself; p 1 gives x * 0. p outside [0, 1] is an
+ * error. The gradient is the same mask times the scale. */
+nb_node *nb_dropout(nb_graph *g, nb_node *x, double p, int training);
+/* The step counter parameter of g (made by the first call of this or a random builder),
+ * or NULL when g has an error: to read it, reset it (nb_program_set_param with its
+ * name), or write it with an update of your own (e.g. to itself, to repeat a draw). */
+nb_node *nb_rng_step(nb_graph *g);
+/* ---- normalisation (frontend/nb_norm.c) --------------------------------------------- */
+
+/* PyTorch's default eps of the norms, and batch norm's default momentum. */
+#define NB_NORM_EPS 1e-5
+#define NB_BATCH_NORM_MOMENTUM 0.1
+
+/* F.layer_norm(x, x.shape[-normalized_rank:], weight, bias, eps): each group of the last
+ * normalized_rank axes becomes (x - mean) / sqrt(var + eps), var the biased variance,
+ * then * weight + bias. weight and bias (either may be NULL) have the shape of those
+ * axes and x's dtype; eps finite and >= 0 (NB_NORM_EPS). The statistics are one kernel
+ * (sums in double), normalisation and affine one fused elementwise kernel, and the
+ * gradient through the statistics one kernel; gradients of gradients work. */
+nb_node *nb_layer_norm(nb_graph *g, nb_node *x, int normalized_rank, nb_node *weight,
+                       nb_node *bias, double eps);
+/* F.group_norm(x, num_groups, weight, bias, eps): x [N, C, ...] (at least two axes), C
+ * a multiple of num_groups; each sample's C / num_groups consecutive channels, with all
+ * their positions, form one group normalized as in layer norm; weight and bias (NULL
+ * or [C]) scale and shift each channel. */
+nb_node *nb_group_norm(nb_graph *g, nb_node *x, int num_groups, nb_node *weight, nb_node *bias,
+                       double eps);
+/* F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps):
+ * x [N, C, ...]; weight, bias, running_mean, running_var NULL or [C] of x's dtype.
+ * training != 0: each channel is normalized by the batch's statistics over every other
+ * axis (biased variance; more than one value per channel), and when running_mean and
+ * running_var are given, *new_running_mean and *new_running_var (where not NULL) are set
+ * to (1 - momentum) * running + momentum * stat with the batch mean and the UNBIASED
+ * variance: give them to nb_compile's spec as updates of the running parameters
+ * (NB_BATCH_NORM_MOMENTUM = 0.1 is torch's default). training == 0 (eval): the running
+ * statistics normalize, both required, and the new values are set to NULL (nothing to
+ * update). running_mean and running_var are given both or neither. */
+nb_node *nb_batch_norm(nb_graph *g, nb_node *x, nb_node *running_mean, nb_node *running_var,
+                       nb_node *weight, nb_node *bias, int training, double momentum,
+                       double eps, nb_node **new_running_mean, nb_node **new_running_var);
+
 /* ---- autodiff ---------------------------------------------------------------------- */
 
 /* Appends to g the gradient of the scalar y with respect to each of xs[0..n), and

@@ -56,6 +56,10 @@ typedef struct ir_attr {
     nb_dtype dt;   /* cast, one_hot: target dtype */
     int trans_a;   /* matmul: read a with its last two axes swapped */
     int trans_b;   /* matmul: read b with its last two axes swapped */
+    struct {
+        uint64_t seed;  /* the Philox key */
+        int64_t offset; /* element i draws counter offset + i (ops_random.def) */
+    } random;           /* rand */
 } ir_attr;
 
 /* Kinds of parameters (attr.k of a PARAM): the public nb_param_kind values, so that a
@@ -114,6 +118,12 @@ struct nb_graph {
     ir_node **leaf_names;
     size_t leaf_names_cap; /* 0 or a power of two, at least twice n_leaf_names */
     size_t n_leaf_names;
+    /* Random numbers (frontend/nb_random.c): the step counter parameter (NULL until the
+     * first random node), the seed of the random nodes built next, and the first counter
+     * offset not drawn yet under that seed. */
+    ir_node *rng_step;
+    uint64_t rng_seed;
+    int64_t rng_offset;
 };
 
 /* Shape rule: given n->op, n->in and n->attr, fills n->dtype, n->rank, n->shape.
@@ -240,6 +250,15 @@ int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_a
  * all but size at most INT32_MAX, and the dilated kernel fits the padded size. */
 int ir_window_extent(int64_t size, int64_t kernel, int64_t stride, int64_t dilation, int64_t lo,
                      int64_t hi, int64_t *out);
+/* ---- normalisation (ops_norm.c) ---------------------------------------------------- */
+
+/* Views x as [A, K, B] with the axes in `axes` reduced and the kept ones K, a consecutive
+ * run between A and B (dims[0..3) = A, K, B). 0, or -1 when the kept axes are not
+ * consecutive. NORM_STATS and NORM_GRAD loop over this view (codegen/cg_norm.c). */
+int ir_norm_dims(const ir_node *x, uint32_t axes, int64_t *dims);
+/* Row i (0 mean, 1 variance, 2 rstd) of NORM_STATS node s, as the keepdim shape of its
+ * operand (a view of s: a slice and a reshape). */
+ir_node *ir_norm_row(ir_graph *g, ir_node *s, int i);
 
 /* ---- constructors used by gradient rules and the frontend (ir_build.c) ------------ */
 
@@ -264,6 +283,16 @@ ir_node *ir_reshape(ir_graph *g, ir_node *x, int rank, const int64_t *shape);
 ir_node *ir_broadcast_to(ir_graph *g, ir_node *x, int rank, const int64_t *shape);
 /* Sums gx (a gradient of a broadcast result) back to the shape of operand x. */
 ir_node *ir_sum_to(ir_graph *g, ir_node *gx, const ir_node *x);
+
+/* ---- random numbers (ops_random.c) ------------------------------------------------ */
+
+/* The updates of a run: params[0..n) <- values[0..n) (nodes of g), then for each step
+ * counter of a random node of g that is a parameter and that none of them writes,
+ * counter <- counter + 1 (a node appended to g): each run draws new numbers without the
+ * caller naming the update. Sets *params_out and *values_out to new arrays (the caller
+ * frees them) and *n_out to their length. 0, or -1 with the error on g. */
+int ir_random_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n,
+                      ir_node ***params_out, ir_node ***values_out, int *n_out);
 
 /* ---- text (ir_text.c) ------------------------------------------------------------ */
 

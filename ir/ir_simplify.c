@@ -20,7 +20,8 @@ static int attr_equal(const ir_attr *a, const ir_attr *b)
         a->target.rank != b->target.rank || a->permute.rank != b->permute.rank ||
         a->slice.rank != b->slice.rank)
         return 0;
-    if (a->trans_a != b->trans_a || a->trans_b != b->trans_b)
+    if (a->trans_a != b->trans_a || a->trans_b != b->trans_b || a->random.seed != b->random.seed ||
+        a->random.offset != b->random.offset)
         return 0;
     for (int d = 0; d < a->target.rank && d < NB_MAX_RANK; d++)
         if (a->target.shape[d] != b->target.shape[d])
@@ -84,6 +85,7 @@ static uint64_t node_hash(const ir_node *n)
     h = hash_add(h, (uint64_t)a->axes ^ (uint64_t)a->axis << 32);
     h = hash_add(h, (uint64_t)a->keepdim ^ (uint64_t)a->k << 8 ^ (uint64_t)a->dt << 40);
     h = hash_add(h, (uint64_t)a->trans_a ^ (uint64_t)a->trans_b << 1);
+    h = hash_add(h, a->random.seed ^ (uint64_t)a->random.offset);
     h = hash_add(h, (uint64_t)a->target.rank ^ (uint64_t)a->permute.rank << 8 ^
                         (uint64_t)a->slice.rank << 16);
     for (int d = 0; d < a->target.rank && d < NB_MAX_RANK; d++)

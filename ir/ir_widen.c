@@ -17,7 +17,7 @@ static ir_node *widen_node(ir_graph *dst, const ir_node *v, ir_node **in)
     ir_node *n;
     /* Only these ops read attr.dt; elsewhere it is zero (NB_F32) and stays so. */
     if (v->op == IR_OP_INPUT || v->op == IR_OP_PARAM || v->op == IR_OP_CONST ||
-        v->op == IR_OP_CAST || v->op == IR_OP_ONE_HOT)
+        v->op == IR_OP_CAST || v->op == IR_OP_ONE_HOT || v->op == IR_OP_RAND)
         attr.dt = widen(attr.dt);
     if (v->op == IR_OP_CONST) /* an f32 constant's values are already rounded to f32 */
         n = ir_constant(dst, attr.dt, v->rank, v->shape, v->data);

@@ -93,6 +93,10 @@ extern const rt_symbol rt_kernel_symbols[];
 /* nabla's own f32 math (rt_math.c), CG_MATH_COUNT entries named as generated code
  * calls them ("nbm_expf"). */
 extern const rt_symbol rt_math_symbols[];
+/* The random number generator's entry points (rt_random.c), named as generated code
+ * calls them ("nbm_uniformf"). */
+#define RT_RANDOM_SYMBOLS 2
+extern const rt_symbol rt_random_symbols[RT_RANDOM_SYMBOLS];
 extern const int rt_n_kernel_symbols;
 
 /* ---- the floating-point mode of a run (rt_fpmode.c) ----------------------------- */

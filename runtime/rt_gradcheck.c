@@ -163,8 +163,14 @@ static int chk_build(chk *c, nb_graph *g, nb_node *y, nb_node *const *wrt)
         chk_fail(c->r, "the gradient of %s: %.400s", c->y_name, c->h->error);
         goto done;
     }
+    /* Random nodes draw the same numbers at every run of the check (a dropout mask
+     * stays put while x moves): their step counter is held, not advanced. */
+    nb_update hold = {ir_leaf_find(c->h, IR_OP_PARAM, NB_RNG_STEP_NAME), NULL};
+    hold.value = hold.param;
     nb_compile_options copt = {.outputs = outs,
                                .n_outputs = c->n + 1,
+                               .updates = hold.param ? &hold : NULL,
+                               .n_updates = hold.param != NULL,
                                .backend = o->backend,
                                .denormals = NB_DENORMALS_IEEE,
                                .threads = 1};
@@ -277,7 +283,7 @@ static int chk_kink(const nb_gradcheck_options *o, const double *fd, const doubl
 static int chk_point(chk *c, int point)
 {
     const nb_gradcheck_options *o = c->o;
-    double y, up, down;
+    double y = 0, up = 0, down = 0; /* set by chk_run on success; gcc -O3 cannot tell */
     chk_fill(c);
     if (chk_run(c, point, &y) != 0)
         return -1;

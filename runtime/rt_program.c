@@ -119,15 +119,20 @@ static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend
         roots[no + i] = opt->updates[i].value;
         roots[no + nu + i] = opt->updates[i].param;
     }
-    int rc = -1;
+    int rc = -1, n_upd = 0;
     ir_graph *s = NULL;
+    ir_node **upd_params = NULL, **upd_values = NULL;
+    /* The step counters of random nodes advance by one each run unless an update given
+     * here writes them (ops_random.c). */
     if (ir_check_updates(g, roots + no + nu, roots + no, nu) == 0 &&
-        (s = ir_simplify(g, roots, no + 2 * nu, mapped)) != NULL) {
+        (s = ir_simplify(g, roots, no + 2 * nu, mapped)) != NULL &&
+        ir_random_updates(s, mapped + no + nu, mapped + no, nu, &upd_params, &upd_values, &n_upd) ==
+            0) {
         cg_request rq = {.outputs = mapped,
                          .n_outputs = no,
-                         .upd_params = mapped + no + nu,
-                         .upd_values = mapped + no,
-                         .n_updates = nu,
+                         .upd_params = upd_params,
+                         .upd_values = upd_values,
+                         .n_updates = n_upd,
                          .rt_link = b->rt_link,
                          .keep_plan = opt->keep_plan != 0,
                          .threads = threads,
@@ -139,9 +144,11 @@ static int generate(nb_graph *g, const nb_compile_options *opt, const rt_backend
             rq.threads = 1;
             rc = cg_generate(s, &rq, exported);
         }
-        if (s->error)
-            ir_error(g, "%s", s->error);
     }
+    if (s && s->error)
+        ir_error(g, "%s", s->error);
+    free(upd_params);
+    free(upd_values);
     ir_graph_free(s);
     free(roots);
     free(mapped);

@@ -123,6 +123,8 @@ static int tcc_compile(const char *source, cg_rt_link link, rt_jit *jit, char *e
     if (link == CG_RT_LINK_SYMBOLS) {
         for (int i = 0; i < CG_MATH_COUNT; i++)
             tcc_add_symbol(s, rt_math_symbols[i].name, rt_math_symbols[i].addr);
+        for (int i = 0; i < RT_RANDOM_SYMBOLS; i++)
+            tcc_add_symbol(s, rt_random_symbols[i].name, rt_random_symbols[i].addr);
         for (int i = 0; i < rt_n_kernel_symbols; i++)
             tcc_add_symbol(s, rt_kernel_symbols[i].name, rt_kernel_symbols[i].addr);
     }

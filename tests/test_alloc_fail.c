@@ -604,7 +604,17 @@ static void scenario_wide(outcome *o)
     nb_node *loss = nb_add(g, nb_mean(g, red, NULL, 0, 0),
                            nb_add(g, nb_mse(g, m, hot, NB_REDUCTION_MEAN),
                                   nb_bce_with_logits(g, back, hot, NB_REDUCTION_MEAN)));
-    nb_node *gw, *buf, *acc;
+    /* Layer and batch norm (norm_stats, normalize, norm_grad), and a gradient of a
+     * gradient through them (norm_grad's rule runs autodiff inside itself). */
+    nb_node *ln = nb_layer_norm(g, m, 1, NULL, NULL, 1e-5);
+    nb_node *bn = nb_batch_norm(g, m, NULL, NULL, NULL, NULL, 1, 0.1, 1e-5, NULL, NULL);
+    loss = nb_add(g, loss, nb_mean(g, nb_mul(g, ln, bn), NULL, 0, 0));
+    nb_node *gw, *buf, *acc, *gn, *gg;
+    if (nb_grad(g, nb_sum(g, nb_mul(g, ln, ln), NULL, 0, 0), &w, 1, &gn) != 0 ||
+        nb_grad(g, nb_sum(g, nb_mul(g, gn, gn), NULL, 0, 0), &w, 1, &gg) != 0) {
+        fail_at(o, "nb_grad (second order through the norms)", nb_graph_error(g));
+        goto done;
+    }
     nb_update upd[1 + NB_SGD_UPDATES_PER_PARAM];
     nb_sgd_options so = {0.9, 0, 0, 0, 0};
     int nu;

@@ -533,6 +533,89 @@ static void b_hvp_net(gt *t, const void *arg)
 }
 #endif
 
+/* ---- normalisation ---------------------------------------------------------------------- */
+
+typedef enum norm_kind { NORM_LAYER, NORM_GROUP, NORM_BATCH_EVAL } norm_kind;
+
+typedef struct norm_arg {
+    norm_kind kind;
+    int k;    /* layer norm: normalized_rank; group norm: num_groups */
+    int w, b; /* the case has a weight, a bias */
+    double eps;
+} norm_arg;
+
+/* y = norm(x, w, b) and the gradients of sum(y * wgt) w.r.t. x, w and b. */
+static void b_norm(gt *t, const void *arg)
+{
+    const norm_arg *a = arg;
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *w = a->w ? in(t, "w") : NULL, *b = a->b ? in(t, "b") : NULL, *y;
+    if (a->kind == NORM_LAYER) {
+        y = nb_layer_norm(g, x, a->k, w, b, a->eps);
+    } else if (a->kind == NORM_GROUP) {
+        y = nb_group_norm(g, x, a->k, w, b, a->eps);
+    } else {
+        const int64_t c[1] = {3};
+        nb_node *rm = nb_constant(g, NB_F32, 1, c, (const double[]){0.2, -0.1, 0.3});
+        nb_node *rv = nb_constant(g, NB_F32, 1, c, (const double[]){1.5, 0.8, 2.2});
+        y = nb_batch_norm(g, x, rm, rv, w, b, 0, 0.1, a->eps, NULL, NULL);
+    }
+    out(t, "y", y);
+    nb_node *xs[3] = {x, w, b};
+    const char *names[3] = {"x", "w", "b"};
+    int n = 1;
+    if (w)
+        n++;
+    if (b) {
+        xs[n] = b;
+        names[n++] = "b";
+    }
+    grads(t, "loss", wsum(t, y), xs, names, n);
+}
+
+static const norm_arg n_ln_last = {NORM_LAYER, 1, 1, 1, 1e-5};
+static const norm_arg n_ln_last2 = {NORM_LAYER, 2, 1, 0, 1e-3};
+static const norm_arg n_ln_plain = {NORM_LAYER, 1, 0, 0, 1e-5};
+static const norm_arg n_gn_3 = {NORM_GROUP, 3, 1, 1, 1e-5};
+static const norm_arg n_gn_1_flat = {NORM_GROUP, 1, 1, 0, 1e-2};
+static const norm_arg n_bn_eval = {NORM_BATCH_EVAL, 0, 1, 1, 1e-5};
+
+/* One training step: the batch statistics normalize, and the new running statistics
+ * (momentum 0.1, unbiased variance) are outputs here (test_norm.c makes them updates). */
+static void b_batch_norm_train(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *w = in(t, "w"), *b = in(t, "b");
+    nb_node *rm = in(t, "running_mean"), *rv = in(t, "running_var"), *nm, *nv;
+    nb_node *y =
+        nb_batch_norm(g, x, rm, rv, w, b, 1, NB_BATCH_NORM_MOMENTUM, NB_NORM_EPS, &nm, &nv);
+    out(t, "y", y);
+    out(t, "new_running_mean", nm);
+    out(t, "new_running_var", nv);
+    nb_node *xs[3] = {x, w, b};
+    const char *names[3] = {"x", "w", "b"};
+    grads(t, "loss", wsum(t, y), xs, names, 3);
+}
+
+/* h = sum(v * dL/dx) + sum(dL/dw) for L = sum(layer_norm(x, w) * wgt), and its gradients:
+ * norm_grad's own gradient. */
+static void b_layer_norm_second(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *w = in(t, "w"), *v = in(t, "v");
+    nb_node *y = nb_layer_norm(g, x, 1, w, NULL, NB_NORM_EPS);
+    nb_node *xs[2] = {x, w}, *gs[2], *hs[2];
+    assert_int_equal(nb_grad(g, wsum(t, y), xs, 2, gs), 0);
+    out(t, "dloss_dx", gs[0]);
+    nb_node *h =
+        nb_add(g, nb_sum(g, nb_mul(g, gs[0], v), NULL, 0, 0), nb_sum(g, gs[1], NULL, 0, 0));
+    assert_int_equal(nb_grad(g, h, xs, 2, hs), 0);
+    out(t, "dh_dx", hs[0]);
+    out(t, "dh_dw", hs[1]);
+}
+
 /* ---- convolution --------------------------------------------------------------------- */
 
 typedef nb_node *(*conv_fn)(nb_graph *g, nb_node *x, nb_node *w, nb_node *b,
@@ -689,6 +772,15 @@ static const gt_entry entries[] = {
 #if GOLDEN_HAVE_SHAPE && GOLDEN_HAVE_UNARY
     E("hvp_net", b_hvp_net, NULL),
 #endif
+    E("layer_norm_last", b_norm, &n_ln_last),
+    E("layer_norm_last2", b_norm, &n_ln_last2),
+    E("layer_norm_plain", b_norm, &n_ln_plain),
+    E("group_norm_3", b_norm, &n_gn_3),
+    E("group_norm_1_flat", b_norm, &n_gn_1_flat),
+    E("batch_norm_eval", b_norm, &n_bn_eval),
+    E("batch_norm_train_4d", b_batch_norm_train, NULL),
+    E("batch_norm_train_1d", b_batch_norm_train, NULL),
+    E("layer_norm_second", b_layer_norm_second, NULL),
     E("conv2d_plain", b_conv, &c_plain),
     E("conv2d_stride_pad", b_conv, &c_stride_pad),
     E("conv2d_dilation2", b_conv, &c_dilation2),

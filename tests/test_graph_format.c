@@ -233,14 +233,19 @@ static void test_every_attribute(void **state)
                          NB_REDUCTION_MEAN),
         nb_argmax(g, y, -2, 1),
         nb_argmin(g, x, 1, 0),
+        (nb_manual_seed(g, 0xfedcba9876543210u), nb_rand(g, NB_F64, 2, s23)),
+        nb_dropout(g, x, 0.25, 1),
         nb_conv2d(g, xc, wc, NULL, &(nb_conv_options){.stride = {2, 2}, .padding = {1, 1}}),
         nb_conv_transpose2d(g, xc, wc, NULL,
                             &(nb_conv_options){.stride = {2, 1}, .output_padding = {1, 0}}),
+        nb_layer_norm(g, y, 2, NULL, NULL, 1e-3), /* last: outs[n - 1] below */
     };
     int n = (int)(sizeof outs / sizeof *outs);
     /* Gradients bring slice_grad, scatter_add and the rules' own nodes. */
     nb_node *loss = nb_add(g, nb_sum(g, outs[10], NULL, 0, 0),
                            nb_sum(g, nb_cast(g, outs[12], NB_F64), NULL, 0, 0));
+    /* layer norm's gradient is a norm_grad node */
+    loss = nb_add(g, loss, nb_sum(g, nb_mul(g, outs[n - 1], outs[n - 1]), NULL, 0, 0));
     nb_node *grads[2];
     assert_int_equal(nb_grad(g, loss, (nb_node *const[]){y, w}, 2, grads), 0);
     assert_null(nb_graph_error(g));
@@ -272,6 +277,12 @@ static void test_every_attribute(void **state)
     assert_non_null(strstr(text, "= col2im f64[1,2,12,7] (%"));
     assert_non_null(strstr(text, ") shape=[1,2,12,7] kernel=[3,3] stride=[2,1] dilation=[1,1] "
                                  "padding=[0,0,0,0]"));
+    assert_non_null(strstr(text, " = param f64[] kind=optimizer name=\"rng.step\""));
+    assert_non_null(strstr(text, ") shape=[2,3] dtype=f64 seed=0xfedcba9876543210 offset=0"));
+    assert_non_null(strstr(text, ") shape=[2,3] dtype=f32 seed=0xfedcba9876543210 offset=6"));
+    assert_non_null(strstr(text, "= norm_stats f64[3,2,1,1] (%1) axes=[1,2] eps=0.001"));
+    assert_non_null(strstr(text, "norm_grad f64[2,3,4] (%1, %"));
+    assert_non_null(strstr(text, "axes=[1,2] eps=0.001"));
     free(text);
     free(all);
     nb_graph_extras_free(&px);
@@ -436,6 +447,21 @@ static const bad_file bad_files[] = {
      "line 2, column 27: nan:0x0000000000000001 is not the bits of a NaN"},
     {HDR "%0 = const f64[1] values={1e999}\n",
      "line 2, column 27: 1e999 is out of the range of a double"},
+#define STEP "%0 = param f64[] kind=optimizer name=\"rng.step\"\n"
+    {HDR STEP "%1 = rand f32[2] (%0) shape=[2] dtype=f32 seed=0x12345678901234567 offset=0\n",
+     "line 3, column 48: expected a seed (0x and 1 to 16 hex digits), got '0x12345678901234567'"},
+    {HDR STEP "%1 = rand f32[2] (%0) shape=[2] dtype=f32 seed=42 offset=0\n",
+     "line 3, column 48: expected a seed (0x and 1 to 16 hex digits), got '42'"},
+    {HDR STEP "%1 = rand f32[2] (%0) shape=[2] dtype=f32 seed=0x2a offset=-1\n",
+     "line 3, column 60: a counter offset -1 is out of range [0, 9223372036854775807]"},
+    {HDR STEP "%1 = rand f32[2] (%0) shape=[2] dtype=f32 seed=0x2a offset=9223372036854775807\n",
+     "line 3, column 1: rand: counter offset 9223372036854775807 is out of range [0, "
+     "9223372036854775805]"},
+    {HDR STEP "%1 = rand i32[2] (%0) shape=[2] dtype=i32 seed=0x2a offset=0\n",
+     "line 3, column 1: rand: dtype i32 is not a float dtype (f32 or f64)"},
+    {HDR X0 "%1 = rand f32[2] (%0) shape=[2] dtype=f32 seed=0x2a offset=0\n",
+     "line 3, column 1: rand: the step counter is f32[2,3]; expected f64[] (a scalar)"},
+#undef STEP
 };
 
 static void test_parse_errors(void **state)

@@ -469,10 +469,90 @@ def transpose_permute_reshape():
     return [("x", x), ("wgt", wgt)], [("out", out), ("dloss_dx", dx)]
 
 
+# ---- normalisation: layer, group and batch norm --------------------------------------------
+
+def norm_case(name, fn, x, params):
+    """A case of y = fn(x, *params): y and the gradients of sum(y * wgt) w.r.t. x and
+    each parameter (weight, bias)."""
+    def run():
+        xt, *ps = req(x, *[v for _, v in params])
+        y = fn(xt, *ps)
+        wgt = weights(list(y.shape))
+        gs = grads((y * wgt).sum(), [xt] + ps)
+        ins = [("x", xt)] + [(n, p) for (n, _), p in zip(params, ps)] + [("wgt", wgt)]
+        outs = [("y", y), ("dloss_dx", gs[0])]
+        outs += [("dloss_d" + n, g) for (n, _), g in zip(params, gs[1:])]
+        return ins, outs
+    run.__name__ = name
+    return run
+
+
+# Inputs with an offset and a spread per group, so the statistics matter.
+X_LN = ramp([2, 3, 4], -1.3, 0.37, wrap=2.9)
+X_GN = ramp([2, 6, 3], -0.8, 0.53, wrap=3.1)
+CASES += [
+    norm_case("layer_norm_last", lambda x, w, b: torch.nn.functional.layer_norm(x, [4], w, b),
+              X_LN, [("w", ramp([4], 0.5, 0.25)), ("b", ramp([4], -0.2, 0.1))]),
+    norm_case("layer_norm_last2", lambda x, w: torch.nn.functional.layer_norm(x, [3, 4], w, None,
+                                                                              eps=1e-3),
+              X_LN, [("w", ramp([3, 4], -0.6, 0.15))]),
+    norm_case("layer_norm_plain", lambda x: torch.nn.functional.layer_norm(x, [4]), X_LN, []),
+    norm_case("group_norm_3", lambda x, w, b: torch.nn.functional.group_norm(x, 3, w, b),
+              X_GN, [("w", ramp([6], 0.4, 0.2)), ("b", ramp([6], 0.3, -0.1))]),
+    # (torch 1.13's group_norm backward fails with a bias and no weight: weight only.)
+    norm_case("group_norm_1_flat", lambda x, w: torch.nn.functional.group_norm(x, 1, w, None,
+                                                                               eps=1e-2),
+              ramp([3, 4], -0.5, 0.41, wrap=1.7), [("w", ramp([4], 0.3, -0.1))]),
+    norm_case("batch_norm_eval",
+              lambda x, w, b: torch.nn.functional.batch_norm(
+                  x, f32([0.2, -0.1, 0.3]), f32([1.5, 0.8, 2.2]), w, b, training=False),
+              ramp([2, 3, 4], -1.1, 0.29, wrap=2.3),
+              [("w", ramp([3], 0.7, 0.3)), ("b", ramp([3], -0.2, 0.2))]),
+]
+
+
+def batch_norm_train(name, shape):
+    """One training step of batch norm (momentum 0.1), and a second on the same batch:
+    y, the gradients, and the running statistics after each step."""
+    def run():
+        c = shape[1]
+        x, w, b = req(ramp(shape, -1.2, 0.23, wrap=2.7), ramp([c], 0.6, 0.2),
+                      ramp([c], -0.3, 0.15))
+        rm0, rv0 = ramp([c], 0.1, -0.05), ramp([c], 0.9, 0.3)
+        rm, rv = rm0.clone(), rv0.clone()
+        y = torch.nn.functional.batch_norm(x, rm, rv, w, b, training=True, momentum=0.1)
+        rm1, rv1 = rm.clone(), rv.clone()
+        torch.nn.functional.batch_norm(x.detach(), rm, rv, w.detach(), b.detach(),
+                                       training=True, momentum=0.1)
+        wgt = weights(shape)
+        dx, dw, db = grads((y * wgt).sum(), [x, w, b])
+        ins = [("x", x), ("w", w), ("b", b), ("running_mean", rm0), ("running_var", rv0),
+               ("wgt", wgt)]
+        return ins, [("y", y), ("dloss_dx", dx), ("dloss_dw", dw), ("dloss_db", db),
+                     ("new_running_mean", rm1), ("new_running_var", rv1),
+                     ("new_running_mean2", rm), ("new_running_var2", rv)]
+    run.__name__ = name
+    return run
+
+
+CASES += [batch_norm_train("batch_norm_train_4d", [4, 3, 5, 5]),
+          batch_norm_train("batch_norm_train_1d", [8, 6])]
+
+
+@case
+def layer_norm_second():
+    # The gradient of a gradient: d/dx of sum(v * dL/dx) for L = sum(ln(x) * wgt).
+    x, w = req(X_LN, ramp([4], 0.5, 0.25))
+    wgt, v = weights([2, 3, 4]), ramp([2, 3, 4], 0.3, -0.07)
+    y = torch.nn.functional.layer_norm(x, [4], w, None)
+    gx, gw = torch.autograd.grad((y * wgt).sum(), [x, w], create_graph=True)
+    h = (gx * v).sum() + gw.sum()
+    hx, hw = grads(h, [x, w])
+    return [("x", x), ("w", w), ("wgt", wgt), ("v", v)], \
+        [("dloss_dx", gx), ("dh_dx", hx), ("dh_dw", hw)]
+
+
 # ---- convolution: conv2d, conv1d, conv_transpose2d ---------------------------------------
-
-F = torch.nn.functional
-
 
 def make_conv(name, fn, xs, ws, bias, **kw):
     """out = fn(x, w, b, **kw); the gradients of sum(out * wgt) for x, w (and b)."""
