@@ -53,6 +53,9 @@ typedef struct cg_ctx {
     /* Fused loops that call own math run in blocks, one runtime call per block
      * (nb_rt_<fn>_block): code linked by symbols, that libtcc compiles (cg_elementwise.c). */
     int block_math;
+    /* The runtime's compiled kernels (cg_rt.def) beyond the gemms are at hand: the
+     * program runs in this process (tcc or cc), it is not exported. */
+    int rt_kernels;
     /* The kernel being written (cg_program.c sets it): a reduction reads its fused
      * producers from it. */
     const struct cg_kernel *kernel;
@@ -450,6 +453,31 @@ int64_t cg_window_extent(const ir_node *n);
 /* Groups of a norm_stats or norm_grad kernel (the loop a split one divides), or 0 for
  * any other node (cg_norm.c). */
 int64_t cg_norm_extent(const ir_node *n);
+/* The geometry of a pooling kernel as programs linked by symbols (libtcc's) hand it to
+ * the runtime's compiled pooling kernels (runtime/rt_pooling.c, cg_rt.def): a
+ * `static const long g[CG_POOL_GEOM]` indexed by these. */
+enum {
+    CG_POOL_H,
+    CG_POOL_W, /* the input plane */
+    CG_POOL_OH,
+    CG_POOL_OW, /* the pooled plane */
+    CG_POOL_KH,
+    CG_POOL_KW, /* the window */
+    CG_POOL_SH,
+    CG_POOL_SW, /* stride */
+    CG_POOL_DH,
+    CG_POOL_DW, /* dilation (1 for average pooling) */
+    CG_POOL_PT,
+    CG_POOL_PL, /* padding before (top, left) */
+    CG_POOL_PB,
+    CG_POOL_PR,          /* and after (bottom, right) */
+    CG_POOL_INCLUDE_PAD, /* average pooling: count_include_pad */
+    CG_POOL_DIVISOR,     /* average pooling: divisor_override, 0 = none */
+    CG_POOL_GEOM
+};
+/* Iterations of the loop a split pooling kernel divides (its planes: the product of
+ * the axes before the last two), or 0 when n is not a pooling op (cg_pool.c). */
+int64_t cg_pool_extent(const ir_node *n);
 /* Iterations of the loop a split kernel k divides among its parts: its outermost loop
  * (elementwise) or the one cg_reduce_extent names (reductions). */
 int64_t cg_kernel_extent(const cg_kernel *k);

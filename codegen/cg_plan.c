@@ -540,6 +540,8 @@ int64_t cg_kernel_extent(const cg_kernel *k)
 {
     if (k->reduction)
         return cg_reduce_extent(k->reduction);
+    if (cg_pool_extent(k->root))
+        return cg_pool_extent(k->root);
     if (!cg_kernel_emitter(k->root->op))
         return cg_elementwise_extent(k);
     int64_t e = cg_reduce_extent(k->root);

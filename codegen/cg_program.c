@@ -703,6 +703,7 @@ int cg_generate(ir_graph *g, const cg_request *rq, cg_program *p)
         goto fail;
     c.plan = &pl;
     c.block_math = rq->rt_link == CG_RT_LINK_SYMBOLS;
+    c.rt_kernels = rq->rt_link != CG_RT_LINK_STATIC;
     if (rq->keep_plan) {
         cg_plan_print(&pl, &plan_text);
         if (plan_text.failed) {

@@ -31,6 +31,7 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
     [NB_KEY_GROUPS] = "groups",
     [NB_KEY_CEIL_MODE] = "ceil_mode",
     [NB_KEY_COUNT_INCLUDE_PAD] = "count_include_pad",
+    [NB_KEY_DIVISOR_OVERRIDE] = "divisor_override",
     [NB_KEY_SEED] = "seed",
     [NB_KEY_OFFSET] = "offset",
     [NB_KEY_EPS] = "eps",
@@ -41,6 +42,10 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
 #define REDUCE (KEY(AXES) | KEY(KEEPDIM))
 /* The window of im2col and col2im (groups and the pooling flags stay zero). */
 #define WINDOW (KEY(KERNEL) | KEY(STRIDE) | KEY(DILATION) | KEY(PADDING))
+#define MAX_POOL (KEY(KERNEL) | KEY(STRIDE) | KEY(DILATION) | KEY(PADDING) | KEY(CEIL_MODE))
+#define AVG_POOL                                                                                   \
+    (KEY(KERNEL) | KEY(STRIDE) | KEY(PADDING) | KEY(CEIL_MODE) | KEY(COUNT_INCLUDE_PAD) |          \
+     KEY(DIVISOR_OVERRIDE))
 
 /* Ops absent here carry no attribute (elementwise ops). Leaves carry their dtype and shape
  * in the line's type. */
@@ -69,6 +74,11 @@ const uint64_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_TAKE_ALONG_AXIS] = KEY(AXIS),
     [IR_OP_IM2COL] = WINDOW,
     [IR_OP_COL2IM] = KEY(SHAPE) | WINDOW,
+    [IR_OP_MAX_POOL2D] = MAX_POOL,
+    [IR_OP_MAX_POOL2D_GRAD] = MAX_POOL,
+    [IR_OP_MAX_POOL2D_SELECT] = MAX_POOL,
+    [IR_OP_AVG_POOL2D] = AVG_POOL,
+    [IR_OP_AVG_POOL2D_GRAD] = KEY(SHAPE) | AVG_POOL,
     [IR_OP_RAND] = KEY(SHAPE) | KEY(DTYPE) | KEY(SEED) | KEY(OFFSET),
     [IR_OP_NORM_STATS] = KEY(AXES) | KEY(EPS),
     [IR_OP_NORM_GRAD] = KEY(AXES) | KEY(EPS),

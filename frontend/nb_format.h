@@ -36,6 +36,7 @@ typedef enum nb_format_key {
     NB_KEY_GROUPS,            /* attr.window.groups */
     NB_KEY_CEIL_MODE,         /* attr.window.ceil_mode: 0 or 1 */
     NB_KEY_COUNT_INCLUDE_PAD, /* attr.window.count_include_pad: 0 or 1 */
+    NB_KEY_DIVISOR_OVERRIDE,  /* attr.window.divisor: 0 (none) or the divisor */
     NB_KEY_SEED,              /* attr.random.seed of rand: 0x and 16 hex digits */
     NB_KEY_OFFSET,            /* attr.random.offset of rand: an integer >= 0 */
     NB_KEY_EPS,               /* attr.f[0] of norm_stats and norm_grad */

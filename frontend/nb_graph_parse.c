@@ -618,6 +618,11 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
             return -1;
         *(k == NB_KEY_CEIL_MODE ? &a->window.ceil_mode : &a->window.count_include_pad) = (int)v;
         return 0;
+    case NB_KEY_DIVISOR_OVERRIDE:
+        if (read_int_in(p, 0, INT32_MAX, &v, "a divisor (0 for none)") != 0)
+            return -1;
+        a->window.divisor = v;
+        return 0;
     case NB_KEY_SEED: return read_hex64(p, &a->random.seed, "a seed (0x and 1 to 16 hex digits)");
     case NB_KEY_OFFSET:
         if (read_int_in(p, 0, INT64_MAX, &v, "a counter offset") != 0)

@@ -152,6 +152,7 @@ static void put_attr(ir_text *t, const ir_node *n, nb_format_key k)
     case NB_KEY_GROUPS: ir_text_int(t, a->window.groups); break;
     case NB_KEY_CEIL_MODE: ir_text_int(t, a->window.ceil_mode != 0); break;
     case NB_KEY_COUNT_INCLUDE_PAD: ir_text_int(t, a->window.count_include_pad != 0); break;
+    case NB_KEY_DIVISOR_OVERRIDE: ir_text_int(t, a->window.divisor); break;
     case NB_KEY_SEED: put_hex64(t, a->random.seed); break;
     case NB_KEY_OFFSET: ir_text_int(t, (long long)a->random.offset); break;
     case NB_KEY_NAME:

@@ -189,6 +189,29 @@ nb_node *nb_logsumexp(nb_graph *g, nb_node *x, const int *axes, int n_axes, int 
 nb_node *nb_argmax(nb_graph *g, nb_node *x, int axis, int keepdim);
 nb_node *nb_argmin(nb_graph *g, nb_node *x, int axis, int keepdim);
 
+/* ---- pooling over the last two axes of [N, C, H, W] or [C, H, W] (frontend/nb_pool.c) */
+
+/* Like F.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode): the max of
+ * each kernel[0] x kernel[1] window of an f32 or f64 x. Each array holds two values (rows,
+ * columns); NULL stride means the kernel (torch's default), NULL padding 0, NULL dilation
+ * 1. Padding counts as -inf and is at most half the kernel; ceil_mode rounds the output
+ * size up (the last window starting inside the input or the left padding). A NaN in a
+ * window gives NaN. The gradient goes to the element torch's CPU kernel picks: the first
+ * of tied maxima (row-major), the last NaN; windows that overlap add up. */
+nb_node *nb_max_pool2d(nb_graph *g, nb_node *x, const int *kernel, const int *stride,
+                       const int *padding, const int *dilation, int ceil_mode);
+/* Like F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+ * divisor_override): each window's sum divided by divisor_override when it is > 0 (0:
+ * None), else by the window's size counting the zero padding (count_include_pad, torch's
+ * default 1) or only the elements inside x (0). stride and padding as nb_max_pool2d's. */
+nb_node *nb_avg_pool2d(nb_graph *g, nb_node *x, const int *kernel, const int *stride,
+                       const int *padding, int ceil_mode, int count_include_pad,
+                       int divisor_override);
+/* Like F.adaptive_avg_pool2d(x, (out_h, out_w)): output row i averages the input rows
+ * floor(i * H / out_h) to ceil((i + 1) * H / out_h) - 1, columns likewise (windows may
+ * differ in size and overlap when out_h does not divide H). */
+nb_node *nb_adaptive_avg_pool2d(nb_graph *g, nb_node *x, int64_t out_h, int64_t out_w);
+
 /* ---- shapes and linear algebra ----------------------------------------------------- */
 
 /* a[..., m, k] @ b[..., k, n]; batch dims broadcast. Rank-1 operands are not accepted. */

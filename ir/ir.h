@@ -48,6 +48,7 @@ typedef struct ir_attr {
         int groups;
         int ceil_mode;         /* pooling: output size rounded up (torch's ceil_mode) */
         int count_include_pad; /* average pooling: padding counts in the divisor */
+        int64_t divisor;       /* average pooling: torch's divisor_override, 0 = none */
     } window;
     uint32_t axes; /* reductions: bit i set = axis i reduced */
     int axis;      /* softmax, concat: the (normalized) axis */

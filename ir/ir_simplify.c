@@ -33,6 +33,17 @@ static int attr_equal(const ir_attr *a, const ir_attr *b)
         if (a->slice.start[d] != b->slice.start[d] || a->slice.stop[d] != b->slice.stop[d] ||
             a->slice.step[d] != b->slice.step[d])
             return 0;
+    if (a->window.groups != b->window.groups || a->window.ceil_mode != b->window.ceil_mode ||
+        a->window.count_include_pad != b->window.count_include_pad ||
+        a->window.divisor != b->window.divisor)
+        return 0;
+    for (int d = 0; d < 2; d++)
+        if (a->window.kernel[d] != b->window.kernel[d] ||
+            a->window.stride[d] != b->window.stride[d] ||
+            a->window.dilation[d] != b->window.dilation[d] ||
+            a->window.pad_lo[d] != b->window.pad_lo[d] ||
+            a->window.pad_hi[d] != b->window.pad_hi[d])
+            return 0;
     return 1;
 }
 
@@ -97,6 +108,9 @@ static uint64_t node_hash(const ir_node *n)
         h = hash_add(h, (uint64_t)a->slice.stop[d]);
         h = hash_add(h, (uint64_t)a->slice.step[d]);
     }
+    for (int d = 0; d < 2; d++)
+        h = hash_add(h, (uint64_t)a->window.kernel[d] ^ (uint64_t)a->window.stride[d] << 32 ^
+                            (uint64_t)a->window.pad_lo[d] << 48);
     /* All the data: constants that differ only past their first elements are common
      * (initial values, masks), and the hash is linear in the data the copy made. */
     for (int64_t i = 0; n->op == IR_OP_CONST && i < n->numel; i++) {

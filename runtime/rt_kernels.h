@@ -53,4 +53,16 @@ void nb_rt_parallel(nb_rt_part_fn fn, const void *const *args, long n, int parts
 #undef CG_MATH
 void nb_rt_sigmoidf_block(float *x, long n);
 
+/* Pooling over `planes` planes of f32 with the geometry g[CG_POOL_GEOM] (cg.h), as the
+ * kernels codegen/cg_pool.c writes compute it, bit for bit (rt_pooling.c): y (pooled)
+ * from x; dx (x's plane) from x and dy; y (pooled) from x and g (x's plane) at the
+ * argmaxes; average pooling and its adjoint. */
+void nb_rt_max_pool2d_f32(float *y, const float *x, long planes, const long *g);
+void nb_rt_max_pool2d_grad_f32(float *dx, const float *x, const float *dy, long planes,
+                               const long *g);
+void nb_rt_max_pool2d_select_f32(float *y, const float *x, const float *v, long planes,
+                                 const long *g);
+void nb_rt_avg_pool2d_f32(float *y, const float *x, long planes, const long *g);
+void nb_rt_avg_pool2d_grad_f32(float *dx, const float *dy, long planes, const long *g);
+
 #endif

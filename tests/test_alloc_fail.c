@@ -784,6 +784,61 @@ static void scenario_gradcheck(outcome *o)
     nb_graph_free(g);
 }
 
+/* Pooling: max, average and adaptive (averaging matrices built by the builder) pooling,
+ * their gradients and the gradients of those, compiled split over two threads. */
+static void scenario_pool(outcome *o)
+{
+    float x[60];
+    for (int i = 0; i < 60; i++)
+        x[i] = (float)((i * 7) % 11) - 5.0f;
+    memset(o, 0, sizeof *o);
+    nb_program *p = NULL;
+    nb_graph *g = nb_graph_new();
+    if (!g) {
+        fail_at(o, "nb_graph_new (pool)", "out of memory");
+        return;
+    }
+    nb_node *in = nb_input(g, "x", NB_F32, 4, (const int64_t[]){1, 2, 5, 6});
+    const int k3[2] = {3, 3}, s2[2] = {2, 2}, p1[2] = {1, 1};
+    nb_node *ys[3] = {nb_max_pool2d(g, in, k3, s2, p1, NULL, 1),
+                      nb_avg_pool2d(g, in, k3, s2, p1, 1, 0, 0),
+                      nb_adaptive_avg_pool2d(g, in, 3, 4)};
+    nb_node *loss = nb_sum(g, nb_mul(g, ys[0], ys[0]), NULL, 0, 0);
+    for (int i = 1; i < 3; i++)
+        loss = nb_add(g, loss, nb_sum(g, nb_mul(g, ys[i], ys[i]), NULL, 0, 0));
+    nb_node *dx, *d2x;
+    if (nb_grad(g, loss, &in, 1, &dx) != 0 ||
+        nb_grad(g, nb_sum(g, nb_mul(g, dx, dx), NULL, 0, 0), &in, 1, &d2x) != 0) {
+        fail_at(o, "nb_grad (pool)", nb_graph_error(g));
+        goto done;
+    }
+    nb_node *outs[] = {loss, dx, d2x};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 3, .threads = 2};
+    if (!(p = compile_or_fail(g, o, "nb_compile (pool)", &opt)))
+        goto done;
+    if (nb_program_bind(p, "x", x) != 0) {
+        fail_at(o, "nb_program_bind (pool)", nb_program_error(p));
+        goto done;
+    }
+    if (nb_program_run(p) != 0) {
+        fail_at(o, "nb_program_run (pool)", nb_program_error(p));
+        goto done;
+    }
+    o->wide[0] = *(const float *)nb_program_output(p, 0);
+    memcpy(o->wide + 1, nb_program_output(p, 1), 7 * sizeof(float));
+    memcpy(o->wide + 8, nb_program_output(p, 2), 8 * sizeof(float));
+done:
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
+static void check_pool(const outcome *clean)
+{
+    assert_true(clean->wide[0] > 0);
+    for (int i = 0; i < WIDE_RESULTS; i++)
+        assert_true(isfinite(clean->wide[i]));
+}
+
 /* Convolutions: conv2d (two groups, a bias), conv_transpose2d over its result and conv1d,
  * their gradients for x and the weights, compiled and run once; the loss and gradient
  * elements are the results. */
@@ -1021,6 +1076,12 @@ static void test_every_allocation_fails_tiered(void **state)
     unsetenv("NABLA_CACHE_DIR");
 }
 
+static void test_every_allocation_fails_pool(void **state)
+{
+    (void)state;
+    fail_every_allocation("pool", scenario_pool, check_pool);
+}
+
 /* ---- internal errors are not out of memory ------------------------------------ */
 
 /* Runs emit on a fresh context and text and returns the error cg_text_error records. */
@@ -1135,6 +1196,7 @@ int main(void)
         cmocka_unit_test(test_every_allocation_fails_tiered),
         cmocka_unit_test(test_every_allocation_fails_gradcheck),
         cmocka_unit_test(test_every_allocation_fails_conv),
+        cmocka_unit_test(test_every_allocation_fails_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

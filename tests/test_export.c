@@ -635,6 +635,73 @@ static void export_index_error(void **state)
     trial_free(&t);
 }
 
+/* ---- pooling ----------------------------------------------------------------------- */
+
+/* A per-channel scale s trained with SGD through max pooling (padding, dilation,
+ * ceil_mode), average pooling (count_include_pad off, a divisor) and adaptive average
+ * pooling (a mean, and windows that divide): the loss and s after each step. */
+static void pool_trial(trial *t)
+{
+    memset(t, 0, sizeof *t);
+    nb_graph *g = t->g = nb_graph_new();
+    int64_t xs[4] = {4, 3, 9, 8}, ss[3] = {3, 1, 1};
+    nb_node *x = nb_input(g, "x", NB_F32, 4, xs);
+    nb_node *lr = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node *s = nb_param(g, "s", NB_F32, 3, ss);
+    nb_node *z = nb_mul(g, x, s);
+    nb_node *ys[4] = {
+        nb_max_pool2d(g, z, (const int[]){3, 2}, (const int[]){2, 2}, (const int[]){1, 1},
+                      (const int[]){2, 1}, 1),
+        nb_avg_pool2d(g, z, (const int[]){3, 3}, (const int[]){2, 2}, (const int[]){1, 1}, 1, 0, 0),
+        nb_avg_pool2d(g, z, (const int[]){2, 3}, (const int[]){1, 2}, NULL, 0, 1, 5),
+        nb_adaptive_avg_pool2d(g, nb_adaptive_avg_pool2d(g, z, 3, 4), 1, 1),
+    };
+    nb_node *loss = nb_scalar(g, NB_F32, 0);
+    for (int i = 0; i < 4; i++)
+        loss = nb_add(g, loss, nb_mean(g, nb_mul(g, ys[i], ys[i]), NULL, 0, 0));
+    nb_node *grad;
+    assert_int_equal(nb_grad(g, loss, &s, 1, &grad), 0);
+    t->n_upd = nb_sgd(g, lr, &s, &grad, 1, NULL, t->upd, MAX_SLOTS);
+    t->ins[0] = x, t->ins[1] = lr, t->n_in = 2;
+    t->outs[0] = loss, t->outs[1] = grad, t->n_out = 2;
+    t->steps = 3;
+    trial_inputs(t);
+}
+
+/* The pooling kernels exported: gcc, clang and tcc builds compute the JIT's bits. */
+static void export_pool_bits(void **state)
+{
+    (void)state;
+    trial t;
+    pool_trial(&t);
+    nb_program *tcc = trial_compile(&t, NB_BACKEND_TCC), *cc = trial_compile(&t, NB_BACKEND_CC);
+    const float s0[3] = {0.5f, -1.25f, 2.0f};
+    assert_int_equal(nb_program_set_param(tcc, "s", s0, sizeof s0), 0);
+    assert_int_equal(nb_program_set_param(cc, "s", s0, sizeof s0), 0);
+    export_to(tcc, "pool", "pool", NB_EXPORT_WEIGHTS_STATE);
+    result jt = run_jit(&t, tcc), jc = run_jit(&t, cc);
+    same_bits(&jt, &jc, "tcc vs cc");
+    build_driver("pool", "gcc", GCC_STRICT, "", "gcc");
+    result eg = run_driver(&t, "pool", "gcc");
+    same_bits(&jt, &eg, "export (gcc) vs tcc");
+    if (have("clang")) {
+        build_driver("pool", "clang", STRICT, "", "clang");
+        result ec = run_driver(&t, "pool", "clang");
+        same_bits(&jt, &ec, "export (clang) vs tcc");
+        result_free(&ec);
+    }
+    build_driver("pool", "tcc", "-Wall -Werror", "", "tcc");
+    result et = run_driver(&t, "pool", "tcc");
+    same_bits(&jt, &et, "export (tcc) vs tcc");
+    result_free(&et);
+    result_free(&eg);
+    result_free(&jt);
+    result_free(&jc);
+    nb_program_free(tcc);
+    nb_program_free(cc);
+    trial_free(&t);
+}
+
 /* ---- two models in one binary, as C and as C++; names that are not C --------------- */
 
 /* A name that would end a string, a comment or a line, with a trigraph. */
@@ -930,8 +997,8 @@ int main(void)
         cmocka_unit_test(export_seed_bits),         cmocka_unit_test(export_mlp_adam_bits),
         cmocka_unit_test(export_mlp_const_weights), cmocka_unit_test(export_index_error),
         cmocka_unit_test(export_two_models),        cmocka_unit_test(export_errors),
-        cmocka_unit_test(export_random_graphs),     cmocka_unit_test(export_random_bits),
-        cmocka_unit_test(export_conv_step),
+        cmocka_unit_test(export_random_graphs),     cmocka_unit_test(export_pool_bits),
+        cmocka_unit_test(export_random_bits),       cmocka_unit_test(export_conv_step),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -135,7 +135,7 @@ static void compare(const gt *t, const char *name, const gd_array *e, const nb_p
     for (int64_t k = 0; k < e->numel; k++) {
         double a = v[k], x = e->values[k];
         double tol = RTOL * fabs(x) + ATOL * scale;
-        if (!(fabs(a - x) <= tol) && !(a == x)) {
+        if (!(fabs(a - x) <= tol) && !(a == x) && !(isnan(a) && isnan(x))) {
             if (bad++ < 8)
                 print_error("%s: %s[%lld] = %.9g, PyTorch %.9g (|diff| %.3g > %.3g)\n", t->c->name,
                             name, (long long)k, a, x, fabs(a - x), tol);
@@ -322,6 +322,94 @@ static const arg_arg a_argmin_m2_keep = {nb_argmin, -2, 1};
 static const arg_arg a_argmax_3d_1 = {nb_argmax, 1, 0};
 static const arg_arg a_argmin_3d_m3_keep = {nb_argmin, -3, 1};
 #endif
+
+/* ---- pooling --------------------------------------------------------------------------- */
+
+enum { POOL_MAX, POOL_AVG, POOL_ADAPTIVE };
+
+/* F.max_pool2d / F.avg_pool2d / F.adaptive_avg_pool2d with these arguments (stride,
+ * padding, dilation all given; divisor 0 = None; out: the adaptive size). */
+typedef struct pool_arg {
+    int kind;
+    int k[2], s[2], p[2], d[2];
+    int ceil, include_pad, divisor;
+    int64_t out[2];
+} pool_arg;
+
+static nb_node *pool(nb_graph *g, nb_node *x, const pool_arg *a)
+{
+    switch (a->kind) {
+    case POOL_MAX: return nb_max_pool2d(g, x, a->k, a->s, a->p, a->d, a->ceil);
+    case POOL_AVG:
+        return nb_avg_pool2d(g, x, a->k, a->s, a->p, a->ceil, a->include_pad, a->divisor);
+    default: return nb_adaptive_avg_pool2d(g, x, a->out[0], a->out[1]);
+    }
+}
+
+static void b_pool(gt *t, const void *arg)
+{
+    nb_node *x = in(t, "x");
+    nb_node *y = pool(t->g, x, arg);
+    out(t, "y", y);
+    grad1(t, "loss", wsum(t, y), x, "x");
+}
+
+/* g = d sum(pool(x) * wgt) / dx; then the gradients of sum(g * v) with respect to wgt
+ * (through the gradient's adjoint) and x (zero). */
+static void b_pool_second(gt *t, const void *arg)
+{
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *w = in(t, "wgt"), *v = in(t, "v");
+    nb_node *dx;
+    assert_int_equal(nb_grad(g, nb_sum(g, nb_mul(g, pool(g, x, arg), w), NULL, 0, 0), &x, 1, &dx),
+                     0);
+    out(t, "g", dx);
+    nb_node *xs[2] = {w, x};
+    grads(t, "h", nb_sum(g, nb_mul(g, dx, v), NULL, 0, 0), xs, (const char *const[]){"wgt", "x"},
+          2);
+}
+
+#define MAXP(k0, k1, s0, s1, p0, p1, d0, d1, c)                                                    \
+    {                                                                                              \
+        POOL_MAX, {k0, k1}, {s0, s1}, {p0, p1}, {d0, d1}, c, 0, 0,                                 \
+        {                                                                                          \
+            0, 0                                                                                   \
+        }                                                                                          \
+    }
+#define AVGP(k0, k1, s0, s1, p0, p1, c, inc, div)                                                  \
+    {                                                                                              \
+        POOL_AVG, {k0, k1}, {s0, s1}, {p0, p1}, {1, 1}, c, inc, div,                               \
+        {                                                                                          \
+            0, 0                                                                                   \
+        }                                                                                          \
+    }
+#define ADAP(h, w)                                                                                 \
+    {                                                                                              \
+        POOL_ADAPTIVE, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0,                                    \
+        {                                                                                          \
+            h, w                                                                                   \
+        }                                                                                          \
+    }
+
+static const pool_arg p_max_ties = MAXP(2, 2, 2, 2, 0, 0, 1, 1, 0);
+static const pool_arg p_max_overlap = MAXP(3, 3, 1, 1, 0, 0, 1, 1, 0);
+static const pool_arg p_max_rect = MAXP(2, 3, 1, 2, 0, 0, 1, 1, 0);
+static const pool_arg p_max_pad_dil = MAXP(3, 3, 2, 2, 1, 1, 2, 2, 0);
+static const pool_arg p_max_ceil = MAXP(2, 2, 2, 2, 0, 0, 1, 1, 1);
+static const pool_arg p_max_ceil_pad = MAXP(3, 3, 2, 2, 1, 1, 1, 1, 1);
+static const pool_arg p_max_neg_pad = MAXP(3, 2, 1, 2, 1, 1, 1, 1, 0);
+static const pool_arg p_avg_basic = AVGP(2, 2, 2, 2, 0, 0, 0, 1, 0);
+static const pool_arg p_avg_pad_incl = AVGP(3, 3, 2, 2, 1, 1, 0, 1, 0);
+static const pool_arg p_avg_pad_excl = AVGP(3, 3, 2, 2, 1, 1, 0, 0, 0);
+static const pool_arg p_avg_ceil_incl = AVGP(3, 3, 2, 2, 1, 1, 1, 1, 0);
+static const pool_arg p_avg_ceil_excl = AVGP(3, 3, 2, 2, 1, 1, 1, 0, 0);
+static const pool_arg p_avg_divisor = AVGP(2, 3, 1, 2, 1, 1, 0, 1, 5);
+static const pool_arg p_avg_rect = AVGP(3, 2, 2, 1, 0, 0, 1, 1, 0);
+static const pool_arg p_adaptive_3_2 = ADAP(3, 2);
+static const pool_arg p_adaptive_1 = ADAP(1, 1);
+static const pool_arg p_adaptive_3_7 = ADAP(3, 7);
+static const pool_arg p_max_pad_second = MAXP(3, 3, 2, 2, 1, 1, 1, 1, 0);
+static const pool_arg p_avg_pad_second = AVGP(3, 3, 2, 2, 1, 1, 0, 0, 0);
 
 /* ---- second order ---------------------------------------------------------------------- */
 
@@ -794,6 +882,27 @@ static const gt_entry entries[] = {
     E("conv1d_stride_pad", b_conv, &c_1d_stride_pad),
     E("conv1d_same_groups", b_conv, &c_1d_same_groups),
     E("conv2d_hvp", b_conv2d_hvp, NULL),
+    E("max_pool_ties", b_pool, &p_max_ties),
+    E("max_pool_overlap", b_pool, &p_max_overlap),
+    E("max_pool_rect_rank3", b_pool, &p_max_rect),
+    E("max_pool_pad_dil", b_pool, &p_max_pad_dil),
+    E("max_pool_ceil", b_pool, &p_max_ceil),
+    E("max_pool_ceil_pad", b_pool, &p_max_ceil_pad),
+    E("max_pool_nan", b_pool, &p_max_ties),
+    E("max_pool_neg_pad", b_pool, &p_max_neg_pad),
+    E("avg_pool_basic", b_pool, &p_avg_basic),
+    E("avg_pool_pad_incl", b_pool, &p_avg_pad_incl),
+    E("avg_pool_pad_excl", b_pool, &p_avg_pad_excl),
+    E("avg_pool_ceil_incl", b_pool, &p_avg_ceil_incl),
+    E("avg_pool_ceil_excl", b_pool, &p_avg_ceil_excl),
+    E("avg_pool_divisor", b_pool, &p_avg_divisor),
+    E("avg_pool_rect_rank3", b_pool, &p_avg_rect),
+    E("adaptive_avg_nondiv", b_pool, &p_adaptive_3_2),
+    E("adaptive_avg_global", b_pool, &p_adaptive_1),
+    E("adaptive_avg_div", b_pool, &p_adaptive_3_2),
+    E("adaptive_avg_up_rank3", b_pool, &p_adaptive_3_7),
+    E("max_pool_second", b_pool_second, &p_max_pad_second),
+    E("avg_pool_second", b_pool_second, &p_avg_pad_second),
 };
 
 #define N_ENTRIES ((int)(sizeof entries / sizeof *entries))

@@ -587,6 +587,45 @@ static void test_save_load(void **state)
     free(dir);
 }
 
+/* Pooling's window attributes, its gradients and their gradients (max_pool2d_select,
+ * avg_pool2d_grad) survive a round trip. */
+static void test_pool_attributes(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    nb_node *x = nb_input(g, "x", NB_F64, 4, (const int64_t[]){1, 2, 7, 6});
+    nb_node *v = nb_input(g, "v", NB_F64, 4, (const int64_t[]){1, 2, 7, 6});
+    nb_node *mp = nb_max_pool2d(g, x, (const int[]){3, 2}, (const int[]){2, 1}, (const int[]){1, 1},
+                                (const int[]){2, 1}, 1);
+    nb_node *ap =
+        nb_avg_pool2d(g, x, (const int[]){3, 3}, (const int[]){2, 2}, (const int[]){1, 0}, 1, 0, 5);
+    nb_node *ad = nb_adaptive_avg_pool2d(g, x, 3, 4);
+    nb_node *loss = nb_add(g,
+                           nb_add(g, nb_sum(g, nb_mul(g, mp, mp), NULL, 0, 0),
+                                  nb_sum(g, nb_mul(g, ap, ap), NULL, 0, 0)),
+                           nb_sum(g, ad, NULL, 0, 0));
+    nb_node *dx, *d2x;
+    assert_int_equal(nb_grad(g, loss, &x, 1, &dx), 0);
+    assert_int_equal(nb_grad(g, nb_sum(g, nb_mul(g, dx, v), NULL, 0, 0), &x, 1, &d2x), 0);
+    nb_node *all[] = {mp, ap, ad, dx, d2x};
+    nb_graph_extras x0 = {all, 5, NULL, 0, NULL, 0};
+    nb_graph_extras px;
+    nb_graph *h = round_trip(g, &x0, &px, "pool");
+    char *text = nb_graph_write(h, &px);
+    assert_non_null(strstr(text, "= max_pool2d f64[1,2,3,7] (%0) kernel=[3,2] stride=[2,1] "
+                                 "dilation=[2,1] padding=[1,1,1,1] ceil_mode=1"));
+    assert_non_null(strstr(text, "= avg_pool2d f64[1,2,4,3] (%0) kernel=[3,3] stride=[2,2] "
+                                 "padding=[1,0,1,0] ceil_mode=1 count_include_pad=0 "
+                                 "divisor_override=5"));
+    assert_non_null(strstr(text, "= avg_pool2d_grad f64[1,2,7,6] ("));
+    assert_non_null(strstr(text, "= max_pool2d_grad f64[1,2,7,6] (%0, "));
+    assert_non_null(strstr(text, "= max_pool2d_select f64[1,2,3,7] (%0, "));
+    free(text);
+    nb_graph_extras_free(&px);
+    nb_graph_free(h);
+    nb_graph_free(g);
+}
+
 /* Every op of the table went through a round trip above (the tests run in order). */
 static void test_every_op(void **state)
 {
@@ -602,7 +641,8 @@ int main(void)
         cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_every_attribute),
         cmocka_unit_test(test_training_step), cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_lenient), cmocka_unit_test(test_write_refuses),
-        cmocka_unit_test(test_save_load),     cmocka_unit_test(test_every_op),
+        cmocka_unit_test(test_save_load),     cmocka_unit_test(test_pool_attributes),
+        cmocka_unit_test(test_every_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

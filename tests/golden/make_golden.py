@@ -630,6 +630,100 @@ def hvp_net():
     return [("x", x), ("v", v), ("w", w)], [("f", f), ("df_dw", g), ("hv", hv)]
 
 
+# ---- pooling: max_pool2d, avg_pool2d, adaptive_avg_pool2d ------------------------------
+
+def ints(shape, mod, mul=7, add=3):
+    """Small integers (k * mul + add) mod `mod`, row-major: many ties in every window."""
+    n = 1
+    for s in shape:
+        n *= s
+    return f32([float((k * mul + add) % mod) for k in range(n)], shape)
+
+
+def pool_nan():
+    # A window with two NaNs (the last one gets the gradient), one with -inf only, ties.
+    x = ints([1, 1, 4, 6], 5)
+    x[0, 0, 0, 1] = float("nan")
+    x[0, 0, 1, 0] = float("nan")
+    x[0, 0, 2:4, 2:4] = -float("inf")
+    return x
+
+
+def make_pool(name, x, fn):
+    def run():
+        (xt,) = req(x())
+        y = fn(xt)
+        wgt = weights(list(y.shape))
+        (dx,) = grads((y * wgt).sum(), [xt])
+        return [("x", xt), ("wgt", wgt)], [("y", y), ("dloss_dx", dx)]
+    run.__name__ = name
+    return run
+
+
+F = torch.nn.functional
+POOL = [
+    ("max_pool_ties", lambda: ints([2, 2, 4, 6], 4), lambda x: F.max_pool2d(x, 2)),
+    ("max_pool_overlap", lambda: ints([1, 2, 5, 5], 3), lambda x: F.max_pool2d(x, 3, 1)),
+    ("max_pool_rect_rank3", lambda: ints([2, 5, 7], 6),
+     lambda x: F.max_pool2d(x, (2, 3), (1, 2))),
+    ("max_pool_pad_dil", lambda: ints([1, 2, 7, 6], 5),
+     lambda x: F.max_pool2d(x, 3, 2, padding=1, dilation=2)),
+    ("max_pool_ceil", lambda: ints([1, 2, 5, 7], 6),
+     lambda x: F.max_pool2d(x, 2, 2, ceil_mode=True)),
+    ("max_pool_ceil_pad", lambda: ints([1, 1, 6, 5], 9),
+     lambda x: F.max_pool2d(x, 3, 2, padding=1, ceil_mode=True)),
+    ("max_pool_nan", pool_nan, lambda x: F.max_pool2d(x, 2)),
+    ("max_pool_neg_pad", lambda: ints([1, 1, 4, 4], 4, add=-9) - 9.0,
+     lambda x: F.max_pool2d(x, (3, 2), (1, 2), padding=(1, 1))),
+    ("avg_pool_basic", lambda: ramp([2, 2, 4, 6], -1.0, 0.37, wrap=2.5),
+     lambda x: F.avg_pool2d(x, 2)),
+    ("avg_pool_pad_incl", lambda: ramp([1, 2, 5, 6], -1.0, 0.29, wrap=2.5),
+     lambda x: F.avg_pool2d(x, 3, 2, padding=1)),
+    ("avg_pool_pad_excl", lambda: ramp([1, 2, 5, 6], -1.0, 0.29, wrap=2.5),
+     lambda x: F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False)),
+    ("avg_pool_ceil_incl", lambda: ramp([1, 1, 6, 7], -1.0, 0.31, wrap=2.5),
+     lambda x: F.avg_pool2d(x, 3, 2, padding=1, ceil_mode=True)),
+    ("avg_pool_ceil_excl", lambda: ramp([1, 1, 6, 7], -1.0, 0.31, wrap=2.5),
+     lambda x: F.avg_pool2d(x, 3, 2, padding=1, ceil_mode=True, count_include_pad=False)),
+    ("avg_pool_divisor", lambda: ramp([1, 2, 5, 5], -1.0, 0.23, wrap=2.5),
+     lambda x: F.avg_pool2d(x, (2, 3), (1, 2), padding=(1, 1), divisor_override=5)),
+    ("avg_pool_rect_rank3", lambda: ramp([3, 5, 7], -1.0, 0.41, wrap=2.5),
+     lambda x: F.avg_pool2d(x, (3, 2), (2, 1), ceil_mode=True)),
+    ("adaptive_avg_nondiv", lambda: ramp([1, 2, 7, 5], -1.0, 0.43, wrap=2.5),
+     lambda x: F.adaptive_avg_pool2d(x, (3, 2))),
+    ("adaptive_avg_global", lambda: ramp([2, 3, 4, 5], -1.0, 0.43, wrap=2.5),
+     lambda x: F.adaptive_avg_pool2d(x, 1)),
+    ("adaptive_avg_div", lambda: ramp([1, 2, 6, 4], -1.0, 0.43, wrap=2.5),
+     lambda x: F.adaptive_avg_pool2d(x, (3, 2))),
+    ("adaptive_avg_up_rank3", lambda: ramp([2, 5, 4], -1.0, 0.43, wrap=2.5),
+     lambda x: F.adaptive_avg_pool2d(x, (3, 7))),
+]
+
+for _n, _x, _f in POOL:
+    CASES.append(make_pool(_n, _x, _f))
+
+
+def make_pool_second(name, fn):
+    # g = d sum(pool(x) * wgt) / dx, linear in wgt; then d sum(g * v) / dwgt (the
+    # gradient's adjoint) and d sum(g * v) / dx (zero for max pooling, torch's too).
+    def run():
+        x = ints([1, 2, 5, 6], 4) if name.startswith("max") else ramp([1, 2, 5, 6], -1.0, 0.3, wrap=2)
+        xt, = req(x)
+        wgt = req(weights(list(fn(x).shape)))[0]
+        v = ramp([1, 2, 5, 6], -0.8, 0.27, wrap=1.7)
+        (g,) = torch.autograd.grad((fn(xt) * wgt).sum(), [xt], create_graph=True)
+        dw, dx = grads((g * v).sum(), [wgt, xt])
+        return [("x", xt), ("wgt", wgt), ("v", v)], \
+            [("g", g), ("dh_dwgt", dw), ("dh_dx", dx)]
+    run.__name__ = name
+    return run
+
+
+CASES.append(make_pool_second("max_pool_second", lambda x: F.max_pool2d(x, 3, 2, padding=1)))
+CASES.append(make_pool_second("avg_pool_second",
+                              lambda x: F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False)))
+
+
 # ---- writing ------------------------------------------------------------------------------
 
 def fmt_array(name, t):

@@ -151,6 +151,15 @@ static int make_key(const ir_node *n, ob_key *key)
     key->attr.dt = n->attr.dt;
     key->attr.trans_a = n->attr.trans_a;
     key->attr.trans_b = n->attr.trans_b;
+    memcpy(key->attr.window.kernel, n->attr.window.kernel, sizeof key->attr.window.kernel);
+    memcpy(key->attr.window.stride, n->attr.window.stride, sizeof key->attr.window.stride);
+    memcpy(key->attr.window.dilation, n->attr.window.dilation, sizeof key->attr.window.dilation);
+    memcpy(key->attr.window.pad_lo, n->attr.window.pad_lo, sizeof key->attr.window.pad_lo);
+    memcpy(key->attr.window.pad_hi, n->attr.window.pad_hi, sizeof key->attr.window.pad_hi);
+    key->attr.window.groups = n->attr.window.groups;
+    key->attr.window.ceil_mode = n->attr.window.ceil_mode;
+    key->attr.window.count_include_pad = n->attr.window.count_include_pad;
+    key->attr.window.divisor = n->attr.window.divisor;
     for (int j = 0; j < n->n_in; j++) {
         key->in[j].dt = n->in[j]->dtype;
         key->in[j].rank = n->in[j]->rank;

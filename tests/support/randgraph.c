@@ -717,6 +717,42 @@ static nb_node *move_cast(sub *s)
     return nb_cast(g, y, s->dt);
 }
 
+/* Pooling over the last two axes of x (given rank 3 or more): random windows that fit
+ * (the span at most the padded size, padding at most half the kernel). */
+static nb_node *move_pool(sub *s)
+{
+    nb_graph *g = s->g;
+    nb_node *x = at_least_rank(s, any(s), 3);
+    if (!x)
+        return NULL;
+    int r = nb_node_rank(x), kind = pick(s->r, 3);
+    const int64_t *xs = nb_node_shape(x);
+    if (kind == 2)
+        return nb_adaptive_avg_pool2d(g, x, 1 + pick(s->r, (int)xs[r - 2] + 1),
+                                      1 + pick(s->r, (int)xs[r - 1] + 1));
+    int k[2], st[2], pad[2], dil[2];
+    for (int d = 0; d < 2; d++) {
+        int64_t n = xs[r - 2 + d];
+        k[d] = 1 + pick(s->r, 3);
+        dil[d] = kind == 0 && chance(s->r, 30) ? 2 : 1;
+        pad[d] = pick(s->r, k[d] / 2 + 1);
+        st[d] = 1 + pick(s->r, 2);
+        while (dil[d] * (k[d] - 1) + 1 > n + 2 * pad[d]) {
+            if (pad[d] < k[d] / 2)
+                pad[d]++;
+            else if (dil[d] > 1)
+                dil[d]--;
+            else if (--k[d] / 2 < pad[d])
+                pad[d] = k[d] / 2;
+        }
+    }
+    int ceil = chance(s->r, 30);
+    if (kind == 0)
+        return nb_max_pool2d(g, x, k, st, pad, dil, ceil);
+    return nb_avg_pool2d(g, x, k, st, pad, ceil, chance(s->r, 50),
+                         chance(s->r, 20) ? 1 + pick(s->r, 5) : 0);
+}
+
 typedef nb_node *(*move_fn)(sub *s);
 
 /* Each family with a weight: how often it is drawn. */
@@ -724,8 +760,8 @@ static const struct {
     move_fn fn;
     int weight;
 } moves[] = {
-    {move_unary, 5},  {move_binary, 5}, {move_reduce, 3}, {move_shape, 4},
-    {move_matmul, 2}, {move_loss, 2},   {move_index, 1},  {move_cast, 1},
+    {move_unary, 5}, {move_binary, 5}, {move_reduce, 3}, {move_shape, 4}, {move_matmul, 2},
+    {move_loss, 2},  {move_index, 1},  {move_cast, 1},   {move_pool, 1},
 };
 
 static nb_node *move_any(sub *s)

@@ -1,0 +1,125 @@
+/* pool.c — a benchmark, not a test: max_pool2d and avg_pool2d 2x2 (stride 2) forward and
+ * backward at the Fashion-MNIST CNN's shapes, f32[64,32,28,28] and f32[64,64,14,14]
+ * (issue 11, items 2 and 6): the program computes y = pool(x) and the gradient of
+ * sum(y * gy) for x, compiled with tcc and cc on --threads threads (default 2).
+ * bench/pool_torch.py times the same with PyTorch. Each timing is the wall time of one
+ * run, --repeat rounds (default 5) of enough runs to take about 0.2 s; min and median
+ * in microseconds per run. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "nabla.h"
+
+#define ROUND_SECONDS 0.2
+#define ROUNDS_MAX 64
+
+static void run_program(nb_program *p)
+{
+    if (nb_program_run(p) != 0) {
+        fprintf(stderr, "run: %s\n", nb_program_error(p));
+        exit(1);
+    }
+}
+
+static void time_it(nb_program *p, int rounds, double *min, double *median)
+{
+    double per[ROUNDS_MAX];
+    long calls = 1;
+    run_program(p);
+    for (;;) {
+        double t = bench_seconds();
+        for (long i = 0; i < calls; i++)
+            run_program(p);
+        if (bench_seconds() - t > ROUND_SECONDS / 4 || calls > (1L << 30))
+            break;
+        calls *= 2;
+    }
+    calls *= 4;
+    for (int r = 0; r < rounds; r++) {
+        double t = bench_seconds();
+        for (long i = 0; i < calls; i++)
+            run_program(p);
+        per[r] = (bench_seconds() - t) / (double)calls;
+    }
+    bench_min_median(per, rounds, min, median);
+}
+
+static void fill(float *x, int64_t n, uint64_t seed)
+{
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
+    }
+}
+
+static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
+{
+    int64_t n = shape[0] * shape[1] * shape[2] * shape[3];
+    int64_t yshape[4] = {shape[0], shape[1], shape[2] / 2, shape[3] / 2};
+    float *x = malloc(sizeof(float) * (size_t)n), *gy = malloc(sizeof(float) * (size_t)n / 4);
+    if (!x || !gy)
+        exit(1);
+    fill(x, n, 1);
+    fill(gy, n / 4, 2);
+    printf("%s 2x2: f32[%lld,%lld,%lld,%lld], forward + backward\n", avg ? "avg_pool2d" : "max_pool2d",
+           (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)shape[3]);
+    for (int b = 0; b < 2; b++) {
+        nb_graph *g = nb_graph_new();
+        nb_node *xn = nb_input(g, "x", NB_F32, 4, shape);
+        nb_node *gn = nb_input(g, "gy", NB_F32, 4, yshape);
+        const int k[2] = {2, 2};
+        nb_node *y = avg ? nb_avg_pool2d(g, xn, k, NULL, NULL, 0, 1, 0)
+                         : nb_max_pool2d(g, xn, k, NULL, NULL, NULL, 0);
+        nb_node *l = nb_sum(g, nb_mul(g, y, gn), NULL, 0, 0);
+        nb_node *outs[2] = {y, NULL};
+        if (nb_grad(g, l, &xn, 1, &outs[1]) != 0) {
+            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
+            exit(1);
+        }
+        nb_compile_options opt = {.outputs = outs,
+                                  .n_outputs = 2,
+                                  .backend = b ? NB_BACKEND_CC : NB_BACKEND_TCC,
+                                  .threads = threads};
+        nb_program *p = nb_compile(g, &opt);
+        if (!p) {
+            fprintf(stderr, "compile: %s\n", nb_graph_error(g));
+            exit(1);
+        }
+        nb_program_bind(p, "x", x);
+        nb_program_bind(p, "gy", gy);
+        double min, med;
+        time_it(p, rounds, &min, &med);
+        printf("  nabla %-4s min %10.2f us  median %10.2f us\n", b ? "cc" : "tcc", min * 1e6,
+               med * 1e6);
+        nb_program_free(p);
+        nb_graph_free(g);
+    }
+    free(x);
+    free(gy);
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 2, rounds = 5;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--threads") == 0 &&
+            bench_parse_int(argv[i + 1], 1, 64, &threads) == 0)
+            i++;
+        else if (i + 1 < argc && strcmp(argv[i], "--repeat") == 0 &&
+                 bench_parse_int(argv[i + 1], 1, ROUNDS_MAX, &rounds) == 0)
+            i++;
+        else {
+            fprintf(stderr, "usage: %s [--threads N] [--repeat N]\n", argv[0]);
+            return 2;
+        }
+    }
+    printf("%d threads\n", threads);
+    const int64_t shapes[2][4] = {{64, 32, 28, 28}, {64, 64, 14, 14}};
+    for (int avg = 0; avg < 2; avg++)
+        for (int s = 0; s < 2; s++)
+            bench_case(avg, shapes[s], threads, rounds);
+    return 0;
+}
