@@ -138,6 +138,7 @@ void cg_ew_free(cg_ew *e);
 #define CG_EW(fn) void fn(cg_ew *e, const ir_node *n);
 #define CG_KERNEL(fn) void fn(cg_ctx *c, const ir_node *n);
 #define CG_KERNEL_FALLIBLE(fn) CG_KERNEL(fn)
+#define CG_KERNEL_FALLIBLE_AS(fn, what) CG_KERNEL(fn)
 #define CG_OP(NAME, emit) emit
 #include "cg_ops.def"
 #undef CG_OP
@@ -145,6 +146,7 @@ void cg_ew_free(cg_ew *e);
 #undef CG_EW
 #undef CG_KERNEL
 #undef CG_KERNEL_FALLIBLE
+#undef CG_KERNEL_FALLIBLE_AS
 
 /* ---- helpers for emitters (cg_emit.c) ------------------------------------------- */
 
@@ -270,6 +272,8 @@ int cg_is_leaf(const ir_node *n);
 /* The node's kernel checks data at run time and returns nonzero when it is bad
  * (CG_KERNEL_FALLIBLE in cg_ops.def): the run fails there. */
 int cg_can_fail(const ir_node *n);
+/* What such a kernel found wrong, for the run's error: "an index is out of range". */
+const char *cg_fail_what(const ir_node *n);
 /* A scalar constant, written into elementwise code as a literal. */
 int cg_is_inlined(const ir_node *n);
 

@@ -10,6 +10,7 @@ typedef struct cg_emitter {
     cg_ew_fn ew;       /* elementwise: the expression of one element */
     cg_emit_fn kernel; /* whole kernel body */
     int fails;         /* the kernel can fail at run time */
+    const char *what;  /* what failed then, for the run's error */
 } cg_emitter;
 
 /* Indexed by the op enum: a row's place in cg_ops.def does not matter, and a second
@@ -17,10 +18,11 @@ typedef struct cg_emitter {
  * An op without a row is all NULL here; tests/test_op_tables.c fails on it. */
 static const cg_emitter cg_emitters[IR_OP_COUNT] = {
 /* clang-format off */
-#define CG_LEAF {1, NULL, NULL, 0}
-#define CG_EW(fn) {0, fn, NULL, 0}
-#define CG_KERNEL(fn) {0, NULL, fn, 0}
-#define CG_KERNEL_FALLIBLE(fn) {0, NULL, fn, 1}
+#define CG_LEAF {1, NULL, NULL, 0, NULL}
+#define CG_EW(fn) {0, fn, NULL, 0, NULL}
+#define CG_KERNEL(fn) {0, NULL, fn, 0, NULL}
+#define CG_KERNEL_FALLIBLE_AS(fn, what) {0, NULL, fn, 1, what}
+#define CG_KERNEL_FALLIBLE(fn) CG_KERNEL_FALLIBLE_AS(fn, "an index is out of range")
 /* clang-format on */
 #define CG_OP(NAME, emit) [IR_OP_##NAME] = emit,
 #include "cg_ops.def"
@@ -29,6 +31,7 @@ static const cg_emitter cg_emitters[IR_OP_COUNT] = {
 #undef CG_EW
 #undef CG_KERNEL
 #undef CG_KERNEL_FALLIBLE
+#undef CG_KERNEL_FALLIBLE_AS
 };
 
 cg_ew_fn cg_ew_emitter(ir_op op)
@@ -49,6 +52,11 @@ int cg_is_elementwise(const ir_node *n)
 int cg_can_fail(const ir_node *n)
 {
     return cg_emitters[n->op].fails;
+}
+
+const char *cg_fail_what(const ir_node *n)
+{
+    return cg_emitters[n->op].what ? cg_emitters[n->op].what : "";
 }
 
 int cg_is_leaf(const ir_node *n)

@@ -393,11 +393,11 @@ static int add_failure(ir_graph *g, cg_program *p, const ir_node *n)
         return ir_oom(g);
     p->failures = f;
     if (n->name)
-        snprintf(desc, sizeof desc, "node %d (%s '%s'): an index is out of range", n->origin,
-                 ir_op_defs[n->op].name, ir_escape_name(n->name, esc, sizeof esc));
+        snprintf(desc, sizeof desc, "node %d (%s '%s'): %s", n->origin, ir_op_defs[n->op].name,
+                 ir_escape_name(n->name, esc, sizeof esc), cg_fail_what(n));
     else
-        snprintf(desc, sizeof desc, "node %d (%s): an index is out of range", n->origin,
-                 ir_op_defs[n->op].name);
+        snprintf(desc, sizeof desc, "node %d (%s): %s", n->origin, ir_op_defs[n->op].name,
+                 cg_fail_what(n));
     f[p->n_failures].node = n->origin;
     if (!(f[p->n_failures].what = ir_strdup(desc)))
         return ir_oom(g);

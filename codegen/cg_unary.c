@@ -315,9 +315,25 @@ void cg_ew_copy(cg_ew *e, const ir_node *n)
     cg_ew_x(e, 0);
 }
 
-/* (T)x */
+/* (T)x; a float to i32 truncates toward zero (torch's .to(torch.int32)) where the result
+ * fits, and is otherwise defined here rather than left to C, where converting NaN or an
+ * out-of-range float to int is undefined (torch gives what the CPU's instruction gives,
+ * INT_MIN on x86): NaN -> 0, x >= 2^31 -> INT_MAX, x <= -2^31 - 1 -> INT_MIN. The bounds
+ * are double literals: an f32 x compares exactly after promotion. */
 void cg_ew_cast(cg_ew *e, const ir_node *n)
 {
+    if (n->dtype == NB_I32 && ir_is_float(n->in[0]->dtype)) {
+        cg_ew_x(e, 0);
+        cg_ew_s(e, " != ");
+        cg_ew_x(e, 0);
+        cg_ew_s(e, " ? 0 : ");
+        cg_ew_x(e, 0);
+        cg_ew_s(e, " >= 2147483648.0 ? 2147483647 : ");
+        cg_ew_x(e, 0);
+        cg_ew_s(e, " <= -2147483649.0 ? -2147483647 - 1 : (int)");
+        cg_ew_x(e, 0);
+        return;
+    }
     cg_ew_s(e, "(");
     cg_ew_s(e, cg_ctype(n->dtype));
     cg_ew_s(e, ")");
@@ -328,4 +344,11 @@ void cg_ew_normal_cdf(cg_ew *e, const ir_node *n)
 {
     (void)n;
     normal_cdf(e);
+}
+
+/* erf: nabla's own erff in f32 (cg_math.def), libm's erf in f64. */
+void cg_ew_erf(cg_ew *e, const ir_node *n)
+{
+    (void)n;
+    call(e, "erf");
 }

@@ -22,6 +22,21 @@ nb_node *nb_div(nb_graph *g, nb_node *a, nb_node *b)
     return ir_div(g, a, b);
 }
 
+nb_node *nb_floor_div(nb_graph *g, nb_node *a, nb_node *b)
+{
+    return ir_make2(g, IR_OP_FLOOR_DIV, a, b, NULL);
+}
+
+nb_node *nb_remainder(nb_graph *g, nb_node *a, nb_node *b)
+{
+    return ir_make2(g, IR_OP_REMAINDER, a, b, NULL);
+}
+
+nb_node *nb_fmod(nb_graph *g, nb_node *a, nb_node *b)
+{
+    return ir_make2(g, IR_OP_FMOD, a, b, NULL);
+}
+
 nb_node *nb_pow(nb_graph *g, nb_node *a, nb_node *b)
 {
     return ir_make2(g, IR_OP_POW, a, b, NULL);

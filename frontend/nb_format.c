@@ -35,6 +35,11 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
     [NB_KEY_SEED] = "seed",
     [NB_KEY_OFFSET] = "offset",
     [NB_KEY_EPS] = "eps",
+    [NB_KEY_PAD_LO] = "pad_lo",
+    [NB_KEY_PAD_HI] = "pad_hi",
+    [NB_KEY_MODE] = "mode",
+    [NB_KEY_VALUE] = "value",
+    [NB_KEY_REVERSE] = "reverse",
     [NB_KEY_NAME] = "name",
 };
 
@@ -79,6 +84,10 @@ const uint64_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_MAX_POOL2D_SELECT] = MAX_POOL,
     [IR_OP_AVG_POOL2D] = AVG_POOL,
     [IR_OP_AVG_POOL2D_GRAD] = KEY(SHAPE) | AVG_POOL,
+    [IR_OP_PAD] = KEY(PAD_LO) | KEY(PAD_HI) | KEY(MODE) | KEY(VALUE),
+    [IR_OP_SCATTER_ADD_AXIS] = KEY(AXIS),
+    [IR_OP_CUMSUM] = KEY(AXIS) | KEY(REVERSE),
+    [IR_OP_PAD_REFLECT_GRAD] = KEY(PAD_LO) | KEY(PAD_HI) | KEY(MODE),
     [IR_OP_RAND] = KEY(SHAPE) | KEY(DTYPE) | KEY(SEED) | KEY(OFFSET),
     [IR_OP_NORM_STATS] = KEY(AXES) | KEY(EPS),
     [IR_OP_NORM_GRAD] = KEY(AXES) | KEY(EPS),

@@ -40,6 +40,11 @@ typedef enum nb_format_key {
     NB_KEY_SEED,              /* attr.random.seed of rand: 0x and 16 hex digits */
     NB_KEY_OFFSET,            /* attr.random.offset of rand: an integer >= 0 */
     NB_KEY_EPS,               /* attr.f[0] of norm_stats and norm_grad */
+    NB_KEY_PAD_LO,            /* attr.pad.lo: [..] (sets attr.pad.rank) */
+    NB_KEY_PAD_HI,            /* attr.pad.hi */
+    NB_KEY_MODE,              /* attr.pad.reflect: constant or reflect */
+    NB_KEY_VALUE,             /* attr.f[0] of pad */
+    NB_KEY_REVERSE,           /* attr.reverse of cumsum: 0 or 1 */
     NB_KEY_NAME,              /* the node's name: "..." (any op); the last key a line lists */
     NB_KEY_COUNT
 } nb_format_key;

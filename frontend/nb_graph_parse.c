@@ -550,11 +550,13 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
     case NB_KEY_KEEPDIM:
     case NB_KEY_TRANS_A:
     case NB_KEY_TRANS_B:
+    case NB_KEY_REVERSE:
         if (read_int_in(p, 0, 1, &v, "a flag (0 or 1)") != 0)
             return -1;
         *(k == NB_KEY_KEEPDIM   ? &a->keepdim
           : k == NB_KEY_TRANS_A ? &a->trans_a
-                                : &a->trans_b) = (int)v;
+          : k == NB_KEY_TRANS_B ? &a->trans_b
+                                : &a->reverse) = (int)v;
         return 0;
     case NB_KEY_AXIS:
         if (read_int_in(p, -NB_MAX_RANK, NB_MAX_RANK, &v, "an axis") != 0)
@@ -572,6 +574,27 @@ static int read_attr(parser *p, nb_format_key k, node_line *l)
     case NB_KEY_ALPHA:
     case NB_KEY_EPS: return read_number(p, &a->f[0]);
     case NB_KEY_HI: return read_number(p, &a->f[1]);
+    case NB_KEY_PAD_LO:
+    case NB_KEY_PAD_HI: {
+        if (read_list(p, k == NB_KEY_PAD_LO ? a->pad.lo : a->pad.hi, &n, "a pad") != 0)
+            return -1;
+        if ((l->seen & ((1u << NB_KEY_PAD_LO) | (1u << NB_KEY_PAD_HI))) && n != a->pad.rank)
+            return fail(p, at, "expected %d entries like the other list of the pad, got %d",
+                        a->pad.rank, n);
+        a->pad.rank = n;
+        return 0;
+    }
+    case NB_KEY_MODE: {
+        size_t wn;
+        const char *w = word(p, &wn);
+        if (word_is(w, wn, "constant") || word_is(w, wn, "reflect")) {
+            a->pad.reflect = word_is(w, wn, "reflect");
+            return 0;
+        }
+        p->pos = at;
+        return expected(p, "a pad mode (constant, reflect)");
+    }
+    case NB_KEY_VALUE: return read_number(p, &a->f[0]);
     case NB_KEY_KIND: {
         size_t wn;
         const char *w = word(p, &wn);
@@ -686,7 +709,7 @@ static int parse_node(parser *p)
         return expected(p, "an op name");
     }
     const ir_op_def *def = &ir_op_defs[op];
-    nb_dtype dt;
+    nb_dtype dt = NB_F32; /* set by read_type; gcc -O3 cannot tell */
     int rank;
     int64_t shape[NB_MAX_RANK];
     size_t type_at = (skip_blank(p), p->pos);

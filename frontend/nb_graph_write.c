@@ -137,6 +137,11 @@ static void put_attr(ir_text *t, const ir_node *n, nb_format_key k)
     case NB_KEY_ALPHA:
     case NB_KEY_EPS: put_double(t, a->f[0]); break;
     case NB_KEY_HI: put_double(t, a->f[1]); break;
+    case NB_KEY_PAD_LO: put_list(t, a->pad.lo, a->pad.rank); break;
+    case NB_KEY_PAD_HI: put_list(t, a->pad.hi, a->pad.rank); break;
+    case NB_KEY_MODE: ir_text_puts(t, a->pad.reflect ? "reflect" : "constant"); break;
+    case NB_KEY_VALUE: put_double(t, a->f[0]); break;
+    case NB_KEY_REVERSE: ir_text_int(t, a->reverse != 0); break;
     case NB_KEY_KIND:
         ir_text_puts(t, nb_format_kind_name(a->k) ? nb_format_kind_name(a->k) : "?");
         break;

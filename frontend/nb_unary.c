@@ -110,6 +110,10 @@ nb_node *nb_softplus(nb_graph *g, nb_node *x)
 {
     return unary(g, IR_OP_SOFTPLUS, x);
 }
+nb_node *nb_erf(nb_graph *g, nb_node *x)
+{
+    return unary(g, IR_OP_ERF, x);
+}
 nb_node *nb_stop_gradient(nb_graph *g, nb_node *x)
 {
     return unary(g, IR_OP_STOP_GRADIENT, x);

@@ -147,17 +147,40 @@ nb_node *nb_gelu(nb_graph *g, nb_node *x);      /* erf form */
 nb_node *nb_gelu_tanh(nb_graph *g, nb_node *x); /* tanh approximation */
 nb_node *nb_silu(nb_graph *g, nb_node *x);
 nb_node *nb_softplus(nb_graph *g, nb_node *x);
+/* torch.erf; the gradient is 2/sqrt(pi) exp(-x^2). f64 calls libm's erf; f32 nabla's own
+ * erff (under 1 ulp), the same code on every backend and in exports. */
+nb_node *nb_erf(nb_graph *g, nb_node *x);
 /* PyTorch's detach: the value of x, through which no gradient flows. */
 nb_node *nb_stop_gradient(nb_graph *g, nb_node *x);
-/* Converts to another dtype (float <-> float, bool/i32 -> float). */
+/* Converts to f32, f64 or i32 (from any dtype), as torch's x.to(dtype). A float becomes
+ * an i32 by truncation toward zero; where torch's result is implementation-defined
+ * nabla's is defined: NaN -> 0, values >= 2^31 -> INT32_MAX, values <= -2^31 - 1 ->
+ * INT32_MIN (saturation). i32 -> f32 rounds to nearest even above 2^24. The gradient
+ * reaches float operands through float -> float casts only. */
 nb_node *nb_cast(nb_graph *g, nb_node *x, nb_dtype dt);
 
 /* ---- elementwise binary, NumPy broadcasting; operands share one dtype ------------- */
+/* Operands of two dtypes are an error (convert one with nb_cast; there is no implicit
+ * promotion). add, sub and mul take f32, f64 or i32: i32 results wrap around in two's
+ * complement, as torch's int32 (INT_MAX + 1 = INT_MIN), and pass no gradient. */
 
 nb_node *nb_add(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_sub(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_mul(nb_graph *g, nb_node *a, nb_node *b);
+/* True division of floats (f32, f64); for i32 see nb_floor_div. */
 nb_node *nb_div(nb_graph *g, nb_node *a, nb_node *b);
+/* i32 division rounding toward -inf, as torch.div(a, b, rounding_mode="floor") and
+ * Python's a // b; and its remainder a - b * (a // b), as torch.remainder (the sign of
+ * the divisor: remainder(-7, 2) = 1, remainder(7, -2) = -1). A zero divisor anywhere
+ * makes nb_program_run return -1 naming the node, as an index out of range does in
+ * nb_gather (torch raises ZeroDivisionError); INT_MIN // -1 wraps to INT_MIN (remainder 0), where
+ * torch's CPU kernel traps. i32 operands only; no gradient. */
+nb_node *nb_floor_div(nb_graph *g, nb_node *a, nb_node *b);
+nb_node *nb_remainder(nb_graph *g, nb_node *a, nb_node *b);
+/* torch.fmod (C's fmod) of floats: a - trunc(a / b) * b, exact, with the sign of a;
+ * fmod(a, 0) and fmod(+-inf, b) are NaN, fmod(a, +-inf) = a. Gradient as torch: gy for
+ * a, -gy * trunc(a / b) for b. For i32, see nb_remainder (the sign of the divisor). */
+nb_node *nb_fmod(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_pow(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_maximum(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_minimum(nb_graph *g, nb_node *a, nb_node *b);
@@ -292,6 +315,42 @@ nb_node *nb_conv1d(nb_graph *g, nb_node *x, nb_node *weight, nb_node *bias,
  * be a multiple of groups; padding_same is not accepted (torch has none). */
 nb_node *nb_conv_transpose2d(nb_graph *g, nb_node *x, nb_node *weight, nb_node *bias,
                              const nb_conv_options *o);
+/* ---- padding, scatters and scans ---------------------------------------------------- */
+
+/* Padding modes of nb_pad, as torch.nn.functional.pad's mode= argument. */
+typedef enum nb_pad_mode {
+    NB_PAD_CONSTANT = 0, /* "constant": the added elements are value */
+    NB_PAD_REFLECT = 1   /* "reflect": they mirror x about its edge elements */
+} nb_pad_mode;
+
+/* torch.nn.functional.pad(x, pads, mode, value): pads[0..n_pads) are pairs (before,
+ * after) starting from the LAST axis, as in F.pad: (1, 2) pads the last axis with one
+ * element before and two after, (1, 2, 3, 4) the axis before it with 3 and 4 as well;
+ * n_pads is even and at most 2 * rank, axes not named are not padded. A negative pad
+ * removes elements (a crop). NB_PAD_REFLECT mirrors without repeating the edge ([1, 2,
+ * 3] padded (2, 1) is [3, 2, 1, 2, 3, 2]); each of its pads must be less than the size of
+ * its axis, value must be 0, and it pads any axis (torch only the last one to three).
+ * f32 or f64. Gradient: the pads taken off again (constant), or each mirrored element's
+ * gradient added back onto its source (reflect). */
+nb_node *nb_pad(nb_graph *g, nb_node *x, int n_pads, const int64_t *pads, nb_pad_mode mode,
+                double value);
+/* torch.scatter_add(x, axis, index, src) (axis negative counts from the end): a copy of
+ * x with src[.., k, ..] added at x[.., index[.., k, ..], ..], repeated indices adding up
+ * in index order. index is i32 of src's shape, which is x's on every axis but `axis`
+ * (torch also accepts shorter ones). An index outside [0, x.shape[axis]) at run time
+ * makes nb_program_run fail naming the node, as nb_gather does. f32 or f64. Gradients as
+ * torch: gy for x, torch.gather(gy, axis, index) for src. */
+nb_node *nb_scatter_add(nb_graph *g, nb_node *x, int axis, nb_node *index, nb_node *src);
+/* torch.index_add(x, axis, index, source): source's slice k along the axis added to x's
+ * slice index[k]; index is a 1-D i32 of source.shape[axis] entries, source is x's shape
+ * but along the axis. Out-of-range indices fail the run; gradients: gy for x,
+ * torch.index_select(gy, axis, index) for source. */
+nb_node *nb_index_add(nb_graph *g, nb_node *x, int axis, nb_node *index, nb_node *source);
+/* torch.cumsum(x, axis) (negative counts from the end) of an f32 or f64 x of rank >= 1:
+ * y[.., k, ..] = x[.., 0, ..] + ... + x[.., k, ..], added in that order in a double
+ * accumulator (as torch's CPU kernel), each y rounded once to x's dtype. The gradient is
+ * the cumsum of gy from the end of the axis. */
+nb_node *nb_cumsum(nb_graph *g, nb_node *x, int axis);
 
 /* ---- softmax and losses ------------------------------------------------------------ */
 

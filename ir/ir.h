@@ -58,6 +58,12 @@ typedef struct ir_attr {
     int trans_a;   /* matmul: read a with its last two axes swapped */
     int trans_b;   /* matmul: read b with its last two axes swapped */
     struct {
+        int rank;
+        int64_t lo[NB_MAX_RANK], hi[NB_MAX_RANK]; /* per axis, added before / after */
+        int reflect;                              /* 0: constant (the value in f[0]) */
+    } pad;                                        /* pad, pad_reflect_grad (ir/ops_index.def) */
+    int reverse; /* cumsum: from the end of the axis (the gradient's scan) */
+    struct {
         uint64_t seed;  /* the Philox key */
         int64_t offset; /* element i draws counter offset + i (ops_random.def) */
     } random;           /* rand */

@@ -59,8 +59,9 @@ int ir_check_dtypes(ir_graph *g, ir_node *n, int float_only)
     char buf[600];
     for (int i = 0; i < n->n_in; i++) {
         if (n->in[i]->dtype != n->in[0]->dtype)
-            return ir_error(g, "%s: operands must share one dtype, got %s", ir_op_defs[n->op].name,
-                            operand_types(n, buf, sizeof buf));
+            return ir_error(g,
+                            "%s: operands must share one dtype, got %s (convert one with nb_cast)",
+                            ir_op_defs[n->op].name, operand_types(n, buf, sizeof buf));
         if (float_only && !ir_is_float(n->in[i]->dtype))
             return ir_error(g, "%s: expected f32 or f64 operands, got %s", ir_op_defs[n->op].name,
                             operand_types(n, buf, sizeof buf));

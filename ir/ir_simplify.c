@@ -23,6 +23,11 @@ static int attr_equal(const ir_attr *a, const ir_attr *b)
     if (a->trans_a != b->trans_a || a->trans_b != b->trans_b || a->random.seed != b->random.seed ||
         a->random.offset != b->random.offset)
         return 0;
+    if (a->pad.rank != b->pad.rank || a->pad.reflect != b->pad.reflect || a->reverse != b->reverse)
+        return 0;
+    for (int d = 0; d < a->pad.rank && d < NB_MAX_RANK; d++)
+        if (a->pad.lo[d] != b->pad.lo[d] || a->pad.hi[d] != b->pad.hi[d])
+            return 0;
     for (int d = 0; d < a->target.rank && d < NB_MAX_RANK; d++)
         if (a->target.shape[d] != b->target.shape[d])
             return 0;
@@ -95,7 +100,13 @@ static uint64_t node_hash(const ir_node *n)
     h = hash_add(h, double_bits(a->f[1]));
     h = hash_add(h, (uint64_t)a->axes ^ (uint64_t)a->axis << 32);
     h = hash_add(h, (uint64_t)a->keepdim ^ (uint64_t)a->k << 8 ^ (uint64_t)a->dt << 40);
-    h = hash_add(h, (uint64_t)a->trans_a ^ (uint64_t)a->trans_b << 1);
+    h = hash_add(h, (uint64_t)a->trans_a ^ (uint64_t)a->trans_b << 1 ^
+                        (uint64_t)a->pad.reflect << 2 ^ (uint64_t)a->reverse << 3);
+    h = hash_add(h, (uint64_t)a->pad.rank);
+    for (int d = 0; d < a->pad.rank && d < NB_MAX_RANK; d++) {
+        h = hash_add(h, (uint64_t)a->pad.lo[d]);
+        h = hash_add(h, (uint64_t)a->pad.hi[d]);
+    }
     h = hash_add(h, a->random.seed ^ (uint64_t)a->random.offset);
     h = hash_add(h, (uint64_t)a->target.rank ^ (uint64_t)a->permute.rank << 8 ^
                         (uint64_t)a->slice.rank << 16);

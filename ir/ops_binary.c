@@ -16,6 +16,32 @@ int ir_shape_binary_float(ir_graph *g, ir_node *n)
     return ir_broadcast_shapes(g, n);
 }
 
+/* add, sub, mul: f32, f64 or i32 operands of one dtype. */
+int ir_shape_binary_arith(ir_graph *g, ir_node *n)
+{
+    if (ir_check_dtypes(g, n, 0) != 0)
+        return -1;
+    if (n->dtype != NB_F32 && n->dtype != NB_F64 && n->dtype != NB_I32) {
+        char t[IR_TYPE_STR_MAX];
+        return ir_error(g, "%s: expected f32, f64 or i32 operands, got %s", ir_op_defs[n->op].name,
+                        ir_type_str(n->in[0], t, sizeof t));
+    }
+    return ir_broadcast_shapes(g, n);
+}
+
+/* floor_div, remainder: i32 operands only (for floats, nb_floor of nb_div). */
+int ir_shape_binary_int(ir_graph *g, ir_node *n)
+{
+    if (ir_check_dtypes(g, n, 0) != 0)
+        return -1;
+    if (n->dtype != NB_I32) {
+        char ta[IR_TYPE_STR_MAX], tb[IR_TYPE_STR_MAX];
+        return ir_error(g, "%s: expected i32 operands, got %s and %s", ir_op_defs[n->op].name,
+                        ir_type_str(n->in[0], ta, sizeof ta), ir_type_str(n->in[1], tb, sizeof tb));
+    }
+    return ir_broadcast_shapes(g, n);
+}
+
 /* Comparisons accept any one dtype (f32, f64, i32, bool) and give a bool mask. */
 int ir_shape_compare(ir_graph *g, ir_node *n)
 {
@@ -190,5 +216,19 @@ int ir_vjp_clamp(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
     if (!(isinf(lo) && lo < 0) || hi_open)
         r = where(g, cmp(g, IR_OP_GE, x, ir_scalar_like(g, x, lo)), r, zero);
     gx[0] = r;
+    return 0;
+}
+
+/* y = fmod(a, b) = a - trunc(a / b) b, as PyTorch 1.13: da = gy, db = -gy trunc(a / b)
+ * (trunc's own gradient is 0, so second order composes). */
+int ir_vjp_fmod(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
+{
+    ir_node *a = n->in[0], *b = n->in[1];
+    if (need[0])
+        gx[0] = ir_sum_to(g, gy, a);
+    if (need[1]) {
+        ir_node *q = ir_make1(g, IR_OP_TRUNC, ir_div(g, a, b), NULL);
+        gx[1] = ir_neg(g, ir_sum_to(g, ir_mul(g, gy, q), b));
+    }
     return 0;
 }

@@ -13,6 +13,8 @@
 
 /* 1 / sqrt(2 pi), the peak of the standard normal density. */
 #define IR_INV_SQRT_2PI 0.398942280401432677939946059934
+/* 2 / sqrt(pi): erf's derivative at 0. */
+#define IR_2_OVER_SQRT_PI 1.12837916709551257389615890312
 /* gelu_tanh: sqrt(2 / pi) and the cubic coefficient, as in PyTorch. */
 #define IR_GELU_BETA 0.797884560802865355879892119869
 #define IR_GELU_KAPPA 0.044715
@@ -58,8 +60,10 @@ int ir_shape_cast(ir_graph *g, ir_node *n)
     if (to < NB_F32 || to > NB_BOOL)
         return ir_error(g, "cast: unknown target dtype %d for %s", (int)to,
                         ir_type_str(n->in[0], t, sizeof t));
-    if (!ir_is_float(to))
-        return ir_error(g, "cast: cannot cast %s to %s; the target must be f32 or f64",
+    if (to == NB_BOOL)
+        return ir_error(g,
+                        "cast: cannot cast %s to %s; the target must be f32, f64 or i32 "
+                        "(for a mask, compare with nb_ne)",
                         ir_type_str(n->in[0], t, sizeof t), ir_dtype_name(to));
     n->dtype = to;
     same_shape(n);
@@ -309,5 +313,15 @@ int ir_vjp_normal_cdf(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char 
 {
     (void)need;
     gx[0] = ir_mul(g, gy, normal_pdf(g, n->in[0]));
+    return 0;
+}
+
+/* erf' = 2/sqrt(pi) exp(-x^2), as PyTorch: 0 at +-inf (exp(-inf)), NaN at NaN. */
+int ir_vjp_erf(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    ir_node *e = un(g, IR_OP_EXP, ir_neg(g, ir_mul(g, x, x)));
+    gx[0] = ir_mul(g, gy, ir_mul(g, e, k(g, x, IR_2_OVER_SQRT_PI)));
     return 0;
 }

@@ -222,8 +222,9 @@ static void write_header(export_ctx *e)
                    " * (and the parameter updates into the state). arena: %s_ARENA_SIZE bytes,\n"
                    " * state: %s_STATE_SIZE bytes filled by %s_init, both %s_ALIGN-aligned\n"
                    " * (NULL when the size is 0). Returns 0; -1 when a pointer is NULL or not\n"
-                   " * aligned; or a positive code (%s_error) when an index read from an\n"
-                   " * input is out of range. Runs in the caller's floating-point mode. */\n"
+                   " * aligned; or a positive code (%s_error) when data read from an input\n"
+                   " * is bad (an index out of range, a zero divisor). Runs in the caller's\n"
+                   " * floating-point mode. */\n"
                    "int %s_run(",
                    P, P, p, P, p, p);
     size_t open = strlen(p) + 9;

@@ -44,28 +44,47 @@ static nb_node *in(nb_graph *g, nb_dtype dt, int rank, int64_t d0, int64_t d1)
 
 typedef nb_node *(*binary_fn)(nb_graph *, nb_node *, nb_node *);
 
+/* Which operand dtypes an op takes. */
+enum { ANY, FLOAT, ARITH /* f32, f64, i32 */, INT /* i32 */ };
+
 static const struct {
     const char *name;
     binary_fn fn;
-    int float_only;
+    int takes;
 } binary_ops[] = {
-    {"add", nb_add, 1}, {"sub", nb_sub, 1},         {"mul", nb_mul, 1},         {"div", nb_div, 1},
-    {"pow", nb_pow, 1}, {"maximum", nb_maximum, 1}, {"minimum", nb_minimum, 1}, {"eq", nb_eq, 0},
-    {"ne", nb_ne, 0},   {"lt", nb_lt, 0},           {"le", nb_le, 0},           {"gt", nb_gt, 0},
-    {"ge", nb_ge, 0},
+    {"add", nb_add, ARITH},
+    {"sub", nb_sub, ARITH},
+    {"mul", nb_mul, ARITH},
+    {"div", nb_div, FLOAT},
+    {"floor_div", nb_floor_div, INT},
+    {"remainder", nb_remainder, INT},
+    {"fmod", nb_fmod, FLOAT},
+    {"pow", nb_pow, FLOAT},
+    {"maximum", nb_maximum, FLOAT},
+    {"minimum", nb_minimum, FLOAT},
+    {"eq", nb_eq, ANY},
+    {"ne", nb_ne, ANY},
+    {"lt", nb_lt, ANY},
+    {"le", nb_le, ANY},
+    {"gt", nb_gt, ANY},
+    {"ge", nb_ge, ANY},
 };
 #define N_BINARY (sizeof binary_ops / sizeof *binary_ops)
 
-/* f32[3,4] with f32[5]: the message names the op, both types and the axis sizes. */
+/* f32[3,4] with f32[5] (i32 for the integer ops): the message names the op, both
+ * types and the axis sizes. */
 static void test_broadcast_mismatch(void **state)
 {
     (void)state;
     for (size_t i = 0; i < N_BINARY; i++) {
         nb_graph *g = nb_graph_new();
-        nb_node *x = binary_ops[i].fn(g, in(g, NB_F32, 2, 3, 4), in(g, NB_F32, 1, 5, 0));
+        int i32 = binary_ops[i].takes == INT;
+        nb_dtype dt = i32 ? NB_I32 : NB_F32;
+        nb_node *x = binary_ops[i].fn(g, in(g, dt, 2, 3, 4), in(g, dt, 1, 5, 0));
         char op[32];
         snprintf(op, sizeof op, "%s:", binary_ops[i].name);
-        expect_error(g, x, op, "f32[3,4]", "f32[5]", "4 vs 5", NULL);
+        expect_error(g, x, op, i32 ? "i32[3,4]" : "f32[3,4]", i32 ? "i32[5]" : "f32[5]", "4 vs 5",
+                     NULL);
     }
     /* [3,1] with [2,4]: the leading axis disagrees although the trailing broadcasts. */
     nb_graph *g = nb_graph_new();
@@ -88,26 +107,39 @@ static void test_dtype_mismatch(void **state)
                  "f32[2]", NULL);
 }
 
-/* Arithmetic, pow, maximum and minimum need floats; comparisons take i32 and bool. */
+/* div, pow, maximum and minimum need floats; add, sub, mul take i32 too, floor_div and
+ * remainder only i32; comparisons take i32 and bool. */
 static void test_int_operands(void **state)
 {
     (void)state;
+    static const char *const expected[] = {
+        [FLOAT] = "expected f32 or f64",
+        [ARITH] = "expected f32, f64 or i32",
+        [INT] = "expected i32",
+    };
     for (size_t i = 0; i < N_BINARY; i++) {
-        for (int d = 0; d < 2; d++) {
-            nb_dtype dt = d ? NB_BOOL : NB_I32;
+        for (int d = 0; d < 3; d++) {
+            nb_dtype dt = d == 2 ? NB_F64 : d ? NB_BOOL : NB_I32;
+            int takes = binary_ops[i].takes;
             nb_graph *g = nb_graph_new();
             nb_node *x = binary_ops[i].fn(g, in(g, dt, 2, 2, 3), in(g, dt, 1, 3, 0));
-            if (!binary_ops[i].float_only) {
+            int ok =
+                takes == ANY || (dt == NB_I32 && takes != FLOAT) || (dt == NB_F64 && takes != INT);
+            if (ok) {
                 assert_non_null(x);
                 assert_null(nb_graph_error(g));
-                assert_int_equal(nb_node_dtype(x), NB_BOOL);
+                assert_int_equal(nb_node_dtype(x), takes == ANY ? NB_BOOL : dt);
                 assert_int_equal(nb_node_rank(x), 2);
                 nb_graph_free(g);
                 continue;
             }
             char op[32];
             snprintf(op, sizeof op, "%s:", binary_ops[i].name);
-            expect_error(g, x, op, "expected f32 or f64", d ? "bool[2,3]" : "i32[2,3]", NULL);
+            expect_error(g, x, op, expected[takes],
+                         dt == NB_F64 ? "f64[2,3]"
+                         : d          ? "bool[2,3]"
+                                      : "i32[2,3]",
+                         NULL);
         }
     }
     nb_graph *g = nb_graph_new();

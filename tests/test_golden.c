@@ -126,6 +126,16 @@ static void compare(const gt *t, const char *name, const gd_array *e, const nb_p
         if (shape[d] != e->shape[d])
             fail_msg("%s: %s: dimension %d is %lld, expected %lld", t->c->name, name, d,
                      (long long)shape[d], (long long)e->shape[d]);
+    if (e->dtype == NB_I32) {
+        /* Integers compare exactly. */
+        assert_int_equal(nb_program_output_dtype(p, i), NB_I32);
+        const int32_t *iv = nb_program_output(p, i);
+        for (int64_t k = 0; k < e->numel; k++)
+            if (iv[k] != e->values[k])
+                fail_msg("%s: %s[%lld] = %d, PyTorch %.0f", t->c->name, name, (long long)k, iv[k],
+                         e->values[k]);
+        return;
+    }
     assert_int_equal(nb_program_output_dtype(p, i), NB_F32);
     const float *v = nb_program_output(p, i);
     double scale = 1.0;
@@ -263,7 +273,8 @@ static const unary_fn u_neg = nb_neg, u_abs = nb_abs, u_sign = nb_sign, u_floor 
                       u_square = nb_square, u_reciprocal = nb_reciprocal, u_sin = nb_sin,
                       u_cos = nb_cos, u_tanh = nb_tanh, u_relu = nb_relu,
                       u_leaky_relu = leaky_relu_01, u_elu = elu_07, u_gelu = nb_gelu,
-                      u_gelu_tanh = nb_gelu_tanh, u_silu = nb_silu, u_softplus = nb_softplus;
+                      u_gelu_tanh = nb_gelu_tanh, u_silu = nb_silu, u_softplus = nb_softplus,
+                      u_erf = nb_erf;
 #endif
 
 /* ---- reductions ------------------------------------------------------------------------ */
@@ -306,13 +317,12 @@ typedef struct arg_arg {
     int keepdim;
 } arg_arg;
 
-/* argmax/argmin's i32 indices, compared as f32 (exact for small integers); an integer
- * output has no gradient to compare (torch gives it none). */
+/* argmax/argmin's i32 indices, compared exactly; an integer output has no gradient to
+ * compare (torch gives it none). */
 static void b_arg(gt *t, const void *arg)
 {
     const arg_arg *r = arg;
-    nb_node *y = r->fn(t->g, in(t, "x"), r->axis, r->keepdim);
-    out(t, "y", nb_cast(t->g, y, NB_F32));
+    out(t, "y", r->fn(t->g, in(t, "x"), r->axis, r->keepdim));
 }
 
 static const arg_arg a_argmax_m1_keep = {nb_argmax, -1, 1};
@@ -446,6 +456,144 @@ static void b_broadcast_binary(gt *t, const void *arg)
     nb_node *xs[] = {a, b, c};
     const char *names[] = {"a", "b", "c"};
     grads(t, "loss", wsum(t, o), xs, names, 3);
+}
+
+/* i32 arithmetic (wrapping), floor_div and remainder, comparisons (bool cast to i32);
+ * compared exactly. */
+static void b_int_arith(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *a = in(t, "a"), *b = in(t, "b"), *c = in(t, "c");
+    out(t, "add", nb_add(g, a, b));
+    out(t, "sub", nb_sub(g, a, b));
+    out(t, "mul", nb_mul(g, a, b));
+    out(t, "floor_div", nb_floor_div(g, a, b));
+    out(t, "remainder", nb_remainder(g, a, b));
+    static const char *const names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+    nb_node *(*const fns[])(nb_graph *, nb_node *, nb_node *) = {nb_eq, nb_ne, nb_lt,
+                                                                 nb_le, nb_gt, nb_ge};
+    for (int i = 0; i < 6; i++)
+        out(t, names[i], nb_cast(g, fns[i](g, a, c), NB_I32));
+}
+
+static void b_int_broadcast(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *a = in(t, "a"), *b = in(t, "b");
+    out(t, "add", nb_add(g, a, b));
+    out(t, "mul", nb_mul(g, a, b));
+    out(t, "floor_div", nb_floor_div(g, a, b));
+    out(t, "remainder", nb_remainder(g, a, b));
+}
+
+static void b_fmod(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_node *a = in(t, "a"), *b = in(t, "b");
+    nb_node *o = nb_fmod(t->g, a, b);
+    out(t, "out", o);
+    grads(t, "loss", wsum(t, o), (nb_node *const[]){a, b}, (const char *const[]){"a", "b"}, 2);
+}
+
+typedef struct pad_arg {
+    int n;
+    int64_t pads[6];
+    nb_pad_mode mode;
+    double value;
+} pad_arg;
+
+/* F.pad: pairs from the last axis; the gradient of sum(out * wgt). */
+static void b_pad(gt *t, const void *arg)
+{
+    const pad_arg *a = arg;
+    nb_node *x = in(t, "x");
+    nb_node *o = nb_pad(t->g, x, a->n, a->pads, a->mode, a->value);
+    out(t, "out", o);
+    grad1(t, "loss", wsum(t, o), x, "x");
+}
+
+static const pad_arg p_constant_last = {2, {1, 2}, NB_PAD_CONSTANT, 0.0};
+static const pad_arg p_constant_value_2d = {4, {2, 0, 1, 1}, NB_PAD_CONSTANT, -1.5};
+static const pad_arg p_constant_crop = {4, {-1, 2, 1, -2}, NB_PAD_CONSTANT, 0.25};
+static const pad_arg p_reflect_last = {2, {2, 3}, NB_PAD_REFLECT, 0.0};
+static const pad_arg p_reflect_2d = {4, {3, 1, 2, 2}, NB_PAD_REFLECT, 0.0};
+static const pad_arg p_reflect_crop = {2, {-1, 2}, NB_PAD_REFLECT, 0.0};
+
+/* The Hessian-vector product through reflect padding: the adjoint's own gradient. */
+static void b_pad_reflect_second(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *w = in(t, "w"), *v = in(t, "v");
+    nb_node *p = nb_pad(g, x, 2, (const int64_t[]){3, 1}, NB_PAD_REFLECT, 0.0);
+    nb_node *y = nb_sum(g, nb_mul(g, nb_mul(g, p, p), w), NULL, 0, 0);
+    out(t, "y", y);
+    nb_node *gx;
+    if (nb_grad(g, y, &x, 1, &gx) != 0)
+        fail_msg("nb_grad: %s", nb_graph_error(g));
+    out(t, "dy_dx", gx);
+    nb_node *hv;
+    if (nb_grad(g, nb_sum(g, nb_mul(g, gx, v), NULL, 0, 0), &x, 1, &hv) != 0)
+        fail_msg("nb_grad: %s", nb_graph_error(g));
+    out(t, "hv", hv);
+}
+
+typedef struct scatter_arg {
+    int index_add;
+    int axis;
+} scatter_arg;
+
+/* torch.scatter_add / index_add and the gradients of sum(out * wgt). */
+static void b_scatter(gt *t, const void *arg)
+{
+    const scatter_arg *a = arg;
+    nb_node *x = in(t, "x"), *idx = in(t, "index"), *src = in(t, "src");
+    nb_node *o = a->index_add ? nb_index_add(t->g, x, a->axis, idx, src)
+                              : nb_scatter_add(t->g, x, a->axis, idx, src);
+    out(t, "out", o);
+    grads(t, "loss", wsum(t, o), (nb_node *const[]){x, src}, (const char *const[]){"x", "src"}, 2);
+}
+
+static const scatter_arg s_scatter_axis1 = {0, -1}, s_scatter_axis0 = {0, 0},
+                         s_index_axis1 = {1, 1}, s_index_axis0 = {1, -2};
+
+/* torch.cumsum along arg's axis; the gradient of sum(out * wgt). */
+static void b_cumsum(gt *t, const void *arg)
+{
+    nb_node *x = in(t, "x");
+    nb_node *o = nb_cumsum(t->g, x, *(const int *)arg);
+    out(t, "out", o);
+    grad1(t, "loss", wsum(t, o), x, "x");
+}
+
+static const int c_last = -1, c_axis1 = 1, c_axis0 = 0;
+
+/* A Hessian-vector product through cumsum: the reversed scan's gradient. */
+static void b_cumsum_second(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *w = in(t, "w"), *v = in(t, "v");
+    nb_node *c = nb_cumsum(g, x, 1);
+    nb_node *y = nb_sum(g, nb_mul(g, nb_mul(g, c, c), w), NULL, 0, 0);
+    out(t, "y", y);
+    nb_node *gx, *hv;
+    if (nb_grad(g, y, &x, 1, &gx) != 0)
+        fail_msg("nb_grad: %s", nb_graph_error(g));
+    out(t, "dy_dx", gx);
+    if (nb_grad(g, nb_sum(g, nb_mul(g, gx, v), NULL, 0, 0), &x, 1, &hv) != 0)
+        fail_msg("nb_grad: %s", nb_graph_error(g));
+    out(t, "hv", hv);
+}
+
+/* f32 -> i32 truncates; i32 -> f32 rounds to even. */
+static void b_int_cast(gt *t, const void *arg)
+{
+    (void)arg;
+    out(t, "x_i32", nb_cast(t->g, in(t, "x"), NB_I32));
+    out(t, "i_f32", nb_cast(t->g, in(t, "i"), NB_F32));
 }
 #endif
 
@@ -804,9 +952,29 @@ static const gt_entry entries[] = {
     E("unary_gelu_tanh", b_unary, &u_gelu_tanh),
     E("unary_silu", b_unary, &u_silu),
     E("unary_softplus", b_unary, &u_softplus),
+    E("unary_erf", b_unary, &u_erf),
 #endif
 #if GOLDEN_HAVE_BINARY
     E("broadcast_binary", b_broadcast_binary, NULL),
+    E("int_arith", b_int_arith, NULL),
+    E("int_broadcast", b_int_broadcast, NULL),
+    E("int_cast", b_int_cast, NULL),
+    E("fmod_broadcast", b_fmod, NULL),
+    E("pad_constant_last", b_pad, &p_constant_last),
+    E("pad_constant_value_2d", b_pad, &p_constant_value_2d),
+    E("pad_constant_crop", b_pad, &p_constant_crop),
+    E("pad_reflect_last", b_pad, &p_reflect_last),
+    E("pad_reflect_2d", b_pad, &p_reflect_2d),
+    E("pad_reflect_crop", b_pad, &p_reflect_crop),
+    E("pad_reflect_second", b_pad_reflect_second, NULL),
+    E("scatter_add_axis1", b_scatter, &s_scatter_axis1),
+    E("scatter_add_axis0_3d", b_scatter, &s_scatter_axis0),
+    E("index_add_axis1", b_scatter, &s_index_axis1),
+    E("index_add_axis0", b_scatter, &s_index_axis0),
+    E("cumsum_last", b_cumsum, &c_last),
+    E("cumsum_axis1_3d", b_cumsum, &c_axis1),
+    E("cumsum_axis0", b_cumsum, &c_axis0),
+    E("cumsum_second", b_cumsum_second, NULL),
 #endif
 #if GOLDEN_HAVE_REDUCE
     {"seed_b", "seed_b_nb_bce", b_seed_b_bce, NULL},

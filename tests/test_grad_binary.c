@@ -46,6 +46,19 @@ static nb_node *f_minimum(nb_graph *g, nb_node *const *x, nb_dtype dt)
     return nb_minimum(g, x[0], x[1]);
 }
 
+static nb_node *f_fmod(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    return nb_fmod(g, x[0], x[1]);
+}
+
+/* fmod(a, b) * b: a Hessian that is not zero (d2/db2 = -2 trunc(a / b)). */
+static nb_node *f_fmod_b(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    return nb_mul(g, nb_fmod(g, x[0], x[1]), x[1]);
+}
+
 /* a * maximum(a, b): a Hessian that is not zero, for the second-order check. */
 static nb_node *f_mul_maximum(nb_graph *g, nb_node *const *x, nb_dtype dt)
 {
@@ -126,6 +139,12 @@ static nb_node *f_clamp_crossed(nb_graph *g, nb_node *const *x, nb_dtype dt)
     }
 #define POS(r, ...) GC_FR(0.5, 2.0, r, __VA_ARGS__)
 #define NEG(r, ...) GC_FR(-2.0, -0.5, r, __VA_ARGS__)
+/* fmod: dividends in +-[3.1, 3.3] and divisors in +-[1.12, 1.5] keep a / b within
+ * +-(2.07, 2.95), off the integers where fmod jumps: trunc(a / b) = +-2 throughout. */
+#define DIVIDEND(r, ...) GC_FR(3.1, 3.3, r, __VA_ARGS__)
+#define DIVIDEND_NEG(r, ...) GC_FR(-3.3, -3.1, r, __VA_ARGS__)
+#define DIVISOR(r, ...) GC_FR(1.12, 1.5, r, __VA_ARGS__)
+#define DIVISOR_NEG(r, ...) GC_FR(-1.5, -1.12, r, __VA_ARGS__)
 
 /* With second_order set the harness checks the gradient of the gradient instead of
  * the gradient, so each op has first-order rows (0) and second-order rows (1). */
@@ -200,6 +219,12 @@ static const gc_case cases[] = {
      4,
      {GC_I32(2, 3, 4), GC_I32(1, 4), GC_F(2, 3, 1), GC_F(1, 4)},
      1},
+    {"fmod [3,4] [4]", f_fmod, 2, {DIVIDEND(2, 3, 4), DIVISOR(1, 4)}, 0},
+    {"fmod [4] [3,4] -/+", f_fmod, 2, {DIVIDEND_NEG(1, 4), DIVISOR(2, 3, 4)}, 0},
+    {"fmod [3,1] [1,4] +/-", f_fmod, 2, {DIVIDEND(2, 3, 1), DIVISOR_NEG(2, 1, 4)}, 0},
+    {"fmod [] [2,3] -/-", f_fmod, 2, {DIVIDEND_NEG(0, 0), DIVISOR_NEG(2, 2, 3)}, 0},
+    {"fmod(a,b)*b [3,4] [4] 2nd", f_fmod_b, 2, {DIVIDEND(2, 3, 4), DIVISOR(1, 4)}, 1},
+    {"fmod(a,b)*b [3,1] [1,4] 2nd", f_fmod_b, 2, {DIVIDEND_NEG(2, 3, 1), DIVISOR(2, 1, 4)}, 1},
     {"clamp [3,4]", f_clamp, 1, {GC_F(2, 3, 4)}, 0},
     {"clamp(x)^2 [2,3,4]", f_clamp_sq, 1, {GC_F(3, 2, 3, 4)}, 0},
     {"clamp(x)^2 [2,3,4] 2nd", f_clamp_sq, 1, {GC_F(3, 2, 3, 4)}, 1},

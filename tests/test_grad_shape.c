@@ -155,6 +155,56 @@ static nb_node *take_middle_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
     return nb_mul(g, r, r);
 }
 
+/* pad, squared so that the second-order rows see a Hessian: constant with a value and
+ * crops, reflect on the last axis and on two axes (with a crop). */
+static nb_node *pad_sq(nb_graph *g, nb_node *p)
+{
+    return nb_mul(g, p, p);
+}
+
+static nb_node *pad_constant(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    return pad_sq(g, nb_pad(g, x[0], 4, (const int64_t[]){2, -1, -1, 1}, NB_PAD_CONSTANT, 0.5));
+}
+
+static nb_node *pad_reflect_last(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    return pad_sq(g, nb_pad(g, x[0], 2, (const int64_t[]){3, 2}, NB_PAD_REFLECT, 0.0));
+}
+
+static nb_node *pad_reflect_two(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    return pad_sq(g, nb_pad(g, x[0], 4, (const int64_t[]){-1, 2, 1, 2}, NB_PAD_REFLECT, 0.0));
+}
+
+/* scatter_add (x and src squared after, so that second order sees a Hessian through
+ * both) and index_add. */
+static nb_node *scatter_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    nb_node *s = nb_scatter_add(g, x[0], -1, x[1], nb_mul(g, x[2], x[2]));
+    return nb_mul(g, s, s);
+}
+
+static nb_node *index_add_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    nb_node *s = nb_index_add(g, x[0], 0, x[1], x[2]);
+    return nb_mul(g, s, nb_mul(g, s, s));
+}
+
+/* cumsum, squared for a Hessian (second order goes through the reversed scan's
+ * gradient, a forward scan). */
+static nb_node *cumsum_sq(nb_graph *g, nb_node *const *x, nb_dtype dt)
+{
+    (void)dt;
+    nb_node *c = nb_cumsum(g, x[0], -2);
+    return nb_mul(g, c, c);
+}
+
 /* The index input, drawn from [0, hi). */
 #define GC_INDEX(hi, r, ...)                                                                       \
     {                                                                                              \
@@ -197,6 +247,19 @@ static const gc_case cases[] = {
     {"take_along_last", take_last, 2, {GC_F(2, 3, 4), GC_INDEX(4, 2, 3, 1)}, 1},
     {"take_along_axis0_sq", take_axis0_sq, 2, {GC_F(2, 4, 3), GC_INDEX(4, 2, 2, 3)}, 1},
     {"take_along_middle_sq", take_middle_sq, 2, {GC_F(3, 2, 3, 2), GC_INDEX(3, 3, 2, 5, 2)}, 1},
+    /* 5 picks of 4 columns per row, 6 of 3 rows: indices repeat. */
+    {"scatter_add_sq", scatter_sq, 3, {GC_F(2, 3, 4), GC_INDEX(4, 2, 3, 5), GC_F(2, 3, 5)}, 0},
+    {"scatter_add_sq_2nd", scatter_sq, 3, {GC_F(2, 3, 4), GC_INDEX(4, 2, 3, 5), GC_F(2, 3, 5)}, 1},
+    {"index_add_cube", index_add_sq, 3, {GC_F(2, 3, 2), GC_INDEX(3, 1, 6), GC_F(2, 6, 2)}, 0},
+    {"index_add_cube_2nd", index_add_sq, 3, {GC_F(2, 3, 2), GC_INDEX(3, 1, 6), GC_F(2, 6, 2)}, 1},
+    {"cumsum_sq", cumsum_sq, 1, {GC_F(3, 2, 4, 3)}, 0},
+    {"cumsum_sq_2nd", cumsum_sq, 1, {GC_F(2, 5, 2)}, 1},
+    {"pad_constant", pad_constant, 1, {GC_F(2, 3, 4)}, 0},
+    {"pad_constant_2nd", pad_constant, 1, {GC_F(3, 2, 3, 4)}, 1},
+    {"pad_reflect_last", pad_reflect_last, 1, {GC_F(2, 2, 4)}, 0},
+    {"pad_reflect_last_2nd", pad_reflect_last, 1, {GC_F(2, 2, 4)}, 1},
+    {"pad_reflect_two", pad_reflect_two, 1, {GC_F(3, 2, 3, 4)}, 0},
+    {"pad_reflect_two_2nd", pad_reflect_two, 1, {GC_F(2, 3, 4)}, 1},
 };
 
 /* ---- forward values -------------------------------------------------------------- */

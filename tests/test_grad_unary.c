@@ -41,6 +41,7 @@ UNARY_CASE(gelu)
 UNARY_CASE(gelu_tanh)
 UNARY_CASE(silu)
 UNARY_CASE(softplus)
+UNARY_CASE(erf)
 
 static nb_node *gc_leaky_relu(nb_graph *g, nb_node *const *x, nb_dtype dt)
 {
@@ -118,6 +119,8 @@ static const gc_case cases[] = {
     ROWS2("softplus", gc_softplus, -5.0, 5.0),
     ROWS2("softplus_above_threshold", gc_softplus, 21.0, 30.0),
     ROWS("softplus_far_negative", gc_softplus, -30.0, -21.0),
+    ROWS2("erf", gc_erf, -2.5, 2.5),
+    ROWS("erf_tail", gc_erf, 2.0, 4.0),
     ROWS2("cast_float", gc_cast_float, -2.0, 2.0),
     {"cast_i32", gc_cast_int, 2, {GC_F(2, 3, 4), {NB_I32, 2, {3, 4}, -3, 4}}, 0},
     {"cast_i32_2nd", gc_cast_int, 2, {GC_F(2, 3, 4), {NB_I32, 2, {3, 4}, -3, 4}}, 1},

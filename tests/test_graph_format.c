@@ -233,17 +233,31 @@ static void test_every_attribute(void **state)
                          NB_REDUCTION_MEAN),
         nb_argmax(g, y, -2, 1),
         nb_argmin(g, x, 1, 0),
-        (nb_manual_seed(g, 0xfedcba9876543210u), nb_rand(g, NB_F64, 2, s23)),
-        nb_dropout(g, x, 0.25, 1),
+        /* (between outs[12] and the last four, which the loss below reads) */
         nb_conv2d(g, xc, wc, NULL, &(nb_conv_options){.stride = {2, 2}, .padding = {1, 1}}),
         nb_conv_transpose2d(g, xc, wc, NULL,
                             &(nb_conv_options){.stride = {2, 1}, .output_padding = {1, 0}}),
-        nb_layer_norm(g, y, 2, NULL, NULL, 1e-3), /* last: outs[n - 1] below */
+        /* i32 arithmetic and casts to i32 */
+        nb_floor_div(g, nb_mul(g, ci, ci), nb_sub(g, ci, nb_add(g, ci, ci))),
+        nb_remainder(g, nb_cast(g, x, NB_I32), nb_cast(g, c64, NB_I32)),
+        nb_fmod(g, nb_erf(g, x), c32),
+        nb_pad(g, x, 4, (const int64_t[]){1, -1, 0, 2}, NB_PAD_CONSTANT, -2.5),
+        nb_scatter_add(g, x, -1, nb_constant(g, NB_I32, 2, s23, (const double[]){2, 0, 0, 1, 1, 1}),
+                       c32),
+        nb_index_add(g, x, 1, nb_constant(g, NB_I32, 1, s2, (const double[]){2, 2}),
+                     nb_slice(g, c32, NULL, (const int64_t[]){2, 2}, NULL)),
+        nb_cumsum(g, x, -1),
+        nb_pad(g, y, 4, (const int64_t[]){2, 3, 1, 0}, NB_PAD_REFLECT, 0.0),
+        (nb_manual_seed(g, 0xfedcba9876543210u), nb_rand(g, NB_F64, 2, s23)),
+        nb_dropout(g, x, 0.25, 1),
+        nb_layer_norm(g, y, 2, NULL, NULL, 1e-3),
     };
     int n = (int)(sizeof outs / sizeof *outs);
     /* Gradients bring slice_grad, scatter_add and the rules' own nodes. */
     nb_node *loss = nb_add(g, nb_sum(g, outs[10], NULL, 0, 0),
                            nb_sum(g, nb_cast(g, outs[12], NB_F64), NULL, 0, 0));
+    /* and pad_reflect_grad, the reflect pad's gradient (outs[n - 4]) */
+    loss = nb_add(g, loss, nb_sum(g, nb_mul(g, outs[n - 4], outs[n - 4]), NULL, 0, 0));
     /* layer norm's gradient is a norm_grad node */
     loss = nb_add(g, loss, nb_sum(g, nb_mul(g, outs[n - 1], outs[n - 1]), NULL, 0, 0));
     nb_node *grads[2];
@@ -277,6 +291,14 @@ static void test_every_attribute(void **state)
     assert_non_null(strstr(text, "= col2im f64[1,2,12,7] (%"));
     assert_non_null(strstr(text, ") shape=[1,2,12,7] kernel=[3,3] stride=[2,1] dilation=[1,1] "
                                  "padding=[0,0,0,0]"));
+    assert_non_null(strstr(text, "= cast i32[2,3] (%0) dtype=i32"));
+    assert_non_null(strstr(text, "= floor_div i32[4] ("));
+    assert_non_null(strstr(text, "= remainder i32[2,3] ("));
+    assert_non_null(strstr(text, "= pad f32[4,3] (%0) pad_lo=[0,1] pad_hi=[2,-1] mode=constant "
+                                 "value=-2.5"));
+    assert_non_null(strstr(text, "mode=reflect value=0"));
+    assert_non_null(strstr(text, "= scatter_add_axis f32[2,3] (%0, "));
+    assert_non_null(strstr(text, "= cumsum f32[2,3] (%0) axis=1 reverse=0"));
     assert_non_null(strstr(text, " = param f64[] kind=optimizer name=\"rng.step\""));
     assert_non_null(strstr(text, ") shape=[2,3] dtype=f64 seed=0xfedcba9876543210 offset=0"));
     assert_non_null(strstr(text, ") shape=[2,3] dtype=f32 seed=0xfedcba9876543210 offset=6"));

@@ -163,6 +163,7 @@ UNARY(trunc)
 UNARY(sigmoid)
 UNARY(tanh)
 UNARY(softplus)
+UNARY(erf)
 UNARY(silu)
 UNARY(gelu)
 UNARY(gelu_tanh)
@@ -198,6 +199,7 @@ static const struct {
     {"sigmoid", b_sigmoid},
     {"tanh", b_tanh},
     {"softplus", b_softplus},
+    {"erf", b_erf},
     {"silu", b_silu},
     {"gelu", b_gelu},
     {"gelu_tanh", b_gelu_tanh},

@@ -46,6 +46,7 @@ static int read_rows(void **state)
 #define CG_EW(fn) KIND_EW, NULL, fn, 0
 #define CG_KERNEL(fn) KIND_KERNEL, fn, NULL, 0
 #define CG_KERNEL_FALLIBLE(fn) KIND_KERNEL, fn, NULL, 1
+#define CG_KERNEL_FALLIBLE_AS(fn, what) KIND_KERNEL, fn, NULL, 1
 #define CG_OP(NAME, emit) add_row(IR_OP_##NAME, emit);
 #include "cg_ops.def"
 #undef CG_OP
@@ -53,6 +54,7 @@ static int read_rows(void **state)
 #undef CG_EW
 #undef CG_KERNEL
 #undef CG_KERNEL_FALLIBLE
+#undef CG_KERNEL_FALLIBLE_AS
     return 0;
 }
 
@@ -89,11 +91,13 @@ static void test_only_leaves_have_no_emitter(void **state)
 }
 
 /* The ops whose kernel checks its data and fails on an index out of range
- * (ir/ops_shape.def documents these four). */
+ * (ir/ops_shape.def documents these four) or a zero divisor (ir/ops_binary.def). */
 static void test_fallible_rows_are_the_index_ops(void **state)
 {
     (void)state;
-    static const char *const fallible[] = {"gather", "scatter_add", "one_hot", "take_along_axis"};
+    static const char *const fallible[] = {"gather",          "scatter_add", "one_hot",
+                                           "take_along_axis", "floor_div",   "remainder",
+                                           "scatter_add_axis"};
     int bad = 0;
     for (int op = 0; op < IR_OP_COUNT; op++) {
         int want = 0;

@@ -167,6 +167,17 @@ def broadcast_binary():
         [("out", out), ("dloss_da", gs[0]), ("dloss_db", gs[1]), ("dloss_dc", gs[2])]
 
 
+@case
+def fmod_broadcast():
+    # Both signs of dividend and divisor (the result takes the dividend's), quotients
+    # kept off integers (where fmod jumps), a [2, 3] by [3] broadcast.
+    a, b = req(f32([[5.3, -5.3, 2.9], [-0.7, 7.45, -3.5]]), f32([2.0, -1.5, 0.8]))
+    out = torch.fmod(a, b)
+    wgt = weights([2, 3])
+    da, db = grads((out * wgt).sum(), [a, b])
+    return [("a", a), ("b", b), ("wgt", wgt)], [("out", out), ("dloss_da", da), ("dloss_db", db)]
+
+
 # ---- unary ops: one case each, x kept off kinks ----------------------------------------
 
 UNARY_X = [-1.7, -0.6, -0.15, 0.2, 0.85, 1.9]
@@ -198,6 +209,7 @@ UNARY = [
     ("gelu_tanh", lambda x: torch.nn.functional.gelu(x, approximate="tanh"), UNARY_X),
     ("silu", torch.nn.functional.silu, UNARY_X),
     ("softplus", torch.nn.functional.softplus, UNARY_X + [30.0, -30.0]),
+    ("erf", torch.erf, UNARY_X + [3.5, -4.5]),
 ]
 
 
@@ -292,6 +304,56 @@ ARG = [
 
 for _n, _f, _x, _d, _k in ARG:
     CASES.append(make_arg(_n, _f, _x, _d, _k))
+
+
+# ---- i32 arithmetic, integer division, comparisons and casts -----------------------------
+
+I32_MAX, I32_MIN = 2**31 - 1, -2**31
+# Overflowing sums and products (torch's int32 wraps), signs of both kinds for // and %,
+# a zero and large values; no zero divisor (torch raises) and no INT_MIN // -1 (torch's
+# CPU kernel traps): tests/test_intops.c covers those by hand.
+I32_A = [I32_MAX, I32_MIN, 123456789, -46341, 65536, 7, -7, 7, -7, 0, 5, -1, I32_MIN, I32_MAX]
+I32_B = [1, 2, 1000, 46341, 65536, 2, 2, -2, -2, 3, 7, 3, -7, 13]
+
+
+def i32(values, shape=None):
+    t = torch.tensor(values, dtype=torch.int32)
+    return t if shape is None else t.reshape(shape)
+
+
+@case
+def int_arith():
+    a, b = i32(I32_A), i32(I32_B)
+    outs = [("add", a + b), ("sub", a - b), ("mul", a * b),
+            ("floor_div", torch.div(a, b, rounding_mode="floor")),
+            ("remainder", torch.remainder(a, b))]
+    # c: equal to a, one above or one below it, or at the other end of the range.
+    c = i32([I32_MAX, 0, 123456789, -46340, 65536, 8, -7, 6, -8, 0, 5, -2, I32_MAX, I32_MIN])
+    for n, f in [("eq", torch.eq), ("ne", torch.ne), ("lt", torch.lt), ("le", torch.le),
+                 ("gt", torch.gt), ("ge", torch.ge)]:
+        outs.append((n, f(a, c).to(torch.int32)))
+    return [("a", a), ("b", b), ("c", c)], outs
+
+
+@case
+def int_broadcast():
+    # a [2, 3, 4] with b [3, 1]: floor division and remainder with mixed signs.
+    a = i32([(k * 37) % 101 - 50 for k in range(24)], [2, 3, 4])
+    b = i32([3, -4, 7], [3, 1])
+    return [("a", a), ("b", b)], \
+        [("add", a + b), ("mul", a * b), ("floor_div", torch.div(a, b, rounding_mode="floor")),
+         ("remainder", torch.remainder(a, b))]
+
+
+@case
+def int_cast():
+    # x.to(torch.int32) truncates toward zero (values in range: torch's result for NaN,
+    # inf and out-of-range values is the CPU's, not defined); i32 -> f32 rounds to even.
+    x = f32([2.7, -2.7, 0.5, -0.5, 0.0, 1e9, -1e9, 2147483520.0, -2147483648.0, 123.999])
+    i = i32([16777217, 16777219, I32_MAX, I32_MIN, -3, 0])
+    return [("x", x), ("i", i)], \
+        [("x_i32", x.to(torch.float32).to(torch.int32)),
+         ("i_f32", i.to(torch.float32).to(torch.float64))]
 
 
 # ---- softmax and log_softmax --------------------------------------------------------------
@@ -550,6 +612,126 @@ def layer_norm_second():
     hx, hw = grads(h, [x, w])
     return [("x", x), ("w", w), ("wgt", wgt), ("v", v)], \
         [("dloss_dx", gx), ("dh_dx", hx), ("dh_dw", hw)]
+
+
+# ---- pad: constant (with crops) and reflect, values and gradients ------------------------
+
+def make_pad(name, shape, pads, mode, value):
+    def run():
+        (x,) = req(ramp(shape, -1.0, 0.23, wrap=2.5))
+        if mode == "reflect":
+            # torch pads only the last 1-3 axes of a 2-5 dim input in reflect mode.
+            out = F.pad(x, pads, mode="reflect")
+        else:
+            out = F.pad(x, pads, mode="constant", value=value)
+        wgt = weights(list(out.shape))
+        (dx,) = grads((out * wgt).sum(), [x])
+        return [("x", x), ("wgt", wgt)], [("out", out), ("dloss_dx", dx)]
+    run.__name__ = name
+    return run
+
+
+PAD = [
+    ("pad_constant_last", [2, 3], (1, 2), "constant", 0.0),
+    ("pad_constant_value_2d", [2, 3, 2], (2, 0, 1, 1), "constant", -1.5),
+    ("pad_constant_crop", [3, 4], (-1, 2, 1, -2), "constant", 0.25),
+    ("pad_reflect_last", [2, 4], (2, 3), "reflect", 0.0),
+    ("pad_reflect_2d", [2, 3, 4], (3, 1, 2, 2), "reflect", 0.0),
+    ("pad_reflect_crop", [1, 2, 5], (-1, 2), "reflect", 0.0),
+]
+for _a in PAD:
+    CASES.append(make_pad(*_a))
+
+
+@case
+def pad_reflect_second():
+    # d/dx of sum(grad . v) where grad = d/dx sum(reflect_pad(x)^2 * w): exercises the
+    # adjoint's own gradient (reflect padding again).
+    (x,) = req(ramp([2, 4], -0.8, 0.37, wrap=2.0))
+    w = weights([2, 8])
+    y = (F.pad(x, (3, 1), mode="reflect") ** 2 * w).sum()
+    (gx,) = torch.autograd.grad(y, [x], create_graph=True)
+    v = ramp([2, 4], 0.5, -0.3)
+    (h,) = torch.autograd.grad((gx * v).sum(), [x])
+    return [("x", x), ("w", w), ("v", v)], [("y", y), ("dy_dx", gx), ("hv", h)]
+
+
+# ---- scatter_add and index_add: repeated indices add up ---------------------------------
+
+@case
+def scatter_add_axis1():
+    x, src = req(ramp([3, 4], -1.0, 0.31, wrap=2.0), ramp([3, 2], 0.5, -0.27))
+    idx = torch.tensor([[3, 3], [0, 2], [1, 1]])  # rows 0 and 2 hit one column twice
+    out = torch.scatter_add(x, 1, idx, src)
+    wgt = weights([3, 4])
+    dx, ds = grads((out * wgt).sum(), [x, src])
+    return [("x", x), ("index", idx), ("src", src), ("wgt", wgt)], \
+        [("out", out), ("dloss_dx", dx), ("dloss_dsrc", ds)]
+
+
+@case
+def scatter_add_axis0_3d():
+    x, src = req(ramp([2, 3, 2], 0.2, 0.17, wrap=1.5), ramp([4, 3, 2], -0.6, 0.09))
+    idx = torch.tensor([[[1, 0], [0, 0], [1, 1]], [[1, 1], [0, 1], [0, 0]],
+                        [[0, 0], [1, 1], [1, 0]], [[1, 0], [0, 1], [1, 1]]])
+    out = torch.scatter_add(x, 0, idx, src)
+    wgt = weights([2, 3, 2])
+    dx, ds = grads((out * wgt).sum(), [x, src])
+    return [("x", x), ("index", idx), ("src", src), ("wgt", wgt)], \
+        [("out", out), ("dloss_dx", dx), ("dloss_dsrc", ds)]
+
+
+@case
+def index_add_axis1():
+    x, src = req(ramp([2, 5, 2], -0.4, 0.13, wrap=1.2), ramp([2, 3, 2], 0.7, -0.21))
+    idx = torch.tensor([4, 0, 4])
+    out = torch.index_add(x, 1, idx, src)
+    wgt = weights([2, 5, 2])
+    dx, ds = grads((out * wgt).sum(), [x, src])
+    return [("x", x), ("index", idx), ("src", src), ("wgt", wgt)], \
+        [("out", out), ("dloss_dx", dx), ("dloss_dsrc", ds)]
+
+
+@case
+def index_add_axis0():
+    x, src = req(ramp([3, 2], 0.1, 0.4, wrap=1.0), ramp([4, 2], -0.3, 0.11))
+    idx = torch.tensor([2, 2, 0, 2])
+    out = torch.index_add(x, 0, idx, src)
+    wgt = weights([3, 2])
+    dx, ds = grads((out * wgt).sum(), [x, src])
+    return [("x", x), ("index", idx), ("src", src), ("wgt", wgt)], \
+        [("out", out), ("dloss_dx", dx), ("dloss_dsrc", ds)]
+
+
+# ---- cumsum: running sums along one axis; the gradient is the reversed cumsum ---------------
+
+def make_cumsum(name, shape, dim):
+    def run():
+        (x,) = req(ramp(shape, -1.1, 0.37, wrap=2.3))
+        out = torch.cumsum(x, dim)
+        wgt = weights(shape)
+        (dx,) = grads((out * wgt).sum(), [x])
+        return [("x", x), ("wgt", wgt)], [("out", out), ("dloss_dx", dx)]
+    run.__name__ = name
+    return run
+
+
+for _a in [("cumsum_last", [7], -1), ("cumsum_axis1_3d", [2, 4, 3], 1),
+           ("cumsum_axis0", [5, 2], 0)]:
+    CASES.append(make_cumsum(*_a))
+
+
+@case
+def cumsum_second():
+    # d/dx of sum(grad . v), grad = d/dx sum(cumsum(x)^2 * w): the reversed scan's own
+    # gradient (a forward scan).
+    (x,) = req(ramp([2, 5], -0.7, 0.29, wrap=1.9))
+    w = weights([2, 5])
+    y = (torch.cumsum(x, 1) ** 2 * w).sum()
+    (gx,) = torch.autograd.grad(y, [x], create_graph=True)
+    v = ramp([2, 5], 0.4, -0.17)
+    (h,) = torch.autograd.grad((gx * v).sum(), [x])
+    return [("x", x), ("w", w), ("v", v)], [("y", y), ("dy_dx", gx), ("hv", h)]
 
 
 # ---- convolution: conv2d, conv1d, conv_transpose2d ---------------------------------------

@@ -67,6 +67,7 @@ for _n, _f in [
     ("log1p", torch.log1p),
     ("square", torch.square),
     ("neg", torch.neg),
+    ("erf", torch.erf),
 ]:
     unary(_n, _f)
 

@@ -160,6 +160,11 @@ static int make_key(const ir_node *n, ob_key *key)
     key->attr.window.ceil_mode = n->attr.window.ceil_mode;
     key->attr.window.count_include_pad = n->attr.window.count_include_pad;
     key->attr.window.divisor = n->attr.window.divisor;
+    key->attr.pad.rank = n->attr.pad.rank;
+    memcpy(key->attr.pad.lo, n->attr.pad.lo, sizeof key->attr.pad.lo);
+    memcpy(key->attr.pad.hi, n->attr.pad.hi, sizeof key->attr.pad.hi);
+    key->attr.pad.reflect = n->attr.pad.reflect;
+    key->attr.reverse = n->attr.reverse;
     for (int j = 0; j < n->n_in; j++) {
         key->in[j].dt = n->in[j]->dtype;
         key->in[j].rank = n->in[j]->rank;

@@ -318,7 +318,7 @@ static nb_node *move_unary(sub *s)
 {
     nb_graph *g = s->g;
     nb_node *x = any(s);
-    switch (pick(s->r, 23)) {
+    switch (pick(s->r, 26)) {
     case 0: return nb_neg(g, x);
     case 1: return nb_abs(g, x);
     case 2: return nb_sign(g, x);
@@ -347,6 +347,24 @@ static nb_node *move_unary(sub *s)
         nb_node *k = nb_scalar(g, s->dt, 2.0);
         return round_ops[pick(s->r, 4)](g, nb_mul(g, x, k));
     }
+    case 22: return nb_erf(g, x);
+    case 23: {
+        /* A running sum along a random axis. */
+        int rank = nb_node_rank(x);
+        return rank ? nb_cumsum(g, x, pick(s->r, rank) - (chance(s->r, 30) ? rank : 0)) : x;
+    }
+    case 24: {
+        /* Padding of the last axis: constant (a crop now and then) or reflect. */
+        int rank = nb_node_rank(x);
+        int64_t last = rank ? nb_node_shape(x)[rank - 1] : 0;
+        if (last < 2)
+            return nb_neg(g, x);
+        int64_t pads[2] = {pick(s->r, 2), 1};
+        if (chance(s->r, 50))
+            return nb_pad(g, x, 2, pads, NB_PAD_REFLECT, 0.0);
+        pads[1] = chance(s->r, 30) ? -1 : 2;
+        return nb_pad(g, x, 2, pads, NB_PAD_CONSTANT, 0.5);
+    }
     default: return nb_stop_gradient(g, x);
     }
 }
@@ -360,7 +378,7 @@ static nb_node *move_binary(sub *s)
         a = b;
         b = t;
     }
-    switch (pick(s->r, 9)) {
+    switch (pick(s->r, 10)) {
     case 0: return nb_add(g, a, b);
     case 1: return nb_sub(g, a, b);
     case 2: return nb_mul(g, a, b);
@@ -373,6 +391,7 @@ static nb_node *move_binary(sub *s)
     }
     case 5: return nb_maximum(g, a, b);
     case 6: return nb_minimum(g, a, b);
+    case 8: return nb_fmod(g, a, positive(s, b));
     case 7: {
         nb_node *m;
         switch (pick(s->r, 7)) {
