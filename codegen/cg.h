@@ -443,6 +443,17 @@ int cg_reduce_fusable(const ir_node *n);
  * innermost, that axis's columns, walked in blocks), or 0 when n is not a reduction
  * cg_reduce.c writes or keeps no axis. */
 int64_t cg_reduce_extent(const ir_node *n);
+/* Multiply-adds from which the runtime splits one gemm call in blocks (runtime/
+ * rt_kernels.c RT_GEMM_SPLIT_MACS); a batched matmul of smaller calls, or of at least
+ * 2 * CG_SPLIT_GRAIN of them, splits over the batch instead (cg_matmul_extent). */
+#define CG_GEMM_SPLIT_MACS (1L << 20)
+/* Iterations of the outermost batch loop of matmul n when the kernel may split over it
+ * (its calls below CG_GEMM_SPLIT_MACS, or at least 2 * CG_SPLIT_GRAIN of them: then each
+ * call is single, whatever the threads), else 0 (cg_shape.c). */
+int64_t cg_matmul_extent(const ir_node *n);
+/* Iterations of the loop a split im2col or col2im kernel divides (its N*C image planes),
+ * or 0 when n is neither (cg_conv.c). */
+int64_t cg_window_extent(const ir_node *n);
 /* Groups of a norm_stats or norm_grad kernel (the loop a split one divides), or 0 for
  * any other node (cg_norm.c). */
 int64_t cg_norm_extent(const ir_node *n);
@@ -553,6 +564,11 @@ void cg_random_put(ir_text *out, cg_rt_link link);
  * NB_RT_CBLAS (0: plain C; 1: cblas, the JIT's bits) and declare the functions static
  * before the text. (cg_gemm.c) */
 void cg_gemm_put(ir_text *out, const unsigned char *rt_used);
+
+/* For an exported program whose entries of cg_rt.def are marked in rt_used: appends the
+ * im2col and col2im functions it calls (codegen/cg_conv_text.inc, static), nothing when
+ * it calls none. (cg_conv.c) */
+void cg_conv_put(ir_text *out, const unsigned char *rt_used);
 
 /* CPU time of the phases of one cg_generate (CLOCK_THREAD_CPUTIME_ID), for benchmarks:
  * planning (liveness, fusion, kernels, in-place updates, memory) and writing the text. */

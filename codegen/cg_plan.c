@@ -545,6 +545,10 @@ int64_t cg_kernel_extent(const cg_kernel *k)
     if (!cg_kernel_emitter(k->root->op))
         return cg_elementwise_extent(k);
     int64_t e = cg_reduce_extent(k->root);
+    if (!e)
+        e = cg_window_extent(k->root);
+    if (!e)
+        e = cg_matmul_extent(k->root);
     return e ? e : cg_norm_extent(k->root);
 }
 
@@ -565,8 +569,10 @@ int cg_split_parts(const cg_request *rq, int64_t work, int64_t extent)
  * reduction that reads at least as many with a kept loop outside its reduced ones
  * (cg_reduce_extent; each output element stays on one thread), runs in up to
  * CG_SPLIT_PER_THREAD * rq->threads parts of at least rq->split_min elements and
- * CG_SPLIT_GRAIN iterations of that loop each (cg_split_parts); every other kernel (a
- * matmul, a gather, a wide concat, a full reduction) in one. */
+ * CG_SPLIT_GRAIN iterations of that loop each (cg_split_parts); so does a batched matmul
+ * whose gemm calls are too small for the runtime to split (cg_matmul_extent; its work is
+ * its multiply-adds) unless it runs beside another; every other kernel (a large matmul,
+ * a gather, a wide concat, a full reduction) in one. */
 static void plan_split(const cg_request *rq, cg_plan *pl)
 {
     for (int i = 0; i < pl->n_kernels; i++) {
@@ -583,6 +589,11 @@ static void plan_split(const cg_request *rq, cg_plan *pl)
         int emitted = cg_kernel_emitter(r->op) != NULL;
         if (!emitted && !pl->nodes[r->id].ew)
             continue;
+        if (r->op == IR_OP_MATMUL) { /* a batch of small gemms: its work is its MACs */
+            if (!k->pair)
+                k->parts = cg_split_parts(rq, (int64_t)matmul_macs(r), cg_kernel_extent(k));
+            continue;
+        }
         k->parts = cg_split_parts(rq, emitted ? r->in[0]->numel : r->numel, cg_kernel_extent(k));
     }
 }

@@ -271,23 +271,25 @@ static void put_ptr(cg_ctx *c, const char *p, int rank, const int64_t *st)
         }
 }
 
-/* MATMUL: one runtime (BLAS) call per output matrix, in loops over the batch axes with
- * literal offsets; single calls (never blocks) when the kernel runs beside another. A
- * broadcast operand has batch stride 0. When b is the same for a run of consecutive a
- * and y matrices (a linear layer on a batch), the run is one call with m multiplied. */
-void cg_k_matmul(cg_ctx *c, const ir_node *n)
+/* The loops of a matmul's gemm calls: per batch axis left after merging, its size and
+ * the element strides of y, a and b (0 when broadcast); the rows m of each call (several
+ * a and y matrices in a row are one call when b is the same for them). */
+typedef struct matmul_loops {
+    int r;
+    int64_t size[NB_MAX_RANK], st[3][NB_MAX_RANK];
+    int64_t m, n, k;
+} matmul_loops;
+
+static void matmul_plan(const ir_node *n, matmul_loops *l)
 {
     const ir_node *a = n->in[0], *b = n->in[1];
-    /* A flagged operand is stored transposed; the gemm call reads it so (CblasTrans). */
-    int ta = n->attr.trans_a != 0, tb = n->attr.trans_b != 0;
+    int ta = n->attr.trans_a != 0;
     int rank = n->rank - 2;
     int64_t m = n->shape[rank], nn = n->shape[rank + 1], k = a->shape[a->rank - 1 - ta];
-    int64_t st[3][NB_MAX_RANK], size[NB_MAX_RANK];
     const ir_node *ops[3] = {n, a, b};
     int64_t mat[3] = {m * nn, m * k, k * nn};
-    /* Per batch axis of y: the element stride of y, a and b (0 when broadcast). */
     for (int d = 0; d < rank; d++) {
-        size[d] = n->shape[d];
+        l->size[d] = n->shape[d];
         for (int o = 0; o < 3; o++) {
             const ir_node *x = ops[o];
             int dx = d - (rank - (x->rank - 2));
@@ -295,36 +297,80 @@ void cg_k_matmul(cg_ctx *c, const ir_node *n)
             /* An operand with fewer batch axes than y has none at d: stride 0, and no
              * axis before its first may be read. */
             if (dx < 0 || x->shape[dx] == 1) {
-                st[o][d] = 0;
+                l->st[o][d] = 0;
                 continue;
             }
             for (int e = dx + 1; e < x->rank - 2; e++)
                 st_x *= x->shape[e];
-            st[o][d] = st_x;
+            l->st[o][d] = st_x;
         }
     }
-    int r = cg_merge_axes(rank, size, 3, st);
+    int r = cg_merge_axes(rank, l->size, 3, l->st);
     /* Consecutive a matrices are one taller matrix only when a is not transposed. */
-    if (r > 0 && !ta && st[2][r - 1] == 0 && st[1][r - 1] == m * k && st[0][r - 1] == m * nn) {
-        m *= size[r - 1];
+    if (r > 0 && !ta && l->st[2][r - 1] == 0 && l->st[1][r - 1] == m * k &&
+        l->st[0][r - 1] == m * nn) {
+        m *= l->size[r - 1];
         r--;
     }
+    l->r = r;
+    l->m = m;
+    l->n = nn;
+    l->k = k;
+}
+
+/* Whether the batch loop of l is split rather than each call: its calls are too small
+ * for the runtime to split, or there are enough of them for every thread (by the shape
+ * alone, so that the calls, and the bits, are the same for any thread count). */
+static int batch_split(const matmul_loops *l)
+{
+    return l->r > 0 && ((double)l->m * (double)l->n * (double)l->k < (double)CG_GEMM_SPLIT_MACS ||
+                        l->size[0] >= 2 * CG_SPLIT_GRAIN);
+}
+
+int64_t cg_matmul_extent(const ir_node *n)
+{
+    matmul_loops l;
+    if (n->op != IR_OP_MATMUL)
+        return 0;
+    matmul_plan(n, &l);
+    return batch_split(&l) ? l.size[0] : 0;
+}
+
+/* MATMUL: one runtime (BLAS) call per output matrix, in loops over the batch axes with
+ * literal offsets; single calls (never blocks) when the kernel runs beside another. A
+ * broadcast operand has batch stride 0. When b is the same for a run of consecutive a
+ * and y matrices (a linear layer on a batch), the run is one call with m multiplied. A
+ * batch split by its shape (batch_split) makes single calls and a split kernel runs the
+ * outermost batch loop over [lo, hi): every output matrix is one call's, so the bits do
+ * not depend on the split. */
+void cg_k_matmul(cg_ctx *c, const ir_node *n)
+{
+    /* A flagged operand is stored transposed; the gemm call reads it so (CblasTrans). */
+    int ta = n->attr.trans_a != 0, tb = n->attr.trans_b != 0;
+    matmul_loops l;
+    matmul_plan(n, &l);
+    int r = l.r, one = c->gemm_one || batch_split(&l);
     /* Beside another kernel, the thread is this gemm's alone: one call, never blocks. */
-    const char *fn =
-        cg_rt(c, n->dtype == NB_F32 ? (c->gemm_one ? "nb_rt_gemm_one_f32" : "nb_rt_gemm_f32")
-                                    : (c->gemm_one ? "nb_rt_gemm_one_f64" : "nb_rt_gemm_f64"));
-    int loops = cg_loops_open(c, "i", r, size, (1u << r) - 1);
+    const char *fn = cg_rt(c, n->dtype == NB_F32 ? (one ? "nb_rt_gemm_one_f32" : "nb_rt_gemm_f32")
+                                                 : (one ? "nb_rt_gemm_one_f64" : "nb_rt_gemm_f64"));
+    int loops = 0;
+    if (c->split && r > 0) {
+        cg_line(c, "for (long i0 = lo; i0 < hi; i0++) {");
+        c->indent++;
+        loops = 1 + cg_loops_open(c, "i", r, l.size, ((1u << r) - 1) & ~1u);
+    } else
+        loops = cg_loops_open(c, "i", r, l.size, (1u << r) - 1);
     /* f(ta, tb, m, n, k, a, b, y); */
-    long long ints[5] = {ta, tb, m, nn, k};
+    long long ints[5] = {ta, tb, l.m, l.n, l.k};
     cg_begin(c);
     cg_s(c, fn);
     for (int i = 0; i < 5; i++) {
         cg_s(c, i ? ", " : "(");
         cg_i(c, ints[i]);
     }
-    put_ptr(c, "x0", r, st[1]);
-    put_ptr(c, "x1", r, st[2]);
-    put_ptr(c, "y", r, st[0]);
+    put_ptr(c, "x0", r, l.st[1]);
+    put_ptr(c, "x1", r, l.st[2]);
+    put_ptr(c, "y", r, l.st[0]);
     cg_end(c, ");");
     cg_loops_close(c, loops);
 }

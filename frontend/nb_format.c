@@ -45,6 +45,8 @@ const char *const nb_format_key_names[NB_KEY_COUNT] = {
 
 #define KEY(k) NB_KEY_BIT(NB_KEY_##k)
 #define REDUCE (KEY(AXES) | KEY(KEEPDIM))
+/* The window of im2col and col2im (groups and the pooling flags stay zero). */
+#define WINDOW (KEY(KERNEL) | KEY(STRIDE) | KEY(DILATION) | KEY(PADDING))
 #define MAX_POOL (KEY(KERNEL) | KEY(STRIDE) | KEY(DILATION) | KEY(PADDING) | KEY(CEIL_MODE))
 #define AVG_POOL                                                                                   \
     (KEY(KERNEL) | KEY(STRIDE) | KEY(PADDING) | KEY(CEIL_MODE) | KEY(COUNT_INCLUDE_PAD) |          \
@@ -75,6 +77,8 @@ const uint64_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_SCATTER_ADD] = KEY(SHAPE),
     [IR_OP_ONE_HOT] = KEY(CLASSES) | KEY(DTYPE),
     [IR_OP_TAKE_ALONG_AXIS] = KEY(AXIS),
+    [IR_OP_IM2COL] = WINDOW,
+    [IR_OP_COL2IM] = KEY(SHAPE) | WINDOW,
     [IR_OP_MAX_POOL2D] = MAX_POOL,
     [IR_OP_MAX_POOL2D_GRAD] = MAX_POOL,
     [IR_OP_MAX_POOL2D_SELECT] = MAX_POOL,

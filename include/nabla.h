@@ -273,6 +273,48 @@ nb_node *nb_one_hot(nb_graph *g, nb_node *index, int classes, nb_dtype dt);
  * repeated indices adding up. */
 nb_node *nb_take_along_axis(nb_graph *g, nb_node *x, nb_node *index, int axis);
 
+/* ---- convolution ------------------------------------------------------------------- */
+
+/* The knobs of nb_conv2d, nb_conv1d and nb_conv_transpose2d, as the keyword arguments
+ * of torch.nn.functional.conv2d / conv1d / conv_transpose2d. A NULL pointer, or a field
+ * left zero, means torch's default: stride 1, padding 0, dilation 1, groups 1,
+ * output_padding 0. Index 0 is the height axis, 1 the width axis; nb_conv1d reads index
+ * 0 only (for its length axis) and requires the index-1 entries to be zero. Negative
+ * values are errors. */
+typedef struct nb_conv_options {
+    int64_t stride[2];   /* step of the window; 0 means 1 */
+    int64_t padding[2];  /* zeros added before and after the axis (padding=(ph, pw)) */
+    int64_t dilation[2]; /* spacing of the kernel's taps; 0 means 1 */
+    int groups;          /* channel groups (groups == C: depthwise); 0 means 1 */
+    /* 1: torch's padding="same" (nb_conv2d and nb_conv1d only, stride 1 only, padding
+     * left 0): dilation*(k-1) zeros per axis, half before, the extra one after. */
+    int padding_same;
+    /* conv_transpose2d only: rows and columns added at the bottom and right of the
+     * result (output_padding); below stride (or dilation), as torch requires, and at
+     * most padding + stride - 1. */
+    int64_t output_padding[2];
+} nb_conv_options;
+
+/* torch.nn.functional.conv2d(x, weight, bias, stride, padding, dilation, groups):
+ * x [N, C, H, W] and weight [OC, C/groups, kh, kw] of one float dtype, bias [OC] or
+ * NULL; the result is [N, OC, OH, OW] with OH = (H + 2*padding - dilation*(kh-1) - 1)
+ * / stride + 1 (OW alike), which must be >= 1. C and OC must be multiples of groups.
+ * Built as im2col (torch.nn.functional.unfold) and a matmul, so the gradients for x,
+ * weight and bias are ordinary nodes (their gradients work too). */
+nb_node *nb_conv2d(nb_graph *g, nb_node *x, nb_node *weight, nb_node *bias,
+                   const nb_conv_options *o);
+/* torch.nn.functional.conv1d: x [N, C, L], weight [OC, C/groups, k], bias [OC] or NULL
+ * -> [N, OC, OL]: nb_conv2d over [N, C, 1, L]; o's index 0 is the length axis. */
+nb_node *nb_conv1d(nb_graph *g, nb_node *x, nb_node *weight, nb_node *bias,
+                   const nb_conv_options *o);
+/* torch.nn.functional.conv_transpose2d(x, weight, bias, stride, padding,
+ * output_padding, groups, dilation): x [N, C, H, W], weight [C, OC/groups, kh, kw],
+ * bias [OC] or NULL -> [N, OC, OH, OW] with OH = (H-1)*stride - 2*padding +
+ * dilation*(kh-1) + output_padding + 1 (>= 1), OW alike: the gradient of nb_conv2d
+ * with respect to its input (a matmul, then col2im, torch.nn.functional.fold). C must
+ * be a multiple of groups; padding_same is not accepted (torch has none). */
+nb_node *nb_conv_transpose2d(nb_graph *g, nb_node *x, nb_node *weight, nb_node *bias,
+                             const nb_conv_options *o);
 /* ---- padding, scatters and scans ---------------------------------------------------- */
 
 /* Padding modes of nb_pad, as torch.nn.functional.pad's mode= argument. */

@@ -251,6 +251,12 @@ int ir_check_dtypes(ir_graph *g, ir_node *n, int float_only);
 int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_axes,
                  uint32_t *mask);
 
+/* The output size of a sliding window (ops_conv.c) over `size` elements padded by lo
+ * before and hi after: (size + lo + hi - dilation*(kernel-1) - 1) / stride + 1 into
+ * *out. -1 (nothing stored) unless size >= 1, kernel, stride, dilation >= 1, lo, hi >= 0,
+ * all but size at most INT32_MAX, and the dilated kernel fits the padded size. */
+int ir_window_extent(int64_t size, int64_t kernel, int64_t stride, int64_t dilation, int64_t lo,
+                     int64_t hi, int64_t *out);
 /* ---- normalisation (ops_norm.c) ---------------------------------------------------- */
 
 /* Views x as [A, K, B] with the axes in `axes` reduced and the kept ones K, a consecutive

@@ -450,6 +450,7 @@ static void write_source(export_ctx *e, unsigned char *has_init)
     ir_text_putc(c, '\n');
     if (cg->rt_used[CG_RT_nb_rt_copy])
         ir_text_puts(c, rt_copy_text);
+    cg_conv_put(c, cg->rt_used);
     if (gemm) {
         ir_text_printf(c,
                        "#if defined(%s_USE_CBLAS)\n#define NB_RT_CBLAS 1\n#else\n"

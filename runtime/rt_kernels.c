@@ -25,7 +25,7 @@ typedef struct gemm_job {
 
 /* Multiply-adds from which a gemm is split, and into how many blocks: a block of a
  * smaller gemm costs more in packing and calls than running beside another saves. */
-#define RT_GEMM_SPLIT_MACS (1L << 20)
+#define RT_GEMM_SPLIT_MACS CG_GEMM_SPLIT_MACS
 #define RT_GEMM_PARTS 2
 
 /* Sets the block of m rows of n elements of c at element c_at (rows j->n apart) to +0.

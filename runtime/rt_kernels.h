@@ -20,6 +20,14 @@ void nb_rt_gemm_one_f32(int ta, int tb, long m, long n, long k, const float *a, 
 void nb_rt_gemm_one_f64(int ta, int tb, long m, long n, long k, const double *a, const double *b,
                         double *c);
 
+/* im2col and col2im over the image planes [lo, hi) with the geometry g[12] =
+ * {h, w, kh, kw, sh, sw, dh, dw, top, left, oh, ow}: codegen/cg_conv_text.inc says what
+ * they compute (rt_conv.c compiles that text). */
+void nb_rt_im2col_f32(const float *x, float *y, long lo, long hi, const long *g);
+void nb_rt_im2col_f64(const double *x, double *y, long lo, long hi, const long *g);
+void nb_rt_col2im_f32(const float *x, float *y, long lo, long hi, const long *g);
+void nb_rt_col2im_f64(const double *x, double *y, long lo, long hi, const long *g);
+
 /* Copies bytes from src to dst (no overlap): parameter updates at the end of a run. */
 void nb_rt_copy(void *dst, const void *src, long bytes);
 

@@ -839,6 +839,59 @@ static void check_pool(const outcome *clean)
         assert_true(isfinite(clean->wide[i]));
 }
 
+/* Convolutions: conv2d (two groups, a bias), conv_transpose2d over its result and conv1d,
+ * their gradients for x and the weights, compiled and run once; the loss and gradient
+ * elements are the results. */
+static void scenario_conv(outcome *o)
+{
+    static float data[64];
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < 64; i++)
+        data[i] = (float)((i * 7) % 13 - 6) / 8.0f;
+    nb_graph *g = nb_graph_new();
+    if (!g) {
+        fail_at(o, "nb_graph_new (conv)", "out of memory");
+        return;
+    }
+    int64_t xs[] = {1, 2, 4, 4}, ws[] = {2, 1, 3, 3}, wt[] = {2, 1, 2, 2}, bs[] = {2},
+            x1s[] = {1, 2, 5}, w1s[] = {2, 2, 2};
+    nb_node *x = nb_input(g, "x", NB_F32, 4, xs), *w = nb_input(g, "w", NB_F32, 4, ws);
+    nb_node *b = nb_input(g, "b", NB_F32, 1, bs), *t = nb_input(g, "t", NB_F32, 4, wt);
+    nb_node *x1 = nb_input(g, "x1", NB_F32, 3, x1s), *w1 = nb_input(g, "w1", NB_F32, 3, w1s);
+    nb_conv_options og = {.groups = 2, .padding = {1, 1}}, ot = {.stride = {2, 2}};
+    nb_node *y = nb_conv_transpose2d(g, nb_conv2d(g, x, w, b, &og), t, NULL, &ot);
+    nb_node *y1 = nb_conv1d(g, x1, w1, NULL, NULL);
+    nb_node *loss =
+        nb_add(g, nb_sum(g, nb_square(g, y), NULL, 0, 0), nb_sum(g, nb_square(g, y1), NULL, 0, 0));
+    nb_node *wrt[] = {x, w, t, w1}, *outs[5] = {loss};
+    nb_program *p = NULL;
+    if (nb_grad(g, loss, wrt, 4, outs + 1) != 0) {
+        fail_at(o, "nb_grad (conv)", nb_graph_error(g));
+        goto done;
+    }
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 5, .threads = 2};
+    p = nb_compile(g, &opt);
+    if (!p) {
+        fail_at(o, "nb_compile (conv)", nb_graph_error(g));
+        goto done;
+    }
+    static const char *const names[] = {"x", "w", "b", "t", "x1", "w1"};
+    for (int i = 0; i < 6; i++)
+        if (nb_program_bind(p, names[i], data + 4 * i) != 0) {
+            fail_at(o, "nb_program_bind (conv)", nb_program_error(p));
+            goto done;
+        }
+    if (nb_program_run(p) != 0) {
+        fail_at(o, "nb_program_run (conv)", nb_program_error(p));
+        goto done;
+    }
+    for (int i = 0; i < 5 && i < WIDE_RESULTS; i++)
+        o->wide[i] = *(const float *)nb_program_output(p, i);
+done:
+    nb_program_free(p);
+    nb_graph_free(g);
+}
+
 typedef void (*scenario_fn)(outcome *o);
 
 /* Runs the scenario with allocation k failing (k = 0: none). Checks the outcome against
@@ -1003,6 +1056,19 @@ static void test_every_allocation_fails_gradcheck(void **state)
     fail_every_allocation("gradcheck", scenario_gradcheck, check_gradcheck);
 }
 
+static void check_conv(const outcome *clean)
+{
+    for (int i = 0; i < 5 && i < WIDE_RESULTS; i++)
+        assert_true(isfinite(clean->wide[i]));
+    assert_true(clean->wide[0] > 0); /* a sum of squares of nonzero values */
+}
+
+static void test_every_allocation_fails_conv(void **state)
+{
+    (void)state;
+    fail_every_allocation("conv", scenario_conv, check_conv);
+}
+
 static void test_every_allocation_fails_tiered(void **state)
 {
     (void)state;
@@ -1129,6 +1195,7 @@ int main(void)
         cmocka_unit_test(test_every_allocation_fails_wide),
         cmocka_unit_test(test_every_allocation_fails_tiered),
         cmocka_unit_test(test_every_allocation_fails_gradcheck),
+        cmocka_unit_test(test_every_allocation_fails_conv),
         cmocka_unit_test(test_every_allocation_fails_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

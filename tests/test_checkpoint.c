@@ -73,8 +73,11 @@ static void list_dir(const char *dir, char *out, size_t size)
             memcpy(names[j - 1], t, sizeof t);
         }
     out[0] = '\0';
-    for (int i = 0; i < n; i++)
-        snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? " " : "", names[i]);
+    for (size_t i = 0, len = 0; i < (size_t)n; i++) {
+        int w = snprintf(out + len, size - len, "%s%s", i ? " " : "", names[i]);
+        assert_true(w >= 0 && (size_t)w < size - len); /* the listing fits */
+        len += (size_t)w;
+    }
 }
 
 /* A safetensors file by hand: the 8-byte length field hlen, the header text, and

@@ -535,6 +535,65 @@ static void export_mlp_const_weights(void **state)
     trial_free(&t);
 }
 
+/* ---- a small convolutional autoencoder trained with SGD ---------------------------- */
+
+/* x [4,2,8,8] -> conv2d (4 channels, 3x3, stride 2, padding 1) -> relu ->
+ * conv_transpose2d (2 channels, 2x2, stride 2) -> mean((y - x)^2), SGD: im2col, col2im
+ * and the gemm, forward and backward, in one exported step. */
+static void export_conv_step(void **state)
+{
+    (void)state;
+    trial t;
+    memset(&t, 0, sizeof t);
+    nb_graph *g = t.g = nb_graph_new();
+    int64_t xs[4] = {4, 2, 8, 8}, w1s[4] = {4, 2, 3, 3}, w2s[4] = {4, 2, 2, 2}, b1s[1] = {4},
+            b2s[1] = {2};
+    nb_node *x = nb_input(g, "x", NB_F32, 4, xs);
+    nb_node *lr = nb_input(g, "lr", NB_F32, 0, NULL);
+    nb_node *params[4] = {nb_param(g, "w1", NB_F32, 4, w1s), nb_param(g, "b1", NB_F32, 1, b1s),
+                          nb_param(g, "w2", NB_F32, 4, w2s), nb_param(g, "b2", NB_F32, 1, b2s)};
+    nb_conv_options o1 = {.stride = {2, 2}, .padding = {1, 1}}, o2 = {.stride = {2, 2}};
+    nb_node *h = nb_relu(g, nb_conv2d(g, x, params[0], params[1], &o1));
+    nb_node *y = nb_conv_transpose2d(g, h, params[2], params[3], &o2);
+    nb_node *loss = nb_mean(g, nb_square(g, nb_sub(g, y, x)), NULL, 0, 0);
+    nb_node *grads[4];
+    assert_int_equal(nb_grad(g, loss, params, 4, grads), 0);
+    t.n_upd = nb_sgd(g, lr, params, grads, 4, NULL, t.upd, MAX_SLOTS);
+    assert_int_equal(t.n_upd, 4);
+    t.ins[0] = x, t.ins[1] = lr, t.n_in = 2;
+    t.outs[0] = loss, t.outs[1] = y, t.n_out = 2;
+    t.steps = 3;
+    trial_inputs(&t);
+    for (int s = 0; s < t.steps; s++) {
+        float lr_value = 0.05f;
+        memcpy(t.inputs + (size_t)(s + 1) * t.in_step - 4, &lr_value, 4);
+    }
+    nb_program *p = trial_compile(&t, NB_BACKEND_TCC);
+    static const char *const names[4] = {"w1", "b1", "w2", "b2"};
+    for (int i = 0; i < 4; i++) {
+        int64_t n = nb_node_numel(params[i]);
+        float v[72];
+        for (int64_t k = 0; k < n; k++)
+            v[k] = (float)(((k * 7) % 11) - 5) / 10.0f;
+        assert_int_equal(nb_program_set_param(p, names[i], v, (size_t)n * 4), 0);
+    }
+    export_to(p, "cnn", "cnn", NB_EXPORT_WEIGHTS_STATE);
+    result j = run_jit(&t, p);
+    build_driver("cnn", "gcc", GCC_STRICT " -DCNN_USE_CBLAS", "-lopenblas", "blas");
+    result eb = run_driver(&t, "cnn", "blas");
+    same_bits(&j, &eb, "export (cblas) vs tcc");
+    build_driver("cnn", "gcc", GCC_STRICT, "", "gcc");
+    result eg = run_driver(&t, "cnn", "gcc");
+    /* Outputs near zero come from cancelling sums of terms near 1: an absolute 1e-6. */
+    close_f32(j.outputs, eg.outputs, j.outputs_bytes, 1e-3, "export (portable) outputs");
+    close_f32(j.params, eg.params, j.params_bytes, 1e-3, "export (portable) parameters");
+    result_free(&j);
+    result_free(&eb);
+    result_free(&eg);
+    nb_program_free(p);
+    trial_free(&t);
+}
+
 /* A label out of range: the exported run returns the code of the node that failed, and
  * <prefix>_error says what the JIT says. */
 static void export_index_error(void **state)
@@ -939,7 +998,7 @@ int main(void)
         cmocka_unit_test(export_mlp_const_weights), cmocka_unit_test(export_index_error),
         cmocka_unit_test(export_two_models),        cmocka_unit_test(export_errors),
         cmocka_unit_test(export_random_graphs),     cmocka_unit_test(export_pool_bits),
-        cmocka_unit_test(export_random_bits),
+        cmocka_unit_test(export_random_bits),       cmocka_unit_test(export_conv_step),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -353,8 +353,10 @@ static void xg_compile(const char *cc, const char *flags, const char *dir, const
     if (!cc[0])
         return;
     char cmd[XG_CMD_CHARS], log[XG_PATH_CHARS];
-    snprintf(log, sizeof log, "%s/log", dir);
-    snprintf(cmd, sizeof cmd, "%s %s -c %s -o %s/x.o > %s 2>&1", cc, flags, path, dir, log);
+    int nl = snprintf(log, sizeof log, "%s/log", dir);
+    int nc =
+        snprintf(cmd, sizeof cmd, "%s %s -c %s -o %s/x.o > %s 2>&1", cc, flags, path, dir, log);
+    assert_true(nl > 0 && (size_t)nl < sizeof log && nc > 0 && (size_t)nc < sizeof cmd);
     if (system(cmd) == 0)
         return;
     FILE *f = fopen(log, "r");

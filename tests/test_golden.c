@@ -380,10 +380,26 @@ static void b_pool_second(gt *t, const void *arg)
 }
 
 #define MAXP(k0, k1, s0, s1, p0, p1, d0, d1, c)                                                    \
-    {POOL_MAX, {k0, k1}, {s0, s1}, {p0, p1}, {d0, d1}, c, 0, 0, {0, 0}}
+    {                                                                                              \
+        POOL_MAX, {k0, k1}, {s0, s1}, {p0, p1}, {d0, d1}, c, 0, 0,                                 \
+        {                                                                                          \
+            0, 0                                                                                   \
+        }                                                                                          \
+    }
 #define AVGP(k0, k1, s0, s1, p0, p1, c, inc, div)                                                  \
-    {POOL_AVG, {k0, k1}, {s0, s1}, {p0, p1}, {1, 1}, c, inc, div, {0, 0}}
-#define ADAP(h, w) {POOL_ADAPTIVE, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0, {h, w}}
+    {                                                                                              \
+        POOL_AVG, {k0, k1}, {s0, s1}, {p0, p1}, {1, 1}, c, inc, div,                               \
+        {                                                                                          \
+            0, 0                                                                                   \
+        }                                                                                          \
+    }
+#define ADAP(h, w)                                                                                 \
+    {                                                                                              \
+        POOL_ADAPTIVE, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0,                                    \
+        {                                                                                          \
+            h, w                                                                                   \
+        }                                                                                          \
+    }
 
 static const pool_arg p_max_ties = MAXP(2, 2, 2, 2, 0, 0, 1, 1, 0);
 static const pool_arg p_max_overlap = MAXP(3, 3, 1, 1, 0, 0, 1, 1, 0);
@@ -836,6 +852,62 @@ static void b_layer_norm_second(gt *t, const void *arg)
     out(t, "dh_dw", hs[1]);
 }
 
+/* ---- convolution --------------------------------------------------------------------- */
+
+typedef nb_node *(*conv_fn)(nb_graph *g, nb_node *x, nb_node *w, nb_node *b,
+                            const nb_conv_options *o);
+
+typedef struct conv_arg {
+    conv_fn fn;
+    int bias;
+    nb_conv_options o;
+} conv_arg;
+
+/* out = fn(x, w, b) with the case's options; the gradients of sum(out * wgt). */
+static void b_conv(gt *t, const void *arg)
+{
+    const conv_arg *c = arg;
+    nb_node *xs[3] = {in(t, "x"), in(t, "w"), c->bias ? in(t, "b") : NULL};
+    const char *names[] = {"x", "w", "b"};
+    nb_node *o = c->fn(t->g, xs[0], xs[1], xs[2], &c->o);
+    out(t, "out", o);
+    grads(t, "loss", wsum(t, o), xs, names, c->bias ? 3 : 2);
+}
+
+static const conv_arg c_plain = {nb_conv2d, 1, {.groups = 0}};
+static const conv_arg c_stride_pad = {nb_conv2d, 1, {.stride = {2, 1}, .padding = {1, 2}}};
+static const conv_arg c_dilation2 = {nb_conv2d, 0, {.dilation = {2, 2}, .padding = {1, 1}}};
+static const conv_arg c_groups2 = {nb_conv2d, 1, {.groups = 2}};
+static const conv_arg c_depthwise = {nb_conv2d, 0, {.groups = 3, .padding = {1, 1}}};
+static const conv_arg c_same_even = {nb_conv2d, 0, {.padding_same = 1, .dilation = {1, 2}}};
+static const conv_arg c_pointwise = {nb_conv2d, 1, {.groups = 1}};
+static const conv_arg c_stride3_big = {nb_conv2d, 1, {.stride = {3, 3}, .padding = {2, 1}}};
+static const conv_arg c_t_outpad = {
+    nb_conv_transpose2d, 1, {.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 1}}};
+static const conv_arg c_t_groups_dil = {
+    nb_conv_transpose2d, 1, {.stride = {1, 2}, .padding = {0, 1}, .groups = 2, .dilation = {2, 2}}};
+static const conv_arg c_1d_stride_pad = {nb_conv1d, 1, {.stride = {2}, .padding = {1}}};
+static const conv_arg c_1d_same_groups = {
+    nb_conv1d, 0, {.padding_same = 1, .dilation = {2}, .groups = 2}};
+
+/* f(w) = sum(tanh(conv2d(x, w, padding 1))^2); hv = d/dw sum(grad f * v): the gradient
+ * of a convolution's gradient. */
+static void b_conv2d_hvp(gt *t, const void *arg)
+{
+    (void)arg;
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *v = in(t, "v"), *w = in(t, "w");
+    nb_conv_options o = {.padding = {1, 1}};
+    nb_node *th = nb_tanh(g, nb_conv2d(g, x, w, NULL, &o));
+    nb_node *f = nb_sum(g, nb_mul(g, th, th), NULL, 0, 0);
+    out(t, "f", f);
+    nb_node *gw, *hv;
+    assert_int_equal(nb_grad(g, f, &w, 1, &gw), 0);
+    out(t, "df_dw", gw);
+    assert_int_equal(nb_grad(g, nb_sum(g, nb_mul(g, gw, v), NULL, 0, 0), &w, 1, &hv), 0);
+    out(t, "hv", hv);
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 #define E(golden, build, arg)                                                                      \
@@ -965,6 +1037,19 @@ static const gt_entry entries[] = {
     E("batch_norm_train_4d", b_batch_norm_train, NULL),
     E("batch_norm_train_1d", b_batch_norm_train, NULL),
     E("layer_norm_second", b_layer_norm_second, NULL),
+    E("conv2d_plain", b_conv, &c_plain),
+    E("conv2d_stride_pad", b_conv, &c_stride_pad),
+    E("conv2d_dilation2", b_conv, &c_dilation2),
+    E("conv2d_groups2", b_conv, &c_groups2),
+    E("conv2d_depthwise", b_conv, &c_depthwise),
+    E("conv2d_same_even", b_conv, &c_same_even),
+    E("conv2d_pointwise", b_conv, &c_pointwise),
+    E("conv2d_stride3_big", b_conv, &c_stride3_big),
+    E("conv_transpose2d_outpad", b_conv, &c_t_outpad),
+    E("conv_transpose2d_groups_dil", b_conv, &c_t_groups_dil),
+    E("conv1d_stride_pad", b_conv, &c_1d_stride_pad),
+    E("conv1d_same_groups", b_conv, &c_1d_same_groups),
+    E("conv2d_hvp", b_conv2d_hvp, NULL),
     E("max_pool_ties", b_pool, &p_max_ties),
     E("max_pool_overlap", b_pool, &p_max_overlap),
     E("max_pool_rect_rank3", b_pool, &p_max_rect),

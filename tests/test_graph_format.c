@@ -198,6 +198,9 @@ static void test_every_attribute(void **state)
     double bv[2] = {0, 1};
     nb_node *cb = nb_constant(g, NB_BOOL, 1, s2, bv);
     int ax[] = {0, 2}, ax1[] = {-1};
+    /* Convolutions bring im2col and col2im. */
+    nb_node *xc = nb_input(g, "xc", NB_F64, 4, (const int64_t[]){1, 2, 5, 5});
+    nb_node *wc = nb_input(g, "wc", NB_F64, 4, (const int64_t[]){2, 2, 3, 3});
     nb_node *outs[] = {
         nb_sum(g, y, ax, 2, 1),
         nb_max(g, y, ax1, 1, 0),
@@ -230,6 +233,10 @@ static void test_every_attribute(void **state)
                          NB_REDUCTION_MEAN),
         nb_argmax(g, y, -2, 1),
         nb_argmin(g, x, 1, 0),
+        /* (between outs[12] and the last four, which the loss below reads) */
+        nb_conv2d(g, xc, wc, NULL, &(nb_conv_options){.stride = {2, 2}, .padding = {1, 1}}),
+        nb_conv_transpose2d(g, xc, wc, NULL,
+                            &(nb_conv_options){.stride = {2, 1}, .output_padding = {1, 0}}),
         /* i32 arithmetic and casts to i32 */
         nb_floor_div(g, nb_mul(g, ci, ci), nb_sub(g, ci, nb_add(g, ci, ci))),
         nb_remainder(g, nb_cast(g, x, NB_I32), nb_cast(g, c64, NB_I32)),
@@ -279,6 +286,11 @@ static void test_every_attribute(void **state)
     assert_non_null(strstr(text, "scatter_add f32[3,2]"));
     assert_non_null(strstr(text, "= argmax i32[2,1,4] (%1) axes=[1] keepdim=1"));
     assert_non_null(strstr(text, "= argmin i32[2] (%0) axes=[1] keepdim=0"));
+    assert_non_null(strstr(text, "= im2col f64[1,18,9] (%"));
+    assert_non_null(strstr(text, ") kernel=[3,3] stride=[2,2] dilation=[1,1] padding=[1,1,1,1]"));
+    assert_non_null(strstr(text, "= col2im f64[1,2,12,7] (%"));
+    assert_non_null(strstr(text, ") shape=[1,2,12,7] kernel=[3,3] stride=[2,1] dilation=[1,1] "
+                                 "padding=[0,0,0,0]"));
     assert_non_null(strstr(text, "= cast i32[2,3] (%0) dtype=i32"));
     assert_non_null(strstr(text, "= floor_div i32[4] ("));
     assert_non_null(strstr(text, "= remainder i32[2,3] ("));

@@ -734,6 +734,61 @@ def cumsum_second():
     return [("x", x), ("w", w), ("v", v)], [("y", y), ("dy_dx", gx), ("hv", h)]
 
 
+# ---- convolution: conv2d, conv1d, conv_transpose2d ---------------------------------------
+
+def make_conv(name, fn, xs, ws, bias, **kw):
+    """out = fn(x, w, b, **kw); the gradients of sum(out * wgt) for x, w (and b)."""
+    def run():
+        x, w = req(ramp(xs, -1.0, 0.37, wrap=2.0), ramp(ws, -0.8, 0.29, wrap=1.7))
+        b = req(ramp([bias], -0.5, 0.3))[0] if bias else None
+        out = fn(x, w, b, **kw)
+        wgt = weights(list(out.shape))
+        ins = [x, w] + ([b] if bias else [])
+        gs = grads((out * wgt).sum(), ins)
+        names = ["x", "w", "b"][:len(ins)]
+        return [(n, t) for n, t in zip(names, ins)] + [("wgt", wgt)], \
+            [("out", out)] + [("dloss_d" + n, g) for n, g in zip(names, gs)]
+    run.__name__ = name
+    return run
+
+
+CONV = [
+    ("conv2d_plain", F.conv2d, [2, 3, 5, 5], [4, 3, 3, 3], 4, {}),
+    ("conv2d_stride_pad", F.conv2d, [2, 2, 6, 5], [3, 2, 3, 2], 3,
+     dict(stride=(2, 1), padding=(1, 2))),
+    ("conv2d_dilation2", F.conv2d, [1, 2, 7, 7], [2, 2, 3, 3], 0, dict(dilation=2, padding=1)),
+    ("conv2d_groups2", F.conv2d, [2, 4, 5, 5], [6, 2, 3, 3], 6, dict(groups=2)),
+    ("conv2d_depthwise", F.conv2d, [2, 3, 5, 5], [3, 1, 3, 3], 0, dict(groups=3, padding=1)),
+    ("conv2d_same_even", F.conv2d, [1, 2, 6, 5], [2, 2, 4, 2], 0,
+     dict(padding="same", dilation=(1, 2))),
+    ("conv2d_pointwise", F.conv2d, [2, 3, 4, 4], [5, 3, 1, 1], 5, {}),
+    ("conv2d_stride3_big", F.conv2d, [1, 1, 8, 9], [2, 1, 2, 3], 2, dict(stride=3, padding=(2, 1))),
+    ("conv_transpose2d_outpad", F.conv_transpose2d, [2, 4, 3, 3], [4, 3, 3, 3], 3,
+     dict(stride=2, padding=1, output_padding=1)),
+    ("conv_transpose2d_groups_dil", F.conv_transpose2d, [1, 4, 4, 3], [4, 2, 2, 3], 4,
+     dict(stride=(1, 2), padding=(0, 1), groups=2, dilation=2)),
+    ("conv1d_stride_pad", F.conv1d, [2, 3, 9], [4, 3, 3], 4, dict(stride=2, padding=1)),
+    ("conv1d_same_groups", F.conv1d, [2, 4, 8], [4, 2, 4], 0,
+     dict(padding="same", dilation=2, groups=2)),
+]
+
+for _n, _f, _x, _w, _b, _kw in CONV:
+    CASES.append(make_conv(_n, _f, _x, _w, _b, **_kw))
+
+
+@case
+def conv2d_hvp():
+    # f(w) = sum(tanh(conv2d(x, w, padding=1)) ** 2); H v = d/dw (grad f . v): the
+    # gradient of the conv's gradient.
+    x = ramp([2, 2, 4, 4], -1.0, 0.23, wrap=2.0)
+    v = ramp([3, 2, 3, 3], -0.5, 0.17, wrap=1.0)
+    (w,) = req(ramp([3, 2, 3, 3], -0.6, 0.13, wrap=1.2))
+    f = (torch.tanh(F.conv2d(x, w, padding=1)) ** 2).sum()
+    (g,) = torch.autograd.grad(f, [w], create_graph=True)
+    (hv,) = torch.autograd.grad((g * v).sum(), [w])
+    return [("x", x), ("v", v), ("w", w)], [("f", f), ("df_dw", g), ("hv", hv)]
+
+
 # ---- second order -------------------------------------------------------------------------
 
 @case
