@@ -757,7 +757,7 @@ static nb_node *move_pool(sub *s)
     for (int d = 0; d < 2; d++) {
         int64_t n = xs[r - 2 + d];
         k[d] = 1 + pick(s->r, 3);
-        dil[d] = kind == 0 && chance(s->r, 30) ? 2 : 1;
+        dil[d] = kind == 0 && n >= 2 && chance(s->r, 30) ? 2 : 1; /* a tap inside */
         pad[d] = pick(s->r, k[d] / 2 + 1);
         st[d] = 1 + pick(s->r, 2);
         while (dil[d] * (k[d] - 1) + 1 > n + 2 * pad[d]) {
@@ -774,6 +774,17 @@ static nb_node *move_pool(sub *s)
         return nb_max_pool2d(g, x, k, st, pad, dil, ceil);
     return nb_avg_pool2d(g, x, k, st, pad, ceil, chance(s->r, 50),
                          chance(s->r, 20) ? 1 + pick(s->r, 5) : 0);
+}
+
+/* A divisor of n drawn at random. */
+static int64_t divisor(sub *s, int64_t n)
+{
+    int64_t ds[RG_MAX_NUMEL];
+    int k = 0;
+    for (int64_t d = 1; d <= n && k < RG_MAX_NUMEL; d++)
+        if (n % d == 0)
+            ds[k++] = d;
+    return ds[pick(s->r, k)];
 }
 
 /* ---- random numbers and normalisation --------------------------------------------- */
@@ -903,13 +914,9 @@ static nb_node *move_norm(sub *s)
     if (kind == 3)
         return batch_norm(s, x, eps);
     int64_t c = xs[1];
-    int groups[RG_MAX_NUMEL], n = 0;
-    for (int d = 1; d <= c && n < RG_MAX_NUMEL; d++)
-        if (c % d == 0)
-            groups[n++] = d;
     nb_node *w = maybe_operand(s, 1, &c);
     nb_node *b = maybe_operand(s, 1, &c);
-    return nb_group_norm(g, x, groups[pick(s->r, n)], w, b, eps);
+    return nb_group_norm(g, x, (int)divisor(s, c), w, b, eps);
 }
 
 /* ---- i32 arithmetic, padding, scatters -------------------------------------------- */
@@ -1006,6 +1013,58 @@ static nb_node *move_scatter(sub *s)
     return nb_index_add(s->g, x, where, index, src);
 }
 
+/* conv1d (x of rank 3) or conv2d and conv_transpose2d (rank 4) of a pool node: channel
+ * groups a divisor of C, 1 or 2 output channels a group, kernels of 1 to 3 taps per
+ * axis, strides 1 or 2, dilation 1 or 2, padding (or padding="same", or an
+ * output_padding) chosen so that the result has at least one element per axis; the
+ * weight a new operand, the bias one or none. */
+static nb_node *move_conv(sub *s)
+{
+    nb_graph *g = s->g;
+    nb_node *x = at_least_rank(s, any(s), 3);
+    if (!x)
+        return NULL;
+    int r = nb_node_rank(x), spatial = r - 2, transposed = r == 4 && chance(s->r, 35);
+    const int64_t *xs = nb_node_shape(x);
+    int64_t c = xs[1], groups = divisor(s, c), per = 1 + pick(s->r, 2), oc = groups * per;
+    nb_conv_options o = {.groups = (int)groups};
+    int64_t ws[4] = {transposed ? c : oc, transposed ? per : c / groups, 1, 1};
+    for (int d = 0; d < spatial; d++) {
+        int64_t n = xs[2 + d], k = 1 + pick(s->r, 3), st = 1 + pick(s->r, 2);
+        int64_t dil = chance(s->r, 25) ? 2 : 1, pad;
+        if (transposed) {
+            int64_t op = pick(s->r, (int)(st > dil ? st : dil));
+            int64_t most = ((n - 1) * st + dil * (k - 1) + op) / 2;
+            pad = pick(s->r, (int)((k / 2 < most ? k / 2 : most) + 1));
+            o.output_padding[d] = op <= pad + st - 1 ? op : 0;
+        } else {
+            while (dil * (k - 1) + 1 > n + 2 * (k / 2) && (dil > 1 || k > 1))
+                dil > 1 ? dil-- : k--; /* the window fits with the most padding */
+            pad = pick(s->r, (int)(k / 2 + 1));
+            while (dil * (k - 1) + 1 > n + 2 * pad)
+                pad++;
+        }
+        ws[2 + d] = k;
+        o.stride[d] = st;
+        o.dilation[d] = dil;
+        o.padding[d] = pad;
+    }
+    if (!transposed && chance(s->r, 15)) {
+        /* padding="same": stride 1, padding 0 */
+        memset(o.stride, 0, sizeof o.stride);
+        memset(o.padding, 0, sizeof o.padding);
+        o.padding_same = 1;
+    }
+    nb_node *w = operand(s, r, ws);
+    nb_node *b = maybe_operand(s, 1, &oc);
+    nb_node *y = transposed ? nb_conv_transpose2d(g, x, w, b, &o)
+                 : r == 3   ? nb_conv1d(g, x, w, b, &o)
+                            : nb_conv2d(g, x, w, b, &o);
+    if (y && nb_node_numel(y) > RG_MAX_NUMEL * 2)
+        return nb_sum(g, y, NULL, 0, 0);
+    return y;
+}
+
 typedef nb_node *(*move_fn)(sub *s);
 
 /* Each family with a weight: how often it is drawn. */
@@ -1015,7 +1074,7 @@ static const struct {
 } moves[] = {
     {move_unary, 5}, {move_binary, 5}, {move_reduce, 3}, {move_shape, 4},   {move_matmul, 2},
     {move_loss, 2},  {move_index, 1},  {move_cast, 1},   {move_pool, 1},    {move_random, 1},
-    {move_norm, 1},  {move_int, 1},    {move_pad, 1},    {move_scatter, 1},
+    {move_norm, 1},  {move_int, 1},    {move_pad, 1},    {move_scatter, 1}, {move_conv, 1},
 };
 
 static nb_node *move_any(sub *s)
