@@ -64,13 +64,14 @@ static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
         exit(1);
     fill(x, n, 1);
     fill(gy, n / 4, 2);
-    printf("%s 2x2: f32[%lld,%lld,%lld,%lld], forward + backward\n", avg ? "avg_pool2d" : "max_pool2d",
-           (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)shape[3]);
+    printf("%s 2x2: f32[%lld,%lld,%lld,%lld], forward + backward\n",
+           avg ? "avg_pool2d" : "max_pool2d", (long long)shape[0], (long long)shape[1],
+           (long long)shape[2], (long long)shape[3]);
     for (int b = 0; b < 2; b++) {
         nb_graph *g = nb_graph_new();
         nb_node *xn = nb_input(g, "x", NB_F32, 4, shape);
         nb_node *gn = nb_input(g, "gy", NB_F32, 4, yshape);
-        const int k[2] = {2, 2};
+        const int64_t k[2] = {2, 2};
         nb_node *y = avg ? nb_avg_pool2d(g, xn, k, NULL, NULL, 0, 1, 0)
                          : nb_max_pool2d(g, xn, k, NULL, NULL, NULL, 0);
         nb_node *l = nb_sum(g, nb_mul(g, y, gn), NULL, 0, 0);

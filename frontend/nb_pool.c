@@ -7,8 +7,8 @@
 
 /* The window attributes from the builder's arrays (NULL: torch's default); 0, or -1 with
  * the error recorded. */
-static int window(nb_graph *g, const char *name, nb_node *x, const int *kernel, const int *stride,
-                  const int *padding, ir_attr *a)
+static int window(nb_graph *g, const char *name, nb_node *x, const int64_t *kernel,
+                  const int64_t *stride, const int64_t *padding, ir_attr *a)
 {
     if (!g || g->error)
         return -1;
@@ -25,8 +25,8 @@ static int window(nb_graph *g, const char *name, nb_node *x, const int *kernel, 
     return 0;
 }
 
-nb_node *nb_max_pool2d(nb_graph *g, nb_node *x, const int *kernel, const int *stride,
-                       const int *padding, const int *dilation, int ceil_mode)
+nb_node *nb_max_pool2d(nb_graph *g, nb_node *x, const int64_t *kernel, const int64_t *stride,
+                       const int64_t *padding, const int64_t *dilation, int ceil_mode)
 {
     ir_attr a;
     if (window(g, "max_pool2d", x, kernel, stride, padding, &a) != 0)
@@ -37,8 +37,8 @@ nb_node *nb_max_pool2d(nb_graph *g, nb_node *x, const int *kernel, const int *st
     return ir_make1(g, IR_OP_MAX_POOL2D, x, &a);
 }
 
-nb_node *nb_avg_pool2d(nb_graph *g, nb_node *x, const int *kernel, const int *stride,
-                       const int *padding, int ceil_mode, int count_include_pad,
+nb_node *nb_avg_pool2d(nb_graph *g, nb_node *x, const int64_t *kernel, const int64_t *stride,
+                       const int64_t *padding, int ceil_mode, int count_include_pad,
                        int divisor_override)
 {
     ir_attr a;
@@ -105,8 +105,8 @@ nb_node *nb_adaptive_avg_pool2d(nb_graph *g, nb_node *x, int64_t out_h, int64_t 
     int64_t h = x->shape[x->rank - 2], w = x->shape[x->rank - 1];
     if (out_h == 1 && out_w == 1)
         return nb_mean(g, x, (const int[]){-2, -1}, 2, 1);
-    if (h % out_h == 0 && w % out_w == 0 && h / out_h <= INT32_MAX && w / out_w <= INT32_MAX) {
-        int k[2] = {(int)(h / out_h), (int)(w / out_w)};
+    if (h % out_h == 0 && w % out_w == 0) {
+        int64_t k[2] = {h / out_h, w / out_w};
         return nb_avg_pool2d(g, x, k, k, NULL, 0, 1, 0);
     }
     nb_node *rows = adaptive_matrix(g, x, out_h, h, 0), *cols = adaptive_matrix(g, x, out_w, w, 1);

@@ -222,14 +222,14 @@ nb_node *nb_argmin(nb_graph *g, nb_node *x, int axis, int keepdim);
  * window gives NaN. The gradient goes to the element torch's CPU kernel picks: the first
  * of tied maxima (row-major), the last NaN; windows that overlap add up. A dilated
  * window whose taps all fall in the padding is an error (torch returns -inf there). */
-nb_node *nb_max_pool2d(nb_graph *g, nb_node *x, const int *kernel, const int *stride,
-                       const int *padding, const int *dilation, int ceil_mode);
+nb_node *nb_max_pool2d(nb_graph *g, nb_node *x, const int64_t *kernel, const int64_t *stride,
+                       const int64_t *padding, const int64_t *dilation, int ceil_mode);
 /* Like F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
  * divisor_override): each window's sum divided by divisor_override when it is > 0 (0:
  * None), else by the window's size counting the zero padding (count_include_pad, torch's
  * default 1) or only the elements inside x (0). stride and padding as nb_max_pool2d's. */
-nb_node *nb_avg_pool2d(nb_graph *g, nb_node *x, const int *kernel, const int *stride,
-                       const int *padding, int ceil_mode, int count_include_pad,
+nb_node *nb_avg_pool2d(nb_graph *g, nb_node *x, const int64_t *kernel, const int64_t *stride,
+                       const int64_t *padding, int ceil_mode, int count_include_pad,
                        int divisor_override);
 /* Like F.adaptive_avg_pool2d(x, (out_h, out_w)): output row i averages the input rows
  * floor(i * H / out_h) to ceil((i + 1) * H / out_h) - 1, columns likewise (windows may
@@ -418,8 +418,8 @@ nb_node *nb_rng_step(nb_graph *g);
  * axes and x's dtype; eps finite and >= 0 (NB_NORM_EPS). The statistics are one kernel
  * (sums in double), normalisation and affine one fused elementwise kernel, and the
  * gradient through the statistics one kernel; gradients of gradients work. */
-nb_node *nb_layer_norm(nb_graph *g, nb_node *x, int normalized_rank, nb_node *weight,
-                       nb_node *bias, double eps);
+nb_node *nb_layer_norm(nb_graph *g, nb_node *x, int normalized_rank, nb_node *weight, nb_node *bias,
+                       double eps);
 /* F.group_norm(x, num_groups, weight, bias, eps): x [N, C, ...] (at least two axes), C
  * a multiple of num_groups; each sample's C / num_groups consecutive channels, with all
  * their positions, form one group normalized as in layer norm; weight and bias (NULL
@@ -437,8 +437,8 @@ nb_node *nb_group_norm(nb_graph *g, nb_node *x, int num_groups, nb_node *weight,
  * statistics normalize, both required, and the new values are set to NULL (nothing to
  * update). running_mean and running_var are given both or neither. */
 nb_node *nb_batch_norm(nb_graph *g, nb_node *x, nb_node *running_mean, nb_node *running_var,
-                       nb_node *weight, nb_node *bias, int training, double momentum,
-                       double eps, nb_node **new_running_mean, nb_node **new_running_var);
+                       nb_node *weight, nb_node *bias, int training, double momentum, double eps,
+                       nb_node **new_running_mean, nb_node **new_running_var);
 
 /* ---- autodiff ---------------------------------------------------------------------- */
 

@@ -799,7 +799,7 @@ static void scenario_pool(outcome *o)
         return;
     }
     nb_node *in = nb_input(g, "x", NB_F32, 4, (const int64_t[]){1, 2, 5, 6});
-    const int k3[2] = {3, 3}, s2[2] = {2, 2}, p1[2] = {1, 1};
+    const int64_t k3[2] = {3, 3}, s2[2] = {2, 2}, p1[2] = {1, 1};
     nb_node *ys[3] = {nb_max_pool2d(g, in, k3, s2, p1, NULL, 1),
                       nb_avg_pool2d(g, in, k3, s2, p1, 1, 0, 0),
                       nb_adaptive_avg_pool2d(g, in, 3, 4)};

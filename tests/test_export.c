@@ -650,10 +650,11 @@ static void pool_trial(trial *t)
     nb_node *s = nb_param(g, "s", NB_F32, 3, ss);
     nb_node *z = nb_mul(g, x, s);
     nb_node *ys[4] = {
-        nb_max_pool2d(g, z, (const int[]){3, 2}, (const int[]){2, 2}, (const int[]){1, 1},
-                      (const int[]){2, 1}, 1),
-        nb_avg_pool2d(g, z, (const int[]){3, 3}, (const int[]){2, 2}, (const int[]){1, 1}, 1, 0, 0),
-        nb_avg_pool2d(g, z, (const int[]){2, 3}, (const int[]){1, 2}, NULL, 0, 1, 5),
+        nb_max_pool2d(g, z, (const int64_t[]){3, 2}, (const int64_t[]){2, 2},
+                      (const int64_t[]){1, 1}, (const int64_t[]){2, 1}, 1),
+        nb_avg_pool2d(g, z, (const int64_t[]){3, 3}, (const int64_t[]){2, 2},
+                      (const int64_t[]){1, 1}, 1, 0, 0),
+        nb_avg_pool2d(g, z, (const int64_t[]){2, 3}, (const int64_t[]){1, 2}, NULL, 0, 1, 5),
         nb_adaptive_avg_pool2d(g, nb_adaptive_avg_pool2d(g, z, 3, 4), 1, 1),
     };
     nb_node *loss = nb_scalar(g, NB_F32, 0);

@@ -341,7 +341,7 @@ enum { POOL_MAX, POOL_AVG, POOL_ADAPTIVE };
  * padding, dilation all given; divisor 0 = None; out: the adaptive size). */
 typedef struct pool_arg {
     int kind;
-    int k[2], s[2], p[2], d[2];
+    int64_t k[2], s[2], p[2], d[2];
     int ceil, include_pad, divisor;
     int64_t out[2];
 } pool_arg;

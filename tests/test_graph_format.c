@@ -617,10 +617,10 @@ static void test_pool_attributes(void **state)
     nb_graph *g = nb_graph_new();
     nb_node *x = nb_input(g, "x", NB_F64, 4, (const int64_t[]){1, 2, 7, 6});
     nb_node *v = nb_input(g, "v", NB_F64, 4, (const int64_t[]){1, 2, 7, 6});
-    nb_node *mp = nb_max_pool2d(g, x, (const int[]){3, 2}, (const int[]){2, 1}, (const int[]){1, 1},
-                                (const int[]){2, 1}, 1);
-    nb_node *ap =
-        nb_avg_pool2d(g, x, (const int[]){3, 3}, (const int[]){2, 2}, (const int[]){1, 0}, 1, 0, 5);
+    nb_node *mp = nb_max_pool2d(g, x, (const int64_t[]){3, 2}, (const int64_t[]){2, 1},
+                                (const int64_t[]){1, 1}, (const int64_t[]){2, 1}, 1);
+    nb_node *ap = nb_avg_pool2d(g, x, (const int64_t[]){3, 3}, (const int64_t[]){2, 2},
+                                (const int64_t[]){1, 0}, 1, 0, 5);
     nb_node *ad = nb_adaptive_avg_pool2d(g, x, 3, 4);
     nb_node *loss = nb_add(g,
                            nb_add(g, nb_sum(g, nb_mul(g, mp, mp), NULL, 0, 0),

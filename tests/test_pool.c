@@ -25,40 +25,40 @@
 static nb_node *max_2(nb_graph *g, nb_node *const *x, nb_dtype dt)
 {
     (void)dt;
-    return nb_max_pool2d(g, x[0], (const int[]){2, 2}, NULL, NULL, NULL, 0);
+    return nb_max_pool2d(g, x[0], (const int64_t[]){2, 2}, NULL, NULL, NULL, 0);
 }
 
 static nb_node *max_pad_dil_ceil(nb_graph *g, nb_node *const *x, nb_dtype dt)
 {
     (void)dt;
-    return nb_max_pool2d(g, x[0], (const int[]){3, 2}, (const int[]){2, 1}, (const int[]){1, 1},
-                         (const int[]){2, 1}, 1);
+    return nb_max_pool2d(g, x[0], (const int64_t[]){3, 2}, (const int64_t[]){2, 1},
+                         (const int64_t[]){1, 1}, (const int64_t[]){2, 1}, 1);
 }
 
 static nb_node *max_overlap(nb_graph *g, nb_node *const *x, nb_dtype dt)
 {
     (void)dt;
-    return nb_max_pool2d(g, x[0], (const int[]){3, 3}, (const int[]){1, 1}, NULL, NULL, 0);
+    return nb_max_pool2d(g, x[0], (const int64_t[]){3, 3}, (const int64_t[]){1, 1}, NULL, NULL, 0);
 }
 
 static nb_node *avg_pad_incl(nb_graph *g, nb_node *const *x, nb_dtype dt)
 {
     (void)dt;
-    return nb_avg_pool2d(g, x[0], (const int[]){3, 3}, (const int[]){2, 2}, (const int[]){1, 1}, 0,
-                         1, 0);
+    return nb_avg_pool2d(g, x[0], (const int64_t[]){3, 3}, (const int64_t[]){2, 2},
+                         (const int64_t[]){1, 1}, 0, 1, 0);
 }
 
 static nb_node *avg_ceil_excl(nb_graph *g, nb_node *const *x, nb_dtype dt)
 {
     (void)dt;
-    return nb_avg_pool2d(g, x[0], (const int[]){3, 2}, (const int[]){2, 2}, (const int[]){1, 1}, 1,
-                         0, 0);
+    return nb_avg_pool2d(g, x[0], (const int64_t[]){3, 2}, (const int64_t[]){2, 2},
+                         (const int64_t[]){1, 1}, 1, 0, 0);
 }
 
 static nb_node *avg_divisor(nb_graph *g, nb_node *const *x, nb_dtype dt)
 {
     (void)dt;
-    return nb_avg_pool2d(g, x[0], (const int[]){2, 3}, (const int[]){1, 2}, NULL, 0, 1, 7);
+    return nb_avg_pool2d(g, x[0], (const int64_t[]){2, 3}, (const int64_t[]){1, 2}, NULL, 0, 1, 7);
 }
 
 static nb_node *adaptive_3_2(nb_graph *g, nb_node *const *x, nb_dtype dt)
@@ -77,7 +77,8 @@ static nb_node *adaptive_1(nb_graph *g, nb_node *const *x, nb_dtype dt)
 static nb_node *max_of_square(nb_graph *g, nb_node *const *x, nb_dtype dt)
 {
     (void)dt;
-    nb_node *y = nb_max_pool2d(g, nb_mul(g, x[0], x[0]), (const int[]){2, 2}, NULL, NULL, NULL, 0);
+    nb_node *y =
+        nb_max_pool2d(g, nb_mul(g, x[0], x[0]), (const int64_t[]){2, 2}, NULL, NULL, NULL, 0);
     return nb_mul(g, y, y);
 }
 
@@ -104,7 +105,7 @@ static void test_gradchecks(void **state)
 /* One configuration; stride, padding, dilation as given (the builders' arrays). */
 typedef struct pool_cfg {
     int avg;
-    int k[2], s[2], p[2], d[2];
+    int64_t k[2], s[2], p[2], d[2];
     int ceil, include_pad, divisor;
     int64_t shape[4]; /* [N, C, H, W] */
 } pool_cfg;
@@ -366,10 +367,10 @@ static void test_not_merged(void **state)
     nb_graph *g = nb_graph_new();
     nb_node *x = nb_input(g, "x", NB_F32, 4, (const int64_t[]){1, 1, 4, 4});
     nb_node *outs[4] = {
-        nb_max_pool2d(g, x, (const int[]){2, 2}, NULL, NULL, NULL, 0),
-        nb_max_pool2d(g, x, (const int[]){3, 3}, (const int[]){1, 1}, NULL, NULL, 0),
-        nb_avg_pool2d(g, x, (const int[]){2, 2}, NULL, NULL, 0, 1, 0),
-        nb_avg_pool2d(g, x, (const int[]){2, 2}, NULL, NULL, 0, 1, 3),
+        nb_max_pool2d(g, x, (const int64_t[]){2, 2}, NULL, NULL, NULL, 0),
+        nb_max_pool2d(g, x, (const int64_t[]){3, 3}, (const int64_t[]){1, 1}, NULL, NULL, 0),
+        nb_avg_pool2d(g, x, (const int64_t[]){2, 2}, NULL, NULL, 0, 1, 0),
+        nb_avg_pool2d(g, x, (const int64_t[]){2, 2}, NULL, NULL, 0, 1, 3),
     };
     nb_compile_options opt = {.outputs = outs, .n_outputs = 4};
     nb_program *p = nb_compile(g, &opt);
@@ -416,7 +417,7 @@ static void test_errors(void **state)
 {
     (void)state;
     static const int64_t s4[4] = {1, 2, 5, 6}, s2[2] = {5, 6};
-    const int k2[2] = {2, 2}, k3[2] = {3, 3};
+    const int64_t k2[2] = {2, 2}, k3[2] = {3, 3};
     nb_node *x;
     nb_graph *g;
     g = graph_with(NB_F32, 2, s2, &x);
@@ -426,27 +427,27 @@ static void test_errors(void **state)
     expect_error(g, nb_avg_pool2d(g, x, k2, NULL, NULL, 0, 1, 0),
                  "avg_pool2d: expected f32 or f64 operands, got i32[1,2,5,6]");
     g = graph_with(NB_F32, 4, s4, &x);
-    expect_error(g, nb_max_pool2d(g, x, (const int[]){0, 2}, NULL, NULL, NULL, 0),
+    expect_error(g, nb_max_pool2d(g, x, (const int64_t[]){0, 2}, NULL, NULL, NULL, 0),
                  "max_pool2d: kernel 0 and stride 0 on spatial axis 0; expected 1 to 2147483647");
     g = graph_with(NB_F32, 4, s4, &x);
-    expect_error(g, nb_max_pool2d(g, x, k2, (const int[]){1, -1}, NULL, NULL, 0),
+    expect_error(g, nb_max_pool2d(g, x, k2, (const int64_t[]){1, -1}, NULL, NULL, 0),
                  "max_pool2d: kernel 2 and stride -1 on spatial axis 1");
     g = graph_with(NB_F32, 4, s4, &x);
-    expect_error(g, nb_max_pool2d(g, x, k2, NULL, NULL, (const int[]){1, 0}, 0),
+    expect_error(g, nb_max_pool2d(g, x, k2, NULL, NULL, (const int64_t[]){1, 0}, 0),
                  "max_pool2d: dilation 0 on spatial axis 1; expected 1 to 2147483647");
     g = graph_with(NB_F32, 4, s4, &x);
-    expect_error(g, nb_max_pool2d(g, x, k3, NULL, (const int[]){2, 1}, NULL, 0),
+    expect_error(g, nb_max_pool2d(g, x, k3, NULL, (const int64_t[]){2, 1}, NULL, 0),
                  "max_pool2d: padding 2, 2 on spatial axis 0; expected 0 to half the kernel (1), "
                  "as torch requires");
     g = graph_with(NB_F32, 4, s4, &x);
-    expect_error(g, nb_avg_pool2d(g, x, k2, NULL, (const int[]){0, -1}, 0, 1, 0),
+    expect_error(g, nb_avg_pool2d(g, x, k2, NULL, (const int64_t[]){0, -1}, 0, 1, 0),
                  "avg_pool2d: padding -1, -1 on spatial axis 1");
     g = graph_with(NB_F32, 4, s4, &x);
-    expect_error(g, nb_max_pool2d(g, x, (const int[]){6, 2}, NULL, NULL, NULL, 0),
+    expect_error(g, nb_max_pool2d(g, x, (const int64_t[]){6, 2}, NULL, NULL, NULL, 0),
                  "max_pool2d: input f32[1,2,5,6]: spatial axis 0 of 5 with padding 0, 0 is smaller "
                  "than the window (6 elements); the output would be empty");
     g = graph_with(NB_F32, 4, s4, &x);
-    expect_error(g, nb_max_pool2d(g, x, k3, NULL, NULL, (const int[]){3, 1}, 0),
+    expect_error(g, nb_max_pool2d(g, x, k3, NULL, NULL, (const int64_t[]){3, 1}, 0),
                  "spatial axis 0 of 5 with padding 0, 0 is smaller than the window (7 elements)");
     g = graph_with(NB_F32, 4, s4, &x);
     expect_error(g, nb_avg_pool2d(g, x, k2, NULL, NULL, 0, 1, -3),
@@ -470,13 +471,13 @@ static void test_errors(void **state)
     static const int64_t one_col[4] = {1, 1, 1, 1}, two_cols[4] = {1, 1, 1, 2};
     g = graph_with(NB_F32, 4, one_col, &x);
     expect_error(g,
-                 nb_max_pool2d(g, x, (const int[]){3, 2}, (const int[]){2, 2}, (const int[]){1, 1},
-                               (const int[]){1, 2}, 0),
+                 nb_max_pool2d(g, x, (const int64_t[]){3, 2}, (const int64_t[]){2, 2},
+                               (const int64_t[]){1, 1}, (const int64_t[]){1, 2}, 0),
                  "max_pool2d: input f32[1,1,1,1]: window 0 of spatial axis 1 (kernel 2, "
                  "dilation 2, padding 1) holds only padding; its maximum would have no element");
     g = graph_with(NB_F32, 4, two_cols, &x);
-    assert_non_null(nb_max_pool2d(g, x, (const int[]){3, 2}, (const int[]){2, 2},
-                                  (const int[]){1, 1}, (const int[]){1, 2}, 0));
+    assert_non_null(nb_max_pool2d(g, x, (const int64_t[]){3, 2}, (const int64_t[]){2, 2},
+                                  (const int64_t[]){1, 1}, (const int64_t[]){1, 2}, 0));
     nb_graph_free(g);
     assert_null(nb_max_pool2d(NULL, NULL, k2, NULL, NULL, NULL, 0));
     assert_null(nb_adaptive_avg_pool2d(NULL, NULL, 1, 1));

@@ -753,7 +753,7 @@ static nb_node *move_pool(sub *s)
     if (kind == 2)
         return nb_adaptive_avg_pool2d(g, x, 1 + pick(s->r, (int)xs[r - 2] + 1),
                                       1 + pick(s->r, (int)xs[r - 1] + 1));
-    int k[2], st[2], pad[2], dil[2];
+    int64_t k[2], st[2], pad[2], dil[2];
     for (int d = 0; d < 2; d++) {
         int64_t n = xs[r - 2 + d];
         k[d] = 1 + pick(s->r, 3);
