@@ -15,6 +15,8 @@
 #   --backends LIST    nabla backends to run (default "cc tcc")
 #   --denormals LIST   nabla denormal modes to run (default "flush ieee")
 #   --no-torch         nabla only (also what happens when PyTorch is not installed)
+#   --torch-main-only  PyTorch only at --threads threads with IEEE denormals (the ratios'
+#                      baseline), not also at 1 thread and with denormals flushed
 #   --nabla PATH       nabla's example (default build/examples/<fashion_mnist or fashion_cnn>
 #                      or $NABLA_BIN)
 #   --python PATH      interpreter with torch and numpy (default /usr/bin/python3 or $PYTHON)
@@ -67,6 +69,7 @@ lr=0.001
 backends="cc tcc"
 modes="flush ieee"
 torch=1
+torch_main_only=0
 model=mlp
 nabla=${NABLA_BIN:-}
 gemm_rate=${NABLA_GEMM_BIN:-$root/build/bench/bench_gemm_rate}
@@ -79,7 +82,7 @@ die() {
 }
 
 usage() {
-    sed -n '6,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '6,22p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 is_count() {
@@ -106,6 +109,10 @@ while [ $# -gt 0 ]; do
         ;;
     --no-torch)
         torch=0
+        shift
+        ;;
+    --torch-main-only)
+        torch_main_only=1
         shift
         ;;
     -h | --help)
@@ -248,11 +255,12 @@ for b in $backends; do
 done
 tthreads=1
 [ "$threads" -ne 1 ] && tthreads="1 $threads"
+[ "$torch_main_only" -eq 1 ] && tthreads=$threads
 if [ "$torch" -eq 1 ]; then
     for t in $tthreads; do
         configs="$configs torch-${t}t"
     done
-    configs="$configs torch-${threads}t-flush"
+    [ "$torch_main_only" -eq 1 ] || configs="$configs torch-${threads}t-flush"
 fi
 round=1
 while [ "$round" -le "$repeat" ]; do
@@ -267,9 +275,10 @@ while [ "$round" -le "$repeat" ]; do
             run_side "torch-${t}t.$round" "$t" "$python" "$here/fashion_mnist_torch.py" \
                 --model "$model" --epochs "$epochs" --batch "$batch" --lr "$lr" --seed "$seed" --threads "$t"
         done
-        run_side "torch-${threads}t-flush.$round" "$threads" "$python" \
-            "$here/fashion_mnist_torch.py" --model "$model" --epochs "$epochs" --batch "$batch" --lr "$lr" \
-            --seed "$seed" --threads "$threads" --flush-denormal
+        [ "$torch_main_only" -eq 1 ] ||
+            run_side "torch-${threads}t-flush.$round" "$threads" "$python" \
+                "$here/fashion_mnist_torch.py" --model "$model" --epochs "$epochs" --batch "$batch" \
+                --lr "$lr" --seed "$seed" --threads "$threads" --flush-denormal
     fi
     round=$((round + 1))
 done

@@ -137,14 +137,8 @@ static nb_node *make_leaf(nb_graph *g, ir_op op, const char *name, nb_dtype dt, 
     const char *what = ir_op_defs[op].name;
     if (!g || g->error)
         return NULL;
-    if (rank < 0 || rank > NB_MAX_RANK) {
-        ir_error(g, "%s: rank %d is out of range [0, %d]", what, rank, NB_MAX_RANK);
+    if (ir_check_shape_arg(g, what, rank, shape) != 0)
         return NULL;
-    }
-    if (rank > 0 && !shape) {
-        ir_error(g, "%s: shape is NULL for rank %d", what, rank);
-        return NULL;
-    }
     if (op == IR_OP_PARAM && !name) {
         ir_error(g, "param: a parameter needs a name");
         return NULL;

@@ -50,14 +50,8 @@ static nb_node *draw(nb_graph *g, const char *what, nb_dtype dt, int rank, const
         ir_error(g, "%s: dtype %s is not a float dtype (f32 or f64)", what, ir_dtype_name(dt));
         return NULL;
     }
-    if (rank < 0 || rank > NB_MAX_RANK) {
-        ir_error(g, "%s: rank %d is out of range [0, %d]", what, rank, NB_MAX_RANK);
+    if (ir_check_shape_arg(g, what, rank, shape) != 0)
         return NULL;
-    }
-    if (rank > 0 && !shape) {
-        ir_error(g, "%s: shape is NULL for rank %d", what, rank);
-        return NULL;
-    }
     int64_t numel = ir_shape_numel(rank, shape);
     if (numel < 0 || numel > IR_MAX_NUMEL) {
         ir_error(g, "%s: shape %s has a negative dimension or too many elements", what,

@@ -201,6 +201,9 @@ size_t ir_dtype_size(nb_dtype dt);
 int ir_size_bytes(nb_dtype dt, int64_t numel, size_t *bytes);
 /* The product of the dimensions, or -1 when one is negative or it overflows int64. */
 int64_t ir_shape_numel(int rank, const int64_t *shape);
+/* Checks a builder's rank and shape arguments (rank in [0, NB_MAX_RANK], shape not NULL
+ * when rank > 0): 0, or -1 with the error recorded on g as "what: ...". */
+int ir_check_shape_arg(ir_graph *g, const char *what, int rank, const int64_t *shape);
 /* The most elements a node may have: 16 bytes per element (more than any dtype takes)
  * still fit in int64, so byte sizes of single tensors never come near overflowing. */
 #define IR_MAX_NUMEL (INT64_MAX / 16)
@@ -257,6 +260,9 @@ int ir_axes_mask(ir_graph *g, const char *op, int rank, const int *axes, int n_a
  * all but size at most INT32_MAX, and the dilated kernel fits the padded size. */
 int ir_window_extent(int64_t size, int64_t kernel, int64_t stride, int64_t dilation, int64_t lo,
                      int64_t hi, int64_t *out);
+/* The window attributes of n alone (every other family zero): what the gradient rules of
+ * the window ops give the nodes they make. */
+ir_attr ir_window_attr(const ir_node *n);
 /* ---- normalisation (ops_norm.c) ---------------------------------------------------- */
 
 /* Views x as [A, K, B] with the axes in `axes` reduced and the kept ones K, a consecutive

@@ -61,3 +61,12 @@ int64_t ir_shape_numel(int rank, const int64_t *shape)
     }
     return n;
 }
+
+int ir_check_shape_arg(ir_graph *g, const char *what, int rank, const int64_t *shape)
+{
+    if (rank < 0 || rank > NB_MAX_RANK)
+        return ir_error(g, "%s: rank %d is out of range [0, %d]", what, rank, NB_MAX_RANK);
+    if (rank > 0 && !shape)
+        return ir_error(g, "%s: shape is NULL for rank %d", what, rank);
+    return 0;
+}

@@ -108,8 +108,7 @@ int ir_shape_col2im(ir_graph *g, ir_node *n)
     return 0;
 }
 
-/* The window attributes of n alone (target and the rest zero): the other op's. */
-static ir_attr window_of(const ir_node *n)
+ir_attr ir_window_attr(const ir_node *n)
 {
     ir_attr a = {0};
     a.window = n->attr.window;
@@ -120,7 +119,7 @@ static ir_attr window_of(const ir_node *n)
 int ir_vjp_im2col(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     const ir_node *x = n->in[0];
-    ir_attr a = window_of(n);
+    ir_attr a = ir_window_attr(n);
     (void)need;
     a.target.rank = 4;
     for (int d = 0; d < 4; d++)
@@ -132,7 +131,7 @@ int ir_vjp_im2col(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *nee
 /* col2im is linear: its adjoint is the im2col of the same window. */
 int ir_vjp_col2im(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
-    ir_attr a = window_of(n);
+    ir_attr a = ir_window_attr(n);
     (void)need;
     gx[0] = ir_make1(g, IR_OP_IM2COL, gy, &a);
     return 0;

@@ -168,19 +168,10 @@ int ir_shape_avg_pool2d_grad(ir_graph *g, ir_node *n)
     return 0;
 }
 
-/* The window attributes of n alone (the other families zero), for the nodes a gradient
- * rule makes. */
-static ir_attr window_of(const ir_node *n)
-{
-    ir_attr a = {0};
-    a.window = n->attr.window;
-    return a;
-}
-
 int ir_vjp_max_pool2d(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    ir_attr a = window_of(n);
+    ir_attr a = ir_window_attr(n);
     gx[0] = ir_make2(g, IR_OP_MAX_POOL2D_GRAD, n->in[0], gy, &a);
     return gx[0] ? 0 : -1;
 }
@@ -192,7 +183,7 @@ int ir_vjp_max_pool2d_grad(ir_graph *g, ir_node *n, ir_node *gy, const unsigned 
 {
     if (!need[1])
         return 0;
-    ir_attr a = window_of(n);
+    ir_attr a = ir_window_attr(n);
     gx[1] = ir_make2(g, IR_OP_MAX_POOL2D_SELECT, n->in[0], gy, &a);
     return gx[1] ? 0 : -1;
 }
@@ -202,7 +193,7 @@ int ir_vjp_max_pool2d_select(ir_graph *g, ir_node *n, ir_node *gy, const unsigne
 {
     if (!need[1])
         return 0;
-    ir_attr a = window_of(n);
+    ir_attr a = ir_window_attr(n);
     gx[1] = ir_make2(g, IR_OP_MAX_POOL2D_GRAD, n->in[0], gy, &a);
     return gx[1] ? 0 : -1;
 }
@@ -211,7 +202,7 @@ int ir_vjp_avg_pool2d(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char 
 {
     (void)need;
     const ir_node *x = n->in[0];
-    ir_attr a = window_of(n);
+    ir_attr a = ir_window_attr(n);
     a.target.rank = x->rank;
     memcpy(a.target.shape, x->shape, sizeof a.target.shape);
     gx[0] = ir_make1(g, IR_OP_AVG_POOL2D_GRAD, gy, &a);
@@ -222,7 +213,7 @@ int ir_vjp_avg_pool2d_grad(ir_graph *g, ir_node *n, ir_node *gy, const unsigned 
                            ir_node **gx)
 {
     (void)need;
-    ir_attr a = window_of(n);
+    ir_attr a = ir_window_attr(n);
     gx[0] = ir_make1(g, IR_OP_AVG_POOL2D, gy, &a);
     return gx[0] ? 0 : -1;
 }
