@@ -76,20 +76,21 @@ static void index_line(cg_ctx *c, const int64_t *dims, const char *b)
 }
 
 /* The loops over one group's elements x[a, k, b], each lane's statements (body) taking
- * the elements b = lane mod lanes; the tail past a multiple of lanes in lane 0. */
+ * the elements b = lane mod lanes; the tail past a multiple of lanes in lane 0. With
+ * neither loop (one element a group), a block: the index `i` it declares stays in it. */
 static void group_sums(cg_ctx *c, const int64_t *dims, int lanes, lane_body body)
 {
     int open = outer_open(c, dims);
     int64_t full = dims[2] / lanes * lanes;
-    if (dims[2] > 1) {
+    if (dims[2] > 1)
         cg_line(c, "for (long b = 0; b < %lld; b += %d) {", (long long)full, lanes);
-        c->indent++;
-    }
+    else if (!open)
+        cg_line(c, "{");
+    c->indent += dims[2] > 1 || !open;
     index_line(c, dims, "b");
     for (int j = 0; j < lanes; j++)
         body(c, j);
-    if (dims[2] > 1)
-        cg_loops_close(c, 1);
+    cg_loops_close(c, dims[2] > 1 || !open);
     if (full < dims[2]) {
         cg_line(c, "for (long b = %lld; b < %lld; b++) {", (long long)full, (long long)dims[2]);
         c->indent++;
@@ -100,13 +101,16 @@ static void group_sums(cg_ctx *c, const int64_t *dims, int lanes, lane_body body
     cg_loops_close(c, open);
 }
 
-/* The loops over one group's elements, one at a time (`i` its index). Returns the loops
- * to close. */
+/* The loops over one group's elements, one at a time (`i` its index), or a block when
+ * the group has one element. Returns the loops to close. */
 static int group_open(cg_ctx *c, const int64_t *dims)
 {
     int open = outer_open(c, dims);
-    if (dims[2] > 1) {
-        cg_line(c, "for (long b = 0; b < %lld; b++) {", (long long)dims[2]);
+    if (dims[2] > 1 || !open) {
+        if (dims[2] > 1)
+            cg_line(c, "for (long b = 0; b < %lld; b++) {", (long long)dims[2]);
+        else
+            cg_line(c, "{");
         c->indent++;
         open++;
     }

@@ -220,7 +220,8 @@ nb_node *nb_argmin(nb_graph *g, nb_node *x, int axis, int keepdim);
  * 1. Padding counts as -inf and is at most half the kernel; ceil_mode rounds the output
  * size up (the last window starting inside the input or the left padding). A NaN in a
  * window gives NaN. The gradient goes to the element torch's CPU kernel picks: the first
- * of tied maxima (row-major), the last NaN; windows that overlap add up. */
+ * of tied maxima (row-major), the last NaN; windows that overlap add up. A dilated
+ * window whose taps all fall in the padding is an error (torch returns -inf there). */
 nb_node *nb_max_pool2d(nb_graph *g, nb_node *x, const int64_t *kernel, const int64_t *stride,
                        const int64_t *padding, const int64_t *dilation, int ceil_mode);
 /* Like F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad,

@@ -301,9 +301,10 @@ ir_node *ir_sum_to(ir_graph *g, ir_node *gx, const ir_node *x);
 
 /* The updates of a run: params[0..n) <- values[0..n) (nodes of g), then for each step
  * counter of a random node of g that is a parameter and that none of them writes,
- * counter <- counter + 1 (a node appended to g): each run draws new numbers without the
- * caller naming the update. Sets *params_out and *values_out to new arrays (the caller
- * frees them) and *n_out to their length. 0, or -1 with the error on g. */
+ * counter <- counter + 1 (a node appended to g, its origin past those of g's nodes):
+ * each run draws new numbers without the caller naming the update. Sets *params_out and
+ * *values_out to new arrays (the caller frees them) and *n_out to their length. 0, or -1
+ * with the error on g. */
 int ir_random_updates(ir_graph *g, ir_node *const *params, ir_node *const *values, int n,
                       ir_node ***params_out, ir_node ***values_out, int *n_out);
 

@@ -62,6 +62,21 @@ static int pooled_size(ir_graph *g, const ir_node *n, int rank, const int64_t *i
                             "smaller than the window (%lld elements); the output would be empty",
                             name, t, d, (long long)size, (long long)lo, (long long)hi,
                             (long long)span);
+        /* A dilated window that starts in the padding may have every tap there (taps
+         * -1 and 1 of one element): its maximum would have no element, and its argmax
+         * would index past the plane (torch returns -inf and an index out of range).
+         * Only windows that start before the input can: a later one has its first tap
+         * inside (the last one starts inside, as above). */
+        for (int64_t i = 0; dilated && i < o && i * s < lo; i++) {
+            int64_t start = i * s - lo, first = (-start + dil - 1) / dil; /* first tap >= 0 */
+            if (first >= k || start + first * dil >= size)
+                return ir_error(g,
+                                "%s: input %s: window %lld of spatial axis %d (kernel %lld, "
+                                "dilation %lld, padding %lld) holds only padding; its maximum "
+                                "would have no element",
+                                name, t, (long long)i, d, (long long)k, (long long)dil,
+                                (long long)lo);
+        }
         out[d] = o;
     }
     return 0;

@@ -46,9 +46,9 @@ int ir_random_updates(ir_graph *g, ir_node *const *params, ir_node *const *value
     }
     for (int i = 0; i < n; i++)
         p[i] = params[i], v[i] = values[i];
-    int count = n;
+    int count = n, first = g->n_nodes, top = 0;
     const ir_node *last = NULL; /* random nodes nearly always share one counter */
-    for (int id = 0; id < g->n_nodes; id++) {
+    for (int id = 0; id < first; id++) {
         ir_node *step = g->nodes[id]->op == IR_OP_RAND ? g->nodes[id]->in[0] : NULL;
         if (!step || step->op != IR_OP_PARAM || step == last)
             continue;
@@ -67,6 +67,13 @@ int ir_random_updates(ir_graph *g, ir_node *const *params, ir_node *const *value
         p[count] = step;
         v[count++] = next;
     }
+    /* g is a simplified copy whose nodes keep the user graph's ids as origins, which
+     * name the C's kernels and buffers: the nodes made here take origins past all of
+     * them, not the ids they got in g (those may be another node's origin). */
+    for (int id = 0; id < first; id++)
+        top = g->nodes[id]->origin > top ? g->nodes[id]->origin : top;
+    for (int id = first; id < g->n_nodes; id++)
+        g->nodes[id]->origin = ++top;
     *params_out = p;
     *values_out = v;
     *n_out = count;

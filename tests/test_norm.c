@@ -264,6 +264,45 @@ static void test_fused_backward(void **state)
     nb_graph_free(g);
 }
 
+/* Found by the random-graph test (tests/support/randgraph.c): groups of one element
+ * with no loop around them (x [3, 1] normalized over its last axis, and four groups of
+ * four channels) made norm_stats and norm_grad declare the element's index twice in
+ * one scope, C neither compiler takes. A group of one is x - mean = 0 exactly, so
+ * y = bias; loss = sum(y * x) has dloss/dx = y + x * 0 = bias (norm_grad's
+ * rstd * (gy - mean(gy) - 0) is 0). */
+static void test_one_element_groups(void **state)
+{
+    (void)state;
+    for (int b = 0; b < 2; b++)
+        for (int kind = 0; kind < 2; kind++) {
+            int64_t xs[2] = {kind ? 1 : 3, kind ? 4 : 1}, bs = xs[1];
+            nb_graph *g = nb_graph_new();
+            nb_node *x = nb_input(g, "x", NB_F64, 2, xs), *bias = nb_input(g, "b", NB_F64, 1, &bs);
+            nb_node *y = kind ? nb_group_norm(g, x, 4, NULL, bias, 0.25)
+                              : nb_layer_norm(g, x, 1, NULL, bias, 0.25);
+            nb_node *loss = nb_sum(g, nb_mul(g, y, x), NULL, 0, 0), *gx;
+            assert_int_equal(nb_grad(g, loss, &x, 1, &gx), 0);
+            nb_node *outs[2] = {y, gx};
+            nb_compile_options opt = {
+                .outputs = outs, .n_outputs = 2, .backend = b ? NB_BACKEND_CC : NB_BACKEND_TCC};
+            nb_program *p = nb_compile(g, &opt);
+            if (!p)
+                fail_msg("compile: %s", nb_graph_error(g));
+            const double xv[4] = {1.5, -2, 0.25, 3}, bv[4] = {0.5, -1, 2, 0.125};
+            assert_int_equal(nb_program_bind(p, "x", xv), 0);
+            assert_int_equal(nb_program_bind(p, "b", bv), 0);
+            assert_int_equal(nb_program_run(p), 0);
+            const double *yv = nb_program_output(p, 0), *gv = nb_program_output(p, 1);
+            for (int i = 0; i < (kind ? 4 : 3); i++) {
+                double want = bv[kind ? i : 0];
+                assert_true(yv[i] == want);
+                assert_true(gv[i] == want);
+            }
+            nb_program_free(p);
+            nb_graph_free(g);
+        }
+}
+
 /* A graph file whose norm_grad reads free statistics: its value is the formula with
  * those rows (worked out by hand below), and its gradient fails with an error that
  * says why (the rule computes the statistics from x). */
@@ -371,13 +410,10 @@ int main(void)
     if (!golden)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gradchecks),
-        cmocka_unit_test(test_train_step_4d),
-        cmocka_unit_test(test_train_step_1d),
-        cmocka_unit_test(test_threads_same_bits),
-        cmocka_unit_test(test_fused_backward),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_free_statistics),
+        cmocka_unit_test(test_gradchecks),      cmocka_unit_test(test_train_step_4d),
+        cmocka_unit_test(test_train_step_1d),   cmocka_unit_test(test_threads_same_bits),
+        cmocka_unit_test(test_fused_backward),  cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_free_statistics), cmocka_unit_test(test_one_element_groups),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gd_free(golden);

@@ -464,6 +464,21 @@ static void test_errors(void **state)
     g = graph_with(NB_F64, 2, s2, &x);
     expect_error(g, nb_adaptive_avg_pool2d(g, x, 1, 1),
                  "adaptive_avg_pool2d: input f64[5,6]; expected f32 or f64 of rank 3 or 4");
+    /* Found by the random-graph test (tests/support/randgraph.c): one column, padding 1
+     * and dilation 2 put the window's taps at -1 and 1, both padding; its argmax indexed
+     * past the plane (select and the gradient read and wrote another plane's element,
+     * or past the buffer). Two columns give tap 1 an element: it compiles. */
+    static const int64_t one_col[4] = {1, 1, 1, 1}, two_cols[4] = {1, 1, 1, 2};
+    g = graph_with(NB_F32, 4, one_col, &x);
+    expect_error(g,
+                 nb_max_pool2d(g, x, (const int64_t[]){3, 2}, (const int64_t[]){2, 2},
+                               (const int64_t[]){1, 1}, (const int64_t[]){1, 2}, 0),
+                 "max_pool2d: input f32[1,1,1,1]: window 0 of spatial axis 1 (kernel 2, "
+                 "dilation 2, padding 1) holds only padding; its maximum would have no element");
+    g = graph_with(NB_F32, 4, two_cols, &x);
+    assert_non_null(nb_max_pool2d(g, x, (const int64_t[]){3, 2}, (const int64_t[]){2, 2},
+                                  (const int64_t[]){1, 1}, (const int64_t[]){1, 2}, 0));
+    nb_graph_free(g);
     assert_null(nb_max_pool2d(NULL, NULL, k2, NULL, NULL, NULL, 0));
     assert_null(nb_adaptive_avg_pool2d(NULL, NULL, 1, 1));
 }

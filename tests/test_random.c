@@ -336,6 +336,43 @@ static void test_step_update_override(void **state)
     nb_graph_free(g);
 }
 
+/* Found by the random-graph test (tests/support/randgraph.c): the automatic update's
+ * nodes, made in the simplified copy, took their ids there as origins, which name the
+ * C's kernels and buffers, and an id could be the origin of another node still in the
+ * copy (nodes the outputs do not need are gone): two kernels of one name, a program
+ * neither compiler takes. Dead nodes between the rand and the kernels that follow move
+ * the collision over each kernel in turn; every program compiles, -x is exact, the
+ * numbers are those of steps 0 and 1, and the step ends at 2. */
+static void test_step_update_names(void **state)
+{
+    (void)state;
+    for (int dead = 0; dead < 8; dead++)
+        for (int b = 0; b < 2; b++) {
+            nb_graph *g = nb_graph_new();
+            int64_t n = 3;
+            nb_node *x = nb_input(g, "x", NB_F32, 1, &n);
+            nb_node *r = nb_rand(g, NB_F32, 1, &n);
+            for (int i = 0; i < dead; i++)
+                nb_exp(g, x);
+            nb_node *outs[] = {nb_neg(g, x), nb_mul(g, r, nb_scalar(g, NB_F32, 2.0)), nb_sin(g, x),
+                               nb_tanh(g, x)};
+            nb_program *p = compile(g, outs, 4, b ? NB_BACKEND_CC : NB_BACKEND_TCC, 1);
+            float xv[3] = {1, -2, 0.5f};
+            assert_int_equal(nb_program_bind(p, "x", xv), 0);
+            for (uint64_t step = 0; step < 2; step++) {
+                run(p);
+                const float *neg = nb_program_output(p, 0), *twice = nb_program_output(p, 1);
+                for (int i = 0; i < 3; i++) {
+                    assert_true(neg[i] == -xv[i]);
+                    assert_true(twice[i] == 2 * (float)ref_uniform(0, step, (uint64_t)i, NB_F32));
+                }
+            }
+            assert_true(step_of(p) == 2);
+            nb_program_free(p);
+            nb_graph_free(g);
+        }
+}
+
 /* ---- dropout ------------------------------------------------------------------------ */
 
 /* p = 0.3 over a million ones: about 30% zeros (sd 0.00046: the bound is 4 of them),
@@ -508,11 +545,17 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_philox_kat),         cmocka_unit_test(test_rand_values),
-        cmocka_unit_test(test_statistics),         cmocka_unit_test(test_same_bits),
-        cmocka_unit_test(test_checkpoint_resumes), cmocka_unit_test(test_step_update_override),
-        cmocka_unit_test(test_dropout_values),     cmocka_unit_test(test_dropout_gradient),
-        cmocka_unit_test(test_dropout_gradcheck),  cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_philox_kat),
+        cmocka_unit_test(test_rand_values),
+        cmocka_unit_test(test_statistics),
+        cmocka_unit_test(test_same_bits),
+        cmocka_unit_test(test_checkpoint_resumes),
+        cmocka_unit_test(test_step_update_override),
+        cmocka_unit_test(test_step_update_names),
+        cmocka_unit_test(test_dropout_values),
+        cmocka_unit_test(test_dropout_gradient),
+        cmocka_unit_test(test_dropout_gradcheck),
+        cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, tu_cc_cache_setup, tu_cc_cache_teardown);
 }

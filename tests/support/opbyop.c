@@ -160,6 +160,8 @@ static int make_key(const ir_node *n, ob_key *key)
     key->attr.window.ceil_mode = n->attr.window.ceil_mode;
     key->attr.window.count_include_pad = n->attr.window.count_include_pad;
     key->attr.window.divisor = n->attr.window.divisor;
+    key->attr.random.seed = n->attr.random.seed;
+    key->attr.random.offset = n->attr.random.offset;
     key->attr.pad.rank = n->attr.pad.rank;
     memcpy(key->attr.pad.lo, n->attr.pad.lo, sizeof key->attr.pad.lo);
     memcpy(key->attr.pad.hi, n->attr.pad.hi, sizeof key->attr.pad.hi);
@@ -351,6 +353,26 @@ static int compare(const char *what, const ir_node *x, const void *got, const vo
     return 0;
 }
 
+/* The value param takes after a run, when no update of the case writes it: the step
+ * counter of random nodes the run computed advances by one (nb_compile adds that
+ * update, ops_random.c); *next receives it and the result points there. Else NULL. */
+static const double *advanced(const rg_case *c, const ob_values *ref, const ir_node *param,
+                              double *next)
+{
+    const ir_graph *g = c->g;
+    for (int u = 0; u < c->n_updates; u++)
+        if (c->updates[u].param == param)
+            return NULL;
+    for (int id = 0; id < g->n_nodes && id < ref->n; id++) {
+        const ir_node *x = g->nodes[id];
+        if (x->op == IR_OP_RAND && x->in[0] == param && ref->v[id] && ref->v[param->id]) {
+            *next = *(const double *)ref->v[param->id] + 1;
+            return next;
+        }
+    }
+    return NULL;
+}
+
 int ob_check(const rg_case *c, nb_program *p, const ob_values *ref, char *err, size_t err_size)
 {
     char what[OB_NODE_SIZE];
@@ -371,6 +393,9 @@ int ob_check(const rg_case *c, nb_program *p, const ob_values *ref, char *err, s
     for (int i = 0; i < c->n_params; i++) {
         const ir_node *x = c->params[i].node;
         const void *want = c->params[i].data;
+        double next;
+        if (advanced(c, ref, x, &next))
+            want = &next;
         for (int u = 0; u < c->n_updates; u++)
             if (c->updates[u].param == x)
                 want = ref->v[c->updates[u].value->id];
@@ -394,6 +419,11 @@ int ob_advance(rg_case *c, const ob_values *ref)
                 if (!next[i])
                     goto fail;
             }
+    for (int i = 0; i < c->n_params; i++) {
+        double step;
+        if (advanced(c, ref, c->params[i].node, &step) && !(next[i] = copy_of(&step, sizeof step)))
+            goto fail;
+    }
     for (int i = 0; i < c->n_params; i++)
         if (next[i]) {
             free(c->params[i].data);

@@ -122,6 +122,10 @@ typedef struct sub {
     int n_pool;
     /* this subgraph's leaves are c->params[first_param..] and c->inputs[first_input..] */
     int first_param, first_input, n_leaf;
+    /* parameters with updates of their own (batch norm's running statistics): left out
+     * of the gradients and the updates drawn at the end */
+    nb_node *fixed[RG_MAX_POOL];
+    int n_fixed;
 } sub;
 
 static void push(sub *s, nb_node *x)
@@ -753,7 +757,7 @@ static nb_node *move_pool(sub *s)
     for (int d = 0; d < 2; d++) {
         int64_t n = xs[r - 2 + d];
         k[d] = 1 + pick(s->r, 3);
-        dil[d] = kind == 0 && chance(s->r, 30) ? 2 : 1;
+        dil[d] = kind == 0 && n >= 2 && chance(s->r, 30) ? 2 : 1; /* a tap inside */
         pad[d] = pick(s->r, k[d] / 2 + 1);
         st[d] = 1 + pick(s->r, 2);
         while (dil[d] * (k[d] - 1) + 1 > n + 2 * pad[d]) {
@@ -772,6 +776,295 @@ static nb_node *move_pool(sub *s)
                          chance(s->r, 20) ? 1 + pick(s->r, 5) : 0);
 }
 
+/* A divisor of n drawn at random. */
+static int64_t divisor(sub *s, int64_t n)
+{
+    int64_t ds[RG_MAX_NUMEL];
+    int k = 0;
+    for (int64_t d = 1; d <= n && k < RG_MAX_NUMEL; d++)
+        if (n % d == 0)
+            ds[k++] = d;
+    return ds[pick(s->r, k)];
+}
+
+/* ---- random numbers and normalisation --------------------------------------------- */
+
+/* Lists the step counter among the case's parameters when the first random node is
+ * about to be made, with a starting step: 0, a small count, or around 2^53 (where
+ * adding one stops changing it); now and then a value that counts as step 0
+ * (negative, not below 2^63) or one with a fraction (truncated). 0, or -1. */
+static int step_leaf(sub *s)
+{
+    rg_case *c = s->c;
+    if (c->rng_step)
+        return 0;
+    if (grow((void **)&c->params, &c->cap_params, c->n_params, sizeof *c->params))
+        return -1;
+    nb_node *step = nb_rng_step(s->g);
+    double *v = malloc(sizeof *v);
+    if (!step || !v) {
+        free(v);
+        return -1;
+    }
+    static const double special[] = {0, 9007199254740991.0, 9007199254740992.0, -1, 1e19, 2.5};
+    int k = pick(s->r, 10);
+    *v = k < 4 ? (double)pick(s->r, 1000) : special[k - 4];
+    c->params[c->n_params++] = (rg_leaf){step, v};
+    c->rng_step = step;
+    return 0;
+}
+
+/* rand or randn of a random shape (alone, or added to a pool node of that shape), or
+ * dropout of a pool node with p in {0, 0.2, 0.5, 1}, in training or not; now and then
+ * after nb_manual_seed, which starts a stream again (so nodes may repeat numbers). */
+static nb_node *move_random(sub *s)
+{
+    nb_graph *g = s->g;
+    if (step_leaf(s) != 0)
+        return NULL;
+    if (chance(s->r, 10))
+        nb_manual_seed(g, (uint64_t)pick(s->r, 3));
+    int k = pick(s->r, 4);
+    if (k == 3) {
+        static const double ps[] = {0, 0.2, 0.5, 1};
+        nb_node *x = any(s);
+        return nb_dropout(g, x, ps[pick(s->r, 4)], chance(s->r, 85));
+    }
+    nb_node *x = chance(s->r, 50) ? any(s) : NULL, *y;
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    if (x) {
+        rank = nb_node_rank(x);
+        memcpy(shape, nb_node_shape(x), (size_t)rank * sizeof *shape);
+    } else {
+        random_shape(s, 0, &rank, shape);
+    }
+    y = k == 0 ? nb_rand(g, s->dt, rank, shape) : nb_randn(g, s->dt, rank, shape);
+    return x ? nb_add(g, x, y) : y;
+}
+
+/* An optional per-feature tensor of the given shape (weight, bias): NULL or an
+ * operand. */
+static nb_node *maybe_operand(sub *s, int rank, const int64_t *shape)
+{
+    return chance(s->r, 40) ? NULL : operand(s, rank, shape);
+}
+
+/* A parameter of batch norm's running statistics: its own updates, no SGD. */
+static nb_node *running_stat(sub *s, int64_t channels, double lo, double hi)
+{
+    int is_param = chance(s->r, 70);
+    nb_node *x = leaf(s, is_param, s->dt, 1, &channels, lo, hi);
+    if (x && is_param && s->n_fixed < RG_MAX_POOL)
+        s->fixed[s->n_fixed++] = x;
+    return x;
+}
+
+/* Batch norm over x [N, C, ...]: in training (when a channel has more than one value)
+ * with or without running statistics, whose new values become updates of the
+ * parameters (or outputs); in eval with running statistics. */
+static nb_node *batch_norm(sub *s, nb_node *x, double eps)
+{
+    nb_graph *g = s->g;
+    int64_t c = nb_node_shape(x)[1];
+    int training = nb_node_numel(x) / c > 1 && chance(s->r, 70);
+    nb_node *rm = NULL, *rv = NULL, *new_rm = NULL, *new_rv = NULL;
+    if (!training || chance(s->r, 70)) {
+        rm = running_stat(s, c, -1, 1);
+        rv = running_stat(s, c, 0.25, 2); /* variances: positive */
+    }
+    nb_node *w = maybe_operand(s, 1, &c);
+    nb_node *b = maybe_operand(s, 1, &c);
+    double momentum = chance(s->r, 50) ? NB_BATCH_NORM_MOMENTUM : uniform(s->r, 0, 1);
+    nb_node *y = nb_batch_norm(g, x, rm, rv, w, b, training, momentum, eps, &new_rm, &new_rv);
+    nb_node *stats[2][2] = {{rm, new_rm}, {rv, new_rv}};
+    for (int i = 0; i < 2; i++) {
+        nb_node *p = stats[i][0], *v = stats[i][1];
+        int is_fixed = 0;
+        for (int j = 0; j < s->n_fixed; j++)
+            is_fixed |= s->fixed[j] == p;
+        if (!v)
+            continue;
+        if (is_fixed && chance(s->r, 70) && add_update(s->c, p, v))
+            return NULL;
+        if (chance(s->r, 30) && add_output(s->c, v))
+            return NULL;
+    }
+    return y;
+}
+
+/* Layer, group or batch norm of a pool node with random valid arguments. */
+static nb_node *move_norm(sub *s)
+{
+    nb_graph *g = s->g;
+    static const double epss[] = {NB_NORM_EPS, 1e-3, 0.1};
+    double eps = epss[pick(s->r, 3)];
+    int kind = pick(s->r, 4);
+    nb_node *x = at_least_rank(s, any(s), kind < 2 ? 1 : 2);
+    if (!x)
+        return NULL;
+    int rank = nb_node_rank(x);
+    const int64_t *xs = nb_node_shape(x);
+    if (kind < 2) {
+        int nr = 1 + pick(s->r, rank);
+        nb_node *w = maybe_operand(s, nr, xs + rank - nr);
+        nb_node *b = maybe_operand(s, nr, xs + rank - nr);
+        return nb_layer_norm(g, x, nr, w, b, eps);
+    }
+    if (kind == 3)
+        return batch_norm(s, x, eps);
+    int64_t c = xs[1];
+    nb_node *w = maybe_operand(s, 1, &c);
+    nb_node *b = maybe_operand(s, 1, &c);
+    return nb_group_norm(g, x, (int)divisor(s, c), w, b, eps);
+}
+
+/* ---- i32 arithmetic, padding, scatters -------------------------------------------- */
+
+/* i32 arithmetic on a pool node truncated to integers (x * 4 cast to i32): wrapping add,
+ * sub and mul (a product by 2^30 wraps now and then), floor division and remainder by
+ * a divisor of either sign that is never zero; the result cast back (and now and then
+ * an output itself, compared exactly). */
+static nb_node *move_int(sub *s)
+{
+    nb_graph *g = s->g;
+    nb_node *x = any(s);
+    nb_node *four = nb_scalar(g, s->dt, 4.0);
+    nb_node *a = nb_cast(g, nb_mul(g, x, four), NB_I32), *b;
+    if (!a)
+        return NULL;
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    broadcast_partner(s, nb_node_rank(a), nb_node_shape(a), &rank, shape);
+    int k = pick(s->r, 5);
+    if (k >= 3) {
+        /* a divisor in [1, 6), negated now and then */
+        b = leaf(s, 0, NB_I32, rank, shape, 1, 6);
+        if (chance(s->r, 40))
+            b = nb_mul(g, b, nb_scalar(g, NB_I32, -1));
+    } else if (chance(s->r, 15)) {
+        b = nb_scalar(g, NB_I32, 1 << 30);
+    } else {
+        b = leaf(s, 0, NB_I32, rank, shape, -20, 20);
+    }
+    if (chance(s->r, 50) && k < 3) {
+        nb_node *t = a;
+        a = b;
+        b = t;
+    }
+    nb_node *y = k == 0   ? nb_add(g, a, b)
+                 : k == 1 ? nb_sub(g, a, b)
+                 : k == 2 ? nb_mul(g, a, b)
+                 : k == 3 ? nb_floor_div(g, a, b)
+                          : nb_remainder(g, a, b);
+    if (chance(s->r, 20))
+        add_output(s->c, y);
+    return nb_cast(g, y, s->dt);
+}
+
+/* F.pad of x over up to all its axes: constant (value in [-1, 1), negative pads crop as
+ * long as an element is left) or reflect (each pad below its axis' size). */
+static nb_node *move_pad(sub *s)
+{
+    nb_node *x = at_least_rank(s, any(s), 1);
+    if (!x)
+        return NULL;
+    int rank = nb_node_rank(x), n = 1 + pick(s->r, rank), reflect = chance(s->r, 40);
+    const int64_t *xs = nb_node_shape(x);
+    int64_t pads[2 * NB_MAX_RANK], numel = 1;
+    for (int d = 0; d < rank; d++) {
+        int64_t size = xs[rank - 1 - d];
+        if (d < n) {
+            int64_t *p = pads + 2 * d;
+            for (int j = 0; j < 2; j++)
+                p[j] = reflect ? pick(s->r, (int)(size < 3 ? size : 3))
+                               : pick(s->r, 3) - (chance(s->r, 20) ? 1 + pick(s->r, 2) : 0);
+            while (size + p[0] + p[1] < 1)
+                p[p[0] < p[1] ? 0 : 1]++; /* a crop leaves an element */
+            size += p[0] + p[1];
+        }
+        numel *= size;
+    }
+    if (numel > RG_MAX_NUMEL * 2)
+        return nb_relu(s->g, x);
+    return nb_pad(s->g, x, 2 * n, pads, reflect ? NB_PAD_REFLECT : NB_PAD_CONSTANT,
+                  reflect ? 0.0 : uniform(s->r, -1, 1));
+}
+
+/* scatter_add or index_add into a pool node along a random axis: 1 to 3 positions along
+ * it, each index in range (repeats add up in order), the source a new operand. */
+static nb_node *move_scatter(sub *s)
+{
+    nb_node *x = at_least_rank(s, any(s), 1);
+    if (!x)
+        return NULL;
+    int rank = nb_node_rank(x), axis = pick(s->r, rank);
+    int64_t shape[NB_MAX_RANK], n = 1 + pick(s->r, 3), size = nb_node_shape(x)[axis];
+    memcpy(shape, nb_node_shape(x), (size_t)rank * sizeof *shape);
+    shape[axis] = n;
+    int where = chance(s->r, 30) ? axis - rank : axis;
+    if (chance(s->r, 50)) {
+        nb_node *index = leaf(s, 0, NB_I32, rank, shape, 0, (double)size);
+        nb_node *src = operand(s, rank, shape);
+        return nb_scatter_add(s->g, x, where, index, src);
+    }
+    nb_node *index = leaf(s, 0, NB_I32, 1, &n, 0, (double)size);
+    nb_node *src = operand(s, rank, shape);
+    return nb_index_add(s->g, x, where, index, src);
+}
+
+/* conv1d (x of rank 3) or conv2d and conv_transpose2d (rank 4) of a pool node: channel
+ * groups a divisor of C, 1 or 2 output channels a group, kernels of 1 to 3 taps per
+ * axis, strides 1 or 2, dilation 1 or 2, padding (or padding="same", or an
+ * output_padding) chosen so that the result has at least one element per axis; the
+ * weight a new operand, the bias one or none. */
+static nb_node *move_conv(sub *s)
+{
+    nb_graph *g = s->g;
+    nb_node *x = at_least_rank(s, any(s), 3);
+    if (!x)
+        return NULL;
+    int r = nb_node_rank(x), spatial = r - 2, transposed = r == 4 && chance(s->r, 35);
+    const int64_t *xs = nb_node_shape(x);
+    int64_t c = xs[1], groups = divisor(s, c), per = 1 + pick(s->r, 2), oc = groups * per;
+    nb_conv_options o = {.groups = (int)groups};
+    int64_t ws[4] = {transposed ? c : oc, transposed ? per : c / groups, 1, 1};
+    for (int d = 0; d < spatial; d++) {
+        int64_t n = xs[2 + d], k = 1 + pick(s->r, 3), st = 1 + pick(s->r, 2);
+        int64_t dil = chance(s->r, 25) ? 2 : 1, pad;
+        if (transposed) {
+            int64_t op = pick(s->r, (int)(st > dil ? st : dil));
+            int64_t most = ((n - 1) * st + dil * (k - 1) + op) / 2;
+            pad = pick(s->r, (int)((k / 2 < most ? k / 2 : most) + 1));
+            o.output_padding[d] = op <= pad + st - 1 ? op : 0;
+        } else {
+            while (dil * (k - 1) + 1 > n + 2 * (k / 2) && (dil > 1 || k > 1))
+                dil > 1 ? dil-- : k--; /* the window fits with the most padding */
+            pad = pick(s->r, (int)(k / 2 + 1));
+            while (dil * (k - 1) + 1 > n + 2 * pad)
+                pad++;
+        }
+        ws[2 + d] = k;
+        o.stride[d] = st;
+        o.dilation[d] = dil;
+        o.padding[d] = pad;
+    }
+    if (!transposed && chance(s->r, 15)) {
+        /* padding="same": stride 1, padding 0 */
+        memset(o.stride, 0, sizeof o.stride);
+        memset(o.padding, 0, sizeof o.padding);
+        o.padding_same = 1;
+    }
+    nb_node *w = operand(s, r, ws);
+    nb_node *b = maybe_operand(s, 1, &oc);
+    nb_node *y = transposed ? nb_conv_transpose2d(g, x, w, b, &o)
+                 : r == 3   ? nb_conv1d(g, x, w, b, &o)
+                            : nb_conv2d(g, x, w, b, &o);
+    if (y && nb_node_numel(y) > RG_MAX_NUMEL * 2)
+        return nb_sum(g, y, NULL, 0, 0);
+    return y;
+}
+
 typedef nb_node *(*move_fn)(sub *s);
 
 /* Each family with a weight: how often it is drawn. */
@@ -779,8 +1072,9 @@ static const struct {
     move_fn fn;
     int weight;
 } moves[] = {
-    {move_unary, 5}, {move_binary, 5}, {move_reduce, 3}, {move_shape, 4}, {move_matmul, 2},
-    {move_loss, 2},  {move_index, 1},  {move_cast, 1},   {move_pool, 1},
+    {move_unary, 5}, {move_binary, 5}, {move_reduce, 3}, {move_shape, 4},   {move_matmul, 2},
+    {move_loss, 2},  {move_index, 1},  {move_cast, 1},   {move_pool, 1},    {move_random, 1},
+    {move_norm, 1},  {move_int, 1},    {move_pad, 1},    {move_scatter, 1}, {move_conv, 1},
 };
 
 static nb_node *move_any(sub *s)
@@ -799,13 +1093,19 @@ static nb_node *move_any(sub *s)
 
 /* ---- gradients, outputs, updates -------------------------------------------------- */
 
-/* The parameters of this subgraph. */
+/* The parameters of this subgraph but the step counter and those with updates of their
+ * own. */
 static int sub_params(sub *s, nb_node **ps)
 {
     int n = 0;
-    for (int i = s->first_param; i < s->c->n_params && n < RG_MAX_POOL; i++)
-        if (nb_node_dtype(s->c->params[i].node) == s->dt)
-            ps[n++] = s->c->params[i].node;
+    for (int i = s->first_param; i < s->c->n_params && n < RG_MAX_POOL; i++) {
+        nb_node *p = s->c->params[i].node;
+        int is_fixed = p == s->c->rng_step;
+        for (int j = 0; j < s->n_fixed; j++)
+            is_fixed |= s->fixed[j] == p;
+        if (nb_node_dtype(p) == s->dt && !is_fixed)
+            ps[n++] = p;
+    }
     return n;
 }
 

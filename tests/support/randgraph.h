@@ -48,6 +48,10 @@ typedef struct rg_case {
     nb_update *updates;
     int n_updates, cap_updates;
     int n_subgraphs; /* also the prefix of leaf names: "s3.x1" */
+    /* The random nodes' step counter (NB_RNG_STEP_NAME), listed among params with its
+     * starting value once a random node is made, NULL before: nb_compile adds its
+     * update step + 1 itself (opbyop.c expects it), and no subgraph updates it. */
+    nb_node *rng_step;
 } rg_case;
 
 /* A case with an empty graph. 0, or -1 when out of memory. */
