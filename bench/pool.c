@@ -10,42 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_program.h"
 #include "bench_util.h"
 #include "nabla.h"
-
-#define ROUND_SECONDS 0.2
-#define ROUNDS_MAX 64
-
-static void run_program(nb_program *p)
-{
-    if (nb_program_run(p) != 0) {
-        fprintf(stderr, "run: %s\n", nb_program_error(p));
-        exit(1);
-    }
-}
-
-static void time_it(nb_program *p, int rounds, double *min, double *median)
-{
-    double per[ROUNDS_MAX];
-    long calls = 1;
-    run_program(p);
-    for (;;) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            run_program(p);
-        if (bench_seconds() - t > ROUND_SECONDS / 4 || calls > (1L << 30))
-            break;
-        calls *= 2;
-    }
-    calls *= 4;
-    for (int r = 0; r < rounds; r++) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            run_program(p);
-        per[r] = (bench_seconds() - t) / (double)calls;
-    }
-    bench_min_median(per, rounds, min, median);
-}
 
 static void fill(float *x, int64_t n, uint64_t seed)
 {
@@ -92,7 +59,7 @@ static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
         nb_program_bind(p, "x", x);
         nb_program_bind(p, "gy", gy);
         double min, med;
-        time_it(p, rounds, &min, &med);
+        bench_time(bench_run_program, p, rounds, CLOCK_MONOTONIC, &min, &med);
         printf("  nabla %-4s min %10.2f us  median %10.2f us\n", b ? "cc" : "tcc", min * 1e6,
                med * 1e6);
         nb_program_free(p);
@@ -110,7 +77,7 @@ int main(int argc, char **argv)
             bench_parse_int(argv[i + 1], 1, 64, &threads) == 0)
             i++;
         else if (i + 1 < argc && strcmp(argv[i], "--repeat") == 0 &&
-                 bench_parse_int(argv[i + 1], 1, ROUNDS_MAX, &rounds) == 0)
+                 bench_parse_int(argv[i + 1], 1, BENCH_ROUNDS_MAX, &rounds) == 0)
             i++;
         else {
             fprintf(stderr, "usage: %s [--threads N] [--repeat N]\n", argv[0]);

@@ -28,40 +28,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_program.h"
 #include "bench_util.h"
 #include "nabla.h"
 
 #define BENCH_ROUNDS_DEFAULT 5
-#define BENCH_ROUND_SECONDS 0.2
-#define BENCH_ROUNDS_MAX 64
 #define AXIS0_N 1024
-
-typedef void (*bench_fn)(void *arg);
-
-/* Times fn(arg): rounds of as many calls as fill BENCH_ROUND_SECONDS; min and median
- * seconds per call. */
-static void time_it(bench_fn fn, void *arg, int rounds, double *min, double *median)
-{
-    double per[BENCH_ROUNDS_MAX];
-    long calls = 1;
-    fn(arg); /* warm caches and pages */
-    for (;;) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            fn(arg);
-        if (bench_seconds() - t > BENCH_ROUND_SECONDS / 4 || calls > (1L << 30))
-            break;
-        calls *= 2;
-    }
-    calls *= 4;
-    for (int r = 0; r < rounds; r++) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            fn(arg);
-        per[r] = (bench_seconds() - t) / (double)calls;
-    }
-    bench_min_median(per, rounds, min, median);
-}
 
 static void report(const char *label, double min, double median, double base_min)
 {
@@ -116,14 +88,6 @@ static void axis0_rows(void *p)
     }
 }
 
-static void run_program(void *p)
-{
-    if (nb_program_run(p) != 0) {
-        fprintf(stderr, "run: %s\n", nb_program_error(p));
-        exit(1);
-    }
-}
-
 static const char *const backend_names[2] = {"tcc", "cc"};
 
 static nb_program *compile(nb_graph *g, nb_node **outs, int n_outs, const nb_update *u, int n_u,
@@ -168,7 +132,7 @@ static void time_with_grad(int rounds, nb_graph *g, nb_node *y, nb_node *l, nb_n
     for (int i = 0; i < 2; i++)
         nb_program_bind(p, names[i], data[i]);
     double min, med;
-    time_it(run_program, p, rounds, &min, &med);
+    bench_time(bench_run_program, p, rounds, CLOCK_MONOTONIC, &min, &med);
     char label[64];
     if (y)
         snprintf(label, sizeof label, "nabla %s (%d kernels)", backend_names[b], kernel_count(p));
@@ -189,9 +153,9 @@ static void bench_axis0(int rounds)
     axis0_arg cols = {x, y}, rows = {x, z};
     double bmin, bmed, min, med;
     printf("axis0: sum over axis 0 of f32[%d,%d]\n", AXIS0_N, AXIS0_N);
-    time_it(axis0_columns, &cols, rounds, &bmin, &bmed);
+    bench_time(axis0_columns, &cols, rounds, CLOCK_MONOTONIC, &bmin, &bmed);
     report("column-outer loop (before)", bmin, bmed, 0);
-    time_it(axis0_rows, &rows, rounds, &min, &med);
+    bench_time(axis0_rows, &rows, rounds, CLOCK_MONOTONIC, &min, &med);
     report("row-outer loop (now)", min, med, bmin);
     if (memcmp(y, z, sizeof y) != 0)
         printf("  MISMATCH between the two loops\n");
@@ -201,7 +165,7 @@ static void bench_axis0(int rounds)
         nb_node *s = nb_sum(g, nb_input(g, "x", NB_F32, 2, shape), &axis, 1, 0);
         nb_program *p = compile(g, &s, 1, NULL, 0, (nb_backend)b);
         nb_program_bind(p, "x", x);
-        time_it(run_program, p, rounds, &min, &med);
+        bench_time(bench_run_program, p, rounds, CLOCK_MONOTONIC, &min, &med);
         char label[64];
         snprintf(label, sizeof label, "nabla %s", backend_names[b]);
         report(label, min, med, bmin);
@@ -312,7 +276,7 @@ static void bench_linear(int rounds)
         nb_program_set_param(p, "w", w, sizeof(float) * LIN_IN * LIN_OUT);
         nb_program_set_param(p, "b", bias, sizeof bias);
         double min, med;
-        time_it(run_program, p, rounds, &min, &med);
+        bench_time(bench_run_program, p, rounds, CLOCK_MONOTONIC, &min, &med);
         char label[64];
         snprintf(label, sizeof label, "nabla %s", backend_names[b]);
         report(label, min, med, 0);
@@ -376,7 +340,7 @@ static void bench_mlp(int rounds)
         nb_program_bind(prog, "y", labels);
         nb_program_bind(prog, "lr", &lr);
         double min, med;
-        time_it(run_program, prog, rounds, &min, &med);
+        bench_time(bench_run_program, prog, rounds, CLOCK_MONOTONIC, &min, &med);
         char label[64];
         snprintf(label, sizeof label, "nabla %s", backend_names[b]);
         report(label, min, med, 0);
