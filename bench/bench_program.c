@@ -6,6 +6,16 @@
 
 #include "nabla.h"
 
+nb_program *bench_compile(nb_graph *g, const nb_compile_options *opt)
+{
+    nb_program *p = nb_compile(g, opt);
+    if (!p) {
+        fprintf(stderr, "compile: %s\n", nb_graph_error(g));
+        exit(1);
+    }
+    return p;
+}
+
 void bench_run_program(void *program)
 {
     if (nb_program_run(program) != 0) {

@@ -2,6 +2,10 @@
 #ifndef NABLA_BENCH_PROGRAM_H
 #define NABLA_BENCH_PROGRAM_H
 
+#include "nabla.h"
+
+/* nb_compile(g, opt), or prints the graph's error ("compile: ...") and exits with 1. */
+nb_program *bench_compile(nb_graph *g, const nb_compile_options *opt);
 /* Runs the nb_program `program`, or prints its error ("run: ...") and exits with 1: a
  * void (*)(void *) for bench_time. */
 void bench_run_program(void *program);

@@ -30,6 +30,14 @@ void bench_min_median(double *v, int n, double *min, double *median)
     *median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+void bench_fill(float *x, int64_t n, uint64_t seed)
+{
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
+    }
+}
+
 void bench_time(void (*fn)(void *), void *arg, int rounds, clockid_t clock, double *min,
                 double *median)
 {

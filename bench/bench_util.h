@@ -4,6 +4,7 @@
 #ifndef NABLA_BENCH_UTIL_H
 #define NABLA_BENCH_UTIL_H
 
+#include <stdint.h>
 #include <time.h>
 
 /* The seconds one round of bench_time takes, about, and the most rounds it takes. */
@@ -18,6 +19,9 @@ double bench_seconds(void);
 /* Sorts the n > 0 samples of v in place and gives their minimum and median (the mean
  * of the two middle samples when n is even). */
 void bench_min_median(double *v, int n, double *min, double *median);
+/* Fills x[0..n) with the values in [-0.5, 0.5) of a linear congruential generator
+ * started at seed: the same inputs on every run. */
+void bench_fill(float *x, int64_t n, uint64_t seed);
 /* Times fn(arg) on the clock `clock` (see bench_clock_seconds): one call to warm caches
  * and pages, then rounds (1 to BENCH_ROUNDS_MAX) rounds of as many calls as take about
  * BENCH_ROUND_SECONDS; the minimum and median seconds per call over the rounds. */

@@ -34,14 +34,6 @@ static const layer layers[2] = {
     {"conv2", {64, 32, 14, 14}, {64, 32, 3, 3}, 1},
 };
 
-static void fill(float *x, int64_t n, uint64_t seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
-    }
-}
-
 static int64_t numel(const int64_t *s, int r)
 {
     int64_t n = 1;
@@ -81,7 +73,7 @@ static int bench_layer(const layer *l, int grads, nb_backend b, int threads, int
     }
     int64_t nx = numel(l->x, 4), nw = numel(l->w, 4), ny = numel(nb_node_shape(y), 4);
     float *data = malloc(sizeof(float) * (size_t)(nx + nw + l->w[0] + ny));
-    fill(data, nx + nw + l->w[0] + ny, 1);
+    bench_fill(data, nx + nw + l->w[0] + ny, 1);
     nb_program_bind(p, "x", data);
     nb_program_bind(p, "w", data + nx);
     nb_program_bind(p, "b", data + nx + nw);

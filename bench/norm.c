@@ -21,14 +21,6 @@
 /* The clock the timings read: wall time, or the process's CPU time (--cpu). */
 static clockid_t clock_id = CLOCK_MONOTONIC;
 
-static void fill(float *x, int64_t n, uint64_t seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
-    }
-}
-
 /* Which graph a case builds. */
 typedef enum norm_case { CASE_LAYER, CASE_LAYER_CHAIN, CASE_BATCH } norm_case;
 
@@ -67,15 +59,11 @@ static void bench_case(const char *label, norm_case kind, int rank, const int64_
                                   .n_outputs = 4,
                                   .backend = be ? NB_BACKEND_CC : NB_BACKEND_TCC,
                                   .threads = threads};
-        nb_program *p = nb_compile(g, &opt);
-        if (!p) {
-            fprintf(stderr, "compile: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        nb_program *p = bench_compile(g, &opt);
         int64_t n = nb_node_numel(x);
         float *vx = malloc((size_t)n * sizeof *vx), *vg = malloc((size_t)n * sizeof *vg);
-        fill(vx, n, 1);
-        fill(vg, n, 2);
+        bench_fill(vx, n, 1);
+        bench_fill(vg, n, 2);
         nb_program_bind(p, "x", vx);
         nb_program_bind(p, "gy", vg);
         double min, median;

@@ -14,14 +14,6 @@
 #include "bench_util.h"
 #include "nabla.h"
 
-static void fill(float *x, int64_t n, uint64_t seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
-    }
-}
-
 static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
 {
     int64_t n = shape[0] * shape[1] * shape[2] * shape[3];
@@ -29,8 +21,8 @@ static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
     float *x = malloc(sizeof(float) * (size_t)n), *gy = malloc(sizeof(float) * (size_t)n / 4);
     if (!x || !gy)
         exit(1);
-    fill(x, n, 1);
-    fill(gy, n / 4, 2);
+    bench_fill(x, n, 1);
+    bench_fill(gy, n / 4, 2);
     printf("%s 2x2: f32[%lld,%lld,%lld,%lld], forward + backward\n",
            avg ? "avg_pool2d" : "max_pool2d", (long long)shape[0], (long long)shape[1],
            (long long)shape[2], (long long)shape[3]);
@@ -51,11 +43,7 @@ static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
                                   .n_outputs = 2,
                                   .backend = b ? NB_BACKEND_CC : NB_BACKEND_TCC,
                                   .threads = threads};
-        nb_program *p = nb_compile(g, &opt);
-        if (!p) {
-            fprintf(stderr, "compile: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        nb_program *p = bench_compile(g, &opt);
         nb_program_bind(p, "x", x);
         nb_program_bind(p, "gy", gy);
         double min, med;

@@ -43,14 +43,6 @@ static void report(const char *label, double min, double median, double base_min
     printf("\n");
 }
 
-static void fill(float *x, int64_t n, uint64_t seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
-    }
-}
-
 /* ---- axis 0 ---------------------------------------------------------------------- */
 
 typedef struct axis0_arg {
@@ -99,12 +91,7 @@ static nb_program *compile(nb_graph *g, nb_node **outs, int n_outs, const nb_upd
                               .n_updates = n_u,
                               .backend = backend,
                               .keep_plan = 1};
-    nb_program *p = nb_compile(g, &opt);
-    if (!p) {
-        fprintf(stderr, "compile: %s\n", nb_graph_error(g));
-        exit(1);
-    }
-    return p;
+    return bench_compile(g, &opt);
 }
 
 /* The kernels of p's plan (a line each). */
@@ -149,7 +136,7 @@ static void bench_axis0(int rounds)
     float *x = malloc(sizeof(float) * AXIS0_N * AXIS0_N), y[AXIS0_N], z[AXIS0_N];
     if (!x)
         exit(1);
-    fill(x, AXIS0_N * AXIS0_N, 1);
+    bench_fill(x, AXIS0_N * AXIS0_N, 1);
     axis0_arg cols = {x, y}, rows = {x, z};
     double bmin, bmed, min, med;
     printf("axis0: sum over axis 0 of f32[%d,%d]\n", AXIS0_N, AXIS0_N);
@@ -186,7 +173,7 @@ static void bench_ce(int rounds, int64_t n, int64_t classes)
     int32_t *labels = malloc(sizeof(int32_t) * (size_t)n);
     if (!logits || !labels)
         exit(1);
-    fill(logits, n * classes, 2);
+    bench_fill(logits, n * classes, 2);
     for (int64_t i = 0; i < n; i++)
         labels[i] = (int32_t)((i * 7) % classes);
     printf("ce%lldx%lld: cross-entropy forward + gradient for the logits\n", (long long)n,
@@ -219,8 +206,8 @@ static void bench_softmax(int rounds, int log_sum)
     float *gy = malloc(sizeof(float) * SM_ROWS * SM_COLS);
     if (!x || !gy)
         exit(1);
-    fill(x, SM_ROWS * SM_COLS, 8);
-    fill(gy, SM_ROWS * SM_COLS, 9);
+    bench_fill(x, SM_ROWS * SM_COLS, 8);
+    bench_fill(gy, SM_ROWS * SM_COLS, 9);
     printf("%s: over the last axis of f32[%d,%d], forward + gradient\n",
            log_sum ? "logsumexp" : "softmax", SM_ROWS, SM_COLS);
     static const char *const names[2] = {"x", "gy"};
@@ -253,10 +240,10 @@ static void bench_linear(int rounds)
     float *w = malloc(sizeof(float) * LIN_IN * LIN_OUT), bias[LIN_OUT];
     if (!x || !gy || !w)
         exit(1);
-    fill(x, LIN_BATCH * LIN_IN, 3);
-    fill(gy, LIN_BATCH * LIN_OUT, 4);
-    fill(w, LIN_IN * LIN_OUT, 5);
-    fill(bias, LIN_OUT, 6);
+    bench_fill(x, LIN_BATCH * LIN_IN, 3);
+    bench_fill(gy, LIN_BATCH * LIN_OUT, 4);
+    bench_fill(w, LIN_IN * LIN_OUT, 5);
+    bench_fill(bias, LIN_OUT, 6);
     printf("linear: relu(x w + b), x [%d,%d], w [%d,%d], forward + backward\n", LIN_BATCH, LIN_IN,
            LIN_IN, LIN_OUT);
     for (int b = 0; b < 2; b++) {
@@ -310,7 +297,7 @@ static void bench_mlp(int rounds)
     int32_t labels[MLP_BATCH];
     if (!x)
         exit(1);
-    fill(x, MLP_BATCH * MLP_IN, 7);
+    bench_fill(x, MLP_BATCH * MLP_IN, 7);
     for (int i = 0; i < MLP_BATCH; i++)
         labels[i] = (i * 3) % MLP_CLASSES;
     printf("mlp: Fashion-MNIST training step (784-256-128-10, Adam, batch %d)\n", MLP_BATCH);
