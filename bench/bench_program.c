@@ -6,6 +6,14 @@
 
 #include "nabla.h"
 
+void bench_grad(nb_graph *g, nb_node *y, nb_node *const *xs, int n, nb_node **grads)
+{
+    if (nb_grad(g, y, xs, n, grads) != 0) {
+        fprintf(stderr, "grad: %s\n", nb_graph_error(g));
+        exit(1);
+    }
+}
+
 nb_program *bench_compile(nb_graph *g, const nb_compile_options *opt)
 {
     nb_program *p = nb_compile(g, opt);

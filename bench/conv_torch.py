@@ -16,16 +16,14 @@ Run with Debian's interpreter, which has python3-torch 1.13:
 import torch
 import torch.nn.functional as F
 
-from torch_bench import parse_args, time_it, report
+from torch_bench import start, time_it, report
 
 # name, x shape, weight shape, padding
 LAYERS = [("conv1", (64, 1, 28, 28), (32, 1, 3, 3), 1), ("conv2", (64, 32, 14, 14), (64, 32, 3, 3), 1)]
 
 
 def main():
-    args = parse_args(__doc__, 2)
-    torch.manual_seed(0)
-    print("torch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
+    args = start(__doc__, 2)
     for name, xs, ws, pad in LAYERS:
         x = torch.randn(xs, requires_grad=True)
         w = torch.randn(ws, requires_grad=True)

@@ -51,10 +51,7 @@ static void bench_case(const char *label, norm_case kind, int rank, const int64_
         nb_node *loss = nb_sum(g, nb_mul(g, y, gy), NULL, 0, 0);
         nb_node *wrt[3] = {x, w, b}, *outs[4];
         outs[0] = y;
-        if (nb_grad(g, loss, wrt, 3, outs + 1) != 0) {
-            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        bench_grad(g, loss, wrt, 3, outs + 1);
         nb_compile_options opt = {.outputs = outs,
                                   .n_outputs = 4,
                                   .backend = be ? NB_BACKEND_CC : NB_BACKEND_TCC,

@@ -35,10 +35,7 @@ static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
                          : nb_max_pool2d(g, xn, k, NULL, NULL, NULL, 0);
         nb_node *l = nb_sum(g, nb_mul(g, y, gn), NULL, 0, 0);
         nb_node *outs[2] = {y, NULL};
-        if (nb_grad(g, l, &xn, 1, &outs[1]) != 0) {
-            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        bench_grad(g, l, &xn, 1, &outs[1]);
         nb_compile_options opt = {.outputs = outs,
                                   .n_outputs = 2,
                                   .backend = b ? NB_BACKEND_CC : NB_BACKEND_TCC,

@@ -9,13 +9,11 @@ same way (min and median microseconds per call over --repeat rounds of about 0.2
 import torch
 import torch.nn.functional as F
 
-from torch_bench import parse_args, time_it
+from torch_bench import start, time_it
 
 
 def main():
-    args = parse_args(__doc__, 2)
-    torch.manual_seed(0)
-    print("torch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
+    args = start(__doc__, 2)
     for name, fn in (("max_pool2d", F.max_pool2d), ("avg_pool2d", F.avg_pool2d)):
         for shape in ((64, 32, 28, 28), (64, 64, 14, 14)):
             x = (torch.rand(*shape) - 0.5).requires_grad_()

@@ -111,10 +111,7 @@ static void time_with_grad(int rounds, nb_graph *g, nb_node *y, nb_node *l, nb_n
                            const char *const names[2], const void *const data[2], int b)
 {
     nb_node *outs[2] = {y ? y : l, NULL};
-    if (nb_grad(g, l, &x, 1, &outs[1]) != 0) {
-        fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-        exit(1);
-    }
+    bench_grad(g, l, &x, 1, &outs[1]);
     nb_program *p = compile(g, outs, 2, NULL, 0, (nb_backend)b);
     for (int i = 0; i < 2; i++)
         nb_program_bind(p, names[i], data[i]);
@@ -253,10 +250,7 @@ static void bench_linear(int rounds)
         nb_node *y = nb_relu(g, nb_add(g, nb_matmul(g, in, wp), bp));
         nb_node *l = nb_sum(g, nb_mul(g, y, nb_input(g, "gy", NB_F32, 2, ys)), NULL, 0, 0);
         nb_node *xsn[3] = {in, wp, bp}, *outs[4] = {y};
-        if (nb_grad(g, l, xsn, 3, outs + 1) != 0) {
-            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        bench_grad(g, l, xsn, 3, outs + 1);
         nb_program *p = compile(g, outs, 4, NULL, 0, (nb_backend)b);
         nb_program_bind(p, "x", x);
         nb_program_bind(p, "gy", gy);

@@ -18,13 +18,11 @@ spinning (it makes PyTorch slower at 2 threads, see docs/performance.md):
 import torch
 import torch.nn.functional as F
 
-from torch_bench import parse_args, time_it, report
+from torch_bench import start, time_it, report
 
 
 def main():
-    args = parse_args(__doc__, 1)
-    torch.manual_seed(0)
-    print("torch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
+    args = start(__doc__, 1)
 
     x = torch.rand(1024, 1024) - 0.5
     print("axis0: sum over axis 0 of f32[1024,1024]")

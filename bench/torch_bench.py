@@ -1,5 +1,6 @@
-"""What the PyTorch baselines of bench/ share: the command line's --repeat and --threads,
-and the timing of a function the way bench/bench_util.c's bench_time times one.
+"""What the PyTorch baselines of bench/ share: the command line's --repeat and --threads
+and the header line they print, the timing of a function the way bench/bench_util.c's
+bench_time times one, and a case's line.
 
 The scripts run as `/usr/bin/python3 bench/x_torch.py`, so this module is found in the
 script's directory (sys.path[0])."""
@@ -12,15 +13,17 @@ import torch
 ROUND_SECONDS = 0.2
 
 
-def parse_args(doc, threads):
+def start(doc, threads):
     """Parses --repeat N (rounds, default 5) and --threads N (torch threads, default
-    `threads`), with the first paragraph of `doc` as the description, and sets torch's
-    thread count."""
+    `threads`), with the first paragraph of `doc` as the description; sets torch's thread
+    count and seed 0 and prints the line "torch VERSION, N threads". Gives the arguments."""
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")
     p.add_argument("--threads", type=int, default=threads, help="torch threads (default %d)" % threads)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    print("torch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
     return args
 
 
