@@ -16,12 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_program.h"
 #include "bench_util.h"
 #include "nabla.h"
 
 #define BENCH_ROUNDS_DEFAULT 5
-#define BENCH_ROUND_SECONDS 0.2
-#define BENCH_ROUNDS_MAX 64
 #define BENCH_CASES 4
 
 typedef struct layer {
@@ -35,44 +34,12 @@ static const layer layers[2] = {
     {"conv2", {64, 32, 14, 14}, {64, 32, 3, 3}, 1},
 };
 
-static void fill(float *x, int64_t n, uint64_t seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
-    }
-}
-
 static int64_t numel(const int64_t *s, int r)
 {
     int64_t n = 1;
     for (int i = 0; i < r; i++)
         n *= s[i];
     return n;
-}
-
-/* Times nb_program_run(p): min and median seconds per call. */
-static void time_run(nb_program *p, int rounds, double *min, double *median)
-{
-    double per[BENCH_ROUNDS_MAX];
-    long calls = 1;
-    nb_program_run(p);
-    for (;;) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            nb_program_run(p);
-        if (bench_seconds() - t > BENCH_ROUND_SECONDS / 4 || calls > (1L << 30))
-            break;
-        calls *= 2;
-    }
-    calls *= 4;
-    for (int r = 0; r < rounds; r++) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            nb_program_run(p);
-        per[r] = (bench_seconds() - t) / (double)calls;
-    }
-    bench_min_median(per, rounds, min, median);
 }
 
 /* Builds layer l (forward only, or with its gradients), compiles it on backend b and
@@ -106,13 +73,13 @@ static int bench_layer(const layer *l, int grads, nb_backend b, int threads, int
     }
     int64_t nx = numel(l->x, 4), nw = numel(l->w, 4), ny = numel(nb_node_shape(y), 4);
     float *data = malloc(sizeof(float) * (size_t)(nx + nw + l->w[0] + ny));
-    fill(data, nx + nw + l->w[0] + ny, 1);
+    bench_fill(data, nx + nw + l->w[0] + ny, 1);
     nb_program_bind(p, "x", data);
     nb_program_bind(p, "w", data + nx);
     nb_program_bind(p, "b", data + nx + nw);
     if (grads)
         nb_program_bind(p, "gy", data + nx + nw + l->w[0]);
-    time_run(p, rounds, min, median);
+    bench_time(bench_run_program, p, rounds, CLOCK_MONOTONIC, min, median);
     free(data);
     nb_program_free(p);
     nb_graph_free(g);

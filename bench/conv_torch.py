@@ -13,51 +13,17 @@ Run with Debian's interpreter, which has python3-torch 1.13:
     OMP_WAIT_POLICY=passive /usr/bin/python3 bench/conv_torch.py --threads 2
 """
 
-import argparse
-import time
-
 import torch
 import torch.nn.functional as F
 
-ROUND_SECONDS = 0.2
+from torch_bench import start, time_it, report
 
 # name, x shape, weight shape, padding
 LAYERS = [("conv1", (64, 1, 28, 28), (32, 1, 3, 3), 1), ("conv2", (64, 32, 14, 14), (64, 32, 3, 3), 1)]
 
 
-def time_it(fn, rounds):
-    fn()
-    calls = 1
-    while True:
-        t = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        if time.perf_counter() - t > ROUND_SECONDS / 4 or calls > 1 << 30:
-            break
-        calls *= 2
-    calls *= 4
-    per = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        per.append((time.perf_counter() - t) / calls)
-    per.sort()
-    return per[0], per[len(per) // 2]
-
-
-def report(label, times):
-    print("  %-28s min %10.2f us  median %10.2f us" % (label, times[0] * 1e6, times[1] * 1e6))
-
-
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    print("torch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
+    args = start(__doc__, 2)
     for name, xs, ws, pad in LAYERS:
         x = torch.randn(xs, requires_grad=True)
         w = torch.randn(ws, requires_grad=True)

@@ -12,55 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_program.h"
 #include "bench_util.h"
 #include "nabla.h"
 
 #define ROUNDS_DEFAULT 5
-#define ROUNDS_MAX 64
-#define ROUND_SECONDS 0.2
 
 /* The clock the timings read: wall time, or the process's CPU time (--cpu). */
 static clockid_t clock_id = CLOCK_MONOTONIC;
-
-static double seconds(void)
-{
-    return bench_clock_seconds(clock_id);
-}
-
-static double time_run(nb_program *p, int rounds, double *median)
-{
-    double per[ROUNDS_MAX], min;
-    long calls = 1;
-    if (nb_program_run(p) != 0) {
-        fprintf(stderr, "run: %s\n", nb_program_error(p));
-        exit(1);
-    }
-    for (;;) {
-        double t = seconds();
-        for (long i = 0; i < calls; i++)
-            nb_program_run(p);
-        if (seconds() - t > ROUND_SECONDS / 4)
-            break;
-        calls *= 2;
-    }
-    calls *= 4;
-    for (int r = 0; r < rounds; r++) {
-        double t = seconds();
-        for (long i = 0; i < calls; i++)
-            nb_program_run(p);
-        per[r] = (seconds() - t) / (double)calls;
-    }
-    bench_min_median(per, rounds, &min, median);
-    return min;
-}
-
-static void fill(float *x, int64_t n, uint64_t seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
-    }
-}
 
 /* Which graph a case builds. */
 typedef enum norm_case { CASE_LAYER, CASE_LAYER_CHAIN, CASE_BATCH } norm_case;
@@ -92,26 +51,20 @@ static void bench_case(const char *label, norm_case kind, int rank, const int64_
         nb_node *loss = nb_sum(g, nb_mul(g, y, gy), NULL, 0, 0);
         nb_node *wrt[3] = {x, w, b}, *outs[4];
         outs[0] = y;
-        if (nb_grad(g, loss, wrt, 3, outs + 1) != 0) {
-            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        bench_grad(g, loss, wrt, 3, outs + 1);
         nb_compile_options opt = {.outputs = outs,
                                   .n_outputs = 4,
                                   .backend = be ? NB_BACKEND_CC : NB_BACKEND_TCC,
                                   .threads = threads};
-        nb_program *p = nb_compile(g, &opt);
-        if (!p) {
-            fprintf(stderr, "compile: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        nb_program *p = bench_compile(g, &opt);
         int64_t n = nb_node_numel(x);
         float *vx = malloc((size_t)n * sizeof *vx), *vg = malloc((size_t)n * sizeof *vg);
-        fill(vx, n, 1);
-        fill(vg, n, 2);
+        bench_fill(vx, n, 1);
+        bench_fill(vg, n, 2);
         nb_program_bind(p, "x", vx);
         nb_program_bind(p, "gy", vg);
-        double median, min = time_run(p, rounds, &median);
+        double min, median;
+        bench_time(bench_run_program, p, rounds, clock_id, &min, &median);
         printf("  %-34s %-3s min %9.1f us  median %9.1f us\n", label, be ? "cc" : "tcc", min * 1e6,
                median * 1e6);
         nb_program_free(p);
@@ -126,7 +79,7 @@ int main(int argc, char **argv)
     int rounds = ROUNDS_DEFAULT, threads = 2;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc &&
-            bench_parse_int(argv[i + 1], 1, ROUNDS_MAX, &rounds) == 0)
+            bench_parse_int(argv[i + 1], 1, BENCH_ROUNDS_MAX, &rounds) == 0)
             i++;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc &&
                  bench_parse_int(argv[i + 1], 1, 256, &threads) == 0)

@@ -12,32 +12,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-
-CLOCK = time.perf_counter
-
-
-def time_it(fn, rounds):
-    fn()
-    calls = 1
-    while True:
-        t = CLOCK()
-        for _ in range(calls):
-            fn()
-        if CLOCK() - t > 0.05:
-            break
-        calls *= 2
-    calls *= 4
-    per = []
-    for _ in range(rounds):
-        t = CLOCK()
-        for _ in range(calls):
-            fn()
-        per.append((CLOCK() - t) / calls)
-    per.sort()
-    return per[0], per[len(per) // 2]
+from torch_bench import time_it
 
 
-def case(label, shape, norm, c, rounds):
+def case(label, shape, norm, c, rounds, clock):
     x = torch.rand(shape) - 0.5
     gy = torch.rand(shape) - 0.5
     w = torch.ones(c, requires_grad=True)
@@ -48,7 +26,7 @@ def case(label, shape, norm, c, rounds):
         y = norm(x, w, b)
         torch.autograd.grad(y, [x, w, b], gy)
 
-    t = time_it(step, rounds)
+    t = time_it(step, rounds, clock)
     print("  %-34s     min %9.1f us  median %9.1f us" % (label, t[0] * 1e6, t[1] * 1e6))
 
 
@@ -58,16 +36,14 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--cpu", action="store_true")
     a = ap.parse_args()
-    global CLOCK
-    if a.cpu:
-        CLOCK = time.process_time
+    clock = time.process_time if a.cpu else time.perf_counter
     torch.set_num_threads(a.threads)
     print("torch %s, forward + backward (x, weight, bias), %d threads, %s time"
           % (torch.__version__, a.threads, "CPU" if a.cpu else "wall"))
     case("layer_norm [12544,64]", [64 * 196, 64],
-         lambda x, w, b: F.layer_norm(x, [64], w, b), 64, a.repeat)
+         lambda x, w, b: F.layer_norm(x, [64], w, b), 64, a.repeat, clock)
     case("batch_norm train [64,32,28,28]", [64, 32, 28, 28],
-         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), 32, a.repeat)
+         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), 32, a.repeat, clock)
 
 
 if __name__ == "__main__":

@@ -10,50 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_program.h"
 #include "bench_util.h"
 #include "nabla.h"
-
-#define ROUND_SECONDS 0.2
-#define ROUNDS_MAX 64
-
-static void run_program(nb_program *p)
-{
-    if (nb_program_run(p) != 0) {
-        fprintf(stderr, "run: %s\n", nb_program_error(p));
-        exit(1);
-    }
-}
-
-static void time_it(nb_program *p, int rounds, double *min, double *median)
-{
-    double per[ROUNDS_MAX];
-    long calls = 1;
-    run_program(p);
-    for (;;) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            run_program(p);
-        if (bench_seconds() - t > ROUND_SECONDS / 4 || calls > (1L << 30))
-            break;
-        calls *= 2;
-    }
-    calls *= 4;
-    for (int r = 0; r < rounds; r++) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            run_program(p);
-        per[r] = (bench_seconds() - t) / (double)calls;
-    }
-    bench_min_median(per, rounds, min, median);
-}
-
-static void fill(float *x, int64_t n, uint64_t seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
-    }
-}
 
 static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
 {
@@ -62,8 +21,8 @@ static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
     float *x = malloc(sizeof(float) * (size_t)n), *gy = malloc(sizeof(float) * (size_t)n / 4);
     if (!x || !gy)
         exit(1);
-    fill(x, n, 1);
-    fill(gy, n / 4, 2);
+    bench_fill(x, n, 1);
+    bench_fill(gy, n / 4, 2);
     printf("%s 2x2: f32[%lld,%lld,%lld,%lld], forward + backward\n",
            avg ? "avg_pool2d" : "max_pool2d", (long long)shape[0], (long long)shape[1],
            (long long)shape[2], (long long)shape[3]);
@@ -76,23 +35,16 @@ static void bench_case(int avg, const int64_t *shape, int threads, int rounds)
                          : nb_max_pool2d(g, xn, k, NULL, NULL, NULL, 0);
         nb_node *l = nb_sum(g, nb_mul(g, y, gn), NULL, 0, 0);
         nb_node *outs[2] = {y, NULL};
-        if (nb_grad(g, l, &xn, 1, &outs[1]) != 0) {
-            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        bench_grad(g, l, &xn, 1, &outs[1]);
         nb_compile_options opt = {.outputs = outs,
                                   .n_outputs = 2,
                                   .backend = b ? NB_BACKEND_CC : NB_BACKEND_TCC,
                                   .threads = threads};
-        nb_program *p = nb_compile(g, &opt);
-        if (!p) {
-            fprintf(stderr, "compile: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        nb_program *p = bench_compile(g, &opt);
         nb_program_bind(p, "x", x);
         nb_program_bind(p, "gy", gy);
         double min, med;
-        time_it(p, rounds, &min, &med);
+        bench_time(bench_run_program, p, rounds, CLOCK_MONOTONIC, &min, &med);
         printf("  nabla %-4s min %10.2f us  median %10.2f us\n", b ? "cc" : "tcc", min * 1e6,
                med * 1e6);
         nb_program_free(p);
@@ -110,7 +62,7 @@ int main(int argc, char **argv)
             bench_parse_int(argv[i + 1], 1, 64, &threads) == 0)
             i++;
         else if (i + 1 < argc && strcmp(argv[i], "--repeat") == 0 &&
-                 bench_parse_int(argv[i + 1], 1, ROUNDS_MAX, &rounds) == 0)
+                 bench_parse_int(argv[i + 1], 1, BENCH_ROUNDS_MAX, &rounds) == 0)
             i++;
         else {
             fprintf(stderr, "usage: %s [--threads N] [--repeat N]\n", argv[0]);

@@ -6,44 +6,14 @@ same way (min and median microseconds per call over --repeat rounds of about 0.2
     OMP_WAIT_POLICY=passive /usr/bin/python3 bench/pool_torch.py --threads 2
 """
 
-import argparse
-import time
-
 import torch
 import torch.nn.functional as F
 
-ROUND_SECONDS = 0.2
-
-
-def time_it(fn, rounds):
-    fn()
-    calls = 1
-    while True:
-        t = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        if time.perf_counter() - t > ROUND_SECONDS / 4 or calls > 1 << 30:
-            break
-        calls *= 2
-    calls *= 4
-    per = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        per.append((time.perf_counter() - t) / calls)
-    per.sort()
-    return per[0], per[len(per) // 2]
+from torch_bench import start, time_it
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    print("torch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
+    args = start(__doc__, 2)
     for name, fn in (("max_pool2d", F.max_pool2d), ("avg_pool2d", F.avg_pool2d)):
         for shape in ((64, 32, 28, 28), (64, 64, 14, 14)):
             x = (torch.rand(*shape) - 0.5).requires_grad_()

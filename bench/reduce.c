@@ -28,40 +28,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_program.h"
 #include "bench_util.h"
 #include "nabla.h"
 
 #define BENCH_ROUNDS_DEFAULT 5
-#define BENCH_ROUND_SECONDS 0.2
-#define BENCH_ROUNDS_MAX 64
 #define AXIS0_N 1024
-
-typedef void (*bench_fn)(void *arg);
-
-/* Times fn(arg): rounds of as many calls as fill BENCH_ROUND_SECONDS; min and median
- * seconds per call. */
-static void time_it(bench_fn fn, void *arg, int rounds, double *min, double *median)
-{
-    double per[BENCH_ROUNDS_MAX];
-    long calls = 1;
-    fn(arg); /* warm caches and pages */
-    for (;;) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            fn(arg);
-        if (bench_seconds() - t > BENCH_ROUND_SECONDS / 4 || calls > (1L << 30))
-            break;
-        calls *= 2;
-    }
-    calls *= 4;
-    for (int r = 0; r < rounds; r++) {
-        double t = bench_seconds();
-        for (long i = 0; i < calls; i++)
-            fn(arg);
-        per[r] = (bench_seconds() - t) / (double)calls;
-    }
-    bench_min_median(per, rounds, min, median);
-}
 
 static void report(const char *label, double min, double median, double base_min)
 {
@@ -69,14 +41,6 @@ static void report(const char *label, double min, double median, double base_min
     if (base_min > 0)
         printf("  %6.2fx faster than the baseline", base_min / min);
     printf("\n");
-}
-
-static void fill(float *x, int64_t n, uint64_t seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(seed >> 40) / (double)(1ull << 24) - 0.5);
-    }
 }
 
 /* ---- axis 0 ---------------------------------------------------------------------- */
@@ -116,14 +80,6 @@ static void axis0_rows(void *p)
     }
 }
 
-static void run_program(void *p)
-{
-    if (nb_program_run(p) != 0) {
-        fprintf(stderr, "run: %s\n", nb_program_error(p));
-        exit(1);
-    }
-}
-
 static const char *const backend_names[2] = {"tcc", "cc"};
 
 static nb_program *compile(nb_graph *g, nb_node **outs, int n_outs, const nb_update *u, int n_u,
@@ -135,12 +91,7 @@ static nb_program *compile(nb_graph *g, nb_node **outs, int n_outs, const nb_upd
                               .n_updates = n_u,
                               .backend = backend,
                               .keep_plan = 1};
-    nb_program *p = nb_compile(g, &opt);
-    if (!p) {
-        fprintf(stderr, "compile: %s\n", nb_graph_error(g));
-        exit(1);
-    }
-    return p;
+    return bench_compile(g, &opt);
 }
 
 /* The kernels of p's plan (a line each). */
@@ -160,15 +111,12 @@ static void time_with_grad(int rounds, nb_graph *g, nb_node *y, nb_node *l, nb_n
                            const char *const names[2], const void *const data[2], int b)
 {
     nb_node *outs[2] = {y ? y : l, NULL};
-    if (nb_grad(g, l, &x, 1, &outs[1]) != 0) {
-        fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-        exit(1);
-    }
+    bench_grad(g, l, &x, 1, &outs[1]);
     nb_program *p = compile(g, outs, 2, NULL, 0, (nb_backend)b);
     for (int i = 0; i < 2; i++)
         nb_program_bind(p, names[i], data[i]);
     double min, med;
-    time_it(run_program, p, rounds, &min, &med);
+    bench_time(bench_run_program, p, rounds, CLOCK_MONOTONIC, &min, &med);
     char label[64];
     if (y)
         snprintf(label, sizeof label, "nabla %s (%d kernels)", backend_names[b], kernel_count(p));
@@ -185,13 +133,13 @@ static void bench_axis0(int rounds)
     float *x = malloc(sizeof(float) * AXIS0_N * AXIS0_N), y[AXIS0_N], z[AXIS0_N];
     if (!x)
         exit(1);
-    fill(x, AXIS0_N * AXIS0_N, 1);
+    bench_fill(x, AXIS0_N * AXIS0_N, 1);
     axis0_arg cols = {x, y}, rows = {x, z};
     double bmin, bmed, min, med;
     printf("axis0: sum over axis 0 of f32[%d,%d]\n", AXIS0_N, AXIS0_N);
-    time_it(axis0_columns, &cols, rounds, &bmin, &bmed);
+    bench_time(axis0_columns, &cols, rounds, CLOCK_MONOTONIC, &bmin, &bmed);
     report("column-outer loop (before)", bmin, bmed, 0);
-    time_it(axis0_rows, &rows, rounds, &min, &med);
+    bench_time(axis0_rows, &rows, rounds, CLOCK_MONOTONIC, &min, &med);
     report("row-outer loop (now)", min, med, bmin);
     if (memcmp(y, z, sizeof y) != 0)
         printf("  MISMATCH between the two loops\n");
@@ -201,7 +149,7 @@ static void bench_axis0(int rounds)
         nb_node *s = nb_sum(g, nb_input(g, "x", NB_F32, 2, shape), &axis, 1, 0);
         nb_program *p = compile(g, &s, 1, NULL, 0, (nb_backend)b);
         nb_program_bind(p, "x", x);
-        time_it(run_program, p, rounds, &min, &med);
+        bench_time(bench_run_program, p, rounds, CLOCK_MONOTONIC, &min, &med);
         char label[64];
         snprintf(label, sizeof label, "nabla %s", backend_names[b]);
         report(label, min, med, bmin);
@@ -222,7 +170,7 @@ static void bench_ce(int rounds, int64_t n, int64_t classes)
     int32_t *labels = malloc(sizeof(int32_t) * (size_t)n);
     if (!logits || !labels)
         exit(1);
-    fill(logits, n * classes, 2);
+    bench_fill(logits, n * classes, 2);
     for (int64_t i = 0; i < n; i++)
         labels[i] = (int32_t)((i * 7) % classes);
     printf("ce%lldx%lld: cross-entropy forward + gradient for the logits\n", (long long)n,
@@ -255,8 +203,8 @@ static void bench_softmax(int rounds, int log_sum)
     float *gy = malloc(sizeof(float) * SM_ROWS * SM_COLS);
     if (!x || !gy)
         exit(1);
-    fill(x, SM_ROWS * SM_COLS, 8);
-    fill(gy, SM_ROWS * SM_COLS, 9);
+    bench_fill(x, SM_ROWS * SM_COLS, 8);
+    bench_fill(gy, SM_ROWS * SM_COLS, 9);
     printf("%s: over the last axis of f32[%d,%d], forward + gradient\n",
            log_sum ? "logsumexp" : "softmax", SM_ROWS, SM_COLS);
     static const char *const names[2] = {"x", "gy"};
@@ -289,10 +237,10 @@ static void bench_linear(int rounds)
     float *w = malloc(sizeof(float) * LIN_IN * LIN_OUT), bias[LIN_OUT];
     if (!x || !gy || !w)
         exit(1);
-    fill(x, LIN_BATCH * LIN_IN, 3);
-    fill(gy, LIN_BATCH * LIN_OUT, 4);
-    fill(w, LIN_IN * LIN_OUT, 5);
-    fill(bias, LIN_OUT, 6);
+    bench_fill(x, LIN_BATCH * LIN_IN, 3);
+    bench_fill(gy, LIN_BATCH * LIN_OUT, 4);
+    bench_fill(w, LIN_IN * LIN_OUT, 5);
+    bench_fill(bias, LIN_OUT, 6);
     printf("linear: relu(x w + b), x [%d,%d], w [%d,%d], forward + backward\n", LIN_BATCH, LIN_IN,
            LIN_IN, LIN_OUT);
     for (int b = 0; b < 2; b++) {
@@ -302,17 +250,14 @@ static void bench_linear(int rounds)
         nb_node *y = nb_relu(g, nb_add(g, nb_matmul(g, in, wp), bp));
         nb_node *l = nb_sum(g, nb_mul(g, y, nb_input(g, "gy", NB_F32, 2, ys)), NULL, 0, 0);
         nb_node *xsn[3] = {in, wp, bp}, *outs[4] = {y};
-        if (nb_grad(g, l, xsn, 3, outs + 1) != 0) {
-            fprintf(stderr, "grad: %s\n", nb_graph_error(g));
-            exit(1);
-        }
+        bench_grad(g, l, xsn, 3, outs + 1);
         nb_program *p = compile(g, outs, 4, NULL, 0, (nb_backend)b);
         nb_program_bind(p, "x", x);
         nb_program_bind(p, "gy", gy);
         nb_program_set_param(p, "w", w, sizeof(float) * LIN_IN * LIN_OUT);
         nb_program_set_param(p, "b", bias, sizeof bias);
         double min, med;
-        time_it(run_program, p, rounds, &min, &med);
+        bench_time(bench_run_program, p, rounds, CLOCK_MONOTONIC, &min, &med);
         char label[64];
         snprintf(label, sizeof label, "nabla %s", backend_names[b]);
         report(label, min, med, 0);
@@ -346,7 +291,7 @@ static void bench_mlp(int rounds)
     int32_t labels[MLP_BATCH];
     if (!x)
         exit(1);
-    fill(x, MLP_BATCH * MLP_IN, 7);
+    bench_fill(x, MLP_BATCH * MLP_IN, 7);
     for (int i = 0; i < MLP_BATCH; i++)
         labels[i] = (i * 3) % MLP_CLASSES;
     printf("mlp: Fashion-MNIST training step (784-256-128-10, Adam, batch %d)\n", MLP_BATCH);
@@ -376,7 +321,7 @@ static void bench_mlp(int rounds)
         nb_program_bind(prog, "y", labels);
         nb_program_bind(prog, "lr", &lr);
         double min, med;
-        time_it(run_program, prog, rounds, &min, &med);
+        bench_time(bench_run_program, prog, rounds, CLOCK_MONOTONIC, &min, &med);
         char label[64];
         snprintf(label, sizeof label, "nabla %s", backend_names[b]);
         report(label, min, med, 0);

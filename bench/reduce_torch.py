@@ -15,48 +15,14 @@ spinning (it makes PyTorch slower at 2 threads, see docs/performance.md):
     OMP_WAIT_POLICY=passive /usr/bin/python3 bench/reduce_torch.py --threads 1
 """
 
-import argparse
-import time
-
 import torch
 import torch.nn.functional as F
 
-ROUND_SECONDS = 0.2
-
-
-def time_it(fn, rounds):
-    fn()
-    calls = 1
-    while True:
-        t = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        if time.perf_counter() - t > ROUND_SECONDS / 4 or calls > 1 << 30:
-            break
-        calls *= 2
-    calls *= 4
-    per = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        per.append((time.perf_counter() - t) / calls)
-    per.sort()
-    return per[0], per[len(per) // 2]
-
-
-def report(label, times):
-    print("  %-28s min %10.2f us  median %10.2f us" % (label, times[0] * 1e6, times[1] * 1e6))
+from torch_bench import start, time_it, report
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    print("torch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
+    args = start(__doc__, 1)
 
     x = torch.rand(1024, 1024) - 0.5
     print("axis0: sum over axis 0 of f32[1024,1024]")
