@@ -71,6 +71,7 @@ int main(int argc, char **argv)
     static const int ranks[N_PARAMS] = {4, 1, 4, 1, 2, 1, 2, 1};
     int64_t xs[2] = {o.batch, 784}, ys[1] = {o.batch}, es[2] = {EVAL_BATCH, 784};
     nb_graph *g = nb_graph_new();
+    nb_manual_seed(g, o.seed); /* dropout's stream too follows --seed */
     nb_node *p[N_PARAMS], *grads[N_PARAMS];
     for (int i = 0; i < N_PARAMS; i++)
         p[i] = nb_param(g, names[i], NB_F32, ranks[i], shapes[i]);
