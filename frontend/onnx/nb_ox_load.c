@@ -426,6 +426,18 @@ static char *dup_name(nb_ox *x, const char *s)
     return d;
 }
 
+/* "[2,?,3]": a shape for messages, open dimensions as '?'. */
+static void shape_text(char *buf, size_t size, int rank, const int64_t *dims)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < rank && n < size; d++)
+        n += (size_t)(dims[d] < 0 ? snprintf(buf + n, size - n, "%s?", d ? "," : "")
+                                  : snprintf(buf + n, size - n, "%s%lld", d ? "," : "",
+                                             (long long)dims[d]));
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
 /* Checks a computed output against the model's declared type and shape. */
 static int check_output(nb_ox *x, const Onnx__ValueInfoProto *vi, const nb_ox_val *v)
 {
@@ -443,11 +455,15 @@ static int check_output(nb_ox *x, const Onnx__ValueInfoProto *vi, const nb_ox_va
     int ok = rank < 0 || rank == r;
     for (int d = 0; ok && rank >= 0 && d < rank; d++)
         ok = dims[d] < 0 || dims[d] == s[d];
-    if (!ok)
+    if (!ok) {
+        char want[NB_MAX_RANK * 24 + 3], got[NB_MAX_RANK * 24 + 3];
+        shape_text(want, sizeof want, rank, dims);
+        shape_text(got, sizeof got, r, s);
         return nb_ox_error(x, NB_ONNX_ERROR_UNSUPPORTED,
                            "output '%.200s': the model declares "
-                           "another shape (rank %d) than nabla computes (rank %d)",
-                           vi->name, rank, r);
+                           "the shape %s, nabla computes %s",
+                           vi->name, want, got);
+    }
     return 0;
 }
 
@@ -645,6 +661,8 @@ nb_graph *nb_onnx_parse(const void *bytes, size_t len, const nb_onnx_options *o,
         goto fail;
     for (size_t i = 0; i < mp->graph->n_node; i++) {
         int rc = import_node(&x, mp->graph->node[i], i);
+        if (rc != 0)
+            nb_ox_error_at_node(&x);
         node_done(&x);
         if (rc != 0)
             goto fail;

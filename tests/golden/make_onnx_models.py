@@ -114,6 +114,17 @@ def main():
     save(model("external_data", [helper.make_node("Add", ["x", "w"], ["y"], name="add")],
                [vi("x", F, [2])], [vi("y", F, [2])], [ext]), "external_data.onnx")
 
+    # The MLP's test data in ONNX's backend test format (nabla onnx-test DIR, with
+    # mlp.onnx copied in as model.onnx by tests/cli/cli_onnx.sh): y from numpy.
+    x = np.array([[1, 2, 3], [-1, 0.5, 2]], np.float32)
+    y = np.maximum(x.astype(np.float64) @ np.array(W) + np.array(BIAS), 0) * 0.5
+    d = os.path.join(OUT, "mlp_test", "test_data_set_0")
+    os.makedirs(d, exist_ok=True)
+    for name, t in (("input_0.pb", numpy_helper.from_array(x, "x")),
+                    ("output_0.pb", numpy_helper.from_array(y.astype(np.float32), "y"))):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(t.SerializeToString())
+
     tensors()
 
 
