@@ -141,7 +141,7 @@ static int data_set_dirs(const char *dir, char names[][64], int max)
     struct dirent *e;
     while ((e = readdir(dp)) && n < max)
         if (!strncmp(e->d_name, "test_data_set_", 14) && strlen(e->d_name) < 64)
-            snprintf(names[n++], 64, "%s", e->d_name);
+            memcpy(names[n++], e->d_name, strlen(e->d_name) + 1); /* < 64: checked */
     closedir(dp);
     for (int i = 1; i < n; i++) /* a few names: insertion sort */
         for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
