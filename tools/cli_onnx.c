@@ -338,16 +338,6 @@ done:
     return status;
 }
 
-/* The model's op types in m->op_types, for the line of a test whose data cannot be read:
- * the model is loaded only for them (a failed load lists them too). */
-static void list_op_types(const char *dir, nb_onnx_model *m)
-{
-    char path[CLI_PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/model.onnx", dir) >= (int)sizeof path)
-        return;
-    nb_graph_free(nb_onnx_load(path, NULL, m, NULL, 0));
-}
-
 int cli_onnx_test(const args *a)
 {
     nb_backend b;
@@ -383,8 +373,17 @@ int cli_onnx_test(const args *a)
         data_set_free(d);
         if (data_set_read(path, d, why, sizeof why) != 0) {
             status = ONNX_TEST_UNSUPPORTED;
-            if (!g)
-                list_op_types(dir, &m);
+            /* A sequence or optional value is no tensor: the model says so better (and
+             * lists its op types). Only before the model is loaded: m is in use after. */
+            if (!g && snprintf(path, sizeof path, "%s/model.onnx", dir) < (int)sizeof path) {
+                char model_why[CLI_ERR_MAX];
+                nb_graph *mg = nb_onnx_load(path, NULL, &m, model_why, sizeof model_why);
+                if (!mg && m.error == NB_ONNX_ERROR_UNSUPPORTED) {
+                    strip_path(model_why, path);
+                    snprintf(why, sizeof why, "%s", model_why);
+                }
+                nb_graph_free(mg);
+            }
             goto done;
         }
         if (!g) {
