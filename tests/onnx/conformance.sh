@@ -128,11 +128,11 @@ function group(r,    w, n, i, out) {
     gsub(/\|/, "\\|", r)
     n = split(r, w, " ")
     out = ""
-    for (i = 1; i <= n && i <= 10; i++) {
+    for (i = 1; i <= n && i <= 12; i++) {
         if (w[i] ~ /^-?[0-9]/) sub(/[0-9]+/, "N", w[i])
         out = out (i > 1 ? " " : "") w[i]
     }
-    return out (n > 10 ? " …" : "")
+    return out (n > 12 ? " …" : "")
 }
 BEGIN {
     while ((getline l < reqfile) > 0) {
