@@ -320,6 +320,7 @@ static const struct {
      "earlier node"},
     {"defined_twice.onnx", NB_ONNX_ERROR_INVALID,
      "node 1 'second' (Relu): value 'y' is defined twice"},
+    {"input_twice.onnx", NB_ONNX_ERROR_INVALID, "input 'x' is listed twice"},
     {"bad_output_shape.onnx", NB_ONNX_ERROR_UNSUPPORTED,
      "output 'y': the model declares the shape [3,2], nabla computes [2,3]"},
 };

@@ -275,8 +275,12 @@ static int add_inputs(nb_ox *x, const Onnx__GraphProto *gp)
         const Onnx__ValueInfoProto *vi = gp->input[i];
         if (!vi->name || !*vi->name)
             return nb_ox_error(x, NB_ONNX_ERROR_INVALID, "input %zu has no name", i);
-        if (val_find(x, vi->name) >= 0)
+        long seen = val_find(x, vi->name);
+        if (seen >= 0 && x->vals[seen].initializer)
             continue; /* an initializer listed as an input: its default value */
+        if (seen >= 0) /* else the report would list the input twice */
+            return nb_ox_error(x, NB_ONNX_ERROR_INVALID, "input '%.200s' is listed twice",
+                               vi->name);
         int type, rank;
         int64_t dims[NB_MAX_RANK];
         if (declared(x, vi, &type, &rank, dims, "input") != 0)

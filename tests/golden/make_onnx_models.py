@@ -104,6 +104,9 @@ def main():
     save(model("defined_twice", [helper.make_node("Relu", ["x"], ["y"], name="first"),
                                  helper.make_node("Relu", ["x"], ["y"], name="second")],
                [vi("x", F, [2])], [vi("y", F, [2])]), "defined_twice.onnx")
+    # An input listed twice.
+    save(model("input_twice", [helper.make_node("Relu", ["x"], ["y"], name="n0")],
+               [vi("x", F, [2]), vi("x", F, [2])], [vi("y", F, [2])]), "input_twice.onnx")
     # An initializer whose data lives in another file.
     ext = numpy_helper.from_array(np.array([1, 2], np.float32), "w")
     ext.ClearField("raw_data")
