@@ -976,8 +976,8 @@ done:
  * hand: relu(x @ W + B) * 0.5 (test_onnx.c has the sums). */
 static void check_onnx(const outcome *clean)
 {
-    static const float want[14] = {1.5f, -2.0f, 0.25f, 3.0f, -0.0f, 1e-3f, 0,
-                                   1.65f, 0.525f, 0, 0, 1.5875f, 0.4f, 0};
+    static const float want[14] = {1.5f,  -2.0f,  0.25f, 3.0f, -0.0f,   1e-3f, 0,
+                                   1.65f, 0.525f, 0,     0,    1.5875f, 0.4f,  0};
     for (int i = 0; i < 14; i++)
         assert_float_equal(clean->wide[i], want[i], 1e-6);
 }

@@ -24,7 +24,7 @@
 #define ERR_SIZE 1024
 
 /* make_onnx_models.py's MLP: y = relu(x @ W + B) * 0.5. */
-static const float W[12] = {0.5f, -1.0f, 0.25f, 2.0f, 1.5f,  0.75f,
+static const float W[12] = {0.5f,  -1.0f, 0.25f,  2.0f, 1.5f, 0.75f,
                             -0.5f, -2.0f, -1.25f, 1.0f, 0.5f, 0.125f};
 static const float B[4] = {0.1f, -0.2f, 0.3f, -0.4f};
 static const float X[6] = {1, 2, 3, -1, 0.5f, 2};
@@ -70,9 +70,8 @@ static nb_program *compile_model(nb_graph *g, const nb_onnx_model *m, const nb_u
         assert_true(nb_node_numel(k) <= 64 && nb_node_dtype(k) == NB_F32);
         for (int64_t j = 0; j < nb_node_numel(k); j++)
             v[j] = (float)m->extras.values[i].data[j];
-        assert_int_equal(nb_program_set_param(p, nb_node_name(k), v,
-                                              (size_t)nb_node_numel(k) * sizeof *v),
-                         0);
+        assert_int_equal(
+            nb_program_set_param(p, nb_node_name(k), v, (size_t)nb_node_numel(k) * sizeof *v), 0);
     }
     return p;
 }
@@ -265,8 +264,8 @@ static void test_value_needed_at_load(void **state)
     assert_non_null(strstr(err, "node 0 'reshape' (Reshape): input 1 'shape'"));
     nb_onnx_model_free(&m);
     double shape[2] = {3, 2};
-    nb_onnx_tensor v = {.name = "shape", .type = NB_ONNX_INT64, .rank = 1, .dims = {2},
-                        .numel = 2, .data = shape};
+    nb_onnx_tensor v = {
+        .name = "shape", .type = NB_ONNX_INT64, .rank = 1, .dims = {2}, .numel = 2, .data = shape};
     nb_onnx_options o = {.values = &v, .n_values = 1};
     nb_graph *g = load("reshape_input.onnx", &o, &m, err);
     if (!g)

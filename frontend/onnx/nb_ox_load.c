@@ -277,7 +277,7 @@ static int add_inputs(nb_ox *x, const Onnx__GraphProto *gp)
             return nb_ox_error(x, NB_ONNX_ERROR_INVALID, "input %zu has no name", i);
         long seen = val_find(x, vi->name);
         if (seen >= 0 && x->vals[seen].initializer)
-            continue; /* an initializer listed as an input: its default value */
+            continue;  /* an initializer listed as an input: its default value */
         if (seen >= 0) /* else the report would list the input twice */
             return nb_ox_error(x, NB_ONNX_ERROR_INVALID, "input '%.200s' is listed twice",
                                vi->name);

@@ -36,8 +36,7 @@ static int zeroed_but_error(const nb_onnx_model *m)
 static void finding(nb_graph *g, const char *stage, const char *err)
 {
     char *text = nb_graph_print(g);
-    fprintf(stderr, "fuzz_onnx: %s: %s\n%s\n", stage, err ? err : "(no message)",
-            text ? text : "");
+    fprintf(stderr, "fuzz_onnx: %s: %s\n%s\n", stage, err ? err : "(no message)", text ? text : "");
     free(text);
     abort();
 }
@@ -51,9 +50,8 @@ static void run_once(nb_graph *g, const nb_onnx_model *m)
     for (int i = 0; i < n; i++)
         if (nb_node_numel(nb_graph_node(g, i)) > FUZZ_MAX_NUMEL)
             return;
-    nb_compile_options o = {.outputs = m->extras.outputs,
-                            .n_outputs = m->extras.n_outputs,
-                            .backend = NB_BACKEND_TCC};
+    nb_compile_options o = {
+        .outputs = m->extras.outputs, .n_outputs = m->extras.n_outputs, .backend = NB_BACKEND_TCC};
     nb_program *p = nb_compile(g, &o);
     if (!p)
         finding(g, "compile", nb_graph_error(g));

@@ -31,8 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         return 0;
     }
-    if (nb_onnx_type_dtype(t.type) < 0 || t.rank < 0 || t.rank > NB_MAX_RANK || !t.name ||
-        !t.data)
+    if (nb_onnx_type_dtype(t.type) < 0 || t.rank < 0 || t.rank > NB_MAX_RANK || !t.name || !t.data)
         abort();
     int64_t numel = 1;
     for (int d = 0; d < t.rank; d++) {
