@@ -97,3 +97,31 @@ int ir_vjp_min(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, 
     (void)need;
     return vjp_extreme(g, n, gy, gx);
 }
+
+/* torch.prod's gradient: each element gets gy times the product of the other elements of
+ * its slice. A slice without zeros takes y / x, as torch; with one zero, the zero's
+ * element gets the product of the non-zero elements and the others 0; with two or more,
+ * every element gets 0 (torch's prod_safe_zeros_backward gives the same products).
+ * Divisions and products read nz = where(x == 0, 1, x), never x, so that the branch
+ * where does not take holds no 0/0 whose gradient would be NaN in a second derivative.
+ * The second derivative is exact where the slice has no zero; at an exact zero the
+ * masks are constants, so the mixed terms through the zero are not followed. */
+int ir_vjp_prod(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    ir_node *zero = ir_scalar_like(g, x, 0.0), *one = ir_scalar_like(g, x, 1.0);
+    ir_node *is_zero = ir_make2(g, IR_OP_EQ, x, zero, NULL);
+    ir_node *nz = ir_make3(g, IR_OP_WHERE, is_zero, one, x, NULL);
+    ir_node *hit = ir_make3(g, IR_OP_WHERE, is_zero, one, zero, NULL);
+    ir_node *zeros = ir_reduce(g, IR_OP_SUM, hit, n->attr.axes, 1);
+    ir_node *plain = ir_div(g, kept_form(g, n, n), nz);
+    ir_node *others = ir_reduce(g, IR_OP_PROD, nz, n->attr.axes, 1);
+    ir_node *lone = ir_make3(g, IR_OP_WHERE, is_zero, others, zero, NULL);
+    ir_node *one_zero = ir_make2(g, IR_OP_EQ, zeros, one, NULL);
+    ir_node *with_zero = ir_make3(g, IR_OP_WHERE, one_zero, lone, zero, NULL);
+    ir_node *no_zero = ir_make2(g, IR_OP_EQ, zeros, zero, NULL);
+    ir_node *d = ir_make3(g, IR_OP_WHERE, no_zero, plain, with_zero, NULL);
+    gx[0] = ir_mul(g, kept_form(g, n, gy), d);
+    return 0;
+}
