@@ -235,7 +235,8 @@ nb_node *nb_logsumexp(nb_graph *g, nb_node *x, const int *axes, int n_axes, int 
  * several axes give the product over all of them); f32 or f64, accumulated in the
  * dtype in order. The gradient is torch's: gy times the product of the other elements
  * of the slice, exact with zeros (y / x without one; with one zero, the product of the
- * rest at the zero and 0 elsewhere; 0 with two or more). */
+ * rest at the zero and 0 elsewhere; 0 with two or more), and so are its second
+ * derivatives (docs/conventions.md). */
 nb_node *nb_prod(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
 /* The i32 index of the first largest (argmax) or smallest (argmin) element along one
  * axis of an f32 or f64 x (negative counts from the end), as torch.argmax/argmin: a

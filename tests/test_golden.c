@@ -319,6 +319,20 @@ static const reduce_arg r_prod_1_keep_no = {nb_prod, {1}, 1, 0};
 static const reduce_arg r_prod_0_keep = {nb_prod, {0}, 1, 1};
 static const reduce_arg r_prod_02 = {nb_prod, {0, 2}, 2, 0};
 
+/* g = d sum(prod(x, axis) * wgt) / dx, then d sum(g * v) / dx: prod's second derivatives,
+ * zeros included. arg: the axis. */
+static void b_prod_second(gt *t, const void *arg)
+{
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *dx;
+    nb_node *y = nb_prod(g, x, (const int *)arg, 1, 0);
+    assert_int_equal(nb_grad(g, wsum(t, y), &x, 1, &dx), 0);
+    out(t, "g", dx);
+    grad1(t, "h", nb_sum(g, nb_mul(g, dx, in(t, "v")), NULL, 0, 0), x, "x");
+}
+
+static const int prod_axis0 = 0, prod_axis1 = 1;
+
 typedef nb_node *(*arg_fn)(nb_graph *g, nb_node *x, int axis, int keepdim);
 
 typedef struct arg_arg {
@@ -979,6 +993,8 @@ static const gt_entry entries[] = {
     E("prod_zeros_0_keep", b_reduce, &r_prod_0_keep),
     E("prod_zeros_all", b_reduce, &r_prod_all),
     E("prod_zeros_02", b_reduce, &r_prod_02),
+    E("prod_second_zeros", b_prod_second, &prod_axis1),
+    E("prod_second_zeros_0", b_prod_second, &prod_axis0),
 #if GOLDEN_HAVE_BINARY
     E("broadcast_binary", b_broadcast_binary, NULL),
     E("int_arith", b_int_arith, NULL),

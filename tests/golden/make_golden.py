@@ -340,6 +340,20 @@ def make_prod(name, x, shape, dims, keepdim):
     return run
 
 
+def make_prod_second(name, x, shape, dim):
+    # g = d sum(prod(x) * wgt) / dx; then d sum(g * v) / dx: the second derivatives, which
+    # torch's backward gets right at zeros (one, two and three zeros in a row).
+    def run():
+        (xt,) = req(f32(x, shape))
+        wgt = weights(list(xt.prod(dim).shape))
+        v = ramp(shape, -0.8, 0.27, wrap=1.7)
+        (g,) = torch.autograd.grad((xt.prod(dim) * wgt).sum(), [xt], create_graph=True)
+        (dx,) = grads((g * v).sum(), [xt])
+        return [("x", xt), ("wgt", wgt), ("v", v)], [("g", g), ("dh_dx", dx)]
+    run.__name__ = "prod_" + name
+    return run
+
+
 def math_cases():
     """tan ... atanh on x inside their domains, and prod, whose gradient with zeros is
     torch's product of the other elements (one zero, two zeros, all zeros)."""
@@ -362,6 +376,8 @@ def math_cases():
     CASES.append(make_prod("zeros_0_keep", X_PROD_ZEROS, [5, 3], [0], True))
     CASES.append(make_prod("zeros_all", X_PROD_ZEROS[0] + X_PROD_ZEROS[1], [2, 3], [], False))
     CASES.append(make_prod("zeros_02", X_PROD_3D, [2, 3, 4], [0, 2], False))
+    CASES.append(make_prod_second("second_zeros", X_PROD_ZEROS, [5, 3], 1))
+    CASES.append(make_prod_second("second_zeros_0", X_PROD_ZEROS, [5, 3], 0))
 
 
 math_cases()
