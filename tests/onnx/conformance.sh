@@ -31,7 +31,8 @@ if [ $# -ne 3 ]; then
 fi
 nabla=$1 src=$2 page=$3
 data=${NABLA_ONNX_DATA:-/usr/share/libonnx-testdata/data}
-min_pass=${NABLA_ONNX_MIN_NODE_PASS:-60}
+default_min_pass=60 # what the page states: the knob only loosens the check
+min_pass=${NABLA_ONNX_MIN_NODE_PASS:-$default_min_pass}
 check_required=${NABLA_ONNX_REQUIRED:-1}
 check_doc=${NABLA_ONNX_CHECK_DOC:-1}
 jobs=${NABLA_ONNX_JOBS:-2}
@@ -116,7 +117,7 @@ awk -F'\t' '$1 == "pytorch-converted" && $2 == "tcc" { print $3 }' "$tmp/results
     done > "$tmp/required"
 
 # ---- the page ----
-awk -F'\t' -v min_pass="$min_pass" -v reqfile="$tmp/required" '
+awk -F'\t' -v min_pass="$default_min_pass" -v reqfile="$tmp/required" '
 function cell(a, b) { return a " / " b }
 # A reason grouped: its first words, with names in quotes and numbers replaced.
 function group(r,    w, n, i, out) {
@@ -281,7 +282,7 @@ END {
         for (i = 1; i <= nmism; i++) print mism[i]
     }
     # What the checks read, apart from the page.
-    printf "%s %s %d\n", rate["tcc"], rate["cc"], nmism > "/dev/stderr"
+    printf "%.1f %.1f %d\n", rate["tcc"], rate["cc"], nmism > "/dev/stderr"
     for (i = 1; i <= nfailreq; i++) printf "required %s\n", failreq[i] > "/dev/stderr"
 }' "$tmp/results" > "$page" 2> "$tmp/checks"
 
