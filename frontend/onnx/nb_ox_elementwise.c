@@ -34,6 +34,15 @@ static const struct unary_op {
     {"Tanh", nb_tanh, 0, 0},
     {"Sigmoid", nb_sigmoid, 0, 0},
     {"Erf", nb_erf, 0, 0},
+    {"Tan", nb_tan, 0, 0},
+    {"Asin", nb_asin, 0, 0},
+    {"Acos", nb_acos, 0, 0},
+    {"Atan", nb_atan, 0, 0},
+    {"Sinh", nb_sinh, 0, 0},
+    {"Cosh", nb_cosh, 0, 0},
+    {"Asinh", nb_asinh, 0, 0},
+    {"Acosh", nb_acosh, 0, 0},
+    {"Atanh", nb_atanh, 0, 0},
     /* log(exp(x) + 1); nabla's returns x above 20 as PyTorch, which differs from it
      * by log1p(exp(-20)) = 2e-9, far below f32's resolution at 20. */
     {"Softplus", nb_softplus, 0, 0},
@@ -89,7 +98,7 @@ int nb_ox_unary(nb_ox *x)
         return nb_ox_out_typed(x, 0, int_unary(x, u->op, a), t);
     nb_node *y = u->fn(g, a);
     if (!strcmp(u->op, "Sign")) /* sign(NaN) is NaN in ONNX (numpy), 0 in nabla */
-        y = nb_where(g, nb_ne(g, a, a), a, y);
+        y = nb_where(g, nb_isnan(g, a), a, y);
     return nb_ox_out(x, 0, y);
 }
 
@@ -247,7 +256,7 @@ int nb_ox_prelu(nb_ox *x)
 
 /* ---- masks ---- */
 
-/* IsNaN: x != x. */
+/* IsNaN. */
 int nb_ox_isnan(nb_ox *x)
 {
     if (float_input(x, 0) < 0)
@@ -257,7 +266,7 @@ int nb_ox_isnan(nb_ox *x)
         return nb_ox_out_known(x, 0, nb_ox_ew_fold(x, NB_OX_EW_ISNAN, &k, 1, NB_ONNX_BOOL, 0, 0));
     }
     nb_node *a = nb_ox_in(x, 0);
-    return a ? nb_ox_out(x, 0, nb_ne(nb_ox_graph(x), a, a)) : -1;
+    return a ? nb_ox_out(x, 0, nb_isnan(nb_ox_graph(x), a)) : -1;
 }
 
 /* IsInf(detect_positive = 1, detect_negative = 1). */
@@ -277,7 +286,7 @@ int nb_ox_isinf(nb_ox *x)
         return -1;
     nb_graph *g = nb_ox_graph(x);
     nb_node *inf = nb_ox_ew_scalar(x, a, INFINITY);
-    nb_node *y = pos && neg ? nb_eq(g, nb_abs(g, a), inf)
+    nb_node *y = pos && neg ? nb_isinf(g, a)
                  : pos      ? nb_eq(g, a, inf)
                  : neg      ? nb_eq(g, a, nb_neg(g, inf))
                             : nb_ne(g, nb_ox_ew_scalar(x, a, 0), nb_ox_ew_scalar(x, a, 0));
@@ -286,7 +295,7 @@ int nb_ox_isinf(nb_ox *x)
     return nb_ox_out(x, 0, y);
 }
 
-/* Not of a bool mask: x == false. */
+/* Not of a bool mask. */
 int nb_ox_not(nb_ox *x)
 {
     if (nb_ox_in_type(x, 0) != NB_ONNX_BOOL)
@@ -297,7 +306,7 @@ int nb_ox_not(nb_ox *x)
         return nb_ox_out_known(x, 0, nb_ox_ew_fold(x, NB_OX_EW_NOT, &k, 1, NB_ONNX_BOOL, 0, 0));
     }
     nb_node *a = nb_ox_in(x, 0);
-    return a ? nb_ox_out(x, 0, nb_eq(nb_ox_graph(x), a, nb_ox_ew_scalar(x, a, 0))) : -1;
+    return a ? nb_ox_out(x, 0, nb_logical_not(nb_ox_graph(x), a)) : -1;
 }
 
 /* ---- casts ---- */

@@ -18,8 +18,6 @@ typedef enum binary_kind {
 } binary_kind;
 
 static nb_node *int_div(nb_graph *g, nb_node *a, nb_node *b);
-static nb_node *logic_and(nb_graph *g, nb_node *a, nb_node *b);
-static nb_node *logic_or(nb_graph *g, nb_node *a, nb_node *b);
 
 /* Binary ops: fn computes floats (and bools, for logic), ifn i32 operands (NULL: not
  * defined on integers). fold is the op computed on known values; legacy: opset 6 gives
@@ -41,9 +39,9 @@ static const struct binary_op {
     {"Greater", nb_gt, nb_gt, NB_OX_EW_GT, BINARY_COMPARE, 1},
     {"LessOrEqual", nb_le, nb_le, NB_OX_EW_LE, BINARY_COMPARE, 0},
     {"GreaterOrEqual", nb_ge, nb_ge, NB_OX_EW_GE, BINARY_COMPARE, 0},
-    {"And", logic_and, NULL, NB_OX_EW_AND, BINARY_LOGIC, 1},
-    {"Or", logic_or, NULL, NB_OX_EW_OR, BINARY_LOGIC, 1},
-    {"Xor", nb_ne, NULL, NB_OX_EW_XOR, BINARY_LOGIC, 1},
+    {"And", nb_logical_and, NULL, NB_OX_EW_AND, BINARY_LOGIC, 1},
+    {"Or", nb_logical_or, NULL, NB_OX_EW_OR, BINARY_LOGIC, 1},
+    {"Xor", nb_logical_xor, NULL, NB_OX_EW_XOR, BINARY_LOGIC, 1},
 };
 
 /* a / b of i32 operands truncated toward zero: the floored quotient, plus one where
@@ -53,17 +51,7 @@ static nb_node *int_div(nb_graph *g, nb_node *a, nb_node *b)
     nb_node *zero = nb_scalar(g, NB_I32, 0), *q = nb_floor_div(g, a, b);
     nb_node *inexact = nb_ne(g, nb_remainder(g, a, b), zero);
     nb_node *signs = nb_ne(g, nb_lt(g, a, zero), nb_lt(g, b, zero));
-    return nb_where(g, logic_and(g, inexact, signs), nb_add(g, q, nb_scalar(g, NB_I32, 1)), q);
-}
-
-static nb_node *logic_and(nb_graph *g, nb_node *a, nb_node *b)
-{
-    return nb_where(g, a, b, nb_scalar(g, NB_BOOL, 0));
-}
-
-static nb_node *logic_or(nb_graph *g, nb_node *a, nb_node *b)
-{
-    return nb_where(g, a, nb_scalar(g, NB_BOOL, 1), b);
+    return nb_where(g, nb_logical_and(g, inexact, signs), nb_add(g, q, nb_scalar(g, NB_I32, 1)), q);
 }
 
 /* ---- opset 6's broadcasting ---- */
@@ -224,7 +212,7 @@ int nb_ox_mod(nb_ox *x)
     if (fmod_) {
         nb_node *zero = nb_scalar(g, NB_I32, 0);
         nb_node *fix =
-            logic_and(g, nb_ne(g, r, zero), nb_ne(g, nb_lt(g, a, zero), nb_lt(g, b, zero)));
+            nb_logical_and(g, nb_ne(g, r, zero), nb_ne(g, nb_lt(g, a, zero), nb_lt(g, b, zero)));
         r = nb_where(g, fix, nb_sub(g, r, b), r);
     }
     return nb_ox_out_typed(x, 0, r, t);
