@@ -120,15 +120,19 @@ static void m_output(model *m, const char *name, int type, int rank, const int64
     m_value(m, 12, name, type, rank, dims);
 }
 
-/* An initializer (field 5) of n values of type FLOAT (float_data) or an integer type
- * (int64_data for INT64, int32_data otherwise), of rank 1 (n values) or 0 (rank0). */
-static void m_init(model *m, const char *name, int type, int rank0, int n, const double *v)
+/* An initializer (field 5) of type FLOAT (float_data) or an integer type (int64_data for
+ * INT64, int32_data otherwise), of the given shape. */
+static void m_init_shape(model *m, const char *name, int type, int rank, const int64_t *dims,
+                         const double *v)
 {
     pb t = {0}, data = {0};
-    if (!rank0)
-        pb_int(&t, 1, n);
+    int64_t n = 1;
+    for (int d = 0; d < rank; d++) {
+        pb_int(&t, 1, dims[d]);
+        n *= dims[d];
+    }
     pb_int(&t, 2, type);
-    for (int i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++) {
         if (type == T_FLOAT) {
             float f = (float)v[i];
             assert_true(data.n + 4 <= PB_MAX);
@@ -140,6 +144,13 @@ static void m_init(model *m, const char *name, int type, int rank0, int n, const
     pb_bytes(&t, type == T_FLOAT ? 4 : type == T_INT64 ? 7 : 5, data.b, data.n);
     pb_str(&t, 8, name);
     pb_msg(&m->g, 5, &t);
+}
+
+/* An initializer of n values, of rank 1, or of rank 0 (rank0, n = 1). */
+static void m_init(model *m, const char *name, int type, int rank0, int n, const double *v)
+{
+    int64_t dims[1] = {n};
+    m_init_shape(m, name, type, rank0 ? 0 : 1, dims, v);
 }
 
 /* A node (field 1): inputs as a comma-separated list ("": none; an empty item: an
@@ -484,6 +495,28 @@ static void test_known_values(void **state)
     assert_string_equal(nb_node_op(om.initializers[0].node), "param");
     nb_graph_free(g);
     nb_onnx_model_free(&om);
+    /* known inputs of 300 values each whose sum broadcasts to 90000 (more than the
+     * loader computes on the host): a node */
+    m = (model){.opset = 13};
+    double ones[300];
+    for (int i = 0; i < 300; i++)
+        ones[i] = 1;
+    m_init_shape(&m, "r", T_INT64, 2, (const int64_t[]){300, 1}, ones);
+    m_init_shape(&m, "c", T_INT64, 2, (const int64_t[]){1, 300}, ones);
+    m_output(&m, "y", T_INT64, 2, (const int64_t[]){300, 300});
+    m_node(&m, "Add", "r,c", "y", NULL);
+    g = m_load(&m, NULL, &om, err);
+    if (!g)
+        fail_msg("load: %s", err);
+    assert_string_equal(nb_node_op(om.outputs[0].node), "add");
+    nb_graph_free(g);
+    nb_onnx_model_free(&om);
+
+    m = (model){.opset = 13};
+    m_init(&m, "w", T_FLOAT, 0, 2, w);
+    m_init(&m, "two", T_FLOAT, 1, 1, (double[]){2});
+    m_output(&m, "y", T_FLOAT, 1, D2);
+    m_node(&m, "Mul", "w,two", "y", NULL);
     nb_onnx_options o = {.initializers_as_constants = 1};
     g = m_load(&m, &o, &om, err);
     if (!g)

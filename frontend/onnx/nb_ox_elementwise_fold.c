@@ -26,11 +26,27 @@ nb_node *nb_ox_ew_scalar(nb_ox *x, const nb_node *like, double v)
 
 int nb_ox_ew_foldable(nb_ox *x, int n)
 {
+    int64_t dims[NB_MAX_RANK];
+    int rank = 0;
     for (int i = 0; i < n; i++) {
         const nb_ox_const *k = nb_ox_in_known(x, i);
         if (!k || nb_ox_in_param(x, i) || k->numel > NB_OX_EW_FOLD_MAX)
             return 0;
+        while (rank < k->rank) { /* NumPy aligns trailing axes: prepend ones */
+            memmove(dims + 1, dims, (size_t)rank * sizeof *dims);
+            dims[0] = 1;
+            rank++;
+        }
+        for (int d = 0; d < k->rank; d++) {
+            int64_t *o = &dims[rank - k->rank + d];
+            *o = k->dims[d] > *o ? k->dims[d] : *o;
+        }
     }
+    /* inputs of a few values each may broadcast to many: [65536, 1] + [1, 65536] */
+    int64_t numel = 1;
+    for (int d = 0; d < rank; d++)
+        if ((numel *= dims[d]) > NB_OX_EW_FOLD_MAX)
+            return 0;
     return 1;
 }
 
