@@ -219,7 +219,8 @@ static int compare(const nb_program *p, int i, const nb_onnx_value *ov, const nb
 }
 
 /* Loads the test's model: with no value given first; when an input must be known at
- * load, again with the first data set's integer and bool inputs as values. */
+ * load, again with the first data set's integer and bool inputs as values, and then with
+ * all of its inputs (float ones too: Resize's scales, Dropout's ratio). */
 static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m, char *why,
                            size_t size)
 {
@@ -240,20 +241,24 @@ static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m,
     nb_graph *g = nb_onnx_load(path, &o, m, why, size);
     if (g || m->error != NB_ONNX_ERROR_NEEDS_VALUE)
         return g;
-    for (int i = 0; i < d->n_in; i++)
-        if (d->in[i].type != NB_ONNX_FLOAT && d->in[i].type != NB_ONNX_DOUBLE && *d->in[i].name)
-            values[n_values++] = d->in[i];
-    o.values = values;
-    o.n_values = n_values;
-    char *ops = m->op_types;
-    m->op_types = NULL;
-    nb_onnx_model_free(m);
-    g = nb_onnx_load(path, &o, m, why, size);
-    if (!m->op_types) {
-        m->op_types = ops;
-        ops = NULL;
+    for (int all = 0; all < 2 && !g && m->error == NB_ONNX_ERROR_NEEDS_VALUE; all++) {
+        n_values = 0;
+        for (int i = 0; i < d->n_in; i++)
+            if ((all || (d->in[i].type != NB_ONNX_FLOAT && d->in[i].type != NB_ONNX_DOUBLE)) &&
+                *d->in[i].name)
+                values[n_values++] = d->in[i];
+        o.values = values;
+        o.n_values = n_values;
+        char *ops = m->op_types;
+        m->op_types = NULL;
+        nb_onnx_model_free(m);
+        g = nb_onnx_load(path, &o, m, why, size);
+        if (!m->op_types) {
+            m->op_types = ops;
+            ops = NULL;
+        }
+        free(ops);
     }
-    free(ops);
     return g;
 }
 

@@ -1,5 +1,6 @@
 /* nb_ox_nn.c — the importers of ONNX's layer ops with weights: MatMul, Gemm, Conv and
  * ConvTranspose, and the window geometry (nb_ox_nn.h) they share with the pools. */
+#include <stdio.h>
 #include <string.h>
 
 #include "nb_ox_nn.h"
@@ -52,7 +53,8 @@ int nb_ox_win_read(nb_ox *x, int n, const int64_t *in, const int64_t *kernel, in
     if (!use_dilations)
         for (int i = 0; i < n; i++)
             w->d[i] = 1;
-    const char *ap = nb_ox_attr_string(x, "auto_pad", "NOTSET");
+    char ap[32];
+    snprintf(ap, sizeof ap, "%s", nb_ox_attr_string(x, "auto_pad", "NOTSET"));
     int same = !strcmp(ap, "SAME_UPPER") ? 1 : !strcmp(ap, "SAME_LOWER") ? 2 : 0;
     if (!same && strcmp(ap, "NOTSET") && strcmp(ap, "VALID"))
         return nb_ox_fail(x,
@@ -295,7 +297,8 @@ int nb_ox_conv_transpose(nb_ox *x)
     if (nos >= 0 && nos != n && nos != n + 2)
         return nb_ox_fail(x, "output_shape has %d values; expected %d", nos, n);
     const int64_t *xd = nb_ox_in_dims(x, 0), *wd = nb_ox_in_dims(x, 1);
-    const char *ap = nb_ox_attr_string(x, "auto_pad", "NOTSET");
+    char ap[32];
+    snprintf(ap, sizeof ap, "%s", nb_ox_attr_string(x, "auto_pad", "NOTSET"));
     /* The window reader checks the attributes; its pads for auto_pad SAME are a conv's,
      * recomputed below for the transposed one. */
     nb_ox_win w;
