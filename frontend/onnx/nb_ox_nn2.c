@@ -20,24 +20,29 @@ static nb_node *pool2d(nb_graph *g, nb_node *t, const int64_t *k, const int64_t 
  * the end padding never count, as in torch), a constant of the output's spatial shape. */
 static nb_node *pool_counts(nb_ox *x, const nb_ox_win *w, int cip, nb_dtype dt)
 {
-    int64_t numel = 1;
+    double numel = 1;
     for (int i = 0; i < w->n; i++)
-        numel *= w->out[i];
+        numel *= (double)w->out[i];
+    if (nb_graph_error(nb_ox_graph(x)))
+        return NULL;
+    if (numel > (double)INT32_MAX)
+        return nb_ox_unsupported(x, "an average pool of %.0f outputs per channel", numel), NULL;
     double *c = malloc((size_t)numel * sizeof *c);
     if (!c)
         return nb_ox_fail(x, "out of memory"), NULL;
-    for (int64_t j = 0; j < numel; j++) {
+    for (int64_t j = 0; j < (int64_t)numel; j++) {
         int64_t rest = j;
         double cnt = 1;
         for (int i = w->n - 1; i >= 0; i--) {
-            int64_t o = rest % w->out[i], m = 0;
+            int64_t o = rest % w->out[i], start = o * w->s[i];
             rest /= w->out[i];
             int64_t lo = cip ? 0 : w->pb[i], hi = w->pb[i] + w->in[i] + (cip ? w->pe[i] : 0);
-            for (int64_t t = 0; t < w->k[i]; t++) {
-                int64_t p = o * w->s[i] + t * w->d[i];
-                m += p >= lo && p < hi;
-            }
-            cnt *= (double)m;
+            /* Taps t in [0, k) with lo <= start + t * d < hi. */
+            int64_t t0 = start >= lo ? 0 : (lo - start + w->d[i] - 1) / w->d[i];
+            int64_t t1 = start >= hi ? -1 : (hi - 1 - start) / w->d[i];
+            if (t1 > w->k[i] - 1)
+                t1 = w->k[i] - 1;
+            cnt *= (double)(t1 >= t0 ? t1 - t0 + 1 : 0);
         }
         c[j] = cnt;
     }
@@ -70,6 +75,10 @@ static int pool(nb_ox *x, int is_max)
     nb_ox_win w;
     if (nb_ox_win_read(x, n, nb_ox_in_dims(x, 0) + 2, NULL, is_max, ceil_mode != 0, &w) != 0)
         return -1;
+    /* A 3-D pool is a node per depth tap; the output's spatial size is at most the
+     * (padded) input's, which the builders bound. */
+    if (n == 3 && w.k[0] > 64)
+        return nb_ox_unsupported(x, "a 3-D window of depth %lld; at most 64", (long long)w.k[0]);
     int native = n <= 2;
     for (int i = 0; i < n; i++)
         native &= w.extra[i] == 0 && w.pb[i] == w.pe[i] && w.pb[i] <= w.k[i] / 2;

@@ -349,6 +349,11 @@ int nb_ox_resize(nb_ox *x)
         if (legacy && scales[i] != floor(scales[i]))
             return nb_ox_unsupported(x, "scale %g of axis %d is not an integer", scales[i], i);
     }
+    double numel = 1;
+    for (int i = 0; i < r; i++)
+        numel *= (double)out[i];
+    if (numel > (double)INT32_MAX)
+        return nb_ox_unsupported(x, "an output of %.0f elements (at most 2^31 - 1)", numel);
     nb_node *y = nb_ox_in(x, 0);
     for (int i = 0; y && i < r; i++) {
         int64_t *idx = malloc((size_t)out[i] * sizeof *idx);
