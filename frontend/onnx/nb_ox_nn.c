@@ -97,13 +97,6 @@ int nb_ox_win_read(nb_ox *x, int n, const int64_t *in, const int64_t *kernel, in
                               (long long)eff);
         w->out[i] = (room + (ceil_mode ? w->s[i] - 1 : 0)) / w->s[i] + 1;
         w->extra[i] = (w->out[i] - 1) * w->s[i] + eff - (in[i] + w->pb[i] + w->pe[i]);
-        /* ONNX keeps a last window that starts in the end padding, torch drops it; such
-         * a window holds no element (its value is undefined), so it is refused. */
-        if (w->extra[i] > 0 && (w->out[i] - 1) * w->s[i] >= in[i] + w->pb[i])
-            return nb_ox_unsupported(x,
-                                     "ceil_mode: the last window of spatial axis %d starts "
-                                     "in the padding",
-                                     i);
     }
     return 0;
 }

@@ -79,6 +79,11 @@ static int pool(nb_ox *x, int is_max)
      * (padded) input's, which the builders bound. */
     if (n == 3 && w.k[0] > 64)
         return nb_ox_unsupported(x, "a 3-D window of depth %lld; at most 64", (long long)w.k[0]);
+    /* A window of padding only (ONNX's ceil_mode keeps a last window that starts in the
+     * end padding, where torch drops it; pads of a kernel's size) has no value. */
+    for (int i = 0; i < n; i++)
+        if ((w.out[i] - 1) * w.s[i] >= w.in[i] + w.pb[i] || (w.k[i] - 1) * w.d[i] < w.pb[i])
+            return nb_ox_unsupported(x, "a window of spatial axis %d holds only padding", i);
     int native = n <= 2;
     for (int i = 0; i < n; i++)
         native &= w.extra[i] == 0 && w.pb[i] == w.pe[i] && w.pb[i] <= w.k[i] / 2;
