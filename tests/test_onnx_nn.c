@@ -136,7 +136,7 @@ static void model(pb *out, const pb *node, int opset, int n_in, const int *ranks
     pb_msg(out, 7, &graph);
 }
 
-/* A node of op with inputs X0.. and outputs Y0.. (an empty name where skip says). */
+/* A node of op with inputs X0.. and outputs Y0... */
 static void node_begin(pb *node, const char *op, int n_in, int n_out)
 {
     memset(node, 0, sizeof *node);
