@@ -267,17 +267,68 @@ int nb_ox_conv(nb_ox *x)
 
 /* ---- ConvTranspose ---- */
 
-/* ConvTranspose, 1-D (as 2-D over a height of 1) and 2-D: nb_conv_transpose2d with torch's
+/* The full (unpadded) 3-D transposed conv: the input's depths as a batch, one 2-D
+ * transposed conv per depth tap kd of the weight; each result's depth d lands at d *
+ * stride + kd * dilation (zeros between, by padding a size-1 axis), and the taps add up.
+ * [N, C, D, H, W] -> [N, OC, (D-1)*s + (KD-1)*dil + 1, FH, FW]. */
+static nb_node *conv_transpose3d(nb_ox *x, nb_node *in, nb_node *wt, const nb_ox_win *w,
+                                 int64_t group)
+{
+    nb_graph *g = nb_ox_graph(x);
+    const int64_t *xs = nb_node_shape(in), *ws = nb_node_shape(wt);
+    int64_t n = xs[0], c = xs[1], dd = xs[2], kd = w->k[0], s = w->s[0], dl = w->d[0];
+    int64_t fd = (dd - 1) * s + (kd - 1) * dl + 1;
+    if (kd > 64)
+        return nb_ox_unsupported(x, "a 3-D kernel of depth %lld; at most 64", (long long)kd), NULL;
+    int p5[5] = {0, 2, 1, 3, 4};
+    int64_t x4s[4] = {n * dd, c, xs[3], xs[4]};
+    nb_node *x4 = nb_reshape(g, nb_permute(g, in, p5, 5), 4, x4s), *sum = NULL;
+    nb_conv_options o;
+    memset(&o, 0, sizeof o);
+    o.groups = (int)group;
+    for (int j = 0; j < 2; j++) {
+        o.stride[j] = w->s[j + 1];
+        o.dilation[j] = w->d[j + 1];
+    }
+    for (int64_t t = 0; t < kd; t++) {
+        int64_t start[5] = {0, 0, t, 0, 0}, stop[5] = {ws[0], ws[1], t + 1, ws[3], ws[4]};
+        int64_t w4s[4] = {ws[0], ws[1], ws[3], ws[4]};
+        nb_node *y = nb_conv_transpose2d(
+            g, x4, nb_reshape(g, nb_slice(g, wt, start, stop, NULL), 4, w4s), NULL, &o);
+        if (!y)
+            return NULL;
+        const int64_t *ys = nb_node_shape(y);
+        int64_t oc = ys[1], fh = ys[2], fw = ys[3];
+        int64_t s4[4] = {n, dd, 1, oc * fh * fw}, gap[4] = {0, 0, 0, s - 1};
+        y = nb_reshape(g, y, 4, s4);
+        if (s > 1)
+            y = nb_pad(g, y, 4, gap, NB_PAD_CONSTANT, 0.0); /* [N, D, s, rest] */
+        /* Depth d at d * s, then shifted by the tap: pads before and after (a negative
+         * after-pad cuts the gap behind the last depth). */
+        int64_t s3[3] = {n, dd * s, oc * fh * fw};
+        int64_t shift[4] = {0, 0, t * dl, fd - dd * s - t * dl};
+        y = nb_pad(g, nb_reshape(g, y, 3, s3), 4, shift, NB_PAD_CONSTANT, 0.0);
+        sum = sum ? nb_add(g, sum, y) : y;
+        if (t == kd - 1) {
+            int64_t s5[5] = {n, fd, oc, fh, fw};
+            return nb_permute(g, nb_reshape(g, sum, 5, s5), p5, 5);
+        }
+    }
+    return NULL;
+}
+
+/* ConvTranspose, 1-D (as 2-D over a height of 1), 2-D, and 3-D (conv_transpose3d, with
+ * ONNX's pads applied after): nb_conv_transpose2d with torch's
  * symmetric padding when it fits, else the full result (no padding) cut or extended by
  * nb_pad to ONNX's pads, output_padding and output_shape, and the bias added. */
 int nb_ox_conv_transpose(nb_ox *x)
 {
     nb_graph *g = nb_ox_graph(x);
     int r = nb_ox_in_rank(x, 0), n = r - 2;
-    int64_t group = nb_ox_attr_int(x, "group", 1), op[2] = {0, 0}, os[NB_OX_LIST_MAX];
-    if (r < 3 || r > 4 || nb_ox_in_rank(x, 1) != r)
+    int64_t group = nb_ox_attr_int(x, "group", 1), op[3] = {0, 0, 0}, os[NB_OX_LIST_MAX];
+    if (r < 3 || r > 5 || nb_ox_in_rank(x, 1) != r)
         return nb_ox_unsupported(x,
-                                 "X of rank %d and W of rank %d; 1-D and 2-D transposed "
+                                 "X of rank %d and W of rank %d; 1-D to 3-D transposed "
                                  "convs are supported",
                                  r, nb_ox_in_rank(x, 1));
     if (group < 1 || group > INT32_MAX)
@@ -299,7 +350,7 @@ int nb_ox_conv_transpose(nb_ox *x)
         return -1;
     if (nb_ox_has_input(x, 2) && nb_ox_in_rank(x, 2) != 1)
         return nb_ox_fail(x, "B has rank %d; expected 1", nb_ox_in_rank(x, 2));
-    int64_t pb[2], pe[2], full[2];
+    int64_t pb[3], pe[3], full[3];
     for (int i = 0; i < n; i++) {
         int64_t eff = (w.k[i] - 1) * w.d[i] + 1;
         full[i] = w.s[i] * (w.in[i] - 1) + eff;
@@ -330,33 +381,34 @@ int nb_ox_conv_transpose(nb_ox *x)
     }
     /* torch's padding: the same at both ends; output_padding below the stride or the
      * dilation and at most padding + stride - 1. */
-    int native = 1;
+    int native = n < 3;
     for (int i = 0; i < n; i++)
         native &= pb[i] == pe[i] && pb[i] >= 0 && op[i] <= pb[i] + w.s[i] - 1;
     nb_conv_options o;
     memset(&o, 0, sizeof o);
     o.groups = (int)group;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && n < 3; i++) {
         int j = n == 1 ? 1 : i;
         o.stride[j] = w.s[i];
         o.dilation[j] = w.d[i];
         o.padding[j] = native ? pb[i] : 0;
         o.output_padding[j] = native ? op[i] : 0;
     }
-    nb_node *y = nb_conv_transpose2d(g, in, wt, native ? bias : NULL, &o);
+    nb_node *y = n == 3 ? conv_transpose3d(x, in, wt, &w, group)
+                        : nb_conv_transpose2d(g, in, wt, native ? bias : NULL, &o);
     if (!y)
         return -1;
     if (!native) {
         /* The full result's positions [pb, full + op - pe) (zeros outside it). */
-        int64_t pads[4] = {0, 0, 0, 0};
+        int64_t pads[6] = {0, 0, 0, 0, 0, 0};
         for (int i = 0; i < n; i++) {
             pads[2 * (n - 1 - i)] = -pb[i];
             pads[2 * (n - 1 - i) + 1] = op[i] - pe[i];
         }
         y = nb_pad(g, y, 2 * n, pads, NB_PAD_CONSTANT, 0.0);
         if (bias) {
-            int64_t bs[3] = {nb_node_shape(bias)[0], 1, 1};
-            y = nb_add(g, y, nb_reshape(g, bias, 3, bs));
+            int64_t bs[4] = {nb_node_shape(bias)[0], 1, 1, 1};
+            y = nb_add(g, y, nb_reshape(g, bias, n == 3 ? 4 : 3, bs));
         }
     }
     if (!y)
