@@ -1,8 +1,9 @@
 /* test_onnx_nn.c — the ONNX layer importers (frontend/onnx/nb_ox_nn*.c) where the
  * conformance tests do not reach: values the importers refuse with a reason, hostile
- * attributes that must fail cleanly, and an average pool with ceil_mode and
- * count_include_pad checked against torch's divisors (computed by hand below). Models
- * are written by a small protobuf encoder of one node with float inputs. */
+ * attributes that must fail cleanly, an average pool with ceil_mode and
+ * count_include_pad checked against torch's divisors (computed by hand below), and the
+ * gradients of the composed imports against finite differences. Models are written by
+ * a small protobuf encoder of one node with float inputs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -331,6 +332,71 @@ static void test_avgpool_ceil_count_include_pad(void **state)
     nb_onnx_model_free(&mm);
 }
 
+/* The gradient of sum(Y0^2) with respect to every input of the model, against finite
+ * differences (nb_gradcheck, in f64): the importers' compositions (nb_pad, slices,
+ * gathers, per-tap sums) must differentiate as the functions they compute. */
+static void expect_gradients(const pb *m)
+{
+    nb_onnx_model mm;
+    char err[512] = "";
+    nb_graph *g = nb_onnx_parse(m->b, m->n, NULL, &mm, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    nb_node *wrt[4];
+    assert_true(mm.n_inputs <= 4);
+    for (int i = 0; i < mm.n_inputs; i++)
+        wrt[i] = mm.inputs[i].node;
+    nb_node *y = nb_sum(g, nb_square(g, mm.extras.outputs[0]), NULL, 0, 0);
+    assert_non_null(y);
+    nb_gradcheck_options o = nb_gradcheck_default_options();
+    nb_gradcheck_result r;
+    nb_gradcheck(g, y, wrt, mm.n_inputs, &o, &r);
+    if (!r.ok)
+        fail_msg("%s", r.message);
+    assert_true(r.checked > 0);
+    nb_graph_free(g);
+    nb_onnx_model_free(&mm);
+}
+
+static void test_gradients(void **state)
+{
+    (void)state;
+    pb node, m;
+    /* MaxPool and AveragePool on their padded paths (asymmetric pads, ceil_mode). */
+    node_begin(&node, "MaxPool", 1, 1);
+    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 3});
+    attr_ints(&node, "pads", 4, (const int64_t[]){1, 0, 0, 2});
+    model(&m, &node, 12, 1, rank4, x4, 1);
+    expect_gradients(&m);
+    node_begin(&node, "AveragePool", 1, 1);
+    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 2});
+    attr_ints(&node, "strides", 2, (const int64_t[]){2, 2});
+    attr_ints(&node, "pads", 4, (const int64_t[]){0, 1, 1, 0});
+    attr_int(&node, "ceil_mode", 1);
+    model(&m, &node, 11, 1, rank4, x4, 1);
+    expect_gradients(&m);
+    /* Conv 3-D (per depth tap) with asymmetric pads, ConvTranspose 3-D with a stride. */
+    static const int64_t c3[2][5] = {{1, 2, 3, 3, 3}, {2, 1, 2, 2, 2}};
+    node_begin(&node, "Conv", 2, 1);
+    attr_int(&node, "group", 2);
+    attr_ints(&node, "pads", 6, (const int64_t[]){1, 0, 1, 0, 1, 0});
+    attr_ints(&node, "strides", 3, (const int64_t[]){2, 1, 1});
+    model(&m, &node, 11, 2, (const int[]){5, 5}, c3, 1);
+    expect_gradients(&m);
+    static const int64_t t3[2][5] = {{1, 2, 2, 2, 2}, {2, 1, 2, 2, 2}};
+    node_begin(&node, "ConvTranspose", 2, 1);
+    attr_ints(&node, "strides", 3, (const int64_t[]){2, 1, 2});
+    attr_ints(&node, "pads", 6, (const int64_t[]){1, 0, 0, 0, 1, 0});
+    model(&m, &node, 11, 2, (const int[]){5, 5}, t3, 1);
+    expect_gradients(&m);
+    /* LRN. */
+    node_begin(&node, "LRN", 1, 1);
+    attr_int(&node, "size", 3);
+    static const int64_t l4[1][5] = {{1, 4, 2, 2}};
+    model(&m, &node, 13, 1, rank4, l4, 1);
+    expect_gradients(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_hostile_windows_fail),
         cmocka_unit_test(test_unsupported_modes_refused),
         cmocka_unit_test(test_avgpool_ceil_count_include_pad),
+        cmocka_unit_test(test_gradients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
