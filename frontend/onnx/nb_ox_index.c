@@ -243,6 +243,54 @@ int nb_ox_gather_nd(nb_ox *x)
     return nb_ox_out_like(x, 0, y, 0);
 }
 
+/* Passes of reduction "mul" at most (the most updates one row receives). */
+#define SCATTER_MUL_PASSES 64
+
+/* Reduction "mul" with known rows: as ONNX's reference multiplies in index order, pass p
+ * multiplies each row by its p-th update (gathered from uu [m, s]), or by 1. */
+static nb_node *scatter_mul(nb_ox *x, nb_node *dd, nb_node *uu, int64_t n, const int64_t *rows,
+                            int64_t m)
+{
+    nb_graph *g = nb_ox_graph(x);
+    int64_t *seen = calloc((size_t)n, sizeof *seen), *pick = malloc((size_t)n * sizeof *pick);
+    double *has = malloc((size_t)n * sizeof *has);
+    nb_node *y = dd;
+    int64_t n1[2] = {n, 1};
+    for (int pass = 0; y && seen && pick && has; pass++) {
+        int any = 0;
+        for (int64_t i = 0; i < n; i++) {
+            pick[i] = 0;
+            has[i] = 0;
+        }
+        for (int64_t j = 0, c; j < m; j++) /* the pass-th update of row rows[j] */
+            if ((c = seen[rows[j]]++) == pass) {
+                pick[rows[j]] = j;
+                has[rows[j]] = any = 1;
+            }
+        for (int64_t i = 0; i < n; i++)
+            seen[i] = 0;
+        if (!any)
+            break;
+        if (pass == SCATTER_MUL_PASSES) {
+            nb_ox_unsupported(x, "reduction mul with more than %d updates of one element",
+                              SCATTER_MUL_PASSES);
+            y = NULL;
+            break;
+        }
+        nb_node *f = nb_gather(g, uu, nb_ox_index_node(x, pick, n));
+        nb_node *hc = nb_constant(g, NB_BOOL, 2, n1, has);
+        y = nb_mul(g, y, nb_where(g, hc, f, nb_scalar(g, nb_node_dtype(dd), 1)));
+    }
+    if (!seen || !pick || !has) {
+        nb_ox_fail(x, "out of memory");
+        y = NULL;
+    }
+    free(seen);
+    free(pick);
+    free(has);
+    return y;
+}
+
 /* data viewed as [n, s] with the rows of updates [m, s] written at rows (known, in
  * [0, n)) or, for "add", added at rows (a node of m entries): ONNX's reduction "none"
  * is index_add into zeros of the last update of each row (so duplicates keep the last,
@@ -289,6 +337,8 @@ static int scatter_rows(nb_ox *x, int64_t n, int64_t s, const int64_t *rows, nb_
         nb_node *z = nb_broadcast_to(g, zero, 2, d2);
         y = nb_index_add(g, z, 0, rows_node, nb_where(g, kc, uu, zero));
         y = nb_where(g, hc, y, dd);
+    } else if (!strcmp(reduction, "mul")) {
+        y = scatter_mul(x, dd, uu, n, rows, m);
     } else {
         return nb_ox_unsupported(x, "reduction %s", reduction);
     }
@@ -318,7 +368,7 @@ int nb_ox_scatter_elements(nb_ox *x)
     for (int a = 0; a < r; a++)
         if (di[a] != du[a] || (a != axis && di[a] > d[a]))
             return nb_ox_fail(x, "indices and updates must agree, within data on axis %d", a);
-    if (strcmp(red, "none") && strcmp(red, "add"))
+    if (strcmp(red, "none") && strcmp(red, "add") && strcmp(red, "mul"))
         return nb_ox_unsupported(x, "reduction %s", red);
     int64_t m = nb_ox_numel(r, di), n = nb_ox_numel(r, d), stride = nb_ox_numel(r - axis - 1, d + axis + 1);
     if (nb_ox_check_dims(x, r, di) != 0)
@@ -338,7 +388,7 @@ int nb_ox_scatter_elements(nb_ox *x)
             idx[a] = 0;
         }
     }
-    const nb_ox_const *ki = strcmp(red, "none") ? nb_ox_in_known(x, 1)
+    const nb_ox_const *ki = !strcmp(red, "add") ? nb_ox_in_known(x, 1)
                                                 : nb_ox_in_const(x, 1, "indices");
     int rc = -1;
     if (ki) {
@@ -349,7 +399,7 @@ int nb_ox_scatter_elements(nb_ox *x)
             rc = scatter_rows(x, n, 1, base, NULL, m, red);
             free(v);
         }
-    } else if (strcmp(red, "none")) {
+    } else if (!strcmp(red, "add")) {
         nb_graph *g = nb_ox_graph(x);
         nb_node *i = nb_ox_in(x, 1), *b = i ? nb_ox_index_node(x, base, m) : NULL;
         if (b) {
@@ -376,9 +426,13 @@ int nb_ox_scatter_nd(nb_ox *x)
                           (long long)di[q - 1], r);
     int k = (int)di[q - 1];
     int64_t m = nb_ox_numel(q - 1, di), s = nb_ox_numel(r - k, d + k), n = nb_ox_numel(k, d);
-    if (nb_ox_numel(nb_ox_in_rank(x, 2), nb_ox_in_dims(x, 2)) != m * s)
+    const int64_t *du = nb_ox_in_dims(x, 2);
+    if (nb_ox_in_rank(x, 2) != q - 1 + r - k)
         return nb_ox_fail(x, "updates must be indices.shape[:-1] + data.shape[k:]");
-    if (strcmp(red, "none") && strcmp(red, "add"))
+    for (int a = 0; a < q - 1 + r - k; a++)
+        if (du[a] != (a < q - 1 ? di[a] : d[k + a - (q - 1)]))
+            return nb_ox_fail(x, "updates must be indices.shape[:-1] + data.shape[k:]");
+    if (strcmp(red, "none") && strcmp(red, "add") && strcmp(red, "mul"))
         return nb_ox_unsupported(x, "reduction %s", red);
     const nb_ox_const *ki = nb_ox_in_const(x, 1, "indices");
     if (!ki)
@@ -616,8 +670,8 @@ int nb_ox_pad(nb_ox *x)
     } else if (!strcmp(mode, "reflect")) {
         pm = NB_PAD_REFLECT;
         for (int a = 0; a < r; a++)
-            if (pads[a] >= d[a] || pads[r + a] >= d[a])
-                return nb_ox_unsupported(x, "reflect pads as wide as axis %d", a);
+            if (pads[a] >= d[a] || pads[r + a] >= d[a] || pads[a] < 0 || pads[r + a] < 0)
+                return nb_ox_unsupported(x, "reflect pads negative or as wide as axis %d", a);
     } else {
         return nb_ox_unsupported(x, "mode %s", mode);
     }

@@ -233,6 +233,8 @@ int nb_ox_squeeze(nb_ox *x)
     if (n < 0 || r < 0)
         return r < 0 ? nb_ox_fail(x, "input 0 is missing") : -1;
     const int64_t *in = nb_ox_in_dims(x, 0);
+    if (r == 0 && n > 0)
+        return nb_ox_fail(x, "a scalar has no axis to squeeze");
     for (int j = 0; j < n; j++) {
         int a = nb_ox_axis(x, axes[j], r, "axis");
         if (a < 0)
@@ -285,10 +287,15 @@ int nb_ox_transpose(nb_ox *x)
         return r < 0 ? nb_ox_fail(x, "input 0 is missing") : -1;
     if (n >= 0 && n != r)
         return nb_ox_fail(x, "perm lists %d axes of a rank-%d input", n, r);
+    int used[NB_MAX_RANK] = {0};
+    if (r > NB_MAX_RANK)
+        return nb_ox_fail(x, "rank %d", r);
     for (int d = 0; d < r; d++) {
         perm[d] = n < 0 ? r - 1 - d : nb_ox_axis(x, p[d], r, "perm entry");
         if (perm[d] < 0)
             return -1;
+        if (used[perm[d]]++)
+            return nb_ox_fail(x, "perm lists axis %d twice", perm[d]);
     }
     nb_node *a = nb_ox_in(x, 0);
     if (!a)
@@ -455,6 +462,7 @@ int nb_ox_slice(nb_ox *x)
         int64_t n = in[a], s = st[j], e = en[j], k = np >= 0 ? sp[j] : 1;
         if (k == 0)
             return nb_ox_fail(x, "step 0 on axis %d", a);
+        k = k < -n ? -(n ? n : 1) : k > n ? (n ? n : 1) : k; /* same picks, no overflow */
         /* ONNX: negative starts/ends count from the end, then clamp to [0, n] for a
          * positive step and to [-1, n-1] for a negative one. */
         s = s < 0 ? (s < -n ? 0 : s + n) : s;
@@ -462,11 +470,11 @@ int nb_ox_slice(nb_ox *x)
         if (k > 0) {
             s = s > n ? n : s;
             e = e < 0 ? 0 : e > n ? n : e;
-            count[a] = e > s ? (e - s + k - 1) / k : 0;
+            count[a] = e > s ? (e - s - 1) / k + 1 : 0;
         } else {
             s = s > n - 1 ? n - 1 : s;
             e = e > n - 1 ? n - 1 : e;
-            count[a] = s > e ? (s - e + (-k) - 1) / (-k) : 0;
+            count[a] = s > e ? (s - e - 1) / (-k) + 1 : 0;
         }
         start[a] = s;
         step[a] = k;
@@ -650,7 +658,7 @@ int nb_ox_trilu(nb_ox *x)
         return nb_ox_fail(x, "needs an input of rank >= 2");
     const int64_t *d = nb_ox_in_dims(x, 0);
     int64_t rows = d[r - 2], cols = d[r - 1], dims[2] = {rows, cols};
-    if (nb_ox_in_known(x, 0) == NULL && nb_ox_check_dims(x, r, d) != 0)
+    if (nb_ox_check_dims(x, r, d) != 0)
         return -1;
     double *m = malloc((size_t)(rows * cols > 0 ? rows * cols : 1) * sizeof *m);
     if (!m)
@@ -744,9 +752,11 @@ int nb_ox_range(nb_ox *x)
             o->f[j] = ks->type == NB_ONNX_FLOAT ? (double)(float)(s + (double)(float)(j * d))
                                                 : s + j * d;
     } else {
-        int64_t s = ks->i[0], l = kl->i[0], d = kd->i[0];
+        int64_t s = ks->i[0], l = kl->i[0], d = kd->i[0], big = (int64_t)1 << 62;
         if (d == 0)
             return nb_ox_fail(x, "delta is 0");
+        if (s < -big || s > big || l < -big || l > big || d < -big || d > big)
+            return nb_ox_unsupported(x, "start, limit or delta beyond 2^62");
         int64_t diff = l - s, n = diff / d + ((diff % d) != 0 && ((diff < 0) == (d < 0)));
         n = n > 0 ? n : 0;
         o = nb_ox_const_new(x, ks->type, 1, &n);
@@ -768,6 +778,8 @@ int nb_ox_eye_like(nb_ox *x)
         return nb_ox_unsupported(x, "dtype %s", nb_onnx_type_name(type));
     const int64_t *d = nb_ox_in_dims(x, 0);
     nb_ox_const *o = nb_ox_const_new(x, type, 2, d);
+    if (k <= -d[0] || k >= d[1])
+        return nb_ox_out_known(x, 0, o); /* the diagonal misses: all zeros */
     for (int64_t i = 0; o && i < d[0]; i++)
         if (i + k >= 0 && i + k < d[1]) {
             if (o->f)
