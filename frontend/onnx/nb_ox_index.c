@@ -31,8 +31,8 @@ static int64_t *host_indices(nb_ox *x, const nb_ox_const *k, int64_t n)
     for (int64_t j = 0; j < k->numel; j++) {
         v[j] = k->i[j] < 0 ? k->i[j] + n : k->i[j];
         if (v[j] < 0 || v[j] >= n) {
-            nb_ox_fail(x, "index %lld is outside [-%lld, %lld)", (long long)k->i[j],
-                       (long long)n, (long long)n);
+            nb_ox_fail(x, "index %lld is outside [-%lld, %lld)", (long long)k->i[j], (long long)n,
+                       (long long)n);
             free(v);
             return NULL;
         }
@@ -224,8 +224,8 @@ int nb_ox_gather_nd(nb_ox *x)
         return nb_ox_fail(x, "needs data and indices of rank >= 1");
     const int64_t *d = nb_ox_in_dims(x, 0), *di = nb_ox_in_dims(x, 1);
     if (bd < 0 || bd >= q || bd >= r || di[q - 1] < 1 || di[q - 1] > r - bd)
-        return nb_ox_fail(x, "batch_dims %lld and indices' last axis %lld do not fit", (long long)bd,
-                          (long long)di[q - 1]);
+        return nb_ox_fail(x, "batch_dims %lld and indices' last axis %lld do not fit",
+                          (long long)bd, (long long)di[q - 1]);
     int b = (int)bd, k = (int)di[q - 1];
     for (int a = 0; a < b; a++)
         if (d[a] != di[a])
@@ -329,7 +329,8 @@ static int scatter_rows(nb_ox *x, int64_t n, int64_t s, const int64_t *rows, nb_
         for (int64_t j = 0; j < m; j++)
             keep[j] = last[rows[j]] == j;
         int64_t m1[2] = {m, 1}, n1[2] = {n, 1};
-        nb_node *kc = nb_constant(g, NB_BOOL, 2, m1, keep), *hc = nb_constant(g, NB_BOOL, 2, n1, hit);
+        nb_node *kc = nb_constant(g, NB_BOOL, 2, m1, keep),
+                *hc = nb_constant(g, NB_BOOL, 2, n1, hit);
         free(keep);
         free(hit);
         free(last);
@@ -370,7 +371,8 @@ int nb_ox_scatter_elements(nb_ox *x)
             return nb_ox_fail(x, "indices and updates must agree, within data on axis %d", a);
     if (strcmp(red, "none") && strcmp(red, "add") && strcmp(red, "mul"))
         return nb_ox_unsupported(x, "reduction %s", red);
-    int64_t m = nb_ox_numel(r, di), n = nb_ox_numel(r, d), stride = nb_ox_numel(r - axis - 1, d + axis + 1);
+    int64_t m = nb_ox_numel(r, di), n = nb_ox_numel(r, d),
+            stride = nb_ox_numel(r - axis - 1, d + axis + 1);
     if (nb_ox_check_dims(x, r, di) != 0)
         return -1;
     /* The flat position of each index element with its axis coordinate 0. */
@@ -388,8 +390,8 @@ int nb_ox_scatter_elements(nb_ox *x)
             idx[a] = 0;
         }
     }
-    const nb_ox_const *ki = !strcmp(red, "add") ? nb_ox_in_known(x, 1)
-                                                : nb_ox_in_const(x, 1, "indices");
+    const nb_ox_const *ki =
+        !strcmp(red, "add") ? nb_ox_in_known(x, 1) : nb_ox_in_const(x, 1, "indices");
     int rc = -1;
     if (ki) {
         int64_t *v = host_indices(x, ki, d[axis]);
@@ -403,7 +405,8 @@ int nb_ox_scatter_elements(nb_ox *x)
         nb_graph *g = nb_ox_graph(x);
         nb_node *i = nb_ox_in(x, 1), *b = i ? nb_ox_index_node(x, base, m) : NULL;
         if (b) {
-            nb_node *pos = nb_mul(g, wrap_index(g, i, d[axis]), nb_scalar(g, NB_I32, (double)stride));
+            nb_node *pos =
+                nb_mul(g, wrap_index(g, i, d[axis]), nb_scalar(g, NB_I32, (double)stride));
             pos = nb_add(g, nb_reshape(g, pos, 1, &m), b);
             rc = pos ? scatter_rows(x, n, 1, NULL, pos, m, red) : -1;
         }
@@ -449,14 +452,15 @@ int nb_ox_scatter_nd(nb_ox *x)
             iv = iv < 0 ? iv + d[c] : iv;
             if (iv < 0 || iv >= d[c]) {
                 free(rows);
-                return nb_ox_fail(x, "index %lld is outside axis %d", (long long)ki->i[j * k + c], c);
+                return nb_ox_fail(x, "index %lld is outside axis %d", (long long)ki->i[j * k + c],
+                                  c);
             }
             row = row * d[c] + iv;
         }
         rows[j] = row;
     }
-    int rc = m ? scatter_rows(x, n, s, rows, NULL, m, red)
-               : nb_ox_unsupported(x, "no index tuples");
+    int rc =
+        m ? scatter_rows(x, n, s, rows, NULL, m, red) : nb_ox_unsupported(x, "no index tuples");
     free(rows);
     return rc;
 }
@@ -545,7 +549,8 @@ int nb_ox_one_hot(nb_ox *x)
     nb_node *wi = nb_where(g, nb_lt(g, idx, zero), nb_add(g, idx, dn), idx);
     nb_node *mask = nb_eq(g, nb_reshape(g, wi, q + 1, dims), range);
     int64_t zero1 = 0, one1 = 1, two1 = 2;
-    nb_node *off = nb_slice(g, vals, &zero1, &one1, NULL), *on = nb_slice(g, vals, &one1, &two1, NULL);
+    nb_node *off = nb_slice(g, vals, &zero1, &one1, NULL),
+            *on = nb_slice(g, vals, &one1, &two1, NULL);
     return nb_ox_out_like(x, 0, nb_where(g, mask, on, off), 2);
 }
 

@@ -32,8 +32,9 @@ int nb_ox_check_dims(nb_ox *x, int rank, const int64_t *dims)
 {
     for (int d = 0; d < rank; d++)
         if (dims[d] <= 0)
-            return nb_ox_unsupported(x, "the result's axis %d has %lld elements; nabla's tensors "
-                                        "are not empty",
+            return nb_ox_unsupported(x,
+                                     "the result's axis %d has %lld elements; nabla's tensors "
+                                     "are not empty",
                                      d, (long long)dims[d]);
     return 0;
 }
@@ -132,8 +133,7 @@ nb_node *nb_ox_index_node(nb_ox *x, const int64_t *v, int64_t n)
 static int out_reshaped(nb_ox *x, int rank, const int64_t *dims)
 {
     if (rank > NB_MAX_RANK)
-        return nb_ox_unsupported(x, "the result's rank %d is above nabla's %d", rank,
-                                 NB_MAX_RANK);
+        return nb_ox_unsupported(x, "the result's rank %d is above nabla's %d", rank, NB_MAX_RANK);
     const nb_ox_const *k = nb_ox_in_known(x, 0);
     if (nb_ox_numel(rank, dims) != nb_ox_numel(nb_ox_in_rank(x, 0), nb_ox_in_dims(x, 0)))
         return nb_ox_fail(x, "the new shape does not hold the input's elements");
@@ -259,8 +259,7 @@ int nb_ox_unsqueeze(nb_ox *x)
     if (n == 0)
         return nb_ox_fail(x, "needs axes");
     if (r + n > NB_MAX_RANK)
-        return nb_ox_unsupported(x, "the result's rank %d is above nabla's %d", r + n,
-                                 NB_MAX_RANK);
+        return nb_ox_unsupported(x, "the result's rank %d is above nabla's %d", r + n, NB_MAX_RANK);
     for (int j = 0; j < n; j++) {
         int a = nb_ox_axis(x, axes[j], r + n, "axis");
         if (a < 0)
@@ -399,8 +398,7 @@ int nb_ox_split(nb_ox *x)
         total += sizes[i];
     }
     if (n != outs || total != in[axis])
-        return nb_ox_fail(x, "the split sizes do not add up to axis %d or match the outputs",
-                          axis);
+        return nb_ox_fail(x, "the split sizes do not add up to axis %d or match the outputs", axis);
     nb_node *a = nb_ox_in(x, 0);
     if (!a)
         return -1;
@@ -432,8 +430,7 @@ int nb_ox_slice(nb_ox *x)
         ne = nb_ox_attr_ints(x, "ends", en, NB_OX_LIST_MAX);
         na = nb_ox_attr_ints(x, "axes", ax, NB_OX_LIST_MAX);
         if (ns < 0 || ne < 0 || na == -2)
-            return ns == -2 || ne == -2 || na == -2 ? -1
-                                                    : nb_ox_fail(x, "needs starts and ends");
+            return ns == -2 || ne == -2 || na == -2 ? -1 : nb_ox_fail(x, "needs starts and ends");
     } else {
         if (nb_ox_in_ints(x, 1, "starts", st, NB_OX_LIST_MAX, &ns) ||
             nb_ox_in_ints(x, 2, "ends", en, NB_OX_LIST_MAX, &ne))
@@ -749,8 +746,8 @@ int nb_ox_range(nb_ox *x)
         /* ONNX's reference computes start + (i * delta) in the input's type: in f32 the
          * product and the sum are each rounded. */
         for (int64_t j = 0; o && j < n; j++)
-            o->f[j] = ks->type == NB_ONNX_FLOAT ? (double)(float)(s + (double)(float)(j * d))
-                                                : s + j * d;
+            o->f[j] =
+                ks->type == NB_ONNX_FLOAT ? (double)(float)(s + (double)(float)(j * d)) : s + j * d;
     } else {
         int64_t s = ks->i[0], l = kl->i[0], d = kd->i[0], big = (int64_t)1 << 62;
         if (d == 0)
