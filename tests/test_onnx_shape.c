@@ -188,6 +188,34 @@ static void export_shape_chain(void **state)
     nb_graph_free(gr);
 }
 
+/* A float initializer is a trained parameter: reshaping it builds a node and keeps the
+ * parameter (its value among the extras), rather than a constant made on the host. */
+static void float_initializer_stays_parameter(void **state)
+{
+    (void)state;
+    pb g = {0}, w = {0};
+    node(&g, "Reshape", "w shape", "y", NULL);
+    pb_str(&g, 2, "param");
+    pb_int(&w, 1, 2);
+    pb_int(&w, 1, 3);
+    pb_int(&w, 2, T_FLOAT);
+    static const float wv[6] = {1, 2, 3, 4, 5, 6};
+    pb_bytes(&w, 9, wv, sizeof wv); /* raw_data, little-endian as ONNX stores it */
+    pb_str(&w, 8, "w");
+    pb_msg(&g, 5, &w);
+    init_ints(&g, "shape", (const int64_t[]){3, 2}, 2);
+    value_info(&g, 12, "y", T_FLOAT, 2, (const int64_t[]){3, 2});
+    nb_onnx_model m;
+    char err[512] = "";
+    nb_graph *gr = load(&g, 13, &m, err, sizeof err);
+    if (!gr)
+        fail_msg("load: %s", err);
+    assert_int_equal(m.extras.n_values, 1);
+    assert_int_equal(nb_node_shape(m.outputs[0].node)[0], 3);
+    nb_onnx_model_free(&m);
+    nb_graph_free(gr);
+}
+
 /* Gather with indices given at run time: -1 is the last row, as ONNX allows. */
 static void gather_negative_at_run_time(void **state)
 {
@@ -309,9 +337,12 @@ static void refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(export_shape_chain), cmocka_unit_test(gather_negative_at_run_time),
-        cmocka_unit_test(slice_extremes),     cmocka_unit_test(bad_nodes),
-        cmocka_unit_test(refusals),
+        cmocka_unit_test(export_shape_chain),
+        cmocka_unit_test(float_initializer_stays_parameter),
+        cmocka_unit_test(gather_negative_at_run_time),
+        cmocka_unit_test(slice_extremes),
+        cmocka_unit_test(bad_nodes),
+        cmocka_unit_test(refusals), /* one per line */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,7 @@ static nb_node *index_input(nb_ox *x, int i, int64_t n)
     return c;
 }
 
-/* Gather: numpy.take(data, indices, axis); on the host when both are known. */
+/* Gather: numpy.take(data, indices, axis); on the host when both are known integers. */
 int nb_ox_gather(nb_ox *x)
 {
     int r = nb_ox_in_rank(x, 0), q = nb_ox_in_rank(x, 1);
@@ -77,7 +77,7 @@ int nb_ox_gather(nb_ox *x)
     if (axis < 0)
         return -1;
     const int64_t *d = nb_ox_in_dims(x, 0);
-    const nb_ox_const *kd = nb_ox_in_known(x, 0), *ki = nb_ox_in_known(x, 1);
+    const nb_ox_const *kd = nb_ox_in_host(x, 0), *ki = nb_ox_in_known(x, 1);
     if (r - 1 + q > NB_MAX_RANK)
         return nb_ox_unsupported(x, "the result's rank is above nabla's %d", NB_MAX_RANK);
     if (kd && ki) {

@@ -2,8 +2,8 @@
  * elements (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice,
  * Expand, Tile, DepthToSpace, SpaceToDepth, Trilu), and the helpers the shape and index
  * importers share (nb_ox_shape.h); nb_ox_shape_known.c has the ops whose result is known
- * at load time. When their data inputs are known at load time, Reshape, Flatten,
- * (Un)Squeeze, Concat and Slice compute on the host, so that the shape chains
+ * at load time. When their data inputs are known integers (nb_ox_in_host), Reshape,
+ * Flatten, (Un)Squeeze, Concat and Slice compute on the host, so that the shape chains
  * torch.onnx.export writes (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) stay
  * known. */
 #include <stdlib.h>
@@ -20,6 +20,12 @@ int64_t nb_ox_numel(int rank, const int64_t *dims)
     for (int d = 0; d < rank; d++)
         n *= dims[d];
     return n;
+}
+
+const nb_ox_const *nb_ox_in_host(const nb_ox *x, int i)
+{
+    const nb_ox_const *k = nb_ox_in_known(x, i);
+    return k && k->i ? k : NULL;
 }
 
 int nb_ox_out_like(nb_ox *x, int i, nb_node *n, int in)
@@ -129,12 +135,13 @@ nb_node *nb_ox_index_node(nb_ox *x, const int64_t *v, int64_t n)
 
 /* ---- reshapes: the data unchanged, new dims ---- */
 
-/* Sets output 0 to input 0 with new dims: a copy when it is known, else a reshape. */
+/* Sets output 0 to input 0 with new dims: a copy when it is a known integer value, else
+ * a reshape. */
 static int out_reshaped(nb_ox *x, int rank, const int64_t *dims)
 {
     if (rank > NB_MAX_RANK)
         return nb_ox_unsupported(x, "the result's rank %d is above nabla's %d", rank, NB_MAX_RANK);
-    const nb_ox_const *k = nb_ox_in_known(x, 0);
+    const nb_ox_const *k = nb_ox_in_host(x, 0);
     if (nb_ox_numel(rank, dims) != nb_ox_numel(nb_ox_in_rank(x, 0), nb_ox_in_dims(x, 0)))
         return nb_ox_fail(x, "the new shape does not hold the input's elements");
     if (k) {
@@ -304,7 +311,7 @@ int nb_ox_transpose(nb_ox *x)
     return nb_ox_out_like(x, 0, nb_permute(nb_ox_graph(x), a, perm, r), 0);
 }
 
-/* Concat: along axis (required); on the host when every input is known. */
+/* Concat: along axis (required); on the host when every input is a known integer value. */
 int nb_ox_concat(nb_ox *x)
 {
     int n = nb_ox_n_inputs(x), r = nb_ox_in_rank(x, 0), all_known = 1;
@@ -326,7 +333,7 @@ int nb_ox_concat(nb_ox *x)
             if (d != axis && nb_ox_in_dims(x, i)[d] != nb_ox_in_dims(x, 0)[d])
                 return nb_ox_fail(x, "input %d differs from input 0 on axis %d", i, d);
         dims[axis] += nb_ox_in_dims(x, i)[axis];
-        all_known &= nb_ox_in_known(x, i) != NULL;
+        all_known &= nb_ox_in_host(x, i) != NULL;
     }
     if (all_known) {
         nb_ox_const *o = nb_ox_const_new(x, nb_ox_in_type(x, 0), r, dims);
@@ -336,7 +343,7 @@ int nb_ox_concat(nb_ox *x)
         int64_t at = 0;
         for (int64_t q = 0; q < outer; q++)
             for (int i = 0; i < n; i++) {
-                const nb_ox_const *k = nb_ox_in_known(x, i);
+                const nb_ox_const *k = nb_ox_in_host(x, i);
                 int64_t len = k->dims[axis] * inner;
                 for (int64_t j = 0; j < len; j++, at++)
                     if (o->f)
@@ -490,7 +497,7 @@ int nb_ox_slice(nb_ox *x)
         for (int64_t i = 0; i < count[d]; i++)
             *p++ = start[d] + i * step[d];
     }
-    const nb_ox_const *k = nb_ox_in_known(x, 0);
+    const nb_ox_const *k = nb_ox_in_host(x, 0);
     int rc = -1;
     if (k) {
         rc = nb_ox_out_known(x, 0, nb_ox_host_pick(x, k, lists, count));

@@ -7,6 +7,10 @@
 
 /* The product of rank dims. */
 int64_t nb_ox_numel(int rank, const int64_t *dims);
+/* Input i's value when it is known and of an integer or bool type, else NULL: what the
+ * importers compute with on the host (shape arithmetic). Float values stay nodes: a float
+ * initializer is a trained parameter, which a value computed on the host would freeze. */
+const nb_ox_const *nb_ox_in_host(const nb_ox *x, int i);
 /* Sets output i to n with input in's ONNX type (an INT32 input stays INT32). */
 int nb_ox_out_like(nb_ox *x, int i, nb_node *n, int in);
 /* 0, or -1 after refusing dims with an empty axis (nabla's tensors are not empty). */
