@@ -232,8 +232,7 @@ static void strip_path(char *why, const char *path)
 }
 
 /* Loads the test's model: with no value given first; when an input must be known at
- * load, again with the first data set's integer and bool inputs as values, and then also
- * with its one-element float inputs (scalar arguments: OneHot's depth, Range's bounds). */
+ * load, again with the first data set's integer and bool inputs as values. */
 static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m, char *why,
                            size_t size)
 {
@@ -254,31 +253,24 @@ static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m,
     nb_graph *g = nb_onnx_load(path, &o, m, why, size);
     if (!g)
         strip_path(why, path);
-    for (int pass = 0; pass < 2 && !g && m->error == NB_ONNX_ERROR_NEEDS_VALUE; pass++) {
-        int added = 0;
-        for (int i = 0; i < d->n_in; i++) {
-            int is_float = d->in[i].type == NB_ONNX_FLOAT || d->in[i].type == NB_ONNX_DOUBLE;
-            if (*d->in[i].name && (pass ? is_float && d->in[i].numel == 1 : !is_float)) {
-                values[n_values++] = d->in[i];
-                added = 1;
-            }
-        }
-        if (!added)
-            continue;
-        o.values = values;
-        o.n_values = n_values;
-        char *ops = m->op_types;
-        m->op_types = NULL;
-        nb_onnx_model_free(m);
-        g = nb_onnx_load(path, &o, m, why, size);
-        if (!g)
-            strip_path(why, path);
-        if (!m->op_types) {
-            m->op_types = ops;
-            ops = NULL;
-        }
-        free(ops);
+    if (g || m->error != NB_ONNX_ERROR_NEEDS_VALUE)
+        return g;
+    for (int i = 0; i < d->n_in; i++)
+        if (d->in[i].type != NB_ONNX_FLOAT && d->in[i].type != NB_ONNX_DOUBLE && *d->in[i].name)
+            values[n_values++] = d->in[i];
+    o.values = values;
+    o.n_values = n_values;
+    char *ops = m->op_types;
+    m->op_types = NULL;
+    nb_onnx_model_free(m);
+    g = nb_onnx_load(path, &o, m, why, size);
+    if (!g)
+        strip_path(why, path);
+    if (!m->op_types) {
+        m->op_types = ops;
+        ops = NULL;
     }
+    free(ops);
     return g;
 }
 
