@@ -1,7 +1,7 @@
 /* nb_ox_index.c — the importers of ONNX's indexing ops: Gather, GatherElements,
- * GatherND, ScatterElements (and the older Scatter), ScatterND, Compress, OneHot and Pad.
- * ONNX allows negative indices at run time: known indices are normalized on the host,
- * others with where(i < 0, i + n, i). */
+ * GatherND, ScatterElements (and the older Scatter), ScatterND, Compress, ReverseSequence,
+ * OneHot and Pad. ONNX allows negative indices at run time: known indices are normalized
+ * on the host, others with where(i < 0, i + n, i). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -502,6 +502,47 @@ int nb_ox_compress(nb_ox *x)
     if (!idx || nb_ox_take(x, t, axis, idx, &y) != 0)
         return -1;
     return nb_ox_out_like(x, 0, y, 0);
+}
+
+/* ReverseSequence: along time_axis, each batch entry's first sequence_lens[b] elements
+ * reversed, the rest kept: take_along_axis with an index (made from the known lengths)
+ * of 1s but on the time and batch axes, broadcast to the input's shape. */
+int nb_ox_reverse_sequence(nb_ox *x)
+{
+    int r = nb_ox_in_rank(x, 0);
+    int64_t ta = nb_ox_attr_int(x, "time_axis", 0), ba = nb_ox_attr_int(x, "batch_axis", 1);
+    const nb_ox_const *kl = nb_ox_in_const(x, 1, "sequence_lens");
+    if (!kl || r < 2)
+        return kl ? nb_ox_fail(x, "needs an input of rank >= 2") : -1;
+    if ((ta != 0 && ta != 1) || ba != 1 - ta)
+        return nb_ox_fail(x, "time_axis and batch_axis must be 0 and 1, or 1 and 0");
+    const int64_t *d = nb_ox_in_dims(x, 0);
+    int64_t t_n = d[ta], b_n = d[ba], dims[NB_MAX_RANK];
+    if (!kl->i || kl->numel != b_n)
+        return nb_ox_fail(x, "sequence_lens must hold one integer per batch entry");
+    for (int a = 0; a < r; a++)
+        dims[a] = a == ta ? t_n : a == ba ? b_n : 1;
+    int64_t *v = malloc((size_t)(t_n * b_n) * sizeof *v);
+    if (!v)
+        return nb_ox_fail(x, "out of memory");
+    for (int64_t t = 0; t < t_n; t++)
+        for (int64_t b = 0; b < b_n; b++) {
+            int64_t len = kl->i[b];
+            if (len < 0 || len > t_n) {
+                free(v);
+                return nb_ox_fail(x, "sequence_lens[%lld] = %lld is outside [0, %lld]",
+                                  (long long)b, (long long)len, (long long)t_n);
+            }
+            /* the index's two axes are in the input's order */
+            v[ta == 0 ? t * b_n + b : b * t_n + t] = t < len ? len - 1 - t : t;
+        }
+    nb_node *idx = index_const(x, v, r, dims), *a = idx ? nb_ox_in(x, 0) : NULL;
+    free(v);
+    if (!a)
+        return -1;
+    nb_graph *g = nb_ox_graph(x);
+    idx = nb_broadcast_to(g, idx, r, d);
+    return nb_ox_out_like(x, 0, nb_take_along_axis(g, a, idx, (int)ta), 0);
 }
 
 /* OneHot: values[1] where the index (negative counts from depth's end) equals the
