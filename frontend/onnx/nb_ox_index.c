@@ -484,7 +484,8 @@ int nb_ox_compress(nb_ox *x)
             return -1;
     } else {
         int64_t n = nb_ox_numel(r, nb_ox_in_dims(x, 0));
-        t = nb_reshape(g, t, 1, &n);
+        if (!(t = nb_reshape(g, t, 1, &n)))
+            return -1;
     }
     int64_t len = nb_node_shape(t)[axis], m = 0;
     if (c->rank != 1 || c->numel > len || !c->i)
