@@ -325,6 +325,20 @@ static void refusals(void **state)
     value_info(&s, 12, "y", T_FLOAT, 1, (const int64_t[]){4});
     expect_refused(&s, 13, NB_ONNX_ERROR_NEEDS_VALUE, "indices");
 
+    pb big = {0}; /* a shape whose product overflows int64 */
+    node(&big, "Reshape", "x shape", "y", NULL);
+    init_ints(&big, "shape", (const int64_t[]){(int64_t)1 << 40, (int64_t)1 << 40, -1}, 3);
+    value_info(&big, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
+    value_info(&big, 12, "y", T_FLOAT, 1, (const int64_t[]){4});
+    expect_refused(&big, 13, NB_ONNX_ERROR_UNSUPPORTED, "2^40");
+
+    pb wide = {0}; /* pads whose sum with the dimension overflows int64 */
+    node(&wide, "Pad", "x pads", "y", NULL);
+    init_ints(&wide, "pads", (const int64_t[]){INT64_MAX, 0}, 2);
+    value_info(&wide, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
+    value_info(&wide, 12, "y", T_FLOAT, 1, (const int64_t[]){4});
+    expect_refused(&wide, 13, NB_ONNX_ERROR_UNSUPPORTED, "2^40");
+
     pb e = {0}; /* an empty result */
     node(&e, "Slice", "x starts ends", "y", NULL);
     init_ints(&e, "starts", (const int64_t[]){3}, 1);

@@ -691,6 +691,9 @@ int nb_ox_pad(nb_ox *x)
     const int64_t *d = nb_ox_in_dims(x, 0);
     int64_t out[NB_MAX_RANK], pp[2 * NB_MAX_RANK];
     for (int a = 0; a < r; a++) {
+        if (pads[a] < -NB_OX_ELEMENTS_MAX || pads[a] > NB_OX_ELEMENTS_MAX ||
+            pads[r + a] < -NB_OX_ELEMENTS_MAX || pads[r + a] > NB_OX_ELEMENTS_MAX)
+            return nb_ox_unsupported(x, "pads beyond 2^40");
         out[a] = d[a] + pads[a] + pads[r + a];
         /* nabla's pairs run from the last axis. */
         pp[2 * (r - 1 - a)] = pads[a];

@@ -36,12 +36,17 @@ int nb_ox_out_like(nb_ox *x, int i, nb_node *n, int in)
 /* Refuses a result with an empty axis, which nabla's nodes cannot hold. */
 int nb_ox_check_dims(nb_ox *x, int rank, const int64_t *dims)
 {
-    for (int d = 0; d < rank; d++)
+    int64_t n = 1;
+    for (int d = 0; d < rank; d++) {
         if (dims[d] <= 0)
             return nb_ox_unsupported(x,
                                      "the result's axis %d has %lld elements; nabla's tensors "
                                      "are not empty",
                                      d, (long long)dims[d]);
+        if (dims[d] > NB_OX_ELEMENTS_MAX / n)
+            return nb_ox_unsupported(x, "the result holds more than 2^40 elements");
+        n *= dims[d];
+    }
     return 0;
 }
 
@@ -187,9 +192,9 @@ int nb_ox_reshape(nb_ox *x)
         } else if (s[d] < 0) {
             return nb_ox_fail(x, "shape[%d] = %lld", d, (long long)s[d]);
         } else {
+            if (s[d] > 0 && known > NB_OX_ELEMENTS_MAX / s[d])
+                return nb_ox_unsupported(x, "the shape holds more than 2^40 elements");
             known *= s[d];
-            if (known > ((int64_t)1 << 40))
-                return nb_ox_fail(x, "the shape holds too many elements");
         }
     }
     if (infer >= 0) {
@@ -581,6 +586,8 @@ int nb_ox_tile(nb_ox *x)
             return nb_ox_unsupported(x, "the result is empty");
         if (rep[a] == 1)
             continue;
+        if (rep[a] > NB_OX_ELEMENTS_MAX / nb_ox_numel(r, nb_node_shape(y)))
+            return nb_ox_unsupported(x, "the result holds more than 2^40 elements");
         if (r + 1 > NB_MAX_RANK)
             return nb_ox_unsupported(x, "tiling a rank-%d input", r);
         int64_t dims[NB_MAX_RANK];

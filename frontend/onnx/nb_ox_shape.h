@@ -5,6 +5,9 @@
 
 #include "nb_ox.h"
 
+/* Elements of a result at most (above any memory, far below int64 overflow). */
+#define NB_OX_ELEMENTS_MAX ((int64_t)1 << 40)
+
 /* The product of rank dims. */
 int64_t nb_ox_numel(int rank, const int64_t *dims);
 /* Input i's value when it is known and of an integer or bool type, else NULL: what the
@@ -13,7 +16,8 @@ int64_t nb_ox_numel(int rank, const int64_t *dims);
 const nb_ox_const *nb_ox_in_host(const nb_ox *x, int i);
 /* Sets output i to n with input in's ONNX type (an INT32 input stays INT32). */
 int nb_ox_out_like(nb_ox *x, int i, nb_node *n, int in);
-/* 0, or -1 after refusing dims with an empty axis (nabla's tensors are not empty). */
+/* 0, or -1 after refusing dims with an empty axis (nabla's tensors are not empty) or
+ * more than NB_OX_ELEMENTS_MAX elements. */
 int nb_ox_check_dims(nb_ox *x, int rank, const int64_t *dims);
 /* A new known value of k's type and rank whose element [i0, i1, ..] is k's
  * [lists[0][i0], lists[1][i1], ..] (a NULL list is the identity), counts[d] entries per

@@ -71,7 +71,7 @@ int nb_ox_range(nb_ox *x)
     if (ks->f) {
         double s = ks->f[0], l = kl->f[0], d = kd->f[0];
         double c = d != 0 ? ceil((l - s) / d) : NAN;
-        if (!(c < (double)((int64_t)1 << 40)))
+        if (!(c < (double)NB_OX_ELEMENTS_MAX))
             return nb_ox_fail(x, "a range of %g values", c);
         int64_t n = c > 0 ? (int64_t)c : 0;
         o = nb_ox_const_new(x, ks->type, 1, &n);
