@@ -236,10 +236,18 @@ static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m,
         shapes[i].rank = d->in[i].rank;
         memcpy(shapes[i].dims, d->in[i].dims, sizeof shapes[i].dims);
     }
+    /* An empty integer input (ReduceSum's axes=[]) cannot be a graph input (nabla's
+     * dimensions are positive): only a known value; the first load is skipped. */
+    int empty_int = 0;
+    for (int i = 0; i < d->n_in; i++)
+        empty_int |= d->in[i].numel == 0 && d->in[i].type != NB_ONNX_FLOAT &&
+                     d->in[i].type != NB_ONNX_DOUBLE;
     nb_onnx_options o = {.shapes = shapes, .n_shapes = d->n_in};
-    nb_graph *g = nb_onnx_load(path, &o, m, why, size);
-    if (g || m->error != NB_ONNX_ERROR_NEEDS_VALUE)
-        return g;
+    if (!empty_int) {
+        nb_graph *g = nb_onnx_load(path, &o, m, why, size);
+        if (g || m->error != NB_ONNX_ERROR_NEEDS_VALUE)
+            return g;
+    }
     for (int i = 0; i < d->n_in; i++)
         if (d->in[i].type != NB_ONNX_FLOAT && d->in[i].type != NB_ONNX_DOUBLE && *d->in[i].name)
             values[n_values++] = d->in[i];
@@ -248,7 +256,7 @@ static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m,
     char *ops = m->op_types;
     m->op_types = NULL;
     nb_onnx_model_free(m);
-    g = nb_onnx_load(path, &o, m, why, size);
+    nb_graph *g = nb_onnx_load(path, &o, m, why, size);
     if (!m->op_types) {
         m->op_types = ops;
         ops = NULL;
