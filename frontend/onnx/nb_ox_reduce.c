@@ -1,4 +1,4 @@
-/* nb_ox_reduce.c — the importers of ONNX's reductions (ReduceSum ... ReduceSumSquare,
+/* nb_ox_reduce.c — the importers of ONNX's reductions (ReduceSum ... ReduceProd,
  * ArgMax/ArgMin), of the softmax family (Softmax, LogSoftmax, Hardmax) and of CumSum,
  * composed from nabla's reductions, nb_softmax/nb_log_softmax, nb_argmax and nb_cumsum.
  * The losses are in nb_ox_loss.c, Einsum in nb_ox_einsum.c. */
@@ -85,7 +85,18 @@ static int reduce_axes(nb_ox *x, int rank, int *axes, int *n)
     return 0;
 }
 
-typedef enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_L1, R_L2, R_LOGSUM, R_LSE, R_SUMSQ } reduce_kind;
+typedef enum {
+    R_SUM,
+    R_MEAN,
+    R_MAX,
+    R_MIN,
+    R_L1,
+    R_L2,
+    R_LOGSUM,
+    R_LSE,
+    R_SUMSQ,
+    R_PROD
+} reduce_kind;
 
 static const struct {
     const char *op;
@@ -94,6 +105,7 @@ static const struct {
     {"ReduceSum", R_SUM},       {"ReduceMean", R_MEAN},     {"ReduceMax", R_MAX},
     {"ReduceMin", R_MIN},       {"ReduceL1", R_L1},         {"ReduceL2", R_L2},
     {"ReduceLogSum", R_LOGSUM}, {"ReduceLogSumExp", R_LSE}, {"ReduceSumSquare", R_SUMSQ},
+    {"ReduceProd", R_PROD},
 };
 
 int nb_ox_reduce(nb_ox *x)
@@ -139,6 +151,7 @@ int nb_ox_reduce(nb_ox *x)
     case R_LOGSUM: y = nb_log(g, nb_sum(g, v, ax, n, keep)); break;
     case R_LSE: y = nb_logsumexp(g, v, ax, n, keep); break;
     case R_SUMSQ: y = nb_sum(g, nb_square(g, v), ax, n, keep); break;
+    case R_PROD: y = nb_prod(g, v, ax, n, keep); break;
     }
     if (int_minmax)
         y = nb_cast(g, y, NB_I32);
