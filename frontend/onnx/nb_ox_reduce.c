@@ -1,5 +1,5 @@
 /* nb_ox_reduce.c — the importers of ONNX's reductions (ReduceSum ... ReduceProd,
- * ArgMax/ArgMin), of the softmax family (Softmax, LogSoftmax, Hardmax) and of CumSum,
+ * ArgMax/ArgMin), of the softmax family (Softmax, LogSoftmax, Hardmax), CumSum and TopK,
  * composed from nabla's reductions, nb_softmax/nb_log_softmax, nb_argmax and nb_cumsum.
  * The losses are in nb_ox_loss.c, Einsum in nb_ox_einsum.c. */
 #include <stdlib.h>
@@ -288,4 +288,86 @@ int nb_ox_cumsum(nb_ox *x)
     if (reverse)
         y = flip(x, y, ax);
     return nb_ox_out(x, 0, y);
+}
+
+/* ---- TopK ---- */
+
+/* Whether x_j comes before x_i in TopK's order, for x_j [.., 1, D, ..] against x_i
+ * [.., D, 1, ..] (axes ax and ax+1): larger first (smaller first when !largest), a NaN
+ * counting as larger than any number (as numpy's sort and torch.topk), equal values in
+ * the order of their index (ONNX's tie rule). */
+static nb_node *topk_before(nb_graph *g, nb_node *xj, nb_node *xi, nb_node *j_lt_i, int largest)
+{
+    nb_node *nj = nb_isnan(g, xj), *ni = nb_isnan(g, xi);
+    nb_node *beats =
+        largest ? nb_logical_or(g, nb_gt(g, xj, xi), nb_logical_and(g, nj, nb_logical_not(g, ni)))
+                : nb_logical_or(g, nb_lt(g, xj, xi), nb_logical_and(g, nb_logical_not(g, nj), ni));
+    nb_node *same = nb_logical_or(g, nb_eq(g, xj, xi), nb_logical_and(g, nj, ni));
+    return nb_logical_or(g, beats, nb_logical_and(g, same, j_lt_i));
+}
+
+/* TopK, with k known at load time (an attribute before opset 10, input 1 after): the
+ * rank of each element along the axis (how many come before it, pairwise, exact in f64
+ * sums of 0/1), element i going to slot rank_i when it is below k; the values picked by
+ * nb_take_along_axis (differentiable). sorted=0 leaves the order free: sorted is given.
+ * Builds [.., D, D, ..] masks: refused above 2^24 elements. */
+int nb_ox_topk(nb_ox *x)
+{
+    nb_graph *g = nb_ox_graph(x);
+    int rank = nb_ox_in_rank(x, 0), type = nb_ox_in_type(x, 0), n = 1;
+    int64_t k, axis = nb_ox_attr_int(x, "axis", -1);
+    int largest = 1;
+    if (nb_ox_opset(x) >= 11) {
+        largest = nb_ox_attr_int(x, "largest", 1) != 0;
+        (void)nb_ox_attr_int(x, "sorted", 1); /* either way: sorted is a valid order */
+    }
+    if (nb_ox_opset(x) < 10)
+        k = nb_ox_attr_int(x, "k", 0);
+    else if (nb_ox_in_ints(x, 1, "k", &k, 1, &n) != 0)
+        return -1;
+    if (rank < 1 || rank >= NB_MAX_RANK)
+        return nb_ox_unsupported(x, "an input of rank %d (1 to %d are supported)", rank,
+                                 NB_MAX_RANK - 1);
+    int ax = nb_ox_axis(x, axis, rank, "axis");
+    if (ax < 0)
+        return -1;
+    const int64_t *dims = nb_ox_in_dims(x, 0);
+    int64_t d = dims[ax], numel = 1;
+    if (n != 1 || k < 1 || k > d)
+        return nb_ox_unsupported(x, "k must be one value in [1, %lld]", (long long)d);
+    for (int i = 0; i < rank; i++)
+        numel *= dims[i];
+    if (numel > (1 << 24) / d)
+        return nb_ox_unsupported(x, "TopK over %lld elements of an axis of %lld", (long long)numel,
+                                 (long long)d);
+    nb_node *v = nb_ox_in(x, 0);
+    if (!v)
+        return -1;
+    nb_node *f = is_float(type) ? v : nb_cast(g, v, NB_F64);
+    int64_t si[NB_MAX_RANK], sj[NB_MAX_RANK];
+    for (int i = 0, o = 0; i < rank; i++, o++) {
+        si[o] = sj[o] = dims[i];
+        if (i == ax) {
+            si[o + 1] = 1, sj[o] = 1, sj[o + 1] = dims[i];
+            o++;
+        }
+    }
+    nb_node *ii = iota(x, rank + 1, ax, d, 0), *jj = iota(x, rank + 1, ax + 1, d, 0);
+    nb_node *rr = iota(x, rank + 1, ax + 1, k, 0);
+    if (!ii || !jj || !rr)
+        return -1;
+    nb_node *before = topk_before(g, nb_reshape(g, f, rank + 1, sj), nb_reshape(g, f, rank + 1, si),
+                                  nb_lt(g, jj, ii), largest);
+    int jax = ax + 1;
+    nb_node *place = nb_sum(g, nb_cast(g, before, NB_F64), &jax, 1, 1); /* [.., D, 1, ..] */
+    nb_node *hit = nb_eq(g, place, nb_cast(g, rr, NB_F64));             /* [.., D, k, ..] */
+    nb_node *idx =
+        nb_sum(g, nb_where(g, hit, nb_cast(g, ii, NB_F64), nb_scalar(g, NB_F64, 0)), &ax, 1, 0);
+    idx = nb_cast(g, idx, NB_I32);
+    nb_node *vals = nb_take_along_axis(g, f, idx, ax);
+    if (!is_float(type))
+        vals = nb_cast(g, vals, NB_I32);
+    if (nb_ox_out_typed(x, 0, vals, type) != 0)
+        return -1;
+    return nb_ox_n_outputs(x) > 1 ? nb_ox_out(x, 1, idx) : 0;
 }
