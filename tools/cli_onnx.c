@@ -218,6 +218,19 @@ static int compare(const nb_program *p, int i, const nb_onnx_value *ov, const nb
     return 0;
 }
 
+/* Removes the "'<path>': onnx: " a load's message starts with: onnx-test's line names
+ * the test already. */
+static void strip_path(char *why, const char *path)
+{
+    size_t n = strlen(path);
+    if (why[0] == '\'' && !strncmp(why + 1, path, n) && !strncmp(why + 1 + n, "': ", 3)) {
+        const char *rest = why + n + 4;
+        if (!strncmp(rest, "onnx: ", 6))
+            rest += 6;
+        memmove(why, rest, strlen(rest) + 1);
+    }
+}
+
 /* Loads the test's model: with no value given first; when an input must be known at
  * load, again with the first data set's integer and bool inputs as values. */
 static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m, char *why,
@@ -236,18 +249,12 @@ static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m,
         shapes[i].rank = d->in[i].rank;
         memcpy(shapes[i].dims, d->in[i].dims, sizeof shapes[i].dims);
     }
-    /* An empty integer input (ReduceSum's axes=[]) cannot be a graph input (nabla's
-     * dimensions are positive): only a known value; the first load is skipped. */
-    int empty_int = 0;
-    for (int i = 0; i < d->n_in; i++)
-        empty_int |= d->in[i].numel == 0 && d->in[i].type != NB_ONNX_FLOAT &&
-                     d->in[i].type != NB_ONNX_DOUBLE;
     nb_onnx_options o = {.shapes = shapes, .n_shapes = d->n_in};
-    if (!empty_int) {
-        nb_graph *g = nb_onnx_load(path, &o, m, why, size);
-        if (g || m->error != NB_ONNX_ERROR_NEEDS_VALUE)
-            return g;
-    }
+    nb_graph *g = nb_onnx_load(path, &o, m, why, size);
+    if (!g)
+        strip_path(why, path);
+    if (g || m->error != NB_ONNX_ERROR_NEEDS_VALUE)
+        return g;
     for (int i = 0; i < d->n_in; i++)
         if (d->in[i].type != NB_ONNX_FLOAT && d->in[i].type != NB_ONNX_DOUBLE && *d->in[i].name)
             values[n_values++] = d->in[i];
@@ -256,7 +263,9 @@ static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m,
     char *ops = m->op_types;
     m->op_types = NULL;
     nb_onnx_model_free(m);
-    nb_graph *g = nb_onnx_load(path, &o, m, why, size);
+    g = nb_onnx_load(path, &o, m, why, size);
+    if (!g)
+        strip_path(why, path);
     if (!m->op_types) {
         m->op_types = ops;
         ops = NULL;
@@ -363,7 +372,16 @@ int cli_onnx_test(const args *a)
         }
         data_set_free(d);
         if (data_set_read(path, d, why, sizeof why) != 0) {
-            status = ONNX_TEST_UNSUPPORTED;
+            /* A sequence or optional value is no tensor: the model says so better. */
+            if (snprintf(path, sizeof path, "%s/model.onnx", dir) < (int)sizeof path) {
+                char model_why[CLI_ERR_MAX];
+                nb_graph *mg = nb_onnx_load(path, NULL, &m, model_why, sizeof model_why);
+                if (!mg && m.error == NB_ONNX_ERROR_UNSUPPORTED) {
+                    strip_path(model_why, path);
+                    snprintf(why, sizeof why, "%s", model_why);
+                }
+                nb_graph_free(mg);
+            }
             goto done;
         }
         if (!g) {
