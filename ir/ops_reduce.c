@@ -113,6 +113,10 @@ int ir_vjp_prod(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
     (void)need;
     ir_node *x = n->in[0];
     uint32_t axes = n->attr.axes;
+    if (axes == 0) { /* over no axis (a scalar's product): y = x, as torch returns gy */
+        gx[0] = gy;
+        return 0;
+    }
     ir_node *zero = ir_scalar_like(g, x, 0.0), *one = ir_scalar_like(g, x, 1.0);
     ir_node *two = ir_scalar_like(g, x, 2.0);
     ir_node *is_zero = ir_make2(g, IR_OP_EQ, x, zero, NULL);

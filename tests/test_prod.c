@@ -57,6 +57,7 @@ static const gc_case cases[] = {
     ROWS2("prod_last_neg", gc_prod_last, -1.5, -0.5, 2, 3, 4),
     ROWS2("prod_02_keep", gc_prod_02_keep, 0.6, 1.4, 3, 2, 3, 2),
     ROWS2("prod_all", gc_prod_all, 0.7, 1.3, 2, 2, 3),
+    ROWS2("prod_scalar", gc_prod_all, -1.5, 1.5, 0, 0),
     ROWS2("prod_times_x", gc_prod_times_x, 0.5, 1.5, 2, 3, 2),
 };
 
@@ -132,7 +133,8 @@ static void test_zeros(void **state)
     }
 }
 
-/* Over no axis (a scalar), and over an axis of size 1: x itself, gradient 1. */
+/* Over no axis (a scalar, here inf), and over an axis of size 1 (here with a zero): x
+ * itself, gradient 1. */
 static void test_identity(void **state)
 {
     (void)state;
@@ -142,21 +144,25 @@ static void test_identity(void **state)
     nb_node *x = nb_input(g, "x", NB_F64, 2, s);
     nb_node *z = nb_input(g, "z", NB_F64, 0, NULL);
     nb_node *y = nb_prod(g, x, &axis, 1, 0), *pz = nb_prod(g, z, NULL, 0, 0), *dx = NULL;
+    nb_node *dz = NULL;
     assert_int_equal(nb_node_rank(y), 1);
     assert_int_equal(nb_grad(g, nb_sum(g, y, NULL, 0, 0), &x, 1, &dx), 0);
-    nb_node *outs[3] = {y, pz, dx};
-    nb_compile_options opt = {.outputs = outs, .n_outputs = 3};
+    assert_int_equal(nb_grad(g, pz, &z, 1, &dz), 0);
+    nb_node *outs[4] = {y, pz, dx, dz};
+    nb_compile_options opt = {.outputs = outs, .n_outputs = 4};
     nb_program *p = nb_compile(g, &opt);
     if (!p)
         fail_msg("compile failed: %s", nb_graph_error(g));
-    const double xv[2] = {0.0, -3.5}, zv = -2.5;
+    const double xv[2] = {0.0, -3.5}, zv = INFINITY;
     assert_int_equal(nb_program_bind(p, "x", xv), 0);
     assert_int_equal(nb_program_bind(p, "z", &zv), 0);
     assert_int_equal(nb_program_run(p), 0);
     const double *yv = nb_program_output(p, 0), *gv = nb_program_output(p, 2);
     assert_true(yv[0] == 0.0 && yv[1] == -3.5);
-    assert_true(*(const double *)nb_program_output(p, 1) == -2.5);
+    assert_true(*(const double *)nb_program_output(p, 1) == INFINITY);
     assert_true(gv[0] == 1.0 && gv[1] == 1.0);
+    /* torch.prod of a 0-d tensor passes gy (y / x would be inf / inf = NaN) */
+    assert_true(*(const double *)nb_program_output(p, 3) == 1.0);
     nb_program_free(p);
     nb_graph_free(g);
 }
