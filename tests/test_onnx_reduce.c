@@ -286,11 +286,19 @@ static void test_einsum_refused(void **state)
     node_begin(&node, "Einsum", 1, 1);
     attr_str(&node, "equation", "...i->i");
     model(&m, &node, 12, 1, &f23, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "ellipsis");
+    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "ellipsis summed away");
     node_begin(&node, "Einsum", 1, 1);
-    attr_str(&node, "equation", "ii->i");
+    attr_str(&node, "equation", "i..j->ij");
     model(&m, &node, 12, 1, &f23, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "diagonal");
+    expect_refused(&m, NB_ONNX_ERROR_INVALID, "not one ellipsis");
+    node_begin(&node, "Einsum", 1, 1);
+    attr_str(&node, "equation", "ii->i"); /* a diagonal of a 2 x 3 */
+    model(&m, &node, 12, 1, &f23, 1);
+    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "'i' has different sizes");
+    node_begin(&node, "Einsum", 1, 1);
+    attr_str(&node, "equation", "ij->jj");
+    model(&m, &node, 12, 1, &f23, 1);
+    expect_refused(&m, NB_ONNX_ERROR_INVALID, "repeated in the output");
     node_begin(&node, "Einsum", 2, 1);
     attr_str(&node, "equation", "ij,jk->ikx");
     model(&m, &node, 12, 2, two, 1);
