@@ -398,6 +398,56 @@ static void test_topk_order(void **state)
     nb_onnx_model_free(&mm);
 }
 
+/* The imported graphs train: the gradient of sum(TopK values) is 1 at the picked
+ * elements and 0 elsewhere, and SoftmaxCrossEntropyLoss's is softmax - onehot (mean
+ * over N = 1): for logits [0, 0] and label 0, [-1/2, 1/2]. */
+static void grad_of(const pb *m, const nb_onnx_options *opt, const float *x, int64_t n,
+                    const float *want)
+{
+    nb_onnx_model mm;
+    char err[512] = "";
+    nb_graph *g = nb_onnx_parse(m->b, m->n, opt, &mm, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    nb_node *in = mm.inputs[0].node, *gx;
+    nb_node *loss = nb_sum(g, mm.outputs[0].node, NULL, 0, 0);
+    assert_int_equal(nb_grad(g, loss, &in, 1, &gx), 0);
+    nb_compile_options o = {.outputs = &gx, .n_outputs = 1};
+    nb_program *p = nb_compile(g, &o);
+    if (!p)
+        fail_msg("%s", nb_graph_error(g));
+    assert_int_equal(nb_program_bind(p, "X0", x), 0);
+    assert_int_equal(nb_program_run(p), 0);
+    assert_int_equal(nb_program_output_numel(p, 0), n);
+    const float *y = nb_program_output(p, 0);
+    for (int64_t i = 0; i < n; i++)
+        assert_float_equal(y[i], want[i], 1e-6);
+    nb_program_free(p);
+    nb_graph_free(g);
+    nb_onnx_model_free(&mm);
+}
+
+static void test_gradients(void **state)
+{
+    (void)state;
+    pb node, m;
+    const in_spec x = {NB_ONNX_FLOAT, 1, {5}};
+    const float v[5] = {1, 4, 3, 3, -2}, top2[5] = {0, 1, 1, 0, 0};
+    node_begin(&node, "TopK", 1, 2);
+    attr_int(&node, "k", 2);
+    model(&m, &node, 9, 1, &x, 2);
+    grad_of(&m, NULL, v, 5, top2);
+    const in_spec sce[2] = {{NB_ONNX_FLOAT, 2, {1, 2}}, {NB_ONNX_INT64, 1, {1}}};
+    node_begin(&node, "SoftmaxCrossEntropyLoss", 2, 1);
+    model(&m, &node, 13, 2, sce, 1);
+    double label = 0;
+    nb_onnx_tensor lt = {
+        .name = "X1", .type = NB_ONNX_INT64, .rank = 1, .dims = {1}, .numel = 1, .data = &label};
+    nb_onnx_options o = {.values = &lt, .n_values = 1};
+    const float logits[2] = {0, 0}, want[2] = {-0.5f, 0.5f};
+    grad_of(&m, &o, logits, 2, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_einsum_refused),
         cmocka_unit_test(test_legacy_softmax_flattens),
         cmocka_unit_test(test_topk_order),
+        cmocka_unit_test(test_gradients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
