@@ -1,11 +1,11 @@
-/* nb_ox_einsum.c — the importer of ONNX's Einsum for one or two operands: a letter
+/* nb_ox_einsum.c — the importer of ONNX's Einsum, operands taken left to right: a letter
  * repeated in one operand takes that operand's diagonal, each operand's letters are summed
  * away when they appear nowhere else, and the rest is a batched matmul [B, M, K] @
  * [B, K, N] (B: letters of both operands and the output, K: of both operands only, M and
  * N: of one operand and the output), permuted into the output's order. An ellipsis
  * stands for the same trailing-aligned dims in every term (it must then be in the
- * output). More than two operands and sizes that differ between operands (numpy's
- * broadcasting of 1s) are refused. */
+ * output). Sizes that differ between operands (numpy's broadcasting of 1s) and products
+ * above nabla's rank are refused. */
 #include <string.h>
 
 #include "nb_ox.h"
@@ -109,14 +109,14 @@ static nb_node *diagonals(nb_graph *g, nb_node *v, ein_term *t)
     return v;
 }
 
-/* Sums v (whose letters are t) over the letters in neither `other` nor `out`, removing
- * them from t. */
+/* Sums v (whose letters are t) over the letters in neither `other` (may be NULL) nor
+ * need, removing them from t. */
 static nb_node *sum_private(nb_graph *g, nb_node *v, ein_term *t, const ein_term *other,
-                            const ein_term *out)
+                            const unsigned char *need)
 {
     int axes[EIN_MAX], n = 0, k = 0;
     for (int i = 0; i < t->n; i++) {
-        if ((other && has(other, t->c[i])) || has(out, t->c[i]))
+        if ((other && has(other, t->c[i])) || need[(unsigned char)t->c[i]])
             t->c[k++] = t->c[i];
         else
             axes[n++] = i;
@@ -136,15 +136,66 @@ static nb_node *permute_to(nb_graph *g, nb_node *v, const ein_term *t, const ein
     return same ? v : nb_permute(g, v, perm, to->n);
 }
 
+/* a (letters *ta) contracted with b (letters tb), keeping the letters need marks: a
+ * batched matmul [B, M, K] @ [B, K, N], its result's letters (B, M, N) in *ta. NULL
+ * after an error (a result above nabla's rank: refused). */
+static nb_node *contract(nb_ox *x, nb_node *a, ein_term *ta, nb_node *b, ein_term *tb,
+                         const unsigned char *need, const int64_t *size)
+{
+    nb_graph *g = nb_ox_graph(x);
+    a = sum_private(g, a, ta, tb, need);
+    b = sum_private(g, b, tb, ta, need);
+    ein_term pa = {.n = 0}, pb = {.n = 0}, tr = {.n = 0};
+    int n_out = 0;
+    for (int i = 0; i < ta->n; i++)
+        n_out += !has(tb, ta->c[i]) || need[(unsigned char)ta->c[i]];
+    for (int i = 0; i < tb->n; i++)
+        n_out += !has(ta, tb->c[i]);
+    if (n_out > EIN_MAX) {
+        nb_ox_unsupported(x, "an intermediate product of %d dims (nabla's rank is at most %d)",
+                          n_out, EIN_MAX);
+        return NULL;
+    }
+    int64_t bsz = 1, m = 1, k = 1, n = 1, rdims[EIN_MAX];
+    for (int i = 0; i < ta->n; i++) /* batch letters: in both, needed */
+        if (has(tb, ta->c[i]) && need[(unsigned char)ta->c[i]]) {
+            pa.c[pa.n++] = pb.c[pb.n++] = tr.c[tr.n] = ta->c[i];
+            bsz *= rdims[tr.n++] = size[(unsigned char)ta->c[i]];
+        }
+    for (int i = 0; i < ta->n; i++) /* M: a's own */
+        if (!has(tb, ta->c[i])) {
+            pa.c[pa.n++] = tr.c[tr.n] = ta->c[i];
+            m *= rdims[tr.n++] = size[(unsigned char)ta->c[i]];
+        }
+    for (int i = 0; i < ta->n; i++) /* K: in both, summed */
+        if (has(tb, ta->c[i]) && !need[(unsigned char)ta->c[i]]) {
+            pa.c[pa.n++] = pb.c[pb.n++] = ta->c[i];
+            k *= size[(unsigned char)ta->c[i]];
+        }
+    for (int i = 0; i < tb->n; i++) /* N: b's own */
+        if (!has(ta, tb->c[i])) {
+            pb.c[pb.n++] = tr.c[tr.n] = tb->c[i];
+            n *= rdims[tr.n++] = size[(unsigned char)tb->c[i]];
+        }
+    int64_t sa[3] = {bsz, m, k}, sb[3] = {bsz, k, n};
+    a = nb_reshape(g, permute_to(g, a, ta, &pa), 3, sa);
+    b = nb_reshape(g, permute_to(g, b, tb, &pb), 3, sb);
+    *ta = tr;
+    return nb_reshape(g, nb_matmul(g, a, b), tr.n, rdims);
+}
+
+#define EIN_OPS 8 /* operands at most */
+
 int nb_ox_einsum(nb_ox *x)
 {
     nb_graph *g = nb_ox_graph(x);
     const char *eq = nb_ox_attr_string(x, "equation", "");
     int n_ops = nb_ox_n_inputs(x);
-    ein_term t[2], out;
+    ein_term t[EIN_OPS], out;
     int64_t size[128] = {0}; /* of each letter */
-    if (n_ops < 1 || n_ops > 2)
-        return nb_ox_unsupported(x, "Einsum of %d operands (one or two are supported)", n_ops);
+    if (n_ops < 1 || n_ops > EIN_OPS)
+        return nb_ox_unsupported(x, "Einsum of %d operands (1 to %d are supported)", n_ops,
+                                 EIN_OPS);
     const char *s = eq;
     int E = 0; /* the ellipsis's dims in the widest operand */
     for (int o = 0; o < n_ops; o++) {
@@ -200,42 +251,23 @@ int nb_ox_einsum(nb_ox *x)
     for (int i = 0; i < out.n; i++)
         if (!size[(unsigned char)out.c[i]])
             return nb_ox_fail(x, "the output letter '%c' is in no operand", out.c[i]);
+    /* left to right: each product keeps the letters of the output and of the operands
+     * still to come */
     nb_node *a = diagonals(g, nb_ox_in(x, 0), &t[0]);
+    for (int o = 1; a && o < n_ops; o++) {
+        unsigned char need[128] = {0};
+        for (int i = 0; i < out.n; i++)
+            need[(unsigned char)out.c[i]] = 1;
+        for (int p = o + 1; p < n_ops; p++)
+            for (int i = 0; i < t[p].n; i++)
+                need[(unsigned char)t[p].c[i]] = 1;
+        nb_node *b = diagonals(g, nb_ox_in(x, o), &t[o]);
+        a = b ? contract(x, a, &t[0], b, &t[o], need, size) : NULL;
+    }
     if (!a)
         return -1;
-    if (n_ops == 1)
-        return nb_ox_out(x, 0, permute_to(g, sum_private(g, a, &t[0], NULL, &out), &t[0], &out));
-    nb_node *b = diagonals(g, nb_ox_in(x, 1), &t[1]);
-    if (!b)
-        return -1;
-    a = sum_private(g, a, &t[0], &t[1], &out);
-    b = sum_private(g, b, &t[1], &t[0], &out);
-    /* the letters by role, and the operands permuted to [batch, M, K] and [batch, K, N] */
-    ein_term ta = {.n = 0}, tb = {.n = 0}, tr = {.n = 0};
-    int64_t bsz = 1, m = 1, k = 1, n = 1, rdims[EIN_MAX];
-    for (int i = 0; i < t[0].n; i++)
-        if (has(&t[1], t[0].c[i]) && has(&out, t[0].c[i])) {
-            ta.c[ta.n++] = tb.c[tb.n++] = tr.c[tr.n] = t[0].c[i];
-            bsz *= rdims[tr.n++] = size[(unsigned char)t[0].c[i]];
-        }
-    for (int i = 0; i < t[0].n; i++)
-        if (!has(&t[1], t[0].c[i])) {
-            ta.c[ta.n++] = tr.c[tr.n] = t[0].c[i];
-            m *= rdims[tr.n++] = size[(unsigned char)t[0].c[i]];
-        }
-    for (int i = 0; i < t[0].n; i++)
-        if (has(&t[1], t[0].c[i]) && !has(&out, t[0].c[i])) {
-            ta.c[ta.n++] = tb.c[tb.n++] = t[0].c[i];
-            k *= size[(unsigned char)t[0].c[i]];
-        }
-    for (int i = 0; i < t[1].n; i++)
-        if (!has(&t[0], t[1].c[i])) {
-            tb.c[tb.n++] = tr.c[tr.n] = t[1].c[i];
-            n *= rdims[tr.n++] = size[(unsigned char)t[1].c[i]];
-        }
-    int64_t sa[3] = {bsz, m, k}, sb[3] = {bsz, k, n};
-    a = nb_reshape(g, permute_to(g, a, &t[0], &ta), 3, sa);
-    b = nb_reshape(g, permute_to(g, b, &t[1], &tb), 3, sb);
-    nb_node *r = nb_reshape(g, nb_matmul(g, a, b), tr.n, rdims);
-    return nb_ox_out(x, 0, permute_to(g, r, &tr, &out));
+    unsigned char need[128] = {0};
+    for (int i = 0; i < out.n; i++)
+        need[(unsigned char)out.c[i]] = 1;
+    return nb_ox_out(x, 0, permute_to(g, sum_private(g, a, &t[0], NULL, need), &t[0], &out));
 }
