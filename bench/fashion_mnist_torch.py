@@ -6,7 +6,7 @@ mlp: 784-256-128-10 with ReLU.
 mlp_small: 784-128-10 with ReLU, the model of examples/fashion_mnist_mlp.onnx (below).
 cnn: conv(1->32, 3x3, padding 1)-ReLU-maxpool 2 -> conv(32->64, 3x3, padding 1)-ReLU-
      maxpool 2 -> dense 3136->128-ReLU-dropout 0.25 -> dense 128->10.
-Both: cross-entropy, Adam (lr 1e-3, PyTorch defaults otherwise), batch 64, pixels scaled
+All: cross-entropy, Adam (lr 1e-3, PyTorch defaults otherwise), batch 64, pixels scaled
 to [0, 1], training set reshuffled every epoch from --seed. The weights start from the
 layers' default initialization (torch.manual_seed(--seed)).
 The data is read from Debian's dataset-fashion-mnist package (IDX files, gzip), parsed
