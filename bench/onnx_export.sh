@@ -3,8 +3,10 @@
 # the same model (bench/README.md, "The exported ONNX model"). For batch 1 and batch 64:
 # 1. the time of `nabla export MODEL --prefix net --const -o DIR` (the whole command:
 #    reading the file, compiling, writing net.c and net.h), min and median of --repeat;
-# 2. the time gcc takes to build DIR/net.c with bench/onnx_export_run.c, at -O2 and at
-#    -O3 -march=native (-ffp-contract=off both: the export's bits are nabla's);
+# 2. the time gcc takes to build DIR/net.c with bench/onnx_export_run.c, at -O2, at
+#    -O3 -march=native, and at -O2 with NET_USE_CBLAS (OpenBLAS's sgemm on one thread,
+#    when pkg-config finds openblas); -ffp-contract=off always (the export's bits are
+#    nabla's);
 # 3. one inference (one call of net_run_array on a batch) of each build, and one forward
 #    pass of PyTorch on the same input (bench/onnx_export_torch.py: eager and
 #    TorchScript, on 1 thread and on every core), as min and median over rounds of about
@@ -62,6 +64,11 @@ now() {
     date +%s.%N
 }
 
+# $1 - $2.
+minus() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f\n", a - b }'
+}
+
 # "min median" of the numbers on stdin, one a line.
 min_median() {
     sort -g | awk '{ v[NR] = $1 } END {
@@ -91,35 +98,39 @@ for batch in 1 64; do
         t0=$(now)
         export_model "$batch" "$dir"
         t1=$(now)
-        echo "$t1 - $t0" | bc -l >>"$tmp/times"
+        minus "$t1" "$t0" >>"$tmp/times"
         i=$((i + 1))
     done
     set -- $(min_median <"$tmp/times")
     printf '  nabla export: %.1f ms min, %.1f ms median; net.c %s bytes\n' \
-        "$(echo "$1 * 1000" | bc -l)" "$(echo "$2 * 1000" | bc -l)" "$(wc -c <"$dir/net.c")"
+        "$(minus "$1" 0)e3" "$(minus "$2" 0)e3" "$(wc -c <"$dir/net.c")"
 
-    # The builds: the driver, the benchmarks' clock and the exported code, one binary.
-    for flags in "-O2" "-O3 -march=native"; do
-        tag=$(echo "$flags" | tr -d ' =-')
+    # The builds: the driver, the benchmarks' clock and the exported code, one binary
+    # each. A variant is "label|flags|libraries".
+    : >"$tmp/rows"
+    printf '%s\n' "gcc -O2|-O2|" "gcc -O3 -march=native|-O3 -march=native|" >"$tmp/variants"
+    if cflags=$(pkg-config --cflags openblas 2>/dev/null); then
+        echo "gcc -O2, NET_USE_CBLAS (OpenBLAS, 1 thread)|-O2 -DNET_USE_CBLAS $cflags|" \
+            "$(pkg-config --libs openblas)" >>"$tmp/variants"
+    fi
+    n=0
+    while IFS='|' read -r label flags libs; do
+        n=$((n + 1))
         t0=$(now)
         # shellcheck disable=SC2086 # the flags are words
-        "$cc" -std=c11 $flags -ffp-contract=off -I"$dir" -I"$here" -o "$dir/run_$tag" \
-            "$here/onnx_export_run.c" "$here/bench_util.c" "$dir/net.c" -lm ||
+        "$cc" -std=c11 $flags -ffp-contract=off -I"$dir" -I"$here" -o "$dir/run$n" \
+            "$here/onnx_export_run.c" "$here/bench_util.c" "$dir/net.c" $libs -lm ||
             die "$cc $flags failed"
         t1=$(now)
-        printf '  gcc %s build: %.2f s\n' "$flags" "$(echo "$t1 - $t0" | bc -l)"
-    done
+        printf '  build, %s: %.2f s\n' "$label" "$(minus "$t1" "$t0")"
+        set -- $(OPENBLAS_NUM_THREADS=1 "$dir/run$n" "$repeat" "$dir/logits$n.f32")
+        echo "exported C, $label|$1|$2" >>"$tmp/rows"
+    done <"$tmp/variants"
 
-    # Inference: the exported code, then PyTorch. Each line: label, min, median (us).
-    : >"$tmp/rows"
-    for flags in "-O2" "-O3 -march=native"; do
-        tag=$(echo "$flags" | tr -d ' =-')
-        set -- $("$dir/run_$tag" "$repeat" "$dir/logits_$tag.f32")
-        echo "exported C, gcc $flags|$1|$2" >>"$tmp/rows"
-    done
+    # PyTorch on the same input, compared with the first build's logits.
     for threads in 1 "$cores"; do
         "$python" "$here/onnx_export_torch.py" "$model" --batch "$batch" --threads "$threads" \
-            --repeat "$repeat" --compare "$dir/logits_O2.f32" >"$tmp/torch" ||
+            --repeat "$repeat" --compare "$dir/logits1.f32" >"$tmp/torch" ||
             die "onnx_export_torch.py failed"
         sed -n "s/^  \(.*[^ ]\) *min *\([0-9.]*\) us *median *\([0-9.]*\) us/PyTorch \1, $threads thread(s)|\2|\3/p" \
             "$tmp/torch" >>"$tmp/rows"
@@ -130,11 +141,11 @@ for batch in 1 64; do
         { label[NR] = $1; lo[NR] = $2; med[NR] = $3 }
         /^PyTorch eager, 1 thread/ { base = $3 }
         END {
-            printf "  %-44s %10s %10s %10s %14s\n", "one inference", "min us", "median us",
+            printf "  %-56s %10s %10s %10s %14s\n", "one inference", "min us", "median us",
                    "us/image", "eager-1t/this"
             for (i = 1; i <= NR; i++)
-                printf "  %-44s %10.2f %10.2f %10.3f %13.2fx\n", label[i], lo[i], med[i],
+                printf "  %-56s %10.2f %10.2f %10.3f %13.2fx\n", label[i], lo[i], med[i],
                        med[i] / batch, base / med[i]
         }' "$tmp/rows"
-    echo "  largest difference of the logits, exported C (-O2) vs PyTorch: $diff"
+    echo "  largest difference of the logits, exported C (gcc -O2) vs PyTorch eager: $diff"
 done

@@ -8,13 +8,14 @@ bench/fashion_mnist_torch.py --export-onnx writes), then one forward pass of a b
 as bench/torch_bench.py times a call (a warm-up, then rounds of about 0.2 s), under
 torch.inference_mode(), eager and as TorchScript (torch.jit.trace, then
 torch.jit.freeze). --threads N sets torch's and OpenBLAS's threads before torch loads;
-without it both keep their defaults. --compare FILE reads the logits nabla's exported
-code wrote for the same input (raw float32) and prints the largest difference.
+without it both keep their defaults; OMP_WAIT_POLICY is passive unless set. --compare
+FILE reads the logits nabla's exported code wrote for the same input (raw float32) and
+prints the largest difference.
 
     /usr/bin/python3 bench/onnx_export_torch.py MODEL.onnx --batch 64 [--threads 1]
         [--repeat 5] [--compare logits.f32]
 
-Output: a line "torch VERSION, N threads", one line per case
+Output: a line "torch VERSION, N threads, OMP_WAIT_POLICY=P", one line per case
     eager                        min     12.34 us  median     12.56 us
 and with --compare "largest difference from FILE: D".
 """
@@ -79,11 +80,16 @@ def main():
         # OpenBLAS keeps a pool of its own, sized when it loads: set before torch loads.
         os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)
         os.environ["OMP_NUM_THREADS"] = str(a.threads)
+    # libgomp's threads spin after each parallel op by default, against OpenBLAS's for
+    # the cores: passive waiting is the fast setting on 2 cores (as in
+    # fashion_mnist_torch.py), unless the caller chose.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     import torch
     from torch_bench import report, time_it
     if a.threads is not None:
         torch.set_num_threads(a.threads)
-    print("torch %s, %d threads" % (torch.__version__, torch.get_num_threads()))
+    print("torch %s, %d threads, OMP_WAIT_POLICY=%s" % (
+        torch.__version__, torch.get_num_threads(), os.environ["OMP_WAIT_POLICY"]))
     model = load_mlp(torch, a.model)
     x = torch.tensor(pixels(a.batch * 784), dtype=torch.float32).reshape(a.batch, 784)
     with torch.inference_mode():
