@@ -1,7 +1,8 @@
 # A thin wrapper over CMake: the README's two commands.
 BUILD ?= build
 DEBIAN_PACKAGES := cmake gcc g++ binutils make libtcc-dev tcc libcmocka-dev libopenblas-dev \
-                   zlib1g-dev dataset-fashion-mnist clang libclang-rt-14-dev pkg-config graphviz
+                   zlib1g-dev dataset-fashion-mnist clang libclang-rt-14-dev pkg-config graphviz \
+                   libprotobuf-c-dev protobuf-c-compiler libonnx-testdata
 # Fuzzing: seconds per target for `make fuzz`, for each target of `make fuzz-long`.
 FUZZ_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 3600

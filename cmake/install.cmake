@@ -4,6 +4,7 @@
 include(CMakePackageConfigHelpers)
 
 install(FILES ${PROJECT_SOURCE_DIR}/include/nabla.h ${PROJECT_SOURCE_DIR}/include/nabla_data.h
+  ${PROJECT_SOURCE_DIR}/include/nabla_onnx.h
   ${NABLA_GENERATED}/include/nabla_version.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS nabla EXPORT nablaTargets

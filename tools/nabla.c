@@ -10,28 +10,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "nabla.h"
 
 #define ERR_MAX 1024
-
-/* Exit statuses: a usage error (bad arguments) apart from a failure of the work. */
-enum { EXIT_USAGE = 2 };
-
-/* The options every subcommand may take; each subcommand says which it reads. */
-typedef struct args {
-    const char *file, *out, *backend, *of, *wrt, *prefix, *weights, *load, *rankdir;
-    int repeat, consts, svg, random;
-    const char *inputs[64], *params[64];
-    int n_inputs, n_params;
-} args;
+/* Buffers a command keeps bound to a program's inputs, at most. */
+#define OWNED_MAX 256
 
 typedef struct command {
     const char *name, *usage, *help;
     int (*run)(const args *a);
 } command;
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
+void cli_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -50,13 +41,15 @@ static double seconds(void)
 
 /* ---- graphs, files, values ------------------------------------------------------- */
 
-/* Loads a graph file; NULL after an error message. */
+/* Loads a graph file or an ONNX model; NULL after an error message. */
 static nb_graph *load(const args *a, nb_graph_extras *x)
 {
+    if (cli_is_onnx(a->file))
+        return cli_onnx_load(a, x);
     char err[ERR_MAX];
     nb_graph *g = nb_graph_load(a->file, x, err, sizeof err);
     if (!g)
-        fail("%s", err);
+        cli_fail("%s", err);
     return g;
 }
 
@@ -73,8 +66,8 @@ static nb_node *node_arg(nb_graph *g, const char *name, const char *what)
         n = nb_graph_find(g, name);
     }
     if (!n)
-        fail("%s: the graph has no node '%s' (a name, or %%<number> as nabla print shows)", what,
-             name);
+        cli_fail("%s: the graph has no node '%s' (a name, or %%<number> as nabla print shows)",
+                 what, name);
     return n;
 }
 
@@ -90,7 +83,7 @@ static int backend_arg(const char *s, nb_backend *b)
     else if (!strcmp(s, "cc"))
         *b = NB_BACKEND_CC;
     else {
-        fail("--backend is tcc or cc, not '%s'", s);
+        cli_fail("--backend is tcc or cc, not '%s'", s);
         return -1;
     }
     return 0;
@@ -100,8 +93,8 @@ static int backend_arg(const char *s, nb_backend *b)
 static nb_program *compile(nb_graph *g, const nb_graph_extras *x, nb_backend b, int exportable)
 {
     if (x->n_outputs == 0 && x->n_updates == 0) {
-        fail("the graph file names no output and no update: nothing to compile "
-             "(add 'output %%<n>' lines, docs/graph-format.md)");
+        cli_fail("the graph file names no output and no update: nothing to compile "
+                 "(add 'output %%<n>' lines, docs/graph-format.md)");
         return NULL;
     }
     nb_compile_options o = {.outputs = x->outputs,
@@ -112,7 +105,7 @@ static nb_program *compile(nb_graph *g, const nb_graph_extras *x, nb_backend b, 
                             .exportable = exportable};
     nb_program *p = nb_compile(g, &o);
     if (!p)
-        fail("compile: %s", nb_graph_error(g));
+        cli_fail("compile: %s", nb_graph_error(g));
     return p;
 }
 
@@ -123,7 +116,7 @@ static void *read_value(nb_graph *g, const char *spec, nb_node **node)
 {
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec) {
-        fail("expected name=FILE, got '%s'", spec);
+        cli_fail("expected name=FILE, got '%s'", spec);
         return NULL;
     }
     char name[256];
@@ -137,12 +130,13 @@ static void *read_value(nb_graph *g, const char *spec, nb_node **node)
     if (n > 4 && strcmp(path + n - 4, ".npy") == 0) {
         nb_npy v;
         if (nb_npy_read(path, &v, err, sizeof err) != 0) {
-            fail("%s", err);
+            cli_fail("%s", err);
             return NULL;
         }
         if (v.dtype != nb_node_dtype(*node) || v.nbytes != want) {
-            fail("'%s' holds %s with %zu bytes; '%s' is %s with %zu", path, nb_dtype_name(v.dtype),
-                 v.nbytes, name, nb_dtype_name(nb_node_dtype(*node)), want);
+            cli_fail("'%s' holds %s with %zu bytes; '%s' is %s with %zu", path,
+                     nb_dtype_name(v.dtype), v.nbytes, name, nb_dtype_name(nb_node_dtype(*node)),
+                     want);
             nb_npy_free(&v);
             return NULL;
         }
@@ -156,10 +150,10 @@ static void *read_value(nb_graph *g, const char *spec, nb_node **node)
     if (!f || !data || size != (long)want || fseek(f, 0, SEEK_SET) != 0 ||
         fread(data, 1, want, f) != want) {
         if (!f)
-            fail("'%s': cannot open it", path);
+            cli_fail("'%s': cannot open it", path);
         else
-            fail("'%s' has %ld bytes; '%s' (%s of %lld elements) needs %zu", path, size, name,
-                 nb_dtype_name(nb_node_dtype(*node)), (long long)nb_node_numel(*node), want);
+            cli_fail("'%s' has %ld bytes; '%s' (%s of %lld elements) needs %zu", path, size, name,
+                     nb_dtype_name(nb_node_dtype(*node)), (long long)nb_node_numel(*node), want);
         free(data);
         data = NULL;
     }
@@ -251,7 +245,7 @@ static int cmd_print(const args *a)
     if (t)
         fputs(t, stdout);
     else
-        fail("out of memory");
+        cli_fail("out of memory");
     free(t);
     nb_graph_extras_free(&x);
     nb_graph_free(g);
@@ -271,7 +265,7 @@ static int write_out(const args *a, const char *text)
     if (f)
         ok = fclose(f) == 0 && ok;
     if (!ok)
-        fail("cannot write '%s'", a->out);
+        cli_fail("cannot write '%s'", a->out);
     return ok ? 0 : 1;
 }
 
@@ -302,10 +296,9 @@ static int bind_all(const args *a, nb_graph *g, const nb_graph_extras *x, nb_pro
         int64_t numel = nb_node_numel(n);
         unsigned char *buf = malloc((size_t)numel * es + 1);
         if (!buf) {
-            fail("out of memory");
+            cli_fail("out of memory");
             return -1;
         }
-        owned[(*n_owned)++] = buf;
         for (int64_t j = 0; j < numel; j++) {
             double v = x->values[i].data[j];
             switch (nb_node_dtype(n)) {
@@ -316,16 +309,26 @@ static int bind_all(const args *a, nb_graph *g, const nb_graph_extras *x, nb_pro
             }
         }
         const char *name = nb_node_name(n);
-        int rc = !strcmp(nb_node_op(n), "param")
-                     ? nb_program_set_param(p, name, buf, (size_t)numel * es)
-                     : nb_program_bind(p, name, buf);
+        int is_param = !strcmp(nb_node_op(n), "param");
+        if (!is_param && *n_owned == OWNED_MAX) {
+            free(buf);
+            cli_fail("more than %d input values", OWNED_MAX);
+            return -1;
+        }
+        /* A parameter's value is copied into the program; an input stays bound. */
+        int rc = is_param ? nb_program_set_param(p, name, buf, (size_t)numel * es)
+                          : nb_program_bind(p, name, buf);
+        if (is_param)
+            free(buf);
+        else
+            owned[(*n_owned)++] = buf;
         if (rc != 0 && nb_program_input_index(p, name) >= 0) {
-            fail("the file's value of '%s': %s", name, nb_program_error(p));
+            cli_fail("the file's value of '%s': %s", name, nb_program_error(p));
             return -1;
         }
     }
     if (a->load && nb_program_load_ex(p, a->load, 0, NULL) != 0) {
-        fail("%s", nb_program_error(p));
+        cli_fail("%s", nb_program_error(p));
         return -1;
     }
     const char *const *lists[2] = {a->inputs, a->params};
@@ -336,12 +339,17 @@ static int bind_all(const args *a, nb_graph *g, const nb_graph_extras *x, nb_pro
             void *data = read_value(g, lists[l][i], &n);
             if (!data)
                 return -1;
+            if (*n_owned == OWNED_MAX) {
+                free(data);
+                cli_fail("more than %d input values", OWNED_MAX);
+                return -1;
+            }
             owned[(*n_owned)++] = data;
             size_t bytes = (size_t)nb_node_numel(n) * nb_dtype_size(nb_node_dtype(n));
             int rc = l == 0 ? nb_program_bind(p, nb_node_name(n), data)
                             : nb_program_set_param(p, nb_node_name(n), data, bytes);
             if (rc != 0) {
-                fail("%s: %s", lists[l][i], nb_program_error(p));
+                cli_fail("%s: %s", lists[l][i], nb_program_error(p));
                 return -1;
             }
         }
@@ -354,7 +362,7 @@ static int cmd_run(const args *a)
     if (backend_arg(a->backend, &b) != 0)
         return EXIT_USAGE;
     nb_graph_extras x = {0};
-    void *owned[256];
+    void *owned[OWNED_MAX];
     int n_owned = 0, rc = 1;
     nb_graph *g = load(a, &x);
     double t0 = seconds();
@@ -365,10 +373,10 @@ static int cmd_run(const args *a)
     double t2 = seconds();
     if (nb_program_run(p) != 0) {
         const char *e = nb_program_error(p);
-        fail("%s%s", e,
-             strstr(e, "is not bound") ? " (the file holds no value for it: give one "
-                                         "with --input NAME=FILE)"
-                                       : "");
+        cli_fail("%s%s", e,
+                 strstr(e, "is not bound") ? " (the file holds no value for it: give one "
+                                             "with --input NAME=FILE)"
+                                           : "");
         goto done;
     }
     double t3 = seconds();
@@ -408,7 +416,7 @@ static int node_list(nb_graph *g, const char *list, nb_node **out, int cap)
         size_t len = comma ? (size_t)(comma - s) : strlen(s);
         char name[256];
         if (len == 0 || len >= sizeof name || n == cap) {
-            fail("--wrt: expected up to %d comma-separated names, got '%s'", cap, list);
+            cli_fail("--wrt: expected up to %d comma-separated names, got '%s'", cap, list);
             return -1;
         }
         memcpy(name, s, len);
@@ -418,14 +426,14 @@ static int node_list(nb_graph *g, const char *list, nb_node **out, int cap)
         s += len + (comma != NULL);
     }
     if (n == 0)
-        fail("--wrt is empty");
+        cli_fail("--wrt is empty");
     return n ? n : -1;
 }
 
 static int cmd_grad(const args *a)
 {
     if (!a->of || !a->wrt) {
-        fail("grad needs --of NODE and --wrt a,b (nabla grad --help)");
+        cli_fail("grad needs --of NODE and --wrt a,b (nabla grad --help)");
         return EXIT_USAGE;
     }
     nb_graph_extras x = {0};
@@ -434,7 +442,7 @@ static int cmd_grad(const args *a)
     nb_node *wrt[64], *grads[64], *y = g ? node_arg(g, a->of, "--of") : NULL;
     int n = y ? node_list(g, a->wrt, wrt, 64) : -1;
     if (n > 0 && nb_grad(g, y, wrt, n, grads) != 0)
-        fail("grad: %s", nb_graph_error(g));
+        cli_fail("grad: %s", nb_graph_error(g));
     else if (n > 0) {
         /* The gradients become outputs of the new file, after the file's own. */
         nb_node **outs = malloc(sizeof *outs * (size_t)(x.n_outputs + n));
@@ -445,11 +453,11 @@ static int cmd_grad(const args *a)
             y2.outputs = outs;
             y2.n_outputs = x.n_outputs + n;
             char *t = nb_graph_write(g, &y2);
-            rc = t ? write_out(a, t) : (fail("out of memory"), 1);
+            rc = t ? write_out(a, t) : (cli_fail("out of memory"), 1);
             free(t);
             free(outs);
         } else {
-            fail("out of memory");
+            cli_fail("out of memory");
         }
     }
     nb_graph_extras_free(&x);
@@ -472,24 +480,25 @@ static int cmd_dot(const args *a)
     char *t = nb_graph_dot(g, &o, err, sizeof err);
     int rc = 1;
     if (!t)
-        fail("dot: %s", err);
+        cli_fail("dot: %s", err);
     else if (a->svg) {
         /* Graphviz draws it: dot -Tsvg, reading the text from a pipe. */
         const char *out = a->out ? a->out : NULL;
         char cmd[ERR_MAX];
         if (out && strchr(out, '\''))
-            fail("dot: the output path must not contain a quote");
+            cli_fail("dot: the output path must not contain a quote");
         else {
             snprintf(cmd, sizeof cmd, out ? "dot -Tsvg -o '%s'" : "dot -Tsvg", out);
             FILE *pipe = popen(cmd, "w");
             if (!pipe)
-                fail("dot: cannot run Graphviz's dot (apt-get install graphviz)");
+                cli_fail("dot: cannot run Graphviz's dot (apt-get install graphviz)");
             else {
                 fputs(t, pipe);
                 int status = pclose(pipe);
                 rc = status == 0 ? 0 : 1;
                 if (rc)
-                    fail("dot: Graphviz's dot failed (is it installed? apt-get install graphviz)");
+                    cli_fail(
+                        "dot: Graphviz's dot failed (is it installed? apt-get install graphviz)");
             }
         }
     } else {
@@ -504,7 +513,7 @@ static int cmd_dot(const args *a)
 static int cmd_gradcheck(const args *a)
 {
     if (!a->of || !a->wrt) {
-        fail("gradcheck needs --of NODE and --wrt a,b (nabla gradcheck --help)");
+        cli_fail("gradcheck needs --of NODE and --wrt a,b (nabla gradcheck --help)");
         return EXIT_USAGE;
     }
     nb_graph_extras x = {0};
@@ -524,7 +533,7 @@ static int cmd_gradcheck(const args *a)
         printf("%s: %s\n", status == 0 ? "ok" : status == 1 ? "FAILED" : "error", r.message);
         rc = status == 0 ? 0 : 1;
     } else if (n > 0) {
-        fail("out of memory");
+        cli_fail("out of memory");
     }
     free(v);
     nb_graph_extras_free(&x);
@@ -535,11 +544,11 @@ static int cmd_gradcheck(const args *a)
 static int cmd_export(const args *a)
 {
     if (!a->prefix) {
-        fail("export needs --prefix P (nabla export --help)");
+        cli_fail("export needs --prefix P (nabla export --help)");
         return EXIT_USAGE;
     }
     nb_graph_extras x = {0};
-    void *owned[256];
+    void *owned[OWNED_MAX];
     int n_owned = 0, rc = 1;
     nb_graph *g = load(a, &x);
     nb_program *p = g ? compile(g, &x, NB_BACKEND_TCC, 1) : NULL;
@@ -555,7 +564,7 @@ static int cmd_export(const args *a)
         }
     }
     if (p && rc != 0 && nb_program_error(p))
-        fail("%s", nb_program_error(p));
+        cli_fail("%s", nb_program_error(p));
     while (n_owned > 0)
         free(owned[--n_owned]);
     nb_program_free(p);
@@ -573,18 +582,18 @@ static int bind_zeros(nb_graph *g, nb_program *p, void **owned, int *n_owned)
         nb_node *n = nb_graph_node(g, id);
         if (strcmp(nb_node_op(n), "input") != 0 || nb_program_input_index(p, nb_node_name(n)) < 0)
             continue;
-        if (*n_owned == 256) {
-            fail("bench: more than 256 inputs");
+        if (*n_owned == OWNED_MAX) {
+            cli_fail("bench: more than %d inputs", OWNED_MAX);
             return -1;
         }
         void *z = calloc((size_t)nb_node_numel(n) + 1, nb_dtype_size(nb_node_dtype(n)));
         if (!z) {
-            fail("out of memory");
+            cli_fail("out of memory");
             return -1;
         }
         owned[(*n_owned)++] = z;
         if (nb_program_bind(p, nb_node_name(n), z) != 0) {
-            fail("%s", nb_program_error(p));
+            cli_fail("%s", nb_program_error(p));
             return -1;
         }
     }
@@ -605,7 +614,7 @@ static int cmd_bench(const args *a)
     double *t = malloc(sizeof *t * (size_t)repeat);
     const nb_backend backends[2] = {NB_BACKEND_TCC, NB_BACKEND_CC};
     for (int k = 0; k < 2 && rc == 0 && t; k++) {
-        void *owned[256];
+        void *owned[OWNED_MAX];
         int n_owned = 0;
         nb_program *p = compile(g, &x, backends[k], 0);
         if (!p || bind_zeros(g, p, owned, &n_owned) != 0 ||
@@ -634,7 +643,7 @@ static int cmd_bench(const args *a)
                    backend_name(backends[k]), 1e3 * compile_s, 1e6 * t[0], 1e6 * t[repeat / 2],
                    repeat, runs);
         } else if (p) {
-            fail("%s", nb_program_error(p));
+            cli_fail("%s", nb_program_error(p));
         }
         while (n_owned > 0)
             free(owned[--n_owned]);
@@ -690,6 +699,16 @@ static const command commands[] = {
      "of the file, or of the safetensors checkpoint CKPT (a non-strict load). --const bakes\n"
      "them as constants (inference only); else they are in the caller's state block.\n",
      cmd_export},
+    {"onnx-test", "nabla onnx-test DIR [--backend tcc|cc]",
+     "Runs one test of ONNX's backend test format: DIR/model.onnx and its data sets\n"
+     "DIR/test_data_set_*/input_<i>.pb, output_<i>.pb (as Debian's libonnx-testdata has\n"
+     "them). Loads the model (inputs it needs at load time, such as a Reshape's shape, take\n"
+     "the first data set's values), runs every data set and compares every output with\n"
+     "ONNX's backend tolerances (|nabla - expected| <= 1e-7 + 1e-3 |expected|, NaN where\n"
+     "NaN, integers exactly). Prints one line, \"pass|mismatch|unsupported TEST [OPS] reason\",\n"
+     "and exits 0 on a match, 1 on a mismatch (or a failed run), 2 when nabla cannot load\n"
+     "or compile the model.\n",
+     cli_onnx_test},
     {"bench", "nabla bench FILE [--repeat N] [--input NAME=FILE]...",
      "Compiles the file with each backend (tcc, cc) and times one run: the backend's\n"
      "compile time, and the minimum and median time per run over N samples (9) of about\n"
@@ -704,7 +723,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: nabla COMMAND FILE [options]   (nabla COMMAND --help for one)\n\n"
-            "nabla %s: graph files (docs/graph-format.md) from the shell.\n\n",
+            "nabla %s: graph files (docs/graph-format.md) from the shell. FILE may be an\n"
+            "ONNX model (.onnx, docs/onnx.md): --shape NAME=D,D,... gives an input's open\n"
+            "dimensions.\n\n",
             nb_version());
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %s\n", commands[i].usage);
@@ -729,16 +750,17 @@ static int parse(const command *c, int argc, char **argv, args *a)
             *(!strcmp(o, "--svg") ? &a->svg : !strcmp(o, "--random") ? &a->random : &a->consts) = 1;
             continue;
         }
-        if (!slot && strcmp(o, "--input") && strcmp(o, "--param") && strcmp(o, "--repeat")) {
+        if (!slot && strcmp(o, "--input") && strcmp(o, "--param") && strcmp(o, "--shape") &&
+            strcmp(o, "--repeat")) {
             if (o[0] == '-' || a->file) {
-                fail("%s: unknown argument '%s'\nusage: %s", c->name, o, c->usage);
+                cli_fail("%s: unknown argument '%s'\nusage: %s", c->name, o, c->usage);
                 return EXIT_USAGE;
             }
             a->file = o;
             continue;
         }
         if (!v) {
-            fail("%s: %s needs a value\nusage: %s", c->name, o, c->usage);
+            cli_fail("%s: %s needs a value\nusage: %s", c->name, o, c->usage);
             return EXIT_USAGE;
         }
         i++;
@@ -748,22 +770,26 @@ static int parse(const command *c, int argc, char **argv, args *a)
             char *end;
             long n = strtol(v, &end, 10);
             if (*end || n < 1 || n > 10000) {
-                fail("--repeat is a number from 1 to 10000, not '%s'", v);
+                cli_fail("--repeat is a number from 1 to 10000, not '%s'", v);
                 return EXIT_USAGE;
             }
             a->repeat = (int)n;
         } else {
-            int *n = !strcmp(o, "--input") ? &a->n_inputs : &a->n_params;
-            const char **list = !strcmp(o, "--input") ? a->inputs : a->params;
-            if (*n == 64) {
-                fail("%s: at most 64 %s options", c->name, o);
+            int *n = !strcmp(o, "--input")   ? &a->n_inputs
+                     : !strcmp(o, "--param") ? &a->n_params
+                                             : &a->n_shapes;
+            const char **list = !strcmp(o, "--input")   ? a->inputs
+                                : !strcmp(o, "--param") ? a->params
+                                                        : a->shapes;
+            if (*n == CLI_LIST_MAX) {
+                cli_fail("%s: at most %d %s options", c->name, CLI_LIST_MAX, o);
                 return EXIT_USAGE;
             }
             list[(*n)++] = v;
         }
     }
     if (!a->file) {
-        fail("%s: no graph file\nusage: %s", c->name, c->usage);
+        cli_fail("%s: no graph file\nusage: %s", c->name, c->usage);
         return EXIT_USAGE;
     }
     return 0;
@@ -792,7 +818,7 @@ int main(int argc, char **argv)
         int rc = parse(c, argc, argv, &a);
         return rc ? rc : c->run(&a);
     }
-    fail("unknown command '%s'", argv[1]);
+    cli_fail("unknown command '%s'", argv[1]);
     usage(stderr);
     return EXIT_USAGE;
 }
