@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """PyTorch's side of bench/onnx_export.sh: one inference of an ONNX model's MLP, timed.
 
-The model is rebuilt in PyTorch from the ONNX file (its Gemm and Relu nodes, in order,
-as nn.Linear and nn.ReLU, the initializers as their weights: what
-bench/fashion_mnist_torch.py --export-onnx writes), then one forward pass of a batch of
+The model is rebuilt in PyTorch from the ONNX file (its Gemm nodes, or MatMul and Add,
+and Relu nodes, in order, as nn.Linear and nn.ReLU, the initializers as their weights:
+what bench/fashion_mnist_torch.py --export-onnx writes), then one forward pass of a batch of
 --batch images (pixels in [0, 1] from the generator of bench/onnx_export_run.c) is timed
 as bench/torch_bench.py times a call (a warm-up, then rounds of about 0.2 s), under
 torch.inference_mode(), eager and as TorchScript (torch.jit.trace, then
@@ -27,7 +27,7 @@ import sys
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("model", help="the .onnx file (Gemm and Relu nodes)")
+    p.add_argument("model", help="the .onnx file (Gemm or MatMul + Add, and Relu nodes)")
     p.add_argument("--batch", type=int, default=1, help="images per inference (default 1)")
     p.add_argument("--threads", type=int, help="torch and OpenBLAS threads (default: theirs)")
     p.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")
@@ -49,28 +49,40 @@ def pixels(n):
 
 
 def load_mlp(torch, path):
-    """The ONNX file's chain of Gemm (transB=1, alpha = beta = 1) and Relu as an
-    nn.Sequential; exits on any other node."""
+    """The ONNX file's chain of Gemm (transB=1, alpha = beta = 1), MatMul by an
+    initializer, Add of an initializer after it and Relu as an nn.Sequential of
+    nn.Linear and nn.ReLU; exits on any other node."""
     import onnx
     from onnx import numpy_helper
     m = onnx.load(path)
     init = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+
+    def linear(w, b):  # w [out, in] as nn.Linear keeps it; b None: no bias
+        lin = torch.nn.Linear(w.shape[1], w.shape[0], bias=b is not None)
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor(w))
+            if b is not None:
+                lin.bias.copy_(torch.tensor(b))
+        return lin
+
     layers = []
     for n in m.graph.node:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+        last = layers[-1] if layers else None
         if n.op_type == "Relu":
             layers.append(torch.nn.ReLU())
         elif (n.op_type == "Gemm" and attrs.get("transB") == 1 and not attrs.get("transA")
               and attrs.get("alpha", 1.0) == 1.0 and attrs.get("beta", 1.0) == 1.0):
-            w, b = init[n.input[1]], init[n.input[2]]
-            lin = torch.nn.Linear(w.shape[1], w.shape[0])
-            with torch.no_grad():
-                lin.weight.copy_(torch.tensor(w))
-                lin.bias.copy_(torch.tensor(b))
-            layers.append(lin)
+            layers.append(linear(init[n.input[1]], init[n.input[2]]))
+        elif n.op_type == "MatMul" and not attrs and n.input[1] in init:
+            layers.append(linear(init[n.input[1]].T, None))
+        elif (n.op_type == "Add" and n.input[1] in init and isinstance(last, torch.nn.Linear)
+              and last.bias is None):
+            layers[-1] = linear(last.weight.detach().numpy(), init[n.input[1]])
         else:
             sys.exit(f"onnx_export_torch: {path}: node {n.name} ({n.op_type}, {attrs}) is "
-                     "not a Gemm with transB=1 or a Relu")
+                     "not a Gemm with transB=1, a MatMul by an initializer, the Add of a "
+                     "bias after it or a Relu")
     return torch.nn.Sequential(*layers).eval()
 
 
