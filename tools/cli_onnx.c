@@ -218,6 +218,19 @@ static int compare(const nb_program *p, int i, const nb_onnx_value *ov, const nb
     return 0;
 }
 
+/* Removes the "'<path>': onnx: " a load's message starts with: onnx-test's line names
+ * the test already. */
+static void strip_path(char *why, const char *path)
+{
+    size_t n = strlen(path);
+    if (why[0] == '\'' && !strncmp(why + 1, path, n) && !strncmp(why + 1 + n, "': ", 3)) {
+        const char *rest = why + n + 4;
+        if (!strncmp(rest, "onnx: ", 6))
+            rest += 6;
+        memmove(why, rest, strlen(rest) + 1);
+    }
+}
+
 /* Loads the test's model: with no value given first; when an input must be known at
  * load, again with the first data set's integer and bool inputs as values. */
 static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m, char *why,
@@ -238,6 +251,8 @@ static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m,
     }
     nb_onnx_options o = {.shapes = shapes, .n_shapes = d->n_in};
     nb_graph *g = nb_onnx_load(path, &o, m, why, size);
+    if (!g)
+        strip_path(why, path);
     if (g || m->error != NB_ONNX_ERROR_NEEDS_VALUE)
         return g;
     for (int i = 0; i < d->n_in; i++)
@@ -249,6 +264,8 @@ static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m,
     m->op_types = NULL;
     nb_onnx_model_free(m);
     g = nb_onnx_load(path, &o, m, why, size);
+    if (!g)
+        strip_path(why, path);
     if (!m->op_types) {
         m->op_types = ops;
         ops = NULL;

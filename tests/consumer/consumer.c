@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nabla.h"
+#include "nabla_onnx.h"
 
 static int failures;
 
@@ -87,6 +88,38 @@ static void training_step(void)
     nb_program_free(prog);
 }
 
+/* An ONNX model, y = Relu(x) with x of shape [2] (opset 13), as python3-onnx serializes
+ * it: the loader and its protobuf-c dependency link into the consumer. */
+static void onnx_relu(void)
+{
+    static const char model[] =
+        "\x08\x08\x12\x00\x3a\x33\x0a\x0c\x0a\x01\x78\x12\x01\x79\x22\x04\x52\x65\x6c\x75"
+        "\x12\x01\x67\x5a\x0f\x0a\x01\x78\x12\x0a\x0a\x08\x08\x01\x12\x04\x0a\x02\x08\x02"
+        "\x62\x0f\x0a\x01\x79\x12\x0a\x0a\x08\x08\x01\x12\x04\x0a\x02\x08\x02\x42\x04\x0a"
+        "\x00\x10\x0d";
+    nb_onnx_model m;
+    char err[512];
+    nb_graph *g = nb_onnx_parse(model, sizeof model - 1, NULL, &m, err, sizeof err);
+    if (!g) {
+        fprintf(stderr, "onnx: %s\n", err);
+        failures++;
+        return;
+    }
+    nb_node *y = m.outputs[0].node;
+    nb_onnx_model_free(&m);
+    nb_program *p = compile(g, &y, 1, NULL, 0);
+    float xv[2] = {-1.5f, 2.5f};
+    if (!p || nb_program_bind(p, "x", xv) != 0 || nb_program_run(p) != 0) {
+        fprintf(stderr, "onnx relu failed\n");
+        failures++;
+        nb_program_free(p);
+        return;
+    }
+    check("onnx relu(-1.5)", ((const float *)nb_program_output(p, 0))[0], 0.0);
+    check("onnx relu(2.5)", ((const float *)nb_program_output(p, 0))[1], 2.5);
+    nb_program_free(p);
+}
+
 int main(void)
 {
     printf("nabla %s (header %s)\n", nb_version(), NABLA_VERSION_STRING);
@@ -94,5 +127,6 @@ int main(void)
         failures++;
     square();
     training_step();
+    onnx_relu();
     return failures == 0 ? 0 : 1;
 }

@@ -13,7 +13,8 @@
 #                     when that compiler is not installed
 #   shared            nabla built with -DBUILD_SHARED_LIBS=ON and installed: libnabla.so
 #                     has no text relocations and exports nb_* only (not nb_rt_*, not
-#                     libtcc); the find_package and pkg_config consumers link it
+#                     the ONNX loader's nb_ox_*, not libtcc); the find_package and
+#                     pkg_config consumers link it
 # No network: every dependency is already on the machine.
 set -eu
 mode=$1 source=$2 build=$3 cc=$4
@@ -103,7 +104,7 @@ shared)
     fi
     exported=$(nm -D --defined-only "$so" | awk '{print $3}')
     bad=$(printf '%s\n' "$exported" | grep -v '^nb_' | grep -v '^$' || true)
-    bad="$bad$(printf '%s\n' "$exported" | grep '^nb_rt_' || true)"
+    bad="$bad$(printf '%s\n' "$exported" | grep -E '^nb_(rt|ox)_' || true)"
     if [ -n "$bad" ]; then
         echo "libnabla.so exports more than nb_*:" $bad >&2
         exit 1
