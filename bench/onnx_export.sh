@@ -12,10 +12,15 @@
 #    TorchScript, on 1 thread and on every core), as min and median over rounds of about
 #    0.2 s after a warm-up, with the ratio of PyTorch's median to the export's;
 # 4. the largest difference between the exported code's logits and PyTorch's.
+# With --cpu, step 3 times the process's CPU time instead of the wall clock, PyTorch on one
+# thread only: on a loaded shared machine the wall clock counts the time other processes
+# hold the core.
 #
-# Usage: bench/onnx_export.sh [--model M.onnx] [--repeat N] [--nabla PATH] [--python PATH]
+# Usage: bench/onnx_export.sh [--model M.onnx] [--repeat N] [--cpu] [--nabla PATH]
+#                             [--python PATH]
 #   --model   the model (examples/fashion_mnist_mlp.onnx: input 'image' [batch, 784])
 #   --repeat  samples of the export's time and rounds of each inference timing (5)
+#   --cpu     inference timed in CPU time (the export and the builds stay wall time)
 #   --nabla   the nabla command (build/tools/nabla)
 #   --python  the interpreter with torch and onnx (/usr/bin/python3)
 # Run from the source tree after building (cmake --build build). $CC (default gcc)
@@ -28,6 +33,7 @@ repeat=5
 nabla=$root/build/tools/nabla
 python=/usr/bin/python3
 cc=${CC:-gcc}
+cpu=
 
 die() {
     echo "onnx_export.sh: $*" >&2
@@ -45,6 +51,10 @@ while [ $# -gt 0 ]; do
         --python) python=$2 ;;
         esac
         shift 2
+        ;;
+    --cpu)
+        cpu=cpu
+        shift
         ;;
     *) die "unknown argument '$1' (see the comment at the top of the script)" ;;
     esac
@@ -81,8 +91,10 @@ export_model() {
     "$nabla" export "$model" --shape "image=$1,784" --prefix net --const -o "$2" >/dev/null
 }
 
+clock=wall
+[ -z "$cpu" ] || clock=CPU
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $cores cores;" \
-    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    "load average $(cut -d' ' -f1-3 /proc/loadavg); inference in $clock time"
 echo "model: $model ($(wc -c <"$model") bytes); $($cc --version | head -n 1);" \
     "$("$python" -c 'import torch; print("torch", torch.__version__)')"
 
@@ -123,14 +135,16 @@ for batch in 1 64; do
             die "$cc $flags failed"
         t1=$(now)
         printf '  build, %s: %.2f s\n' "$label" "$(minus "$t1" "$t0")"
-        set -- $(OPENBLAS_NUM_THREADS=1 "$dir/run$n" "$repeat" "$dir/logits$n.f32")
+        set -- $(OPENBLAS_NUM_THREADS=1 "$dir/run$n" "$repeat" "$dir/logits$n.f32" $cpu)
         echo "exported C, $label|$1|$2" >>"$tmp/rows"
     done <"$tmp/variants"
 
     # PyTorch on the same input, compared with the first build's logits.
-    for threads in 1 "$cores"; do
+    threads_list="1 $cores"
+    [ -z "$cpu" ] || threads_list=1
+    for threads in $threads_list; do
         "$python" "$here/onnx_export_torch.py" "$model" --batch "$batch" --threads "$threads" \
-            --repeat "$repeat" --compare "$dir/logits1.f32" >"$tmp/torch" ||
+            --repeat "$repeat" --compare "$dir/logits1.f32" ${cpu:+--cpu} >"$tmp/torch" ||
             die "onnx_export_torch.py failed"
         sed -n "s/^  \(.*[^ ]\) *min *\([0-9.]*\) us *median *\([0-9.]*\) us/PyTorch \1, $threads thread(s)|\2|\3/p" \
             "$tmp/torch" >>"$tmp/rows"

@@ -2,14 +2,17 @@
  * project: the script compiles it with an exported net.c (nabla export --prefix net) and
  * bench_util.c at each set of flags it measures. It runs net_run_array on one input,
  * images of pixels in [0, 1] from the generator onnx_export_torch.py repeats, timing
- * it as bench_time does (a warm-up run, then rounds of about 0.2 s), and prints
+ * it as bench_time does (a warm-up run, then rounds of about 0.2 s) on the wall clock, or
+ * with "cpu" on the process's CPU time (other processes of a shared machine count less),
+ * and prints
  *     <min us> <median us> per run
  * then writes the logits, raw floats, to OUT for the PyTorch script to compare.
- *   onnx_export_run ROUNDS OUT */
+ *   onnx_export_run ROUNDS OUT [cpu] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench_util.h"
 #include "net.h"
@@ -37,10 +40,12 @@ static void run(void *arg)
 int main(int argc, char **argv)
 {
     int rounds;
-    if (argc != 3 || bench_parse_int(argv[1], 1, BENCH_ROUNDS_MAX, &rounds) != 0) {
-        fprintf(stderr, "usage: onnx_export_run ROUNDS OUT\n");
+    if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "cpu") != 0) ||
+        bench_parse_int(argv[1], 1, BENCH_ROUNDS_MAX, &rounds) != 0) {
+        fprintf(stderr, "usage: onnx_export_run ROUNDS OUT [cpu]\n");
         return 2;
     }
+    clockid_t clock = argc == 4 ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
     static float x[NET_INPUT0_NUMEL];
     static float logits[NET_OUTPUT0_NUMEL];
     /* 64-byte aligned: a cache line (NET_ALIGN is the least). */
@@ -53,7 +58,7 @@ int main(int argc, char **argv)
     }
     run_args a = {.in = {x}, .out = {logits}, .arena = arena};
     double lo, med;
-    bench_time(run, &a, rounds, CLOCK_MONOTONIC, &lo, &med);
+    bench_time(run, &a, rounds, clock, &lo, &med);
     printf("%.3f %.3f\n", lo * 1e6, med * 1e6);
     FILE *f = fopen(argv[2], "wb");
     if (!f || fwrite(logits, sizeof logits, 1, f) != 1 || fclose(f) != 0) {

@@ -8,12 +8,13 @@ what bench/fashion_mnist_torch.py --export-onnx writes), then one forward pass o
 as bench/torch_bench.py times a call (a warm-up, then rounds of about 0.2 s), under
 torch.inference_mode(), eager and as TorchScript (torch.jit.trace, then
 torch.jit.freeze). --threads N sets torch's and OpenBLAS's threads before torch loads;
-without it both keep their defaults; OMP_WAIT_POLICY is passive unless set. --compare
+without it both keep their defaults; OMP_WAIT_POLICY is passive unless set. --cpu times
+the process's CPU time, all threads summed, instead of the wall clock. --compare
 FILE reads the logits nabla's exported code wrote for the same input (raw float32) and
 prints the largest difference.
 
     /usr/bin/python3 bench/onnx_export_torch.py MODEL.onnx --batch 64 [--threads 1]
-        [--repeat 5] [--compare logits.f32]
+        [--repeat 5] [--cpu] [--compare logits.f32]
 
 Output: a line "torch VERSION, N threads, OMP_WAIT_POLICY=P", one line per case
     eager                        min     12.34 us  median     12.56 us
@@ -23,6 +24,7 @@ and with --compare "largest difference from FILE: D".
 import argparse
 import os
 import sys
+import time
 
 
 def parse_args():
@@ -32,6 +34,9 @@ def parse_args():
     p.add_argument("--threads", type=int, help="torch and OpenBLAS threads (default: theirs)")
     p.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")
     p.add_argument("--compare", metavar="FILE", help="logits to compare with (raw float32)")
+    p.add_argument("--cpu", action="store_true",
+                   help="time the process's CPU time (all its threads) instead of the wall "
+                        "clock's")
     a = p.parse_args()
     if a.batch < 1 or a.repeat < 1 or (a.threads is not None and a.threads < 1):
         p.error("--batch, --repeat and --threads must be >= 1")
@@ -106,8 +111,9 @@ def main():
     x = torch.tensor(pixels(a.batch * 784), dtype=torch.float32).reshape(a.batch, 784)
     with torch.inference_mode():
         traced = torch.jit.freeze(torch.jit.trace(model, x))
-        report("eager", time_it(lambda: model(x), a.repeat))
-        report("torchscript (trace, freeze)", time_it(lambda: traced(x), a.repeat))
+        clock = time.process_time if a.cpu else time.perf_counter
+        report("eager", time_it(lambda: model(x), a.repeat, clock))
+        report("torchscript (trace, freeze)", time_it(lambda: traced(x), a.repeat, clock))
         logits = model(x)
     if a.compare:
         import numpy as np
