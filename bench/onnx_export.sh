@@ -9,8 +9,9 @@
 #    nabla's);
 # 3. one inference (one call of net_run_array on a batch) of each build, and one forward
 #    pass of PyTorch on the same input (bench/onnx_export_torch.py: eager and
-#    TorchScript, on 1 thread and on every core), as min and median over rounds of about
-#    0.2 s after a warm-up, with the ratio of PyTorch's median to the export's;
+#    TorchScript, on 1 thread, on its default and on every core), as min and median over
+#    rounds of about 0.2 s after a warm-up, with the ratio of PyTorch's median to the
+#    export's;
 # 4. the largest difference between the exported code's logits and PyTorch's.
 # With --cpu, step 3 times the process's CPU time instead of the wall clock, PyTorch on one
 # thread only: on a loaded shared machine the wall clock counts the time other processes
@@ -140,13 +141,19 @@ for batch in 1 64; do
     done <"$tmp/variants"
 
     # PyTorch on the same input, compared with the first build's logits.
-    threads_list="1 $cores"
+    # PyTorch's threads: 1, its default (no --threads) and every core; 1 alone in CPU time.
+    threads_list="1 default $cores"
     [ -z "$cpu" ] || threads_list=1
     for threads in $threads_list; do
-        "$python" "$here/onnx_export_torch.py" "$model" --batch "$batch" --threads "$threads" \
+        set -- --threads "$threads"
+        [ "$threads" != default ] || set --
+        "$python" "$here/onnx_export_torch.py" "$model" --batch "$batch" "$@" \
             --repeat "$repeat" --compare "$dir/logits1.f32" ${cpu:+--cpu} >"$tmp/torch" ||
             die "onnx_export_torch.py failed"
-        sed -n "s/^  \(.*[^ ]\) *min *\([0-9.]*\) us *median *\([0-9.]*\) us/PyTorch \1, $threads thread(s)|\2|\3/p" \
+        used=$(sed -n 's/^torch [^,]*, \([0-9]*\) threads.*/\1/p' "$tmp/torch")
+        what="$used thread(s)"
+        [ "$threads" != default ] || what="default, $what"
+        sed -n "s/^  \(.*[^ ]\) *min *\([0-9.]*\) us *median *\([0-9.]*\) us/PyTorch \1, $what|\2|\3/p" \
             "$tmp/torch" >>"$tmp/rows"
         diff=$(sed -n 's/^largest difference from .*: //p' "$tmp/torch")
     done
