@@ -140,7 +140,8 @@ function(nabla_add_model target)
   # add_subdirectory caller does not see nabla's. tests/export/libm_list.sh checks that
   # the list is cg_libm.def's.
   set(not_exact expf exp logf log log1pf log1p expm1f expm1 sinf sin cosf cos tanhf tanh erff
-    erf powf pow)
+    erf powf pow tanf tan asinf asin acosf acos atanf atan sinhf sinh coshf cosh asinhf asinh
+    acoshf acosh atanhf atanh)
   if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -ffp-contract=off)
     foreach(fn ${not_exact})

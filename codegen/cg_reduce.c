@@ -254,6 +254,24 @@ static void min_body(cg_ctx *c, const reduce_loops *l)
     store(c, l, "m");
 }
 
+/* The product of the reduced elements in order, accumulated in the dtype (as torch's
+ * prod; a double accumulator would hide an f32 overflow that torch shows): 1 over none. */
+static void prod_body(cg_ctx *c, const reduce_loops *l)
+{
+    cg_begin(c);
+    cg_s(c, l->t);
+    cg_s(c, " acc = ");
+    cg_lit_put(c->t, l->n->dtype, 1.0);
+    cg_end(c, ";");
+    int inner = inner_open(c, l);
+    cg_begin(c);
+    cg_s(c, "acc *= ");
+    put_x(c, l);
+    cg_end(c, ";");
+    cg_loops_close(c, inner);
+    store(c, l, "acc");
+}
+
 /* k = the index along the one reduced axis of the first element that is larger (cmp
  * ">") or smaller ("<") than all before it, a NaN beating any number (torch.argmax and
  * argmin): m, once NaN, is never replaced, so the first NaN wins; ties keep the first.
@@ -562,7 +580,8 @@ int64_t cg_reduce_extent(const ir_node *n)
 {
     reduce_rows r;
     const ir_node *x = n->in[0];
-    int plain = n->op == IR_OP_LOGSUMEXP || n->op == IR_OP_ARGMAX || n->op == IR_OP_ARGMIN;
+    int plain = n->op == IR_OP_LOGSUMEXP || n->op == IR_OP_ARGMAX || n->op == IR_OP_ARGMIN ||
+                n->op == IR_OP_PROD;
     if (n->op != IR_OP_SUM && n->op != IR_OP_MAX && n->op != IR_OP_MIN && !plain)
         return 0;
     /* The loops kept_open splits: row-outer (sum, max, min) or plain (each output
@@ -594,6 +613,12 @@ void cg_k_min(cg_ctx *c, const ir_node *n)
 void cg_k_logsumexp(cg_ctx *c, const ir_node *n)
 {
     reduce_kernel(c, n, is_shifted(n) ? logsumexp_shifted_body : logsumexp_body);
+}
+
+/* prod, argmax and argmin take the plain loops, unfused: x is read through x0. */
+void cg_k_prod(cg_ctx *c, const ir_node *n)
+{
+    reduce_kernel(c, n, prod_body);
 }
 
 /* argmax and argmin take the plain loops, unfused: x is read through x0. */

@@ -65,6 +65,7 @@ const uint64_t nb_format_op_keys[IR_OP_COUNT] = {
     [IR_OP_MAX] = REDUCE,
     [IR_OP_MIN] = REDUCE,
     [IR_OP_LOGSUMEXP] = REDUCE,
+    [IR_OP_PROD] = REDUCE,
     [IR_OP_ARGMAX] = REDUCE,
     [IR_OP_ARGMIN] = REDUCE,
     [IR_OP_RESHAPE] = KEY(SHAPE),

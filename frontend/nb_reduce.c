@@ -60,3 +60,9 @@ nb_node *nb_argmin(nb_graph *g, nb_node *x, int axis, int keepdim)
 {
     return reduce(g, IR_OP_ARGMIN, x, &axis, 1, keepdim);
 }
+
+/* torch.prod over a set of axes; the gradient handles zeros exactly (ir_vjp_prod). */
+nb_node *nb_prod(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim)
+{
+    return reduce(g, IR_OP_PROD, x, axes, n_axes, keepdim);
+}

@@ -150,6 +150,26 @@ nb_node *nb_softplus(nb_graph *g, nb_node *x);
 /* torch.erf; the gradient is 2/sqrt(pi) exp(-x^2). f64 calls libm's erf; f32 nabla's own
  * erff (under 1 ulp), the same code on every backend and in exports. */
 nb_node *nb_erf(nb_graph *g, nb_node *x);
+/* Trigonometric and hyperbolic functions and their inverses, as torch.tan, torch.asin,
+ * ...: f32 and f64, computed by libm's tanf/tan, asinf/asin, ... on every backend (so
+ * tcc, cc and exports agree bit for bit). Outside the domain the value is NaN (asin and
+ * acos of |x| > 1, acosh of x < 1, atanh of |x| > 1); atanh(+-1) = +-inf. Gradients are
+ * PyTorch's formulas: tan' = 1 + tan^2, asin' = 1/sqrt(1 - x^2) = -acos',
+ * atan' = 1/(1 + x^2), sinh' = cosh, cosh' = sinh, asinh' = 1/sqrt(x^2 + 1),
+ * acosh' = 1/sqrt(x^2 - 1), atanh' = 1/(1 - x^2) (+inf at the domain's edges). */
+nb_node *nb_tan(nb_graph *g, nb_node *x);
+nb_node *nb_asin(nb_graph *g, nb_node *x);
+nb_node *nb_acos(nb_graph *g, nb_node *x);
+nb_node *nb_atan(nb_graph *g, nb_node *x);
+nb_node *nb_sinh(nb_graph *g, nb_node *x);
+nb_node *nb_cosh(nb_graph *g, nb_node *x);
+nb_node *nb_asinh(nb_graph *g, nb_node *x);
+nb_node *nb_acosh(nb_graph *g, nb_node *x);
+nb_node *nb_atanh(nb_graph *g, nb_node *x);
+/* torch.isnan and torch.isinf of an f32 or f64 x: NB_BOOL masks (isinf is true for +inf
+ * and -inf). No gradient flows through a mask. */
+nb_node *nb_isnan(nb_graph *g, nb_node *x);
+nb_node *nb_isinf(nb_graph *g, nb_node *x);
 /* PyTorch's detach: the value of x, through which no gradient flows. */
 nb_node *nb_stop_gradient(nb_graph *g, nb_node *x);
 /* Converts to f32, f64 or i32 (from any dtype), as torch's x.to(dtype). A float becomes
@@ -191,6 +211,13 @@ nb_node *nb_lt(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_le(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_gt(nb_graph *g, nb_node *a, nb_node *b);
 nb_node *nb_ge(nb_graph *g, nb_node *a, nb_node *b);
+/* torch.logical_and, logical_or, logical_xor and logical_not of NB_BOOL masks (the binary
+ * ones broadcast as nb_add); the result is NB_BOOL. Other dtypes are refused: make a mask
+ * with a comparison first (torch's x != 0). No gradient flows through them. */
+nb_node *nb_logical_and(nb_graph *g, nb_node *a, nb_node *b);
+nb_node *nb_logical_or(nb_graph *g, nb_node *a, nb_node *b);
+nb_node *nb_logical_xor(nb_graph *g, nb_node *a, nb_node *b);
+nb_node *nb_logical_not(nb_graph *g, nb_node *a);
 /* mask ? a : b, all three broadcast together; mask is NB_BOOL. */
 nb_node *nb_where(nb_graph *g, nb_node *mask, nb_node *a, nb_node *b);
 /* min(max(x, lo), hi) with scalar bounds. */
@@ -204,6 +231,13 @@ nb_node *nb_mean(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepd
 nb_node *nb_max(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
 nb_node *nb_min(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
 nb_node *nb_logsumexp(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
+/* The product of the reduced elements (1 over none), as torch.prod (which takes one dim;
+ * several axes give the product over all of them); f32 or f64, accumulated in the
+ * dtype in order. The gradient is torch's: gy times the product of the other elements
+ * of the slice, exact with zeros (y / x without one; with one zero, the product of the
+ * rest at the zero and 0 elsewhere; 0 with two or more), and so are its second
+ * derivatives (docs/conventions.md). */
+nb_node *nb_prod(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
 /* The i32 index of the first largest (argmax) or smallest (argmin) element along one
  * axis of an f32 or f64 x (negative counts from the end), as torch.argmax/argmin: a
  * NaN counts as both the largest and the smallest, so the first NaN's index wins. The

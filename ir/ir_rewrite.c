@@ -105,6 +105,7 @@ static const rewrite_rule rules[] = {
     {IR_OP_MAX, identity_shape, 0, SIDE_EITHER},          /* likewise */
     {IR_OP_MIN, identity_shape, 0, SIDE_EITHER},          /* likewise */
     {IR_OP_LOGSUMEXP, identity_shape, 0, SIDE_EITHER},    /* likewise */
+    {IR_OP_PROD, identity_shape, 0, SIDE_EITHER},         /* likewise */
     {IR_OP_MATMUL, matmul_transpose, 0, SIDE_EITHER},     /* matmul(a^T, b) -> matmul.T_a */
     /* stop_gradient(x) is x: gradients are built before the compile-time simplify, so
      * no pass after it reads the stop; a softmax's max then feeds its sub directly

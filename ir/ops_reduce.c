@@ -97,3 +97,47 @@ int ir_vjp_min(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, 
     (void)need;
     return vjp_extreme(g, n, gy, gx);
 }
+
+/* torch.prod's gradient: each element gets gy times the product of the other elements of
+ * its slice. A slice without zeros takes y / x, as torch. With zeros, the products are
+ * written so that their own gradients are the exact second derivatives, as torch's
+ * cumprod-based prod_safe_zeros_backward gives them; with P the product of the slice's
+ * non-zero elements and s the sum of its zeros (0 in value, 1 in derivative):
+ *   one zero: the zero gets P, each other element s P / x;
+ *   two zeros: each zero gets (s - x) P (the other zero times P), the others 0;
+ *   more: 0 everywhere (every second derivative is 0 as well).
+ * Divisions and products read nz = where(x == 0, 1, x), never x, so that the branch a
+ * where does not take holds no 0/0 whose gradient would be NaN in a second derivative. */
+int ir_vjp_prod(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
+{
+    (void)need;
+    ir_node *x = n->in[0];
+    uint32_t axes = n->attr.axes;
+    if (axes == 0) { /* over no axis (a scalar's product): y = x, as torch returns gy */
+        gx[0] = gy;
+        return 0;
+    }
+    ir_node *zero = ir_scalar_like(g, x, 0.0), *one = ir_scalar_like(g, x, 1.0);
+    ir_node *two = ir_scalar_like(g, x, 2.0);
+    ir_node *is_zero = ir_make2(g, IR_OP_EQ, x, zero, NULL);
+    ir_node *nz = ir_make3(g, IR_OP_WHERE, is_zero, one, x, NULL);
+    ir_node *count =
+        ir_reduce(g, IR_OP_SUM, ir_make3(g, IR_OP_WHERE, is_zero, one, zero, NULL), axes, 1);
+    ir_node *zsum =
+        ir_reduce(g, IR_OP_SUM, ir_make3(g, IR_OP_WHERE, is_zero, x, zero, NULL), axes, 1);
+    ir_node *p = ir_reduce(g, IR_OP_PROD, nz, axes, 1);
+    ir_node *none = ir_make2(g, IR_OP_EQ, count, zero, NULL);
+    ir_node *single = ir_make2(g, IR_OP_EQ, count, one, NULL);
+    ir_node *pair = ir_make2(g, IR_OP_EQ, count, two, NULL);
+    /* at a zero: P (one zero), (s - x) P (two), 0 (more) */
+    ir_node *at_pair = ir_make3(g, IR_OP_WHERE, pair, ir_mul(g, ir_sub(g, zsum, x), p), zero, NULL);
+    ir_node *at_zero = ir_make3(g, IR_OP_WHERE, single, p, at_pair, NULL);
+    /* elsewhere: y / x (no zero), s P / x (one), 0 (more) */
+    ir_node *by_one =
+        ir_make3(g, IR_OP_WHERE, single, ir_mul(g, zsum, ir_div(g, p, nz)), zero, NULL);
+    ir_node *off_zero =
+        ir_make3(g, IR_OP_WHERE, none, ir_div(g, kept_form(g, n, n), nz), by_one, NULL);
+    ir_node *d = ir_make3(g, IR_OP_WHERE, is_zero, at_zero, off_zero, NULL);
+    gx[0] = ir_mul(g, kept_form(g, n, gy), d);
+    return 0;
+}

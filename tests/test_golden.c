@@ -277,6 +277,11 @@ static const unary_fn u_neg = nb_neg, u_abs = nb_abs, u_sign = nb_sign, u_floor 
                       u_erf = nb_erf;
 #endif
 
+/* tan ... atanh and prod: make_golden.py's math_cases. */
+static const unary_fn u_tan = nb_tan, u_asin = nb_asin, u_acos = nb_acos, u_atan = nb_atan,
+                      u_sinh = nb_sinh, u_cosh = nb_cosh, u_asinh = nb_asinh, u_acosh = nb_acosh,
+                      u_atanh = nb_atanh;
+
 /* ---- reductions ------------------------------------------------------------------------ */
 
 typedef nb_node *(*reduce_fn)(nb_graph *g, nb_node *x, const int *axes, int n_axes, int keepdim);
@@ -308,6 +313,25 @@ static const reduce_arg r_min_0 = {nb_min, {0}, 1, 0};
 static const reduce_arg r_min_12_keep = {nb_min, {1, 2}, 2, 1};
 static const reduce_arg r_lse_1_keep = {nb_logsumexp, {1}, 1, 1};
 static const reduce_arg r_lse_02 = {nb_logsumexp, {0, 2}, 2, 0};
+static const reduce_arg r_prod_1_keep = {nb_prod, {1}, 1, 1};
+static const reduce_arg r_prod_all = {nb_prod, {0}, 0, 0};
+static const reduce_arg r_prod_1_keep_no = {nb_prod, {1}, 1, 0};
+static const reduce_arg r_prod_0_keep = {nb_prod, {0}, 1, 1};
+static const reduce_arg r_prod_02 = {nb_prod, {0, 2}, 2, 0};
+
+/* g = d sum(prod(x, axis) * wgt) / dx, then d sum(g * v) / dx: prod's second derivatives,
+ * zeros included. arg: the axis. */
+static void b_prod_second(gt *t, const void *arg)
+{
+    nb_graph *g = t->g;
+    nb_node *x = in(t, "x"), *dx;
+    nb_node *y = nb_prod(g, x, (const int *)arg, 1, 0);
+    assert_int_equal(nb_grad(g, wsum(t, y), &x, 1, &dx), 0);
+    out(t, "g", dx);
+    grad1(t, "h", nb_sum(g, nb_mul(g, dx, in(t, "v")), NULL, 0, 0), x, "x");
+}
+
+static const int prod_axis0 = 0, prod_axis1 = 1;
 
 typedef nb_node *(*arg_fn)(nb_graph *g, nb_node *x, int axis, int keepdim);
 
@@ -954,6 +978,23 @@ static const gt_entry entries[] = {
     E("unary_softplus", b_unary, &u_softplus),
     E("unary_erf", b_unary, &u_erf),
 #endif
+    E("unary_tan", b_unary, &u_tan),
+    E("unary_asin", b_unary, &u_asin),
+    E("unary_acos", b_unary, &u_acos),
+    E("unary_atan", b_unary, &u_atan),
+    E("unary_sinh", b_unary, &u_sinh),
+    E("unary_cosh", b_unary, &u_cosh),
+    E("unary_asinh", b_unary, &u_asinh),
+    E("unary_acosh", b_unary, &u_acosh),
+    E("unary_atanh", b_unary, &u_atanh),
+    E("prod_1_keep", b_reduce, &r_prod_1_keep),
+    E("prod_all", b_reduce, &r_prod_all),
+    E("prod_zeros_1", b_reduce, &r_prod_1_keep_no),
+    E("prod_zeros_0_keep", b_reduce, &r_prod_0_keep),
+    E("prod_zeros_all", b_reduce, &r_prod_all),
+    E("prod_zeros_02", b_reduce, &r_prod_02),
+    E("prod_second_zeros", b_prod_second, &prod_axis1),
+    E("prod_second_zeros_0", b_prod_second, &prod_axis0),
 #if GOLDEN_HAVE_BINARY
     E("broadcast_binary", b_broadcast_binary, NULL),
     E("int_arith", b_int_arith, NULL),

@@ -648,6 +648,55 @@ static void test_pool_attributes(void **state)
     nb_graph_free(g);
 }
 
+/* The trigonometric and hyperbolic ops, the logical ops, isnan/isinf and prod (with its
+ * gradient's nodes), as the text spells them. */
+static void test_math_ops(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new();
+    int64_t s23[] = {2, 3}, s3[] = {3};
+    nb_node *x = nb_input(g, "x", NB_F64, 2, s23);
+    nb_node *a = nb_input(g, "a", NB_BOOL, 2, s23);
+    nb_node *b = nb_input(g, "b", NB_BOOL, 1, s3);
+    int ax1[] = {1};
+    nb_node *t = nb_tanh(g, x);
+    nb_node *outs[] = {
+        nb_tan(g, t),
+        nb_asin(g, t),
+        nb_acos(g, t),
+        nb_atan(g, x),
+        nb_sinh(g, x),
+        nb_cosh(g, x),
+        nb_asinh(g, x),
+        nb_acosh(g, nb_cosh(g, x)),
+        nb_atanh(g, t),
+        nb_prod(g, x, ax1, 1, 1),
+        nb_logical_and(g, a, b),
+        nb_logical_or(g, a, b),
+        nb_logical_xor(g, a, b),
+        nb_logical_not(g, nb_isnan(g, x)),
+        nb_isinf(g, x),
+    };
+    int n = (int)(sizeof outs / sizeof *outs);
+    nb_node *loss = nb_sum(g, outs[0], NULL, 0, 0);
+    for (int i = 1; i < 10; i++)
+        loss = nb_add(g, loss, nb_sum(g, outs[i], NULL, 0, 0));
+    nb_node *all[sizeof outs / sizeof *outs + 1];
+    memcpy(all, outs, sizeof outs);
+    assert_int_equal(nb_grad(g, loss, &x, 1, &all[n]), 0);
+    nb_graph_extras x0 = {all, n + 1, NULL, 0, NULL, 0};
+    nb_graph_extras px;
+    nb_graph *h = round_trip(g, &x0, &px, "math");
+    char *text = nb_graph_write(h, &px);
+    assert_non_null(strstr(text, "= prod f64[2,1] (%0) axes=[1] keepdim=1"));
+    assert_non_null(strstr(text, "= logical_xor bool[2,3] (%1, %2)"));
+    assert_non_null(strstr(text, "= acosh f64[2,3] ("));
+    free(text);
+    nb_graph_extras_free(&px);
+    nb_graph_free(h);
+    nb_graph_free(g);
+}
+
 /* Every op of the table went through a round trip above (the tests run in order). */
 static void test_every_op(void **state)
 {
@@ -664,7 +713,7 @@ int main(void)
         cmocka_unit_test(test_training_step), cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_lenient), cmocka_unit_test(test_write_refuses),
         cmocka_unit_test(test_save_load),     cmocka_unit_test(test_pool_attributes),
-        cmocka_unit_test(test_every_op),
+        cmocka_unit_test(test_math_ops),      cmocka_unit_test(test_every_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@ static const struct {
     {nb_max, "max"},
     {nb_min, "min"},
     {nb_logsumexp, "logsumexp"},
+    {nb_prod, "prod"},
 };
 
 static void test_reduce_bad_axes(void **state)

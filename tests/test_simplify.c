@@ -179,6 +179,8 @@ static void test_shape_identities(void **state)
     assert_int_equal(simplified_op(g, nb_logsumexp(g, x, &axis1, 1, 1)), IR_OP_LOGSUMEXP);
     assert_int_equal(simplified_op(g, ir_reduce(g, IR_OP_SUM, x, 0, 0)), IR_OP_INPUT);
     assert_int_equal(simplified_op(g, nb_sum(g, x, &axis1, 1, 1)), IR_OP_SUM);
+    assert_int_equal(simplified_op(g, nb_prod(g, x, &axis0, 1, 1)), IR_OP_INPUT);
+    assert_int_equal(simplified_op(g, nb_prod(g, x, &axis1, 1, 1)), IR_OP_PROD);
     /* stop_gradient has done its work once gradients are built: it is x. */
     assert_int_equal(simplified_op(g, nb_stop_gradient(g, x)), IR_OP_INPUT);
     assert_null(nb_graph_error(g));

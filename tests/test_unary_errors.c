@@ -56,6 +56,16 @@ static const struct {
     {"silu", nb_silu},
     {"softplus", nb_softplus},
     {"erf", nb_erf},
+    /* trigonometric and hyperbolic */
+    {"tan", nb_tan},
+    {"asin", nb_asin},
+    {"acos", nb_acos},
+    {"atan", nb_atan},
+    {"sinh", nb_sinh},
+    {"cosh", nb_cosh},
+    {"asinh", nb_asinh},
+    {"acosh", nb_acosh},
+    {"atanh", nb_atanh},
 };
 #define N_FLOAT_OPS (sizeof float_ops / sizeof *float_ops)
 

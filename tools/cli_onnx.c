@@ -372,7 +372,16 @@ int cli_onnx_test(const args *a)
         }
         data_set_free(d);
         if (data_set_read(path, d, why, sizeof why) != 0) {
-            status = ONNX_TEST_UNSUPPORTED;
+            /* A sequence or optional value is no tensor: the model says so better. */
+            if (snprintf(path, sizeof path, "%s/model.onnx", dir) < (int)sizeof path) {
+                char model_why[CLI_ERR_MAX];
+                nb_graph *mg = nb_onnx_load(path, NULL, &m, model_why, sizeof model_why);
+                if (!mg && m.error == NB_ONNX_ERROR_UNSUPPORTED) {
+                    strip_path(model_why, path);
+                    snprintf(why, sizeof why, "%s", model_why);
+                }
+                nb_graph_free(mg);
+            }
             goto done;
         }
         if (!g) {

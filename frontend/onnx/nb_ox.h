@@ -60,6 +60,10 @@ int nb_ox_in_rank(const nb_ox *x, int i);
 const int64_t *nb_ox_in_dims(const nb_ox *x, int i);
 /* Input i's value when it is known at load time, else NULL. */
 const nb_ox_const *nb_ox_in_known(const nb_ox *x, int i);
+/* Nonzero when input i is a float initializer that becomes a model parameter
+ * (nb_onnx_options.initializers_as_constants zero): its value is known, but an importer
+ * that computed on it at load time would cut it off from training. */
+int nb_ox_in_param(const nb_ox *x, int i);
 /* Input i's value, which the importer needs at load time (what names it: "shape"):
  * NULL after an NB_ONNX_ERROR_NEEDS_VALUE error when it is not known. */
 const nb_ox_const *nb_ox_in_const(nb_ox *x, int i, const char *what);

@@ -297,14 +297,12 @@ static int add_inputs(nb_ox *x, const Onnx__GraphProto *gp)
         if (s) {
             int ok = s->rank >= 0 && s->rank <= NB_MAX_RANK && (rank < 0 || s->rank == rank);
             for (int d = 0; ok && d < s->rank; d++)
-                ok = s->dims[d] > 0 && (rank < 0 || dims[d] < 0 || dims[d] == s->dims[d]);
+                ok = s->dims[d] >= 0 && (rank < 0 || dims[d] < 0 || dims[d] == s->dims[d]);
             if (!ok)
-                return nb_ox_error(
-                    x, NB_ONNX_ERROR_INVALID,
-                    "input '%.200s': the shape given for it "
-                    "does not fit the model's (rank and fixed dimensions must agree, "
-                    "every dimension above 0)",
-                    vi->name);
+                return nb_ox_error(x, NB_ONNX_ERROR_INVALID,
+                                   "input '%.200s': the shape given for it does not fit the "
+                                   "model's (rank and fixed dimensions must agree)",
+                                   vi->name);
             rank = s->rank;
             memcpy(dims, s->dims, sizeof dims);
         } else {
@@ -321,6 +319,12 @@ static int add_inputs(nb_ox *x, const Onnx__GraphProto *gp)
                                    "it (nb_onnx_options.shapes, nabla's --shape %.200s=...)",
                                    vi->name, vi->name);
         }
+        for (int d = 0; d < rank; d++)
+            if (dims[d] == 0)
+                return nb_ox_error(x, NB_ONNX_ERROR_NEEDS_VALUE,
+                                   "input '%.200s' is empty (dimension %d is 0), which no nabla "
+                                   "tensor is: give its value (nb_onnx_options.values)",
+                                   vi->name, d);
         long v = nb_ox_val_add(x, vi->name, type);
         if (v < 0)
             return -1;

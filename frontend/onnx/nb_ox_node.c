@@ -129,6 +129,12 @@ const nb_ox_const *nb_ox_in_known(const nb_ox *x, int i)
     return v ? v->known : NULL;
 }
 
+int nb_ox_in_param(const nb_ox *x, int i)
+{
+    const nb_ox_val *v = in_val(x, i);
+    return v && v->initializer && v->known && v->known->f && !x->opt.initializers_as_constants;
+}
+
 const nb_ox_const *nb_ox_in_const(nb_ox *x, int i, const char *what)
 {
     const nb_ox_val *v = in_val(x, i);

@@ -306,6 +306,83 @@ for _n, _f, _x, _d, _k in ARG:
     CASES.append(make_arg(_n, _f, _x, _d, _k))
 
 
+# ---- trigonometric and hyperbolic functions, prod (with zeros) ---------------------------
+
+UNARY_UNIT = [-0.95, -0.6, -0.15, 0.2, 0.5, 0.85]  # inside (-1, 1): asin, acos, atanh
+UNARY_ACOSH = [1.05, 1.3, 2.2, 3.7, 10.0]
+# Rows of [4, 3]: no zero, one zero (at each end), two zeros, all zeros, one zero.
+X_PROD_ZEROS = [[1.5, -2.0, 0.75],
+                [0.0, 1.25, -3.0],
+                [0.0, 2.5, 0.0],
+                [0.0, 0.0, 0.0],
+                [-0.5, 4.0, 0.0]]
+# [2, 3, 4]: one zero in some slices over axes (0, 2), two in another.
+X_PROD_3D = [0.9, -1.1, 1.2, 0.8, 1.05, 0.0, -0.95, 1.3, 1.15, 0.7, -1.25, 1.0,
+             -0.85, 1.4, 0.0, 1.1, 0.6, 0.0, 1.35, -0.9, 1.2, -1.05, 0.95, 0.75]
+
+
+def t_prod(x, dims, keepdim):
+    if not dims:
+        return x.prod()
+    for d in sorted(dims, reverse=True):
+        x = x.prod(d, keepdim=keepdim)
+    return x
+
+
+def make_prod(name, x, shape, dims, keepdim):
+    def run():
+        (xt,) = req(f32(x, shape))
+        y = t_prod(xt, dims, keepdim)
+        wgt = weights(list(y.shape))
+        (dx,) = grads((y * wgt).sum(), [xt])
+        return [("x", xt), ("wgt", wgt)], [("y", y), ("dloss_dx", dx)]
+    run.__name__ = "prod_" + name
+    return run
+
+
+def make_prod_second(name, x, shape, dim):
+    # g = d sum(prod(x) * wgt) / dx; then d sum(g * v) / dx: the second derivatives, which
+    # torch's backward gets right at zeros (one, two and three zeros in a row).
+    def run():
+        (xt,) = req(f32(x, shape))
+        wgt = weights(list(xt.prod(dim).shape))
+        v = ramp(shape, -0.8, 0.27, wrap=1.7)
+        (g,) = torch.autograd.grad((xt.prod(dim) * wgt).sum(), [xt], create_graph=True)
+        (dx,) = grads((g * v).sum(), [xt])
+        return [("x", xt), ("wgt", wgt), ("v", v)], [("g", g), ("dh_dx", dx)]
+    run.__name__ = "prod_" + name
+    return run
+
+
+def math_cases():
+    """tan ... atanh on x inside their domains, and prod, whose gradient with zeros is
+    torch's product of the other elements (one zero, two zeros, all zeros)."""
+    unary = [
+        ("tan", torch.tan, UNARY_X),
+        ("asin", torch.asin, UNARY_UNIT),
+        ("acos", torch.acos, UNARY_UNIT),
+        ("atan", torch.atan, UNARY_X + [30.0, -30.0]),
+        ("sinh", torch.sinh, UNARY_X),
+        ("cosh", torch.cosh, UNARY_X),
+        ("asinh", torch.asinh, UNARY_X + [30.0, -30.0]),
+        ("acosh", torch.acosh, UNARY_ACOSH),
+        ("atanh", torch.atanh, UNARY_UNIT),
+    ]
+    for n, f, x in unary:
+        CASES.append(make_unary(n, f, x))
+    CASES.append(make_prod("1_keep", X234, [2, 3, 4], [1], True))
+    CASES.append(make_prod("all", X234[:8], [2, 4], [], False))
+    CASES.append(make_prod("zeros_1", X_PROD_ZEROS, [5, 3], [1], False))
+    CASES.append(make_prod("zeros_0_keep", X_PROD_ZEROS, [5, 3], [0], True))
+    CASES.append(make_prod("zeros_all", X_PROD_ZEROS[0] + X_PROD_ZEROS[1], [2, 3], [], False))
+    CASES.append(make_prod("zeros_02", X_PROD_3D, [2, 3, 4], [0, 2], False))
+    CASES.append(make_prod_second("second_zeros", X_PROD_ZEROS, [5, 3], 1))
+    CASES.append(make_prod_second("second_zeros_0", X_PROD_ZEROS, [5, 3], 0))
+
+
+math_cases()
+
+
 # ---- i32 arithmetic, integer division, comparisons and casts -----------------------------
 
 I32_MAX, I32_MIN = 2**31 - 1, -2**31

@@ -318,11 +318,38 @@ static nb_node *same_shape(sub *s, nb_node *x)
 
 /* ---- moves: each appends a few nodes and returns a new pool node (NULL on error) -- */
 
+/* A trigonometric or hyperbolic function of x, its operand kept inside the domain and
+ * off the edges: |t| <= 0.9 with t = 0.9 tanh(x) for asin, acos, atanh (and tan, whose
+ * poles are at +-pi/2), 1.5 + positive for acosh, x kept within a few units for sinh and
+ * cosh. */
+static nb_node *move_trig(sub *s, nb_node *x)
+{
+    nb_graph *g = s->g;
+    int k = pick(s->r, 9);
+    if (k <= 3) {
+        nb_node *scale = nb_scalar(g, s->dt, 0.9);
+        nb_node *t = nb_mul(g, nb_tanh(g, x), scale);
+        nb_node *(*const unit_ops[])(nb_graph *, nb_node *) = {nb_asin, nb_acos, nb_atanh, nb_tan};
+        return unit_ops[k](g, t);
+    }
+    switch (k) {
+    case 4: return nb_atan(g, x);
+    case 5: return nb_asinh(g, x);
+    case 6: return nb_sinh(g, bounded(s, x));
+    case 7: return nb_cosh(g, bounded(s, x));
+    default: {
+        nb_node *one = nb_scalar(g, s->dt, 1.0);
+        nb_node *p = positive(s, x);
+        return nb_acosh(g, nb_add(g, p, one));
+    }
+    }
+}
+
 static nb_node *move_unary(sub *s)
 {
     nb_graph *g = s->g;
     nb_node *x = any(s);
-    switch (pick(s->r, 26)) {
+    switch (pick(s->r, 27)) {
     case 0: return nb_neg(g, x);
     case 1: return nb_abs(g, x);
     case 2: return nb_sign(g, x);
@@ -369,6 +396,7 @@ static nb_node *move_unary(sub *s)
         pads[1] = chance(s->r, 30) ? -1 : 2;
         return nb_pad(g, x, 2, pads, NB_PAD_CONSTANT, 0.5);
     }
+    case 25: return move_trig(s, x);
     default: return nb_stop_gradient(g, x);
     }
 }
@@ -411,6 +439,17 @@ static nb_node *move_binary(sub *s)
         case 4: m = nb_eq(g, a, a); break;
         default: m = nb_ne(g, a, b); break;
         }
+        if (chance(s->r, 25)) {
+            /* a mask combined with another: the logical ops, isnan, isinf */
+            nb_node *m2 = chance(s->r, 50) ? nb_isnan(g, b) : nb_lt(g, b, a);
+            switch (pick(s->r, 5)) {
+            case 0: m = nb_logical_and(g, m, m2); break;
+            case 1: m = nb_logical_or(g, m, m2); break;
+            case 2: m = nb_logical_xor(g, m, m2); break;
+            case 3: m = nb_logical_not(g, m); break;
+            default: m = nb_logical_or(g, m, nb_isinf(g, a)); break;
+            }
+        }
         if (chance(s->r, 15))
             add_output(s->c, m); /* a bool result, compared exactly */
         if (chance(s->r, 30))
@@ -443,8 +482,9 @@ static nb_node *move_reduce(sub *s)
     nb_graph *g = s->g;
     nb_node *x = any(s);
     int axes[NB_MAX_RANK], n = random_axes(s, nb_node_rank(x), axes), keep = chance(s->r, 50);
-    switch (pick(s->r, 5)) {
+    switch (pick(s->r, 6)) {
     case 0: return nb_sum(g, x, axes, n, keep);
+    case 5: return nb_prod(g, x, axes, n, keep);
     case 1: return nb_mean(g, x, axes, n, keep);
     case 2: return nb_max(g, x, axes, n, keep);
     case 3: return nb_min(g, x, axes, n, keep);
