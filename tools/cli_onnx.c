@@ -15,6 +15,8 @@
 #define CLI_PATH_MAX 4096
 /* Input and output tensors of one test data set, at most. */
 #define CLI_TENSORS_MAX 64
+/* Bytes of a data set directory's name (test_data_set_<n>). */
+#define CLI_SET_NAME_MAX 64
 /* Test data sets of one test directory, at most. */
 #define CLI_DATA_SETS_MAX 64
 /* ONNX's backend test tolerances (onnx/backend/test/runner: rtol 1e-3, atol 1e-7). */
@@ -132,7 +134,7 @@ static int data_set_read(const char *dir, data_set *d, char *why, size_t size)
 }
 
 /* The test's data set directories (test_data_set_<n>), sorted: their count, or -1. */
-static int data_set_dirs(const char *dir, char names[][64], int max)
+static int data_set_dirs(const char *dir, char names[][CLI_SET_NAME_MAX], int max)
 {
     DIR *dp = opendir(dir);
     if (!dp)
@@ -140,15 +142,15 @@ static int data_set_dirs(const char *dir, char names[][64], int max)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(dp)) && n < max)
-        if (!strncmp(e->d_name, "test_data_set_", 14) && strlen(e->d_name) < 64)
-            snprintf(names[n++], 64, "%s", e->d_name);
+        if (!strncmp(e->d_name, "test_data_set_", 14) && strlen(e->d_name) < CLI_SET_NAME_MAX)
+            memcpy(names[n++], e->d_name, strlen(e->d_name) + 1);
     closedir(dp);
     for (int i = 1; i < n; i++) /* a few names: insertion sort */
         for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            char t[64];
-            memcpy(t, names[j], 64);
-            memcpy(names[j], names[j - 1], 64);
-            memcpy(names[j - 1], t, 64);
+            char t[CLI_SET_NAME_MAX];
+            memcpy(t, names[j], sizeof t);
+            memcpy(names[j], names[j - 1], sizeof t);
+            memcpy(names[j - 1], t, sizeof t);
         }
     return n;
 }
@@ -232,7 +234,8 @@ static void strip_path(char *why, const char *path)
 }
 
 /* Loads the test's model: with no value given first; when an input must be known at
- * load, again with the first data set's integer and bool inputs as values. */
+ * load, again with the first data set's integer and bool inputs as values, and then with
+ * all of its inputs (float ones too: Resize's scales, Dropout's ratio). */
 static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m, char *why,
                            size_t size)
 {
@@ -255,22 +258,26 @@ static nb_graph *test_load(const char *dir, const data_set *d, nb_onnx_model *m,
         strip_path(why, path);
     if (g || m->error != NB_ONNX_ERROR_NEEDS_VALUE)
         return g;
-    for (int i = 0; i < d->n_in; i++)
-        if (d->in[i].type != NB_ONNX_FLOAT && d->in[i].type != NB_ONNX_DOUBLE && *d->in[i].name)
-            values[n_values++] = d->in[i];
-    o.values = values;
-    o.n_values = n_values;
-    char *ops = m->op_types;
-    m->op_types = NULL;
-    nb_onnx_model_free(m);
-    g = nb_onnx_load(path, &o, m, why, size);
-    if (!g)
-        strip_path(why, path);
-    if (!m->op_types) {
-        m->op_types = ops;
-        ops = NULL;
+    for (int all = 0; all < 2 && !g && m->error == NB_ONNX_ERROR_NEEDS_VALUE; all++) {
+        n_values = 0;
+        for (int i = 0; i < d->n_in; i++)
+            if ((all || (d->in[i].type != NB_ONNX_FLOAT && d->in[i].type != NB_ONNX_DOUBLE)) &&
+                *d->in[i].name)
+                values[n_values++] = d->in[i];
+        o.values = values;
+        o.n_values = n_values;
+        char *ops = m->op_types;
+        m->op_types = NULL;
+        nb_onnx_model_free(m);
+        g = nb_onnx_load(path, &o, m, why, size);
+        if (!g)
+            strip_path(why, path);
+        if (!m->op_types) {
+            m->op_types = ops;
+            ops = NULL;
+        }
+        free(ops);
     }
-    free(ops);
     return g;
 }
 
@@ -351,7 +358,7 @@ int cli_onnx_test(const args *a)
     }
     const char *dir = a->file, *name = strrchr(dir, '/');
     name = name && name[1] ? name + 1 : dir;
-    char sets[CLI_DATA_SETS_MAX][64], why[CLI_ERR_MAX] = "", path[CLI_PATH_MAX];
+    char sets[CLI_DATA_SETS_MAX][CLI_SET_NAME_MAX], why[CLI_ERR_MAX] = "", path[CLI_PATH_MAX];
     int n_sets = data_set_dirs(dir, sets, CLI_DATA_SETS_MAX), status = ONNX_TEST_UNSUPPORTED;
     nb_onnx_model m = {0};
     nb_graph *g = NULL;

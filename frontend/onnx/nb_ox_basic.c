@@ -7,7 +7,8 @@
 int nb_ox_identity(nb_ox *x)
 {
     const nb_ox_const *k = nb_ox_in_known(x, 0);
-    if (k)
+    /* A trainable initializer stays its parameter's node: a copy would freeze it. */
+    if (k && !nb_ox_in_param(x, 0))
         return nb_ox_out_known(x, 0, nb_ox_const_dup(x, k));
     return nb_ox_out_typed(x, 0, nb_ox_in(x, 0), nb_ox_in_type(x, 0));
 }
