@@ -36,6 +36,7 @@
 #include "cg.h"
 #include "ir.h"
 #include "nabla.h"
+#include "nabla_onnx.h"
 #include "rt.h"
 #include "tmpdir.h"
 
@@ -892,6 +893,95 @@ done:
     nb_graph_free(g);
 }
 
+/* The ONNX loader: a TensorProto read (nb_onnx_tensor_parse), a refused model, and the
+ * MLP of tests/data/onnx/mlp.onnx (an input, two initializers as parameters, a Constant,
+ * four nodes) loaded, compiled with libtcc and run. The files are read once, by libc. */
+static unsigned char onnx_mlp[1024], onnx_bad[1024], onnx_tensor[256];
+static size_t onnx_mlp_len, onnx_bad_len, onnx_tensor_len;
+
+static size_t read_data_file(const char *name, unsigned char *buf, size_t size)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/onnx/%s", NABLA_TEST_DATA, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, size, f);
+    fclose(f);
+    assert_true(n > 0 && n < size);
+    return n;
+}
+
+static int onnx_failed(outcome *o, const char *step, const nb_onnx_model *m, const char *err)
+{
+    if (m->error != NB_ONNX_ERROR_NOMEM && !is_oom(err))
+        fail_msg("%s: \"%s\" (error %d), not out of memory", step, err, m->error);
+    return fail_at(o, step, err);
+}
+
+static void scenario_onnx(outcome *o)
+{
+    static const float x[6] = {1, 2, 3, -1, 0.5f, 2};
+    memset(o, 0, sizeof *o);
+    char err[512] = "";
+    nb_onnx_tensor t;
+    if (nb_onnx_tensor_parse(onnx_tensor, onnx_tensor_len, &t, err, sizeof err) != 0) {
+        fail_at(o, "nb_onnx_tensor_parse", err);
+        return;
+    }
+    for (int i = 0; i < 6 && i < t.numel; i++)
+        o->wide[i] = (float)t.data[i];
+    nb_onnx_tensor_free(&t);
+    nb_onnx_model m;
+    nb_graph *g = nb_onnx_parse(onnx_bad, onnx_bad_len, NULL, &m, err, sizeof err);
+    nb_onnx_model_free(&m);
+    if (g)
+        fail_msg("unsupported_op.onnx loaded");
+    if (!strstr(err, "(NoSuchOp): the op is not supported")) {
+        onnx_failed(o, "nb_onnx_parse (unsupported op)", &m, err);
+        return;
+    }
+    nb_program *p = NULL;
+    g = nb_onnx_parse(onnx_mlp, onnx_mlp_len, NULL, &m, err, sizeof err);
+    if (!g) {
+        onnx_failed(o, "nb_onnx_parse", &m, err);
+        nb_onnx_model_free(&m);
+        return;
+    }
+    nb_compile_options opt = {.outputs = m.extras.outputs, .n_outputs = m.extras.n_outputs};
+    if (!(p = compile_or_fail(g, o, "nb_compile (onnx)", &opt)))
+        goto done;
+    for (int i = 0; i < m.extras.n_values; i++) {
+        float v[12];
+        nb_node *k = m.extras.values[i].node;
+        int64_t n = nb_node_numel(k);
+        for (int64_t j = 0; j < n && j < 12; j++)
+            v[j] = (float)m.extras.values[i].data[j];
+        if (nb_program_set_param(p, nb_node_name(k), v, (size_t)n * sizeof *v) != 0) {
+            fail_at(o, "nb_program_set_param (onnx)", nb_program_error(p));
+            goto done;
+        }
+    }
+    if (nb_program_bind(p, "x", x) != 0 || nb_program_run(p) != 0) {
+        fail_at(o, "nb_program_run (onnx)", nb_program_error(p));
+        goto done;
+    }
+    memcpy(o->wide + 6, nb_program_output(p, 0), 8 * sizeof(float));
+done:
+    nb_program_free(p);
+    nb_onnx_model_free(&m);
+    nb_graph_free(g);
+}
+
+/* The tensor's values (make_onnx_models.py's float_raw.pb) and the MLP's outputs, by
+ * hand: relu(x @ W + B) * 0.5 (test_onnx.c has the sums). */
+static void check_onnx(const outcome *clean)
+{
+    static const float want[14] = {1.5f,  -2.0f,  0.25f, 3.0f, -0.0f,   1e-3f, 0,
+                                   1.65f, 0.525f, 0,     0,    1.5875f, 0.4f,  0};
+    for (int i = 0; i < 14; i++)
+        assert_float_equal(clean->wide[i], want[i], 1e-6);
+}
+
 typedef void (*scenario_fn)(outcome *o);
 
 /* Runs the scenario with allocation k failing (k = 0: none). Checks the outcome against
@@ -1082,6 +1172,15 @@ static void test_every_allocation_fails_pool(void **state)
     fail_every_allocation("pool", scenario_pool, check_pool);
 }
 
+static void test_every_allocation_fails_onnx(void **state)
+{
+    (void)state;
+    onnx_mlp_len = read_data_file("mlp.onnx", onnx_mlp, sizeof onnx_mlp);
+    onnx_bad_len = read_data_file("unsupported_op.onnx", onnx_bad, sizeof onnx_bad);
+    onnx_tensor_len = read_data_file("tensors/float_raw.pb", onnx_tensor, sizeof onnx_tensor);
+    fail_every_allocation("onnx", scenario_onnx, check_onnx);
+}
+
 /* ---- internal errors are not out of memory ------------------------------------ */
 
 /* Runs emit on a fresh context and text and returns the error cg_text_error records. */
@@ -1197,6 +1296,7 @@ int main(void)
         cmocka_unit_test(test_every_allocation_fails_gradcheck),
         cmocka_unit_test(test_every_allocation_fails_conv),
         cmocka_unit_test(test_every_allocation_fails_pool),
+        cmocka_unit_test(test_every_allocation_fails_onnx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

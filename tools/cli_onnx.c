@@ -379,8 +379,10 @@ int cli_onnx_test(const args *a)
         }
         data_set_free(d);
         if (data_set_read(path, d, why, sizeof why) != 0) {
-            /* A sequence or optional value is no tensor: the model says so better. */
-            if (snprintf(path, sizeof path, "%s/model.onnx", dir) < (int)sizeof path) {
+            status = ONNX_TEST_UNSUPPORTED;
+            /* A sequence or optional value is no tensor: the model says so better (and
+             * lists its op types). Only before the model is loaded: m is in use after. */
+            if (!g && snprintf(path, sizeof path, "%s/model.onnx", dir) < (int)sizeof path) {
                 char model_why[CLI_ERR_MAX];
                 nb_graph *mg = nb_onnx_load(path, NULL, &m, model_why, sizeof model_why);
                 if (!mg && m.error == NB_ONNX_ERROR_UNSUPPORTED) {

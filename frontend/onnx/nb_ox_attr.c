@@ -61,7 +61,8 @@ int nb_ox_attr_unread(nb_ox *x, const Onnx__AttributeProto *a)
                                  (long long)a->i);
     if (type == OX_ATTR_STRING)
         return nb_ox_unsupported(x, "attribute %.100s='%.*s' is not supported", a->name,
-                                 (int)(a->s.len > 100 ? 100 : a->s.len), (const char *)a->s.data);
+                                 (int)(a->s.len > 100 ? 100 : a->s.len),
+                                 a->s.data ? (const char *)a->s.data : "");
     return nb_ox_unsupported(x, "attribute '%.100s' (%s) is not supported", a->name,
                              attr_type_name(type));
 }
@@ -92,14 +93,16 @@ const char *nb_ox_attr_string(nb_ox *x, const char *name, const char *def)
     const Onnx__AttributeProto *a = find(x, name);
     if (!a || nb_ox_attr_check(x, a, OX_ATTR_STRING) != 0)
         return def;
-    if (a->s.len >= sizeof x->str || memchr(a->s.data, 0, a->s.len)) {
+    /* An empty string may have no data at all (NULL): memchr and memcpy must not see it. */
+    if (a->s.len >= sizeof x->str || (a->s.len && memchr(a->s.data, 0, a->s.len))) {
         nb_ox_unsupported(x,
                           "attribute '%.100s' is a string of %zu bytes (at most %zu without "
                           "NUL bytes are read)",
                           a->name, a->s.len, sizeof x->str - 1);
         return def;
     }
-    memcpy(x->str, a->s.data, a->s.len);
+    if (a->s.len)
+        memcpy(x->str, a->s.data, a->s.len);
     x->str[a->s.len] = 0;
     return x->str;
 }

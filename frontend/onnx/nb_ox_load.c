@@ -275,8 +275,12 @@ static int add_inputs(nb_ox *x, const Onnx__GraphProto *gp)
         const Onnx__ValueInfoProto *vi = gp->input[i];
         if (!vi->name || !*vi->name)
             return nb_ox_error(x, NB_ONNX_ERROR_INVALID, "input %zu has no name", i);
-        if (val_find(x, vi->name) >= 0)
-            continue; /* an initializer listed as an input: its default value */
+        long seen = val_find(x, vi->name);
+        if (seen >= 0 && x->vals[seen].initializer)
+            continue;  /* an initializer listed as an input: its default value */
+        if (seen >= 0) /* else the report would list the input twice */
+            return nb_ox_error(x, NB_ONNX_ERROR_INVALID, "input '%.200s' is listed twice",
+                               vi->name);
         int type, rank;
         int64_t dims[NB_MAX_RANK];
         if (declared(x, vi, &type, &rank, dims, "input") != 0)
@@ -430,6 +434,18 @@ static char *dup_name(nb_ox *x, const char *s)
     return d;
 }
 
+/* "[2,?,3]": a shape for messages, open dimensions as '?'. */
+static void shape_text(char *buf, size_t size, int rank, const int64_t *dims)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < rank && n < size; d++)
+        n += (size_t)(dims[d] < 0 ? snprintf(buf + n, size - n, "%s?", d ? "," : "")
+                                  : snprintf(buf + n, size - n, "%s%lld", d ? "," : "",
+                                             (long long)dims[d]));
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
 /* Checks a computed output against the model's declared type and shape. */
 static int check_output(nb_ox *x, const Onnx__ValueInfoProto *vi, const nb_ox_val *v)
 {
@@ -447,11 +463,15 @@ static int check_output(nb_ox *x, const Onnx__ValueInfoProto *vi, const nb_ox_va
     int ok = rank < 0 || rank == r;
     for (int d = 0; ok && rank >= 0 && d < rank; d++)
         ok = dims[d] < 0 || dims[d] == s[d];
-    if (!ok)
+    if (!ok) {
+        char want[NB_MAX_RANK * 24 + 3], got[NB_MAX_RANK * 24 + 3];
+        shape_text(want, sizeof want, rank, dims);
+        shape_text(got, sizeof got, r, s);
         return nb_ox_error(x, NB_ONNX_ERROR_UNSUPPORTED,
                            "output '%.200s': the model declares "
-                           "another shape (rank %d) than nabla computes (rank %d)",
-                           vi->name, rank, r);
+                           "the shape %s, nabla computes %s",
+                           vi->name, want, got);
+    }
     return 0;
 }
 
@@ -649,6 +669,8 @@ nb_graph *nb_onnx_parse(const void *bytes, size_t len, const nb_onnx_options *o,
         goto fail;
     for (size_t i = 0; i < mp->graph->n_node; i++) {
         int rc = import_node(&x, mp->graph->node[i], i);
+        if (rc != 0)
+            nb_ox_error_at_node(&x);
         node_done(&x);
         if (rc != 0)
             goto fail;

@@ -59,6 +59,19 @@ static int vfail(nb_ox *x, nb_onnx_error kind, const char *fmt, va_list ap)
     return nb_ox_error(x, kind, "%s%s", pre, why);
 }
 
+void nb_ox_error_at_node(nb_ox *x)
+{
+    char pre[NB_OX_MSG_MAX / 2];
+    prefix(x, pre, sizeof pre);
+    size_t k = strlen(pre);
+    if (x->error == NB_ONNX_OK || !strncmp(x->msg, pre, k))
+        return;
+    /* The message moves right by the prefix (its end cut when it no longer fits). */
+    memmove(x->msg + k, x->msg, sizeof x->msg - k);
+    memcpy(x->msg, pre, k);
+    x->msg[sizeof x->msg - 1] = 0;
+}
+
 int nb_ox_fail(nb_ox *x, const char *fmt, ...)
 {
     va_list ap;

@@ -72,6 +72,10 @@ nb_ox_const *nb_ox_const_alloc(int type, int rank, const int64_t *dims, char *ms
 /* The value's node, made (a constant or a parameter) when only known; NULL after an
  * error on x. */
 nb_node *nb_ox_val_node(nb_ox *x, size_t v);
+/* Prefixes the recorded error with the node being imported ("node 3 'conv1' (Conv): ")
+ * unless it names it already: errors recorded on the way without the node's prefix (a
+ * value defined twice, a known value that fits no dtype) still name the node. */
+void nb_ox_error_at_node(nb_ox *x);
 /* Checks an attribute's type against the getter's; 0 or -1 after an error. */
 int nb_ox_attr_check(nb_ox *x, const Onnx__AttributeProto *a, int want);
 /* Reports an attribute no getter read; -1. */

@@ -213,6 +213,26 @@ int nb_ox_tensor_decode(const Onnx__TensorProto *t, nb_ox_const **out, nb_onnx_e
         snprintf(msg, size, "rank %zu is above nabla's %d", t->n_dims, NB_MAX_RANK);
         return -1;
     }
+    /* The data's length is checked against the shape before the values are allocated:
+     * a few bytes must not make the loader allocate what their dimensions claim. */
+    int64_t numel = 1;
+    for (size_t d = 0; d < t->n_dims && numel >= 0; d++)
+        numel = t->dims[d] < 0 || (t->dims[d] > 0 && numel > NB_OX_NUMEL_MAX / t->dims[d])
+                    ? -1 /* nb_ox_const_alloc says which dimension */
+                    : numel * t->dims[d];
+    size_t es = raw_size(type);
+    if (numel >= 0 && t->has_raw_data &&
+        (t->raw_data.len / es != (uint64_t)numel || t->raw_data.len % es)) {
+        snprintf(msg, size, "raw_data holds %zu bytes, %lld elements of %s need %llu",
+                 t->raw_data.len, (long long)numel, nb_onnx_type_name(type),
+                 (unsigned long long)numel * es);
+        return -1;
+    }
+    if (numel >= 0 && !t->has_raw_data && typed_count(t, type) != (uint64_t)numel) {
+        snprintf(msg, size, "it holds %zu values, its shape %lld", typed_count(t, type),
+                 (long long)numel);
+        return -1;
+    }
     char why[NB_OX_MSG_MAX / 2];
     nb_ox_const *k = nb_ox_const_alloc(type, (int)t->n_dims, t->dims, why, sizeof why);
     if (!k) {
@@ -224,13 +244,6 @@ int nb_ox_tensor_decode(const Onnx__TensorProto *t, nb_ox_const **out, nb_onnx_e
     double fv = 0;
     int64_t iv = 0;
     if (t->has_raw_data) {
-        size_t es = raw_size(type);
-        if (t->raw_data.len / es != (uint64_t)k->numel || t->raw_data.len % es) {
-            snprintf(msg, size, "raw_data holds %zu bytes, %lld elements of %s need %llu",
-                     t->raw_data.len, (long long)k->numel, nb_onnx_type_name(type),
-                     (unsigned long long)k->numel * es);
-            goto fail;
-        }
         for (int64_t j = 0; j < k->numel; j++) {
             raw_get(t->raw_data.data + (size_t)j * es, type, &fv, &iv);
             if (k->f)
@@ -239,11 +252,6 @@ int nb_ox_tensor_decode(const Onnx__TensorProto *t, nb_ox_const **out, nb_onnx_e
                 k->i[j] = iv;
         }
     } else {
-        if (typed_count(t, type) != (uint64_t)k->numel) {
-            snprintf(msg, size, "it holds %zu values, its shape %lld", typed_count(t, type),
-                     (long long)k->numel);
-            goto fail;
-        }
         for (int64_t j = 0; j < k->numel; j++) {
             typed_get(t, type, (size_t)j, &fv, &iv);
             if (k->f)
@@ -254,9 +262,6 @@ int nb_ox_tensor_decode(const Onnx__TensorProto *t, nb_ox_const **out, nb_onnx_e
     }
     *out = k;
     return 0;
-fail:
-    nb_ox_const_free(k);
-    return -1;
 }
 
 /* ---- the public tensor reader ---- */

@@ -157,3 +157,47 @@ write("idx", "huge-dims.gz", gz(idx(0x0E, [65536, 65536, 256], b"\x11" * 84)))
 write("idx", "overflow-dims", idx(0x0E, [0xFFFFFFFF] * 4, b""))
 write("idx", "empty", b"")
 write("idx", "empty.gz", gz(b""))
+
+# ---- onnx and onnx_tensor: ONNX models and TensorProto files ---------------------------
+# The small models of tests/data/onnx/ (tests/golden/make_onnx_models.py: valid ones and
+# one per refusal), a few small models of Debian's libonnx-testdata (ONNX's own
+# serializer; when installed), damaged copies; the tensors of tests/data/onnx/tensors/
+# and a few small test inputs.
+import glob
+import shutil
+
+DATA = os.path.join(HERE, "..", "data", "onnx")
+TESTDATA = "/usr/share/libonnx-testdata/data"
+ONNX_TESTS = ["node/test_add_bcast", "node/test_conv_with_strides_padding",
+              "node/test_reshape_extended_dims", "node/test_constant",
+              "node/test_cast_FLOAT_to_DOUBLE", "node/test_gemm_default_scalar_bias",
+              "node/test_matmul_2d", "node/test_unsqueeze_axis_0", "node/test_concat_2d_axis_0",
+              "node/test_shape", "node/test_where_example", "node/test_batchnorm_example",
+              "simple/test_expand_shape_model1", "pytorch-converted/test_Linear",
+              "pytorch-converted/test_ReLU", "pytorch-operator/test_operator_add_broadcast",
+              "pytorch-operator/test_operator_view"]
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+for path in sorted(glob.glob(os.path.join(DATA, "*.onnx"))):
+    write("onnx", os.path.basename(path), read(path))
+mlp = read(os.path.join(DATA, "mlp.onnx"))
+write("onnx", "mlp-truncated", mlp[:-7])
+write("onnx", "mlp-flipped", mlp[:40] + bytes([mlp[40] ^ 0x55]) + mlp[41:])
+write("onnx", "empty", b"")
+for t in ONNX_TESTS:
+    model = os.path.join(TESTDATA, t, "model.onnx")
+    if os.path.exists(model):
+        write("onnx", t.replace("/", "-") + ".onnx", read(model))
+for path in sorted(glob.glob(os.path.join(DATA, "tensors", "*.pb"))):
+    write("onnx_tensor", os.path.basename(path), read(path))
+for t in ONNX_TESTS:
+    for pb in sorted(glob.glob(os.path.join(TESTDATA, t, "test_data_set_0", "*.pb"))):
+        if os.path.getsize(pb) <= 512:
+            write("onnx_tensor", t.replace("/", "-") + "-" + os.path.basename(pb), read(pb))
+write("onnx_tensor", "empty", b"")
+write("onnx_tensor", "float-truncated", read(os.path.join(DATA, "tensors", "float_raw.pb"))[:-3])
