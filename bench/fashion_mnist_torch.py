@@ -3,9 +3,10 @@
 (--model mlp) and examples/fashion_cnn.c (--model cnn).
 
 mlp: 784-256-128-10 with ReLU.
+mlp_small: 784-128-10 with ReLU, the model of examples/fashion_mnist_mlp.onnx (below).
 cnn: conv(1->32, 3x3, padding 1)-ReLU-maxpool 2 -> conv(32->64, 3x3, padding 1)-ReLU-
      maxpool 2 -> dense 3136->128-ReLU-dropout 0.25 -> dense 128->10.
-Both: cross-entropy, Adam (lr 1e-3, PyTorch defaults otherwise), batch 64, pixels scaled
+All: cross-entropy, Adam (lr 1e-3, PyTorch defaults otherwise), batch 64, pixels scaled
 to [0, 1], training set reshuffled every epoch from --seed. The weights start from the
 layers' default initialization (torch.manual_seed(--seed)).
 The data is read from Debian's dataset-fashion-mnist package (IDX files, gzip), parsed
@@ -13,6 +14,16 @@ here with gzip + numpy: no torchvision, no download.
 
 Run with Debian's interpreter, which has python3-torch 1.13:
     /usr/bin/python3 bench/fashion_mnist_torch.py --epochs 2 --threads 2
+
+--export-onnx PATH writes the trained model to PATH with torch.onnx.export (opset 13, input
+"image" f32 [batch, 784], output "logits" f32 [batch, 10], the batch dimension left open,
+constants folded; the layers' parameters are initializers named fc1.weight, fc1.bias, ...)
+and prints the file's size and the model's test accuracy, on --data's test set and on
+the test set of every --eval-data DIR. examples/fashion_mnist_mlp.onnx, which
+examples/onnx_finetune.c fine-tunes, is (docs/onnx-finetune.md gives what it printed):
+    /usr/bin/python3 bench/fashion_mnist_torch.py --model mlp_small --epochs 1 --threads 1 \
+        --seed 0 --export-onnx examples/fashion_mnist_mlp.onnx \
+        --eval-data tests/data/fashion-500
 
 Output, one line per epoch, then the final accuracy (bench/run_fashion_mnist.sh parses
 exactly these two line shapes; every other line is free-form):
@@ -33,14 +44,17 @@ import os
 import struct
 import sys
 import time
+from collections import OrderedDict
 
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
-                   help="the MLP of fashion_mnist or the CNN of fashion_cnn (default mlp)")
+    p.add_argument("--model", choices=("mlp", "mlp_small", "cnn"), default="mlp",
+                   help="the MLP of fashion_mnist, a smaller MLP 784-128-10 (the model of "
+                        "examples/fashion_mnist_mlp.onnx) or the CNN of fashion_cnn "
+                        "(default mlp)")
     p.add_argument("--epochs", type=int, default=2, help="epochs to train (default 2)")
     p.add_argument("--threads", type=int, default=2,
                    help="threads for torch's intra-op pool and OpenBLAS (default 2)")
@@ -53,6 +67,12 @@ def parse_args():
                         "nabla does by default (default: exact IEEE subnormals)")
     p.add_argument("--data", default=DATA_DIR,
                    help="directory holding the four *-ubyte.gz files (default %(default)s)")
+    p.add_argument("--export-onnx", metavar="PATH",
+                   help="after training, write the model to PATH as ONNX (opset 13, input "
+                        "'image' [batch, 784], output 'logits') and print its test accuracy")
+    p.add_argument("--eval-data", metavar="DIR", action="append", default=[],
+                   help="with --export-onnx: also print the exported model's accuracy on "
+                        "DIR's test set (t10k-*.gz); may be repeated")
     a = p.parse_args()
     if a.epochs < 1 or a.threads < 1 or a.batch < 1 or a.lr <= 0:
         p.error("--epochs, --threads and --batch must be >= 1 and --lr > 0")
@@ -109,6 +129,30 @@ def accuracy(torch, model, x, y):
     return correct / x.shape[0]
 
 
+# --export-onnx: writes the trained model as ONNX, checks the file with onnx's checker,
+# and prints its size and the model's accuracy on each test set (--data's, then each
+# --eval-data's): the numbers an importer of the file must reproduce.
+def export_onnx(torch, np, model, args, x_test, y_test):
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 784), args.export_onnx, opset_version=13,
+                      input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+                      do_constant_folding=True)
+    try:
+        import onnx
+        onnx.checker.check_model(onnx.load(args.export_onnx))
+    except ImportError:
+        print("onnx is not installed: the exported file is not checked")
+    print(f"exported {args.export_onnx}: {os.path.getsize(args.export_onnx)} bytes, "
+          f"torch {torch.__version__}, opset 13")
+    sets = [(args.data, x_test, y_test)]
+    for d in args.eval_data:
+        sets.append((d, *load_split(torch, np, d, "t10k")))
+    for d, x, y in sets:
+        print(f"exported model, test accuracy on {d} ({x.shape[0]} images): "
+              f"{accuracy(torch, model, x, y):.4f}")
+
+
 def main():
     args = parse_args()
     # OpenBLAS (Debian's libblas.so.3, which torch's matmuls call) keeps its own thread
@@ -139,12 +183,19 @@ def main():
     x_test, y_test = load_split(torch, np, args.data, "t10k")
     n = x_train.shape[0]
 
+    # The MLPs' layers are named as nabla's examples name their parameters (fc1.weight,
+    # fc1.bias, ...): the names an ONNX export gives its initializers.
     if args.model == "mlp":
-        model = nn.Sequential(
-            nn.Linear(784, 256), nn.ReLU(),
-            nn.Linear(256, 128), nn.ReLU(),
-            nn.Linear(128, 10),
-        )
+        model = nn.Sequential(OrderedDict([
+            ("fc1", nn.Linear(784, 256)), ("relu1", nn.ReLU()),
+            ("fc2", nn.Linear(256, 128)), ("relu2", nn.ReLU()),
+            ("fc3", nn.Linear(128, 10)),
+        ]))
+    elif args.model == "mlp_small":
+        model = nn.Sequential(OrderedDict([
+            ("fc1", nn.Linear(784, 128)), ("relu1", nn.ReLU()),
+            ("fc2", nn.Linear(128, 10)),
+        ]))
     else:
         model = nn.Sequential(
             nn.Unflatten(1, (1, 28, 28)),
@@ -186,6 +237,8 @@ def main():
               f"train acc {train_acc:.4f}, test acc {test_acc:.4f}, "
               f"{seconds:.2f} s, {n / seconds:.0f} samples/s", flush=True)
     print(f"test accuracy: {test_acc:.4f}")
+    if args.export_onnx:
+        export_onnx(torch, np, model, args, x_test, y_test)
 
 
 if __name__ == "__main__":

@@ -9,29 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void usage(FILE *f, const char *prog, const char *what)
-{
-    fprintf(f,
-            "usage: %s [options]\n"
-            "%s\n"
-            "  --epochs N     epochs to train (10)\n"
-            "  --batch N      minibatch size (64)\n"
-            "  --lr X         Adam learning rate (1e-3)\n"
-            "  --seed N       seed of the initial weights and the shuffling (0)\n"
-            "  --save PATH    write the parameters and Adam's state to PATH (safetensors)\n"
-            "                 after every epoch\n"
-            "  --load PATH    start from a checkpoint written by --save\n"
-            "  --threads N    threads of the programs, matmul included (2)\n"
-            "  --backend B    tcc (compile in milliseconds), cc (system compiler at -O3,\n"
-            "                 cached; fastest steps) or auto (starts at once on tcc's\n"
-            "                 code, swaps cc's in when its build ends) (auto)\n"
-            "  --denormals M  flush (subnormals to zero: fast) or ieee (exact) (flush)\n"
-            "  --data DIR     the Fashion-MNIST .gz files (/usr/share/datasets/fashion-mnist)\n"
-            "  --write-graph PATH  write the training step as a graph file and exit\n"
-            "  --help         this text\n",
-            prog, what);
-}
-
 /* The names of --backend, indexed by nb_backend. */
 static const char *const backend_names[] = {
     [NB_BACKEND_TCC] = "tcc", [NB_BACKEND_CC] = "cc", [NB_BACKEND_AUTO] = "auto"};
@@ -39,6 +16,32 @@ static const char *const backend_names[] = {
 const char *fm_backend_name(nb_backend b)
 {
     return (unsigned)b < sizeof backend_names / sizeof *backend_names ? backend_names[b] : "?";
+}
+
+/* The usage, with the defaults d. */
+static void usage(FILE *f, const char *prog, const char *what, const fm_options *d)
+{
+    fprintf(f,
+            "usage: %s [options]\n"
+            "%s\n"
+            "  --epochs N     epochs to train (%d)\n"
+            "  --batch N      minibatch size (%d)\n"
+            "  --lr X         Adam learning rate (%g)\n"
+            "  --seed N       seed of the initial weights and the shuffling (%llu)\n"
+            "  --save PATH    write the parameters and Adam's state to PATH (safetensors)\n"
+            "                 after every epoch\n"
+            "  --load PATH    start from a checkpoint written by --save\n"
+            "  --threads N    threads of the programs, matmul included (%d)\n"
+            "  --backend B    tcc (compile in milliseconds), cc (system compiler at -O3,\n"
+            "                 cached; fastest steps) or auto (starts at once on tcc's\n"
+            "                 code, swaps cc's in when its build ends) (%s)\n"
+            "  --denormals M  flush (subnormals to zero: fast) or ieee (exact) (%s)\n"
+            "  --data DIR     the Fashion-MNIST .gz files (%s)\n"
+            "  --write-graph PATH  write the training step as a graph file and exit\n"
+            "  --help         this text\n",
+            prog, what, d->epochs, d->batch, d->lr, d->seed, d->threads,
+            fm_backend_name(d->backend), d->denormals == NB_DENORMALS_IEEE ? "ieee" : "flush",
+            d->data);
 }
 
 /* The backend named name, or -1. */
@@ -63,20 +66,31 @@ static long positive(const char *prog, const char *opt, const char *v)
     return n;
 }
 
+fm_options fm_defaults(void)
+{
+    return (fm_options){.epochs = 10,
+                        .batch = 64,
+                        .threads = 2,
+                        .lr = 1e-3,
+                        .data = "/usr/share/datasets/fashion-mnist",
+                        .backend = NB_BACKEND_AUTO,
+                        .denormals = NB_DENORMALS_FLUSH};
+}
+
 fm_options fm_parse(const char *prog, const char *what, int argc, char **argv)
 {
-    fm_options o = {.epochs = 10,
-                    .batch = 64,
-                    .threads = 2,
-                    .lr = 1e-3,
-                    .data = "/usr/share/datasets/fashion-mnist",
-                    .backend = NB_BACKEND_AUTO,
-                    .denormals = NB_DENORMALS_FLUSH};
+    return fm_parse_from(prog, what, fm_defaults(), argc, argv);
+}
+
+fm_options fm_parse_from(const char *prog, const char *what, fm_options defaults, int argc,
+                         char **argv)
+{
+    fm_options o = defaults;
     /* Every option but --help takes a value. */
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) {
-            usage(stdout, prog, what);
+            usage(stdout, prog, what, &defaults);
             exit(0);
         } else if (!strcmp(a, "--epochs"))
             o.epochs = (int)positive(prog, a, v);
@@ -129,7 +143,7 @@ fm_options fm_parse(const char *prog, const char *what, int argc, char **argv)
             }
         } else {
             fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
-            usage(stderr, prog, what);
+            usage(stderr, prog, what, &defaults);
             exit(2);
         }
     }
@@ -187,7 +201,8 @@ double fm_now(void)
 typedef struct programs {
     nb_program *step, *eval;
     int eval_batch;
-    double t_compiled; /* fm_now() when compiling ended (for the cc swap message) */
+    const char *x_name, *eval_x_name; /* the inputs the images are bound to */
+    double t_compiled;                /* fm_now() when compiling ended (for the cc swap message) */
 } programs;
 
 /* Number of rows of logits [rows, 10] whose largest entry is at the label. */
@@ -226,7 +241,7 @@ static double evaluate(const char *prog, const programs *p, const fm_dataset *d)
             memcpy(pad, x, (size_t)rows * (size_t)d->dim * sizeof *pad);
             x = pad;
         }
-        if (nb_program_bind(p->eval, "eval_x", x) != 0 || nb_program_run(p->eval) != 0) {
+        if (nb_program_bind(p->eval, p->eval_x_name, x) != 0 || nb_program_run(p->eval) != 0) {
             fprintf(stderr, "%s: %s\n", prog, nb_program_error(p->eval));
             free(pad);
             return -1;
@@ -282,9 +297,9 @@ static int train_epoch(const char *prog, const fm_options *o, const programs *p,
     return 0;
 }
 
-/* fm_main's training loop. */
+/* fm_main's training loop; with report_before, the test accuracy before it too. */
 static int train(const char *prog, const fm_options *o, const programs *p, const fm_dataset *train,
-                 const fm_dataset *test)
+                 const fm_dataset *test, int report_before)
 {
     int status = 1;
     /* A compiled step has a fixed batch: the last partial batch of an epoch is dropped. */
@@ -297,12 +312,18 @@ static int train(const char *prog, const fm_options *o, const programs *p, const
         fprintf(stderr, "%s: out of memory\n", prog);
         goto done;
     }
-    if (nb_program_bind(p->step, "x", bx) != 0 || nb_program_bind(p->step, "y", by) != 0 ||
+    if (nb_program_bind(p->step, p->x_name, bx) != 0 || nb_program_bind(p->step, "y", by) != 0 ||
         nb_program_bind(p->step, "lr", &lr_value) != 0) {
         fprintf(stderr, "%s: %s\n", prog, nb_program_error(p->step));
         goto done;
     }
     double test_acc = 0;
+    if (report_before) {
+        if ((test_acc = evaluate(prog, p, test)) < 0)
+            goto done;
+        printf("accuracy before: %.4f\n", test_acc);
+        fflush(stdout);
+    }
     /* With auto: whether the step's code is cc's yet (told once, when it becomes so). */
     int on_cc = o->backend != NB_BACKEND_AUTO, told_failure = 0;
     for (int epoch = 1; epoch <= o->epochs; epoch++) {
@@ -327,7 +348,7 @@ static int train(const char *prog, const fm_options *o, const programs *p, const
     }
     if ((o->epochs == 0 || o->load) && (test_acc = evaluate(prog, p, test)) < 0)
         goto done;
-    printf("test accuracy: %.4f\n", test_acc);
+    printf("%s: %.4f\n", report_before ? "accuracy after" : "test accuracy", test_acc);
     status = 0;
 done:
     nb_batcher_free(batches);
@@ -361,9 +382,43 @@ static int compile(const char *prog, const fm_options *o, fm_model *m, programs 
         return -1;
     }
     p->eval_batch = m->eval_batch;
+    p->x_name = m->x_name ? m->x_name : "x";
+    p->eval_x_name = m->eval_x_name ? m->eval_x_name : "eval_x";
     p->t_compiled = fm_now();
     printf("compiled the training step and the evaluation in %.1f ms (%s backend)\n",
            (p->t_compiled - t0) * 1e3, fm_backend_name(o->backend));
+    return 0;
+}
+
+/* Gives the step's parameters the values v[0..n) (doubles, rounded to each node's
+ * dtype): 0, or -1 after printing the error. */
+static int set_values(const char *prog, nb_program *step, const nb_leaf_value *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        nb_dtype dt = nb_node_dtype(v[i].node);
+        int64_t numel = nb_node_numel(v[i].node);
+        size_t bytes = (size_t)numel * nb_dtype_size(dt);
+        void *buf = malloc(bytes ? bytes : 1);
+        if (!buf) {
+            fprintf(stderr, "%s: out of memory\n", prog);
+            return -1;
+        }
+        for (int64_t j = 0; j < numel; j++) {
+            double x = v[i].data[j];
+            switch (dt) {
+            case NB_F32: ((float *)buf)[j] = (float)x; break;
+            case NB_F64: ((double *)buf)[j] = x; break;
+            case NB_I32: ((int32_t *)buf)[j] = (int32_t)x; break;
+            default: ((unsigned char *)buf)[j] = x != 0; break;
+            }
+        }
+        int rc = nb_program_set_param(step, nb_node_name(v[i].node), buf, bytes);
+        free(buf);
+        if (rc != 0) {
+            fprintf(stderr, "%s: %s\n", prog, nb_program_error(step));
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -375,8 +430,12 @@ int fm_main(const char *prog, const fm_options *o, fm_model *m)
     if (o->write_graph) {
         /* The step's outputs and updates, no values: the weights are drawn at run time. */
         nb_node *outs[] = {m->loss, m->logits};
-        nb_graph_extras ex = {
-            .outputs = outs, .n_outputs = 2, .updates = m->updates, .n_updates = m->n_updates};
+        nb_graph_extras ex = {.outputs = outs,
+                              .n_outputs = 2,
+                              .updates = m->updates,
+                              .n_updates = m->n_updates,
+                              .values = m->values,
+                              .n_values = m->n_values};
         char err[512];
         if (nb_graph_save(m->g, &ex, o->write_graph, err, sizeof err) != 0)
             fprintf(stderr, "%s: %s\n", prog, err);
@@ -394,19 +453,21 @@ int fm_main(const char *prog, const fm_options *o, fm_model *m)
     }
     if (compile(prog, o, m, &p) != 0)
         goto done;
-    nb_graph_free(m->g);
-    m->g = NULL;
     if (o->load) {
         if (nb_program_load(p.step, o->load) != 0) {
             fprintf(stderr, "%s: %s\n", prog, nb_program_error(p.step));
             goto done;
         }
         printf("loaded %s\n", o->load);
-    } else if (m->init(p.step, o->seed) != 0) {
+    } else if (m->init && m->init(p.step, o->seed) != 0) {
         fprintf(stderr, "%s: %s\n", prog, nb_program_error(p.step));
         goto done;
-    }
-    status = train(prog, o, &p, &train_set, &test_set);
+    } else if (!m->init && set_values(prog, p.step, m->values, m->n_values) != 0)
+        goto done;
+    /* The values' nodes were the graph's: it goes once they are set. */
+    nb_graph_free(m->g);
+    m->g = NULL;
+    status = train(prog, o, &p, &train_set, &test_set, m->report_before);
 done:
     nb_program_free(p.eval);
     nb_program_free(p.step);
