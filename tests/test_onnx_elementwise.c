@@ -17,75 +17,12 @@
 
 #include "nabla.h"
 #include "nabla_onnx.h"
+#include "onnx_pb.h"
 
-/* ---- a minimal protobuf writer for ModelProto ---- */
-
-#define PB_MAX 4096
 #define ERR_MAX 1024
-
-typedef struct pb {
-    unsigned char b[PB_MAX];
-    size_t n;
-} pb;
-
-static void pb_varint(pb *p, uint64_t v)
-{
-    do {
-        assert_true(p->n < PB_MAX);
-        p->b[p->n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-}
-
-static void pb_int(pb *p, int field, int64_t v)
-{
-    pb_varint(p, (uint64_t)field << 3);
-    pb_varint(p, (uint64_t)v);
-}
-
-static void pb_bytes(pb *p, int field, const void *b, size_t n)
-{
-    pb_varint(p, (uint64_t)field << 3 | 2);
-    pb_varint(p, n);
-    assert_true(p->n + n <= PB_MAX);
-    memcpy(p->b + p->n, b, n);
-    p->n += n;
-}
-
-static void pb_str(pb *p, int field, const char *s)
-{
-    pb_bytes(p, field, s, strlen(s));
-}
-
-static void pb_msg(pb *p, int field, const pb *m)
-{
-    pb_bytes(p, field, m->b, m->n);
-}
 
 /* ONNX's TensorProto.DataType values used here. */
 enum { T_FLOAT = 1, T_INT32 = 6, T_INT64 = 7, T_BOOL = 9, T_FLOAT16 = 10 };
-
-/* An attribute (NodeProto field 5) of type INT, FLOAT or INTS. */
-static void attr_i(pb *node, const char *name, int64_t v)
-{
-    pb a = {0};
-    pb_str(&a, 1, name);
-    pb_int(&a, 3, v);
-    pb_int(&a, 20, 2);
-    pb_msg(node, 5, &a);
-}
-
-static void attr_f(pb *node, const char *name, float v)
-{
-    pb a = {0};
-    pb_str(&a, 1, name);
-    pb_varint(&a, 2 << 3 | 5);
-    assert_true(a.n + 4 <= PB_MAX);
-    memcpy(a.b + a.n, &v, 4); /* little-endian hosts only, as nabla's targets */
-    a.n += 4;
-    pb_int(&a, 20, 1);
-    pb_msg(node, 5, &a);
-}
 
 /* A graph under construction and its opset. */
 typedef struct model {
@@ -93,31 +30,14 @@ typedef struct model {
     int opset;
 } model;
 
-/* A graph input (field 11) or output (field 12): ValueInfoProto with a tensor type. */
-static void m_value(model *m, int field, const char *name, int type, int rank, const int64_t *dims)
-{
-    pb shape = {0}, tensor = {0}, typ = {0}, vi = {0};
-    for (int d = 0; d < rank; d++) {
-        pb dim = {0};
-        pb_int(&dim, 1, dims[d]);
-        pb_msg(&shape, 1, &dim);
-    }
-    pb_int(&tensor, 1, type);
-    pb_msg(&tensor, 2, &shape);
-    pb_msg(&typ, 1, &tensor);
-    pb_str(&vi, 1, name);
-    pb_msg(&vi, 2, &typ);
-    pb_msg(&m->g, field, &vi);
-}
-
 static void m_input(model *m, const char *name, int type, int rank, const int64_t *dims)
 {
-    m_value(m, 11, name, type, rank, dims);
+    pb_value_info(&m->g, 11, name, type, rank, dims);
 }
 
 static void m_output(model *m, const char *name, int type, int rank, const int64_t *dims)
 {
-    m_value(m, 12, name, type, rank, dims);
+    pb_value_info(&m->g, 12, name, type, rank, dims);
 }
 
 /* An initializer (field 5) of type FLOAT (float_data) or an integer type (int64_data for
@@ -135,9 +55,7 @@ static void m_init_shape(model *m, const char *name, int type, int rank, const i
     for (int64_t i = 0; i < n; i++) {
         if (type == T_FLOAT) {
             float f = (float)v[i];
-            assert_true(data.n + 4 <= PB_MAX);
-            memcpy(data.b + data.n, &f, 4);
-            data.n += 4;
+            pb_raw(&data, &f, 4);
         } else
             pb_varint(&data, (uint64_t)(int64_t)v[i]);
     }
@@ -168,11 +86,8 @@ static void m_node(model *m, const char *op, const char *ins, const char *out, c
     }
     pb_str(&n, 2, out);
     pb_str(&n, 4, op);
-    if (attrs) {
-        assert_true(n.n + attrs->n <= PB_MAX);
-        memcpy(n.b + n.n, attrs->b, attrs->n);
-        n.n += attrs->n;
-    }
+    if (attrs)
+        pb_raw(&n, attrs->b, attrs->n);
     pb_msg(&m->g, 1, &n);
 }
 
@@ -254,7 +169,7 @@ static void test_unsupported_values(void **state)
     m_input(&m, "x", T_FLOAT, 1, D6);
     m_output(&m, "y", T_FLOAT, 1, D6);
     m.opset = 12;
-    attr_f(&a, "alpha", 0);
+    pb_attr_float(&a, "alpha", 0);
     m_node(&m, "Celu", "x", "y", &a);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "alpha=0");
 
@@ -266,7 +181,7 @@ static void test_unsupported_values(void **state)
 
     m = (model){.opset = 13};
     a = (pb){0};
-    attr_i(&a, "to", T_FLOAT16);
+    pb_attr_int(&a, "to", T_FLOAT16);
     m_input(&m, "x", T_FLOAT, 1, D6);
     m_output(&m, "y", T_FLOAT16, 1, D6);
     m_node(&m, "Cast", "x", "y", &a);
@@ -280,7 +195,7 @@ static void test_unsupported_values(void **state)
 
     m = (model){.opset = 6};
     a = (pb){0};
-    attr_f(&a, "min", NAN);
+    pb_attr_float(&a, "min", NAN);
     m_input(&m, "x", T_FLOAT, 1, D6);
     m_output(&m, "y", T_FLOAT, 1, D6);
     m_node(&m, "Clip", "x", "y", &a);
@@ -289,7 +204,7 @@ static void test_unsupported_values(void **state)
     /* broadcast is an attribute of opset 6 only: left unread, it is refused */
     m = (model){.opset = 7};
     a = (pb){0};
-    attr_i(&a, "broadcast", 1);
+    pb_attr_int(&a, "broadcast", 1);
     m_input(&m, "x", T_FLOAT, 1, D6);
     m_output(&m, "y", T_FLOAT, 1, D6);
     m_node(&m, "Add", "x,x", "y", &a);
@@ -303,8 +218,8 @@ static void test_invalid_models(void **state)
     (void)state;
     pb a = {0};
     model m = {.opset = 6};
-    attr_i(&a, "broadcast", 1);
-    attr_i(&a, "axis", 5);
+    pb_attr_int(&a, "broadcast", 1);
+    pb_attr_int(&a, "axis", 5);
     m_input(&m, "a", T_FLOAT, 2, D23);
     m_input(&m, "b", T_FLOAT, 1, D3);
     m_output(&m, "y", T_FLOAT, 2, D23);
@@ -320,7 +235,7 @@ static void test_invalid_models(void **state)
 
     m = (model){.opset = 6};
     a = (pb){0};
-    attr_i(&a, "broadcast", 1);
+    pb_attr_int(&a, "broadcast", 1);
     m_input(&m, "a", T_FLOAT, 2, D23);
     m_input(&m, "b", T_FLOAT, 1, D2);
     m_output(&m, "y", T_FLOAT, 2, D23);
@@ -381,7 +296,7 @@ static void test_integer_div_mod(void **state)
             model m = {.opset = 13};
             pb a = {0};
             if (op == 2)
-                attr_i(&a, "fmod", 1);
+                pb_attr_int(&a, "fmod", 1);
             m_input(&m, "a", T_INT32, 1, D6);
             m_input(&m, "b", T_INT32, 1, D6);
             m_output(&m, "y", T_INT32, 1, D6);
@@ -407,8 +322,8 @@ static void test_legacy_clip_sign(void **state)
     void *ins[2] = {av, bv};
     pb a = {0};
     model m = {.opset = 6};
-    attr_i(&a, "broadcast", 1);
-    attr_i(&a, "axis", 1);
+    pb_attr_int(&a, "broadcast", 1);
+    pb_attr_int(&a, "axis", 1);
     m_input(&m, "a", T_FLOAT, 3, D234);
     m_input(&m, "b", T_FLOAT, 1, D3);
     m_output(&m, "y", T_FLOAT, 3, D234);
@@ -456,10 +371,10 @@ static void test_known_values(void **state)
     m_init(&m, "n", T_INT64, 0, 3, n);
     m_init(&m, "d", T_INT64, 0, 3, d);
     m_init(&m, "three", T_INT64, 1, 1, &three);
-    attr_f(&h, "value_float", 0.5f); /* a Constant: an initializer would be a parameter */
+    pb_attr_float(&h, "value_float", 0.5f); /* a Constant: an initializer would be a parameter */
     m_node(&m, "Constant", "", "half", &h);
-    attr_i(&a, "to", T_FLOAT);
-    attr_i(&c, "to", T_INT64);
+    pb_attr_int(&a, "to", T_FLOAT);
+    pb_attr_int(&c, "to", T_INT64);
     m_output(&m, "y", T_INT64, 1, D3);
     m_node(&m, "Div", "n,d", "q", NULL);
     m_node(&m, "Mul", "q,three", "t", NULL);

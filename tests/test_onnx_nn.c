@@ -15,103 +15,9 @@
 
 #include "nabla.h"
 #include "nabla_onnx.h"
-
-/* ---- a protobuf writer: a byte buffer with varints and length-delimited fields ---- */
-
-typedef struct pb {
-    unsigned char b[4096];
-    size_t n;
-} pb;
-
-static void pb_varint(pb *p, uint64_t v)
-{
-    do {
-        assert_true(p->n < sizeof p->b);
-        p->b[p->n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-}
-
-static void pb_tag(pb *p, int field, int wire)
-{
-    pb_varint(p, (uint64_t)field << 3 | (uint64_t)wire);
-}
-
-static void pb_bytes(pb *p, int field, const void *data, size_t len)
-{
-    pb_tag(p, field, 2);
-    pb_varint(p, len);
-    assert_true(p->n + len <= sizeof p->b);
-    memcpy(p->b + p->n, data, len);
-    p->n += len;
-}
-
-static void pb_str(pb *p, int field, const char *s)
-{
-    pb_bytes(p, field, s, strlen(s));
-}
-
-static void pb_msg(pb *p, int field, const pb *m)
-{
-    pb_bytes(p, field, m->b, m->n);
-}
-
-static void pb_int(pb *p, int field, int64_t v)
-{
-    pb_tag(p, field, 0);
-    pb_varint(p, (uint64_t)v);
-}
+#include "onnx_pb.h"
 
 /* ---- one-node models ---- */
-
-/* An attribute: INT (type 2), INTS (7), STRING (3). */
-static void attr_int(pb *node, const char *name, int64_t v)
-{
-    pb a = {.n = 0};
-    pb_str(&a, 1, name);
-    pb_int(&a, 20, 2);
-    pb_int(&a, 3, v);
-    pb_msg(node, 5, &a);
-}
-
-static void attr_ints(pb *node, const char *name, int n, const int64_t *v)
-{
-    pb a = {.n = 0};
-    pb_str(&a, 1, name);
-    pb_int(&a, 20, 7);
-    for (int i = 0; i < n; i++)
-        pb_int(&a, 8, v[i]);
-    pb_msg(node, 5, &a);
-}
-
-static void attr_str(pb *node, const char *name, const char *s)
-{
-    pb a = {.n = 0};
-    pb_str(&a, 1, name);
-    pb_int(&a, 20, 3);
-    pb_str(&a, 4, s);
-    pb_msg(node, 5, &a);
-}
-
-/* A value info of type elem and the given shape (rank < 0: no shape). */
-static void value_info(pb *graph, int field, const char *name, int elem, int rank,
-                       const int64_t *dims)
-{
-    pb vi = {.n = 0}, tp = {.n = 0}, tt = {.n = 0}, sh = {.n = 0};
-    pb_str(&vi, 1, name);
-    pb_int(&tt, 1, elem);
-    if (rank >= 0) {
-        for (int i = 0; i < rank; i++) {
-            pb d = {.n = 0};
-            pb_int(&d, 1, dims[i]);
-            pb_msg(&sh, 1, &d);
-        }
-        pb_msg(&tt, 2, &sh);
-    }
-    pb_msg(&tp, 1, &tt);
-    pb_msg(&vi, 2, &tp);
-    pb_msg(graph, field, &vi);
-}
 
 /* The model of node (its inputs X0, X1, ... of the shapes given, float; outputs Y0, ...
  * float of any shape) at opset. */
@@ -123,11 +29,11 @@ static void model(pb *out, const pb *node, int opset, int n_in, const int *ranks
     pb_str(&graph, 2, "g");
     for (int i = 0; i < n_in; i++) {
         char name[8] = {'X', (char)('0' + i), 0};
-        value_info(&graph, 11, name, NB_ONNX_FLOAT, ranks[i], dims[i]);
+        pb_value_info(&graph, 11, name, NB_ONNX_FLOAT, ranks[i], dims[i]);
     }
     for (int i = 0; i < n_out; i++) {
         char name[8] = {'Y', (char)('0' + i), 0};
-        value_info(&graph, 12, name, NB_ONNX_FLOAT, -1, NULL);
+        pb_value_info(&graph, 12, name, NB_ONNX_FLOAT, -1, NULL);
     }
     memset(out, 0, sizeof *out);
     pb_int(out, 1, 8);
@@ -172,8 +78,8 @@ static void test_maxpool_indices_refused(void **state)
     (void)state;
     pb node, m;
     node_begin(&node, "MaxPool", 1, 2);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
-    attr_int(&node, "storage_order", 1);
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
+    pb_attr_int(&node, "storage_order", 1);
     model(&m, &node, 12, 1, rank4, x4, 2);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "Indices output");
 }
@@ -185,15 +91,15 @@ static void test_pool_window_in_padding_refused(void **state)
     /* Size 4 with pads 0 and 1, kernel 1, stride 4: the second window is the end pad
      * alone, and kernel 2, stride 1 with pads 2: the first is the begin pads alone. */
     node_begin(&node, "AveragePool", 1, 1);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){1, 1});
-    attr_ints(&node, "strides", 2, (const int64_t[]){4, 4});
-    attr_ints(&node, "pads", 4, (const int64_t[]){0, 0, 1, 1});
-    attr_int(&node, "ceil_mode", 1);
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){1, 1});
+    pb_attr_ints(&node, "strides", 2, (const int64_t[]){4, 4});
+    pb_attr_ints(&node, "pads", 4, (const int64_t[]){0, 0, 1, 1});
+    pb_attr_int(&node, "ceil_mode", 1);
     model(&m, &node, 11, 1, rank4, x4, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "holds only padding");
     node_begin(&node, "MaxPool", 1, 1);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
-    attr_ints(&node, "pads", 4, (const int64_t[]){2, 0, 0, 0});
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
+    pb_attr_ints(&node, "pads", 4, (const int64_t[]){2, 0, 0, 0});
     model(&m, &node, 12, 1, rank4, x4, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "holds only padding");
 }
@@ -205,42 +111,42 @@ static void test_hostile_windows_fail(void **state)
     /* A zero stride, a negative pad, a kernel larger than the padded input, a kernel
      * list of the wrong length, a huge 3-D depth window: errors, no crash. */
     node_begin(&node, "MaxPool", 1, 1);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
-    attr_ints(&node, "strides", 2, (const int64_t[]){0, 1});
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
+    pb_attr_ints(&node, "strides", 2, (const int64_t[]){0, 1});
     model(&m, &node, 12, 1, rank4, x4, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "strides[0] is 0");
 
     node_begin(&node, "AveragePool", 1, 1);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
-    attr_ints(&node, "pads", 4, (const int64_t[]){0, -1, 0, 0});
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
+    pb_attr_ints(&node, "pads", 4, (const int64_t[]){0, -1, 0, 0});
     model(&m, &node, 11, 1, rank4, x4, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "pads[1] is -1");
 
     node_begin(&node, "MaxPool", 1, 1);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){9, 2});
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){9, 2});
     model(&m, &node, 12, 1, rank4, x4, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "smaller than the window");
 
     node_begin(&node, "MaxPool", 1, 1);
-    attr_ints(&node, "kernel_shape", 3, (const int64_t[]){2, 2, 2});
+    pb_attr_ints(&node, "kernel_shape", 3, (const int64_t[]){2, 2, 2});
     model(&m, &node, 12, 1, rank4, x4, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "expected 2");
 
     static const int64_t x5[1][5] = {{1, 1, 4, 4, 4}};
     node_begin(&node, "MaxPool", 1, 1);
-    attr_ints(&node, "kernel_shape", 3, (const int64_t[]){100000, 1, 1});
-    attr_ints(&node, "pads", 6, (const int64_t[]){100000, 0, 0, 100000, 0, 0});
+    pb_attr_ints(&node, "kernel_shape", 3, (const int64_t[]){100000, 1, 1});
+    pb_attr_ints(&node, "pads", 6, (const int64_t[]){100000, 0, 0, 100000, 0, 0});
     model(&m, &node, 12, 1, (const int[]){5}, x5, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "at most 64");
 
     node_begin(&node, "Conv", 2, 1);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 3});
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 3});
     static const int64_t xw[2][5] = {{1, 1, 4, 4}, {1, 1, 2, 2}};
     model(&m, &node, 11, 2, (const int[]){4, 4}, xw, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "the weight has 2");
 
     node_begin(&node, "Conv", 2, 1);
-    attr_str(&node, "auto_pad", "SAME_SIDEWAYS");
+    pb_attr_str(&node, "auto_pad", "SAME_SIDEWAYS");
     model(&m, &node, 11, 2, (const int[]){4, 4}, xw, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "auto_pad");
 }
@@ -250,14 +156,14 @@ static void test_unsupported_modes_refused(void **state)
     (void)state;
     pb node, m;
     node_begin(&node, "Resize", 1, 1);
-    attr_str(&node, "mode", "linear");
+    pb_attr_str(&node, "mode", "linear");
     model(&m, &node, 13, 1, rank4, x4, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "mode 'linear'");
 
     static const int64_t bn[5][5] = {{2, 3, 2, 2}, {3}, {3}, {3}, {3}};
     const int r5[5] = {4, 1, 1, 1, 1};
     node_begin(&node, "BatchNormalization", 5, 1);
-    attr_int(&node, "spatial", 0);
+    pb_attr_int(&node, "spatial", 0);
     model(&m, &node, 7, 5, r5, bn, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "spatial=0");
 
@@ -266,13 +172,13 @@ static void test_unsupported_modes_refused(void **state)
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "training outputs");
 
     node_begin(&node, "Dropout", 1, 1);
-    attr_int(&node, "is_test", 0);
+    pb_attr_int(&node, "is_test", 0);
     model(&m, &node, 6, 1, rank4, x4, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "random mask");
 
     static const int64_t ln[2][5] = {{2, 3}, {3}};
     node_begin(&node, "LayerNormalization", 2, 1);
-    attr_int(&node, "stash_type", 11);
+    pb_attr_int(&node, "stash_type", 11);
     model(&m, &node, 17, 2, (const int[]){2, 1}, ln, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "stash_type 11");
 
@@ -293,11 +199,11 @@ static void test_avgpool_ceil_count_include_pad(void **state)
     pb node, m;
     static const int64_t x[1][5] = {{1, 1, 4, 4}};
     node_begin(&node, "AveragePool", 1, 1);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 3});
-    attr_ints(&node, "strides", 2, (const int64_t[]){2, 2});
-    attr_ints(&node, "pads", 4, (const int64_t[]){1, 1, 1, 1});
-    attr_int(&node, "ceil_mode", 1);
-    attr_int(&node, "count_include_pad", 1);
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 3});
+    pb_attr_ints(&node, "strides", 2, (const int64_t[]){2, 2});
+    pb_attr_ints(&node, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+    pb_attr_int(&node, "ceil_mode", 1);
+    pb_attr_int(&node, "count_include_pad", 1);
     model(&m, &node, 11, 1, rank4, x, 1);
     nb_onnx_model mm;
     char err[512] = "";
@@ -364,34 +270,34 @@ static void test_gradients(void **state)
     pb node, m;
     /* MaxPool and AveragePool on their padded paths (asymmetric pads, ceil_mode). */
     node_begin(&node, "MaxPool", 1, 1);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 3});
-    attr_ints(&node, "pads", 4, (const int64_t[]){1, 0, 0, 2});
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 3});
+    pb_attr_ints(&node, "pads", 4, (const int64_t[]){1, 0, 0, 2});
     model(&m, &node, 12, 1, rank4, x4, 1);
     expect_gradients(&m);
     node_begin(&node, "AveragePool", 1, 1);
-    attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 2});
-    attr_ints(&node, "strides", 2, (const int64_t[]){2, 2});
-    attr_ints(&node, "pads", 4, (const int64_t[]){0, 1, 1, 0});
-    attr_int(&node, "ceil_mode", 1);
+    pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 2});
+    pb_attr_ints(&node, "strides", 2, (const int64_t[]){2, 2});
+    pb_attr_ints(&node, "pads", 4, (const int64_t[]){0, 1, 1, 0});
+    pb_attr_int(&node, "ceil_mode", 1);
     model(&m, &node, 11, 1, rank4, x4, 1);
     expect_gradients(&m);
     /* Conv 3-D (per depth tap) with asymmetric pads, ConvTranspose 3-D with a stride. */
     static const int64_t c3[2][5] = {{1, 2, 3, 3, 3}, {2, 1, 2, 2, 2}};
     node_begin(&node, "Conv", 2, 1);
-    attr_int(&node, "group", 2);
-    attr_ints(&node, "pads", 6, (const int64_t[]){1, 0, 1, 0, 1, 0});
-    attr_ints(&node, "strides", 3, (const int64_t[]){2, 1, 1});
+    pb_attr_int(&node, "group", 2);
+    pb_attr_ints(&node, "pads", 6, (const int64_t[]){1, 0, 1, 0, 1, 0});
+    pb_attr_ints(&node, "strides", 3, (const int64_t[]){2, 1, 1});
     model(&m, &node, 11, 2, (const int[]){5, 5}, c3, 1);
     expect_gradients(&m);
     static const int64_t t3[2][5] = {{1, 2, 2, 2, 2}, {2, 1, 2, 2, 2}};
     node_begin(&node, "ConvTranspose", 2, 1);
-    attr_ints(&node, "strides", 3, (const int64_t[]){2, 1, 2});
-    attr_ints(&node, "pads", 6, (const int64_t[]){1, 0, 0, 0, 1, 0});
+    pb_attr_ints(&node, "strides", 3, (const int64_t[]){2, 1, 2});
+    pb_attr_ints(&node, "pads", 6, (const int64_t[]){1, 0, 0, 0, 1, 0});
     model(&m, &node, 11, 2, (const int[]){5, 5}, t3, 1);
     expect_gradients(&m);
     /* LRN. */
     node_begin(&node, "LRN", 1, 1);
-    attr_int(&node, "size", 3);
+    pb_attr_int(&node, "size", 3);
     static const int64_t l4[1][5] = {{1, 4, 2, 2}};
     model(&m, &node, 13, 1, rank4, l4, 1);
     expect_gradients(&m);

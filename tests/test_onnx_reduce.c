@@ -16,103 +16,9 @@
 
 #include "nabla.h"
 #include "nabla_onnx.h"
-
-/* ---- a protobuf writer: a byte buffer with varints and length-delimited fields ---- */
-
-typedef struct pb {
-    unsigned char b[4096];
-    size_t n;
-} pb;
-
-static void pb_varint(pb *p, uint64_t v)
-{
-    do {
-        assert_true(p->n < sizeof p->b);
-        p->b[p->n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-}
-
-static void pb_tag(pb *p, int field, int wire)
-{
-    pb_varint(p, (uint64_t)field << 3 | (uint64_t)wire);
-}
-
-static void pb_bytes(pb *p, int field, const void *data, size_t len)
-{
-    pb_tag(p, field, 2);
-    pb_varint(p, len);
-    assert_true(p->n + len <= sizeof p->b);
-    memcpy(p->b + p->n, data, len);
-    p->n += len;
-}
-
-static void pb_str(pb *p, int field, const char *s)
-{
-    pb_bytes(p, field, s, strlen(s));
-}
-
-static void pb_msg(pb *p, int field, const pb *m)
-{
-    pb_bytes(p, field, m->b, m->n);
-}
-
-static void pb_int(pb *p, int field, int64_t v)
-{
-    pb_tag(p, field, 0);
-    pb_varint(p, (uint64_t)v);
-}
+#include "onnx_pb.h"
 
 /* ---- one-node models ---- */
-
-/* An attribute: INT (type 2), INTS (7), STRING (3). */
-static void attr_int(pb *node, const char *name, int64_t v)
-{
-    pb a = {.n = 0};
-    pb_str(&a, 1, name);
-    pb_int(&a, 20, 2);
-    pb_int(&a, 3, v);
-    pb_msg(node, 5, &a);
-}
-
-static void attr_ints(pb *node, const char *name, int n, const int64_t *v)
-{
-    pb a = {.n = 0};
-    pb_str(&a, 1, name);
-    pb_int(&a, 20, 7);
-    for (int i = 0; i < n; i++)
-        pb_int(&a, 8, v[i]);
-    pb_msg(node, 5, &a);
-}
-
-static void attr_str(pb *node, const char *name, const char *s)
-{
-    pb a = {.n = 0};
-    pb_str(&a, 1, name);
-    pb_int(&a, 20, 3);
-    pb_str(&a, 4, s);
-    pb_msg(node, 5, &a);
-}
-
-/* A value info of type elem and the given shape (rank < 0: no shape). */
-static void value_info(pb *graph, int field, const char *name, int elem, int rank,
-                       const int64_t *dims)
-{
-    pb vi = {.n = 0}, tp = {.n = 0}, tt = {.n = 0}, sh = {.n = 0};
-    pb_str(&vi, 1, name);
-    pb_int(&tt, 1, elem);
-    if (rank >= 0) {
-        for (int i = 0; i < rank; i++) {
-            pb d = {.n = 0};
-            pb_int(&d, 1, dims[i]);
-            pb_msg(&sh, 1, &d);
-        }
-        pb_msg(&tt, 2, &sh);
-    }
-    pb_msg(&tp, 1, &tt);
-    pb_msg(&vi, 2, &tp);
-    pb_msg(graph, field, &vi);
-}
 
 /* An input of the model: its ONNX type and shape. */
 typedef struct in_spec {
@@ -130,11 +36,11 @@ static void model(pb *out, const pb *node, int opset, int n_in, const in_spec *i
     pb_str(&graph, 2, "g");
     for (int i = 0; i < n_in; i++) {
         char name[8] = {'X', (char)('0' + i), 0};
-        value_info(&graph, 11, name, in[i].type, in[i].rank, in[i].dims);
+        pb_value_info(&graph, 11, name, in[i].type, in[i].rank, in[i].dims);
     }
     for (int i = 0; i < n_out; i++) {
         char name[8] = {'Y', (char)('0' + i), 0};
-        value_info(&graph, 12, name, i ? NB_ONNX_INT64 : NB_ONNX_FLOAT, -1, NULL);
+        pb_value_info(&graph, 12, name, i ? NB_ONNX_INT64 : NB_ONNX_FLOAT, -1, NULL);
     }
     memset(out, 0, sizeof *out);
     pb_int(out, 1, 8);
@@ -206,15 +112,15 @@ static void test_reduce_axes_refused(void **state)
     (void)state;
     pb node, m;
     node_begin(&node, "ReduceMean", 1, 1);
-    attr_ints(&node, "axes", 2, (const int64_t[]){1, -1});
+    pb_attr_ints(&node, "axes", 2, (const int64_t[]){1, -1});
     model(&m, &node, 11, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "axis -1 is given twice");
     node_begin(&node, "ReduceMax", 1, 1);
-    attr_ints(&node, "axes", 1, (const int64_t[]){2});
+    pb_attr_ints(&node, "axes", 1, (const int64_t[]){2});
     model(&m, &node, 11, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "axes 2 is outside");
     node_begin(&node, "ReduceSum", 1, 1);
-    attr_ints(&node, "axes", 3, (const int64_t[]){0, 1, 0});
+    pb_attr_ints(&node, "axes", 3, (const int64_t[]){0, 1, 0});
     model(&m, &node, 11, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "3 axes given");
     /* an integer sum could overflow ONNX's int64 where nabla's i32 wraps: refused */
@@ -235,7 +141,7 @@ static void test_hostile_attributes_fail(void **state)
     pb node, m;
     const in_spec scalar = {NB_ONNX_FLOAT, 0, {0}};
     node_begin(&node, "ArgMax", 1, 1);
-    attr_int(&node, "axis", 1000000000000LL);
+    pb_attr_int(&node, "axis", 1000000000000LL);
     model(&m, &node, 13, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "outside");
     node_begin(&node, "Softmax", 1, 1);
@@ -246,11 +152,11 @@ static void test_hostile_attributes_fail(void **state)
     model(&m, &node, 14, 2, cs, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "rank 0");
     node_begin(&node, "TopK", 1, 2);
-    attr_int(&node, "k", 4);
+    pb_attr_int(&node, "k", 4);
     model(&m, &node, 9, 1, &f23, 2);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "k must be one value in [1, 3]");
     node_begin(&node, "TopK", 1, 2);
-    attr_int(&node, "k", -1);
+    pb_attr_int(&node, "k", -1);
     model(&m, &node, 9, 1, &f23, 2);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "k must be");
 }
@@ -261,7 +167,7 @@ static void test_loss_refused(void **state)
     pb node, m;
     const in_spec nll[2] = {{NB_ONNX_FLOAT, 2, {2, 3}}, {NB_ONNX_INT64, 1, {2}}};
     node_begin(&node, "NegativeLogLikelihoodLoss", 2, 1);
-    attr_str(&node, "reduction", "average");
+    pb_attr_str(&node, "reduction", "average");
     model(&m, &node, 13, 2, nll, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "reduction 'average'");
     const in_spec bad_target[2] = {{NB_ONNX_FLOAT, 2, {2, 3}}, {NB_ONNX_INT64, 1, {3}}};
@@ -273,7 +179,7 @@ static void test_loss_refused(void **state)
     model(&m, &node, 13, 3, bad_weight, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "weight must be [C]");
     node_begin(&node, "NegativeLogLikelihoodLoss", 2, 1);
-    attr_int(&node, "ignore_index", 1LL << 40);
+    pb_attr_int(&node, "ignore_index", 1LL << 40);
     model(&m, &node, 13, 2, nll, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "int32 range");
 }
@@ -284,39 +190,39 @@ static void test_einsum_refused(void **state)
     pb node, m;
     const in_spec two[2] = {f23, {NB_ONNX_FLOAT, 2, {3, 4}}};
     node_begin(&node, "Einsum", 1, 1);
-    attr_str(&node, "equation", "...i->i");
+    pb_attr_str(&node, "equation", "...i->i");
     model(&m, &node, 12, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "ellipsis summed away");
     node_begin(&node, "Einsum", 1, 1);
-    attr_str(&node, "equation", "i..j->ij");
+    pb_attr_str(&node, "equation", "i..j->ij");
     model(&m, &node, 12, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "not one ellipsis");
     node_begin(&node, "Einsum", 1, 1);
-    attr_str(&node, "equation", "ii->i"); /* a diagonal of a 2 x 3 */
+    pb_attr_str(&node, "equation", "ii->i"); /* a diagonal of a 2 x 3 */
     model(&m, &node, 12, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "'i' has different sizes");
     node_begin(&node, "Einsum", 1, 1);
-    attr_str(&node, "equation", "ij->jj");
+    pb_attr_str(&node, "equation", "ij->jj");
     model(&m, &node, 12, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "repeated in the output");
     node_begin(&node, "Einsum", 2, 1);
-    attr_str(&node, "equation", "ij,jk->ikx");
+    pb_attr_str(&node, "equation", "ij,jk->ikx");
     model(&m, &node, 12, 2, two, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "'x' is in no operand");
     node_begin(&node, "Einsum", 2, 1);
-    attr_str(&node, "equation", "ij,ik->jk");
+    pb_attr_str(&node, "equation", "ij,ik->jk");
     model(&m, &node, 12, 2, two, 1);
     expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "'i' has different sizes");
     node_begin(&node, "Einsum", 2, 1);
-    attr_str(&node, "equation", "ij->i");
+    pb_attr_str(&node, "equation", "ij->i");
     model(&m, &node, 12, 2, two, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "does not have 2 terms");
     node_begin(&node, "Einsum", 1, 1);
-    attr_str(&node, "equation", "i$->i");
+    pb_attr_str(&node, "equation", "i$->i");
     model(&m, &node, 12, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "character '$'");
     node_begin(&node, "Einsum", 1, 1);
-    attr_str(&node, "equation", "ijk->i");
+    pb_attr_str(&node, "equation", "ijk->i");
     model(&m, &node, 12, 1, &f23, 1);
     expect_refused(&m, NB_ONNX_ERROR_INVALID, "rank 2; its term has 3");
 }
@@ -332,7 +238,7 @@ static void test_legacy_softmax_flattens(void **state)
     const float zeros[4] = {0, 0, 0, 0}, ties[4] = {1, 5, 2, 5};
     float y[4];
     node_begin(&node, "Softmax", 1, 1);
-    attr_int(&node, "axis", 1);
+    pb_attr_int(&node, "axis", 1);
     model(&m, &node, 11, 1, &x, 1);
     run1(&m, zeros, y, 4, NULL, 0);
     for (int i = 0; i < 4; i++)
@@ -357,7 +263,7 @@ static void test_topk_order(void **state)
     float y[3];
     double idx[3];
     node_begin(&node, "TopK", 1, 2);
-    attr_int(&node, "k", 3);
+    pb_attr_int(&node, "k", 3);
     model(&m, &node, 9, 1, &x, 2);
     run1(&m, v, y, 3, idx, 3);
     assert_true(isnan(y[0]));
@@ -368,7 +274,7 @@ static void test_topk_order(void **state)
     assert_float_equal(idx[2], 3, 0);
     /* smallest is an opset-11 attribute; k is then an input: given as a known value */
     node_begin(&node, "TopK", 2, 2);
-    attr_int(&node, "largest", 0);
+    pb_attr_int(&node, "largest", 0);
     const in_spec in2[2] = {x, {NB_ONNX_INT64, 1, {1}}};
     model(&m, &node, 11, 2, in2, 2);
     double kv = 3;
@@ -434,7 +340,7 @@ static void test_gradients(void **state)
     const in_spec x = {NB_ONNX_FLOAT, 1, {5}};
     const float v[5] = {1, 4, 3, 3, -2}, top2[5] = {0, 1, 1, 0, 0};
     node_begin(&node, "TopK", 1, 2);
-    attr_int(&node, "k", 2);
+    pb_attr_int(&node, "k", 2);
     model(&m, &node, 9, 1, &x, 2);
     grad_of(&m, NULL, v, 5, top2);
     const in_spec sce[2] = {{NB_ONNX_FLOAT, 2, {1, 2}}, {NB_ONNX_INT64, 1, {1}}};

@@ -15,68 +15,10 @@
 
 #include "nabla.h"
 #include "nabla_onnx.h"
+#include "onnx_pb.h"
 
-/* ---- a protobuf writer: just what a ModelProto needs ---- */
-
-typedef struct pb {
-    unsigned char b[4096];
-    size_t n;
-} pb;
-
-static void pb_varint(pb *p, uint64_t v)
-{
-    do {
-        assert_true(p->n < sizeof p->b);
-        p->b[p->n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-}
-
-static void pb_int(pb *p, int field, int64_t v)
-{
-    pb_varint(p, (uint64_t)field << 3);
-    pb_varint(p, (uint64_t)v);
-}
-
-static void pb_bytes(pb *p, int field, const void *data, size_t len)
-{
-    pb_varint(p, (uint64_t)field << 3 | 2);
-    pb_varint(p, len);
-    assert_true(p->n + len <= sizeof p->b);
-    memcpy(p->b + p->n, data, len);
-    p->n += len;
-}
-
-static void pb_str(pb *p, int field, const char *s)
-{
-    pb_bytes(p, field, s, strlen(s));
-}
-
-static void pb_msg(pb *p, int field, const pb *m)
-{
-    pb_bytes(p, field, m->b, m->n);
-}
-
-/* ONNX's field numbers and types. */
+/* ONNX's TensorProto.DataType values used here. */
 enum { T_FLOAT = 1, T_INT64 = 7 };
-enum { A_INT = 2, A_STRING = 3, A_INTS = 7 };
-
-/* A graph input or output: ValueInfoProto with a tensor type of fixed dims. */
-static void value_info(pb *g, int field, const char *name, int type, int rank, const int64_t *dims)
-{
-    pb vi = {0}, tp = {0}, tt = {0}, sh = {0};
-    for (int d = 0; d < rank; d++) {
-        pb dim = {0};
-        pb_int(&dim, 1, dims[d]);
-        pb_msg(&sh, 1, &dim);
-    }
-    pb_int(&tt, 1, type);
-    pb_msg(&tt, 2, &sh);
-    pb_msg(&tp, 1, &tt);
-    pb_str(&vi, 1, name);
-    pb_msg(&vi, 2, &tp);
-    pb_msg(g, field, &vi);
-}
 
 /* An INT64 initializer named name of n values (rank 1, or rank 0 when n < 0). */
 static void init_ints(pb *g, const char *name, const int64_t *v, int n)
@@ -91,22 +33,17 @@ static void init_ints(pb *g, const char *name, const int64_t *v, int n)
     pb_msg(g, 5, &t);
 }
 
-/* An AttributeProto: an INT (n < 0: ints[0]), INTS (n values) or, with str, a STRING. */
+/* An attribute as a node holds it (NodeProto field 5): an INT (n < 0: ints[0]), INTS
+ * (n values) or, with str, a STRING. */
 static pb attr(const char *name, const int64_t *ints, int n, const char *str)
 {
     pb a = {0};
-    pb_str(&a, 1, name);
-    if (str) {
-        pb_str(&a, 4, str);
-        pb_int(&a, 20, A_STRING);
-    } else if (n < 0) {
-        pb_int(&a, 3, ints[0]);
-        pb_int(&a, 20, A_INT);
-    } else {
-        for (int j = 0; j < n; j++)
-            pb_int(&a, 8, ints[j]);
-        pb_int(&a, 20, A_INTS);
-    }
+    if (str)
+        pb_attr_str(&a, name, str);
+    else if (n < 0)
+        pb_attr_int(&a, name, ints[0]);
+    else
+        pb_attr_ints(&a, name, n, ints);
     return a;
 }
 
@@ -123,7 +60,7 @@ static void node(pb *g, const char *op, const char *ins, const char *outs, const
     }
     pb_str(&nd, 4, op);
     if (a)
-        pb_msg(&nd, 5, a);
+        pb_raw(&nd, a->b, a->n);
     pb_msg(g, 1, &nd);
 }
 
@@ -172,8 +109,8 @@ static void export_shape_chain(void **state)
     init_ints(&g, "zero", &zero, -1);
     init_ints(&g, "minus1", &minus1, 1);
     init_ints(&g, "axes", &axes0, 1);
-    value_info(&g, 11, "x", T_FLOAT, 3, (const int64_t[]){2, 3, 4});
-    value_info(&g, 12, "y", T_FLOAT, 2, (const int64_t[]){2, 12});
+    pb_value_info(&g, 11, "x", T_FLOAT, 3, (const int64_t[]){2, 3, 4});
+    pb_value_info(&g, 12, "y", T_FLOAT, 2, (const int64_t[]){2, 12});
     nb_onnx_model m;
     char err[512] = "";
     nb_graph *gr = load(&g, 13, &m, err, sizeof err);
@@ -204,7 +141,7 @@ static void float_initializer_stays_parameter(void **state)
     pb_str(&w, 8, "w");
     pb_msg(&g, 5, &w);
     init_ints(&g, "shape", (const int64_t[]){3, 2}, 2);
-    value_info(&g, 12, "y", T_FLOAT, 2, (const int64_t[]){3, 2});
+    pb_value_info(&g, 12, "y", T_FLOAT, 2, (const int64_t[]){3, 2});
     nb_onnx_model m;
     char err[512] = "";
     nb_graph *gr = load(&g, 13, &m, err, sizeof err);
@@ -223,9 +160,9 @@ static void gather_negative_at_run_time(void **state)
     pb g = {0};
     node(&g, "Gather", "x i", "y", NULL);
     pb_str(&g, 2, "gather");
-    value_info(&g, 11, "x", T_FLOAT, 2, (const int64_t[]){3, 2});
-    value_info(&g, 11, "i", T_INT64, 1, (const int64_t[]){3});
-    value_info(&g, 12, "y", T_FLOAT, 2, (const int64_t[]){3, 2});
+    pb_value_info(&g, 11, "x", T_FLOAT, 2, (const int64_t[]){3, 2});
+    pb_value_info(&g, 11, "i", T_INT64, 1, (const int64_t[]){3});
+    pb_value_info(&g, 12, "y", T_FLOAT, 2, (const int64_t[]){3, 2});
     nb_onnx_model m;
     char err[512] = "";
     nb_graph *gr = load(&g, 13, &m, err, sizeof err);
@@ -267,8 +204,8 @@ static void slice_extremes(void **state)
     init_ints(&g, "ends", &small, 1);
     init_ints(&g, "axes", (const int64_t[]){0}, 1);
     init_ints(&g, "steps", &small, 1);
-    value_info(&g, 11, "x", T_FLOAT, 1, (const int64_t[]){5});
-    value_info(&g, 12, "y", T_FLOAT, 1, (const int64_t[]){1});
+    pb_value_info(&g, 11, "x", T_FLOAT, 1, (const int64_t[]){5});
+    pb_value_info(&g, 12, "y", T_FLOAT, 1, (const int64_t[]){1});
     nb_onnx_model m;
     char err[512] = "";
     nb_graph *gr = load(&g, 13, &m, err, sizeof err);
@@ -288,21 +225,21 @@ static void bad_nodes(void **state)
     pb g = {0};
     pb ap = attr("perm", perm, 2, NULL), aa = attr("axes", axes, 1, NULL);
     node(&g, "Transpose", "x", "y", &ap);
-    value_info(&g, 11, "x", T_FLOAT, 2, (const int64_t[]){2, 3});
-    value_info(&g, 12, "y", T_FLOAT, 2, (const int64_t[]){3, 2});
+    pb_value_info(&g, 11, "x", T_FLOAT, 2, (const int64_t[]){2, 3});
+    pb_value_info(&g, 12, "y", T_FLOAT, 2, (const int64_t[]){3, 2});
     expect_refused(&g, 13, NB_ONNX_ERROR_INVALID, "twice");
 
     pb s = {0}; /* Squeeze of a scalar (axes as an attribute before opset 13) */
     node(&s, "Squeeze", "x", "y", &aa);
-    value_info(&s, 11, "x", T_FLOAT, 0, NULL);
-    value_info(&s, 12, "y", T_FLOAT, 0, NULL);
+    pb_value_info(&s, 11, "x", T_FLOAT, 0, NULL);
+    pb_value_info(&s, 12, "y", T_FLOAT, 0, NULL);
     expect_refused(&s, 11, NB_ONNX_ERROR_INVALID, "scalar");
 
     pb r = {0}; /* Reshape to a shape of two -1 */
     node(&r, "Reshape", "x shape", "y", NULL);
     init_ints(&r, "shape", (const int64_t[]){-1, -1}, 2);
-    value_info(&r, 11, "x", T_FLOAT, 2, (const int64_t[]){2, 3});
-    value_info(&r, 12, "y", T_FLOAT, 2, (const int64_t[]){2, 3});
+    pb_value_info(&r, 11, "x", T_FLOAT, 2, (const int64_t[]){2, 3});
+    pb_value_info(&r, 12, "y", T_FLOAT, 2, (const int64_t[]){2, 3});
     expect_refused(&r, 13, NB_ONNX_ERROR_INVALID, "more than one -1");
 }
 
@@ -313,38 +250,38 @@ static void refusals(void **state)
     pb p = {0}, edge = attr("mode", NULL, 0, "edge"); /* edge padding that crops */
     node(&p, "Pad", "x pads", "y", &edge);
     init_ints(&p, "pads", (const int64_t[]){0, -1, 0, 1}, 4);
-    value_info(&p, 11, "x", T_FLOAT, 2, (const int64_t[]){2, 3});
-    value_info(&p, 12, "y", T_FLOAT, 2, (const int64_t[]){2, 3});
+    pb_value_info(&p, 11, "x", T_FLOAT, 2, (const int64_t[]){2, 3});
+    pb_value_info(&p, 12, "y", T_FLOAT, 2, (const int64_t[]){2, 3});
     expect_refused(&p, 13, NB_ONNX_ERROR_UNSUPPORTED, "negative pads in edge mode");
 
     pb s = {0}; /* ScatterElements overwriting at indices known only at run time */
     node(&s, "ScatterElements", "x i u", "y", NULL);
-    value_info(&s, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
-    value_info(&s, 11, "i", T_INT64, 1, (const int64_t[]){2});
-    value_info(&s, 11, "u", T_FLOAT, 1, (const int64_t[]){2});
-    value_info(&s, 12, "y", T_FLOAT, 1, (const int64_t[]){4});
+    pb_value_info(&s, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
+    pb_value_info(&s, 11, "i", T_INT64, 1, (const int64_t[]){2});
+    pb_value_info(&s, 11, "u", T_FLOAT, 1, (const int64_t[]){2});
+    pb_value_info(&s, 12, "y", T_FLOAT, 1, (const int64_t[]){4});
     expect_refused(&s, 13, NB_ONNX_ERROR_NEEDS_VALUE, "indices");
 
     pb big = {0}; /* a shape whose product overflows int64 */
     node(&big, "Reshape", "x shape", "y", NULL);
     init_ints(&big, "shape", (const int64_t[]){(int64_t)1 << 40, (int64_t)1 << 40, -1}, 3);
-    value_info(&big, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
-    value_info(&big, 12, "y", T_FLOAT, 1, (const int64_t[]){4});
+    pb_value_info(&big, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
+    pb_value_info(&big, 12, "y", T_FLOAT, 1, (const int64_t[]){4});
     expect_refused(&big, 13, NB_ONNX_ERROR_UNSUPPORTED, "2^40");
 
     pb wide = {0}; /* pads whose sum with the dimension overflows int64 */
     node(&wide, "Pad", "x pads", "y", NULL);
     init_ints(&wide, "pads", (const int64_t[]){INT64_MAX, 0}, 2);
-    value_info(&wide, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
-    value_info(&wide, 12, "y", T_FLOAT, 1, (const int64_t[]){4});
+    pb_value_info(&wide, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
+    pb_value_info(&wide, 12, "y", T_FLOAT, 1, (const int64_t[]){4});
     expect_refused(&wide, 13, NB_ONNX_ERROR_UNSUPPORTED, "2^40");
 
     pb e = {0}; /* an empty result */
     node(&e, "Slice", "x starts ends", "y", NULL);
     init_ints(&e, "starts", (const int64_t[]){3}, 1);
     init_ints(&e, "ends", (const int64_t[]){1}, 1);
-    value_info(&e, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
-    value_info(&e, 12, "y", T_FLOAT, 1, (const int64_t[]){1});
+    pb_value_info(&e, 11, "x", T_FLOAT, 1, (const int64_t[]){4});
+    pb_value_info(&e, 12, "y", T_FLOAT, 1, (const int64_t[]){1});
     expect_refused(&e, 13, NB_ONNX_ERROR_UNSUPPORTED, "0 elements");
 }
 
