@@ -24,7 +24,7 @@
 static void model(pb *out, const pb *node, int opset, int n_in, const int *ranks,
                   const int64_t (*dims)[5], int n_out)
 {
-    pb graph = {.n = 0}, op = {.n = 0};
+    pb graph = {.n = 0};
     pb_msg(&graph, 1, node);
     pb_str(&graph, 2, "g");
     for (int i = 0; i < n_in; i++) {
@@ -35,39 +35,7 @@ static void model(pb *out, const pb *node, int opset, int n_in, const int *ranks
         char name[8] = {'Y', (char)('0' + i), 0};
         pb_value_info(&graph, 12, name, NB_ONNX_FLOAT, -1, NULL);
     }
-    memset(out, 0, sizeof *out);
-    pb_int(out, 1, 8);
-    pb_str(&op, 1, "");
-    pb_int(&op, 2, opset);
-    pb_msg(out, 8, &op);
-    pb_msg(out, 7, &graph);
-}
-
-/* A node of op with inputs X0.. and outputs Y0... */
-static void node_begin(pb *node, const char *op, int n_in, int n_out)
-{
-    memset(node, 0, sizeof *node);
-    for (int i = 0; i < n_in; i++) {
-        char name[8] = {'X', (char)('0' + i), 0};
-        pb_str(node, 1, name);
-    }
-    for (int i = 0; i < n_out; i++) {
-        char name[8] = {'Y', (char)('0' + i), 0};
-        pb_str(node, 2, name);
-    }
-    pb_str(node, 4, op);
-}
-
-/* Loads the model and expects it refused with error e and a message holding want. */
-static void expect_refused(const pb *m, nb_onnx_error e, const char *want)
-{
-    nb_onnx_model mm;
-    char err[512] = "";
-    nb_graph *g = nb_onnx_parse(m->b, m->n, NULL, &mm, err, sizeof err);
-    if (g || mm.error != e || !strstr(err, want))
-        fail_msg("expected error %d with '%s'; got %s, error %d: %s", (int)e, want,
-                 g ? "a graph" : "no graph", (int)mm.error, err);
-    nb_onnx_model_free(&mm);
+    pb_model(out, &graph, opset);
 }
 
 static const int64_t x4[1][5] = {{1, 1, 4, 4}};
@@ -77,11 +45,11 @@ static void test_maxpool_indices_refused(void **state)
 {
     (void)state;
     pb node, m;
-    node_begin(&node, "MaxPool", 1, 2);
+    pb_node_begin(&node, "MaxPool", 1, 2);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
     pb_attr_int(&node, "storage_order", 1);
     model(&m, &node, 12, 1, rank4, x4, 2);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "Indices output");
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "Indices output");
 }
 
 static void test_pool_window_in_padding_refused(void **state)
@@ -90,18 +58,18 @@ static void test_pool_window_in_padding_refused(void **state)
     pb node, m;
     /* Size 4 with pads 0 and 1, kernel 1, stride 4: the second window is the end pad
      * alone, and kernel 2, stride 1 with pads 2: the first is the begin pads alone. */
-    node_begin(&node, "AveragePool", 1, 1);
+    pb_node_begin(&node, "AveragePool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){1, 1});
     pb_attr_ints(&node, "strides", 2, (const int64_t[]){4, 4});
     pb_attr_ints(&node, "pads", 4, (const int64_t[]){0, 0, 1, 1});
     pb_attr_int(&node, "ceil_mode", 1);
     model(&m, &node, 11, 1, rank4, x4, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "holds only padding");
-    node_begin(&node, "MaxPool", 1, 1);
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "holds only padding");
+    pb_node_begin(&node, "MaxPool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
     pb_attr_ints(&node, "pads", 4, (const int64_t[]){2, 0, 0, 0});
     model(&m, &node, 12, 1, rank4, x4, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "holds only padding");
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "holds only padding");
 }
 
 static void test_hostile_windows_fail(void **state)
@@ -110,82 +78,82 @@ static void test_hostile_windows_fail(void **state)
     pb node, m;
     /* A zero stride, a negative pad, a kernel larger than the padded input, a kernel
      * list of the wrong length, a huge 3-D depth window: errors, no crash. */
-    node_begin(&node, "MaxPool", 1, 1);
+    pb_node_begin(&node, "MaxPool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
     pb_attr_ints(&node, "strides", 2, (const int64_t[]){0, 1});
     model(&m, &node, 12, 1, rank4, x4, 1);
-    expect_refused(&m, NB_ONNX_ERROR_INVALID, "strides[0] is 0");
+    pb_expect_refused(&m, NB_ONNX_ERROR_INVALID, "strides[0] is 0");
 
-    node_begin(&node, "AveragePool", 1, 1);
+    pb_node_begin(&node, "AveragePool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 2});
     pb_attr_ints(&node, "pads", 4, (const int64_t[]){0, -1, 0, 0});
     model(&m, &node, 11, 1, rank4, x4, 1);
-    expect_refused(&m, NB_ONNX_ERROR_INVALID, "pads[1] is -1");
+    pb_expect_refused(&m, NB_ONNX_ERROR_INVALID, "pads[1] is -1");
 
-    node_begin(&node, "MaxPool", 1, 1);
+    pb_node_begin(&node, "MaxPool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){9, 2});
     model(&m, &node, 12, 1, rank4, x4, 1);
-    expect_refused(&m, NB_ONNX_ERROR_INVALID, "smaller than the window");
+    pb_expect_refused(&m, NB_ONNX_ERROR_INVALID, "smaller than the window");
 
-    node_begin(&node, "MaxPool", 1, 1);
+    pb_node_begin(&node, "MaxPool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 3, (const int64_t[]){2, 2, 2});
     model(&m, &node, 12, 1, rank4, x4, 1);
-    expect_refused(&m, NB_ONNX_ERROR_INVALID, "expected 2");
+    pb_expect_refused(&m, NB_ONNX_ERROR_INVALID, "expected 2");
 
     static const int64_t x5[1][5] = {{1, 1, 4, 4, 4}};
-    node_begin(&node, "MaxPool", 1, 1);
+    pb_node_begin(&node, "MaxPool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 3, (const int64_t[]){100000, 1, 1});
     pb_attr_ints(&node, "pads", 6, (const int64_t[]){100000, 0, 0, 100000, 0, 0});
     model(&m, &node, 12, 1, (const int[]){5}, x5, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "at most 64");
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "at most 64");
 
-    node_begin(&node, "Conv", 2, 1);
+    pb_node_begin(&node, "Conv", 2, 1);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 3});
     static const int64_t xw[2][5] = {{1, 1, 4, 4}, {1, 1, 2, 2}};
     model(&m, &node, 11, 2, (const int[]){4, 4}, xw, 1);
-    expect_refused(&m, NB_ONNX_ERROR_INVALID, "the weight has 2");
+    pb_expect_refused(&m, NB_ONNX_ERROR_INVALID, "the weight has 2");
 
-    node_begin(&node, "Conv", 2, 1);
+    pb_node_begin(&node, "Conv", 2, 1);
     pb_attr_str(&node, "auto_pad", "SAME_SIDEWAYS");
     model(&m, &node, 11, 2, (const int[]){4, 4}, xw, 1);
-    expect_refused(&m, NB_ONNX_ERROR_INVALID, "auto_pad");
+    pb_expect_refused(&m, NB_ONNX_ERROR_INVALID, "auto_pad");
 }
 
 static void test_unsupported_modes_refused(void **state)
 {
     (void)state;
     pb node, m;
-    node_begin(&node, "Resize", 1, 1);
+    pb_node_begin(&node, "Resize", 1, 1);
     pb_attr_str(&node, "mode", "linear");
     model(&m, &node, 13, 1, rank4, x4, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "mode 'linear'");
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "mode 'linear'");
 
     static const int64_t bn[5][5] = {{2, 3, 2, 2}, {3}, {3}, {3}, {3}};
     const int r5[5] = {4, 1, 1, 1, 1};
-    node_begin(&node, "BatchNormalization", 5, 1);
+    pb_node_begin(&node, "BatchNormalization", 5, 1);
     pb_attr_int(&node, "spatial", 0);
     model(&m, &node, 7, 5, r5, bn, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "spatial=0");
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "spatial=0");
 
-    node_begin(&node, "BatchNormalization", 5, 3);
+    pb_node_begin(&node, "BatchNormalization", 5, 3);
     model(&m, &node, 9, 5, r5, bn, 3);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "training outputs");
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "training outputs");
 
-    node_begin(&node, "Dropout", 1, 1);
+    pb_node_begin(&node, "Dropout", 1, 1);
     pb_attr_int(&node, "is_test", 0);
     model(&m, &node, 6, 1, rank4, x4, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "random mask");
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "random mask");
 
     static const int64_t ln[2][5] = {{2, 3}, {3}};
-    node_begin(&node, "LayerNormalization", 2, 1);
+    pb_node_begin(&node, "LayerNormalization", 2, 1);
     pb_attr_int(&node, "stash_type", 11);
     model(&m, &node, 17, 2, (const int[]){2, 1}, ln, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "stash_type 11");
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "stash_type 11");
 
     static const int64_t x2[2][5] = {{1, 1}, {1, 1}};
-    node_begin(&node, "ConvTranspose", 2, 1);
+    pb_node_begin(&node, "ConvTranspose", 2, 1);
     model(&m, &node, 11, 2, (const int[]){2, 2}, x2, 1);
-    expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "1-D to 3-D");
+    pb_expect_refused(&m, NB_ONNX_ERROR_UNSUPPORTED, "1-D to 3-D");
 }
 
 /* AveragePool of 1x1x4x4 (1..16), kernel 3, stride 2, pads 1 and 1, ceil_mode,
@@ -198,7 +166,7 @@ static void test_avgpool_ceil_count_include_pad(void **state)
     (void)state;
     pb node, m;
     static const int64_t x[1][5] = {{1, 1, 4, 4}};
-    node_begin(&node, "AveragePool", 1, 1);
+    pb_node_begin(&node, "AveragePool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 3});
     pb_attr_ints(&node, "strides", 2, (const int64_t[]){2, 2});
     pb_attr_ints(&node, "pads", 4, (const int64_t[]){1, 1, 1, 1});
@@ -269,12 +237,12 @@ static void test_gradients(void **state)
     (void)state;
     pb node, m;
     /* MaxPool and AveragePool on their padded paths (asymmetric pads, ceil_mode). */
-    node_begin(&node, "MaxPool", 1, 1);
+    pb_node_begin(&node, "MaxPool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){2, 3});
     pb_attr_ints(&node, "pads", 4, (const int64_t[]){1, 0, 0, 2});
     model(&m, &node, 12, 1, rank4, x4, 1);
     expect_gradients(&m);
-    node_begin(&node, "AveragePool", 1, 1);
+    pb_node_begin(&node, "AveragePool", 1, 1);
     pb_attr_ints(&node, "kernel_shape", 2, (const int64_t[]){3, 2});
     pb_attr_ints(&node, "strides", 2, (const int64_t[]){2, 2});
     pb_attr_ints(&node, "pads", 4, (const int64_t[]){0, 1, 1, 0});
@@ -283,20 +251,20 @@ static void test_gradients(void **state)
     expect_gradients(&m);
     /* Conv 3-D (per depth tap) with asymmetric pads, ConvTranspose 3-D with a stride. */
     static const int64_t c3[2][5] = {{1, 2, 3, 3, 3}, {2, 1, 2, 2, 2}};
-    node_begin(&node, "Conv", 2, 1);
+    pb_node_begin(&node, "Conv", 2, 1);
     pb_attr_int(&node, "group", 2);
     pb_attr_ints(&node, "pads", 6, (const int64_t[]){1, 0, 1, 0, 1, 0});
     pb_attr_ints(&node, "strides", 3, (const int64_t[]){2, 1, 1});
     model(&m, &node, 11, 2, (const int[]){5, 5}, c3, 1);
     expect_gradients(&m);
     static const int64_t t3[2][5] = {{1, 2, 2, 2, 2}, {2, 1, 2, 2, 2}};
-    node_begin(&node, "ConvTranspose", 2, 1);
+    pb_node_begin(&node, "ConvTranspose", 2, 1);
     pb_attr_ints(&node, "strides", 3, (const int64_t[]){2, 1, 2});
     pb_attr_ints(&node, "pads", 6, (const int64_t[]){1, 0, 0, 0, 1, 0});
     model(&m, &node, 11, 2, (const int[]){5, 5}, t3, 1);
     expect_gradients(&m);
     /* LRN. */
-    node_begin(&node, "LRN", 1, 1);
+    pb_node_begin(&node, "LRN", 1, 1);
     pb_attr_int(&node, "size", 3);
     static const int64_t l4[1][5] = {{1, 4, 2, 2}};
     model(&m, &node, 13, 1, rank4, l4, 1);

@@ -117,3 +117,46 @@ void pb_value_info(pb *graph, int field, const char *name, int elem, int rank, c
     pb_msg(&vi, 2, &tp);
     pb_msg(graph, field, &vi);
 }
+
+void pb_model(pb *out, const pb *graph, int opset)
+{
+    pb op = {.n = 0};
+    memset(out, 0, sizeof *out);
+    pb_int(out, 1, 8);
+    pb_str(&op, 1, "");
+    pb_int(&op, 2, opset);
+    pb_msg(out, 8, &op);
+    pb_msg(out, 7, graph);
+}
+
+void pb_node_begin(pb *node, const char *op, int n_in, int n_out)
+{
+    memset(node, 0, sizeof *node);
+    for (int i = 0; i < n_in; i++) {
+        char name[8] = {'X', (char)('0' + i), 0};
+        pb_str(node, 1, name);
+    }
+    for (int i = 0; i < n_out; i++) {
+        char name[8] = {'Y', (char)('0' + i), 0};
+        pb_str(node, 2, name);
+    }
+    pb_str(node, 4, op);
+}
+
+void pb_check_refused(const nb_graph *g, const nb_onnx_model *m, const char *err, nb_onnx_error e,
+                      const char *want)
+{
+    if (g || m->error != e || !strstr(err, want))
+        fail_msg("expected error %d with '%s'; got %s, error %d: %s", (int)e, want,
+                 g ? "a graph" : "no graph", (int)m->error, err);
+}
+
+void pb_expect_refused(const pb *m, nb_onnx_error e, const char *want)
+{
+    nb_onnx_model mm;
+    char err[512] = "";
+    nb_graph *g = nb_onnx_parse(m->b, m->n, NULL, &mm, err, sizeof err);
+    pb_check_refused(g, &mm, err, e, want);
+    nb_graph_free(g);
+    nb_onnx_model_free(&mm);
+}

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nabla_onnx.h"
+
 /* The capacity of one buffer: writing past it fails the calling cmocka test. */
 #define PB_MAX 4096
 
@@ -39,5 +41,16 @@ void pb_attr_str(pb *node, const char *name, const char *s);
  * the given dims, appended to graph as field (11: input, 12: output); rank < 0: no
  * shape at all, rank 0: a scalar. */
 void pb_value_info(pb *graph, int field, const char *name, int elem, int rank, const int64_t *dims);
+
+/* A ModelProto of IR version 8 holding graph, importing opset of the default domain. */
+void pb_model(pb *out, const pb *graph, int opset);
+/* Starts a NodeProto of op with inputs X0, X1, ... (n_in) and outputs Y0, ... (n_out). */
+void pb_node_begin(pb *node, const char *op, int n_in, int n_out);
+/* Fails the test unless a load gave no graph (g NULL), the error kind e and a message
+ * err holding want. */
+void pb_check_refused(const nb_graph *g, const nb_onnx_model *m, const char *err, nb_onnx_error e,
+                      const char *want);
+/* Parses model m and checks it is refused (pb_check_refused). */
+void pb_expect_refused(const pb *m, nb_onnx_error e, const char *want);
 
 #endif
