@@ -290,6 +290,8 @@ ir_node *ir_sub(ir_graph *g, ir_node *a, ir_node *b);
 ir_node *ir_mul(ir_graph *g, ir_node *a, ir_node *b);
 ir_node *ir_div(ir_graph *g, ir_node *a, ir_node *b);
 ir_node *ir_neg(ir_graph *g, ir_node *a);
+/* An attribute-free unary op of a (the gradient rules' sqrt, rsqrt, sign, ...). */
+ir_node *ir_unary(ir_graph *g, ir_op op, ir_node *a);
 /* Reduction over the axes in the bitmask (keepdim as given). */
 ir_node *ir_reduce(ir_graph *g, ir_op op, ir_node *x, uint32_t axes, int keepdim);
 ir_node *ir_reshape(ir_graph *g, ir_node *x, int rank, const int64_t *shape);

@@ -93,6 +93,11 @@ ir_node *ir_div(ir_graph *g, ir_node *a, ir_node *b)
     return ir_make2(g, IR_OP_DIV, a, b, NULL);
 }
 
+ir_node *ir_unary(ir_graph *g, ir_op op, ir_node *a)
+{
+    return ir_make1(g, op, a, NULL);
+}
+
 ir_node *ir_neg(ir_graph *g, ir_node *a)
 {
     return ir_make1(g, IR_OP_NEG, a, NULL);

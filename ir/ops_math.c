@@ -7,27 +7,17 @@
  * (rsqrt(0)), atanh'(+-1) = +inf (gy / 0), NaN outside the domain. */
 #include "ir.h"
 
-static ir_node *k(ir_graph *g, const ir_node *like, double v)
-{
-    return ir_scalar_like(g, like, v);
-}
-
-static ir_node *un(ir_graph *g, ir_op op, ir_node *x)
-{
-    return ir_make1(g, op, x, NULL);
-}
-
 /* 1 - x^2, the radicand of asin' and acos' and the denominator of atanh'. */
 static ir_node *one_minus_square(ir_graph *g, ir_node *x)
 {
-    return ir_sub(g, k(g, x, 1.0), ir_mul(g, x, x));
+    return ir_sub(g, ir_scalar_like(g, x, 1.0), ir_mul(g, x, x));
 }
 
 /* d tan(x) = (1 + y^2) dx, on the forward node. */
 int ir_vjp_tan(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, ir_add(g, ir_mul(g, n, n), k(g, n, 1.0)));
+    gx[0] = ir_mul(g, gy, ir_add(g, ir_mul(g, n, n), ir_scalar_like(g, n, 1.0)));
     return 0;
 }
 
@@ -35,7 +25,7 @@ int ir_vjp_tan(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, 
 int ir_vjp_asin(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_RSQRT, one_minus_square(g, n->in[0])));
+    gx[0] = ir_mul(g, gy, ir_unary(g, IR_OP_RSQRT, one_minus_square(g, n->in[0])));
     return 0;
 }
 
@@ -43,7 +33,7 @@ int ir_vjp_asin(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
 int ir_vjp_acos(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    ir_node *r = un(g, IR_OP_RSQRT, one_minus_square(g, n->in[0]));
+    ir_node *r = ir_unary(g, IR_OP_RSQRT, one_minus_square(g, n->in[0]));
     gx[0] = ir_mul(g, gy, ir_neg(g, r));
     return 0;
 }
@@ -53,21 +43,21 @@ int ir_vjp_atan(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
 {
     (void)need;
     ir_node *x = n->in[0];
-    gx[0] = ir_div(g, gy, ir_add(g, ir_mul(g, x, x), k(g, x, 1.0)));
+    gx[0] = ir_div(g, gy, ir_add(g, ir_mul(g, x, x), ir_scalar_like(g, x, 1.0)));
     return 0;
 }
 
 int ir_vjp_sinh(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_COSH, n->in[0]));
+    gx[0] = ir_mul(g, gy, ir_unary(g, IR_OP_COSH, n->in[0]));
     return 0;
 }
 
 int ir_vjp_cosh(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_SINH, n->in[0]));
+    gx[0] = ir_mul(g, gy, ir_unary(g, IR_OP_SINH, n->in[0]));
     return 0;
 }
 
@@ -76,7 +66,8 @@ int ir_vjp_asinh(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
 {
     (void)need;
     ir_node *x = n->in[0];
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_RSQRT, ir_add(g, ir_mul(g, x, x), k(g, x, 1.0))));
+    gx[0] = ir_mul(g, gy,
+                   ir_unary(g, IR_OP_RSQRT, ir_add(g, ir_mul(g, x, x), ir_scalar_like(g, x, 1.0))));
     return 0;
 }
 
@@ -85,7 +76,8 @@ int ir_vjp_acosh(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
 {
     (void)need;
     ir_node *x = n->in[0];
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_RSQRT, ir_sub(g, ir_mul(g, x, x), k(g, x, 1.0))));
+    gx[0] = ir_mul(g, gy,
+                   ir_unary(g, IR_OP_RSQRT, ir_sub(g, ir_mul(g, x, x), ir_scalar_like(g, x, 1.0))));
     return 0;
 }
 

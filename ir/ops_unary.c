@@ -72,16 +72,6 @@ int ir_shape_cast(ir_graph *g, ir_node *n)
 
 /* ---- gradient rules --------------------------------------------------------------- */
 
-static ir_node *k(ir_graph *g, const ir_node *like, double v)
-{
-    return ir_scalar_like(g, like, v);
-}
-
-static ir_node *un(ir_graph *g, ir_op op, ir_node *x)
-{
-    return ir_make1(g, op, x, NULL);
-}
-
 static ir_node *where(ir_graph *g, ir_node *mask, ir_node *a, ir_node *b)
 {
     return ir_make3(g, IR_OP_WHERE, mask, a, b, NULL);
@@ -90,14 +80,14 @@ static ir_node *where(ir_graph *g, ir_node *mask, ir_node *a, ir_node *b)
 /* The standard normal density exp(-x^2 / 2) / sqrt(2 pi). */
 static ir_node *normal_pdf(ir_graph *g, ir_node *x)
 {
-    ir_node *e = un(g, IR_OP_EXP, ir_mul(g, ir_mul(g, x, x), k(g, x, -0.5)));
-    return ir_mul(g, e, k(g, x, IR_INV_SQRT_2PI));
+    ir_node *e = ir_unary(g, IR_OP_EXP, ir_mul(g, ir_mul(g, x, x), ir_scalar_like(g, x, -0.5)));
+    return ir_mul(g, e, ir_scalar_like(g, x, IR_INV_SQRT_2PI));
 }
 
 int ir_vjp_neg(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)n, (void)need;
-    gx[0] = un(g, IR_OP_NEG, gy);
+    gx[0] = ir_unary(g, IR_OP_NEG, gy);
     return 0;
 }
 
@@ -105,7 +95,7 @@ int ir_vjp_neg(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, 
 int ir_vjp_abs(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_SIGN, n->in[0]));
+    gx[0] = ir_mul(g, gy, ir_unary(g, IR_OP_SIGN, n->in[0]));
     return 0;
 }
 
@@ -128,7 +118,7 @@ int ir_vjp_log1p(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
 {
     (void)need;
     ir_node *x = n->in[0];
-    gx[0] = ir_div(g, gy, ir_add(g, x, k(g, x, 1.0)));
+    gx[0] = ir_div(g, gy, ir_add(g, x, ir_scalar_like(g, x, 1.0)));
     return 0;
 }
 
@@ -136,7 +126,7 @@ int ir_vjp_log1p(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
 int ir_vjp_expm1(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, ir_add(g, n, k(g, n, 1.0)));
+    gx[0] = ir_mul(g, gy, ir_add(g, n, ir_scalar_like(g, n, 1.0)));
     return 0;
 }
 
@@ -144,7 +134,7 @@ int ir_vjp_expm1(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
 int ir_vjp_sqrt(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_div(g, gy, ir_mul(g, n, k(g, n, 2.0)));
+    gx[0] = ir_div(g, gy, ir_mul(g, n, ir_scalar_like(g, n, 2.0)));
     return 0;
 }
 
@@ -153,7 +143,7 @@ int ir_vjp_rsqrt(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need
 {
     (void)need;
     ir_node *cube = ir_mul(g, ir_mul(g, n, n), n);
-    gx[0] = ir_mul(g, gy, ir_mul(g, cube, k(g, n, -0.5)));
+    gx[0] = ir_mul(g, gy, ir_mul(g, cube, ir_scalar_like(g, n, -0.5)));
     return 0;
 }
 
@@ -161,7 +151,7 @@ int ir_vjp_square(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *nee
 {
     (void)need;
     ir_node *x = n->in[0];
-    gx[0] = ir_mul(g, gy, ir_mul(g, x, k(g, x, 2.0)));
+    gx[0] = ir_mul(g, gy, ir_mul(g, x, ir_scalar_like(g, x, 2.0)));
     return 0;
 }
 
@@ -169,21 +159,21 @@ int ir_vjp_square(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *nee
 int ir_vjp_reciprocal(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_NEG, ir_mul(g, n, n)));
+    gx[0] = ir_mul(g, gy, ir_unary(g, IR_OP_NEG, ir_mul(g, n, n)));
     return 0;
 }
 
 int ir_vjp_sin(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_COS, n->in[0]));
+    gx[0] = ir_mul(g, gy, ir_unary(g, IR_OP_COS, n->in[0]));
     return 0;
 }
 
 int ir_vjp_cos(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = un(g, IR_OP_NEG, ir_mul(g, gy, un(g, IR_OP_SIN, n->in[0])));
+    gx[0] = ir_unary(g, IR_OP_NEG, ir_mul(g, gy, ir_unary(g, IR_OP_SIN, n->in[0])));
     return 0;
 }
 
@@ -191,7 +181,7 @@ int ir_vjp_cos(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, 
 int ir_vjp_tanh(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, ir_sub(g, k(g, n, 1.0), ir_mul(g, n, n)));
+    gx[0] = ir_mul(g, gy, ir_sub(g, ir_scalar_like(g, n, 1.0), ir_mul(g, n, n)));
     return 0;
 }
 
@@ -199,7 +189,7 @@ int ir_vjp_tanh(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
 int ir_vjp_sigmoid(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    ir_node *one_minus = ir_sub(g, k(g, n, 1.0), n);
+    ir_node *one_minus = ir_sub(g, ir_scalar_like(g, n, 1.0), n);
     gx[0] = ir_mul(g, gy, ir_mul(g, n, one_minus));
     return 0;
 }
@@ -213,8 +203,8 @@ int ir_vjp_sigmoid(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *ne
 int ir_vjp_relu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    ir_node *off = ir_make2(g, IR_OP_LE, n, k(g, n, 0.0), NULL);
-    gx[0] = where(g, off, k(g, gy, 0.0), gy);
+    ir_node *off = ir_make2(g, IR_OP_LE, n, ir_scalar_like(g, n, 0.0), NULL);
+    gx[0] = where(g, off, ir_scalar_like(g, gy, 0.0), gy);
     return 0;
 }
 
@@ -223,8 +213,8 @@ int ir_vjp_leaky_relu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char 
 {
     (void)need;
     ir_node *x = n->in[0];
-    ir_node *on = ir_make2(g, IR_OP_GT, x, k(g, x, 0.0), NULL);
-    gx[0] = where(g, on, gy, ir_mul(g, gy, k(g, gy, n->attr.f[0])));
+    ir_node *on = ir_make2(g, IR_OP_GT, x, ir_scalar_like(g, x, 0.0), NULL);
+    gx[0] = where(g, on, gy, ir_mul(g, gy, ir_scalar_like(g, gy, n->attr.f[0])));
     return 0;
 }
 
@@ -237,9 +227,9 @@ int ir_vjp_elu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, 
 {
     (void)need;
     ir_node *x = n->in[0];
-    ir_node *below = ir_make2(g, IR_OP_LE, x, k(g, x, 0.0), NULL);
-    ir_node *e = un(g, IR_OP_EXP, where(g, below, x, k(g, x, 0.0)));
-    ir_node *neg_part = ir_mul(g, gy, ir_mul(g, e, k(g, x, n->attr.f[0])));
+    ir_node *below = ir_make2(g, IR_OP_LE, x, ir_scalar_like(g, x, 0.0), NULL);
+    ir_node *e = ir_unary(g, IR_OP_EXP, where(g, below, x, ir_scalar_like(g, x, 0.0)));
+    ir_node *neg_part = ir_mul(g, gy, ir_mul(g, e, ir_scalar_like(g, x, n->attr.f[0])));
     gx[0] = where(g, below, neg_part, gy);
     return 0;
 }
@@ -249,7 +239,7 @@ int ir_vjp_gelu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
 {
     (void)need;
     ir_node *x = n->in[0];
-    ir_node *cdf = un(g, IR_OP_NORMAL_CDF, x);
+    ir_node *cdf = ir_unary(g, IR_OP_NORMAL_CDF, x);
     gx[0] = ir_mul(g, gy, ir_add(g, cdf, ir_mul(g, x, normal_pdf(g, x))));
     return 0;
 }
@@ -261,13 +251,14 @@ int ir_vjp_gelu_tanh(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *
     (void)need;
     ir_node *x = n->in[0];
     ir_node *x2 = ir_mul(g, x, x);
-    ir_node *u = ir_add(g, x, ir_mul(g, ir_mul(g, x2, x), k(g, x, IR_GELU_KAPPA)));
-    ir_node *t = un(g, IR_OP_TANH, ir_mul(g, u, k(g, x, IR_GELU_BETA)));
-    ir_node *left = ir_mul(g, ir_add(g, t, k(g, x, 1.0)), k(g, x, 0.5));
-    ir_node *du = ir_add(g, ir_mul(g, x2, k(g, x, 3.0 * IR_GELU_KAPPA)), k(g, x, 1.0));
-    ir_node *dt =
-        ir_mul(g, ir_sub(g, k(g, x, 1.0), ir_mul(g, t, t)), ir_mul(g, du, k(g, x, IR_GELU_BETA)));
-    ir_node *right = ir_mul(g, ir_mul(g, x, k(g, x, 0.5)), dt);
+    ir_node *u = ir_add(g, x, ir_mul(g, ir_mul(g, x2, x), ir_scalar_like(g, x, IR_GELU_KAPPA)));
+    ir_node *t = ir_unary(g, IR_OP_TANH, ir_mul(g, u, ir_scalar_like(g, x, IR_GELU_BETA)));
+    ir_node *left = ir_mul(g, ir_add(g, t, ir_scalar_like(g, x, 1.0)), ir_scalar_like(g, x, 0.5));
+    ir_node *du = ir_add(g, ir_mul(g, x2, ir_scalar_like(g, x, 3.0 * IR_GELU_KAPPA)),
+                         ir_scalar_like(g, x, 1.0));
+    ir_node *dt = ir_mul(g, ir_sub(g, ir_scalar_like(g, x, 1.0), ir_mul(g, t, t)),
+                         ir_mul(g, du, ir_scalar_like(g, x, IR_GELU_BETA)));
+    ir_node *right = ir_mul(g, ir_mul(g, x, ir_scalar_like(g, x, 0.5)), dt);
     gx[0] = ir_mul(g, gy, ir_add(g, left, right));
     return 0;
 }
@@ -277,8 +268,9 @@ int ir_vjp_silu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
 {
     (void)need;
     ir_node *x = n->in[0];
-    ir_node *s = un(g, IR_OP_SIGMOID, x);
-    ir_node *inner = ir_add(g, k(g, x, 1.0), ir_mul(g, x, ir_sub(g, k(g, x, 1.0), s)));
+    ir_node *s = ir_unary(g, IR_OP_SIGMOID, x);
+    ir_node *inner =
+        ir_add(g, ir_scalar_like(g, x, 1.0), ir_mul(g, x, ir_sub(g, ir_scalar_like(g, x, 1.0), s)));
     gx[0] = ir_mul(g, gy, ir_mul(g, s, inner));
     return 0;
 }
@@ -288,7 +280,7 @@ int ir_vjp_silu(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need,
 int ir_vjp_softplus(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, ir_node **gx)
 {
     (void)need;
-    gx[0] = ir_mul(g, gy, un(g, IR_OP_SIGMOID, n->in[0]));
+    gx[0] = ir_mul(g, gy, ir_unary(g, IR_OP_SIGMOID, n->in[0]));
     return 0;
 }
 
@@ -321,7 +313,7 @@ int ir_vjp_erf(ir_graph *g, ir_node *n, ir_node *gy, const unsigned char *need, 
 {
     (void)need;
     ir_node *x = n->in[0];
-    ir_node *e = un(g, IR_OP_EXP, ir_neg(g, ir_mul(g, x, x)));
-    gx[0] = ir_mul(g, gy, ir_mul(g, e, k(g, x, IR_2_OVER_SQRT_PI)));
+    ir_node *e = ir_unary(g, IR_OP_EXP, ir_neg(g, ir_mul(g, x, x)));
+    gx[0] = ir_mul(g, gy, ir_mul(g, e, ir_scalar_like(g, x, IR_2_OVER_SQRT_PI)));
     return 0;
 }

@@ -58,6 +58,12 @@ static int float_input(nb_ox *x, int i)
     return t;
 }
 
+/* Input i's node when it is FLOAT or DOUBLE; NULL after an error. */
+static nb_node *float_in(nb_ox *x, int i)
+{
+    return float_input(x, i) < 0 ? NULL : nb_ox_in(x, i);
+}
+
 /* An integer op on an i32 node, composed of integer builders. */
 static nb_node *int_unary(nb_ox *x, const char *op, nb_node *a)
 {
@@ -108,9 +114,7 @@ int nb_ox_unary(nb_ox *x)
 int nb_ox_leaky_relu(nb_ox *x)
 {
     double alpha = nb_ox_attr_float(x, "alpha", (double)0.01f);
-    if (float_input(x, 0) < 0)
-        return -1;
-    nb_node *a = nb_ox_in(x, 0);
+    nb_node *a = float_in(x, 0);
     return a ? nb_ox_out(x, 0, nb_leaky_relu(nb_ox_graph(x), a, alpha)) : -1;
 }
 
@@ -122,11 +126,9 @@ int nb_ox_elu(nb_ox *x)
     int selu = !strcmp(op, "Selu"), celu = !strcmp(op, "Celu");
     double alpha = nb_ox_attr_float(x, "alpha", selu ? (double)1.67326319217681884765625f : 1.0);
     double gamma = selu ? nb_ox_attr_float(x, "gamma", (double)1.05070102214813232421875f) : 1.0;
-    if (float_input(x, 0) < 0)
-        return -1;
     if (celu && alpha == 0)
         return nb_ox_unsupported(x, "Celu with alpha=0 (x / alpha is not defined)");
-    nb_node *a = nb_ox_in(x, 0);
+    nb_node *a = float_in(x, 0);
     if (!a)
         return -1;
     nb_graph *g = nb_ox_graph(x);
@@ -145,9 +147,7 @@ int nb_ox_hard_sigmoid(nb_ox *x)
     int swish = !strcmp(nb_ox_op_type(x), "HardSwish");
     double alpha = swish ? 1.0 / 6 : nb_ox_attr_float(x, "alpha", (double)0.2f);
     double beta = swish ? 0.5 : nb_ox_attr_float(x, "beta", 0.5);
-    if (float_input(x, 0) < 0)
-        return -1;
-    nb_node *a = nb_ox_in(x, 0);
+    nb_node *a = float_in(x, 0);
     if (!a)
         return -1;
     nb_graph *g = nb_ox_graph(x);
@@ -160,9 +160,7 @@ int nb_ox_hard_sigmoid(nb_ox *x)
 /* Softsign = x / (1 + |x|). */
 int nb_ox_softsign(nb_ox *x)
 {
-    if (float_input(x, 0) < 0)
-        return -1;
-    nb_node *a = nb_ox_in(x, 0);
+    nb_node *a = float_in(x, 0);
     if (!a)
         return -1;
     nb_graph *g = nb_ox_graph(x);
@@ -173,9 +171,7 @@ int nb_ox_softsign(nb_ox *x)
 int nb_ox_thresholded_relu(nb_ox *x)
 {
     double alpha = nb_ox_attr_float(x, "alpha", 1.0);
-    if (float_input(x, 0) < 0)
-        return -1;
-    nb_node *a = nb_ox_in(x, 0);
+    nb_node *a = float_in(x, 0);
     if (!a)
         return -1;
     nb_graph *g = nb_ox_graph(x);
@@ -187,9 +183,7 @@ int nb_ox_thresholded_relu(nb_ox *x)
 int nb_ox_shrink(nb_ox *x)
 {
     double lambd = nb_ox_attr_float(x, "lambd", 0.5), bias = nb_ox_attr_float(x, "bias", 0);
-    if (float_input(x, 0) < 0)
-        return -1;
-    nb_node *a = nb_ox_in(x, 0);
+    nb_node *a = float_in(x, 0);
     if (!a)
         return -1;
     nb_graph *g = nb_ox_graph(x);
